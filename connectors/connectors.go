@@ -1,0 +1,60 @@
+package connectors
+
+import (
+	"context"
+	"time"
+
+	"github.com/edgewatch/edgewatch/correlation"
+)
+
+// FacingQuery selects the DeviceInfo rows the facing step reads: rows in
+// [From, To) that carry internet-facing data. Zero times are unbounded.
+type FacingQuery struct {
+	From, To time.Time
+}
+
+// EventQuery selects DeviceNetworkEvents rows in [From, To) (zero times are
+// unbounded). A connector pushes down as much of the filter as it can:
+// ActionType == InboundConnectionAccepted, device and port in Facing, and
+// RemoteIP in Indicators. Nil Facing or Indicators mean "no filter".
+type EventQuery struct {
+	From, To   time.Time
+	Facing     *correlation.FacingSet
+	Indicators *correlation.IndicatorSet
+}
+
+// FacingReader streams DeviceInfo rows.
+type FacingReader interface {
+	// DeviceInfo calls fn for each row that matches q. Rows the connector
+	// cannot decode are counted in the returned Report, not passed to fn.
+	DeviceInfo(ctx context.Context, q FacingQuery, fn func(*correlation.DeviceInfo) error) (Report, error)
+}
+
+// EventReader streams DeviceNetworkEvents rows.
+type EventReader interface {
+	// NetworkEvents calls fn for each candidate row of q. The event passed to
+	// fn is only valid during the call: copy what you keep.
+	NetworkEvents(ctx context.Context, q EventQuery, fn func(*correlation.NetworkEvent) error) (Report, error)
+}
+
+// Source is what the detection reads from.
+type Source interface {
+	FacingReader
+	EventReader
+}
+
+// AlertWriter stores alerts durably. Write returns only once every alert it
+// accepted is durable; alerts already present (same id) are counted, not
+// errors.
+type AlertWriter interface {
+	Write(ctx context.Context, alerts []*correlation.Alert) (WriteResult, error)
+}
+
+// WriteResult counts the outcome of a Write.
+type WriteResult struct {
+	Created        int `json:"created"`
+	AlreadyPresent int `json:"already_present"`
+	Failed         int `json:"failed"`
+	// Failures describes up to a few failed documents with the store's reason.
+	Failures []string `json:"failures,omitempty"`
+}
