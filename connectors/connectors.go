@@ -11,7 +11,15 @@ import (
 // [From, To) that carry internet-facing data. Zero times are unbounded.
 type FacingQuery struct {
 	From, To time.Time
+	// Progress, when set, is called now and then with the rows (or bytes)
+	// read so far and the total when known (0 otherwise).
+	Progress ProgressFunc
 }
+
+// ProgressFunc reports how far a read is: done and total in Unit ("rows" or
+// "bytes"); total is 0 when unknown. Connectors call it at most a few times a
+// second.
+type ProgressFunc func(done, total int64, unit string)
 
 // EventQuery selects DeviceNetworkEvents rows in [From, To) (zero times are
 // unbounded). A connector pushes down as much of the filter as it can:
@@ -21,6 +29,8 @@ type EventQuery struct {
 	From, To   time.Time
 	Facing     *correlation.FacingSet
 	Indicators *correlation.IndicatorSet
+	// Progress, as in FacingQuery.
+	Progress ProgressFunc
 }
 
 // FacingReader streams DeviceInfo rows.

@@ -7,6 +7,18 @@
 // arg_max), matches DeviceNetworkEvents rows against both, and builds the ECS
 // alert document with its deterministic finding id.
 //
+// Where things are:
+//   - model.go, alert.go: the shared row and alert types (contracts).
+//   - feed.go: ParseFeed, FeedOptions, FeedReport, LevelFromFileName.
+//   - indicators.go, nonglobal.go: IndicatorSet and the non-global filter.
+//   - facing.go, facingfields.go: FacingBuilder, FacingSet, ParseInternetFacing.
+//   - match.go: Matcher, Rule, the miss reasons.
+//   - newalert.go, severity.go, finding.go: the alert document, its severity
+//     and its id.
+//
+// Built sets (IndicatorSet after loading, FacingSet, Matcher) are read-only
+// and safe for concurrent use.
+//
 // Everything that reads or writes data lives in connectors/; everything that
 // runs the steps in order lives in internal/engine.
 package correlation

@@ -1,0 +1,78 @@
+# edgewatch — build, demo, test, bench.
+# Quick start: `make demo` (detection over the bundled sample) and `make test`
+# (the whole suite, real OpenSearch and Elasticsearch included).
+
+GO        ?= go
+BIN       := bin
+PKGS      := ./...
+SAMPLE    := testdata/sample
+FUZZTIME  ?= 10s
+export GOFLAGS ?= -buildvcs=false
+
+OS_URL ?= http://127.0.0.1:9200
+ES_URL ?= http://127.0.0.1:9201
+
+.PHONY: all build demo test test-unit test-integration lint fuzz bench bench-cluster proto \
+        clusters-up clusters-down deps clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+
+## demo: run the detection over the bundled sample data and print the findings
+demo: build
+	./$(BIN)/edgewatch run \
+		--device-info $(SAMPLE)/device_info.ndjson \
+		--network-events $(SAMPLE)/network_events.ndjson \
+		--feed $(SAMPLE)/feed.txt \
+		--format table --out -
+
+## test: the whole suite: lint, unit tests, fuzz smoke, integration tests against real clusters
+test: deps build lint clusters-up
+	EDGEWATCH_REQUIRE_CLUSTERS=1 \
+	EDGEWATCH_OPENSEARCH_URL=$(OS_URL) \
+	EDGEWATCH_ELASTICSEARCH_URL=$(ES_URL) \
+	EDGEWATCH_BIN_DIR=$(CURDIR)/$(BIN) \
+		$(GO) test -count=1 -timeout 30m $(PKGS)
+	$(MAKE) fuzz FUZZTIME=5s
+
+## test-unit: tests that need no cluster (cluster tests skip)
+test-unit:
+	$(GO) test -count=1 $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+
+## fuzz: run every fuzz target briefly
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+## bench: file-mode throughput and memory on a generated dataset (1M and 4M events)
+bench: build
+	./$(BIN)/edgewatch-bench file --events 1000000 --compare 4000000
+
+## bench-cluster: detection against the running OpenSearch vs its own floor and a naive baseline
+bench-cluster: build clusters-up
+	./$(BIN)/edgewatch-bench cluster --url $(OS_URL)
+
+proto:
+	scripts/proto.sh
+
+clusters-up:
+	scripts/cluster.sh start opensearch
+	scripts/cluster.sh start elasticsearch
+
+clusters-down:
+	-scripts/cluster.sh stop opensearch
+	-scripts/cluster.sh stop elasticsearch
+
+deps:
+	scripts/deps.sh
+
+clean:
+	rm -rf $(BIN)

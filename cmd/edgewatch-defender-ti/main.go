@@ -1,0 +1,12 @@
+// Command edgewatch-defender-ti is edgewatch's detector plugin: the process
+// that reads Defender data (files, OpenSearch, Elasticsearch), correlates it
+// with threat intelligence and produces alerts. The edgewatch host starts it
+// over go-plugin; run by hand it explains itself and exits 1.
+package main
+
+import (
+	"github.com/edgewatch/edgewatch/internal/detector"
+	"github.com/edgewatch/edgewatch/plugin"
+)
+
+func main() { plugin.Serve(detector.New()) }

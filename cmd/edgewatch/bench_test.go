@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/internal/gen"
+	"github.com/edgewatch/edgewatch/plugin"
+)
+
+// The plugin boundary benchmarks. Run them alone, on an otherwise idle
+// machine:
+//
+//	go test -run '^$' -bench 'PluginStartup|FileRun' -benchtime 5x ./cmd/edgewatch/
+//	EDGEWATCH_BENCH_EVENTS=1000000 go test -run '^$' -bench FileRun -benchtime 3x ./cmd/edgewatch/
+//
+// FileRun/in-process and FileRun/plugin do the same work (the engine over the
+// same files, every alert marshalled and written as NDJSON to io.Discard);
+// the plugin variant adds process start, handshake, gRPC streaming and
+// shutdown. FileRun/cli is the whole `edgewatch run` command.
+
+var (
+	benchOnce sync.Once
+	benchSet  gen.Result
+	benchErr  error
+)
+
+func benchData(b *testing.B) gen.Result {
+	b.Helper()
+	benchOnce.Do(func() {
+		events := 200_000
+		if v := os.Getenv("EDGEWATCH_BENCH_EVENTS"); v != "" {
+			events, benchErr = strconv.Atoi(v)
+			if benchErr != nil {
+				return
+			}
+		}
+		feed := "../../../shared/data/ipsum/levels/1.txt" // the full level-1 IPsum list, when shared/ is beside the repo
+		if _, err := os.Stat(feed); err != nil {
+			feed = ""
+		}
+		dir, err := os.MkdirTemp("", "edgewatch-bench-")
+		if err != nil {
+			benchErr = err
+			return
+		}
+		benchSet, benchErr = gen.Generate(gen.Config{Devices: 5000, Events: events, FeedPath: feed, Seed: 1}, dir)
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchSet
+}
+
+func benchSettings(d gen.Result) engine.Settings {
+	return engine.Settings{Source: "file", DeviceInfo: []string{d.DeviceInfoPath},
+		NetworkEvents: []string{d.NetworkEventsPath}, Feeds: []string{d.FeedPath}}
+}
+
+// ndjsonObserver is the in-process equivalent of the host's output.
+type ndjsonObserver struct {
+	w *bufio.Writer
+	n int
+}
+
+func (o *ndjsonObserver) Progress(engine.Progress) {}
+func (o *ndjsonObserver) Alerts(_ context.Context, batch []*correlation.Alert) error {
+	for _, a := range batch {
+		b, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		o.w.Write(b)
+		o.w.WriteByte('\n')
+		o.n++
+	}
+	return nil
+}
+
+// ndjsonStream is the host side of the same output over the plugin.
+type ndjsonStream struct {
+	w *bufio.Writer
+	n int
+}
+
+func (s *ndjsonStream) Progress(context.Context, plugin.Progress) error { return nil }
+func (s *ndjsonStream) Alerts(_ context.Context, batch []plugin.Alert) error {
+	for i := range batch {
+		s.w.Write(batch[i].Document)
+		s.w.WriteByte('\n')
+	}
+	s.n += len(batch)
+	return nil
+}
+
+func BenchmarkFileRun(b *testing.B) {
+	data := benchData(b)
+	settings := benchSettings(data)
+	raw, err := json.Marshal(settings)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pluginPath := filepath.Join(binaries(b), "edgewatch-defender-ti")
+	hostPath := filepath.Join(binaries(b), "edgewatch")
+	ctx := context.Background()
+	quiet := slog.New(slog.DiscardHandler)
+
+	b.Run("in-process", func(b *testing.B) {
+		var alerts int
+		for b.Loop() {
+			obs := &ndjsonObserver{w: bufio.NewWriterSize(io.Discard, 256<<10)}
+			if _, err := engine.Run(ctx, settings, nil, obs); err != nil {
+				b.Fatal(err)
+			}
+			obs.w.Flush()
+			alerts = obs.n
+		}
+		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		b.ReportMetric(float64(alerts), "alerts")
+	})
+	b.Run("plugin", func(b *testing.B) {
+		var alerts int
+		for b.Loop() {
+			c, err := plugin.Launch(ctx, pluginPath, plugin.Options{Logger: quiet})
+			if err != nil {
+				b.Fatal(err)
+			}
+			st := &ndjsonStream{w: bufio.NewWriterSize(io.Discard, 256<<10)}
+			if _, err := c.Run(ctx, plugin.RunRequest{Settings: raw}, st); err != nil {
+				b.Fatal(err)
+			}
+			st.w.Flush()
+			c.Close()
+			alerts = st.n
+		}
+		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		b.ReportMetric(float64(alerts), "alerts")
+	})
+	b.Run("cli", func(b *testing.B) {
+		for b.Loop() {
+			cmd := exec.Command(hostPath, "run", "--device-info", data.DeviceInfoPath, "--network-events",
+				data.NetworkEventsPath, "--feed", data.FeedPath, "--out", os.DevNull, "--log-level", "error")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("%v\n%s", err, out)
+			}
+		}
+		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+}
+
+// BenchmarkPluginStartup: start the real plugin, handshake (AutoMTLS),
+// Describe, and shut it down. launch-ms is start-up + handshake + Describe
+// alone.
+func BenchmarkPluginStartup(b *testing.B) {
+	path := filepath.Join(binaries(b), "edgewatch-defender-ti")
+	quiet := slog.New(slog.DiscardHandler)
+	var launch float64
+	for b.Loop() {
+		c, err := plugin.Launch(context.Background(), path, plugin.Options{Logger: quiet})
+		if err != nil {
+			b.Fatal(err)
+		}
+		launch += float64(c.StartupTime().Microseconds()) / 1000
+		c.Close()
+	}
+	b.ReportMetric(launch/float64(b.N), "launch-ms")
+}

@@ -1,0 +1,605 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/edgewatch/edgewatch/connectors"
+	"github.com/edgewatch/edgewatch/correlation"
+)
+
+// SourceConfig configures a cluster Source.
+type SourceConfig struct {
+	DeviceInfoIndex    string // index, alias, data stream or pattern
+	NetworkEventsIndex string
+	Profile            string            // advanced-hunting (default) | sentinel | streaming | elastic-m365 | custom
+	ProfileFields      map[string]string // overrides: logical field -> document path (see NewProfile)
+	PageSize           int               // hits per page (default DefaultPageSize)
+	KeepAlive          time.Duration     // point-in-time keep-alive between pages (default DefaultKeepAlive)
+	Logger             *slog.Logger      // default slog.Default()
+}
+
+// Strategies of the event step (EventPlan.Strategy).
+const (
+	// StrategyIndicatorsFirst: the indicators go to the cluster as terms
+	// chunks under the cluster's limits.
+	StrategyIndicatorsFirst = "indicators-first"
+	// StrategyEventsFirst: the window's distinct remote addresses come back
+	// (composite aggregation), are intersected with the indicators in Go,
+	// and only the matching addresses go to the cluster.
+	StrategyEventsFirst = "events-first"
+	// StrategyNoIndicators: the query had no indicator set.
+	StrategyNoIndicators = "no-indicator-filter"
+	// StrategyNoRemotePushdown: RemoteIP is analysed text; remotes are
+	// filtered client-side.
+	StrategyNoRemotePushdown = "no-remote-pushdown"
+	// StrategyEmpty: nothing can match (no facing pair, no indicator, or no
+	// window remote is an indicator); no event was read.
+	StrategyEmpty = "empty"
+)
+
+// EventPlan records how the last event step ran: the strategy, the measured
+// counts it was chosen from, and what was pushed down.
+type EventPlan struct {
+	Strategy string `json:"strategy"`
+	// BaseHits: inbound events of the window on facing devices and ports
+	// (before the remote filter); -1 when not measured.
+	BaseHits int64 `json:"base_hits"`
+	// DistinctRemotes: the cardinality estimate of their remote addresses;
+	// -1 when not measured.
+	DistinctRemotes int64 `json:"distinct_remotes"`
+	Indicators      int   `json:"indicators"`
+	// IndicatorTerms: terms the indicators-first query would send (IPv4
+	// addresses count twice on string fields: a.b.c.d and ::ffff:a.b.c.d).
+	IndicatorTerms int `json:"indicator_terms"`
+	// RemoteTerms: terms actually sent in the final query.
+	RemoteTerms int `json:"remote_terms"`
+	// Chunks: terms queries the remote filter was split into
+	// (index.max_terms_count).
+	Chunks int `json:"chunks"`
+	// RemotesListed / MatchingRemotes: events-first only.
+	RemotesListed   int64    `json:"remotes_listed"`
+	MatchingRemotes int      `json:"matching_remotes"`
+	CompositePages  int      `json:"composite_pages"`
+	MaxTerms        int      `json:"max_terms"`
+	Notes           []string `json:"notes,omitempty"`
+	// Phase durations.
+	MeasureMS int64 `json:"measure_ms"`
+	ListMS    int64 `json:"list_ms"`
+	FetchMS   int64 `json:"fetch_ms"`
+}
+
+// Source reads Defender rows from OpenSearch or Elasticsearch; it
+// implements connectors.Source.
+type Source struct {
+	client  *Client
+	cfg     SourceConfig
+	profile *Profile
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	shardDoc *bool                // the store sorts on _shard_doc
+	maps     map[string]*mappings // per index
+	lims     map[string]queryLimits
+	lastPlan EventPlan
+}
+
+var _ connectors.Source = (*Source)(nil)
+
+// NewSource returns a Source over doer. It talks to the cluster lazily: the
+// first read of each index resolves its mapping and limits.
+func NewSource(doer Doer, flavor Flavor, cfg SourceConfig) (*Source, error) {
+	if doer == nil {
+		return nil, errors.New("cluster source: nil Doer")
+	}
+	var opts []Option
+	if cfg.Logger != nil {
+		opts = append(opts, WithLogger(cfg.Logger))
+	}
+	return NewClientSource(NewClient(doer, ServerInfo{Flavor: flavor}, opts...), cfg)
+}
+
+// NewClientSource returns a Source over a connected client (what
+// opensearch.Connect and elasticsearch.Connect return); the server version
+// the client learned picks the point-in-time tiebreak without asking again.
+func NewClientSource(c *Client, cfg SourceConfig) (*Source, error) {
+	if c == nil {
+		return nil, errors.New("cluster source: nil client")
+	}
+	if f := c.Flavor(); f != OpenSearch && f != Elasticsearch {
+		return nil, fmt.Errorf("cluster source: unknown flavor %q", f)
+	}
+	for _, ix := range []struct{ name, v string }{{"device info index", cfg.DeviceInfoIndex}, {"network events index", cfg.NetworkEventsIndex}} {
+		if ix.v == "" {
+			return nil, fmt.Errorf("cluster source: %s not set", ix.name)
+		}
+		if strings.ContainsAny(ix.v, "/?#\\\" <>|") {
+			return nil, fmt.Errorf("cluster source: %s %q: invalid character", ix.name, ix.v)
+		}
+	}
+	p, err := NewProfile(cfg.Profile, cfg.ProfileFields)
+	if err != nil {
+		return nil, fmt.Errorf("cluster source: %w", err)
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = DefaultPageSize
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = DefaultKeepAlive
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = c.Logger()
+	}
+	return &Source{
+		client: c, cfg: cfg, profile: p, log: log,
+		maps: map[string]*mappings{}, lims: map[string]queryLimits{},
+	}, nil
+}
+
+// Profile is the resolved field profile.
+func (s *Source) Profile() *Profile { return s.profile }
+
+// LastEventPlan reports how the last NetworkEvents call ran.
+func (s *Source) LastEventPlan() EventPlan {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.lastPlan
+	p.Notes = slices.Clone(p.Notes)
+	return p
+}
+
+// profilePaths are every document path the profile may query.
+func (s *Source) profilePaths() []string {
+	p := s.profile
+	var out []string
+	add := func(f string) {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	for _, f := range p.Fields {
+		add(f)
+	}
+	add(p.facingPortField())
+	if p.DeviceInfoFilter != nil {
+		add(p.DeviceInfoFilter.Field)
+	}
+	for _, a := range p.Arrangements {
+		add(a.RemoteIP)
+		add(a.LocalIP)
+		for _, f := range a.LocalPort {
+			add(f)
+		}
+		for _, c := range []*Cond{a.When, a.Unless} {
+			if c != nil {
+				add(c.Field)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *Source) mappingOf(ctx context.Context, index string) (*mappings, queryLimits, error) {
+	s.mu.Lock()
+	m, ok := s.maps[index]
+	l := s.lims[index]
+	s.mu.Unlock()
+	if ok {
+		return m, l, nil
+	}
+	m, err := loadMappings(ctx, s.client, index, s.profilePaths())
+	if err != nil {
+		return nil, l, err
+	}
+	l, err = loadLimits(ctx, s.client, index)
+	if err != nil {
+		return nil, l, err
+	}
+	s.mu.Lock()
+	s.maps[index], s.lims[index] = m, l
+	s.mu.Unlock()
+	return m, l, nil
+}
+
+// hasShardDoc reports whether the store knows the _shard_doc tiebreak:
+// Elasticsearch always (7.12+), OpenSearch from 3.3 (asked once).
+func (s *Source) hasShardDoc(ctx context.Context) (bool, error) {
+	if s.client.Flavor() == Elasticsearch {
+		return true, nil
+	}
+	s.mu.Lock()
+	if s.shardDoc != nil {
+		defer s.mu.Unlock()
+		return *s.shardDoc, nil
+	}
+	s.mu.Unlock()
+	info := s.client.Info()
+	if info.Version == "" {
+		var err error
+		if info, err = DetectServer(ctx, s.client.Doer()); err != nil {
+			return false, err
+		}
+	}
+	ok := info.Major > 3 || (info.Major == 3 && info.Minor >= 3)
+	s.mu.Lock()
+	s.shardDoc = &ok
+	s.mu.Unlock()
+	return ok, nil
+}
+
+// Refresh forgets the cached mappings (after a mapping change).
+func (s *Source) Refresh() {
+	s.mu.Lock()
+	s.maps = map[string]*mappings{}
+	s.lims = map[string]queryLimits{}
+	s.mu.Unlock()
+}
+
+func inWindow(t, from, to time.Time) bool {
+	return (from.IsZero() || !t.Before(from)) && (to.IsZero() || t.Before(to))
+}
+
+func rowsProgress(fn connectors.ProgressFunc) func(done, total int64) {
+	if fn == nil {
+		return nil
+	}
+	return func(done, total int64) { fn(done, total, "rows") }
+}
+
+func (s *Source) skip(rep *connectors.Report, index string, h *searchHit, err error) {
+	reason := SkipBadDocument
+	var de *decodeError
+	if errors.As(err, &de) {
+		reason = de.Reason
+	}
+	idx := h.Index
+	if idx == "" {
+		idx = index
+	}
+	rep.Skip(reason, correlation.Location{Source: idx, DocID: h.ID})
+}
+
+// DeviceInfo streams the DeviceInfo rows of q that carry internet-facing
+// data. Only the fields the facing step needs are fetched.
+func (s *Source) DeviceInfo(ctx context.Context, q connectors.FacingQuery, fn func(*correlation.DeviceInfo) error) (connectors.Report, error) {
+	var rep connectors.Report
+	index := s.cfg.DeviceInfoIndex
+	m, _, err := s.mappingOf(ctx, index)
+	if err != nil {
+		return rep, err
+	}
+	shardDoc, err := s.hasShardDoc(ctx)
+	if err != nil {
+		return rep, err
+	}
+	query, notes := facingQuery(s.profile, m, q.From, q.To)
+	for _, n := range notes {
+		s.log.Debug("cluster facing step", "index", index, "note", n)
+	}
+	tp := m.plan(s.profile.field(FieldTime))
+	var row correlation.DeviceInfo
+	err = streamPIT(ctx, s.client, shardDoc, searchSpec{
+		Index:     index,
+		Query:     query,
+		Source:    jsonObj{"includes": s.profile.deviceInfoPaths()},
+		TimeField: s.profile.field(FieldTime),
+		TimeSort:  tp.AllDate && len(tp.Fields) == 1,
+		PageSize:  s.cfg.PageSize,
+		KeepAlive: s.cfg.KeepAlive,
+		Progress:  rowsProgress(q.Progress),
+	}, func(h *searchHit) error {
+		rep.Read++
+		if err := s.profile.DecodeDeviceInfo(h.Source, &row); err != nil {
+			s.skip(&rep, index, h, err)
+			return nil
+		}
+		if !inWindow(row.Time, q.From, q.To) {
+			return nil
+		}
+		row.Loc = correlation.Location{Source: orIndex(h.Index, index), DocID: h.ID}
+		rep.Passed++
+		return fn(&row)
+	})
+	return rep, err
+}
+
+func orIndex(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// NetworkEvents streams the candidate events of q. The filter is pushed
+// down (see EventPlan for what ran); every searchHit carries its full row.
+func (s *Source) NetworkEvents(ctx context.Context, q connectors.EventQuery, fn func(*correlation.NetworkEvent) error) (connectors.Report, error) {
+	var rep connectors.Report
+	index := s.cfg.NetworkEventsIndex
+	m, lim, err := s.mappingOf(ctx, index)
+	if err != nil {
+		return rep, err
+	}
+	plan, query, err := s.planEvents(ctx, index, m, lim, q)
+	defer func() {
+		s.mu.Lock()
+		s.lastPlan = plan
+		s.mu.Unlock()
+		s.log.Info("cluster event step", "index", index, "strategy", plan.Strategy,
+			"base_hits", plan.BaseHits, "distinct_remotes", plan.DistinctRemotes,
+			"indicators", plan.Indicators, "remote_terms", plan.RemoteTerms, "chunks", plan.Chunks,
+			"matching_remotes", plan.MatchingRemotes, "read", rep.Read, "passed", rep.Passed)
+	}()
+	if err != nil || query == nil {
+		return rep, err
+	}
+	shardDoc, err := s.hasShardDoc(ctx)
+	if err != nil {
+		return rep, err
+	}
+	start := time.Now()
+	tp := m.plan(s.profile.field(FieldTime))
+	var ev correlation.NetworkEvent
+	err = streamPIT(ctx, s.client, shardDoc, searchSpec{
+		Index:     index,
+		Query:     query,
+		Source:    s.profile.eventSourceFilter(),
+		TimeField: s.profile.field(FieldTime),
+		TimeSort:  tp.AllDate && len(tp.Fields) == 1,
+		PageSize:  s.cfg.PageSize,
+		KeepAlive: s.cfg.KeepAlive,
+		Progress:  rowsProgress(q.Progress),
+	}, func(h *searchHit) error {
+		rep.Read++
+		if err := s.profile.DecodeNetworkEvent(h.Source, &ev); err != nil {
+			s.skip(&rep, index, h, err)
+			return nil
+		}
+		if !inWindow(ev.Time, q.From, q.To) {
+			return nil
+		}
+		ev.Loc = correlation.Location{Source: orIndex(h.Index, index), DocID: h.ID}
+		rep.Passed++
+		return fn(&ev)
+	})
+	plan.FetchMS = time.Since(start).Milliseconds()
+	return rep, err
+}
+
+// planEvents picks the strategy and builds the final query; a nil query
+// means nothing can match.
+func (s *Source) planEvents(ctx context.Context, index string, m *mappings, lim queryLimits, q connectors.EventQuery) (EventPlan, jsonObj, error) {
+	plan := EventPlan{BaseHits: -1, DistinctRemotes: -1, MaxTerms: lim.MaxTerms}
+	if q.Indicators != nil {
+		plan.Indicators = q.Indicators.Len()
+	}
+	if (q.Facing != nil && q.Facing.Len() == 0) || (q.Indicators != nil && q.Indicators.Len() == 0) {
+		plan.Strategy = StrategyEmpty
+		return plan, nil, nil
+	}
+	filter, arrs, notes := baseEventFilter(eventPlanInput{
+		profile: s.profile, maps: m, lim: lim, from: q.From, to: q.To, facing: q.Facing,
+	})
+	plan.Notes = append(plan.Notes, notes...)
+	if q.Indicators == nil {
+		plan.Strategy = StrategyNoIndicators
+		return plan, eventQuery(filter, arrs, nil, nil), nil
+	}
+
+	// Remote plans per arrangement, and the indicators-first terms.
+	arrs2 := s.profile.Arrangements
+	rplans := make([]fieldPlan, len(arrs2))
+	remote := make([]any, len(arrs2))
+	indFirstOK := true
+	for i, a := range arrs2 {
+		rplans[i] = m.plan(a.RemoteIP)
+		if !rplans[i].Pushable {
+			plan.Strategy = StrategyNoRemotePushdown
+			plan.Notes = append(plan.Notes, "remote address not pushed down: "+a.RemoteIP+" is analysed text")
+			return plan, eventQuery(filter, arrs, nil, nil), nil
+		}
+		// Clause budget for CIDRs: leave room for the rest of the query.
+		vals, _, ok := indicatorTerms(q.Indicators, rplans[i], max(lim.MaxClauses/2-64, 0))
+		if !ok {
+			indFirstOK = false
+			plan.Notes = append(plan.Notes, "indicator ranges cannot be pushed down on "+a.RemoteIP+": listing remotes instead")
+			continue
+		}
+		plan.IndicatorTerms = max(plan.IndicatorTerms, len(vals))
+		c, _ := termsClause(a.RemoteIP, rplans[i], vals, lim.MaxTerms)
+		remote[i] = c
+	}
+
+	// Measure the window: base hits and distinct remotes per arrangement.
+	start := time.Now()
+	base, distinct, err := s.measure(ctx, index, filter, arrs, rplans)
+	plan.MeasureMS = time.Since(start).Milliseconds()
+	if err != nil {
+		return plan, nil, err
+	}
+	plan.BaseHits, plan.DistinctRemotes = base, distinct
+	if base == 0 {
+		plan.Strategy = StrategyEmpty
+		return plan, nil, nil
+	}
+
+	if indFirstOK && distinct >= int64(plan.Indicators) {
+		plan.Strategy = StrategyIndicatorsFirst
+		for i := range arrs2 {
+			plan.RemoteTerms += plan.IndicatorTerms
+			plan.Chunks += chunkCount(plan.IndicatorTerms, lim.MaxTerms) * max(len(rplans[i].Fields), 1)
+		}
+		return plan, eventQuery(filter, arrs, remote, nil), nil
+	}
+
+	// Events first: list the distinct remotes, keep the indicators.
+	plan.Strategy = StrategyEventsFirst
+	start = time.Now()
+	skip := make([]bool, len(arrs2))
+	for i, a := range arrs2 {
+		var keep []any
+		for _, f := range fieldsOr(rplans[i], a.RemoteIP) {
+			listed, pages, err := s.listRemotes(ctx, index, arrangementQuery(filter, arrs[i]), f, lim, func(v string) {
+				addr, err := netip.ParseAddr(strings.TrimSpace(v))
+				if err != nil {
+					return
+				}
+				if q.Indicators.Contains(addr) {
+					keep = append(keep, v)
+				}
+			})
+			plan.RemotesListed += listed
+			plan.CompositePages += pages
+			if err != nil {
+				return plan, nil, err
+			}
+		}
+		plan.MatchingRemotes += len(keep)
+		plan.RemoteTerms += len(keep)
+		if len(keep) == 0 {
+			skip[i] = true
+			continue
+		}
+		plan.Chunks += chunkCount(len(keep), lim.MaxTerms) * max(len(rplans[i].Fields), 1)
+		c, _ := termsClause(a.RemoteIP, rplans[i], keep, lim.MaxTerms)
+		remote[i] = c
+	}
+	plan.ListMS = time.Since(start).Milliseconds()
+	if plan.MatchingRemotes == 0 {
+		plan.Strategy = StrategyEmpty
+		plan.Notes = append(plan.Notes, "events-first: no remote address of the window is an indicator")
+		return plan, nil, nil
+	}
+	return plan, eventQuery(filter, arrs, remote, skip), nil
+}
+
+func chunkCount(n, size int) int {
+	if n == 0 {
+		return 0
+	}
+	return (n + size - 1) / size
+}
+
+func fieldsOr(p fieldPlan, path string) []string {
+	if len(p.Fields) == 0 {
+		return []string{path}
+	}
+	return p.Fields
+}
+
+// measure counts the base hits and estimates the distinct remote addresses
+// (cardinality aggregation per arrangement and remote field) in one search.
+func (s *Source) measure(ctx context.Context, index string, filter []any, arrs []arrClause, rplans []fieldPlan) (int64, int64, error) {
+	aggs := jsonObj{}
+	for i, a := range arrs {
+		sub := jsonObj{}
+		for j, f := range fieldsOr(rplans[i], s.profile.Arrangements[i].RemoteIP) {
+			sub[fmt.Sprintf("f%d", j)] = jsonObj{"cardinality": jsonObj{"field": f, "precision_threshold": 40000}}
+		}
+		aggs[fmt.Sprintf("a%d", i)] = jsonObj{
+			"filter": boolQuery(a.filter, a.mustNot, nil),
+			"aggs":   sub,
+		}
+	}
+	body, err := searchOnce(ctx, s.client, index, jsonObj{
+		"size":             0,
+		"track_total_hits": true,
+		"query":            eventQuery(filter, arrs, nil, nil),
+		"aggs":             aggs,
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("measure remotes: %w", err)
+	}
+	var r struct {
+		Hits struct {
+			Total struct {
+				Value int64 `json:"value"`
+			} `json:"total"`
+		} `json:"hits"`
+		Aggregations map[string]map[string]json.RawMessage `json:"aggregations"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return 0, 0, fmt.Errorf("measure remotes: %w", err)
+	}
+	var distinct int64
+	for _, a := range r.Aggregations {
+		for k, v := range a {
+			if !strings.HasPrefix(k, "f") {
+				continue
+			}
+			var c struct {
+				Value int64 `json:"value"`
+			}
+			if json.Unmarshal(v, &c) == nil {
+				distinct += c.Value
+			}
+		}
+	}
+	return r.Hits.Total.Value, distinct, nil
+}
+
+// compositePageSize bounds one page of the remote listing.
+const compositePageSize = 10000
+
+// listRemotes pages through the distinct values of field under query with a
+// composite aggregation and calls fn for each.
+func (s *Source) listRemotes(ctx context.Context, index string, query jsonObj, field string, lim queryLimits, fn func(string)) (listed int64, pages int, err error) {
+	size := min(compositePageSize, max(lim.MaxBuckets-1, 1))
+	var after json.RawMessage
+	for {
+		if err := ctx.Err(); err != nil {
+			return listed, pages, err
+		}
+		comp := jsonObj{
+			"size":    size,
+			"sources": []any{jsonObj{"r": jsonObj{"terms": jsonObj{"field": field}}}},
+		}
+		if after != nil {
+			comp["after"] = after
+		}
+		body, err := searchOnce(ctx, s.client, index, jsonObj{
+			"size":             0,
+			"track_total_hits": false,
+			"query":            query,
+			"aggs":             jsonObj{"remotes": jsonObj{"composite": comp}},
+		})
+		if err != nil {
+			return listed, pages, fmt.Errorf("list remotes: %w", err)
+		}
+		pages++
+		var r struct {
+			Aggregations struct {
+				Remotes struct {
+					AfterKey json.RawMessage `json:"after_key"`
+					Buckets  []struct {
+						Key struct {
+							R any `json:"r"`
+						} `json:"key"`
+					} `json:"buckets"`
+				} `json:"remotes"`
+			} `json:"aggregations"`
+		}
+		if err := json.Unmarshal(body, &r); err != nil {
+			return listed, pages, fmt.Errorf("list remotes: %w", err)
+		}
+		for _, b := range r.Aggregations.Remotes.Buckets {
+			if v, ok := b.Key.R.(string); ok {
+				fn(v)
+			}
+		}
+		listed += int64(len(r.Aggregations.Remotes.Buckets))
+		if len(r.Aggregations.Remotes.Buckets) < size || r.Aggregations.Remotes.AfterKey == nil {
+			return listed, pages, nil
+		}
+		after = r.Aggregations.Remotes.AfterKey
+	}
+}

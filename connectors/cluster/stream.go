@@ -1,0 +1,288 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// DefaultPageSize is the number of hits per search_after page.
+const DefaultPageSize = 5000
+
+// DefaultKeepAlive is how long a point in time lives between pages.
+const DefaultKeepAlive = 2 * time.Minute
+
+// closeTimeout bounds closing a point in time after the read ended (also
+// after the caller's context was cancelled).
+const closeTimeout = 10 * time.Second
+
+// searchSpec is one streamed search: the index, the query, the _source
+// filter and the sort key (the tiebreak is added by the streamer).
+type searchSpec struct {
+	Index     string
+	Query     any
+	Source    any // true, false, or {"includes": […]}
+	TimeField string
+	// TimeSort sorts by TimeField first (DeviceInfo ties resolve in time
+	// order); the tiebreak alone is the cheapest order.
+	TimeSort  bool
+	PageSize  int
+	KeepAlive time.Duration
+	// Progress, when set, gets the running hit count and the total.
+	Progress func(done, total int64)
+}
+
+// searchHit is one search hit. Source and Sort alias nothing: each page is decoded
+// afresh, so memory is bounded by one page.
+type searchHit struct {
+	Index  string            `json:"_index"`
+	ID     string            `json:"_id"`
+	Source json.RawMessage   `json:"_source"`
+	Sort   []json.RawMessage `json:"sort"`
+}
+
+type searchResponse struct {
+	PitID string `json:"pit_id"`
+	Hits  struct {
+		Total *struct {
+			Value int64 `json:"value"`
+		} `json:"total"`
+		Hits []searchHit `json:"hits"`
+	} `json:"hits"`
+	TimedOut bool `json:"timed_out"`
+	Shards   struct {
+		Failed   int               `json:"failed"`
+		Failures []json.RawMessage `json:"failures"`
+	} `json:"_shards"`
+}
+
+// pit is an open point in time.
+type pointInTime struct {
+	id     string
+	shards int // shards the point in time covers (0 = not reported)
+}
+
+// openPIT opens a point in time on index.
+//
+//	Elasticsearch: POST /{index}/_pit?keep_alive=…        → {"id": …}
+//	OpenSearch:    POST /{index}/_search/point_in_time?keep_alive=… → {"pit_id": …}
+func openPIT(ctx context.Context, c *Client, index string, keepAlive time.Duration) (*pointInTime, error) {
+	path := "/" + index + "/_pit"
+	if c.Flavor() == OpenSearch {
+		path = "/" + index + "/_search/point_in_time"
+	}
+	var body struct {
+		ID     string `json:"id"`
+		PitID  string `json:"pit_id"`
+		Shards struct {
+			Total int `json:"total"`
+		} `json:"_shards"`
+	}
+	if err := c.Call(ctx, "open point in time on "+index, Request{
+		Method: http.MethodPost,
+		Path:   path,
+		Query:  url.Values{"keep_alive": {keepAliveParam(keepAlive)}},
+	}, &body); err != nil {
+		return nil, err
+	}
+	id := body.ID
+	if id == "" {
+		id = body.PitID
+	}
+	if id == "" {
+		return nil, fmt.Errorf("open point in time on %s: no id in answer", index)
+	}
+	return &pointInTime{id: id, shards: body.Shards.Total}, nil
+}
+
+// close deletes the point in time. It uses a fresh context: a cancelled read
+// must still release the server's resources.
+//
+//	Elasticsearch: DELETE /_pit {"id": …}
+//	OpenSearch:    DELETE /_search/point_in_time {"pit_id": [ … ]}
+func (p *pointInTime) close(ctx context.Context, c *Client) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
+	req := Request{Method: http.MethodDelete, Path: "/_pit", Body: JSON(jsonObj{"id": p.id})}
+	if c.Flavor() == OpenSearch {
+		req = Request{Method: http.MethodDelete, Path: "/_search/point_in_time", Body: JSON(jsonObj{"pit_id": []string{p.id}})}
+	}
+	err := c.Call(ctx, "close point in time", req, nil)
+	if errors.Is(err, ErrNotFound) { // expired already
+		return nil
+	}
+	return err
+}
+
+func keepAliveParam(d time.Duration) string {
+	if d <= 0 {
+		d = DefaultKeepAlive
+	}
+	return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
+}
+
+// Tiebreaks of a point-in-time search_after stream: a unique per-hit sort
+// key, so pages neither skip nor repeat hits.
+const (
+	// tiebreakShardDoc: Elasticsearch 7.12+ and OpenSearch 3.3+.
+	tiebreakShardDoc = "_shard_doc"
+	// tiebreakDoc: the Lucene doc id, unique only within one shard. Exact
+	// for a one-shard point in time, or when everything fits in one page.
+	tiebreakDoc = "_doc"
+	// tiebreakID: the document id; OpenSearch 2.x has no _shard_doc, and
+	// sorting on _id loads its field data, so it is only used when a
+	// multi-shard read needs more than one page.
+	tiebreakID = "_id"
+)
+
+// streamPIT runs spec with a point in time and search_after, calling fn for
+// each hit in order. Memory is one page. The point in time is closed on
+// every return path, and ctx is checked between pages.
+//
+// shardDoc says whether the store sorts on _shard_doc. Without it (OpenSearch
+// before 3.3) a one-shard point in time sorts on _doc; a multi-shard one
+// first asks for one page sorted on _doc and, if the read needs more pages,
+// starts over (same point in time, nothing delivered yet) sorted on _id.
+func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, fn func(*searchHit) error) (err error) {
+	if spec.PageSize <= 0 {
+		spec.PageSize = DefaultPageSize
+	}
+	p, err := openPIT(ctx, c, spec.Index, spec.KeepAlive)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := p.close(ctx, c); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	tiebreak := tiebreakShardDoc
+	probe := false
+	if !shardDoc {
+		tiebreak = tiebreakDoc
+		probe = p.shards != 1
+	}
+
+	sortBy := func(tb string) []any {
+		var s []any
+		if spec.TimeSort && spec.TimeField != "" {
+			s = append(s, jsonObj{spec.TimeField: jsonObj{"order": "asc", "unmapped_type": "date", "missing": "_last"}})
+		}
+		return append(s, jsonObj{tb: jsonObj{"order": "asc"}})
+	}
+	sort := sortBy(tiebreak)
+
+	var after []json.RawMessage
+	var done, total int64
+	for page := 0; ; page++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		body := jsonObj{
+			"size":    spec.PageSize,
+			"query":   spec.Query,
+			"_source": spec.Source,
+			"sort":    sort,
+			"pit":     jsonObj{"id": p.id, "keep_alive": keepAliveParam(spec.KeepAlive)},
+			// Count once, on the first page, for progress (and the probe).
+			"track_total_hits": page == 0,
+		}
+		if after != nil {
+			body["search_after"] = after
+		}
+		sr, err := pitPage(ctx, c, spec.Index, body)
+		if err != nil {
+			return err
+		}
+		if sr.PitID != "" {
+			p.id = sr.PitID // the id may change between pages
+		}
+		if page == 0 && sr.Hits.Total != nil {
+			total = sr.Hits.Total.Value
+		}
+		if probe {
+			probe = false
+			if len(sr.Hits.Hits) >= spec.PageSize && (sr.Hits.Total == nil || sr.Hits.Total.Value > int64(len(sr.Hits.Hits))) {
+				// More than one page on several shards: _doc would skip
+				// hits. Start over on _id.
+				sort = sortBy(tiebreakID)
+				page = -1
+				continue
+			}
+		}
+		for i := range sr.Hits.Hits {
+			if err := fn(&sr.Hits.Hits[i]); err != nil {
+				return err
+			}
+		}
+		done += int64(len(sr.Hits.Hits))
+		if spec.Progress != nil {
+			spec.Progress(done, total)
+		}
+		if len(sr.Hits.Hits) < spec.PageSize {
+			return nil
+		}
+		last := sr.Hits.Hits[len(sr.Hits.Hits)-1]
+		if len(last.Sort) == 0 {
+			return fmt.Errorf("search %s: hit without sort values", spec.Index)
+		}
+		after = last.Sort
+	}
+}
+
+func pitPage(ctx context.Context, c *Client, index string, body jsonObj) (*searchResponse, error) {
+	var sr searchResponse
+	if err := c.Call(ctx, "search "+index, Request{Method: http.MethodPost, Path: "/_search", Body: JSON(body)}, &sr); err != nil {
+		return nil, err
+	}
+	if err := shardFailure(index, &sr); err != nil {
+		return nil, err
+	}
+	return &sr, nil
+}
+
+// errPartialResults: a search answered from only some shards. Treated as
+// an error: a detection must never silently miss rows.
+var errPartialResults = errors.New("partial search results")
+
+func shardFailure(index string, sr *searchResponse) error {
+	if sr.TimedOut {
+		return fmt.Errorf("search %s: %w: timed out", index, errPartialResults)
+	}
+	if sr.Shards.Failed > 0 {
+		reason := ""
+		if len(sr.Shards.Failures) > 0 {
+			reason = ": " + string(sr.Shards.Failures[0])
+			if len(reason) > 300 {
+				reason = reason[:300] + "…"
+			}
+		}
+		return fmt.Errorf("search %s: %w: %d shards failed%s", index, errPartialResults, sr.Shards.Failed, reason)
+	}
+	return nil
+}
+
+// search runs one non-streamed search (aggregations, counts) and returns
+// the answer body.
+func searchOnce(ctx context.Context, c *Client, index string, body jsonObj) ([]byte, error) {
+	req := Request{Method: http.MethodPost, Path: "/" + index + "/_search", Body: JSON(body)}
+	resp, err := c.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status != http.StatusOK {
+		return nil, StatusError("search "+index, req, resp.Status, resp.Body)
+	}
+	var sr searchResponse
+	if err := json.Unmarshal(resp.Body, &sr); err != nil {
+		return nil, fmt.Errorf("search %s: decode answer: %w", index, err)
+	}
+	if err := shardFailure(index, &sr); err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}

@@ -1,0 +1,32 @@
+package conformance
+
+import (
+	"testing"
+
+	"github.com/edgewatch/edgewatch/connectors/cluster"
+)
+
+func TestFileConnector(t *testing.T) {
+	Run(t, FileHarness)
+}
+
+var clusterProfiles = []string{
+	cluster.ProfileAdvancedHunting,
+	cluster.ProfileSentinel,
+	cluster.ProfileStreaming,
+	cluster.ProfileElasticM365,
+}
+
+func TestOpenSearch(t *testing.T) {
+	tg := TestTarget(t, cluster.OpenSearch)
+	for _, p := range clusterProfiles {
+		t.Run(p, func(t *testing.T) { Run(t, ClusterHarness(tg, p)) })
+	}
+}
+
+func TestElasticsearch(t *testing.T) {
+	tg := TestTarget(t, cluster.Elasticsearch)
+	for _, p := range clusterProfiles {
+		t.Run(p, func(t *testing.T) { Run(t, ClusterHarness(tg, p)) })
+	}
+}

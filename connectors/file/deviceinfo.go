@@ -1,0 +1,224 @@
+package file
+
+import (
+	"errors"
+	"time"
+
+	"github.com/edgewatch/edgewatch/connectors"
+	"github.com/edgewatch/edgewatch/correlation"
+)
+
+// deviceDecoder turns rows into DeviceInfo values. DeviceInfo tables are
+// small next to DeviceNetworkEvents, so every row is decoded in full.
+type deviceDecoder struct {
+	from, to time.Time
+	src      string
+	rep      connectors.Report
+	out      []correlation.DeviceInfo
+	scratch  []byte
+}
+
+func (d *deviceDecoder) skip(reason string, line int) {
+	d.rep.Skip(reason, correlation.Location{Source: d.src, Line: line})
+}
+
+// Device fields.
+const (
+	dNone = iota
+	dTimestamp
+	dTimeGenerated
+	dEnvTime
+	dProperties
+	dRecords
+	dDeviceId
+	dDeviceName
+	dIsInternetFacing
+	dPublicIP
+	dOSPlatform
+	dMachineGroup
+	dAdditionalFields
+)
+
+func deviceField(k []byte) int {
+	switch string(k) {
+	case "Timestamp":
+		return dTimestamp
+	case "TimeGenerated":
+		return dTimeGenerated
+	case "time":
+		return dEnvTime
+	case "properties":
+		return dProperties
+	case "records":
+		return dRecords
+	case "DeviceId":
+		return dDeviceId
+	case "DeviceName":
+		return dDeviceName
+	case "IsInternetFacing":
+		return dIsInternetFacing
+	case "PublicIP":
+		return dPublicIP
+	case "OSPlatform":
+		return dOSPlatform
+	case "MachineGroup":
+		return dMachineGroup
+	case "AdditionalFields":
+		return dAdditionalFields
+	}
+	return dNone
+}
+
+// row decodes one DeviceInfo row (flat, Sentinel, Streaming API record or
+// Event Hub batch; see eventDecoder.row).
+func (d *deviceDecoder) row(row []byte, line int, envTime []byte, depth int) {
+	b := trimSpace(row)
+	if len(b) == 0 {
+		return
+	}
+	if depth > maxNesting {
+		d.rep.Read++
+		d.skip(reasonTooDeep, line)
+		return
+	}
+	if b[0] != '{' {
+		d.rep.Read++
+		if b[0] == '[' {
+			d.skip(reasonNotObject, line)
+		} else {
+			d.skip(reasonBadJSON, line)
+		}
+		return
+	}
+	var (
+		di         correlation.DeviceInfo
+		vals       [dAdditionalFields + 1][]byte
+		kinds      [dAdditionalFields + 1]byte
+		recordsOff int
+	)
+	it := newObjIter(b)
+	for it.next() {
+		key := it.key
+		var kbuf [64]byte
+		if it.keyEsc {
+			k, ok := unescape(key, kbuf[:0])
+			if !ok {
+				continue
+			}
+			key = k
+		}
+		f := deviceField(key)
+		if f == dNone || vals[f] != nil {
+			continue
+		}
+		vals[f], kinds[f] = it.val, it.kind
+		if f == dRecords {
+			recordsOff = it.valOff
+		}
+	}
+	if err := it.rest(); err != nil {
+		d.rep.Read++
+		d.skip(reasonBadJSON, line)
+		return
+	}
+	if vals[dDeviceId] == nil && vals[dIsInternetFacing] == nil {
+		if vals[dProperties] != nil && kinds[dProperties] == kindObject {
+			env := vals[dEnvTime]
+			if env == nil || kinds[dEnvTime] != kindString {
+				env = envTime
+			}
+			d.row(vals[dProperties], line, env, depth+1)
+			return
+		}
+		if vals[dRecords] != nil && kinds[dRecords] == kindArray {
+			d.batch(b, vals[dRecords], recordsOff, line, depth)
+			return
+		}
+	}
+	d.rep.Read++
+	di.DeviceID = d.str(vals[dDeviceId], kinds[dDeviceId])
+	if di.DeviceID == "" || kinds[dDeviceId] != kindString {
+		d.skip(reasonMissingDevice, line)
+		return
+	}
+	tv, tk := vals[dTimestamp], kinds[dTimestamp]
+	if tv == nil || tk == kindNull {
+		tv, tk = vals[dTimeGenerated], kinds[dTimeGenerated]
+	}
+	if tv == nil || tk == kindNull {
+		tv, tk = envTime, kindString
+	}
+	t, st := timeOf(tv, tk, d.scratch[:0])
+	switch st {
+	case fieldMissing:
+		d.skip(reasonMissingTime, line)
+		return
+	case fieldBad:
+		d.skip(reasonBadTime, line)
+		return
+	}
+	if !inWindow(t, d.from, d.to) {
+		return
+	}
+	di.Time = t
+	di.DeviceName = d.str(vals[dDeviceName], kinds[dDeviceName])
+	di.PublicIP = d.str(vals[dPublicIP], kinds[dPublicIP])
+	di.OSPlatform = d.str(vals[dOSPlatform], kinds[dOSPlatform])
+	di.MachineGroup = d.str(vals[dMachineGroup], kinds[dMachineGroup])
+	di.IsInternetFacing, _ = parseBool(vals[dIsInternetFacing], kinds[dIsInternetFacing])
+
+	facing, err := d.facing(vals[dAdditionalFields], kinds[dAdditionalFields])
+	if err != nil {
+		d.skip(reasonBadAdditional, line)
+		return
+	}
+	di.Facing = facing
+	di.Loc = correlation.Location{Source: d.src, Line: line}
+	d.out = append(d.out, di)
+	d.rep.Passed++
+}
+
+// facing parses AdditionalFields given as JSON text or as an object. Rows
+// without it (heartbeats, partial reports) get no facing port. A malformed
+// secondary key (say InternetFacingLastSeen) keeps the row when its port is
+// good; anything worse is an error.
+func (d *deviceDecoder) facing(v []byte, kind byte) (correlation.InternetFacing, error) {
+	switch kind {
+	case 0, kindNull:
+		return correlation.InternetFacing{LocalPort: correlation.NoPort}, nil
+	case kindObject, kindString:
+		f, err := correlation.ParseInternetFacing(v)
+		if err != nil && errors.Is(err, correlation.ErrFacingField) && !errors.Is(err, correlation.ErrAdditionalFields) && f.HasPort() {
+			err = nil
+		}
+		return f, err
+	default:
+		return correlation.InternetFacing{LocalPort: correlation.NoPort}, errSyntax
+	}
+}
+
+func (d *deviceDecoder) str(v []byte, kind byte) string {
+	t, st := scalarText(v, kind, d.scratch[:0])
+	if st != fieldOK {
+		return ""
+	}
+	return string(t)
+}
+
+// batch decodes the records of an Event Hub batch.
+func (d *deviceDecoder) batch(b, records []byte, off, line, depth int) {
+	it := newArrIter(records)
+	for it.next() {
+		l := line + newlinesBefore(b, off+it.off)
+		if it.kind != kindObject {
+			d.rep.Read++
+			d.skip(reasonNotObject, l)
+			continue
+		}
+		d.row(it.val, l, nil, depth+1)
+	}
+	if it.err != nil {
+		d.rep.Read++
+		d.skip(reasonBadJSON, line)
+	}
+}

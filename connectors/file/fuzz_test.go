@@ -1,0 +1,118 @@
+package file
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/edgewatch/edgewatch/connectors"
+	"github.com/edgewatch/edgewatch/correlation"
+)
+
+// FuzzDecodeRow feeds arbitrary bytes to the row decoders. Beyond never
+// panicking, it checks the push-down's promise on every input: each event
+// the unfiltered decode yields that the Matcher accepts is also yielded by
+// the filtered decode, and the filtered decode yields nothing the
+// unfiltered one does not. It also checks that the scanner accepts every
+// object encoding/json calls valid.
+func FuzzDecodeRow(f *testing.F) {
+	for _, s := range []string{
+		rowA, rowB, `{}`, `[]`, `{"records":[` + rowA + `]}`,
+		`{"time":"2025-11-03T10:00:00Z","properties":{"DeviceId":"` + devA + `","ActionType":"InboundConnectionAccepted","LocalPort":"443","RemoteIP":"::ffff:77.90.185.20"}}`,
+		`{"TimeGenerated":"2025-11-03T10:00:00Z","DeviceId":"` + devA + `","ActionType":"inboundconnectionaccepted","LocalPort":443.0,"RemoteIP":" 45.0.0.9 "}`,
+		`{"Timestamp":"2025-11-01T08:00:00Z","DeviceId":"` + devA + `","IsInternetFacing":"1","AdditionalFields":"{\"InternetFacingLocalPort\":\"22\"}"}`,
+		`{"Device\u0049d":"x","ActionType":"Inbound\u0043onnectionAccepted"}`,
+		`{"a":[{"b":"}]"}]}`, `{"a":"\\"}`, `{"a":"\`, `{"records":[1,[],{}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	// The bundled sample's rows.
+	for _, name := range []string{"network_events.ndjson", "device_info.ndjson"} {
+		if fh, err := os.Open(samplePath(name)); err == nil {
+			sc := bufio.NewScanner(fh)
+			sc.Buffer(nil, 1<<20)
+			for sc.Scan() {
+				f.Add(slices.Clone(sc.Bytes()))
+			}
+			fh.Close()
+		}
+	}
+	facing := facingSet(map[string][]int{devA: {443, 22}, "x": {0}})
+	ind := correlation.NewIndicatorSet("fuzz")
+	for _, a := range []string{"77.90.185.20/32", "45.0.0.0/24", "2001:db8:1::/48"} {
+		ind.Add(correlation.Indicator{Prefix: mustPrefix(a)}, true)
+	}
+	all := newEventFilter(connectors.EventQuery{})
+	pushed := newEventFilter(connectors.EventQuery{Facing: facing, Indicators: ind})
+	m := correlation.NewMatcher(facing, ind, correlation.MatchOptions{})
+
+	f.Fuzz(func(t *testing.T, b []byte) {
+		u := &eventDecoder{f: all, src: "fuzz"}
+		u.row(b, 1, nil, 0)
+		p := &eventDecoder{f: pushed, src: "fuzz"}
+		p.row(b, 1, nil, 0)
+		d := &deviceDecoder{src: "fuzz"}
+		d.row(b, 1, nil, 0)
+
+		if u.rep.Read != p.rep.Read {
+			t.Errorf("rows counted: unfiltered %d, filtered %d", u.rep.Read, p.rep.Read)
+		}
+		unfiltered := map[string]bool{}
+		for i := range u.out {
+			unfiltered[evSummary(&u.out[i])+string(u.out[i].Raw)] = true
+		}
+		filtered := map[string]bool{}
+		for i := range p.out {
+			k := evSummary(&p.out[i]) + string(p.out[i].Raw)
+			filtered[k] = true
+			if !unfiltered[k] {
+				t.Errorf("filtered decode yielded %s, the unfiltered one did not", k)
+			}
+		}
+		for i := range u.out {
+			if _, _, ok := m.Match(&u.out[i]); ok && !filtered[evSummary(&u.out[i])+string(u.out[i].Raw)] {
+				t.Errorf("push-down lost a match: %s", evSummary(&u.out[i]))
+			}
+		}
+		if json.Valid(b) {
+			tb := trimSpace(b)
+			if len(tb) > 0 && tb[0] == '{' {
+				it := newObjIter(tb)
+				for it.next() {
+				}
+				if err := it.rest(); err != nil {
+					t.Errorf("scanner rejects valid JSON %q: %v", b, err)
+				}
+			}
+		}
+	})
+}
+
+// FuzzReadFile feeds arbitrary files (any layout: NDJSON, JSON documents,
+// CSV, gzip) through both readers. They must never panic or hang, and an
+// error may only name the file.
+func FuzzReadFile(f *testing.F) {
+	for _, s := range []string{
+		string(lines(rowA, rowB)), "[" + rowA + "," + rowB + "]", "[\n" + rowA + ",\n", "{\n\"records\": [\n" + rowA + "\n]\n}",
+		"Timestamp,DeviceId,ActionType\n2025-11-03T10:00:00Z,x,y\n", "\"a,b\n", "{\n", "[", "]", "}{", "\ufeff[]", "{\"a\":1}\n{",
+		string(gzipBytes(f, lines(rowA))), "\x1f\x8b", "  \n\t",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fsys := fstest.MapFS{"f": {Data: b}}
+		src := New(Options{FS: fsys, DeviceInfo: []string{"f"}, NetworkEvents: []string{"f"}, Workers: 2})
+		_, err := src.NetworkEvents(context.Background(), connectors.EventQuery{}, func(*correlation.NetworkEvent) error { return nil })
+		if err != nil && !strings.HasPrefix(err.Error(), "f: ") {
+			t.Errorf("error does not start with the file name: %v", err)
+		}
+		if _, err := src.DeviceInfo(context.Background(), connectors.FacingQuery{}, func(*correlation.DeviceInfo) error { return nil }); err != nil && !strings.HasPrefix(err.Error(), "f: ") {
+			t.Errorf("error does not start with the file name: %v", err)
+		}
+	})
+}

@@ -1,0 +1,357 @@
+package file
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"runtime"
+	"sync"
+
+	"github.com/edgewatch/edgewatch/connectors"
+	"github.com/edgewatch/edgewatch/correlation"
+)
+
+// Options names the files a Source reads.
+type Options struct {
+	// DeviceInfo and NetworkEvents list the files of each table, read in
+	// order. Each may be NDJSON, a JSON array, pretty-printed JSON or CSV,
+	// gzip-compressed or not; the format is taken from the content.
+	DeviceInfo    []string
+	NetworkEvents []string
+	// FS, when set, is where the paths are opened (e.g. an embed.FS);
+	// otherwise they are operating-system paths.
+	FS fs.FS
+	// Workers is how many goroutines decode NDJSON network events
+	// (0 = GOMAXPROCS). One more goroutine reads the file.
+	Workers int
+}
+
+// Source reads DeviceInfo and DeviceNetworkEvents rows from files.
+type Source struct {
+	opts Options
+}
+
+var _ connectors.Source = (*Source)(nil)
+
+// New returns a Source over the files in opts.
+func New(opts Options) *Source {
+	return &Source{opts: opts}
+}
+
+func (s *Source) workers() int {
+	if s.opts.Workers > 0 {
+		return s.opts.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// ctxCheckRows is how often sequential readers look at ctx.
+const ctxCheckRows = 4096
+
+// DeviceInfo streams the DeviceInfo rows in [q.From, q.To). Every row in the
+// window is passed on, heartbeats included (the facing builder ignores rows
+// without a facing port); rows that do not decode are counted in the Report.
+func (s *Source) DeviceInfo(ctx context.Context, q connectors.FacingQuery, fn func(*correlation.DeviceInfo) error) (connectors.Report, error) {
+	var rep connectors.Report
+	prog := newProgress(q.Progress, s.opts.FS, s.opts.DeviceInfo)
+	for _, path := range s.opts.DeviceInfo {
+		d := &deviceDecoder{from: q.From, to: q.To, src: path}
+		flush := func() error {
+			for i := range d.out {
+				if err := fn(&d.out[i]); err != nil {
+					return err
+				}
+			}
+			d.out = d.out[:0]
+			return nil
+		}
+		err := s.readRows(ctx, path, prog, func(row []byte, line int) error {
+			d.row(row, line, nil, 0)
+			return flush()
+		}, func(reason string, line int) { d.skip(reason, line) })
+		rep.Merge(d.rep)
+		if err != nil {
+			return rep, err
+		}
+		prog.fileDone()
+	}
+	prog.finish()
+	return rep, nil
+}
+
+// NetworkEvents streams the DeviceNetworkEvents rows of q. When q.Facing or
+// q.Indicators is set it pushes the match down: rows whose ActionType is not
+// InboundConnectionAccepted (compared ignoring case), whose device and
+// LocalPort are not in q.Facing, or whose RemoteIP is not in q.Indicators,
+// are dropped after a scan of those few fields, before any full decode.
+// Rows dropped that way count in Report.Read but are neither Passed nor
+// Skipped; Skipped holds only data errors (bad JSON, missing DeviceId or
+// time, a LocalPort or RemoteIP that does not parse), found while looking
+// at the fields the filter needs.
+//
+// NDJSON is decoded by Workers goroutines in parallel; events still reach fn
+// in file order, one at a time. The event is reused after fn returns, but its
+// Raw is a copy that nothing overwrites, so an alert may keep it.
+//
+// q.Progress, when set, gets the bytes read so far (of the files as stored:
+// compressed bytes for gzip) against the total size of the files.
+func (s *Source) NetworkEvents(ctx context.Context, q connectors.EventQuery, fn func(*correlation.NetworkEvent) error) (connectors.Report, error) {
+	var rep connectors.Report
+	f := newEventFilter(q)
+	prog := newProgress(q.Progress, s.opts.FS, s.opts.NetworkEvents)
+	for _, path := range s.opts.NetworkEvents {
+		r, err := s.events(ctx, path, f, prog, fn)
+		rep.Merge(r)
+		if err != nil {
+			return rep, err
+		}
+		prog.fileDone()
+	}
+	prog.finish()
+	return rep, nil
+}
+
+func (s *Source) events(ctx context.Context, path string, f *eventFilter, prog *progress, fn func(*correlation.NetworkEvent) error) (connectors.Report, error) {
+	in, err := openInput(s.opts.FS, path, prog.counter())
+	if err != nil {
+		return connectors.Report{}, err
+	}
+	defer in.Close()
+	if in.format == formatNDJSON {
+		return s.eventsNDJSON(ctx, in, f, prog, fn)
+	}
+	d := &eventDecoder{f: f, src: path}
+	err = s.readInput(ctx, in, prog, func(row []byte, line int) error {
+		d.row(row, line, nil, 0)
+		for i := range d.out {
+			if err := fn(&d.out[i]); err != nil {
+				return err
+			}
+		}
+		d.out = d.out[:0]
+		return nil
+	}, func(reason string, line int) { d.skip(reason, line) })
+	return d.rep, err
+}
+
+// readRows opens path and calls row for every row it holds.
+func (s *Source) readRows(ctx context.Context, path string, prog *progress, row func([]byte, int) error, bad func(reason string, line int)) error {
+	in, err := openInput(s.opts.FS, path, prog.counter())
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return s.readInput(ctx, in, prog, row, bad)
+}
+
+// readInput calls row for every row of an opened input, sequentially.
+func (s *Source) readInput(ctx context.Context, in *input, prog *progress, row func([]byte, int) error, bad func(reason string, line int)) error {
+	n := 0
+	var cbErr error // from ctx or row: returned as is, not as a read error
+	counted := func(b []byte, line int) error {
+		n++
+		if n%ctxCheckRows == 0 {
+			if cbErr = ctx.Err(); cbErr != nil {
+				return cbErr
+			}
+			prog.tick()
+		}
+		cbErr = row(b, line)
+		return cbErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	switch in.format {
+	case formatEmpty:
+		return nil
+	case formatNDJSON:
+		c := newChunker(in.r, in.path)
+		for {
+			ch, err := c.next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return in.wrapErr(err)
+			}
+			var ferr error
+			ch.lines(func(l []byte, line int) {
+				if ferr == nil {
+					ferr = counted(l, line)
+				}
+			})
+			ch.release()
+			if ferr != nil {
+				return ferr
+			}
+		}
+	case formatDocument:
+		d := newDocReader(in.r)
+		for {
+			v, line, err := d.next()
+			if err == io.EOF {
+				return nil
+			}
+			if errors.Is(err, errDocSyntax) {
+				bad(reasonBadDocument, line)
+				return nil
+			}
+			if err != nil {
+				return in.wrapErr(err)
+			}
+			if err := counted(v, line); err != nil {
+				return err
+			}
+		}
+	case formatCSV:
+		err := csvRows(in.r, counted, func(line int) { bad(reasonBadCSV, line) })
+		if cbErr != nil {
+			return cbErr
+		}
+		return in.wrapErr(err)
+	}
+	return fmt.Errorf("%s: unknown format", in.path)
+}
+
+// eventsNDJSON is the fast path: a reader goroutine cuts the file into
+// chunks of whole lines, Workers goroutines decode chunks in parallel, and
+// this goroutine hands the results to fn in file order.
+func (s *Source) eventsNDJSON(ctx context.Context, in *input, f *eventFilter, prog *progress, fn func(*correlation.NetworkEvent) error) (connectors.Report, error) {
+	var rep connectors.Report
+	workers := s.workers()
+	c := newChunker(in.r, in.path)
+
+	decode := func(d *eventDecoder, ch *chunk) {
+		data, line := ch.data, ch.line
+		for len(data) > 0 {
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				d.row(data, line, nil, 0)
+				break
+			}
+			d.row(data[:i], line, nil, 0)
+			data = data[i+1:]
+			line++
+		}
+	}
+	deliver := func(d *eventDecoder) error {
+		for i := range d.out {
+			if err := fn(&d.out[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	if workers <= 1 {
+		d := &eventDecoder{f: f, src: in.path}
+		for {
+			if err := ctx.Err(); err != nil {
+				rep.Merge(d.rep)
+				return rep, err
+			}
+			ch, err := c.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				rep.Merge(d.rep)
+				return rep, in.wrapErr(err)
+			}
+			decode(d, ch)
+			err = deliver(d)
+			d.out = d.out[:0]
+			ch.release()
+			prog.tick()
+			if err != nil {
+				rep.Merge(d.rep)
+				return rep, err
+			}
+		}
+		rep.Merge(d.rep)
+		return rep, nil
+	}
+
+	type result struct {
+		ch *chunk
+		d  *eventDecoder
+	}
+	type job struct {
+		ch  *chunk
+		res chan result
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan job, workers)
+	order := make(chan chan result, 2*workers)
+	var readErr error
+	var wg sync.WaitGroup
+
+	wg.Add(1)
+	go func() { // reader
+		defer wg.Done()
+		defer close(jobs)
+		defer close(order)
+		for {
+			ch, err := c.next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				readErr = in.wrapErr(err)
+				return
+			}
+			res := make(chan result, 1)
+			select {
+			case order <- res:
+			case <-ctx.Done():
+				ch.release()
+				return
+			}
+			select {
+			case jobs <- job{ch, res}:
+			case <-ctx.Done():
+				ch.release()
+				return
+			}
+		}
+	}()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				d := &eventDecoder{f: f, src: in.path}
+				decode(d, j.ch)
+				j.res <- result{j.ch, d}
+			}
+		}()
+	}
+
+	var err error
+	for res := range order {
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			continue // drain: the reader stops at ctx.Done
+		}
+		r := <-res
+		rep.Merge(r.d.rep)
+		err = deliver(r.d)
+		r.ch.release()
+		prog.tick()
+		if err != nil {
+			cancel()
+		}
+	}
+	wg.Wait()
+	if err == nil {
+		err = readErr
+	}
+	return rep, err
+}

@@ -1,0 +1,183 @@
+package file
+
+import (
+	"bytes"
+	"net/netip"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/edgewatch/edgewatch/correlation"
+)
+
+// fieldStatus tells whether a field was present and parsed.
+type fieldStatus uint8
+
+const (
+	fieldMissing fieldStatus = iota // absent, null or ""
+	fieldOK
+	fieldBad
+)
+
+// scalarText returns the text of a string, number or boolean value: strings
+// are unquoted (escapes decoded into scratch), other scalars are returned as
+// written. Null and empty strings are reported as missing.
+func scalarText(v []byte, kind byte, scratch []byte) ([]byte, fieldStatus) {
+	switch kind {
+	case 0, kindNull:
+		return nil, fieldMissing
+	case kindString:
+		s, ok := unquote(v, scratch)
+		if !ok {
+			return nil, fieldBad
+		}
+		if len(trimSpace(s)) == 0 {
+			return nil, fieldMissing
+		}
+		return s, fieldOK
+	case kindNumber, kindTrue, kindFalse:
+		return v, fieldOK
+	default:
+		return nil, fieldBad
+	}
+}
+
+// parsePort reads a port written as a JSON number or a string of digits.
+func parsePort(v []byte, kind byte) (int, fieldStatus) {
+	var scratch [16]byte
+	t, st := scalarText(v, kind, scratch[:0])
+	if st != fieldOK {
+		return correlation.NoPort, st
+	}
+	if kind == kindTrue || kind == kindFalse {
+		return correlation.NoPort, fieldBad
+	}
+	t = trimSpace(t)
+	n := 0
+	for _, c := range t {
+		if c < '0' || c > '9' || n > 65535 {
+			n = -1
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	if len(t) > 0 && n >= 0 && n <= 65535 {
+		return n, fieldOK
+	}
+	// Whatever else correlation accepts as a port (same rules as DeviceInfo).
+	if p, ok := correlation.ParsePort(string(t)); ok {
+		return p, fieldOK
+	}
+	return correlation.NoPort, fieldBad
+}
+
+// parseInt64 reads an integer written as a number or a string.
+func parseInt64(v []byte, kind byte) (int64, bool) {
+	var scratch [32]byte
+	t, st := scalarText(v, kind, scratch[:0])
+	if st != fieldOK || kind == kindTrue || kind == kindFalse {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(unsafeString(trimSpace(t)), 10, 64)
+	return n, err == nil
+}
+
+// parseAddr parses an IP address. Plain dotted IPv4 is parsed here without
+// allocating; anything else goes to netip.ParseAddr, so both paths accept
+// exactly what netip accepts.
+func parseAddr(b []byte) (netip.Addr, bool) {
+	if a, ok := parseIPv4(b); ok {
+		return a, true
+	}
+	a, err := netip.ParseAddr(string(b))
+	return a, err == nil
+}
+
+// parseIPv4 accepts only the canonical form "a.b.c.d" (no leading zeros,
+// each part <= 255); it reports false for anything it is not sure about.
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	part, n, digits := 0, 0, 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if digits > 0 && n == 0 {
+				return netip.Addr{}, false // leading zero
+			}
+			n = n*10 + int(c-'0')
+			digits++
+			if n > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.':
+			if digits == 0 || part == 3 {
+				return netip.Addr{}, false
+			}
+			ip[part] = byte(n)
+			part, n, digits = part+1, 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if part != 3 || digits == 0 {
+		return netip.Addr{}, false
+	}
+	ip[3] = byte(n)
+	return netip.AddrFrom4(ip), true
+}
+
+// timeLayouts are tried in order. Values without a zone are UTC.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"1/2/2006, 3:04:05.999999999 PM", // Sentinel / Log Analytics portal CSV export
+	"1/2/2006 3:04:05.999999999 PM",
+	"Jan 2, 2006 3:04:05.999999999 PM", // Defender portal CSV export
+}
+
+// parseTime parses a Defender timestamp (ISO 8601 with up to 9 fractional
+// digits, or the portal CSV export forms).
+func parseTime(b []byte) (time.Time, bool) {
+	s := unsafeString(trimSpace(b)) // time.Parse keeps nothing of s in the result
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// parseBool reads true/false, "true"/"false" (any case), 1/0 and "1"/"0".
+func parseBool(v []byte, kind byte) (bool, fieldStatus) {
+	switch kind {
+	case kindTrue:
+		return true, fieldOK
+	case kindFalse:
+		return false, fieldOK
+	}
+	var scratch [16]byte
+	t, st := scalarText(v, kind, scratch[:0])
+	if st != fieldOK {
+		return false, st
+	}
+	t = trimSpace(t)
+	switch {
+	case string(t) == "1" || bytes.EqualFold(t, []byte("true")):
+		return true, fieldOK
+	case string(t) == "0" || bytes.EqualFold(t, []byte("false")):
+		return false, fieldOK
+	}
+	return false, fieldBad
+}
+
+// unsafeString views b as a string without copying. Only for calls that do
+// not keep the string.
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}

@@ -1,0 +1,103 @@
+package dashboards
+
+import (
+	"bufio"
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+
+	"github.com/edgewatch/edgewatch/dashboards/internal/bundle"
+)
+
+// Saved-object bundle kinds, one per product.
+const (
+	KindOpenSearchDashboards = bundle.KindOpenSearchDashboards
+	KindKibana               = bundle.KindKibana
+)
+
+// Index names and patterns the saved objects read.
+const (
+	AlertsPattern     = bundle.AlertsPattern
+	StateIndex        = bundle.StateIndex
+	IndicatorsPattern = bundle.IndicatorsPattern
+	// DashboardID is the id of the overview dashboard
+	// (<dashboards>/app/dashboards#/view/<id>).
+	DashboardID = bundle.IDDashboard
+)
+
+// Both bundles are generated from package bundle by the golden test
+// (go test ./dashboards -run TestSavedObjectsGolden -update) and are also
+// usable by hand: Stack Management → Saved objects → Import.
+//
+// Why two files and not one: the objects are the same 7.x-shaped objects
+// (migrationVersion index-pattern 7.6.0, search 7.9.3, visualization 7.10.0,
+// dashboard 7.9.3 — the newest OSD 2.x knows, and a range Kibana 8 imports and
+// migrates forward); only the app version stamped into each dashboard panel
+// differs, as a native export of each product line would carry it. A test
+// asserts that this is the only difference.
+
+//go:embed saved_objects/opensearch-dashboards.ndjson
+var savedObjectsOSD []byte
+
+//go:embed saved_objects/kibana.ndjson
+var savedObjectsKibana []byte
+
+// SavedObjects returns the NDJSON bundle for kind (KindOpenSearchDashboards or
+// KindKibana), ready for the saved-objects import API. The caller must not
+// modify the returned slice.
+func SavedObjects(kind string) ([]byte, error) {
+	switch kind {
+	case KindOpenSearchDashboards:
+		return savedObjectsOSD, nil
+	case KindKibana:
+		return savedObjectsKibana, nil
+	default:
+		return nil, fmt.Errorf("dashboards: unknown saved-objects kind %q (want %q or %q)", kind, KindOpenSearchDashboards, KindKibana)
+	}
+}
+
+// ObjectRef names one saved object.
+type ObjectRef struct {
+	Type  string `json:"type"`
+	ID    string `json:"id"`
+	Title string `json:"title,omitempty"`
+}
+
+// ObjectRefs lists the objects of an NDJSON bundle in file order (referenced
+// objects first). Uninstall deletes them in reverse order. Blank lines and an
+// export-summary line (no type/id) are skipped.
+func ObjectRefs(ndjson []byte) ([]ObjectRef, error) {
+	var refs []ObjectRef
+	sc := bufio.NewScanner(bytes.NewReader(ndjson))
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var o struct {
+			Type       string `json:"type"`
+			ID         string `json:"id"`
+			Attributes struct {
+				Title string `json:"title"`
+			} `json:"attributes"`
+		}
+		if err := json.Unmarshal(b, &o); err != nil {
+			return nil, fmt.Errorf("dashboards: ndjson line %d: %w", line, err)
+		}
+		if o.Type == "" && o.ID == "" {
+			continue // export summary line
+		}
+		if o.Type == "" || o.ID == "" {
+			return nil, fmt.Errorf("dashboards: ndjson line %d: object without type or id", line)
+		}
+		refs = append(refs, ObjectRef{Type: o.Type, ID: o.ID, Title: o.Attributes.Title})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("dashboards: read ndjson: %w", err)
+	}
+	return refs, nil
+}

@@ -1,0 +1,396 @@
+package dashboards
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/edgewatch/edgewatch/dashboards/internal/bundle"
+)
+
+var update = flag.Bool("update", false, "rewrite the generated saved objects and golden files")
+
+var kindFiles = map[string]string{
+	KindOpenSearchDashboards: "saved_objects/opensearch-dashboards.ndjson",
+	KindKibana:               "saved_objects/kibana.ndjson",
+}
+
+// TestSavedObjectsGolden keeps the embedded NDJSON files equal to what
+// package bundle generates. Regenerate with -update.
+func TestSavedObjectsGolden(t *testing.T) {
+	for kind, file := range kindFiles {
+		t.Run(kind, func(t *testing.T) {
+			want, err := bundle.Build(kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *update {
+				if err := os.WriteFile(file, want, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			got, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s is stale; run go test ./dashboards -run TestSavedObjectsGolden -update", file)
+			}
+			emb, err := SavedObjects(kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(emb, got) {
+				t.Errorf("SavedObjects(%q) differs from %s (rebuild after -update)", kind, file)
+			}
+		})
+	}
+}
+
+func TestSavedObjectsUnknownKind(t *testing.T) {
+	if _, err := SavedObjects("grafana"); err == nil {
+		t.Fatal("SavedObjects(grafana): want error")
+	}
+}
+
+// TestBundlesDifferOnlyInPanelVersion backs the claim in savedobjects.go: the
+// two bundles hold the same objects; only the app version stamped into the
+// dashboard panels differs.
+func TestBundlesDifferOnlyInPanelVersion(t *testing.T) {
+	norm := func(kind string) string {
+		b, err := SavedObjects(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return regexp.MustCompile(`\\"version\\":\\"[0-9.]+\\"`).ReplaceAllString(string(b), `\"version\":\"X\"`)
+	}
+	osd, kbn := norm(KindOpenSearchDashboards), norm(KindKibana)
+	if osd != kbn {
+		t.Errorf("bundles differ beyond the panel version:\n%s", cmp.Diff(osd, kbn))
+	}
+	a, _ := SavedObjects(KindOpenSearchDashboards)
+	b, _ := SavedObjects(KindKibana)
+	if bytes.Equal(a, b) {
+		t.Error("bundles are byte-identical: the panel versions were meant to differ")
+	}
+}
+
+type lintObject struct {
+	Type             string             `json:"type"`
+	ID               string             `json:"id"`
+	Attributes       map[string]any     `json:"attributes"`
+	References       []bundle.Reference `json:"references"`
+	MigrationVersion map[string]string  `json:"migrationVersion"`
+}
+
+// maxMigration is the newest migrationVersion OSD 2.x registers per type
+// (dashboards-formats.md §1.2); a newer one fails the OSD import.
+var maxMigration = map[string]string{
+	"index-pattern": "7.6.0",
+	"search":        "7.9.3",
+	"visualization": "7.10.0",
+	"dashboard":     "7.9.3",
+}
+
+// schemas are the agg schemas each legacy vis type defines.
+var schemas = map[string][]string{
+	"histogram":      {"metric", "radius", "segment", "group", "split"},
+	"horizontal_bar": {"metric", "radius", "segment", "group", "split"},
+	"line":           {"metric", "radius", "segment", "group", "split"},
+	"area":           {"metric", "radius", "segment", "group", "split"},
+	"pie":            {"metric", "segment", "split"},
+	"table":          {"metric", "bucket", "split"},
+	"metric":         {"metric", "group"},
+	"tagcloud":       {"metric", "segment"},
+}
+
+func parseLines(t *testing.T, data []byte) []lintObject {
+	t.Helper()
+	if len(data) == 0 || data[len(data)-1] != '\n' {
+		t.Fatal("bundle must end with a newline")
+	}
+	var out []lintObject
+	for i, line := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
+		var o lintObject
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if dec.More() {
+			t.Fatalf("line %d: more than one JSON value", i+1)
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func str(t *testing.T, o lintObject, key string) string {
+	t.Helper()
+	s, ok := o.Attributes[key].(string)
+	if !ok {
+		t.Fatalf("%s/%s: attribute %s is not a string", o.Type, o.ID, key)
+	}
+	return s
+}
+
+func TestSavedObjectsLint(t *testing.T) {
+	for kind := range kindFiles {
+		t.Run(kind, func(t *testing.T) {
+			data, err := SavedObjects(kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs := parseLines(t, data)
+			byKey := map[string]lintObject{}
+			ids := map[string]bool{}
+			for _, o := range objs {
+				if o.Type == "" || o.ID == "" {
+					t.Fatalf("object without type or id: %+v", o)
+				}
+				if ids[o.ID] {
+					t.Errorf("duplicate id %s", o.ID)
+				}
+				ids[o.ID] = true
+				byKey[o.Type+"/"+o.ID] = o
+				if !strings.HasPrefix(o.ID, "edgewatch-") {
+					t.Errorf("%s/%s: ids must start with edgewatch- (uninstall deletes by id)", o.Type, o.ID)
+				}
+				if got, want := o.MigrationVersion[o.Type], maxMigration[o.Type]; got != want || len(o.MigrationVersion) != 1 {
+					t.Errorf("%s/%s: migrationVersion %v, want {%s: %s}", o.Type, o.ID, o.MigrationVersion, o.Type, want)
+				}
+				if title, _ := o.Attributes["title"].(string); title == "" {
+					t.Errorf("%s/%s: no title", o.Type, o.ID)
+				}
+			}
+			// Every reference resolves to an object defined earlier in the file.
+			seen := map[string]bool{}
+			for _, o := range objs {
+				names := map[string]bool{}
+				for _, r := range o.References {
+					if names[r.Name] {
+						t.Errorf("%s/%s: duplicate reference name %s", o.Type, o.ID, r.Name)
+					}
+					names[r.Name] = true
+					if !seen[r.Type+"/"+r.ID] {
+						t.Errorf("%s/%s: reference %s → %s/%s is not an earlier object of the bundle", o.Type, o.ID, r.Name, r.Type, r.ID)
+					}
+				}
+				seen[o.Type+"/"+o.ID] = true
+				if o.Type == "index-pattern" {
+					continue
+				}
+				meta, _ := o.Attributes["kibanaSavedObjectMeta"].(map[string]any)
+				ssj, _ := meta["searchSourceJSON"].(string)
+				var ss bundle.SearchSource
+				if err := json.Unmarshal([]byte(ssj), &ss); err != nil {
+					t.Errorf("%s/%s: searchSourceJSON: %v", o.Type, o.ID, err)
+				}
+				if ss.Query.Language != "kuery" {
+					t.Errorf("%s/%s: query language %q", o.Type, o.ID, ss.Query.Language)
+				}
+				if _, err := parseKQL(ss.Query.Query); err != nil {
+					t.Errorf("%s/%s: %v", o.Type, o.ID, err)
+				}
+				if o.Type != "dashboard" && !names[ss.IndexRefName] {
+					t.Errorf("%s/%s: indexRefName %q has no reference", o.Type, o.ID, ss.IndexRefName)
+				}
+				switch o.Type {
+				case "visualization":
+					lintVis(t, o)
+				case "dashboard":
+					lintDashboard(t, o, objs)
+				}
+			}
+		})
+	}
+}
+
+func lintVis(t *testing.T, o lintObject) {
+	t.Helper()
+	var st bundle.VisState
+	dec := json.NewDecoder(strings.NewReader(str(t, o, "visState")))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		t.Fatalf("visualization/%s: visState: %v", o.ID, err)
+	}
+	if st.Title != o.Attributes["title"] {
+		t.Errorf("visualization/%s: visState title %q != title %q", o.ID, st.Title, o.Attributes["title"])
+	}
+	allowed, ok := schemas[st.Type]
+	if !ok {
+		t.Fatalf("visualization/%s: vis type %q not a legacy type that both products ship", o.ID, st.Type)
+	}
+	var ui map[string]any
+	if err := json.Unmarshal([]byte(str(t, o, "uiStateJSON")), &ui); err != nil {
+		t.Errorf("visualization/%s: uiStateJSON: %v", o.ID, err)
+	}
+	aggIDs := map[string]bool{}
+	var metrics int
+	for _, a := range st.Aggs {
+		if aggIDs[a.ID] {
+			t.Errorf("visualization/%s: duplicate agg id %s", o.ID, a.ID)
+		}
+		aggIDs[a.ID] = true
+		if !slices.Contains(allowed, a.Schema) {
+			t.Errorf("visualization/%s: agg %s schema %q not valid for %s (%v)", o.ID, a.ID, a.Schema, st.Type, allowed)
+		}
+		if a.Schema == "metric" {
+			metrics++
+		}
+	}
+	if metrics == 0 {
+		t.Errorf("visualization/%s: no metric agg", o.ID)
+	}
+	// The line/area/bar defaults' seriesParams point at metric agg "1".
+	if st.Aggs[0].ID != "1" || st.Aggs[0].Schema != "metric" {
+		t.Errorf("visualization/%s: the first agg must be metric id 1", o.ID)
+	}
+	if st.Type == "pie" && metrics != 1 {
+		t.Errorf("visualization/%s: pie takes exactly one metric", o.ID)
+	}
+}
+
+type lintPanel struct {
+	Version  string `json:"version"`
+	GridData struct {
+		X, Y, W, H int
+		I          string
+	} `json:"gridData"`
+	PanelIndex       string         `json:"panelIndex"`
+	EmbeddableConfig map[string]any `json:"embeddableConfig"`
+	PanelRefName     string         `json:"panelRefName"`
+}
+
+func lintDashboard(t *testing.T, o lintObject, objs []lintObject) {
+	t.Helper()
+	var panels []lintPanel
+	dec := json.NewDecoder(strings.NewReader(str(t, o, "panelsJSON")))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&panels); err != nil {
+		t.Fatalf("dashboard/%s: panelsJSON: %v", o.ID, err)
+	}
+	var opts map[string]bool
+	if err := json.Unmarshal([]byte(str(t, o, "optionsJSON")), &opts); err != nil {
+		t.Errorf("dashboard/%s: optionsJSON: %v", o.ID, err)
+	}
+	refs := map[string]bundle.Reference{}
+	for _, r := range o.References {
+		refs[r.Name] = r
+	}
+	onDashboard := map[string]bool{}
+	idx := map[string]bool{}
+	type cell struct{ x, y int }
+	used := map[cell]string{}
+	for _, p := range panels {
+		r, ok := refs[p.PanelRefName]
+		if !ok {
+			t.Errorf("dashboard: panel %s: panelRefName %q has no reference", p.PanelIndex, p.PanelRefName)
+			continue
+		}
+		onDashboard[r.Type+"/"+r.ID] = true
+		if p.PanelIndex == "" || p.PanelIndex != p.GridData.I || idx[p.PanelIndex] {
+			t.Errorf("dashboard: panel index %q / gridData.i %q must be equal and unique", p.PanelIndex, p.GridData.I)
+		}
+		idx[p.PanelIndex] = true
+		g := p.GridData
+		if g.X < 0 || g.W <= 0 || g.X+g.W > 48 || g.Y < 0 || g.H <= 0 {
+			t.Errorf("dashboard: panel %s gridData %+v outside the 48-column grid", p.PanelIndex, g)
+		}
+		for x := g.X; x < g.X+g.W; x++ {
+			for y := g.Y; y < g.Y+g.H; y++ {
+				if prev, ok := used[cell{x, y}]; ok {
+					t.Fatalf("dashboard: panels %s and %s overlap at (%d,%d)", prev, p.PanelIndex, x, y)
+				}
+				used[cell{x, y}] = p.PanelIndex
+			}
+		}
+	}
+	if len(refs) != len(panels) {
+		t.Errorf("dashboard: %d references for %d panels", len(refs), len(panels))
+	}
+	for _, other := range objs {
+		if (other.Type == "visualization" || other.Type == "search") && !onDashboard[other.Type+"/"+other.ID] {
+			t.Errorf("dashboard: %s/%s is not on the dashboard", other.Type, other.ID)
+		}
+	}
+	if o.Attributes["timeRestore"] != true {
+		t.Error("dashboard: timeRestore should be true so the default range applies")
+	}
+}
+
+func TestObjectRefs(t *testing.T) {
+	data, err := SavedObjects(KindKibana)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, err := ObjectRefs(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 16 {
+		t.Errorf("got %d objects, want 16", len(refs))
+	}
+	if refs[0] != (ObjectRef{Type: "index-pattern", ID: "edgewatch-alerts", Title: AlertsPattern}) {
+		t.Errorf("first object %+v", refs[0])
+	}
+	if last := refs[len(refs)-1]; last.Type != "dashboard" || last.ID != DashboardID {
+		t.Errorf("last object %+v, want the dashboard", last)
+	}
+	withSummary := append(append([]byte{}, data...), []byte("\n{\"exportedCount\":16,\"missingRefCount\":0,\"missingReferences\":[]}\n")...)
+	refs2, err := ObjectRefs(withSummary)
+	if err != nil || len(refs2) != 16 {
+		t.Errorf("with export summary: %d refs, err %v", len(refs2), err)
+	}
+	for _, bad := range []string{"{not json\n", "{\"type\":\"visualization\"}\n"} {
+		if _, err := ObjectRefs([]byte(bad)); err == nil {
+			t.Errorf("ObjectRefs(%q): want error", bad)
+		}
+	}
+}
+
+// TestFieldsUsedGolden pins the list of fields the dashboards need, so a
+// change of panel fields shows up in review next to the template change it
+// needs. Regenerate with -update.
+func TestFieldsUsedGolden(t *testing.T) {
+	// From the generator, not the embed, so one -update run refreshes both.
+	data, err := bundle.Build(KindOpenSearchDashboards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uses, err := FieldsUsed(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for _, u := range uses {
+		fmt.Fprintf(&buf, "%-24s %-34s %-15s %s\n", u.Pattern, u.Field, u.Use, u.Object)
+	}
+	golden := filepath.Join("testdata", "fields_used.golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(string(want), buf.String()); d != "" {
+		t.Errorf("fields used changed (-golden +now); rerun with -update:\n%s", d)
+	}
+}

@@ -1,0 +1,486 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// harness runs Main against the helper plugin.
+type harness struct {
+	t         *testing.T
+	pluginDir string
+	dir       string // a scratch directory with input files
+	stdin     string
+	env       map[string]string
+}
+
+func newHarness(t *testing.T, mode string) *harness {
+	t.Helper()
+	h := &harness{t: t, pluginDir: t.TempDir(), dir: t.TempDir(), env: map[string]string{}}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(exe, filepath.Join(h.pluginDir, "edgewatch-defender-ti")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(envMode, mode)
+	for _, f := range []string{"di.ndjson", "ev.ndjson", "ipsum.txt"} {
+		h.write(f, "{}\n")
+	}
+	return h
+}
+
+func (h *harness) write(name, body string) string {
+	p := filepath.Join(h.dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+func (h *harness) inputs() []string {
+	return []string{"--device-info", filepath.Join(h.dir, "di.ndjson"), "--network-events", filepath.Join(h.dir, "ev.ndjson"),
+		"--feed", filepath.Join(h.dir, "ipsum.txt")}
+}
+
+func (h *harness) main(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	args = append([]string{"--plugin-dir", h.pluginDir}, args...)
+	code = Main(ctx, args, Env{
+		Stdin:      strings.NewReader(h.stdin),
+		Stdout:     &out,
+		Stderr:     &errb,
+		Getenv:     func(k string) string { return h.env[k] },
+		Executable: filepath.Join(h.t.TempDir(), "edgewatch"),
+	})
+	return code, out.String(), errb.String()
+}
+
+func (h *harness) dumped(path string) map[string]json.RawMessage {
+	h.t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		h.t.Fatalf("the plugin did not record its request: %v", err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		h.t.Fatal(err)
+	}
+	return m
+}
+
+func TestRunTableAndSummary(t *testing.T) {
+	h := newHarness(t, "ok")
+	code, out, errOut := h.main(context.Background(), append([]string{"run"}, append(h.inputs(), "--format", "table")...)...)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("table:\n%s", out)
+	}
+	if got := strings.Fields(lines[0]); !cmp.Equal(got, tableColumns) {
+		t.Errorf("header %v", got)
+	}
+	if got, want := strings.Fields(lines[2]), []string{"2026-01-02T08:00:01Z", "web01.contoso.com", "45.155.205.233", "443", "nginx", "51516", "9", "critical"}; !cmp.Equal(got, want) {
+		t.Errorf("row %v, want %v", got, want)
+	}
+	for _, w := range []string{
+		"edgewatch: run fake-run finished",
+		"indicators:     3 loaded, 1 dropped (private: 1), 1 invalid lines (ipsum.txt: lines 7)",
+		"device info:    5 rows read, 1 skipped; 2 internet-facing ports on 1 devices",
+		"skipped bad JSON: 1 (first: DeviceInfo.ndjson:5)",
+		"network events: 8 rows read, 1 skipped, 3 candidates",
+		"skipped bad RemoteIP: 1 (first: ev.ndjson:6)",
+		"alerts:         2 matched, 2 written to stdout",
+	} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("summary lacks %q:\n%s", w, errOut)
+		}
+	}
+}
+
+// TestRunSettingsAndSecrets: flags, config and secrets reach the plugin as
+// the settings document and the secrets map.
+func TestRunSettingsAndSecrets(t *testing.T) {
+	h := newHarness(t, "ok")
+	dumpFile := filepath.Join(t.TempDir(), "dump.json")
+	t.Setenv(envDump, dumpFile)
+	pw := h.write("pw.txt", "s3cret-from-file\n")
+	h.env[EnvAPIKey] = "key-from-env"
+	cfg := h.write("edgewatch.yaml", `
+min_level: 2
+facing_lookback: 7d
+exclude_ports: [25]
+feed_name: ipsum
+cluster:
+  username: from-config
+  alert_index: from-config-alerts
+`)
+	args := append(append([]string{"run"}, h.inputs()...), "--config", cfg, "--min-level", "4", "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-02",
+		"--allow", "198.18.0.0/15", "--allow", "1.2.3.4", "--exclude-port", "587", "--password-file", pw,
+		"--url", "https://127.0.0.1:9200", "--profile", "sentinel", "--out", filepath.Join(h.dir, "alerts.ndjson"))
+	code, _, errOut := h.main(context.Background(), args...)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	got := h.dumped(dumpFile)
+	var settings, want any
+	_ = json.Unmarshal(got["settings"], &settings)
+	_ = json.Unmarshal([]byte(`{"source":"file",
+		"device_info":["`+filepath.Join(h.dir, "di.ndjson")+`"],"network_events":["`+filepath.Join(h.dir, "ev.ndjson")+`"],
+		"feeds":["`+filepath.Join(h.dir, "ipsum.txt")+`"],"feed_name":"ipsum","min_level":4,
+		"from":"2026-01-01T00:00:00Z","to":"2026-01-02T00:00:00Z","facing_lookback":"168h0m0s",
+		"exclude_ports":[587],"allow":["198.18.0.0/15","1.2.3.4"],
+		"cluster":{"urls":["https://127.0.0.1:9200"],"username":"from-config","profile":"sentinel","alert_index":"from-config-alerts"}}`), &want)
+	if diff := cmp.Diff(want, settings); diff != "" {
+		t.Errorf("settings sent (-want +got):\n%s", diff)
+	}
+	if string(got["secrets"]) != `{"api_key":"key-from-env","password":"s3cret-from-file"}` {
+		t.Errorf("secrets sent: %s", got["secrets"])
+	}
+	if strings.Contains(string(got["settings"]), "s3cret") || strings.Contains(errOut, "s3cret") {
+		t.Error("a secret leaked into the settings or the log")
+	}
+}
+
+func TestRunWritesOutputFile(t *testing.T) {
+	h := newHarness(t, "ok")
+	out := filepath.Join(h.dir, "alerts.ndjson")
+	code, stdout, errOut := h.main(context.Background(), append(append([]string{"run"}, h.inputs()...), "--out", out)...)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if stdout != "" {
+		t.Errorf("stdout should be empty with --out: %q", stdout)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "{\"event\":{\"id\":\"id-0\"}}\n{\"event\":{\"id\":\"id-1\"}}\n"; string(b) != want {
+		t.Errorf("output %q, want %q", b, want)
+	}
+	assertNoTemps(t, h.dir)
+	if !strings.Contains(errOut, "2 written to "+out) {
+		t.Errorf("summary: %s", errOut)
+	}
+}
+
+func assertNoTemps(t *testing.T, dir string) {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temporary file left behind: %s", e.Name())
+		}
+	}
+}
+
+// waitFile polls for a file for up to 20 s (a watchdog, not a timing test).
+func waitFile(t *testing.T, path string) []byte {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+			return b
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s never appeared", path)
+	return nil
+}
+
+// TestRunPluginKilledMidRun: the host reports the crash in one line, exits
+// 1, and leaves no output file (not even a half-written one).
+func TestRunPluginKilledMidRun(t *testing.T) {
+	h := newHarness(t, "block")
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	t.Setenv(envPid, pidFile)
+	out := filepath.Join(h.dir, "alerts.ndjson")
+	type result struct {
+		code   int
+		stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, _, errOut := h.main(context.Background(), append(append([]string{"run"}, h.inputs()...), "--out", out)...)
+		done <- result{code, errOut}
+	}()
+	pid, _ := strconv.Atoi(string(waitFile(t, pidFile)))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.code != ExitError {
+		t.Errorf("exit %d, want %d", r.code, ExitError)
+	}
+	lines := nonLogLines(r.stderr)
+	if len(lines) != 1 || !strings.Contains(lines[0], "edgewatch: plugin edgewatch-defender-ti (pid "+strconv.Itoa(pid)+"): plugin exited unexpectedly during run") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("output file exists after a crash: %v", err)
+	}
+	assertNoTemps(t, h.dir)
+}
+
+// nonLogLines drops slog text lines (time=... level=...).
+func nonLogLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if l != "" && !strings.HasPrefix(l, "time=") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestRunCancelled: cancelling (Ctrl-C) stops the plugin, which sees the
+// cancellation; no plugin process is left and no output file is written.
+func TestRunCancelled(t *testing.T) {
+	h := newHarness(t, "block")
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	marker := filepath.Join(t.TempDir(), "marker")
+	t.Setenv(envPid, pidFile)
+	t.Setenv(envMarker, marker)
+	out := filepath.Join(h.dir, "alerts.ndjson")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		code   int
+		stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, _, errOut := h.main(ctx, append(append([]string{"run"}, h.inputs()...), "--out", out)...)
+		done <- result{code, errOut}
+	}()
+	pid, _ := strconv.Atoi(string(waitFile(t, pidFile)))
+	cancel()
+	r := <-done
+	if r.code != ExitError || !strings.Contains(r.stderr, "edgewatch: cancelled") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	waitFile(t, marker)
+	if !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		t.Errorf("plugin pid %d still exists after cancellation", pid)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("output file exists after cancellation: %v", err)
+	}
+	assertNoTemps(t, h.dir)
+}
+
+func TestUsageErrors(t *testing.T) {
+	h := newHarness(t, "ok")
+	badCfg := h.write("bad.yaml", "min_levle: 3\n")
+	tests := map[string]struct {
+		args []string
+		code int
+		want string
+	}{
+		"unknown flag":      {args: []string{"run", "--bogus"}, code: ExitUsage, want: "edgewatch: unknown flag: --bogus"},
+		"unknown command":   {args: []string{"frobnicate"}, code: ExitUsage, want: `unknown command "frobnicate"`},
+		"extra argument":    {args: []string{"run", "extra"}, code: ExitUsage, want: `unknown command "extra"`},
+		"missing file":      {args: []string{"run", "--device-info", filepath.Join(h.dir, "nope.ndjson"), "--network-events", "x", "--feed", "y"}, code: ExitUsage, want: "edgewatch: --device-info " + filepath.Join(h.dir, "nope.ndjson") + ": no such file or directory"},
+		"bad format":        {args: append([]string{"run", "--format", "xml"}, h.inputs()...), code: ExitUsage, want: `edgewatch: --format "xml": want ndjson or table`},
+		"bad from":          {args: append([]string{"run", "--from", "yesterday"}, h.inputs()...), code: ExitUsage, want: `edgewatch: --from: invalid time "yesterday"`},
+		"window backwards":  {args: append([]string{"run", "--from", "now", "--to", "-1h"}, h.inputs()...), code: ExitUsage, want: "is not before --to"},
+		"bad lookback":      {args: append([]string{"run", "--facing-lookback", "a while"}, h.inputs()...), code: ExitUsage, want: "--facing-lookback"},
+		"bad port":          {args: append([]string{"run", "--exclude-port", "70000"}, h.inputs()...), code: ExitUsage, want: "--exclude-port 70000: not a port number"},
+		"bad source":        {args: []string{"run", "--source", "splunk"}, code: ExitUsage, want: `--source "splunk"`},
+		"bad log format":    {args: []string{"--log-format", "xml", "version"}, code: ExitUsage, want: `--log-format "xml"`},
+		"bad config key":    {args: []string{"--config", badCfg, "version"}, code: ExitUsage, want: "field min_levle not found"},
+		"missing config":    {args: []string{"--config", filepath.Join(h.dir, "none.yaml"), "version"}, code: ExitUsage, want: "no such file"},
+		"bad checksum flag": {args: append([]string{"--plugin-sha256", "xyz", "run"}, h.inputs()...), code: ExitUsage, want: "--plugin-sha256"},
+		"missing password file": {args: append([]string{"run", "--password-file", filepath.Join(h.dir, "nopw")}, h.inputs()...),
+			code: ExitUsage, want: "--password-file " + filepath.Join(h.dir, "nopw") + ": no such file or directory"},
+		"plugin diagnostic": {args: append([]string{"run", "--config", h.write("d.yaml", "feed_name: invalid\n")}, h.inputs()...),
+			code: ExitUsage, want: "edgewatch: settings: feed_name: bad feed name (invalid)"},
+		"feed without subcommand": {args: []string{"feed"}, code: ExitUsage, want: "feed: want a subcommand"},
+		"feed load without file":  {args: []string{"feed", "load"}, code: ExitUsage, want: "--file is required"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			code, _, errOut := h.main(context.Background(), tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, errOut)
+			}
+			lines := nonLogLines(errOut)
+			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Errorf("stderr should be one line containing %q, got:\n%s", tc.want, errOut)
+			}
+		})
+	}
+}
+
+func TestSeveralDiagnostics(t *testing.T) {
+	h := newHarness(t, "ok")
+	cfg := h.write("d.yaml", "rule_name: two-errors\n")
+	code, _, errOut := h.main(context.Background(), append([]string{"run", "--config", cfg}, h.inputs()...)...)
+	if code != ExitUsage {
+		t.Errorf("exit %d", code)
+	}
+	if want := "edgewatch: settings: rule_name: first\nedgewatch: settings: rule_id: second\n"; errOut != want {
+		t.Errorf("stderr %q, want %q", errOut, want)
+	}
+}
+
+func TestRunErrorsNamePlugin(t *testing.T) {
+	h := newHarness(t, "ok")
+	tests := map[string]struct {
+		args []string
+		want string
+	}{
+		"plugin missing": {args: append([]string{"--plugin-dir", t.TempDir(), "run"}, h.inputs()...),
+			want: "edgewatch: plugin not found: edgewatch-defender-ti"},
+		"wrong checksum": {args: append([]string{"--plugin-sha256", strings.Repeat("00", 32), "run"}, h.inputs()...),
+			want: "edgewatch: plugin checksum mismatch:"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var code int
+			var errOut string
+			if name == "plugin missing" {
+				// Only the empty directory: no --plugin-dir of the harness.
+				var out, eb bytes.Buffer
+				code = Main(context.Background(), tc.args, Env{Stdout: &out, Stderr: &eb, Executable: filepath.Join(t.TempDir(), "edgewatch")})
+				errOut = eb.String()
+			} else {
+				code, _, errOut = h.main(context.Background(), tc.args...)
+			}
+			if code != ExitError {
+				t.Errorf("exit %d, want %d", code, ExitError)
+			}
+			lines := nonLogLines(errOut)
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], tc.want) {
+				t.Errorf("stderr should be one line starting %q:\n%s", tc.want, errOut)
+			}
+		})
+	}
+}
+
+func TestFeedLoadFromStdin(t *testing.T) {
+	h := newHarness(t, "ok")
+	dumpFile := filepath.Join(t.TempDir(), "dump.json")
+	t.Setenv(envDump, dumpFile)
+	h.stdin = "1.2.3.4\t5\n5.6.7.8\t3\n"
+	h.env[EnvPassword] = "pw-env"
+	code, out, errOut := h.main(context.Background(), "feed", "load", "--file", "-", "--min-level", "3", "--source", "opensearch",
+		"--url", "https://127.0.0.1:9200", "--username", "admin", "--set", "replace=true", "--set", "note=weekly")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var res struct {
+		Loaded  int    `json:"loaded"`
+		Content string `json:"content"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Loaded != 2 || res.Content != h.stdin {
+		t.Errorf("result %q: %v", out, err)
+	}
+	got := h.dumped(dumpFile)
+	var args map[string]any
+	_ = json.Unmarshal(got["args"], &args)
+	if args["name"] != "ipsum" || args["min_level"] != float64(3) || args["replace"] != true || args["note"] != "weekly" {
+		t.Errorf("args %s", got["args"])
+	}
+	settings, _ := args["settings"].(map[string]any)
+	if settings["source"] != "opensearch" {
+		t.Errorf("settings %v", settings)
+	}
+	if file, _ := args["file"].(string); file == "" || fileExists(file) {
+		t.Errorf("stdin copy %q should have been passed and then removed", file)
+	}
+	if string(got["secrets"]) != `{"password":"pw-env"}` || strings.Contains(string(got["args"]), "pw-env") {
+		t.Errorf("secrets %s / args %s", got["secrets"], got["args"])
+	}
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func TestOps(t *testing.T) {
+	h := newHarness(t, "ok")
+	report := filepath.Join(h.dir, "report.html")
+	code, _, errOut := h.main(context.Background(), "report", "--out", report)
+	if code != ExitOK {
+		t.Fatalf("report: exit %d: %s", code, errOut)
+	}
+	if b, _ := os.ReadFile(report); string(b) != "<html>report</html>" {
+		t.Errorf("report file %q", b)
+	}
+	code, _, errOut = h.main(context.Background(), "install")
+	if code != ExitError || !strings.Contains(errOut, `edgewatch: edgewatch install: operation "install" is not available in plugin edgewatch-defender-ti (it offers: feed.load, report)`) {
+		t.Errorf("unregistered op: exit %d: %s", code, errOut)
+	}
+}
+
+func TestOpsWithoutAdmin(t *testing.T) {
+	h := newHarness(t, "noadmin")
+	code, _, errOut := h.main(context.Background(), "feed", "status")
+	if code != ExitError || !strings.Contains(errOut, "edgewatch: plugin edgewatch-defender-ti: plugin does not support admin operations (feed.status)") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
+
+func TestPluginsCommand(t *testing.T) {
+	h := newHarness(t, "ok")
+	code, out, errOut := h.main(context.Background(), "plugins")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "NAME") {
+		t.Fatalf("listing:\n%s", out)
+	}
+	f := strings.Fields(lines[1])
+	if want := []string{"edgewatch-defender-ti", "v9.9.9-fake", "1", "feed.load,report", filepath.Join(h.pluginDir, "edgewatch-defender-ti"), "ok"}; !cmp.Equal(f, want) {
+		t.Errorf("row %v, want %v", f, want)
+	}
+	code, out, _ = h.main(context.Background(), "--plugin-sha256", "edgewatch-defender-ti="+strings.Repeat("00", 32), "plugins")
+	if code != ExitError || !strings.Contains(out, "error: plugin checksum mismatch") {
+		t.Errorf("listing with a wrong checksum: exit %d\n%s", code, out)
+	}
+}
+
+func TestVersionCommand(t *testing.T) {
+	h := newHarness(t, "ok")
+	code, out, _ := h.main(context.Background(), "version")
+	if code != ExitOK || !strings.HasPrefix(out, "edgewatch ") || !strings.Contains(out, "plugin protocol 1") {
+		t.Errorf("exit %d: %q", code, out)
+	}
+}
+
+func TestConfigRelativePaths(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(p, []byte("device_info: data/di.ndjson\nfeeds: [/abs/ipsum.txt, rel.txt]\nplugin_dir: plugins\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(StringList{filepath.Join(dir, "data/di.ndjson")}, c.DeviceInfo); diff != "" {
+		t.Error(diff)
+	}
+	if diff := cmp.Diff(StringList{"/abs/ipsum.txt", filepath.Join(dir, "rel.txt")}, c.Feeds); diff != "" {
+		t.Error(diff)
+	}
+	if diff := cmp.Diff(StringList{filepath.Join(dir, "plugins")}, c.PluginDir); diff != "" {
+		t.Error(diff)
+	}
+}

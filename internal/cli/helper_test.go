@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgewatch/edgewatch/plugin"
+)
+
+// The test binary doubles as a detector plugin when envMode is set (the
+// helper-process pattern); the host under test finds it through a symlink
+// named edgewatch-defender-ti in a temporary --plugin-dir.
+const (
+	envMode   = "EDGEWATCH_CLI_TEST_PLUGIN" // ok | block | noadmin
+	envDump   = "EDGEWATCH_CLI_TEST_DUMP"   // file the fake writes the request it got to
+	envPid    = "EDGEWATCH_CLI_TEST_PID"    // file the fake writes its pid to once streaming
+	envMarker = "EDGEWATCH_CLI_TEST_MARKER" // file the fake writes when it sees cancellation
+)
+
+func TestMain(m *testing.M) {
+	switch mode := os.Getenv(envMode); mode {
+	case "":
+		os.Exit(m.Run())
+	case "noadmin":
+		plugin.Serve(&fakePlugin{})
+	default:
+		plugin.Serve(&fakeAdmin{fakePlugin{block: mode == "block"}})
+	}
+	os.Exit(0)
+}
+
+type fakePlugin struct{ block bool }
+
+func (f *fakePlugin) Describe(context.Context) (plugin.Info, error) {
+	return plugin.Info{Name: "edgewatch-defender-ti", Version: "v9.9.9-fake", ProtocolVersion: plugin.ProtocolVersion,
+		Operations: []string{"feed.load", "report"}}, nil
+}
+
+func (f *fakePlugin) Validate(_ context.Context, cfg plugin.Config) ([]plugin.Diagnostic, error) {
+	var s Settings
+	_ = json.Unmarshal(cfg.Settings, &s)
+	var d []plugin.Diagnostic
+	if s.FeedName == "invalid" {
+		d = append(d, plugin.Diagnostic{Severity: plugin.SeverityError, Field: "feed_name", Summary: "bad feed name", Detail: "invalid"})
+	}
+	if s.RuleName == "two-errors" {
+		d = append(d, plugin.Diagnostic{Severity: plugin.SeverityError, Field: "rule_name", Summary: "first"},
+			plugin.Diagnostic{Severity: plugin.SeverityError, Field: "rule_id", Summary: "second"})
+	}
+	return d, nil
+}
+
+func dump(v any) {
+	if p := os.Getenv(envDump); p != "" {
+		b, _ := json.Marshal(v)
+		_ = os.WriteFile(p, b, 0o600)
+	}
+}
+
+func fakeAlerts(n int) []plugin.Alert {
+	out := make([]plugin.Alert, n)
+	for i := range out {
+		id := fmt.Sprintf("id-%d", i)
+		out[i] = plugin.Alert{ID: id, Document: json.RawMessage(fmt.Sprintf(`{"event":{"id":%q}}`, id)),
+			Row: plugin.Row{Timestamp: time.Date(2026, 1, 2, 8, 0, i, 0, time.UTC), DeviceName: "web01.contoso.com",
+				ThreatIntelligenceIP: "45.155.205.233", LocalPort: 443, InitiatingProcessFileName: "nginx",
+				RemotePort: 51515 + i, IPsumCount: 9, Severity: "critical"}}
+	}
+	return out
+}
+
+const fakeSummary = `{"run_id":"fake-run","source":"file","indicators":{"loaded":3,"dropped":{"private":1},"invalid":1,
+"feeds":[{"source":"ipsum.txt","invalid":1,"invalid_lines":[7]}]},"device_info":{"read":5,"skipped":{"bad JSON":1},
+"examples":{"bad JSON":[{"source":"DeviceInfo.ndjson","line":5}]},"facing_ports":2,"devices":1},
+"events":{"read":8,"candidates":3,"skipped":{"bad RemoteIP":1},"examples":{"bad RemoteIP":[{"source":"ev.ndjson","line":6}]}},
+"alerts":{"matched":2}}`
+
+func (f *fakePlugin) Run(ctx context.Context, req plugin.RunRequest, s plugin.Stream) (plugin.Result, error) {
+	dump(map[string]any{"settings": req.Settings, "secrets": req.Secrets})
+	if err := s.Progress(ctx, plugin.Progress{Stage: "events", Done: 1, Total: 2, Unit: "rows"}); err != nil {
+		return plugin.Result{}, err
+	}
+	if err := s.Alerts(ctx, fakeAlerts(2)); err != nil {
+		return plugin.Result{}, err
+	}
+	if f.block {
+		if p := os.Getenv(envPid); p != "" {
+			_ = os.WriteFile(p, []byte(strconv.Itoa(os.Getpid())), 0o600)
+		}
+		<-ctx.Done()
+		if p := os.Getenv(envMarker); p != "" {
+			_ = os.WriteFile(p, []byte("cancelled"), 0o600)
+		}
+		return plugin.Result{}, ctx.Err()
+	}
+	return plugin.Result{Summary: json.RawMessage(fakeSummary)}, nil
+}
+
+type fakeAdmin struct{ fakePlugin }
+
+func (f *fakeAdmin) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string, s plugin.Stream) (json.RawMessage, error) {
+	dump(map[string]any{"op": op, "args": args, "secrets": secrets})
+	switch op {
+	case "feed.load":
+		var a struct {
+			File string `json:"file"`
+		}
+		_ = json.Unmarshal(args, &a)
+		b, err := os.ReadFile(a.File)
+		if err != nil {
+			return nil, err
+		}
+		_ = s.Progress(ctx, plugin.Progress{Stage: "feed.load", Done: 1})
+		return json.Marshal(map[string]any{"loaded": strings.Count(string(b), "\n"), "content": string(b)})
+	case "report":
+		return json.Marshal(map[string]string{"html": "<html>report</html>"})
+	}
+	return nil, fmt.Errorf("%w: %q", plugin.ErrUnknownOp, op)
+}

@@ -1,0 +1,361 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// runFlags are `edgewatch run`'s own flags.
+type runFlags struct {
+	deviceInfo     []string
+	networkEvents  []string
+	feeds          []string
+	minLevel       int
+	from, to       string
+	facingLookback string
+	excludePorts   []int
+	allow          []string
+	format         string
+	out            string
+}
+
+// clusterFlags select the source and reach a cluster; run and every
+// operation take them.
+type clusterFlags struct {
+	source             string
+	urls               []string
+	username           string
+	passwordFile       string
+	apiKeyFile         string
+	caFile             string
+	insecureSkipVerify bool
+	profile            string
+	deviceInfoIndex    string
+	networkEventsIndex string
+	alertIndex         string
+	indicatorFeed      string
+}
+
+func (c *clusterFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.source, "source", "file", "where the Defender data is: file, opensearch or elasticsearch")
+	fs.StringSliceVar(&c.urls, "url", nil, "cluster URL (repeatable)")
+	fs.StringVar(&c.username, "username", "", "cluster user name (password from $"+EnvPassword+" or --password-file)")
+	fs.StringVar(&c.passwordFile, "password-file", "", "file holding the cluster password")
+	fs.StringVar(&c.apiKeyFile, "api-key-file", "", "file holding a cluster API key (or $"+EnvAPIKey+")")
+	fs.StringVar(&c.caFile, "ca-file", "", "PEM file of the CA that signed the cluster's certificate")
+	fs.BoolVar(&c.insecureSkipVerify, "insecure-skip-verify", false, "do not verify the cluster's TLS certificate (testing only)")
+	fs.StringVar(&c.profile, "profile", "", "field profile of the indexed data: advanced-hunting, sentinel, streaming, elastic-m365, custom")
+	fs.StringVar(&c.deviceInfoIndex, "device-info-index", "", "index (pattern) holding DeviceInfo")
+	fs.StringVar(&c.networkEventsIndex, "network-events-index", "", "index (pattern) holding DeviceNetworkEvents")
+	fs.StringVar(&c.alertIndex, "alert-index", "", "index alerts are written to")
+	fs.StringVar(&c.indicatorFeed, "indicator-feed", "", "indicator lookup index feed name (edgewatch-indicators-NAME) instead of --feed files")
+}
+
+func (a *app) runCommand() *cobra.Command {
+	var rf runFlags
+	var cf clusterFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the detection once and write the alerts",
+		Example: `  edgewatch run --device-info DeviceInfo.ndjson --network-events DeviceNetworkEvents.ndjson.gz \
+                --feed ipsum.txt --min-level 3 --format table
+  edgewatch run --source opensearch --url https://127.0.0.1:9200 --username admin \
+                --indicator-feed ipsum --from -24h --to now --out alerts.ndjson`,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.run(cmd, &rf, &cf) },
+	}
+	fs := cmd.Flags()
+	fs.StringArrayVar(&rf.deviceInfo, "device-info", nil, "DeviceInfo `file` (NDJSON, JSON, CSV, gzip; repeatable)")
+	fs.StringArrayVar(&rf.networkEvents, "network-events", nil, "DeviceNetworkEvents `file` (repeatable)")
+	fs.StringArrayVar(&rf.feeds, "feed", nil, "indicator feed `file`: IPsum ipsum.txt or levels/N.txt, or a list of IPs/CIDRs (repeatable)")
+	fs.IntVar(&rf.minLevel, "min-level", 0, "minimum IPsum level (count of blacklists) for files with counts")
+	fs.StringVar(&rf.from, "from", "", "window start: RFC 3339, YYYY-MM-DD, now, or relative like -24h, -7d")
+	fs.StringVar(&rf.to, "to", "", "window end (same forms as --from)")
+	fs.StringVar(&rf.facingLookback, "facing-lookback", "", "how far before --from DeviceInfo rows count (e.g. 30d)")
+	fs.IntSliceVar(&rf.excludePorts, "exclude-port", nil, "local `port` never alerted on, e.g. 25 (repeatable)")
+	fs.StringSliceVar(&rf.allow, "allow", nil, "remote `CIDR` never alerted on, e.g. known scanners (repeatable)")
+	fs.StringVar(&rf.format, "format", "ndjson", "output format: ndjson (ECS alert documents) or table")
+	fs.StringVar(&rf.out, "out", "-", "output `file`, - for stdout (written atomically)")
+	cf.register(fs)
+	return cmd
+}
+
+// buildSettings merges flags over the config file into the settings
+// document and the secrets. rf is nil for operations (no run inputs).
+func (a *app) buildSettings(fs *pflag.FlagSet, rf *runFlags, cf *clusterFlags, now time.Time) (Settings, map[string]string, error) {
+	c := a.cfg
+	s := Settings{
+		Source:        pickString(fs, "source", cf.source, c.Source),
+		DeviceInfo:    c.DeviceInfo,
+		NetworkEvents: c.NetworkEvents,
+		Feeds:         c.Feeds,
+		FeedName:      c.FeedName,
+		KeepNonGlobal: c.KeepNonGlobal,
+		ExcludePorts:  c.ExcludePorts,
+		Allow:         c.Allow,
+		RuleID:        c.RuleID,
+		RuleName:      c.RuleName,
+	}
+	if c.MinLevel != nil {
+		s.MinLevel = *c.MinLevel
+	}
+	from, to, lookback := c.From, c.To, c.FacingLookback
+	if rf != nil {
+		s.DeviceInfo = pickList(fs, "device-info", rf.deviceInfo, c.DeviceInfo)
+		s.NetworkEvents = pickList(fs, "network-events", rf.networkEvents, c.NetworkEvents)
+		s.Feeds = pickList(fs, "feed", rf.feeds, c.Feeds)
+		if fs.Changed("min-level") {
+			s.MinLevel = rf.minLevel
+		}
+		from = pickString(fs, "from", rf.from, c.From)
+		to = pickString(fs, "to", rf.to, c.To)
+		lookback = pickString(fs, "facing-lookback", rf.facingLookback, c.FacingLookback)
+		if fs.Changed("exclude-port") {
+			s.ExcludePorts = rf.excludePorts
+		}
+		s.Allow = pickList(fs, "allow", rf.allow, c.Allow)
+	}
+	switch s.Source {
+	case "file", "opensearch", "elasticsearch":
+	default:
+		return s, nil, usageErrorf("--source %q: want file, opensearch or elasticsearch", s.Source)
+	}
+	var err error
+	if s.From, err = ParseTime(from, now); err != nil {
+		return s, nil, usageErrorf("--from: %v", err)
+	}
+	if s.To, err = ParseTime(to, now); err != nil {
+		return s, nil, usageErrorf("--to: %v", err)
+	}
+	if !s.From.IsZero() && !s.To.IsZero() && !s.From.Before(s.To) {
+		return s, nil, usageErrorf("--from %s is not before --to %s", s.From.Format(time.RFC3339), s.To.Format(time.RFC3339))
+	}
+	lb, err := ParseDuration(lookback)
+	if err != nil || lb < 0 {
+		return s, nil, usageErrorf("--facing-lookback %q: want a duration such as 30d", lookback)
+	}
+	s.FacingLookback = Duration(lb)
+	if s.MinLevel < 0 {
+		return s, nil, usageErrorf("--min-level %d: want 0 or more", s.MinLevel)
+	}
+	for _, p := range s.ExcludePorts {
+		if p < 0 || p > 65535 {
+			return s, nil, usageErrorf("--exclude-port %d: not a port number", p)
+		}
+	}
+
+	cc := c.Cluster
+	cl := &ClusterSettings{
+		URLs:               pickList(fs, "url", cf.urls, cc.URLs),
+		Username:           pickString(fs, "username", cf.username, cc.Username),
+		CAFile:             pickString(fs, "ca-file", cf.caFile, cc.CAFile),
+		InsecureSkipVerify: cf.insecureSkipVerify || (!fs.Changed("insecure-skip-verify") && cc.InsecureSkipVerify),
+		Profile:            pickString(fs, "profile", cf.profile, cc.Profile),
+		ProfileFields:      cc.ProfileFields,
+		DeviceInfoIndex:    pickString(fs, "device-info-index", cf.deviceInfoIndex, cc.DeviceInfoIndex),
+		NetworkEventsIndex: pickString(fs, "network-events-index", cf.networkEventsIndex, cc.NetworkEventsIndex),
+		AlertIndex:         pickString(fs, "alert-index", cf.alertIndex, cc.AlertIndex),
+		IndicatorFeed:      pickString(fs, "indicator-feed", cf.indicatorFeed, cc.IndicatorFeed),
+	}
+	if cc.Timeout != "" {
+		d, err := ParseDuration(cc.Timeout)
+		if err != nil {
+			return s, nil, usageErrorf("config cluster.timeout: %v", err)
+		}
+		cl.Timeout = Duration(d)
+	}
+	if s.Source != "file" || !cl.isZero() {
+		s.Cluster = cl
+	}
+
+	secrets := map[string]string{}
+	pw, err := a.secret(pickString(fs, "password-file", cf.passwordFile, cc.PasswordFile), EnvPassword, "--password-file")
+	if err != nil {
+		return s, nil, err
+	}
+	if pw != "" {
+		secrets["password"] = pw
+	}
+	key, err := a.secret(pickString(fs, "api-key-file", cf.apiKeyFile, cc.APIKeyFile), EnvAPIKey, "--api-key-file")
+	if err != nil {
+		return s, nil, err
+	}
+	if key != "" {
+		secrets["api_key"] = key
+	}
+	return s, secrets, nil
+}
+
+func (c *ClusterSettings) isZero() bool {
+	return len(c.URLs) == 0 && c.Username == "" && c.CAFile == "" && !c.InsecureSkipVerify &&
+		c.Profile == "" && len(c.ProfileFields) == 0 && c.DeviceInfoIndex == "" && c.NetworkEventsIndex == "" &&
+		c.AlertIndex == "" && c.IndicatorFeed == "" && c.Timeout == 0
+}
+
+// secret reads a secret from a file (trailing newline trimmed) or else the
+// environment. Its value never appears in errors or logs.
+func (a *app) secret(file, env, flag string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return "", usageErrorf("%s %s: %v", flag, file, err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return a.env.Getenv(env), nil
+}
+
+// checkInputs fails early, naming the file, when a file-mode input is
+// missing or unreadable.
+func checkInputs(s Settings) error {
+	if s.Source != "file" {
+		return nil
+	}
+	check := func(flag string, paths []string) error {
+		for _, p := range paths {
+			f, err := os.Open(p)
+			if err != nil {
+				var pe *os.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				return usageErrorf("%s %s: %v", flag, p, err)
+			}
+			fi, err := f.Stat()
+			f.Close()
+			if err == nil && fi.IsDir() {
+				return usageErrorf("%s %s: is a directory", flag, p)
+			}
+		}
+		return nil
+	}
+	if err := check("--device-info", s.DeviceInfo); err != nil {
+		return err
+	}
+	if err := check("--network-events", s.NetworkEvents); err != nil {
+		return err
+	}
+	return check("--feed", s.Feeds)
+}
+
+func (a *app) run(cmd *cobra.Command, rf *runFlags, cf *clusterFlags) error {
+	started := time.Now()
+	fs := cmd.Flags()
+	settings, secrets, err := a.buildSettings(fs, rf, cf, started.UTC())
+	if err != nil {
+		return err
+	}
+	if err := checkInputs(settings); err != nil {
+		return err
+	}
+	format := pickString(fs, "format", rf.format, a.cfg.Format)
+	out := pickString(fs, "out", rf.out, a.cfg.Out)
+	if format != "ndjson" && format != "table" {
+		return usageErrorf("--format %q: want ndjson or table", format)
+	}
+	raw, err := json.Marshal(settings)
+	if err != nil {
+		return fmt.Errorf("encode settings: %w", err)
+	}
+
+	ctx, cancel, err := a.timeoutContext(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	client, err := a.launch(ctx)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+
+	if err := a.validate(ctx, client, raw, secrets); err != nil {
+		return err
+	}
+
+	var dst io.Writer = a.env.Stdout
+	var file *AtomicFile
+	if out != "-" {
+		if file, err = CreateAtomic(out); err != nil {
+			return err
+		}
+		defer file.Abort() // no-op after Commit
+		dst = file
+	}
+	w, err := newAlertWriter(format, dst)
+	if err != nil {
+		return err
+	}
+	progress := newProgressLine(a.env.Stderr, a.env.StderrIsTerminal && a.logFormat == "text")
+	stream := &runStream{out: w, progress: progress}
+	a.log.Debug("run starting", "plugin", client.Info().Name, "source", settings.Source)
+	res, err := client.Run(ctx, plugin.RunRequest{Settings: raw, Secrets: secrets}, stream)
+	progress.Clear()
+	if err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	if file != nil {
+		if err := file.Commit(); err != nil {
+			return err
+		}
+	}
+	totals := runTotals{Written: stream.written, Out: out, Elapsed: time.Since(started), Startup: client.StartupTime()}
+	if a.logFormat == "json" {
+		a.log.Info("run finished", "summary", json.RawMessage(res.Summary), "written", totals.Written,
+			"out", out, "elapsed_ms", totals.Elapsed.Milliseconds(), "startup_ms", totals.Startup.Milliseconds())
+	} else {
+		writeSummary(a.env.Stderr, res.Summary, totals)
+	}
+	return nil
+}
+
+// validate asks the plugin to check the settings; error diagnostics are
+// printed one per line and fail with a usage error.
+func (a *app) validate(ctx context.Context, client *plugin.Client, raw json.RawMessage, secrets map[string]string) error {
+	diags, err := client.Validate(ctx, plugin.Config{Settings: raw, Secrets: secrets})
+	if err != nil {
+		return err
+	}
+	var errs []string
+	for _, d := range diags {
+		text := d.Summary
+		if d.Field != "" {
+			text = d.Field + ": " + text
+		}
+		if d.Detail != "" {
+			text += " (" + d.Detail + ")"
+		}
+		if d.Severity == plugin.SeverityWarning {
+			a.log.Warn("settings: "+text, slog.String("plugin", client.Info().Name))
+			continue
+		}
+		errs = append(errs, text)
+	}
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return usageErrorf("settings: %s", errs[0])
+	}
+	for _, e := range errs {
+		fmt.Fprintf(a.env.Stderr, "edgewatch: settings: %s\n", oneLine(e))
+	}
+	return &reportedError{usage: true}
+}

@@ -1,0 +1,236 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/buger/jsonparser"
+)
+
+// Alert is the part of an edgewatch alert document the report shows. Field
+// comments name the document fields (correlation.Alert's JSON form).
+type Alert struct {
+	Timestamp      time.Time // @timestamp
+	EventID        string    // event.id
+	SeverityScore  int       // event.severity (21/47/73/99)
+	Severity       string    // edgewatch.severity: low | medium | high | critical
+	HostName       string    // host.name
+	HostID         string    // host.id
+	SourceIP       string    // source.ip: the threat-intel address
+	SourcePort     int       // source.port
+	DestIP         string    // destination.ip
+	DestPort       int       // destination.port: the targeted local port
+	Process        string    // process.name: the initiating process
+	IndicatorCount int       // edgewatch.indicator.count: IPsum count
+	IndicatorLevel int       // edgewatch.indicator.level
+	Reason         string    // edgewatch.internet_facing.reason
+	Rule           string    // rule.name
+	RetroHunt      bool      // edgewatch.retro_hunt
+}
+
+// Severities in display order, most severe first.
+var Severities = []string{"critical", "high", "medium", "low"}
+
+// severityOf maps event.severity to the edgewatch.severity keyword when the
+// keyword is missing.
+func severityOf(score int) string {
+	switch {
+	case score >= 99:
+		return "critical"
+	case score >= 73:
+		return "high"
+	case score >= 47:
+		return "medium"
+	default:
+		return "low"
+	}
+}
+
+// alertPaths are the document fields DecodeAlert reads, in the order of the
+// switch in DecodeAlert.
+var alertPaths = [][]string{
+	{"@timestamp"},
+	{"event", "id"},
+	{"event", "severity"},
+	{"rule", "name"},
+	{"host", "id"},
+	{"host", "name"},
+	{"source", "ip"},
+	{"source", "port"},
+	{"destination", "ip"},
+	{"destination", "port"},
+	{"process", "name"},
+	{"edgewatch", "severity"},
+	{"edgewatch", "retro_hunt"},
+	{"edgewatch", "internet_facing", "reason"},
+	{"edgewatch", "indicator", "count"},
+	{"edgewatch", "indicator", "level"},
+}
+
+// Decoding errors.
+var (
+	ErrNotObject   = errors.New("not a JSON object")
+	ErrTruncated   = errors.New("truncated JSON object")
+	ErrNoTimestamp = errors.New("alert has no @timestamp")
+	ErrNoSourceIP  = errors.New("alert has no valid source.ip")
+)
+
+// DecodeAlert decodes one alert document. It accepts the document itself or
+// a search hit / export line wrapping it in "_source". It reads only the
+// fields the report shows (with jsonparser, several times faster than
+// encoding/json on alert documents, which carry the raw Defender row).
+func DecodeAlert(doc []byte) (Alert, error) {
+	doc = bytes.TrimSpace(doc)
+	if len(doc) == 0 || doc[0] != '{' {
+		return Alert{}, ErrNotObject
+	}
+	if doc[len(doc)-1] != '}' {
+		return Alert{}, ErrTruncated
+	}
+	if bytes.Contains(doc, []byte(`"_source"`)) {
+		if src, typ, _, err := jsonparser.Get(doc, "_source"); err == nil && typ == jsonparser.Object {
+			doc = src
+		}
+	}
+	var (
+		a        Alert
+		ts, sip  string
+		firstErr error
+	)
+	fail := func(path []string, err error) {
+		if firstErr == nil {
+			firstErr = fmt.Errorf("field %s: %w", strings.Join(path, "."), err)
+		}
+	}
+	str := func(v []byte, t jsonparser.ValueType, path []string) string {
+		if t == jsonparser.Null {
+			return ""
+		}
+		if t != jsonparser.String {
+			fail(path, fmt.Errorf("want a string, got %s", t))
+			return ""
+		}
+		s, err := jsonparser.ParseString(v)
+		if err != nil {
+			fail(path, err)
+		}
+		return s
+	}
+	num := func(v []byte, t jsonparser.ValueType, path []string) int {
+		if t == jsonparser.Null {
+			return 0
+		}
+		if t != jsonparser.Number {
+			fail(path, fmt.Errorf("want a number, got %s", t))
+			return 0
+		}
+		n, err := jsonparser.ParseInt(v)
+		if err != nil {
+			f, ferr := jsonparser.ParseFloat(v)
+			if ferr != nil {
+				fail(path, err)
+			}
+			return int(f)
+		}
+		return int(n)
+	}
+	jsonparser.EachKey(doc, func(idx int, v []byte, t jsonparser.ValueType, err error) {
+		if err != nil {
+			fail(alertPaths[idx], err)
+			return
+		}
+		p := alertPaths[idx]
+		switch idx {
+		case 0:
+			ts = str(v, t, p)
+		case 1:
+			a.EventID = str(v, t, p)
+		case 2:
+			a.SeverityScore = num(v, t, p)
+		case 3:
+			a.Rule = str(v, t, p)
+		case 4:
+			a.HostID = str(v, t, p)
+		case 5:
+			a.HostName = str(v, t, p)
+		case 6:
+			sip = str(v, t, p)
+		case 7:
+			a.SourcePort = num(v, t, p)
+		case 8:
+			a.DestIP = str(v, t, p)
+		case 9:
+			a.DestPort = num(v, t, p)
+		case 10:
+			a.Process = str(v, t, p)
+		case 11:
+			a.Severity = str(v, t, p)
+		case 12:
+			a.RetroHunt = t == jsonparser.Boolean && string(v) == "true"
+		case 13:
+			a.Reason = str(v, t, p)
+		case 14:
+			a.IndicatorCount = num(v, t, p)
+		case 15:
+			a.IndicatorLevel = num(v, t, p)
+		}
+	}, alertPaths...)
+	if firstErr != nil {
+		return Alert{}, fmt.Errorf("decode alert: %w", firstErr)
+	}
+	if ts == "" {
+		return Alert{}, ErrNoTimestamp
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return Alert{}, fmt.Errorf("decode alert: @timestamp: %w", err)
+	}
+	a.Timestamp = t.UTC()
+	ip, err := netip.ParseAddr(sip)
+	if err != nil {
+		return Alert{}, ErrNoSourceIP
+	}
+	a.SourceIP = ip.Unmap().String()
+	switch a.Severity {
+	case "critical", "high", "medium", "low":
+	default:
+		a.Severity = severityOf(a.SeverityScore)
+	}
+	return a, nil
+}
+
+// RunRecord is a run record of the state index (type "run"); the JSON tags
+// are the edgewatch-state template's fields.
+type RunRecord struct {
+	Type      string `json:"type"` // "run"
+	Detection string `json:"detection"`
+	RunID     string `json:"run_id"`
+	Trigger   string `json:"trigger,omitempty"`
+	RetroHunt bool   `json:"retro_hunt,omitempty"`
+	Window    struct {
+		From time.Time `json:"from"`
+		To   time.Time `json:"to"`
+	} `json:"window"`
+	Started    time.Time `json:"started_at"`
+	Finished   time.Time `json:"finished_at"`
+	DurationMS int64     `json:"duration_ms"`
+	Outcome    string    `json:"outcome"` // success | failed
+	LagMS      int64     `json:"lag_ms"`
+	Error      string    `json:"error,omitempty"`
+	Counts     struct {
+		EventsScanned int64 `json:"events_scanned"`
+		AlertsCreated int64 `json:"alerts_created"`
+	} `json:"counts"`
+}
+
+// IndicatorSummary describes the live indicator set (the feed panel).
+type IndicatorSummary struct {
+	Feed     string      // feed name, e.g. "ipsum"
+	LoadedAt time.Time   // when the live set was loaded (max loaded_at)
+	Total    int         // indicators live
+	PerLevel map[int]int // IPsum level → indicators
+}

@@ -1,0 +1,141 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Detector is what every edgewatch plugin implements. The host calls
+// Describe once after start-up, may call Validate, then calls Run once per
+// detection window. Every method may be called concurrently with another.
+type Detector interface {
+	// Describe says what the plugin is: name, version, protocol version,
+	// the settings it accepts and the Admin operations it offers.
+	Describe(ctx context.Context) (Info, error)
+
+	// Validate checks a configuration without running anything. User-facing
+	// problems are returned as diagnostics; the error is for failures of the
+	// call itself.
+	Validate(ctx context.Context, cfg Config) ([]Diagnostic, error)
+
+	// Run executes one detection window. It reports progress and alert
+	// batches through s as they happen (a run over millions of events is never
+	// one giant response) and returns the run summary. When ctx is cancelled
+	// Run stops promptly and returns ctx's error.
+	Run(ctx context.Context, req RunRequest, s Stream) (Result, error)
+}
+
+// Admin is an optional capability: operations other than a detection run,
+// such as "feed.load", "feed.status", "install", "uninstall", "report" and
+// "status". A plugin offers it by implementing Admin next to Detector; a host
+// talking to a plugin without it gets an error wrapping [ErrUnsupported].
+type Admin interface {
+	// Exec runs operation op with its JSON arguments and secrets, reporting
+	// progress through s, and returns the operation's JSON result. An
+	// operation the plugin does not know returns an error wrapping
+	// [ErrUnknownOp].
+	Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string, s Stream) (json.RawMessage, error)
+}
+
+// Stream carries what a run produces, in order. On the plugin side the
+// adapter sends each call to the host; on the host side the caller's Stream
+// receives them. A Stream method returning an error aborts the run.
+type Stream interface {
+	Progress(ctx context.Context, p Progress) error
+	Alerts(ctx context.Context, batch []Alert) error
+}
+
+// Info describes a plugin.
+type Info struct {
+	Name            string `json:"name"`
+	Version         string `json:"version"`
+	ProtocolVersion int    `json:"protocol_version"`
+	Description     string `json:"description,omitempty"`
+	// SettingsSchema is a JSON Schema document for RunRequest.Settings.
+	SettingsSchema json.RawMessage `json:"settings_schema,omitempty"`
+	// Operations lists the Admin operations the plugin offers, sorted.
+	Operations []string `json:"operations,omitempty"`
+}
+
+// Config is a settings document to validate, with its secrets.
+type Config struct {
+	Settings json.RawMessage
+	Secrets  map[string]string
+}
+
+// RunRequest is one detection run: the settings document (JSON, the shape of
+// internal/engine.Settings) and the secrets ("password", "api_key"). Secrets
+// travel only over the plugin channel, never in argv or the environment.
+type RunRequest struct {
+	Settings json.RawMessage
+	Secrets  map[string]string
+}
+
+// Result is what a run returns at its end: the run summary as JSON (the
+// shape of internal/engine.Summary).
+type Result struct {
+	Summary json.RawMessage
+}
+
+// Severity grades a Diagnostic.
+type Severity int
+
+// Diagnostic severities.
+const (
+	SeverityUnspecified Severity = iota
+	SeverityError
+	SeverityWarning
+)
+
+// String returns "error", "warning" or "unspecified".
+func (s Severity) String() string {
+	switch s {
+	case SeverityError:
+		return "error"
+	case SeverityWarning:
+		return "warning"
+	default:
+		return "unspecified"
+	}
+}
+
+// Diagnostic is one user-facing problem with a configuration.
+type Diagnostic struct {
+	Severity Severity
+	Summary  string
+	Detail   string
+	// Field is the settings key concerned, e.g. "cluster.urls".
+	Field string
+}
+
+// Progress is one progress report.
+type Progress struct {
+	Stage   string // "indicators", "facing", "events", "write", "done"
+	Done    int64  // units done in this stage
+	Total   int64  // 0 when unknown
+	Unit    string // "rows" or "bytes"
+	Message string // optional human text
+}
+
+// Alert is one alert as it crosses the plugin boundary: its id, its ECS
+// document as JSON, and the display columns a host shows in a table.
+type Alert struct {
+	ID       string
+	Document json.RawMessage
+	Row      Row
+}
+
+// Row holds an alert's display columns: the seed query's projection
+// (Timestamp, DeviceName, ThreatIntelligenceIP, LocalPort,
+// InitiatingProcessFileName) plus RemotePort, the IPsum count and severity.
+type Row struct {
+	Timestamp                 time.Time
+	DeviceName                string
+	ThreatIntelligenceIP      string
+	LocalPort                 int
+	InitiatingProcessFileName string
+	RemotePort                int
+	IPsumCount                int
+	Severity                  string
+}

@@ -1,0 +1,188 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	pb "github.com/edgewatch/edgewatch/plugin/internal/proto/edgewatch/v1"
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// maxMessageBytes bounds one gRPC message in either direction. Alert batches
+// are split well below it (maxBatchBytes); the headroom is for a single
+// alert whose verbatim Defender row is unusually large.
+const maxMessageBytes = 64 << 20
+
+// maxBatchBytes is the soft size limit of one streamed alert batch: small
+// enough to keep memory flat on both sides, large enough that per-message
+// overhead is negligible.
+const maxBatchBytes = 1 << 20
+
+// grpcPlugin is the go-plugin glue: it registers the services on the plugin
+// side and builds the client adapter on the host side.
+type grpcPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+	impl Detector // nil on the host side
+}
+
+var _ goplugin.GRPCPlugin = (*grpcPlugin)(nil)
+
+// GRPCServer registers the Detector service and the opt-in Admin service. The
+// Admin service answers Unimplemented when impl does not implement Admin.
+func (p *grpcPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterDetectorServer(s, &detectorServer{impl: p.impl})
+	pb.RegisterAdminServer(s, &adminServer{impl: p.impl})
+	return nil
+}
+
+// GRPCClient returns the host-side adapter.
+func (p *grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, cc *grpc.ClientConn) (any, error) {
+	return newGRPCClient(cc), nil
+}
+
+// detectorServer adapts a Detector to the generated DetectorServer.
+type detectorServer struct {
+	pb.UnimplementedDetectorServer
+	impl Detector
+}
+
+func (s *detectorServer) Describe(ctx context.Context, _ *pb.DescribeRequest) (resp *pb.DescribeResponse, err error) {
+	defer recoverRPC("Describe", &err)
+	info, err := s.impl.Describe(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if info.ProtocolVersion == 0 {
+		info.ProtocolVersion = ProtocolVersion
+	}
+	return infoToProto(info), nil
+}
+
+func (s *detectorServer) Validate(ctx context.Context, req *pb.ValidateRequest) (resp *pb.ValidateResponse, err error) {
+	defer recoverRPC("Validate", &err)
+	diags, err := s.impl.Validate(ctx, configFromProto(req))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return diagnosticsToProto(diags), nil
+}
+
+func (s *detectorServer) Run(req *pb.RunRequest, srv grpc.ServerStreamingServer[pb.RunEvent]) (err error) {
+	defer recoverRPC("Run", &err)
+	out := &sendStream{
+		progress: func(p *pb.Progress) error {
+			return srv.Send(&pb.RunEvent{Event: &pb.RunEvent_Progress{Progress: p}})
+		},
+		alerts: func(b *pb.AlertBatch) error {
+			return srv.Send(&pb.RunEvent{Event: &pb.RunEvent_Alerts{Alerts: b}})
+		},
+	}
+	res, err := s.impl.Run(srv.Context(), runRequestFromProto(req), out)
+	if err != nil {
+		return toStatus(err)
+	}
+	return srv.Send(&pb.RunEvent{Event: &pb.RunEvent_Result{Result: resultToProto(res)}})
+}
+
+// adminServer adapts the opt-in Admin interface to the generated AdminServer.
+type adminServer struct {
+	pb.UnimplementedAdminServer
+	impl Detector
+}
+
+func (s *adminServer) Exec(req *pb.ExecRequest, srv grpc.ServerStreamingServer[pb.ExecEvent]) (err error) {
+	defer recoverRPC("Exec", &err)
+	admin, ok := s.impl.(Admin)
+	if !ok {
+		return status.Error(codes.Unimplemented, "plugin does not implement Admin")
+	}
+	out := &sendStream{
+		progress: func(p *pb.Progress) error {
+			return srv.Send(&pb.ExecEvent{Event: &pb.ExecEvent_Progress{Progress: p}})
+		},
+		alerts: func(b *pb.AlertBatch) error {
+			return srv.Send(&pb.ExecEvent{Event: &pb.ExecEvent_Alerts{Alerts: b}})
+		},
+	}
+	res, err := admin.Exec(srv.Context(), req.GetOp(), rawJSON(req.GetArgsJson()), req.GetSecrets(), out)
+	if err != nil {
+		return toStatus(err)
+	}
+	return srv.Send(&pb.ExecEvent{Event: &pb.ExecEvent_Result{Result: &pb.ExecResult{ResultJson: res}}})
+}
+
+// sendStream is the plugin-side Stream: each call becomes one or more
+// messages on the RPC's response stream. Send blocks while the host is
+// behind, which is the back-pressure a slow output needs.
+type sendStream struct {
+	progress func(*pb.Progress) error
+	alerts   func(*pb.AlertBatch) error
+}
+
+func (s *sendStream) Progress(ctx context.Context, p Progress) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.progress(progressToProto(p))
+}
+
+// Alerts sends batch, split into messages of at most maxBatchBytes (a single
+// larger alert goes alone).
+func (s *sendStream) Alerts(ctx context.Context, batch []Alert) error {
+	for len(batch) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, size := 0, 0
+		for n < len(batch) {
+			sz := alertSize(&batch[n])
+			if n > 0 && size+sz > maxBatchBytes {
+				break
+			}
+			size += sz
+			n++
+		}
+		if err := s.alerts(alertsToProto(batch[:n])); err != nil {
+			return err
+		}
+		batch = batch[n:]
+	}
+	return nil
+}
+
+// toStatus maps an implementation error to a gRPC status whose message is the
+// error text: cancellation and deadlines keep their codes, unknown operations
+// become NotFound, unsupported capabilities Unimplemented.
+func toStatus(err error) error {
+	var se interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &se) {
+		return err
+	}
+	code := codes.Unknown
+	switch {
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		code = codes.DeadlineExceeded
+	case errors.Is(err, ErrUnknownOp):
+		code = codes.NotFound
+	case errors.Is(err, ErrUnsupported):
+		code = codes.Unimplemented
+	}
+	return status.Error(code, err.Error())
+}
+
+// recoverRPC turns a panic in an implementation into an Internal error so
+// that one bad call does not take the plugin process (and other calls) down.
+func recoverRPC(method string, errp *error) {
+	if r := recover(); r != nil {
+		slog.Error("plugin panic", "method", method, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		*errp = status.Errorf(codes.Internal, "plugin panic in %s: %v", method, r)
+	}
+}

@@ -1,0 +1,72 @@
+package logbridge
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// hclogTimeFormat is the @timestamp layout go-plugin's host parser accepts.
+const hclogTimeFormat = "2006-01-02T15:04:05.000000Z07:00"
+
+// NewJSONHandler returns a slog handler that writes one hclog-style JSON
+// object per record ({"@level","@message","@timestamp", attrs...}), the form
+// go-plugin's host parses back into leveled log calls. Use it in a plugin
+// process for the logger that writes to the original stderr.
+func NewJSONHandler(w io.Writer, level slog.Leveler) slog.Handler {
+	return slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) > 0 {
+				return a
+			}
+			switch a.Key {
+			case slog.TimeKey:
+				if t, ok := a.Value.Any().(time.Time); ok {
+					return slog.String("@timestamp", t.Format(hclogTimeFormat))
+				}
+			case slog.LevelKey:
+				lv, _ := a.Value.Any().(slog.Level)
+				return slog.String("@level", LevelName(lv))
+			case slog.MessageKey:
+				return slog.Attr{Key: "@message", Value: a.Value}
+			}
+			return a
+		},
+	})
+}
+
+// LevelName is the hclog name of a slog level: trace, debug, info, warn, error.
+func LevelName(l slog.Level) string {
+	switch {
+	case l < slog.LevelDebug:
+		return "trace"
+	case l < slog.LevelInfo:
+		return "debug"
+	case l < slog.LevelWarn:
+		return "info"
+	case l < slog.LevelError:
+		return "warn"
+	default:
+		return "error"
+	}
+}
+
+// ParseLevel reads "trace", "debug", "info", "warn"/"warning", "error"
+// (any case); ok is false for anything else.
+func ParseLevel(s string) (slog.Level, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "trace":
+		return LevelTrace, true
+	case "debug":
+		return slog.LevelDebug, true
+	case "info", "":
+		return slog.LevelInfo, true
+	case "warn", "warning":
+		return slog.LevelWarn, true
+	case "error":
+		return slog.LevelError, true
+	}
+	return slog.LevelInfo, false
+}

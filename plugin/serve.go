@@ -1,0 +1,98 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/internal/logbridge"
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+)
+
+// EnvLogLevel is the environment variable through which the host tells a
+// plugin its log level ("trace", "debug", "info", "warn", "error"). Lines
+// below the host's level would be dropped by the host anyway; this saves
+// the plugin the work of writing them.
+const EnvLogLevel = "EDGEWATCH_PLUGIN_LOG_LEVEL"
+
+// Serve runs d as a plugin process and returns when the host closes the
+// connection. Call it from main; nothing else belongs there.
+//
+// Started by hand (the host's magic cookie is not in the environment), it
+// prints what the program is and how to use it through the host, and exits
+// with status 1 (0 for --version).
+func Serve(d Detector) {
+	if os.Getenv(MagicCookieKey) != MagicCookieValue {
+		os.Exit(runByHand(os.Stderr, os.Args[1:], d))
+	}
+	serve(d, handshake)
+}
+
+// serve serves d with the given handshake (tests pass other versions).
+func serve(d Detector, hs goplugin.HandshakeConfig) {
+	level, _ := logbridge.ParseLevel(os.Getenv(EnvLogLevel))
+	// os.Stderr is captured here, before go-plugin redirects it: log lines go
+	// to the real stderr, which the host parses.
+	logger := slog.New(logbridge.NewJSONHandler(os.Stderr, level))
+	slog.SetDefault(logger)
+
+	plugins := versionedPlugins(d)
+	if int(hs.ProtocolVersion) != ProtocolVersion {
+		plugins = map[int]goplugin.PluginSet{int(hs.ProtocolVersion): plugins[ProtocolVersion]}
+	}
+	goplugin.Serve(&goplugin.ServeConfig{
+		HandshakeConfig:  hs,
+		VersionedPlugins: plugins,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			opts = append(opts, grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes))
+			return grpc.NewServer(opts...)
+		},
+		Logger: logbridge.NewHCLog(logger),
+	})
+}
+
+// runByHand explains the program to a person who started it directly.
+func runByHand(w io.Writer, args []string, d Detector) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := d.Describe(ctx)
+	if err != nil || info.Name == "" {
+		info.Name = filepath.Base(os.Args[0])
+	}
+	if info.ProtocolVersion == 0 {
+		info.ProtocolVersion = ProtocolVersion
+	}
+	for _, a := range args {
+		if a == "--version" || a == "-version" || a == "version" {
+			fmt.Fprintf(w, "%s %s (edgewatch plugin protocol %d)\n", info.Name, info.Version, info.ProtocolVersion)
+			return 0
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s is an edgewatch detector plugin (plugin protocol %d).\n", info.Name, info.Version, info.ProtocolVersion)
+	if info.Description != "" {
+		fmt.Fprintf(&b, "\n%s\n", info.Description)
+	}
+	fmt.Fprintf(&b, `
+It is not run by hand: the edgewatch host starts it, talks to it over an
+encrypted local gRPC channel, and passes it settings and secrets there.
+Use it through the host, which finds it next to its own executable or in
+--plugin-dir:
+
+  edgewatch plugins
+  edgewatch run --device-info DeviceInfo.ndjson --network-events DeviceNetworkEvents.ndjson \
+                --feed ipsum.txt --min-level 3 --format table
+`)
+	if len(info.Operations) > 0 {
+		fmt.Fprintf(&b, "\nOperations it offers through the host: %s\n", strings.Join(info.Operations, ", "))
+	}
+	fmt.Fprintf(&b, "\n%s --version prints its version.\n", info.Name)
+	_, _ = io.WriteString(w, b.String())
+	return 1
+}
