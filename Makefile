@@ -34,6 +34,9 @@ test: deps build lint clusters-up
 	EDGEWATCH_REQUIRE_CLUSTERS=1 \
 	EDGEWATCH_OPENSEARCH_URL=$(OS_URL) \
 	EDGEWATCH_ELASTICSEARCH_URL=$(ES_URL) \
+	EDGEWATCH_ELASTICSEARCH_USERNAME=edgewatch \
+	EDGEWATCH_ELASTICSEARCH_PASSWORD_FILE=$(CURDIR)/.cache/clusters/elasticsearch.password \
+	EDGEWATCH_REQUIRE_CHROMIUM=1 \
 	EDGEWATCH_BIN_DIR=$(CURDIR)/$(BIN) \
 		$(GO) test -count=1 -timeout 30m $(PKGS)
 	$(MAKE) fuzz FUZZTIME=5s
@@ -54,7 +57,7 @@ fuzz:
 
 ## bench: file-mode throughput and memory on a generated dataset (1M and 4M events)
 bench: build
-	./$(BIN)/edgewatch-bench file --events 1000000 --compare 4000000
+	./$(BIN)/edgewatch-gen bench --events 1000000 --compare 4000000
 
 ## bench-cluster: detection against the running OpenSearch vs its own floor and a naive baseline
 bench-cluster: build clusters-up

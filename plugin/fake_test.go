@@ -141,6 +141,17 @@ func helperPlugin(mode string) {
 		serve(&loggingDetector{f}, handshake)
 	case "stdout":
 		fmt.Println("this is not a handshake")
+	case "launcher":
+		// A host that starts a blocking plugin, reports its pid, and waits
+		// to be killed.
+		c, err := Launch(context.Background(), os.Args[0], Options{Env: []string{envHelper + "=block"}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		go func() { _, _ = c.Run(context.Background(), RunRequest{}, nopStream{}) }()
+		fmt.Println(c.Pid())
+		select {}
 	case "byhand":
 		os.Exit(runByHand(os.Stderr, nil, f))
 	default:
@@ -161,3 +172,8 @@ func (l *loggingDetector) Describe(ctx context.Context) (Info, error) {
 var errFake = errors.New("fake failure")
 
 func slogDefault() *slog.Logger { return slog.Default() }
+
+type nopStream struct{}
+
+func (nopStream) Progress(context.Context, Progress) error { return nil }
+func (nopStream) Alerts(context.Context, []Alert) error    { return nil }

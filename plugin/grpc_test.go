@@ -24,13 +24,12 @@ import (
 // adapter.
 func connect(t *testing.T, impl Detector) *grpcClient {
 	t.Helper()
-	client, server := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{
+	client, _ := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{
 		detectorPluginName: &grpcPlugin{impl: impl},
 	})
-	t.Cleanup(func() {
-		client.Close()
-		server.Stop()
-	})
+	// Close asks the server to stop (go-plugin's controller Shutdown);
+	// stopping it here as well would race with that.
+	t.Cleanup(func() { client.Close() })
 	raw, err := client.Dispense(detectorPluginName)
 	if err != nil {
 		t.Fatal(err)
@@ -326,11 +325,10 @@ func (p *detectorOnlyPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroke
 
 func connectPlugin(t *testing.T, p goplugin.Plugin) *grpcClient {
 	t.Helper()
-	client, server := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{detectorPluginName: p})
-	t.Cleanup(func() {
-		client.Close()
-		server.Stop()
-	})
+	client, _ := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{detectorPluginName: p})
+	// Close asks the server to stop (go-plugin's controller Shutdown);
+	// stopping it here as well would race with that.
+	t.Cleanup(func() { client.Close() })
 	raw, err := client.Dispense(detectorPluginName)
 	if err != nil {
 		t.Fatal(err)

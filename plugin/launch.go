@@ -336,9 +336,6 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// FileSHA256 is the hex SHA-256 of a file, the value --plugin-sha256 takes.
-func FileSHA256(path string) (string, error) { return fileSHA256(path) }
-
 // secretEnvWords mark environment variables that are never passed to a
 // plugin process: credentials go over the plugin channel only.
 var secretEnvWords = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "CREDENTIAL", "PRIVATE_KEY"}

@@ -42,6 +42,8 @@ func serve(d Detector, hs goplugin.HandshakeConfig) {
 	logger := slog.New(logbridge.NewJSONHandler(os.Stderr, level))
 	slog.SetDefault(logger)
 
+	go exitWithParent(logger, os.Getppid(), parentPollInterval)
+
 	plugins := versionedPlugins(d)
 	if int(hs.ProtocolVersion) != ProtocolVersion {
 		plugins = map[int]goplugin.PluginSet{int(hs.ProtocolVersion): plugins[ProtocolVersion]}
@@ -95,4 +97,24 @@ Use it through the host, which finds it next to its own executable or in
 	fmt.Fprintf(&b, "\n%s --version prints its version.\n", info.Name)
 	_, _ = io.WriteString(w, b.String())
 	return 1
+}
+
+// parentPollInterval is how often a plugin checks that its host is alive.
+const parentPollInterval = 500 * time.Millisecond
+
+// exitWithParent ends the plugin process when the host that started it is
+// gone (killed, crashed, or stopped by a second Ctrl-C): go-plugin ignores
+// SIGINT in plugins and does not notice a vanished host by itself, so a
+// plugin would otherwise be orphaned mid-run. A process whose parent dies is
+// re-parented, so its parent pid changes.
+func exitWithParent(logger *slog.Logger, ppid int, every time.Duration) {
+	if ppid <= 1 {
+		return // started by init: there is no host to watch
+	}
+	for range time.Tick(every) {
+		if os.Getppid() != ppid {
+			logger.Error("host process is gone; plugin exiting", "host_pid", ppid)
+			os.Exit(3)
+		}
+	}
 }

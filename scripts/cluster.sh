@@ -48,7 +48,10 @@
 #   .cache/clusters/elasticsearch.password. Tests read it without printing it:
 #     EDGEWATCH_ELASTICSEARCH_USERNAME=edgewatch
 #     EDGEWATCH_ELASTICSEARCH_PASSWORD_FILE=$PWD/.cache/clusters/elasticsearch.password
-#   (`scripts/cluster.sh env elasticsearch` prints these export lines). API keys work too.
+#   (`scripts/cluster.sh env elasticsearch` prints these export lines). API keys and native
+#   users/roles do NOT work: they live in the .security index, whose mapping needs the
+#   analysis-common module that the zip lacks ("Unknown filter type [pattern_capture]");
+#   the file realm (bin/elasticsearch-users) does not need that index.
 #   OpenSearch: the integ-test zip has no security plugin (modules/ holds only transport-netty4),
 #   so it runs without authentication. Installing opensearch-security would need TLS certs and a
 #   security index bootstrap; the auth code path is proven against Elasticsearch instead.

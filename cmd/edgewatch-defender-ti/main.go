@@ -9,4 +9,4 @@ import (
 	"github.com/edgewatch/edgewatch/plugin"
 )
 
-func main() { plugin.Serve(detector.New()) }
+func main() { plugin.Serve(detector.New(detector.WithOps(operations()))) }

@@ -25,6 +25,10 @@ import (
 
 const defaultBenchFeed = "../shared/data/ipsum/levels/1.txt"
 
+// generateInChild makes the bench generate its dataset in a child process
+// (so generation does not count in the peak RSS); tests generate in-process.
+var generateInChild = true
+
 // benchResult is what one bench run prints.
 type benchResult struct {
 	Dataset       string  `json:"dataset"`
@@ -37,13 +41,19 @@ type benchResult struct {
 	Skipped       int64   `json:"skipped"`
 	Alerts        int     `json:"alerts"`
 	UniqueAlerts  int     `json:"unique_alerts"`
+	FeedSeconds   float64 `json:"feed_seconds"`   // parse the indicator feed
+	FacingSeconds float64 `json:"facing_seconds"` // read DeviceInfo, build the facing set
+	EventSeconds  float64 `json:"event_seconds"`  // read, match and alert the network events
 	WallSeconds   float64 `json:"wall_seconds"`
+	CPUSeconds    float64 `json:"cpu_seconds"` // user+system CPU of the detection (less sensitive to a busy machine)
 	EventsPerSec  float64 `json:"events_per_sec"`
 	MBPerSec      float64 `json:"mb_per_sec"`
 	PeakRSSMB     float64 `json:"peak_rss_mb"` // VmHWM after the detection, before the baseline
 	BaselineEPS   float64 `json:"baseline_events_per_sec,omitempty"`
 	BaselineSecs  float64 `json:"baseline_seconds,omitempty"`
-	Ratio         float64 `json:"ratio_vs_baseline,omitempty"`
+	BaselineCPU   float64 `json:"baseline_cpu_seconds,omitempty"`
+	Ratio         float64 `json:"ratio_vs_baseline,omitempty"`     // events/s over baseline events/s (wall clock)
+	CPURatio      float64 `json:"cpu_ratio_vs_baseline,omitempty"` // baseline CPU seconds over detection CPU seconds
 	BaselineError int64   `json:"baseline_errors,omitempty"`
 }
 
@@ -62,6 +72,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	workers := fs.Int("workers", 0, "decoding goroutines (0 = GOMAXPROCS)")
 	baseline := fs.Bool("baseline", true, "also decode the events file with encoding/json and report the ratio")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	compare := fs.Int("compare", 0, "also run N events in a child process and compare peak RSS (e.g. 4000000)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: edgewatch-gen bench [flags]\n\nGenerates (or reuses) a dataset under --dir, runs the file-mode detection\nin this process and reports events/s, peak RSS and the encoding/json baseline.\n\nflags:")
 		fs.PrintDefaults()
@@ -86,15 +97,22 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	}
 
 	runtime.GC()
+	cpu0 := cpuSeconds()
 	res, err := detect(context.Background(), ds, *feed, *workers)
 	if err != nil {
 		return err
 	}
+	res.CPUSeconds = cpuSeconds() - cpu0
 	res.PeakRSSMB = peakRSSMB()
 	if *baseline {
+		cpu1 := cpuSeconds()
 		n, bad, secs, err := baselineDecode(ds.NetworkEventsPath)
 		if err != nil {
 			return fmt.Errorf("baseline: %w", err)
+		}
+		res.BaselineCPU = cpuSeconds() - cpu1
+		if res.CPUSeconds > 0 {
+			res.CPURatio = res.BaselineCPU / res.CPUSeconds
 		}
 		res.BaselineSecs = secs
 		res.BaselineEPS = float64(n) / secs
@@ -103,22 +121,74 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 			res.Ratio = res.EventsPerSec / res.BaselineEPS
 		}
 	}
+	var other *benchResult
+	if *compare > 0 {
+		if other, err = benchChild(args, *compare, stderr); err != nil {
+			return err
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		if other != nil {
+			return enc.Encode([]benchResult{res, *other})
+		}
 		return enc.Encode(res)
 	}
 	fmt.Fprintf(stdout, "dataset        %s (%.0f MB, %d events)\n", res.Dataset, float64(res.Bytes)/1e6, res.Events)
 	fmt.Fprintf(stdout, "indicators     %d   facing pairs %d   GOMAXPROCS %d\n", res.Indicators, res.FacingPairs, res.GOMAXPROCS)
 	fmt.Fprintf(stdout, "candidates     %d   skipped rows %d   alerts %d (%d distinct ids)\n", res.Candidates, res.Skipped, res.Alerts, res.UniqueAlerts)
-	fmt.Fprintf(stdout, "wall           %.3f s\n", res.WallSeconds)
+	fmt.Fprintf(stdout, "wall           %.3f s (feed %.3f, facing %.3f, events %.3f)   cpu %.3f s\n", res.WallSeconds,
+		res.FeedSeconds, res.FacingSeconds, res.EventSeconds, res.CPUSeconds)
 	fmt.Fprintf(stdout, "throughput     %.0f events/s   %.0f MB/s\n", res.EventsPerSec, res.MBPerSec)
 	fmt.Fprintf(stdout, "peak RSS       %.1f MB\n", res.PeakRSSMB)
 	if *baseline {
-		fmt.Fprintf(stdout, "baseline       encoding/json decode only: %.0f events/s (%.3f s)\n", res.BaselineEPS, res.BaselineSecs)
-		fmt.Fprintf(stdout, "ratio          %.1fx\n", res.Ratio)
+		fmt.Fprintf(stdout, "baseline       encoding/json decode only: %.0f events/s (%.3f s, cpu %.3f s)\n", res.BaselineEPS, res.BaselineSecs, res.BaselineCPU)
+		fmt.Fprintf(stdout, "ratio          %.1fx faster (wall), %.1fx less CPU\n", res.Ratio, res.CPURatio)
+	}
+	if other != nil {
+		fmt.Fprintf(stdout, "compare        %d events: %.0f events/s, peak RSS %.1f MB (%d events: %.1f MB)\n",
+			other.Events, other.EventsPerSec, other.PeakRSSMB, res.Events, res.PeakRSSMB)
 	}
 	return nil
+}
+
+// benchChild reruns the bench with n events in a child process (peak RSS
+// is per process) and returns its result.
+func benchChild(args []string, n int, stderr io.Writer) (*benchResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	child := []string{"bench"}
+	skip := false
+	for _, a := range args {
+		if skip {
+			skip = false
+			continue
+		}
+		name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
+		switch name {
+		case "events", "compare", "json", "baseline":
+			if !strings.Contains(a, "=") && name != "json" && name != "baseline" {
+				skip = true // the value is the next argument
+			}
+			continue
+		}
+		child = append(child, a)
+	}
+	child = append(child, "--events", strconv.Itoa(n), "--json", "--baseline=false")
+	cmd := exec.Command(self, child...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("bench --events %d: %w", n, err)
+	}
+	var r benchResult
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		return nil, fmt.Errorf("bench --events %d: %w", n, err)
+	}
+	return &r, nil
 }
 
 // ensureDataset generates the dataset for cfg under dir unless it is there
@@ -139,6 +209,17 @@ func ensureDataset(cfg gen.Config, dir string, stderr io.Writer) (gen.Result, er
 	var res gen.Result
 	if b, err := os.ReadFile(marker); err == nil && json.Unmarshal(b, &res) == nil {
 		return res, nil
+	}
+	if !generateInChild {
+		if res, err := gen.Generate(cfg, out); err != nil {
+			return res, err
+		}
+		res, err := describe(cfg, out)
+		if err != nil {
+			return res, err
+		}
+		b, _ := json.MarshalIndent(res, "", "  ")
+		return res, os.WriteFile(marker, b, 0o644)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -223,6 +304,8 @@ func detect(ctx context.Context, ds gen.Result, feedPath string, workers int) (b
 		return res, err
 	}
 	res.Indicators = set.Len()
+	res.FeedSeconds = time.Since(start).Seconds()
+	t1 := time.Now()
 
 	src := file.New(file.Options{DeviceInfo: []string{ds.DeviceInfoPath}, NetworkEvents: []string{ds.NetworkEventsPath}, Workers: workers})
 	var fb correlation.FacingBuilder
@@ -234,6 +317,8 @@ func detect(ctx context.Context, ds gen.Result, feedPath string, workers int) (b
 	}
 	facing := fb.Build()
 	res.FacingPairs = facing.Len()
+	res.FacingSeconds = time.Since(t1).Seconds()
+	t2 := time.Now()
 
 	m := correlation.NewMatcher(facing, set, correlation.MatchOptions{})
 	rule := correlation.DefaultRule()
@@ -256,6 +341,7 @@ func detect(ctx context.Context, ds gen.Result, feedPath string, workers int) (b
 	if err != nil {
 		return res, err
 	}
+	res.EventSeconds = time.Since(t2).Seconds()
 	wall := time.Since(start).Seconds()
 	res.Events = rep.Read
 	res.Candidates = rep.Passed
@@ -310,6 +396,15 @@ func baselineDecode(path string) (rows, bad int64, secs float64, err error) {
 		return rows, bad, 0, err
 	}
 	return rows, bad, time.Since(start).Seconds(), nil
+}
+
+// cpuSeconds is the process's user+system CPU time so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // peakRSSMB is the process's peak resident set (VmHWM), in MB.

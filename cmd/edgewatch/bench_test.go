@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
@@ -25,13 +26,18 @@ import (
 //	go test -run '^$' -bench 'PluginStartup|FileRun' -benchtime 5x ./cmd/edgewatch/
 //	EDGEWATCH_BENCH_EVENTS=1000000 go test -run '^$' -bench FileRun -benchtime 3x ./cmd/edgewatch/
 //
-// FileRun/in-process and FileRun/plugin do the same work (the engine over the
-// same files, every alert marshalled and written as NDJSON to io.Discard);
-// the plugin variant adds process start, handshake, gRPC streaming and
-// shutdown. FileRun/cli is the whole `edgewatch run` command.
+// FileRun/in-process, in-process-fresh and plugin do the same work (the
+// engine over the same files, every alert marshalled and written as NDJSON
+// to io.Discard). in-process reuses the benchmark's warm process;
+// in-process-fresh starts a new process per run (the fair baseline); plugin
+// adds the go-plugin start, handshake, gRPC streaming and shutdown.
+// FileRun/cli is the whole `edgewatch run` command. On a shared machine wall
+// times are noisy; cpu-ms (user+sys of the child processes) compares
+// in-process-fresh with cli independently of the load.
 
 var (
 	benchOnce sync.Once
+	benchDir  string // removed by TestMain
 	benchSet  gen.Result
 	benchErr  error
 )
@@ -50,12 +56,11 @@ func benchData(b *testing.B) gen.Result {
 		if _, err := os.Stat(feed); err != nil {
 			feed = ""
 		}
-		dir, err := os.MkdirTemp("", "edgewatch-bench-")
-		if err != nil {
-			benchErr = err
+		benchDir, benchErr = os.MkdirTemp("", "edgewatch-bench-")
+		if benchErr != nil {
 			return
 		}
-		benchSet, benchErr = gen.Generate(gen.Config{Devices: 5000, Events: events, FeedPath: feed, Seed: 1}, dir)
+		benchSet, benchErr = gen.Generate(gen.Config{Devices: 5000, Events: events, FeedPath: feed, Seed: 1}, benchDir)
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
@@ -90,11 +95,15 @@ func (o *ndjsonObserver) Alerts(_ context.Context, batch []*correlation.Alert) e
 
 // ndjsonStream is the host side of the same output over the plugin.
 type ndjsonStream struct {
-	w *bufio.Writer
-	n int
+	w        *bufio.Writer
+	n        int
+	progress int
 }
 
-func (s *ndjsonStream) Progress(context.Context, plugin.Progress) error { return nil }
+func (s *ndjsonStream) Progress(context.Context, plugin.Progress) error {
+	s.progress++
+	return nil
+}
 func (s *ndjsonStream) Alerts(_ context.Context, batch []plugin.Alert) error {
 	for i := range batch {
 		s.w.Write(batch[i].Document)
@@ -102,6 +111,22 @@ func (s *ndjsonStream) Alerts(_ context.Context, batch []plugin.Alert) error {
 	}
 	s.n += len(batch)
 	return nil
+}
+
+// envInProcess carries the settings JSON to the in-process helper process.
+const envInProcess = "EDGEWATCH_BENCH_INPROCESS"
+
+// runInProcess is one in-process engine run with NDJSON output to io.Discard.
+func runInProcess(raw string) error {
+	var s engine.Settings
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return err
+	}
+	obs := &ndjsonObserver{w: bufio.NewWriterSize(io.Discard, 256<<10)}
+	if _, err := engine.Run(context.Background(), s, nil, obs); err != nil {
+		return err
+	}
+	return obs.w.Flush()
 }
 
 func BenchmarkFileRun(b *testing.B) {
@@ -129,8 +154,27 @@ func BenchmarkFileRun(b *testing.B) {
 		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		b.ReportMetric(float64(alerts), "alerts")
 	})
+	// The same in-process run in a fresh process (a cold heap, as the
+	// plugin process has): the fair baseline for "plugin".
+	b.Run("in-process-fresh", func(b *testing.B) {
+		exe, err := os.Executable()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var cpu time.Duration
+		for b.Loop() {
+			cmd := exec.Command(exe)
+			cmd.Env = append(os.Environ(), envInProcess+"="+string(raw))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("%v\n%s", err, out)
+			}
+			cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		}
+		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms")
+	})
 	b.Run("plugin", func(b *testing.B) {
-		var alerts int
+		var alerts, progress int
 		for b.Loop() {
 			c, err := plugin.Launch(ctx, pluginPath, plugin.Options{Logger: quiet})
 			if err != nil {
@@ -138,24 +182,31 @@ func BenchmarkFileRun(b *testing.B) {
 			}
 			st := &ndjsonStream{w: bufio.NewWriterSize(io.Discard, 256<<10)}
 			if _, err := c.Run(ctx, plugin.RunRequest{Settings: raw}, st); err != nil {
+				c.Close()
 				b.Fatal(err)
 			}
 			st.w.Flush()
 			c.Close()
-			alerts = st.n
+			alerts, progress = st.n, st.progress
 		}
 		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		b.ReportMetric(float64(alerts), "alerts")
+		b.ReportMetric(float64(progress), "progress-msgs")
 	})
 	b.Run("cli", func(b *testing.B) {
+		var cpu time.Duration
 		for b.Loop() {
 			cmd := exec.Command(hostPath, "run", "--device-info", data.DeviceInfoPath, "--network-events",
 				data.NetworkEventsPath, "--feed", data.FeedPath, "--out", os.DevNull, "--log-level", "error")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				b.Fatalf("%v\n%s", err, out)
 			}
+			// The host waits for its plugin, so the plugin's CPU time is
+			// included in the host's children and hence here.
+			cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		}
 		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms")
 	})
 }
 

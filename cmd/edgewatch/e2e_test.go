@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,9 +60,20 @@ type buildError struct {
 func (b *buildError) Error() string { return "go build: " + b.err.Error() + "\n" + b.out }
 
 func TestMain(m *testing.M) {
+	if raw := os.Getenv(envInProcess); raw != "" {
+		// Helper process for BenchmarkFileRun/in-process-fresh: one engine
+		// run in a fresh process, as the plugin process does it.
+		if err := runInProcess(raw); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
+	for _, d := range []string{binDir, benchDir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
 	}
 	os.Exit(code)
 }

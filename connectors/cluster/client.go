@@ -111,7 +111,7 @@ func (c *Client) Logger() *slog.Logger { return c.log }
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	resp, err := c.doer.Do(ctx, req)
 	if err != nil {
-		return nil, TransportError("", req, err, c.secrets...)
+		return nil, transportError(ctx, "", req, err, c.secrets)
 	}
 	return resp, nil
 }
@@ -122,7 +122,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 func (c *Client) Call(ctx context.Context, op string, req Request, out any) error {
 	resp, err := c.doer.Do(ctx, req)
 	if err != nil {
-		return TransportError(op, req, err, c.secrets...)
+		return transportError(ctx, op, req, err, c.secrets)
 	}
 	if resp.Status < 200 || resp.Status > 299 {
 		return StatusError(op, req, resp.Status, resp.Body)

@@ -3,6 +3,7 @@ package cluster
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -82,6 +83,18 @@ func (c Config) String() string {
 
 // GoString makes %#v redact too.
 func (c Config) GoString() string { return "cluster.Config{" + c.String() + "}" }
+
+// MarshalJSON writes the settings without secrets (Password and APIKey are
+// never written; URL userinfo passwords are redacted).
+func (c Config) MarshalJSON() ([]byte, error) {
+	type plain Config
+	p := plain(c)
+	p.URLs = make([]string, len(c.URLs))
+	for i, u := range c.URLs {
+		p.URLs[i] = redactURL(u)
+	}
+	return json.Marshal(p)
+}
 
 // LogValue makes slog print the redacted form.
 func (c Config) LogValue() slog.Value {

@@ -126,17 +126,26 @@ func StatusError(op string, req Request, status int, body []byte) *Error {
 }
 
 // TransportError builds the *Error for a call that got no answer. Network
-// failures (refused, reset, timeouts) are downstream and retryable; a
-// cancelled or expired context is neither retried nor blamed on the cluster.
-// secrets are scrubbed from the message (a transport error may quote a URL).
+// failures (refused, reset, timeouts — including the per-request timeout) are
+// downstream and retryable; a cancelled context is neither retried nor
+// blamed on the cluster. Client.Do and Client.Call also clear both flags
+// when the caller's own context has ended. secrets are scrubbed from the
+// message (a transport error may quote a URL).
 func TransportError(op string, req Request, err error, secrets ...string) *Error {
 	e := &Error{Op: op, Method: req.Method, Path: req.Path, Err: scrubError(err, secrets)}
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded) && !isNetTimeout(err):
-		// The caller gave up: not the cluster's fault, not retryable.
-	default:
+	if !errors.Is(err, context.Canceled) {
 		e.Downstream = true
-		e.Retryable = isRetryableNetErr(err)
+		e.Retryable = errors.Is(err, context.DeadlineExceeded) || isRetryableNetErr(err)
+	}
+	return e
+}
+
+// transportError is TransportError plus the caller's context: when ctx has
+// ended, the caller gave up and nothing is retried or blamed on the cluster.
+func transportError(ctx context.Context, op string, req Request, err error, secrets []string) *Error {
+	e := TransportError(op, req, err, secrets...)
+	if ctx.Err() != nil {
+		e.Downstream, e.Retryable = false, false
 	}
 	return e
 }

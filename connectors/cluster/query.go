@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"net/netip"
 	"time"
 
@@ -74,6 +75,40 @@ func termsClause(path string, plan fieldPlan, values []any, maxTerms int) (any, 
 	return anyOf(clauses), true
 }
 
+// termsClauseStrings is termsClause for long lists of strings (indicator
+// terms): each chunk is marshalled once, here, instead of element by
+// element as []any on every page.
+func termsClauseStrings(path string, plan fieldPlan, values []string, maxTerms int) (any, bool) {
+	if !plan.Pushable {
+		return nil, false
+	}
+	if len(values) == 0 {
+		return matchNone(), true
+	}
+	if maxTerms <= 0 {
+		maxTerms = 65536
+	}
+	fields := plan.Fields
+	if len(fields) == 0 {
+		fields = []string{path}
+	}
+	var chunks []json.RawMessage
+	for start := 0; start < len(values); start += maxTerms {
+		b, err := json.Marshal(values[start:min(start+maxTerms, len(values))])
+		if err != nil {
+			return nil, false
+		}
+		chunks = append(chunks, b)
+	}
+	var clauses []any
+	for _, f := range fields {
+		for _, ch := range chunks {
+			clauses = append(clauses, jsonObj{"terms": jsonObj{f: ch}})
+		}
+	}
+	return anyOf(clauses), true
+}
+
 // termClause is "path equals value".
 func termClause(path string, plan fieldPlan, value any) (any, bool) {
 	return termsClause(path, plan, []any{value}, 1)
@@ -110,25 +145,30 @@ const msLayout = "2006-01-02T15:04:05.000Z"
 // form (it parses "::ffff:a.b.c.d" as a.b.c.d anyway); a string field holds
 // whatever the producer wrote, so IPv4 addresses get their IPv4-mapped IPv6
 // form too.
-func ipForms(a netip.Addr, keyword bool) []any {
+func ipForms(a netip.Addr, keyword bool) []string {
 	a = correlation.NormalizeAddr(a)
 	if keyword && a.Is4() {
-		return []any{a.String(), "::ffff:" + a.String()}
+		s := a.String()
+		return []string{s, "::ffff:" + s}
 	}
-	return []any{a.String()}
+	return []string{a.String()}
 }
 
-// maxExpand is the largest range a string-typed IP field gets as a list of
-// addresses (a /24 or an IPv6 /120).
-const maxExpand = 256
+// maxExpandBits bounds the ranges a string-typed IP field gets as a list
+// of addresses: 8 host bits, 256 addresses (an IPv4 /24, an IPv6 /120).
+const maxExpandBits = 8
 
 // indicatorTerms turns an indicator set into terms for a RemoteIP field.
 // ip fields take CIDRs as they are; string fields get small ranges expanded
 // to their addresses. ok is false when a range cannot be pushed down (too
 // large for a string field, or more CIDRs than the clause budget): the
 // events-first strategy handles those exactly.
-func indicatorTerms(set *correlation.IndicatorSet, plan fieldPlan, maxCIDRs int) (values []any, cidrs int, ok bool) {
-	values = make([]any, 0, set.Len()*2)
+func indicatorTerms(set *correlation.IndicatorSet, plan fieldPlan, maxCIDRs int) (values []string, cidrs int, ok bool) {
+	n := set.Len()
+	if plan.AnyKeyword {
+		n *= 2
+	}
+	values = make([]string, 0, n)
 	ok = true
 	for ind := range set.All() {
 		p := ind.Prefix
@@ -145,7 +185,7 @@ func indicatorTerms(set *correlation.IndicatorSet, plan fieldPlan, maxCIDRs int)
 			continue
 		}
 		bits := p.Addr().BitLen() - p.Bits()
-		if bits > 8 {
+		if bits > maxExpandBits {
 			return nil, cidrs, false
 		}
 		for a, n := p.Masked().Addr(), 0; n < 1<<bits; a, n = a.Next(), n+1 {

@@ -101,6 +101,10 @@ func TestTermsClauseChunks(t *testing.T) {
 	if b, _ := json.Marshal(got); string(b) != want {
 		t.Errorf("got %s\nwant %s", b, want)
 	}
+	gotS, _ := termsClauseStrings("f", plan, []string{"a", "b", "c", "d", "e"}, 2)
+	if b, _ := json.Marshal(gotS); string(b) != want {
+		t.Errorf("strings: got %s\nwant %s", b, want)
+	}
 	if _, ok := termsClause("f", fieldPlan{}, vals, 2); ok {
 		t.Error("analysed-only field: want not pushable")
 	}
@@ -160,14 +164,14 @@ func TestIndicatorTerms(t *testing.T) {
 		name  string
 		plan  fieldPlan
 		max   int
-		want  []any
+		want  []string
 		cidrs int
 		ok    bool
 	}{
 		{"ip field: CIDR as is", fieldPlan{AllIP: true}, 10,
-			[]any{"8.8.8.8", "2a00:1450::1", "1.2.3.0/30"}, 1, true},
+			[]string{"8.8.8.8", "2a00:1450::1", "1.2.3.0/30"}, 1, true},
 		{"keyword field: both forms, small range expanded", fieldPlan{AnyKeyword: true}, 10,
-			[]any{"8.8.8.8", "::ffff:8.8.8.8", "2a00:1450::1",
+			[]string{"8.8.8.8", "::ffff:8.8.8.8", "2a00:1450::1",
 				"1.2.3.0", "::ffff:1.2.3.0", "1.2.3.1", "::ffff:1.2.3.1", "1.2.3.2", "::ffff:1.2.3.2", "1.2.3.3", "::ffff:1.2.3.3"}, 0, true},
 		{"ip field over the CIDR budget", fieldPlan{AllIP: true}, 0, nil, 1, false},
 	}
@@ -272,7 +276,7 @@ func TestEventQueries(t *testing.T) {
 				if !ok {
 					t.Fatalf("indicator terms not pushable on %s", a.RemoteIP)
 				}
-				remote[i], _ = termsClause(a.RemoteIP, plan, vals, 65536)
+				remote[i], _ = termsClauseStrings(a.RemoteIP, plan, vals, 65536)
 			}
 			golden(t, tt.golden, jsonText(t, eventQuery(filter, arrs, remote, nil)))
 		})

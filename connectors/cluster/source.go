@@ -60,12 +60,13 @@ type EventPlan struct {
 	// IndicatorTerms: terms the indicators-first query would send (IPv4
 	// addresses count twice on string fields: a.b.c.d and ::ffff:a.b.c.d).
 	IndicatorTerms int `json:"indicator_terms"`
-	// RemoteTerms: terms actually sent in the final query.
+	// RemoteTerms: matching remote addresses sent in the final query.
 	RemoteTerms int `json:"remote_terms"`
-	// Chunks: terms queries the remote filter was split into
-	// (index.max_terms_count).
+	// Chunks: terms queries the indicator filter (indicators first) or the
+	// remote filter (events first) was split into (index.max_terms_count).
 	Chunks int `json:"chunks"`
-	// RemotesListed / MatchingRemotes: events-first only.
+	// RemotesListed: distinct remote addresses the listing returned (all
+	// of the window's, events first; the matching ones, indicators first).
 	RemotesListed   int64    `json:"remotes_listed"`
 	MatchingRemotes int      `json:"matching_remotes"`
 	CompositePages  int      `json:"composite_pages"`
@@ -289,14 +290,15 @@ func (s *Source) DeviceInfo(ctx context.Context, q connectors.FacingQuery, fn fu
 	tp := m.plan(s.profile.field(FieldTime))
 	var row correlation.DeviceInfo
 	err = streamPIT(ctx, s.client, shardDoc, searchSpec{
-		Index:     index,
-		Query:     query,
-		Source:    jsonObj{"includes": s.profile.deviceInfoPaths()},
-		TimeField: s.profile.field(FieldTime),
-		TimeSort:  tp.AllDate && len(tp.Fields) == 1,
-		PageSize:  s.cfg.PageSize,
-		KeepAlive: s.cfg.KeepAlive,
-		Progress:  rowsProgress(q.Progress),
+		Index:      index,
+		Query:      query,
+		Source:     jsonObj{"includes": s.profile.deviceInfoPaths()},
+		TimeField:  s.profile.field(FieldTime),
+		TimeSort:   tp.AllDate && len(tp.Fields) == 1,
+		PageSize:   s.cfg.PageSize,
+		KeepAlive:  s.cfg.KeepAlive,
+		Progress:   rowsProgress(q.Progress),
+		CheapQuery: true,
 	}, func(h *searchHit) error {
 		rep.Read++
 		if err := s.profile.DecodeDeviceInfo(h.Source, &row); err != nil {
@@ -415,7 +417,7 @@ func (s *Source) planEvents(ctx context.Context, index string, m *mappings, lim 
 			continue
 		}
 		plan.IndicatorTerms = max(plan.IndicatorTerms, len(vals))
-		c, _ := termsClause(a.RemoteIP, rplans[i], vals, lim.MaxTerms)
+		c, _ := termsClauseStrings(a.RemoteIP, rplans[i], vals, lim.MaxTerms)
 		remote[i] = c
 	}
 
@@ -432,23 +434,29 @@ func (s *Source) planEvents(ctx context.Context, index string, m *mappings, lim 
 		return plan, nil, nil
 	}
 
+	// Both strategies list the matching remote addresses first (composite
+	// aggregation, size 0: no fetch phase), then fetch the events of just
+	// those addresses. Indicators first: the cluster intersects (the
+	// indicator terms filter the listing). Events first: the window's
+	// distinct remotes come back and Go intersects. Either way the final
+	// query is small, however many indicators there are: a multi-shard
+	// fetch phase re-parses the query, and every page re-sends it.
+	plan.Strategy = StrategyEventsFirst
 	if indFirstOK && distinct >= int64(plan.Indicators) {
 		plan.Strategy = StrategyIndicatorsFirst
-		for i := range arrs2 {
-			plan.RemoteTerms += plan.IndicatorTerms
-			plan.Chunks += chunkCount(plan.IndicatorTerms, lim.MaxTerms) * max(len(rplans[i].Fields), 1)
-		}
-		return plan, eventQuery(filter, arrs, remote, nil), nil
 	}
-
-	// Events first: list the distinct remotes, keep the indicators.
-	plan.Strategy = StrategyEventsFirst
 	start = time.Now()
 	skip := make([]bool, len(arrs2))
+	final := make([]any, len(arrs2))
 	for i, a := range arrs2 {
+		listQuery := arrangementQuery(filter, arrs[i])
+		if plan.Strategy == StrategyIndicatorsFirst {
+			listQuery = arrangementQuery(append(append([]any(nil), filter...), remote[i]), arrs[i])
+			plan.Chunks += chunkCount(plan.IndicatorTerms, lim.MaxTerms) * max(len(rplans[i].Fields), 1)
+		}
 		var keep []any
 		for _, f := range fieldsOr(rplans[i], a.RemoteIP) {
-			listed, pages, err := s.listRemotes(ctx, index, arrangementQuery(filter, arrs[i]), f, lim, func(v string) {
+			listed, pages, err := s.listRemotes(ctx, index, listQuery, f, lim, func(v string) {
 				addr, err := netip.ParseAddr(strings.TrimSpace(v))
 				if err != nil {
 					return
@@ -469,17 +477,18 @@ func (s *Source) planEvents(ctx context.Context, index string, m *mappings, lim 
 			skip[i] = true
 			continue
 		}
-		plan.Chunks += chunkCount(len(keep), lim.MaxTerms) * max(len(rplans[i].Fields), 1)
-		c, _ := termsClause(a.RemoteIP, rplans[i], keep, lim.MaxTerms)
-		remote[i] = c
+		if plan.Strategy == StrategyEventsFirst {
+			plan.Chunks += chunkCount(len(keep), lim.MaxTerms) * max(len(rplans[i].Fields), 1)
+		}
+		final[i], _ = termsClause(a.RemoteIP, rplans[i], keep, lim.MaxTerms)
 	}
 	plan.ListMS = time.Since(start).Milliseconds()
 	if plan.MatchingRemotes == 0 {
+		plan.Notes = append(plan.Notes, plan.Strategy+": no remote address of the window is an indicator")
 		plan.Strategy = StrategyEmpty
-		plan.Notes = append(plan.Notes, "events-first: no remote address of the window is an indicator")
 		return plan, nil, nil
 	}
-	return plan, eventQuery(filter, arrs, remote, skip), nil
+	return plan, eventQuery(filter, arrs, final, skip), nil
 }
 
 func chunkCount(n, size int) int {
@@ -547,8 +556,9 @@ func (s *Source) measure(ctx context.Context, index string, filter []any, arrs [
 	return r.Hits.Total.Value, distinct, nil
 }
 
-// compositePageSize bounds one page of the remote listing.
-const compositePageSize = 10000
+// compositePageSize bounds one page of the remote listing (and
+// search.max_buckets, less one, bounds it further).
+const compositePageSize = 50000
 
 // listRemotes pages through the distinct values of field under query with a
 // composite aggregation and calls fn for each.
@@ -602,4 +612,34 @@ func (s *Source) listRemotes(ctx context.Context, index string, query jsonObj, f
 		}
 		after = r.Aggregations.Remotes.AfterKey
 	}
+}
+
+// FloorQuery is the event step's filter written the plain way, with no
+// measuring: action, window, facing devices and ports, and every indicator
+// as terms (chunked under index.max_terms_count). A store-side _count with
+// it is the floor a benchmark compares the detection with.
+func (s *Source) FloorQuery(ctx context.Context, q connectors.EventQuery) (json.RawMessage, error) {
+	index := s.cfg.NetworkEventsIndex
+	m, lim, err := s.mappingOf(ctx, index)
+	if err != nil {
+		return nil, err
+	}
+	filter, arrs, _ := baseEventFilter(eventPlanInput{
+		profile: s.profile, maps: m, lim: lim, from: q.From, to: q.To, facing: q.Facing,
+	})
+	var remote []any
+	if q.Indicators != nil {
+		remote = make([]any, len(arrs))
+		for i, a := range s.profile.Arrangements {
+			plan := m.plan(a.RemoteIP)
+			vals, _, ok := indicatorTerms(q.Indicators, plan, q.Indicators.Len())
+			if !ok {
+				return nil, fmt.Errorf("floor query: the indicators cannot be written as terms on %s", a.RemoteIP)
+			}
+			if remote[i], ok = termsClauseStrings(a.RemoteIP, plan, vals, lim.MaxTerms); !ok {
+				return nil, fmt.Errorf("floor query: %s is analysed text", a.RemoteIP)
+			}
+		}
+	}
+	return JSON(eventQuery(filter, arrs, remote, nil)), nil
 }

@@ -34,6 +34,10 @@ type searchSpec struct {
 	KeepAlive time.Duration
 	// Progress, when set, gets the running hit count and the total.
 	Progress func(done, total int64)
+	// CheapQuery says the query costs little next to fetching its hits
+	// (the facing step); it guides the OpenSearch 2.x tiebreak choice (see
+	// streamPIT).
+	CheapQuery bool
 }
 
 // searchHit is one search hit. Source and Sort alias nothing: each page is decoded
@@ -144,9 +148,12 @@ const (
 // every return path, and ctx is checked between pages.
 //
 // shardDoc says whether the store sorts on _shard_doc. Without it (OpenSearch
-// before 3.3) a one-shard point in time sorts on _doc; a multi-shard one
-// first asks for one page sorted on _doc and, if the read needs more pages,
-// starts over (same point in time, nothing delivered yet) sorted on _id.
+// before 3.3) a one-shard point in time sorts on _doc, and so does a
+// multi-shard read of at most one page; more pages sort on _id. Whether a
+// multi-shard read fits one page is learned by a size-0 count on the point
+// in time (spec.CheapQuery: the query runs twice, no hit is fetched twice),
+// or else by fetching the first page sorted on _doc and starting over on _id
+// when its total says more pages follow (the query runs again only then).
 func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, fn func(*searchHit) error) (err error) {
 	if spec.PageSize <= 0 {
 		spec.PageSize = DefaultPageSize
@@ -160,11 +167,34 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 			err = cerr
 		}
 	}()
+	var total int64
+	counted, probe := false, false
 	tiebreak := tiebreakShardDoc
-	probe := false
 	if !shardDoc {
 		tiebreak = tiebreakDoc
-		probe = p.shards != 1
+		switch {
+		case p.shards == 1:
+		case !spec.CheapQuery:
+			probe = true
+		default:
+			sr, err := pitPage(ctx, c, spec.Index, jsonObj{
+				"size": 0, "track_total_hits": true, "query": spec.Query,
+				"pit": jsonObj{"id": p.id, "keep_alive": keepAliveParam(spec.KeepAlive)},
+			})
+			if err != nil {
+				return err
+			}
+			if sr.PitID != "" {
+				p.id = sr.PitID
+			}
+			if sr.Hits.Total != nil {
+				total, counted = sr.Hits.Total.Value, true
+			}
+			if !counted || total > int64(spec.PageSize) {
+				// Several pages over several shards: _doc would skip hits.
+				tiebreak = tiebreakID
+			}
+		}
 	}
 
 	sortBy := func(tb string) []any {
@@ -177,7 +207,7 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 	sort := sortBy(tiebreak)
 
 	var after []json.RawMessage
-	var done, total int64
+	var done int64
 	for page := 0; ; page++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -188,8 +218,8 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 			"_source": spec.Source,
 			"sort":    sort,
 			"pit":     jsonObj{"id": p.id, "keep_alive": keepAliveParam(spec.KeepAlive)},
-			// Count once, on the first page, for progress (and the probe).
-			"track_total_hits": page == 0,
+			// Count once, on the first page, for progress.
+			"track_total_hits": page == 0 && !counted,
 		}
 		if after != nil {
 			body["search_after"] = after
@@ -201,16 +231,17 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 		if sr.PitID != "" {
 			p.id = sr.PitID // the id may change between pages
 		}
-		if page == 0 && sr.Hits.Total != nil {
+		if page == 0 && !counted && sr.Hits.Total != nil {
 			total = sr.Hits.Total.Value
 		}
 		if probe {
 			probe = false
 			if len(sr.Hits.Hits) >= spec.PageSize && (sr.Hits.Total == nil || sr.Hits.Total.Value > int64(len(sr.Hits.Hits))) {
 				// More than one page on several shards: _doc would skip
-				// hits. Start over on _id.
+				// hits. Start over on _id; nothing was delivered yet.
 				sort = sortBy(tiebreakID)
 				page = -1
+				counted = sr.Hits.Total != nil
 				continue
 			}
 		}

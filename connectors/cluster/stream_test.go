@@ -186,12 +186,12 @@ func (s *fakeStore) search(body []byte) (*Response, error) {
 	return &Response{Status: http.StatusOK, Body: b}, nil
 }
 
-func readAll(t *testing.T, s *fakeStore, shardDoc bool, page int) ([]string, error) {
+func readAll(t *testing.T, s *fakeStore, shardDoc bool, page int, cheap ...bool) ([]string, error) {
 	t.Helper()
 	var ids []string
 	err := streamPIT(context.Background(), s.client(), shardDoc, searchSpec{
 		Index: "idx", Query: jsonObj{"match_all": jsonObj{}}, Source: true,
-		TimeField: "t", TimeSort: true, PageSize: page,
+		TimeField: "t", TimeSort: true, PageSize: page, CheapQuery: len(cheap) > 0 && cheap[0],
 	}, func(h *searchHit) error {
 		ids = append(ids, h.ID)
 		return nil
@@ -222,24 +222,31 @@ func TestStreamPIT(t *testing.T) {
 		shards   int
 		n, page  int
 		shardDoc bool
+		cheap    bool
 		tiebreak string // tiebreak of the last search
+		searches int    // search requests, counts and restarts included
 	}{
-		{"elasticsearch, _shard_doc", Elasticsearch, 3, 101, 7, true, tiebreakShardDoc},
-		{"opensearch 2.x one shard: _doc", OpenSearch, 1, 50, 7, false, tiebreakDoc},
-		{"opensearch 2.x several shards, one page: _doc", OpenSearch, 3, 6, 7, false, tiebreakDoc},
-		{"opensearch 2.x several shards, many pages: restart on _id", OpenSearch, 3, 101, 7, false, tiebreakID},
-		{"exact page multiple", Elasticsearch, 2, 14, 7, true, tiebreakShardDoc},
+		{"elasticsearch, _shard_doc", Elasticsearch, 3, 101, 7, true, false, tiebreakShardDoc, 15},
+		{"opensearch 2.x one shard: _doc", OpenSearch, 1, 50, 7, false, false, tiebreakDoc, 8},
+		{"opensearch 2.x several shards, one page: _doc, no extra search", OpenSearch, 3, 6, 7, false, false, tiebreakDoc, 1},
+		{"opensearch 2.x several shards, many pages: restart on _id", OpenSearch, 3, 101, 7, false, false, tiebreakID, 16},
+		{"opensearch 2.x cheap query, one page: count, then _doc", OpenSearch, 3, 6, 7, false, true, tiebreakDoc, 2},
+		{"opensearch 2.x cheap query, many pages: count, then _id", OpenSearch, 3, 101, 7, false, true, tiebreakID, 16},
+		{"exact page multiple", Elasticsearch, 2, 14, 7, true, false, tiebreakShardDoc, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newFakeStore(tt.flavor, tt.shards, tt.n)
-			ids, err := readAll(t, s, tt.shardDoc, tt.page)
+			ids, err := readAll(t, s, tt.shardDoc, tt.page, tt.cheap)
 			if err != nil {
 				t.Fatal(err)
 			}
 			wantAll(t, ids, tt.n)
 			if s.open != 0 {
 				t.Errorf("%d points in time left open", s.open)
+			}
+			if s.searches != tt.searches {
+				t.Errorf("%d searches, want %d", s.searches, tt.searches)
 			}
 			last := s.requests[len(s.requests)-2] // before the DELETE
 			if !strings.Contains(string(last.Body), `"`+tt.tiebreak+`"`) {
@@ -316,4 +323,3 @@ func TestStreamPITErrors(t *testing.T) {
 		}
 	})
 }
-

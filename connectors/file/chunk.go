@@ -37,14 +37,13 @@ func (c *chunk) release() {
 // chunker cuts a stream into chunks at line boundaries.
 type chunker struct {
 	r    io.Reader
-	path string
 	tail []byte // the partial last line of the previous read
 	line int    // number of the next line
 	eof  bool
 }
 
-func newChunker(r io.Reader, path string) *chunker {
-	return &chunker{r: r, path: path, line: 1, tail: make([]byte, 0, 64<<10)}
+func newChunker(r io.Reader) *chunker {
+	return &chunker{r: r, line: 1, tail: make([]byte, 0, 64<<10)}
 }
 
 // next returns the next chunk, or io.EOF.

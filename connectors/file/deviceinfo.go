@@ -11,11 +11,12 @@ import (
 // deviceDecoder turns rows into DeviceInfo values. DeviceInfo tables are
 // small next to DeviceNetworkEvents, so every row is decoded in full.
 type deviceDecoder struct {
-	from, to time.Time
-	src      string
-	rep      connectors.Report
-	out      []correlation.DeviceInfo
-	scratch  []byte
+	from, to  time.Time
+	src       string
+	rep       connectors.Report
+	out       []correlation.DeviceInfo
+	scratch   []byte
+	afScratch []byte // unquoted AdditionalFields
 }
 
 func (d *deviceDecoder) skip(reason string, line int) {
@@ -187,6 +188,14 @@ func (d *deviceDecoder) facing(v []byte, kind byte) (correlation.InternetFacing,
 	case 0, kindNull:
 		return correlation.InternetFacing{LocalPort: correlation.NoPort}, nil
 	case kindObject, kindString:
+		if kind == kindString { // JSON text in a string: unquote here, cheaper than encoding/json
+			if s, ok := unquote(v, d.afScratch[:0]); ok {
+				v = s
+				if cap(s) > cap(d.afScratch) {
+					d.afScratch = s[:0]
+				}
+			}
+		}
 		f, err := correlation.ParseInternetFacing(v)
 		if err != nil && errors.Is(err, correlation.ErrFacingField) && !errors.Is(err, correlation.ErrAdditionalFields) && f.HasPort() {
 			err = nil

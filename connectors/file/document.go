@@ -108,8 +108,7 @@ func (d *docReader) value() ([]byte, error) {
 		first  = true
 	)
 	for {
-		chunk, err := d.r.Peek(1)
-		if err != nil {
+		if _, err := d.r.Peek(1); err != nil {
 			if err == io.EOF {
 				if scalar && !inStr && len(d.buf) > 0 {
 					return d.buf, nil
@@ -118,7 +117,7 @@ func (d *docReader) value() ([]byte, error) {
 			}
 			return nil, err
 		}
-		chunk, _ = d.r.Peek(d.r.Buffered())
+		chunk, _ := d.r.Peek(d.r.Buffered())
 		i := 0
 		done := false
 		for ; i < len(chunk); i++ {

@@ -195,8 +195,8 @@ func (d *eventDecoder) row(row []byte, line int, envTime []byte, depth int) {
 		}
 	}
 	d.rep.Read++
-	if s.action == nil {
-		return // no ActionType: cannot be an inbound accept
+	if s.action == nil || !d.isInbound(s.action, s.actionK) {
+		return // cannot be an inbound accept (checked here for escaped keys)
 	}
 	if s.device == nil || s.deviceK != kindString {
 		d.skip(reasonMissingDevice, line)

@@ -91,6 +91,9 @@ func TestInputFormats(t *testing.T) {
 			if diff := cmp.Diff(tc.wantSkips, skips(rep)); diff != "" {
 				t.Errorf("skips (-want +got):\n%s", diff)
 			}
+			if rep.Read != int64(len(tc.want))+rep.SkippedTotal() || rep.Passed != int64(len(tc.want)) {
+				t.Errorf("Read=%d Passed=%d Skipped=%d", rep.Read, rep.Passed, rep.SkippedTotal())
+			}
 		})
 	}
 }

@@ -252,16 +252,6 @@ func (it *objIter) rest() error {
 	return nil
 }
 
-// keyIs compares the (possibly escaped) key with name.
-func (it *objIter) keyIs(name string) bool {
-	if !it.keyEsc {
-		return string(it.key) == name
-	}
-	var scratch [64]byte
-	k, ok := unescape(it.key, scratch[:0])
-	return ok && string(k) == name
-}
-
 // arrIter walks the elements of one JSON array.
 type arrIter struct {
 	b     []byte

@@ -1,6 +1,7 @@
 package file
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -276,5 +277,37 @@ func TestWorkersAgree(t *testing.T) {
 	// invalid values; the other three kinds are skipped.
 	if rep1.Read != int64(ds.Events) || rep1.SkippedTotal() != 24 || rep1.Passed != rep1.Read-24 {
 		t.Errorf("rows written %d; report %+v", ds.Events, rep1)
+	}
+}
+
+// TestRawOutlivesCallback: chunk buffers are reused, but the Raw handed to
+// fn must still hold its row after the read (alerts keep it).
+func TestRawOutlivesCallback(t *testing.T) {
+	ds := genDataset(t, gen.Config{Devices: 100, Events: 12000, Seed: 5})
+	b, err := os.ReadFile(ds.NetworkEventsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileLines := bytes.Split(b, []byte("\n"))
+	for _, workers := range []int{1, 2} {
+		type kept struct {
+			line int
+			raw  []byte
+		}
+		var all []kept
+		if _, err := New(Options{NetworkEvents: []string{ds.NetworkEventsPath}, Workers: workers}).NetworkEvents(context.Background(), connectors.EventQuery{}, func(ev *correlation.NetworkEvent) error {
+			all = append(all, kept{ev.Loc.Line, ev.Raw}) // no copy on purpose
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(all) < 12000 {
+			t.Fatalf("read %d events", len(all))
+		}
+		for _, k := range all {
+			if !bytes.Equal(k.raw, fileLines[k.line-1]) {
+				t.Fatalf("workers=%d line %d: Raw changed after the callback:\n%s", workers, k.line, k.raw)
+			}
+		}
 	}
 }

@@ -71,7 +71,7 @@ func (s *Source) DeviceInfo(ctx context.Context, q connectors.FacingQuery, fn fu
 		err := s.readRows(ctx, path, prog, func(row []byte, line int) error {
 			d.row(row, line, nil, 0)
 			return flush()
-		}, func(reason string, line int) { d.skip(reason, line) })
+		}, func(reason string, line int) { d.rep.Read++; d.skip(reason, line) })
 		rep.Merge(d.rep)
 		if err != nil {
 			return rep, err
@@ -133,7 +133,7 @@ func (s *Source) events(ctx context.Context, path string, f *eventFilter, prog *
 		}
 		d.out = d.out[:0]
 		return nil
-	}, func(reason string, line int) { d.skip(reason, line) })
+	}, func(reason string, line int) { d.rep.Read++; d.skip(reason, line) })
 	return d.rep, err
 }
 
@@ -169,7 +169,7 @@ func (s *Source) readInput(ctx context.Context, in *input, prog *progress, row f
 	case formatEmpty:
 		return nil
 	case formatNDJSON:
-		c := newChunker(in.r, in.path)
+		c := newChunker(in.r)
 		for {
 			ch, err := c.next()
 			if err == io.EOF {
@@ -223,7 +223,7 @@ func (s *Source) readInput(ctx context.Context, in *input, prog *progress, row f
 func (s *Source) eventsNDJSON(ctx context.Context, in *input, f *eventFilter, prog *progress, fn func(*correlation.NetworkEvent) error) (connectors.Report, error) {
 	var rep connectors.Report
 	workers := s.workers()
-	c := newChunker(in.r, in.path)
+	c := newChunker(in.r)
 
 	decode := func(d *eventDecoder, ch *chunk) {
 		data, line := ch.data, ch.line

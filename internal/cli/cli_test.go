@@ -422,7 +422,7 @@ func TestOps(t *testing.T) {
 		t.Errorf("report file %q", b)
 	}
 	code, _, errOut = h.main(context.Background(), "install")
-	if code != ExitError || !strings.Contains(errOut, `edgewatch: edgewatch install: operation "install" is not available in plugin edgewatch-defender-ti (it offers: feed.load, report)`) {
+	if code != ExitError || !strings.Contains(errOut, `edgewatch: operation "install" is not available in plugin edgewatch-defender-ti (it offers: feed.load, report)`) {
 		t.Errorf("unregistered op: exit %d: %s", code, errOut)
 	}
 }
@@ -482,5 +482,15 @@ func TestConfigRelativePaths(t *testing.T) {
 	}
 	if diff := cmp.Diff(StringList{filepath.Join(dir, "plugins")}, c.PluginDir); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// TestRunTimeout: the config's timeout cancels the plugin like Ctrl-C does.
+func TestRunTimeout(t *testing.T) {
+	h := newHarness(t, "block")
+	cfg := h.write("t.yaml", "timeout: 300ms\n")
+	code, _, errOut := h.main(context.Background(), append([]string{"--config", cfg, "run"}, h.inputs()...)...)
+	if code != ExitError || !strings.HasPrefix(errOut, "edgewatch: timed out") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }

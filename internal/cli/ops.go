@@ -181,8 +181,8 @@ func (a *app) exec(cmd *cobra.Command, spec opSpec, cf *clusterFlags, sets []str
 			if ops := client.Info().Operations; len(ops) > 0 {
 				offers = strings.Join(ops, ", ")
 			}
-			return fmt.Errorf("%s: operation %q is not available in plugin %s (it offers: %s)",
-				cmd.CommandPath(), spec.op, client.Info().Name, offers)
+			return fmt.Errorf("operation %q is not available in plugin %s (it offers: %s)",
+				spec.op, client.Info().Name, offers)
 		}
 		return err
 	}

@@ -35,6 +35,14 @@ type Settings struct {
 	RuleID   string `json:"rule_id,omitempty" yaml:"rule_id"`
 	RuleName string `json:"rule_name,omitempty" yaml:"rule_name"`
 
+	// Detection names the detection in run records, checkpoints and leases
+	// (default "default"); Trigger says what started the run ("cli",
+	// "schedule", "webhook", "retro-hunt").
+	Detection string `json:"detection,omitempty" yaml:"detection"`
+	Trigger   string `json:"trigger,omitempty" yaml:"-"`
+	// RetroHunt marks alerts and the run record as a retro-hunt re-scan.
+	RetroHunt bool `json:"retro_hunt,omitempty" yaml:"-"`
+
 	// Cluster settings (opensearch / elasticsearch sources); see connectors.
 	Cluster *ClusterSettings `json:"cluster,omitempty" yaml:"cluster"`
 }

@@ -20,9 +20,9 @@ type CheckpointDoc struct {
 	Type       string    `json:"type"` // "checkpoint"
 	Detection  string    `json:"detection"`
 	Checkpoint time.Time `json:"checkpoint,omitzero"`
-	Updated    time.Time `json:"updated"`
+	Updated    time.Time `json:"updated_at"`
 	// LastSuccess is when a run last finished without error.
-	LastSuccess time.Time  `json:"last_success,omitzero"`
+	LastSuccess time.Time  `json:"last_success_at,omitzero"`
 	LastRun     *RunRecord `json:"last_run,omitempty"`
 }
 

@@ -45,9 +45,9 @@ type LeaseDoc struct {
 	Type      string    `json:"type"` // "lease"
 	Detection string    `json:"detection"`
 	Holder    string    `json:"holder"` // empty when released
-	Acquired  time.Time `json:"acquired,omitzero"`
-	Renewed   time.Time `json:"renewed,omitzero"`
-	Expires   time.Time `json:"expires"`
+	Acquired  time.Time `json:"acquired_at,omitzero"`
+	Renewed   time.Time `json:"renewed_at,omitzero"`
+	Expires   time.Time `json:"expires_at"`
 }
 
 // Lease is a held lease. Its methods are safe for concurrent use (the renew

@@ -15,6 +15,7 @@ const (
 	DefaultInitialLookback = 24 * time.Hour
 	DefaultLeaseTTL        = 2 * time.Minute
 	DefaultRetroLookback   = 7 * 24 * time.Hour
+	DefaultRetroMaxWindow  = 24 * time.Hour
 )
 
 // Config tunes incremental runs of one detection. Zero fields take the
@@ -44,6 +45,11 @@ type Config struct {
 	MaxWindows int `json:"max_windows,omitempty" yaml:"max_windows"`
 	// RetroLookback is the past a retro-hunt re-scans (default 7 days).
 	RetroLookback Duration `json:"retro_lookback,omitempty" yaml:"retro_lookback"`
+	// RetroMaxWindow bounds one retro-hunt window (default 24h). It can be
+	// larger than MaxWindow: a retro-hunt queries for a handful of new
+	// indicators and commits no checkpoint, so fewer, longer passes are
+	// cheaper (the events are still streamed page by page).
+	RetroMaxWindow Duration `json:"retro_max_window,omitempty" yaml:"retro_max_window"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -59,6 +65,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.InitialLookback, DefaultInitialLookback)
 	def(&c.LeaseTTL, DefaultLeaseTTL)
 	def(&c.RetroLookback, DefaultRetroLookback)
+	def(&c.RetroMaxWindow, DefaultRetroMaxWindow)
 	return c
 }
 
@@ -74,6 +81,7 @@ func (c Config) Validate() error {
 	}{
 		{"overlap", c.Overlap}, {"delay", c.Delay}, {"max_window", c.MaxWindow},
 		{"initial_lookback", c.InitialLookback}, {"lease_ttl", c.LeaseTTL}, {"retro_lookback", c.RetroLookback},
+		{"retro_max_window", c.RetroMaxWindow},
 	} {
 		if f.d < 0 {
 			return fmt.Errorf("%w: %s %s is negative", ErrInvalidConfig, f.name, f.d)
@@ -81,6 +89,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxWindow.D() < time.Second {
 		return fmt.Errorf("%w: max_window %s is under 1s", ErrInvalidConfig, c.MaxWindow)
+	}
+	if c.RetroMaxWindow.D() < time.Second {
+		return fmt.Errorf("%w: retro_max_window %s is under 1s", ErrInvalidConfig, c.RetroMaxWindow)
 	}
 	if c.LeaseTTL.D() < time.Second {
 		return fmt.Errorf("%w: lease_ttl %s is under 1s", ErrInvalidConfig, c.LeaseTTL)

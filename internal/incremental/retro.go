@@ -16,7 +16,7 @@ func RetroID(detection string) string { return "retro-" + detection }
 type RetroDoc struct {
 	Type       string    `json:"type"` // "retro_hunt"
 	Detection  string    `json:"detection"`
-	Updated    time.Time `json:"updated"`
+	Updated    time.Time `json:"updated_at"`
 	Indicators int       `json:"indicators"` // how many new indicators were hunted
 	Window     Window    `json:"window"`
 	LastRun    RunRecord `json:"last_run"`
@@ -25,7 +25,8 @@ type RetroDoc struct {
 // RetroRequest is one retro-hunt.
 type RetroRequest struct {
 	Detection string
-	// Config supplies RetroLookback (default 7 days) and MaxWindow.
+	// Config supplies RetroLookback (default 7 days) and RetroMaxWindow
+	// (default 24h).
 	Config Config
 	// Indicators is the number of new indicators the WindowFunc hunts for;
 	// zero makes the call a no-op.
@@ -35,7 +36,7 @@ type RetroRequest struct {
 }
 
 // RetroHunt re-scans [now − RetroLookback, now) in windows of at most
-// MaxWindow, oldest first, with a WindowFunc that the caller has restricted
+// RetroMaxWindow, oldest first, with a WindowFunc that the caller has restricted
 // to the indicators a feed load just added and that marks its alerts
 // edgewatch.retro_hunt: true. It is how a SOC learns that yesterday's
 // connection came from today's known-bad address; no anchor does this.
@@ -80,7 +81,7 @@ func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store Stat
 	}
 	end := out.Started.Truncate(time.Second)
 	win := Window{From: end.Add(-cfg.RetroLookback.D()), To: end}
-	windows := Split(win.From, win.To, cfg.MaxWindow.D())
+	windows := Split(win.From, win.To, cfg.RetroMaxWindow.D())
 	log.Info("retro-hunt started", "indicators", req.Indicators, "window", win.String(), "windows", len(windows))
 
 	var err error

@@ -312,7 +312,7 @@ func TestRetroHunt(t *testing.T) {
 	t.Run("scans the look-back in bounded windows and records the hunt", func(t *testing.T) {
 		store := &MemStore{}
 		var calls []Window
-		out, err := RetroHunt(ctx, RetroRequest{Detection: "d", Indicators: 12, Config: Config{RetroLookback: Duration(3 * time.Hour)}}, okRun(&calls), store, fixed(now0))
+		out, err := RetroHunt(ctx, RetroRequest{Detection: "d", Indicators: 12, Config: Config{RetroLookback: Duration(3 * time.Hour), RetroMaxWindow: Duration(time.Hour)}}, okRun(&calls), store, fixed(now0))
 		if err != nil || out.Status != StatusSuccess || out.Mode != ModeRetroHunt {
 			t.Fatalf("%v %+v", err, out)
 		}
@@ -327,12 +327,12 @@ func TestRetroHunt(t *testing.T) {
 			t.Fatal("retro-hunt wrote a checkpoint")
 		}
 	})
-	t.Run("default look-back is 7 days", func(t *testing.T) {
+	t.Run("default look-back is 7 days in 24h windows", func(t *testing.T) {
 		var calls []Window
 		if _, err := RetroHunt(ctx, RetroRequest{Detection: "d", Indicators: 1}, okRun(&calls), nil, fixed(now0)); err != nil {
 			t.Fatal(err)
 		}
-		if len(calls) != 7*24 || !calls[0].From.Equal(now0.Add(-7*24*time.Hour)) {
+		if len(calls) != 7 || !calls[0].From.Equal(now0.Add(-7*24*time.Hour)) || calls[0].Duration() != 24*time.Hour {
 			t.Fatalf("%d windows from %v", len(calls), calls[0].From)
 		}
 	})
@@ -345,7 +345,7 @@ func TestRetroHunt(t *testing.T) {
 	})
 	t.Run("a failed window stops the hunt and says what is left", func(t *testing.T) {
 		var n int
-		out, err := RetroHunt(ctx, RetroRequest{Detection: "d", Indicators: 1, Config: Config{RetroLookback: Duration(5 * time.Hour)}},
+		out, err := RetroHunt(ctx, RetroRequest{Detection: "d", Indicators: 1, Config: Config{RetroLookback: Duration(5 * time.Hour), RetroMaxWindow: Duration(time.Hour)}},
 			func(context.Context, Window) (WindowStats, error) {
 				n++
 				if n == 2 {

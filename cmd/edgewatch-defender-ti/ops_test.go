@@ -1,0 +1,15 @@
+package main
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestOperationsRegistered(t *testing.T) {
+	names := operations().Names()
+	for _, want := range []string{"detection.run_incremental", "detection.retro_hunt", "detection.feed_refresh", "detection.status"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("operation %q not registered (have %v)", want, names)
+		}
+	}
+}

@@ -1,0 +1,138 @@
+// Package clustertest connects tests to the real OpenSearch and
+// Elasticsearch servers that scripts/cluster.sh starts. Each cluster's URL
+// comes from the environment (EDGEWATCH_OPENSEARCH_URL,
+// EDGEWATCH_ELASTICSEARCH_URL, plus _USERNAME, _PASSWORD or _PASSWORD_FILE,
+// _API_KEY, _CA_FILE… as read by cluster.ConfigFromEnv). An unset URL skips
+// the test, except when CI=true or EDGEWATCH_REQUIRE_CLUSTERS=1, where it
+// fails: a CI run never counts a skipped cluster test as passing.
+package clustertest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
+	"github.com/edgewatch/edgewatch/connectors/opensearch"
+)
+
+// Target is one live cluster.
+type Target struct {
+	Name   string // "opensearch" or "elasticsearch"
+	Flavor cluster.Flavor
+	Env    string // env prefix, e.g. EDGEWATCH_OPENSEARCH
+	Config cluster.Config
+	Client *cluster.Client
+}
+
+// Flavors lists the clusters tests run against, in order.
+var Flavors = []struct {
+	Flavor cluster.Flavor
+	Env    string
+}{
+	{cluster.OpenSearch, "EDGEWATCH_OPENSEARCH"},
+	{cluster.Elasticsearch, "EDGEWATCH_ELASTICSEARCH"},
+}
+
+// Required reports whether missing clusters fail tests instead of skipping
+// them.
+func Required() bool {
+	return os.Getenv("CI") == "true" || os.Getenv("EDGEWATCH_REQUIRE_CLUSTERS") == "1"
+}
+
+// Connect returns a connected client for flavor, or skips/fails t.
+func Connect(t testing.TB, flavor cluster.Flavor) Target {
+	t.Helper()
+	for _, f := range Flavors {
+		if f.Flavor != flavor {
+			continue
+		}
+		cfg, ok, err := cluster.ConfigFromEnv(f.Env)
+		if err != nil {
+			t.Fatalf("%s settings: %v", f.Env, err)
+		}
+		if !ok {
+			if Required() {
+				t.Fatalf("%s_URL is not set and clusters are required (CI=true or EDGEWATCH_REQUIRE_CLUSTERS=1): start them with scripts/cluster.sh start %s", f.Env, flavor)
+			}
+			t.Skipf("%s_URL not set: start the server with scripts/cluster.sh start %s", f.Env, flavor)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var c *cluster.Client
+		switch flavor {
+		case cluster.OpenSearch:
+			c, err = opensearch.Connect(ctx, cfg)
+		case cluster.Elasticsearch:
+			c, err = elasticsearch.Connect(ctx, cfg)
+		}
+		if err != nil {
+			t.Fatalf("connect to %s (%s): %v", flavor, cfg, err)
+		}
+		return Target{Name: string(flavor), Flavor: flavor, Env: f.Env, Config: cfg, Client: c}
+	}
+	t.Fatalf("unknown flavor %q", flavor)
+	return Target{}
+}
+
+// Run runs fn as a subtest against each cluster.
+func Run(t *testing.T, fn func(t *testing.T, tg Target)) {
+	t.Helper()
+	for _, f := range Flavors {
+		t.Run(string(f.Flavor), func(t *testing.T) {
+			fn(t, Connect(t, f.Flavor))
+		})
+	}
+}
+
+var seq atomic.Int64
+
+// Name returns a unique lower-case index name "<prefix>-<test>-<n>" and
+// deletes indices matching it (and name-*) when the test ends, unless
+// EDGEWATCH_KEEP_TEST_INDICES=1.
+func Name(t testing.TB, tg Target, prefix string) string {
+	t.Helper()
+	test := strings.ToLower(t.Name())
+	test = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, test)
+	if len(test) > 40 {
+		test = test[len(test)-40:]
+	}
+	name := fmt.Sprintf("%s-%s-%d-%d", prefix, strings.Trim(test, "-"), time.Now().UnixNano()%1e6, seq.Add(1))
+	t.Cleanup(func() {
+		if os.Getenv("EDGEWATCH_KEEP_TEST_INDICES") == "1" {
+			return
+		}
+		DeleteIndices(t, tg, name, name+"-*")
+	})
+	return name
+}
+
+// DeleteIndices deletes the named indices or patterns, ignoring missing ones.
+func DeleteIndices(t testing.TB, tg Target, names ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, n := range names {
+		req := cluster.Request{Method: http.MethodDelete, Path: "/" + n,
+			Query: map[string][]string{"ignore_unavailable": {"true"}, "allow_no_indices": {"true"}, "expand_wildcards": {"open,closed"}}}
+		resp, err := tg.Client.Do(ctx, req)
+		if err != nil {
+			t.Logf("cleanup %s: %v", n, err)
+			continue
+		}
+		if resp.Status != 200 && resp.Status != 404 {
+			t.Logf("cleanup %s: %d %s", n, resp.Status, resp.Body)
+		}
+	}
+}

@@ -1,0 +1,693 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/dashboards"
+)
+
+// The indicator lookup index. A feed named N is served by the alias
+// edgewatch-indicators-N, which points at one concrete index
+// edgewatch-indicators-N-<UTC load time>. A load writes a fresh concrete
+// index, verifies it, and swaps the alias in one _aliases call, so readers
+// see the old feed or the new one, never a half-loaded one. After a swap the
+// previous index is kept (KeepPrevious, default 1) for rollback — point the
+// alias back at it with one _aliases call — and older ones are deleted.
+
+// IndicatorIndexPrefix starts every indicator index and alias name.
+const IndicatorIndexPrefix = "edgewatch-indicators-"
+
+var (
+	feedNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	loadStampRE   = regexp.MustCompile(`^[0-9]{8}t[0-9]{9}z$`)
+	errNoLiveFeed = errors.New("no live feed")
+)
+
+// ErrNoFeed: the feed has no live index (never loaded, or its alias was
+// removed). It matches ErrNotFound too.
+var ErrNoFeed = fmt.Errorf("%w: %w", ErrNotFound, errNoLiveFeed)
+
+// FeedAlias is the alias that serves feed name.
+func FeedAlias(name string) string { return IndicatorIndexPrefix + name }
+
+// CheckFeedName accepts lower-case letters, digits, '-' and '_' (index name
+// rules), up to 64 characters.
+func CheckFeedName(name string) error {
+	if !feedNameRE.MatchString(name) {
+		return ConfigErrorf("feed name %q: want lower-case letters, digits, '-' or '_' (at most 64)", name)
+	}
+	return nil
+}
+
+func loadIndexName(name string, t time.Time) string {
+	t = t.UTC()
+	return fmt.Sprintf("%s%s-%st%02d%02d%02d%03dz", IndicatorIndexPrefix, name, t.Format("20060102"),
+		t.Hour(), t.Minute(), t.Second(), t.Nanosecond()/1e6)
+}
+
+// isLoadIndexOf reports whether index is a concrete load index of feed name
+// (and not of a feed whose name merely starts with name).
+func isLoadIndexOf(name, index string) bool {
+	rest, ok := strings.CutPrefix(index, IndicatorIndexPrefix+name+"-")
+	return ok && loadStampRE.MatchString(rest)
+}
+
+// LoadOptions tunes LoadFeed.
+type LoadOptions struct {
+	// Now is the load time (loaded_at, last_seen, the index name); default
+	// time.Now.
+	Now func() time.Time
+	// KeepPrevious is how many superseded load indices stay after the swap
+	// (rollback); 0 means 1, negative keeps none.
+	KeepPrevious int
+	// Bulk tunes the writes (refresh is handled by the load itself).
+	Bulk BulkOptions
+	// Progress, when set, is called after each bulk request with the
+	// documents written so far.
+	Progress func(written int)
+}
+
+// LoadResult is what a successful load did.
+type LoadResult struct {
+	Feed      string        `json:"feed"`
+	Alias     string        `json:"alias"`
+	Index     string        `json:"index"`    // now live
+	Previous  string        `json:"previous"` // live before ("" on the first load)
+	LoadedAt  time.Time     `json:"loaded_at"`
+	Written   int           `json:"written"`
+	FirstLoad bool          `json:"first_load"`
+	Kept      int           `json:"kept"`    // present before and now: first_seen carried over
+	Removed   int           `json:"removed"` // present before, gone now
+	Deleted   []string      `json:"deleted,omitempty"`
+	Duration  time.Duration `json:"duration"`
+	// Added are the indicators that were not in the previous live feed
+	// (every indicator on a first load): retro-hunt re-scans for these.
+	Added []correlation.Indicator `json:"-"`
+	// Warnings are non-fatal problems (an old index that could not be
+	// deleted).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// FeedLoadError explains a failed load. The live feed is untouched.
+type FeedLoadError struct {
+	Feed    string
+	Stage   string // "read previous", "create index", "write", "verify", "swap"
+	Index   string // the half-written index (deleted unless Cleanup says otherwise)
+	Live    string // what the alias still serves ("" if nothing)
+	Cleanup string // "deleted" or why not
+	Err     error
+}
+
+func (e *FeedLoadError) Error() string {
+	live := e.Live
+	if live == "" {
+		live = "nothing"
+	}
+	return fmt.Sprintf("load feed %s: %s failed: %v; the live feed is unchanged (alias %s serves %s); new index %s %s",
+		e.Feed, e.Stage, e.Err, FeedAlias(e.Feed), live, e.Index, e.Cleanup)
+}
+
+func (e *FeedLoadError) Unwrap() error { return e.Err }
+
+// indicatorDoc is one document of the lookup index.
+type indicatorDoc struct {
+	Value     string    `json:"value"`
+	IP        string    `json:"ip,omitempty"`
+	Range     string    `json:"range,omitempty"`
+	Count     int       `json:"count"`
+	Level     int       `json:"level"`
+	Feed      string    `json:"feed"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	LoadedAt  time.Time `json:"loaded_at"`
+}
+
+// LoadFeed loads indicators (which must be distinct, as IndicatorSet.All
+// yields them) as feed name: into a fresh index, verified by count after a
+// refresh, then made live by one atomic alias swap. first_seen is carried
+// over from the previous live index for indicators that persist; last_seen
+// and loaded_at are the load time. A failed or partial load never touches
+// the alias, deletes its own index and returns a *FeedLoadError saying why.
+func (c *Client) LoadFeed(ctx context.Context, name string, indicators iter.Seq[correlation.Indicator], opts LoadOptions) (LoadResult, error) {
+	start := time.Now()
+	if err := CheckFeedName(name); err != nil {
+		return LoadResult{}, err
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	loadedAt := now().UTC().Truncate(time.Millisecond)
+	res := LoadResult{Feed: name, Alias: FeedAlias(name), LoadedAt: loadedAt}
+	fail := func(stage, index string, err error) (LoadResult, error) {
+		e := &FeedLoadError{Feed: name, Stage: stage, Index: index, Live: res.Previous, Err: err, Cleanup: "was not created"}
+		if index != "" {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if derr := c.deleteIndices(cctx, []string{index}); derr != nil && !errors.Is(derr, ErrNotFound) {
+				e.Cleanup = "could not be deleted: " + derr.Error()
+			} else {
+				e.Cleanup = "was deleted"
+			}
+		}
+		return res, e
+	}
+
+	live, err := c.aliasIndices(ctx, res.Alias)
+	if err != nil {
+		return fail("resolve alias", "", err)
+	}
+	if len(live) > 0 {
+		res.Previous = live[len(live)-1] // newest by name (= load time)
+	}
+	res.FirstLoad = res.Previous == ""
+
+	// first_seen of what is live now, keyed by value (unix ms saves memory).
+	prev := map[string]int64{}
+	if !res.FirstLoad {
+		err := c.scanIndicatorDocs(ctx, res.Previous, []string{"first_seen"}, func(d *indicatorDoc) error {
+			if !d.FirstSeen.IsZero() {
+				prev[d.Value] = d.FirstSeen.UnixMilli()
+			} else {
+				prev[d.Value] = loadedAt.UnixMilli()
+			}
+			return nil
+		})
+		if err != nil {
+			return fail("read previous", "", err)
+		}
+	}
+
+	index := loadIndexName(name, loadedAt)
+	if err := c.createLoadIndex(ctx, index); err != nil {
+		return fail("create index", "", err)
+	}
+	res.Index = index
+
+	bopts := opts.Bulk
+	bopts.Refresh = ""
+	if opts.Progress != nil {
+		written := 0
+		bopts.OnRequest = func(n int) { written += n; opts.Progress(written) }
+	}
+	w := c.NewBulkWriter(index, bopts)
+	for ind := range indicators {
+		value := ind.Value()
+		doc := indicatorDoc{Value: value, Count: ind.Count, Level: ind.Level, Feed: ind.Feed,
+			FirstSeen: loadedAt, LastSeen: loadedAt, LoadedAt: loadedAt}
+		if doc.Feed == "" {
+			doc.Feed = name
+		}
+		if ind.IsRange() {
+			doc.Range = value
+		} else {
+			doc.IP = value
+		}
+		if ms, ok := prev[value]; ok {
+			doc.FirstSeen = time.UnixMilli(ms).UTC()
+			delete(prev, value)
+			res.Kept++
+		} else {
+			res.Added = append(res.Added, ind)
+		}
+		if err := w.Add(ctx, Doc{ID: value, Source: JSON(doc)}); err != nil {
+			return fail("write", index, err)
+		}
+	}
+	br, err := w.Close(ctx)
+	if err != nil {
+		return fail("write", index, err)
+	}
+	if br.AlreadyPresent > 0 {
+		return fail("write", index, fmt.Errorf("%d indicators were given twice (the input must be distinct)", br.AlreadyPresent))
+	}
+	res.Written = br.Created
+	res.Removed = len(prev)
+
+	if err := c.finishLoadIndex(ctx, index); err != nil {
+		return fail("verify", index, err)
+	}
+	n, err := c.count(ctx, index)
+	if err != nil {
+		return fail("verify", index, err)
+	}
+	if n != int64(res.Written) {
+		return fail("verify", index, fmt.Errorf("index holds %d documents after refresh, %d were written", n, res.Written))
+	}
+
+	actions := []any{}
+	for _, old := range live {
+		actions = append(actions, map[string]any{"remove": map[string]any{"index": old, "alias": res.Alias}})
+	}
+	actions = append(actions, map[string]any{"add": map[string]any{"index": index, "alias": res.Alias}})
+	swap := Request{Method: http.MethodPost, Path: "/_aliases", Body: JSON(map[string]any{"actions": actions})}
+	if err := c.Call(ctx, "swap alias "+res.Alias, swap, nil); err != nil {
+		return fail("swap", index, err)
+	}
+
+	res.Deleted, res.Warnings = c.pruneLoadIndices(ctx, name, index, opts.KeepPrevious)
+	res.Duration = time.Since(start)
+	c.log.Info("feed loaded", "feed", name, "index", index, "written", res.Written,
+		"added", len(res.Added), "removed", res.Removed, "duration", res.Duration)
+	return res, nil
+}
+
+// createLoadIndex creates a load index with the indicator template's
+// settings and mappings spelled out (so a load does not depend on the
+// template being installed) and refresh off while loading.
+func (c *Client) createLoadIndex(ctx context.Context, index string) error {
+	t, ok := dashboards.IndexTemplate(dashboards.IndicatorsTemplate)
+	if !ok {
+		return ConfigErrorf("bundled template %s missing", dashboards.IndicatorsTemplate)
+	}
+	var tb struct {
+		Template struct {
+			Settings map[string]any  `json:"settings"`
+			Mappings json.RawMessage `json:"mappings"`
+		} `json:"template"`
+	}
+	if err := json.Unmarshal(t.Body, &tb); err != nil {
+		return ConfigErrorf("bundled template %s: %v", t.Name, err)
+	}
+	settings := tb.Template.Settings
+	if settings == nil {
+		settings = map[string]any{}
+	}
+	idx, _ := settings["index"].(map[string]any)
+	if idx == nil {
+		idx = map[string]any{}
+		settings["index"] = idx
+	}
+	idx["refresh_interval"] = "-1"
+	body := JSON(map[string]any{"settings": settings, "mappings": tb.Template.Mappings})
+	return c.Call(ctx, "create index "+index, Request{Method: http.MethodPut, Path: DocPath(index), Body: body}, nil)
+}
+
+// finishLoadIndex restores the refresh interval and refreshes.
+func (c *Client) finishLoadIndex(ctx context.Context, index string) error {
+	set := Request{Method: http.MethodPut, Path: DocPath(index, "_settings"),
+		Body: []byte(`{"index":{"refresh_interval":null}}`)}
+	if err := c.Call(ctx, "reset refresh interval of "+index, set, nil); err != nil {
+		return err
+	}
+	return c.Refresh(ctx, index)
+}
+
+// Refresh makes recent writes to index visible to search.
+func (c *Client) Refresh(ctx context.Context, index string) error {
+	return c.Call(ctx, "refresh "+index, Request{Method: http.MethodPost, Path: DocPath(index, "_refresh")}, nil)
+}
+
+func (c *Client) count(ctx context.Context, index string) (int64, error) {
+	var r struct {
+		Count int64 `json:"count"`
+	}
+	err := c.Call(ctx, "count "+index, Request{Method: http.MethodGet, Path: DocPath(index, "_count")}, &r)
+	return r.Count, err
+}
+
+// aliasIndices lists the indices alias points at, sorted; none when the
+// alias does not exist.
+func (c *Client) aliasIndices(ctx context.Context, alias string) ([]string, error) {
+	req := Request{Method: http.MethodGet, Path: DocPath("_alias", alias)}
+	resp, err := c.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status == 404 {
+		return nil, nil
+	}
+	if resp.Status != 200 {
+		return nil, StatusError("resolve alias "+alias, req, resp.Status, resp.Body)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(resp.Body, &m); err != nil {
+		return nil, &Error{Op: "resolve alias " + alias, Status: 200, Downstream: true, Reason: "cannot decode answer"}
+	}
+	out := make([]string, 0, len(m))
+	for idx := range m {
+		out = append(out, idx)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// loadIndices lists the concrete load indices of feed name, oldest first.
+func (c *Client) loadIndices(ctx context.Context, name string) ([]string, error) {
+	req := Request{Method: http.MethodGet, Path: DocPath("_cat", "indices", IndicatorIndexPrefix+name+"-*"),
+		Query: url.Values{"format": {"json"}, "h": {"index"}}}
+	var rows []struct {
+		Index string `json:"index"`
+	}
+	if err := c.Call(ctx, "list indices of feed "+name, req, &rows); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []string
+	for _, r := range rows {
+		if isLoadIndexOf(name, r.Index) {
+			out = append(out, r.Index)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// pruneLoadIndices deletes load indices of name older than current, keeping
+// the newest keep of them. Indices newer than current (a concurrent load in
+// progress) are left alone. Failures are warnings: the load has succeeded.
+func (c *Client) pruneLoadIndices(ctx context.Context, name, current string, keep int) (deleted, warnings []string) {
+	if keep == 0 {
+		keep = 1
+	}
+	keep = max(keep, 0)
+	all, err := c.loadIndices(ctx, name)
+	if err != nil {
+		return nil, []string{"list old indices: " + err.Error()}
+	}
+	var older []string
+	for _, idx := range all {
+		if idx < current {
+			older = append(older, idx)
+		}
+	}
+	if len(older) <= keep {
+		return nil, nil
+	}
+	victims := older[:len(older)-keep]
+	if err := c.deleteIndices(ctx, victims); err != nil {
+		return nil, []string{"delete old indices: " + err.Error()}
+	}
+	return victims, nil
+}
+
+func (c *Client) deleteIndices(ctx context.Context, indices []string) error {
+	if len(indices) == 0 {
+		return nil
+	}
+	for _, idx := range indices {
+		if strings.ContainsAny(idx, "*?,") || idx == "" || idx == "_all" {
+			return ConfigErrorf("refusing to delete index pattern %q", idx)
+		}
+	}
+	req := Request{Method: http.MethodDelete, Path: "/" + strings.Join(indices, ",")}
+	return c.Call(ctx, "delete "+strings.Join(indices, ","), req, nil)
+}
+
+// scanIndicatorDocs streams the documents of one concrete index sorted by
+// value with search_after. A load index does not change once live, so no
+// point in time is needed for a consistent read. Fields come from doc values
+// (docvalue_fields), not _source: no stored-field decompression; value is
+// the sort key itself. fields may name count, level, feed and first_seen.
+func (c *Client) scanIndicatorDocs(ctx context.Context, index string, fields []string, fn func(*indicatorDoc) error) error {
+	const page = 10000 // the largest page without raising index.max_result_window
+	dv := make([]any, 0, len(fields))
+	for _, f := range fields {
+		if f == "first_seen" {
+			dv = append(dv, map[string]any{"field": f, "format": "epoch_millis"})
+		} else {
+			dv = append(dv, f)
+		}
+	}
+	var after []any
+	var d indicatorDoc
+	for {
+		body := map[string]any{
+			"size":             page,
+			"sort":             []any{map[string]any{"value": "asc"}},
+			"_source":          false,
+			"docvalue_fields":  dv,
+			"track_total_hits": false,
+		}
+		if after != nil {
+			body["search_after"] = after
+		}
+		req := Request{Method: http.MethodPost, Path: DocPath(index, "_search"), Body: JSON(body),
+			Query: url.Values{"filter_path": {"hits.hits.fields,hits.hits.sort,_shards.failed"}}}
+		var r struct {
+			Shards struct {
+				Failed int `json:"failed"`
+			} `json:"_shards"`
+			Hits struct {
+				Hits []struct {
+					Fields struct {
+						Count     []int    `json:"count"`
+						Level     []int    `json:"level"`
+						Feed      []string `json:"feed"`
+						FirstSeen []any    `json:"first_seen"`
+					} `json:"fields"`
+					Sort []any `json:"sort"`
+				} `json:"hits"`
+			} `json:"hits"`
+		}
+		if err := c.Call(ctx, "read indicators from "+index, req, &r); err != nil {
+			return err
+		}
+		if r.Shards.Failed > 0 {
+			return &Error{Op: "read indicators from " + index, Status: 200, Downstream: true, Retryable: true,
+				Reason: fmt.Sprintf("%d shard(s) failed", r.Shards.Failed)}
+		}
+		for i := range r.Hits.Hits {
+			h := &r.Hits.Hits[i]
+			d = indicatorDoc{}
+			if len(h.Sort) > 0 {
+				d.Value, _ = h.Sort[0].(string)
+			}
+			if len(h.Fields.Count) > 0 {
+				d.Count = h.Fields.Count[0]
+			}
+			if len(h.Fields.Level) > 0 {
+				d.Level = h.Fields.Level[0]
+			}
+			if len(h.Fields.Feed) > 0 {
+				d.Feed = h.Fields.Feed[0]
+			}
+			if len(h.Fields.FirstSeen) > 0 {
+				d.FirstSeen = epochMillis(h.Fields.FirstSeen[0])
+			}
+			if err := fn(&d); err != nil {
+				return err
+			}
+		}
+		if len(r.Hits.Hits) < page {
+			return nil
+		}
+		after = r.Hits.Hits[len(r.Hits.Hits)-1].Sort
+	}
+}
+
+// epochMillis reads a date doc value formatted epoch_millis (a string, or
+// a number on some versions).
+func epochMillis(v any) time.Time {
+	var ms int64
+	switch x := v.(type) {
+	case string:
+		f, err := strconv.ParseFloat(x, 64)
+		if err != nil {
+			return time.Time{}
+		}
+		ms = int64(f)
+	case float64:
+		ms = int64(x)
+	default:
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// ScanIndicators streams the live indicators of feed name, sorted by value.
+// The alias is resolved once, so a swap during the scan does not mix two
+// loads. ErrNoFeed when the feed has no live index.
+func (c *Client) ScanIndicators(ctx context.Context, name string, fn func(correlation.Indicator) error) (index string, err error) {
+	if err := CheckFeedName(name); err != nil {
+		return "", err
+	}
+	live, err := c.aliasIndices(ctx, FeedAlias(name))
+	if err != nil {
+		return "", err
+	}
+	if len(live) == 0 {
+		return "", fmt.Errorf("feed %s: %w", name, ErrNoFeed)
+	}
+	index = live[len(live)-1]
+	var bad int
+	err = c.scanIndicatorDocs(ctx, index, []string{"count", "level", "feed"}, func(d *indicatorDoc) error {
+		p, perr := parseIndicatorValue(d.Value)
+		if perr != nil {
+			bad++
+			return nil
+		}
+		return fn(correlation.Indicator{Prefix: p, Count: d.Count, Level: d.Level, Feed: d.Feed})
+	})
+	if err == nil && bad > 0 {
+		c.log.Warn("indicator documents with an unparsable value were skipped", "index", index, "count", bad)
+	}
+	return index, err
+}
+
+// ReadIndicators loads the live indicators of feed name into a set, the
+// detection's indicator step in cluster mode. Indicators are taken as
+// stored (non-global ones too: the load decided what to keep).
+func (c *Client) ReadIndicators(ctx context.Context, name string) (*correlation.IndicatorSet, error) {
+	set := correlation.NewIndicatorSet(name)
+	_, err := c.ScanIndicators(ctx, name, func(ind correlation.Indicator) error {
+		set.Add(ind, true)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+func parseIndicatorValue(v string) (netip.Prefix, error) {
+	if strings.Contains(v, "/") {
+		return netip.ParsePrefix(v)
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return a.Prefix(a.BitLen())
+}
+
+// FeedStatus is what feed status shows.
+type FeedStatus struct {
+	Feed      string        `json:"feed"`
+	Alias     string        `json:"alias"`
+	Index     string        `json:"index,omitempty"` // the live index
+	Live      bool          `json:"live"`
+	Total     int64         `json:"total"`
+	Ranges    int64         `json:"ranges"`
+	PerLevel  map[int]int64 `json:"per_level,omitempty"`
+	LoadedAt  time.Time     `json:"loaded_at,omitzero"`
+	Age       time.Duration `json:"age,omitempty"`
+	Others    []string      `json:"others,omitempty"` // other load indices (rollback, leftovers)
+	FirstSeen time.Time     `json:"oldest_first_seen,omitzero"`
+}
+
+// FeedStatus reports the live index of feed name: documents per level,
+// ranges, load time and age. A feed that was never loaded is Live=false
+// with a nil error.
+func (c *Client) FeedStatus(ctx context.Context, name string) (FeedStatus, error) {
+	if err := CheckFeedName(name); err != nil {
+		return FeedStatus{}, err
+	}
+	st := FeedStatus{Feed: name, Alias: FeedAlias(name)}
+	live, err := c.aliasIndices(ctx, st.Alias)
+	if err != nil {
+		return st, err
+	}
+	all, err := c.loadIndices(ctx, name)
+	if err != nil {
+		return st, err
+	}
+	if len(live) > 0 {
+		st.Index, st.Live = live[len(live)-1], true
+	}
+	for _, idx := range all {
+		if idx != st.Index {
+			st.Others = append(st.Others, idx)
+		}
+	}
+	if !st.Live {
+		return st, nil
+	}
+	body := map[string]any{
+		"size": 0, "track_total_hits": true,
+		"aggs": map[string]any{
+			"levels":     map[string]any{"terms": map[string]any{"field": "level", "size": 64}},
+			"loaded":     map[string]any{"max": map[string]any{"field": "loaded_at"}},
+			"first_seen": map[string]any{"min": map[string]any{"field": "first_seen"}},
+			"ranges":     map[string]any{"filter": map[string]any{"exists": map[string]any{"field": "range"}}},
+		},
+	}
+	var r struct {
+		Hits struct {
+			Total struct {
+				Value int64 `json:"value"`
+			} `json:"total"`
+		} `json:"hits"`
+		Aggs struct {
+			Levels struct {
+				Buckets []struct {
+					Key      int   `json:"key"`
+					DocCount int64 `json:"doc_count"`
+				} `json:"buckets"`
+			} `json:"levels"`
+			Loaded    struct{ Value *float64 } `json:"loaded"`
+			FirstSeen struct{ Value *float64 } `json:"first_seen"`
+			Ranges    struct {
+				DocCount int64 `json:"doc_count"`
+			} `json:"ranges"`
+		} `json:"aggregations"`
+	}
+	req := Request{Method: http.MethodPost, Path: DocPath(st.Index, "_search"), Body: JSON(body)}
+	if err := c.Call(ctx, "feed status "+name, req, &r); err != nil {
+		return st, err
+	}
+	st.Total = r.Hits.Total.Value
+	st.Ranges = r.Aggs.Ranges.DocCount
+	st.PerLevel = map[int]int64{}
+	for _, b := range r.Aggs.Levels.Buckets {
+		st.PerLevel[b.Key] = b.DocCount
+	}
+	if v := r.Aggs.Loaded.Value; v != nil {
+		st.LoadedAt = time.UnixMilli(int64(*v)).UTC()
+		st.Age = time.Since(st.LoadedAt)
+	}
+	if v := r.Aggs.FirstSeen.Value; v != nil {
+		st.FirstSeen = time.UnixMilli(int64(*v)).UTC()
+	}
+	return st, nil
+}
+
+// Feeds lists the feeds that have a live alias, sorted.
+func (c *Client) Feeds(ctx context.Context) ([]string, error) {
+	req := Request{Method: http.MethodGet, Path: DocPath("_alias", IndicatorIndexPrefix+"*")}
+	resp, err := c.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status == 404 {
+		return nil, nil
+	}
+	if resp.Status != 200 {
+		return nil, StatusError("list feeds", req, resp.Status, resp.Body)
+	}
+	var m map[string]struct {
+		Aliases map[string]json.RawMessage `json:"aliases"`
+	}
+	if err := json.Unmarshal(resp.Body, &m); err != nil {
+		return nil, &Error{Op: "list feeds", Status: 200, Downstream: true, Reason: "cannot decode answer"}
+	}
+	seen := map[string]bool{}
+	for _, v := range m {
+		for a := range v.Aliases {
+			if n, ok := strings.CutPrefix(a, IndicatorIndexPrefix); ok && feedNameRE.MatchString(n) {
+				seen[n] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}

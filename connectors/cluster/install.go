@@ -1,0 +1,219 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/edgewatch/edgewatch/dashboards"
+)
+
+// Step outcomes reported by Install.
+const (
+	OutcomeOK             = "ok"              // created now
+	OutcomeAlreadyPresent = "already-present" // same version and content already there
+	OutcomeUpdated        = "updated"         // replaced an older or different version
+	OutcomeFailed         = "failed"          // the server's reason is in Detail
+	OutcomeWouldApply     = "would-apply"     // dry run: would create or update
+)
+
+// StepResult is one install step: what, on which target, how it went.
+type StepResult struct {
+	Step    string `json:"step"`   // "index template", "index"
+	Target  string `json:"target"` // template or index name
+	Outcome string `json:"outcome"`
+	Detail  string `json:"detail,omitempty"` // version change, or the server's reason
+	Err     error  `json:"-"`
+}
+
+// String renders "index template edgewatch-alerts: updated (v1 -> v2)".
+func (s StepResult) String() string {
+	out := s.Step + " " + s.Target + ": " + s.Outcome
+	if s.Detail != "" {
+		out += " (" + s.Detail + ")"
+	}
+	return out
+}
+
+// InstallOptions tunes Install.
+type InstallOptions struct {
+	DryRun bool
+	// AlertIndex, when not empty, is created too (with the alert template's
+	// mapping) so that the first write does not depend on index
+	// auto-creation. Default DefaultAlertIndex; "-" skips it.
+	AlertIndex string
+}
+
+// InstallTemplates puts the bundled index templates and creates the state
+// index and the default alert index. See Install.
+func (c *Client) InstallTemplates(ctx context.Context) ([]StepResult, error) {
+	return c.Install(ctx, InstallOptions{})
+}
+
+// Install is idempotent: each template is compared with the installed one
+// (its _meta.version and a digest of the bundled body, stored as
+// _meta.content_sha256) and put only when missing or different; the indices
+// are created only when missing. Every step is reported; the error is
+// non-nil when any step failed (the other steps still ran).
+func (c *Client) Install(ctx context.Context, opts InstallOptions) ([]StepResult, error) {
+	var steps []StepResult
+	var failed []string
+	for _, t := range dashboards.IndexTemplates() {
+		s := c.installTemplate(ctx, t, opts.DryRun)
+		steps = append(steps, s)
+		if s.Outcome == OutcomeFailed {
+			failed = append(failed, s.Step+" "+s.Target)
+		}
+	}
+	indices := []string{StateIndex}
+	switch opts.AlertIndex {
+	case "":
+		indices = append(indices, DefaultAlertIndex)
+	case "-":
+	default:
+		indices = append(indices, opts.AlertIndex)
+	}
+	for _, idx := range indices {
+		s := c.ensureIndex(ctx, idx, opts.DryRun)
+		steps = append(steps, s)
+		if s.Outcome == OutcomeFailed {
+			failed = append(failed, s.Step+" "+s.Target)
+		}
+	}
+	if len(failed) > 0 {
+		var first error
+		for _, s := range steps {
+			if s.Err != nil {
+				first = s.Err
+				break
+			}
+		}
+		return steps, fmt.Errorf("install: %d step(s) failed (%v): %w", len(failed), failed, first)
+	}
+	return steps, nil
+}
+
+// templateBody adds _meta.content_sha256 (the digest of the bundled file) so
+// a later install can tell an edited template from the installed one.
+func templateBody(t dashboards.Template) ([]byte, string, int, error) {
+	sum := sha256.Sum256(t.Body)
+	digest := hex.EncodeToString(sum[:])
+	var m map[string]any
+	if err := json.Unmarshal(t.Body, &m); err != nil {
+		return nil, "", 0, err
+	}
+	meta, _ := m["_meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	meta["content_sha256"] = digest
+	m["_meta"] = meta
+	b, err := json.Marshal(m)
+	return b, digest, dashboards.TemplateVersion(t.Body), err
+}
+
+func (c *Client) installTemplate(ctx context.Context, t dashboards.Template, dryRun bool) StepResult {
+	s := StepResult{Step: "index template", Target: t.Name}
+	body, digest, version, err := templateBody(t)
+	if err != nil {
+		s.Outcome, s.Detail, s.Err = OutcomeFailed, "bundled template is not JSON: "+err.Error(), err
+		return s
+	}
+	get := Request{Method: http.MethodGet, Path: DocPath("_index_template", t.Name)}
+	var cur struct {
+		IndexTemplates []struct {
+			IndexTemplate struct {
+				Meta struct {
+					Version int    `json:"version"`
+					Digest  string `json:"content_sha256"`
+				} `json:"_meta"`
+			} `json:"index_template"`
+		} `json:"index_templates"`
+	}
+	err = c.Call(ctx, "get index template "+t.Name, get, &cur)
+	exists := err == nil && len(cur.IndexTemplates) > 0
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.Outcome, s.Detail, s.Err = OutcomeFailed, reasonOf(err), err
+		return s
+	}
+	if exists {
+		m := cur.IndexTemplates[0].IndexTemplate.Meta
+		if m.Version == version && m.Digest == digest {
+			s.Outcome, s.Detail = OutcomeAlreadyPresent, fmt.Sprintf("v%d", version)
+			return s
+		}
+		s.Detail = fmt.Sprintf("v%d -> v%d", m.Version, version)
+		if m.Version == version {
+			s.Detail = fmt.Sprintf("v%d, content changed", version)
+		}
+	}
+	if dryRun {
+		s.Outcome = OutcomeWouldApply
+		return s
+	}
+	put := Request{Method: http.MethodPut, Path: DocPath("_index_template", t.Name), Body: body}
+	if err := c.Call(ctx, "put index template "+t.Name, put, nil); err != nil {
+		s.Outcome, s.Detail, s.Err = OutcomeFailed, reasonOf(err), err
+		return s
+	}
+	if exists {
+		s.Outcome = OutcomeUpdated
+	} else {
+		s.Outcome, s.Detail = OutcomeOK, fmt.Sprintf("v%d", version)
+	}
+	return s
+}
+
+// ensureIndex creates index (its settings and mappings come from the
+// matching template) unless it exists.
+func (c *Client) ensureIndex(ctx context.Context, index string, dryRun bool) StepResult {
+	s := StepResult{Step: "index", Target: index}
+	head := Request{Method: http.MethodHead, Path: DocPath(index)}
+	resp, err := c.Do(ctx, head)
+	if err != nil {
+		s.Outcome, s.Detail, s.Err = OutcomeFailed, reasonOf(err), err
+		return s
+	}
+	switch resp.Status {
+	case 200:
+		s.Outcome = OutcomeAlreadyPresent
+		return s
+	case 404:
+	default:
+		err := StatusError("check index "+index, head, resp.Status, resp.Body)
+		s.Outcome, s.Detail, s.Err = OutcomeFailed, reasonOf(err), err
+		return s
+	}
+	if dryRun {
+		s.Outcome = OutcomeWouldApply
+		return s
+	}
+	put := Request{Method: http.MethodPut, Path: DocPath(index)}
+	if err := c.Call(ctx, "create index "+index, put, nil); err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Type == "resource_already_exists_exception" {
+			s.Outcome = OutcomeAlreadyPresent // created concurrently
+			return s
+		}
+		s.Outcome, s.Detail, s.Err = OutcomeFailed, reasonOf(err), err
+		return s
+	}
+	s.Outcome = OutcomeOK
+	return s
+}
+
+// reasonOf is the server's reason for an *Error, else the message.
+func reasonOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) && (e.Type != "" || e.Reason != "") {
+		if e.Type != "" {
+			return fmt.Sprintf("%d %s: %s", e.Status, e.Type, e.Reason)
+		}
+		return e.Reason
+	}
+	return err.Error()
+}

@@ -1,0 +1,174 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// StateIndex holds run records, checkpoints and leases (template
+// edgewatch-state, dynamic:false).
+const StateIndex = "edgewatch-state"
+
+// State document types (the "type" field).
+const (
+	StateTypeRun        = "run"
+	StateTypeCheckpoint = "checkpoint"
+	StateTypeLease      = "lease"
+)
+
+// Run outcomes.
+const (
+	RunSucceeded = "success"
+	RunFailed    = "failed"
+	RunPartial   = "partial" // finished, but some alerts could not be written
+)
+
+// RunRecord is one detection run, as the run-health dashboards read it.
+type RunRecord struct {
+	Type       string    `json:"type"` // always StateTypeRun
+	Detection  string    `json:"detection"`
+	RunID      string    `json:"run_id"`
+	Trigger    string    `json:"trigger,omitempty"` // "cli", "schedule", "webhook", "retro-hunt"
+	RetroHunt  bool      `json:"retro_hunt,omitempty"`
+	Window     Window    `json:"window"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	DurationMS int64     `json:"duration_ms"`
+	Outcome    string    `json:"outcome"`
+	Error      string    `json:"error,omitempty"`
+	LagMS      int64     `json:"lag_ms,omitempty"` // now − window end when the run finished
+	Counts     RunCounts `json:"counts"`
+	Host       string    `json:"host,omitempty"`
+}
+
+// Window is a time window [From, To).
+type Window struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// RunCounts are the numbers of one run.
+type RunCounts struct {
+	Facing               int64 `json:"facing"`
+	Indicators           int64 `json:"indicators"`
+	EventsScanned        int64 `json:"events_scanned"`
+	Matches              int64 `json:"matches"`
+	AlertsCreated        int64 `json:"alerts_created"`
+	AlertsAlreadyPresent int64 `json:"alerts_already_present"`
+	AlertsFailed         int64 `json:"alerts_failed"`
+	Skipped              int64 `json:"skipped"`
+}
+
+// WriteRunRecord stores rec in the state index under the id "run-<run id>"
+// (op_type=create: a record is written once; writing the same run id again
+// returns an error matching ErrConflict). Type is forced to "run" and
+// DurationMS derived from the times when zero.
+func (c *Client) WriteRunRecord(ctx context.Context, rec RunRecord) (string, error) {
+	if rec.RunID == "" {
+		return "", ConfigErrorf("run record without run id")
+	}
+	rec.Type = StateTypeRun
+	if rec.DurationMS == 0 && !rec.FinishedAt.IsZero() {
+		rec.DurationMS = rec.FinishedAt.Sub(rec.StartedAt).Milliseconds()
+	}
+	id := "run-" + rec.RunID
+	_, err := c.CreateDoc(ctx, StateIndex, id, JSON(rec))
+	return id, err
+}
+
+// StoredDoc is a document as read with its concurrency token.
+type StoredDoc struct {
+	Source      json.RawMessage
+	SeqNo       int64
+	PrimaryTerm int64
+	Found       bool
+}
+
+// DocVersion is the concurrency token a write returns.
+type DocVersion struct {
+	SeqNo       int64 `json:"_seq_no"`
+	PrimaryTerm int64 `json:"_primary_term"`
+}
+
+// GetDoc reads a document by id (real-time: no refresh needed). A missing
+// document is Found=false with a nil error; a missing index is an error
+// matching ErrNotFound with type index_not_found_exception.
+func (c *Client) GetDoc(ctx context.Context, index, id string) (StoredDoc, error) {
+	req := Request{Method: http.MethodGet, Path: DocPath(index, "_doc", id)}
+	resp, err := c.Do(ctx, req)
+	if err != nil {
+		return StoredDoc{}, err
+	}
+	var r struct {
+		Found       bool            `json:"found"`
+		SeqNo       int64           `json:"_seq_no"`
+		PrimaryTerm int64           `json:"_primary_term"`
+		Source      json.RawMessage `json:"_source"`
+	}
+	switch {
+	case resp.Status == 200:
+	case resp.Status == 404:
+		if json.Unmarshal(resp.Body, &r) == nil && !r.Found && len(resp.Body) > 0 && !bytes.Contains(resp.Body, []byte(`"error"`)) {
+			return StoredDoc{}, nil
+		}
+		return StoredDoc{}, StatusError("get "+index+"/"+id, req, resp.Status, resp.Body)
+	default:
+		return StoredDoc{}, StatusError("get "+index+"/"+id, req, resp.Status, resp.Body)
+	}
+	if err := json.Unmarshal(resp.Body, &r); err != nil {
+		return StoredDoc{}, &Error{Op: "get " + index + "/" + id, Status: 200, Downstream: true, Reason: "cannot decode answer: " + err.Error()}
+	}
+	return StoredDoc{Source: r.Source, SeqNo: r.SeqNo, PrimaryTerm: r.PrimaryTerm, Found: r.Found}, nil
+}
+
+// PutDocIfMatch replaces a document only if it is still at (seqNo,
+// primaryTerm), the optimistic-concurrency check of if_seq_no /
+// if_primary_term. Someone else's write in between yields an error matching
+// ErrConflict. It returns the new token.
+func (c *Client) PutDocIfMatch(ctx context.Context, index, id string, body []byte, seqNo, primaryTerm int64) (DocVersion, error) {
+	q := url.Values{
+		"if_seq_no":       {strconv.FormatInt(seqNo, 10)},
+		"if_primary_term": {strconv.FormatInt(primaryTerm, 10)},
+	}
+	return c.writeDoc(ctx, "conditional put", index, id, body, q)
+}
+
+// CreateDoc writes a document that must not exist yet (op_type=create); an
+// existing one yields an error matching ErrConflict.
+func (c *Client) CreateDoc(ctx context.Context, index, id string, body []byte) (DocVersion, error) {
+	return c.writeDoc(ctx, "create", index, id, body, url.Values{"op_type": {"create"}})
+}
+
+// PutDoc writes a document unconditionally.
+func (c *Client) PutDoc(ctx context.Context, index, id string, body []byte) (DocVersion, error) {
+	return c.writeDoc(ctx, "put", index, id, body, url.Values{})
+}
+
+// DeleteDocIfMatch deletes a document only if it is still at (seqNo,
+// primaryTerm) (releasing a lease); ErrConflict otherwise, and an error
+// matching ErrNotFound when it is gone.
+func (c *Client) DeleteDocIfMatch(ctx context.Context, index, id string, seqNo, primaryTerm int64) error {
+	req := Request{Method: http.MethodDelete, Path: DocPath(index, "_doc", id), Query: url.Values{
+		"if_seq_no":       {strconv.FormatInt(seqNo, 10)},
+		"if_primary_term": {strconv.FormatInt(primaryTerm, 10)},
+	}}
+	return c.Call(ctx, "conditional delete "+index+"/"+id, req, nil)
+}
+
+func (c *Client) writeDoc(ctx context.Context, what, index, id string, body []byte, q url.Values) (DocVersion, error) {
+	if id == "" {
+		return DocVersion{}, ConfigErrorf("%s into %s: empty document id", what, index)
+	}
+	req := Request{Method: http.MethodPut, Path: DocPath(index, "_doc", id), Query: q, Body: body}
+	var v DocVersion
+	if err := c.Call(ctx, fmt.Sprintf("%s %s/%s", what, index, id), req, &v); err != nil {
+		return DocVersion{}, err // a 409 matches ErrConflict
+	}
+	return v, nil
+}

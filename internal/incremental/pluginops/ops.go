@@ -1,0 +1,457 @@
+package pluginops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/edgewatch/edgewatch/connectors"
+	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/internal/incremental"
+)
+
+// Operation names.
+const (
+	OpRunIncremental = "detection.run_incremental"
+	OpRetroHunt      = "detection.retro_hunt"
+	OpFeedRefresh    = "detection.feed_refresh"
+	OpStatus         = "detection.status"
+)
+
+// OpFunc is the plugin's operation signature (internal/detector.OpFunc).
+type OpFunc = func(ctx context.Context, args json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error)
+
+// Env is what one operation works with, opened from its settings.
+type Env struct {
+	// Backend runs the detection (it must have a Writer: incremental runs
+	// only make sense when alerts are stored).
+	Backend *engine.Backend
+	// State holds checkpoints and leases.
+	State incremental.StateStore
+	// LoadFeed loads indicators as feed name atomically and returns the
+	// ones that were not in the previous live feed (nil when the store has
+	// no lookup index).
+	LoadFeed func(ctx context.Context, name string, set *correlation.IndicatorSet) (FeedLoad, error)
+	// RecordRun, when set, builds the run recorder of one detection's
+	// windows (trigger "schedule", "webhook", "retro-hunt"…).
+	RecordRun func(detection, trigger string, retro bool) func(context.Context, *engine.Summary) error
+	// Close releases what Open opened.
+	Close func()
+}
+
+// FeedLoad is what a feed load did.
+type FeedLoad struct {
+	Loaded    int
+	Removed   int
+	FirstLoad bool
+	Added     []correlation.Indicator
+}
+
+// Deps are the operations' collaborators. The zero value opens real
+// clusters (Open defaults to OpenCluster).
+type Deps struct {
+	Open   func(ctx context.Context, s engine.Settings, secrets map[string]string) (*Env, error)
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Open == nil {
+		d.Open = OpenCluster
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return d
+}
+
+// Ops returns the operations by name, for the plugin's registry:
+//
+//	for name, fn := range pluginops.Ops(pluginops.Deps{}) {
+//		detector.RegisterOp(name, fn)
+//	}
+func Ops(d Deps) map[string]OpFunc {
+	d = d.withDefaults()
+	return map[string]OpFunc{
+		OpRunIncremental: d.runIncremental,
+		OpRetroHunt:      d.retroHunt,
+		OpFeedRefresh:    d.feedRefresh,
+		OpStatus:         d.status,
+	}
+}
+
+// RunArgs are the args of detection.run_incremental (the host's
+// serve.RunIncrementalArgs).
+type RunArgs struct {
+	Detection   string              `json:"detection"`
+	RunID       string              `json:"run_id,omitempty"`
+	Holder      string              `json:"holder,omitempty"`
+	Settings    engine.Settings     `json:"settings"`
+	Incremental incremental.Config  `json:"incremental"`
+	Window      *incremental.Window `json:"window,omitempty"`
+	Trigger     string              `json:"trigger,omitempty"`
+}
+
+func decode(op string, args json.RawMessage, v any) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: %s: no arguments", engine.ErrConfig, op)
+	}
+	if err := json.Unmarshal(args, v); err != nil {
+		return fmt.Errorf("%w: %s: %w", engine.ErrConfig, op, err)
+	}
+	return nil
+}
+
+func (d Deps) open(ctx context.Context, s engine.Settings, secrets map[string]string) (*Env, error) {
+	env, err := d.Open(ctx, s, secrets)
+	if err != nil {
+		return nil, err
+	}
+	if env.Backend == nil || env.Backend.Writer == nil || env.State == nil {
+		if env.Close != nil {
+			env.Close()
+		}
+		return nil, fmt.Errorf("%w: incremental runs need a cluster source (opensearch or elasticsearch) to store alerts and checkpoints", engine.ErrConfig)
+	}
+	return env, nil
+}
+
+func (env *Env) close() {
+	if env.Close != nil {
+		env.Close()
+	}
+}
+
+func (d Deps) runIncremental(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error) {
+	var a RunArgs
+	if err := decode(OpRunIncremental, raw, &a); err != nil {
+		return nil, err
+	}
+	env, err := d.open(ctx, a.Settings, secrets)
+	if err != nil {
+		return nil, err
+	}
+	defer env.close()
+	if env.RecordRun != nil {
+		env.Backend.RecordRun = env.RecordRun(a.Detection, a.Trigger, false)
+	}
+	run := WindowRunner(env.Backend, a.Settings, progress, d.Now)
+	out, _ := incremental.RunIncremental(ctx, incremental.Request{
+		Detection: a.Detection, Config: a.Incremental, Holder: a.Holder, Window: a.Window, RunID: a.RunID, Logger: d.Logger,
+	}, run, env.State, d.Now)
+	return json.Marshal(out)
+}
+
+// WindowRunner adapts the engine to an incremental.WindowFunc: each window
+// is one engine run over [From, To) with the backend's writer. The
+// indicator set is read once per WindowRunner (one operation call) and
+// shared by its windows: a catch-up of 25 windows does not re-read a
+// 220k-indicator lookup index 25 times. A feed load during the call is
+// picked up by the next call.
+func WindowRunner(be *engine.Backend, s engine.Settings, progress func(engine.Progress), now func() time.Time) incremental.WindowFunc {
+	if now == nil {
+		now = time.Now
+	}
+	if be.Indicators != nil {
+		shared := *be
+		shared.Indicators = onceIndicators(be.Indicators)
+		be = &shared
+	}
+	return func(ctx context.Context, w incremental.Window) (incremental.WindowStats, error) {
+		ws := s
+		ws.From, ws.To = w.From, w.To
+		sum, err := engine.RunWith(ctx, ws, be, progressObserver(progress), now)
+		var st incremental.WindowStats
+		if sum != nil {
+			st = incremental.WindowStats{
+				RunID: sum.RunID, EventsScanned: sum.Events.Read, AlertsMatched: sum.Alerts.Matched,
+				AlertsCreated: sum.Alerts.Created, AlreadyPresent: sum.Alerts.AlreadyPresent,
+			}
+		}
+		return st, err
+	}
+}
+
+// onceIndicators memoises a successful indicator load; a failed one is
+// retried by the next window.
+func onceIndicators(load func(context.Context) (*correlation.IndicatorSet, error)) func(context.Context) (*correlation.IndicatorSet, error) {
+	var mu sync.Mutex
+	var set *correlation.IndicatorSet
+	return func(ctx context.Context) (*correlation.IndicatorSet, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if set != nil {
+			return set, nil
+		}
+		s, err := load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		set = s
+		return set, nil
+	}
+}
+
+type progressObs struct{ fn func(engine.Progress) }
+
+func (o progressObs) Progress(p engine.Progress) {
+	if o.fn != nil {
+		o.fn(p)
+	}
+}
+func (progressObs) Alerts(context.Context, []*correlation.Alert) error { return nil }
+
+func progressObserver(fn func(engine.Progress)) engine.Observer { return progressObs{fn} }
+
+// RetroArgs are the args of detection.retro_hunt: a detection, its settings,
+// and the indicators to hunt for (addresses or CIDRs).
+type RetroArgs struct {
+	Detection   string             `json:"detection"`
+	RunID       string             `json:"run_id,omitempty"`
+	Settings    engine.Settings    `json:"settings"`
+	Incremental incremental.Config `json:"incremental"`
+	Indicators  []string           `json:"indicators"`
+	FeedName    string             `json:"feed_name,omitempty"`
+}
+
+func (d Deps) retroHunt(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error) {
+	var a RetroArgs
+	if err := decode(OpRetroHunt, raw, &a); err != nil {
+		return nil, err
+	}
+	feed := a.FeedName
+	if feed == "" {
+		feed = "retro-hunt"
+	}
+	set := correlation.NewIndicatorSet(feed)
+	for _, v := range a.Indicators {
+		p, err := parsePrefix(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: indicator %q: %v", engine.ErrConfig, OpRetroHunt, v, err)
+		}
+		set.Add(correlation.Indicator{Prefix: p, Feed: feed}, true)
+	}
+	env, err := d.open(ctx, a.Settings, secrets)
+	if err != nil {
+		return nil, err
+	}
+	defer env.close()
+	out, _ := RetroHunt(ctx, env, a.Detection, a.RunID, a.Settings, a.Incremental, set, progress, d.Now, d.Logger)
+	return json.Marshal(out)
+}
+
+// RetroHunt re-scans the detection's past window (Config.RetroLookback)
+// with only the indicators in set, marking what it writes
+// edgewatch.retro_hunt: true.
+func RetroHunt(ctx context.Context, env *Env, detection, runID string, s engine.Settings, cfg incremental.Config,
+	set *correlation.IndicatorSet, progress func(engine.Progress), now func() time.Time, log *slog.Logger) (*incremental.Outcome, error) {
+	be := RetroBackend(env.Backend, set)
+	if env.RecordRun != nil {
+		be.RecordRun = env.RecordRun(detection, "retro-hunt", true)
+	}
+	rs := s
+	cl := engine.ClusterSettings{}
+	if s.Cluster != nil {
+		cl = *s.Cluster
+	}
+	if cl.IndicatorFeed == "" {
+		// The engine takes indicators from Backend.Indicators only when a
+		// lookup feed is named; the name is informational here.
+		cl.IndicatorFeed = set.Name()
+	}
+	rs.Cluster = &cl
+	return incremental.RetroHunt(ctx, incremental.RetroRequest{
+		Detection: detection, Config: cfg, Indicators: set.Len(), RunID: runID, Logger: log,
+	}, WindowRunner(be, rs, progress, now), env.State, now)
+}
+
+// RetroBackend is be restricted to the indicators in set, with every alert
+// it writes marked edgewatch.retro_hunt: true (the mark does not change the
+// finding id).
+func RetroBackend(be *engine.Backend, set *correlation.IndicatorSet) *engine.Backend {
+	rb := *be
+	rb.Indicators = func(context.Context) (*correlation.IndicatorSet, error) { return set, nil }
+	if be.Writer != nil {
+		rb.Writer = retroWriter{be.Writer}
+	}
+	return &rb
+}
+
+type retroWriter struct{ w connectors.AlertWriter }
+
+func (r retroWriter) Write(ctx context.Context, alerts []*correlation.Alert) (connectors.WriteResult, error) {
+	for _, a := range alerts {
+		a.Edgewatch.RetroHunt = true
+	}
+	return r.w.Write(ctx, alerts)
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return p, err
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// FeedArgs are the args of detection.feed_refresh (the host's
+// serve.FeedRefreshArgs).
+type FeedArgs struct {
+	RunID string `json:"run_id,omitempty"`
+	Feed  struct {
+		Name     string `json:"name,omitempty"`
+		Path     string `json:"path"`
+		MinLevel int    `json:"min_level,omitempty"`
+	} `json:"feed"`
+	Settings   engine.Settings `json:"settings"`
+	RetroHunt  bool            `json:"retro_hunt"`
+	Detections []struct {
+		Name        string             `json:"name"`
+		Settings    engine.Settings    `json:"settings"`
+		Incremental incremental.Config `json:"incremental"`
+	} `json:"detections,omitempty"`
+	// RetroOnFirstLoad also retro-hunts after a feed's first load, when
+	// every indicator is "added" (off by default: the detection's own
+	// initial look-back covers that case).
+	RetroOnFirstLoad bool `json:"retro_on_first_load,omitempty"`
+}
+
+// FeedResult is the answer of detection.feed_refresh (the host's
+// serve.FeedRefreshResult).
+type FeedResult struct {
+	Feed      string                 `json:"feed"`
+	Loaded    int                    `json:"loaded"`
+	Added     int                    `json:"added"`
+	Removed   int                    `json:"removed"`
+	FirstLoad bool                   `json:"first_load"`
+	Retro     []*incremental.Outcome `json:"retro_hunts,omitempty"`
+	Note      string                 `json:"note,omitempty"`
+}
+
+func (d Deps) feedRefresh(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error) {
+	var a FeedArgs
+	if err := decode(OpFeedRefresh, raw, &a); err != nil {
+		return nil, err
+	}
+	if a.Feed.Path == "" {
+		return nil, fmt.Errorf("%w: %s: feed.path is required", engine.ErrConfig, OpFeedRefresh)
+	}
+	name := a.Feed.Name
+	if name == "" {
+		name = "ipsum"
+	}
+	set, _, err := engine.LoadFeedFiles(ctx, []string{a.Feed.Path}, correlation.FeedOptions{Name: name, MinLevel: a.Feed.MinLevel, KeepNonGlobal: a.Settings.KeepNonGlobal})
+	if err != nil {
+		return nil, err
+	}
+	env, err := d.open(ctx, a.Settings, secrets)
+	if err != nil {
+		return nil, err
+	}
+	defer env.close()
+	if env.LoadFeed == nil {
+		return nil, fmt.Errorf("%w: %s: this store has no indicator lookup index", engine.ErrConfig, OpFeedRefresh)
+	}
+	if progress != nil {
+		progress(engine.Progress{Stage: "indicators", Message: fmt.Sprintf("loading %d indicators as feed %s", set.Len(), name)})
+	}
+	ld, err := env.LoadFeed(ctx, name, set)
+	if err != nil {
+		return nil, fmt.Errorf("load feed %s: %w", name, err)
+	}
+	res := FeedResult{Feed: name, Loaded: ld.Loaded, Added: len(ld.Added), Removed: ld.Removed, FirstLoad: ld.FirstLoad}
+	switch {
+	case !a.RetroHunt || len(ld.Added) == 0:
+	case ld.FirstLoad && !a.RetroOnFirstLoad:
+		res.Note = "first load of this feed: no retro-hunt (every indicator is new; the detections' initial look-back covers the past)"
+	default:
+		added := correlation.NewIndicatorSet(name)
+		for _, ind := range ld.Added {
+			added.Add(ind, true)
+		}
+		for _, det := range a.Detections {
+			// Each detection's own settings say where its data is; the
+			// feed's store is the one the detection reads indicators from.
+			denv := env
+			if det.Settings.Cluster != nil && (a.Settings.Cluster == nil || !sameCluster(*det.Settings.Cluster, *a.Settings.Cluster)) {
+				denv, err = d.open(ctx, det.Settings, secrets)
+				if err != nil {
+					res.Retro = append(res.Retro, &incremental.Outcome{Detection: det.Name, Mode: incremental.ModeRetroHunt, Status: incremental.StatusFailed, Error: err.Error()})
+					continue
+				}
+			}
+			out, _ := RetroHunt(ctx, denv, det.Name, a.RunID, det.Settings, det.Incremental, added, progress, d.Now, d.Logger)
+			if denv != env {
+				denv.close()
+			}
+			res.Retro = append(res.Retro, out)
+		}
+	}
+	return json.Marshal(res)
+}
+
+func sameCluster(a, b engine.ClusterSettings) bool {
+	return strings.Join(a.URLs, ",") == strings.Join(b.URLs, ",") && a.Username == b.Username
+}
+
+// StatusArgs are the args of detection.status.
+type StatusArgs struct {
+	Settings engine.Settings `json:"settings"`
+	// Detections to show; empty lists every detection with a checkpoint.
+	Detections []string `json:"detections,omitempty"`
+}
+
+// StatusResult is the answer of detection.status.
+type StatusResult struct {
+	Now        time.Time                     `json:"now"`
+	Detections []incremental.DetectionStatus `json:"detections"`
+}
+
+func (d Deps) status(ctx context.Context, raw json.RawMessage, secrets map[string]string, _ func(engine.Progress)) (json.RawMessage, error) {
+	var a StatusArgs
+	if err := decode(OpStatus, raw, &a); err != nil {
+		return nil, err
+	}
+	env, err := d.Open(ctx, a.Settings, secrets)
+	if err != nil {
+		return nil, err
+	}
+	defer env.close()
+	if env.State == nil {
+		return nil, fmt.Errorf("%w: status needs a cluster source (opensearch or elasticsearch)", engine.ErrConfig)
+	}
+	now := d.Now()
+	st, err := incremental.Status(ctx, env.State, a.Detections, now)
+	if err != nil {
+		if errors.Is(err, incremental.ErrInvalidConfig) {
+			return nil, fmt.Errorf("%w: %w", engine.ErrConfig, err)
+		}
+		return nil, err
+	}
+	return json.Marshal(StatusResult{Now: now.UTC(), Detections: st})
+}
+
+// Status reads the incremental status of detections (all with a
+// checkpoint when empty) for a combined "status" operation.
+func Status(ctx context.Context, store incremental.StateStore, detections []string, now time.Time) ([]incremental.DetectionStatus, error) {
+	return incremental.Status(ctx, store, detections, now)
+}

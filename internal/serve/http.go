@@ -1,0 +1,294 @@
+package serve
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgewatch/edgewatch/internal/incremental"
+)
+
+// SignatureHeader carries "sha256=<hex HMAC-SHA256 of the body>", the
+// GitHub-style webhook signature.
+const SignatureHeader = "X-Edgewatch-Signature"
+
+// maxBody bounds a webhook request body.
+const maxBody = 1 << 20
+
+// Handler is the server's HTTP API:
+//
+//	GET  /healthz                      liveness + per-detection last outcome (JSON)
+//	GET  /metrics                      Prometheus exposition (when enabled)
+//	POST /v1/detections/{name}/run     trigger a run (202 + run id; auth required)
+//	GET  /v1/runs/{id}                 a run's state and result (auth required)
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
+	mux.HandleFunc("POST /v1/detections/{name}/run", s.handleTrigger)
+	mux.HandleFunc("GET /v1/runs/{id}", s.handleRun)
+	return mux
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if !s.Config().MetricsEnabled() {
+		http.NotFound(w, r)
+		return
+	}
+	s.metrics.handler().ServeHTTP(w, r)
+}
+
+// Health is the /healthz document.
+type Health struct {
+	Status     string                     `json:"status"` // ok, degraded, stopping
+	Version    string                     `json:"version,omitempty"`
+	Started    time.Time                  `json:"started"`
+	Holder     string                     `json:"holder"`
+	Plugin     *PluginStatus              `json:"plugin,omitempty"`
+	Detections map[string]DetectionHealth `json:"detections"`
+	Feeds      map[string]*FeedHealth     `json:"feeds,omitempty"`
+}
+
+// DetectionHealth is one detection in /healthz.
+type DetectionHealth struct {
+	Interval     string    `json:"interval"`
+	Manual       bool      `json:"manual,omitempty"`
+	Running      bool      `json:"running"`
+	LastRunID    string    `json:"last_run_id,omitempty"`
+	LastTrigger  string    `json:"last_trigger,omitempty"`
+	LastOutcome  string    `json:"last_outcome,omitempty"`
+	LastFinished time.Time `json:"last_finished,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+	Checkpoint   time.Time `json:"checkpoint,omitzero"`
+	LagSeconds   float64   `json:"lag_seconds,omitempty"`
+	AlertsLast   int       `json:"alerts_created_last_run"`
+}
+
+// FeedHealth is one feed in /healthz.
+type FeedHealth struct {
+	Path        string    `json:"path"`
+	LastChecked time.Time `json:"last_checked,omitzero"`
+	LastLoaded  time.Time `json:"last_loaded,omitzero"`
+	Added       int       `json:"added_last_load"`
+	LastError   string    `json:"last_error,omitempty"`
+}
+
+// Health reports the server's state.
+func (s *Server) Health() Health {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := Health{Status: "ok", Version: s.opts.Version, Started: s.started.UTC(), Holder: s.opts.Holder, Detections: map[string]DetectionHealth{}}
+	for name, ds := range s.dets {
+		dh := DetectionHealth{Interval: ds.cfg.EffectiveInterval().String(), Manual: ds.cfg.Manual, Running: len(ds.pending) > 0}
+		if r := ds.last; r != nil {
+			dh.LastRunID, dh.LastTrigger, dh.LastFinished, dh.LastError = r.ID, r.Trigger, r.Finished, r.Error
+			if r.Result != nil {
+				dh.LastOutcome, dh.Checkpoint, dh.LagSeconds, dh.AlertsLast = r.Result.Status, r.Result.CheckpointAfter, r.Result.LagSeconds, r.Result.AlertsCreated
+			}
+			if dh.LastOutcome == incremental.StatusFailed {
+				h.Status = "degraded"
+			}
+		}
+		h.Detections[name] = dh
+	}
+	for _, fs := range s.feeds {
+		if h.Feeds == nil {
+			h.Feeds = map[string]*FeedHealth{}
+		}
+		fh := &FeedHealth{Path: fs.cfg.Path, LastChecked: fs.LastChecked, LastLoaded: fs.LastLoaded, LastError: fs.LastError}
+		if fs.LastResult != nil {
+			fh.Added = fs.LastResult.Added
+		}
+		h.Feeds[fs.cfg.Name] = fh
+	}
+	if s.opts.Plugin != nil {
+		ps := s.opts.Plugin()
+		h.Plugin = &ps
+	}
+	if s.stopping {
+		h.Status = "stopping"
+	}
+	return h
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	h := s.Health()
+	code := http.StatusOK
+	if h.Status == "stopping" {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, h)
+}
+
+// TriggerBody is the optional JSON body of a trigger. Other fields (what a
+// Watcher or an Alerting monitor adds: source, watch_id, monitor_id,
+// period_end…) are accepted and ignored; a body that is not a JSON object
+// (an Alerting message in plain text) is a plain trigger.
+type TriggerBody struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// TriggerResponse is the 202 answer.
+type TriggerResponse struct {
+	RunID     string `json:"run_id"`
+	Detection string `json:"detection"`
+	Coalesced bool   `json:"coalesced"`
+	StatusURL string `json:"status_url"`
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func (s *Server) handleTrigger(w http.ResponseWriter, r *http.Request) {
+	code := s.trigger0(w, r)
+	s.metrics.webhook.WithLabelValues(strconv.Itoa(code)).Inc()
+}
+
+func (s *Server) trigger0(w http.ResponseWriter, r *http.Request) int {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return writeJSON(w, http.StatusRequestEntityTooLarge, apiError{"body larger than 1 MiB"})
+		}
+		return writeJSON(w, http.StatusBadRequest, apiError{"cannot read the body"})
+	}
+	if !s.authorized(r, body) {
+		return s.unauthorized(w, r)
+	}
+	name := r.PathValue("name")
+	win, err := parseWindow(body, s.now())
+	if err != nil {
+		return writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+	}
+	id, coalesced, err := s.Trigger(name, win, "webhook")
+	switch {
+	case errors.Is(err, ErrUnknownDetection):
+		return writeJSON(w, http.StatusNotFound, apiError{fmt.Sprintf("no detection %q is configured", name)})
+	case errors.Is(err, ErrStopping):
+		return writeJSON(w, http.StatusServiceUnavailable, apiError{"shutting down"})
+	case err != nil:
+		return writeJSON(w, http.StatusInternalServerError, apiError{err.Error()})
+	}
+	s.log.Info("webhook trigger", "detection", name, "run_id", id, "coalesced", coalesced,
+		"remote", r.RemoteAddr, "user_agent", r.UserAgent(), "window", windowAttr(win))
+	return writeJSON(w, http.StatusAccepted, TriggerResponse{RunID: id, Detection: name, Coalesced: coalesced, StatusURL: "/v1/runs/" + id})
+}
+
+func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r, nil) {
+		s.unauthorized(w, r)
+		return
+	}
+	v, ok := s.RunView(r.PathValue("id"))
+	if !ok {
+		writeJSON(w, http.StatusNotFound, apiError{"no such run (or it is too old)"})
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request) int {
+	s.metrics.errors.WithLabelValues(ErrKindWebhookAuth).Inc()
+	s.log.Warn("webhook request refused: missing or wrong credentials", "remote", r.RemoteAddr, "path", r.URL.Path)
+	w.Header().Set("WWW-Authenticate", `Bearer realm="edgewatch"`)
+	return writeJSON(w, http.StatusUnauthorized, apiError{"unauthorized"})
+}
+
+// authorized checks the bearer token (constant-time) or the HMAC signature
+// of body. With neither configured, every request is refused: the webhook
+// is never open.
+func (s *Server) authorized(r *http.Request, body []byte) bool {
+	sec := s.Config().webhook
+	if sec == nil {
+		return false
+	}
+	if len(sec.token) > 0 {
+		if auth := r.Header.Get("Authorization"); len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+			// Compare digests: equal lengths, so the comparison time says
+			// nothing about the token's length either.
+			got := sha256.Sum256([]byte(strings.TrimSpace(auth[7:])))
+			want := sha256.Sum256(sec.token)
+			if subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
+				return true
+			}
+		}
+	}
+	if len(sec.hmac) > 0 && body != nil {
+		if sig, ok := strings.CutPrefix(r.Header.Get(SignatureHeader), "sha256="); ok {
+			got, err := hex.DecodeString(strings.TrimSpace(sig))
+			if err == nil {
+				mac := hmac.New(sha256.New, sec.hmac)
+				mac.Write(body)
+				if hmac.Equal(got, mac.Sum(nil)) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// Sign returns the X-Edgewatch-Signature value for body under key.
+func Sign(key, body []byte) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// parseWindow reads an explicit window from a trigger body. Empty bodies,
+// bodies that are not JSON objects, and objects without from/to mean "run
+// from the checkpoint". from without to runs up to now.
+func parseWindow(body []byte, now time.Time) (*incremental.Window, error) {
+	trimmed := strings.TrimSpace(string(body))
+	if !strings.HasPrefix(trimmed, "{") {
+		return nil, nil
+	}
+	var tb TriggerBody
+	if err := json.Unmarshal([]byte(trimmed), &tb); err != nil {
+		// Not JSON after all (a templated text message): a plain trigger.
+		return nil, nil
+	}
+	if tb.From == "" && tb.To == "" {
+		return nil, nil
+	}
+	if tb.From == "" {
+		return nil, errors.New(`"to" without "from": give both, or "from" alone (up to now)`)
+	}
+	from, err := time.Parse(time.RFC3339, tb.From)
+	if err != nil {
+		return nil, fmt.Errorf(`"from": want RFC 3339 (2026-03-01T00:00:00Z): %v`, err)
+	}
+	to := now.UTC().Truncate(time.Second)
+	if tb.To != "" {
+		if to, err = time.Parse(time.RFC3339, tb.To); err != nil {
+			return nil, fmt.Errorf(`"to": want RFC 3339 (2026-03-02T00:00:00Z): %v`, err)
+		}
+	}
+	if !from.Before(to) {
+		return nil, fmt.Errorf(`"from" %s is not before "to" %s`, tb.From, to.Format(time.RFC3339))
+	}
+	w := incremental.Window{From: from.UTC(), To: to.UTC()}
+	return &w, nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) int {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+	return code
+}

@@ -1,0 +1,106 @@
+package serve
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Error kinds counted in edgewatch_errors_total.
+const (
+	ErrKindRun          = "run"           // a run failed (window error, store error, lease lost)
+	ErrKindPluginStart  = "plugin_start"  // the plugin could not be started
+	ErrKindPluginCrash  = "plugin_crash"  // the plugin process exited during an operation
+	ErrKindConfigReload = "config_reload" // SIGHUP with a bad configuration (the old one stays)
+	ErrKindWebhookAuth  = "webhook_auth"  // a webhook call without valid credentials
+	ErrKindFeed         = "feed"          // a feed refresh failed
+)
+
+// metrics are serve's Prometheus series, on their own registry (no global
+// state: two servers in one test process do not collide).
+type metrics struct {
+	reg        *prometheus.Registry
+	runs       *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	events     *prometheus.CounterVec
+	alerts     *prometheus.CounterVec
+	lag        *prometheus.GaugeVec
+	checkpoint *prometheus.GaugeVec
+	errors     *prometheus.CounterVec
+	webhook    *prometheus.CounterVec
+	running    *prometheus.GaugeVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_runs_total", Help: "Detection runs by outcome (success, failed, noop, skipped).",
+		}, []string{"detection", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "edgewatch_run_duration_seconds", Help: "Wall time of a detection run (all its windows).",
+			Buckets: []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600},
+		}, []string{"detection"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_events_scanned_total", Help: "DeviceNetworkEvents rows read by runs.",
+		}, []string{"detection"}),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_alerts_written_total", Help: "Alert documents created (already-present ids are not counted).",
+		}, []string{"detection"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "edgewatch_lag_seconds", Help: "Now minus the detection's checkpoint at the end of its last run.",
+		}, []string{"detection"}),
+		checkpoint: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "edgewatch_checkpoint_timestamp_seconds", Help: "The detection's checkpoint (Unix time).",
+		}, []string{"detection"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_errors_total", Help: "Errors by kind (run, plugin_start, plugin_crash, config_reload, webhook_auth, feed).",
+		}, []string{"kind"}),
+		webhook: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_webhook_requests_total", Help: "Webhook trigger requests by HTTP status code.",
+		}, []string{"code"}),
+		running: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "edgewatch_run_in_progress", Help: "1 while a run of the detection is in progress.",
+		}, []string{"detection"}),
+	}
+	m.reg.MustRegister(m.runs, m.duration, m.events, m.alerts, m.lag, m.checkpoint, m.errors, m.webhook, m.running,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Every error kind is exported from the start (at 0), so that alert
+	// rules on rate() see the series before the first error.
+	for _, k := range []string{ErrKindRun, ErrKindPluginStart, ErrKindPluginCrash, ErrKindConfigReload, ErrKindWebhookAuth, ErrKindFeed} {
+		m.errors.WithLabelValues(k)
+	}
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// observe records a finished run.
+func (m *metrics) observe(detection string, res RunResult, err error, seconds float64) {
+	outcome := res.Status
+	if outcome == "" {
+		outcome = "failed"
+	}
+	m.runs.WithLabelValues(detection, outcome).Inc()
+	m.duration.WithLabelValues(detection).Observe(seconds)
+	m.events.WithLabelValues(detection).Add(float64(res.EventsScanned))
+	m.alerts.WithLabelValues(detection).Add(float64(res.AlertsCreated))
+	if !res.CheckpointAfter.IsZero() {
+		m.lag.WithLabelValues(detection).Set(res.LagSeconds)
+		m.checkpoint.WithLabelValues(detection).Set(float64(res.CheckpointAfter.UnixMilli()) / 1000)
+	}
+	if err != nil {
+		m.errors.WithLabelValues(ErrKindRun).Inc()
+	}
+}
+
+// declare exports a detection's series at zero before its first run.
+func (m *metrics) declare(detection string) {
+	m.events.WithLabelValues(detection)
+	m.alerts.WithLabelValues(detection)
+	m.running.WithLabelValues(detection)
+}
