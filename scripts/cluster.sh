@@ -30,6 +30,7 @@
 #   <flavor>-<version>/home/             unpacked distribution (config rewritten by this script)
 #   <flavor>-<version>/{data,logs,tmp}/  node data, logs, JVM temp
 #   <flavor>-<version>/pid               pid file written by the server (-d -p)
+#   <flavor>-<version>-<port>/           the same for a server on a non-default port
 #   elasticsearch.password               password of the Elasticsearch test user `edgewatch` (0600,
 #                                        random on first start, the same for every version)
 # EDGEWATCH_CLUSTER_CACHE overrides the root.
@@ -99,6 +100,9 @@ TRANSPORT_PORT="${EDGEWATCH_CLUSTER_TRANSPORT_PORT:-$DEF_TRANSPORT}"
 URL="http://127.0.0.1:$HTTP_PORT"
 NAME="$FLAVOR-$VERSION"
 ZIP="$CACHE/dist/$NAME.zip"
+# A non-default port gets its own instance (data, pid) so two servers of one version coexist.
+INSTANCE="$NAME"
+[ "$HTTP_PORT" = "$DEF_HTTP" ] || INSTANCE="$NAME-$HTTP_PORT"
 
 # Java: OpenSearch 3.x and Elasticsearch 9.x need Java 21+.
 java_home() {
@@ -114,12 +118,12 @@ as_root() { [ "$(id -u)" = 0 ]; }
 
 # Instance directory: in the repo cache when the run user can reach it.
 instance_dir() {
-  local d="$CACHE/$NAME"
+  local d="$CACHE/$INSTANCE"
   if as_root && id "$RUN_USER" >/dev/null 2>&1; then
     if ! runuser -u "$RUN_USER" -- test -x "$CACHE" 2>/dev/null; then
       mkdir -p "$CACHE" 2>/dev/null || true
       if ! runuser -u "$RUN_USER" -- test -x "$CACHE" 2>/dev/null; then
-        d="/var/tmp/edgewatch-clusters/$NAME"
+        d="/var/tmp/edgewatch-clusters/$INSTANCE"
       fi
     fi
   fi
@@ -251,7 +255,21 @@ healthy() {
   [[ "$body" == *'"status":"green"'* || "$body" == *'"status":"yellow"'* ]]
 }
 
+# check_dev_null: the servers' start scripts write to /dev/null as the unprivileged user. A
+# program that "atomically" renames a temp file over an --out /dev/null target replaces the
+# device with a root-owned regular file, and every later start fails with "Permission denied".
+check_dev_null() {
+  [ -c /dev/null ] && return 0
+  if as_root; then
+    echo "cluster.sh: /dev/null is not a character device (replaced by a regular file?); restoring it" >&2
+    rm -f /dev/null && mknod -m 666 /dev/null c 1 3 || die "cannot restore /dev/null"
+  else
+    die "/dev/null is not a character device; as root: rm -f /dev/null && mknod -m 666 /dev/null c 1 3"
+  fi
+}
+
 cmd_start() {
+  check_dev_null
   local inst; inst="$(instance_dir)"
   if pid_alive && healthy; then
     echo "cluster.sh: $NAME already running at $URL (pid $(cat "$inst/pid"))"
@@ -274,12 +292,12 @@ cmd_start() {
       run_as env OPENSEARCH_JAVA_HOME="$jh" JAVA_HOME="$jh" OPENSEARCH_JAVA_OPTS="$opts" \
         OPENSEARCH_PATH_CONF="$inst/home/config" OPENSEARCH_TMPDIR="$inst/tmp" \
         "$inst/home/bin/opensearch" -d -p "$inst/pid" >"$inst/logs/startup.out" 2>&1 \
-        || { tail_logs; die "$NAME failed to start"; }
+        || { tail_logs; kill_started; die "$NAME failed to start"; }
     else
       run_as env ES_JAVA_HOME="$jh" JAVA_HOME="$jh" ES_JAVA_OPTS="$opts" \
         ES_PATH_CONF="$inst/home/config" ES_TMPDIR="$inst/tmp" \
         "$inst/home/bin/elasticsearch" -d -p "$inst/pid" >"$inst/logs/startup.out" 2>&1 \
-        || { tail_logs; die "$NAME failed to start"; }
+        || { tail_logs; kill_started; die "$NAME failed to start"; }
     fi
   fi
   local deadline=$((SECONDS + TIMEOUT))
@@ -294,7 +312,19 @@ cmd_start() {
     sleep 2
   done
   tail_logs
+  kill_started
   die "$NAME did not reach yellow/green within ${TIMEOUT}s"
+}
+
+# kill_started stops a server this start left behind after a failure (no orphan JVMs).
+kill_started() {
+  local inst; inst="$(instance_dir)"
+  if pid_alive; then
+    kill -TERM "$(cat "$inst/pid")" 2>/dev/null || true
+    sleep 5
+    pid_alive && kill -KILL "$(cat "$inst/pid")" 2>/dev/null || true
+  fi
+  rm -f "$inst/pid"
 }
 
 # GET / is not served by the Elasticsearch integ-test zip (its rest-root module is missing:

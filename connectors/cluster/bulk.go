@@ -84,17 +84,6 @@ func (r *BulkResult) fail(f DocFailure) {
 	}
 }
 
-func (r *BulkResult) add(o BulkResult) {
-	r.Created += o.Created
-	r.AlreadyPresent += o.AlreadyPresent
-	r.Requests += o.Requests
-	r.Retried += o.Retried
-	for _, f := range o.Failures {
-		r.fail(f)
-	}
-	r.Failed += o.Failed - len(o.Failures)
-}
-
 // BulkError reports the documents a bulk write could not store, precisely:
 // document id, status, error type and reason for each (the first 100).
 type BulkError struct {

@@ -162,11 +162,12 @@ func (s ServerInfo) String() string { return string(s.Flavor) + " " + s.Version 
 // answers every request with the header X-Elastic-Product: Elasticsearch.
 // The Elasticsearch integration-test distribution lacks the rest-root module
 // and answers GET / with 405, so the local node's info is the fallback.
-func DetectServer(ctx context.Context, d Doer) (ServerInfo, error) {
+// secrets are scrubbed from transport error messages.
+func DetectServer(ctx context.Context, d Doer, secrets ...string) (ServerInfo, error) {
 	root := Request{Method: http.MethodGet, Path: "/"}
 	resp, err := d.Do(ctx, root)
 	if err != nil {
-		return ServerInfo{}, TransportError("version check", root, err)
+		return ServerInfo{}, transportError(ctx, "version check", root, err, secrets)
 	}
 	if resp.Status == 401 || resp.Status == 403 {
 		return ServerInfo{}, StatusError("version check", root, resp.Status, resp.Body)
@@ -197,7 +198,7 @@ func DetectServer(ctx context.Context, d Doer) (ServerInfo, error) {
 			Query: url.Values{"filter_path": {"nodes.*.version"}}}
 		resp2, err := d.Do(ctx, nodes)
 		if err != nil {
-			return ServerInfo{}, TransportError("version check", nodes, err)
+			return ServerInfo{}, transportError(ctx, "version check", nodes, err, secrets)
 		}
 		if resp2.Status != 200 {
 			return ServerInfo{}, StatusError("version check", nodes, resp2.Status, resp2.Body)

@@ -34,7 +34,7 @@ func TestConfigRedactsSecrets(t *testing.T) {
 		"%v":      fmt.Sprintf("%v", cfg),
 		"%+v":     fmt.Sprintf("%+v", cfg),
 		"%#v":     fmt.Sprintf("%#v", cfg),
-		"%s ptr":  fmt.Sprintf("%s", &cfg),
+		"ptr":     fmt.Sprint(&cfg),
 		"slog":    logBuf.String(),
 		"json":    string(js),
 		"wrapped": fmt.Errorf("connect %v: boom", cfg).Error(),

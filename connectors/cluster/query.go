@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -228,22 +229,48 @@ func baseEventFilter(in eventPlanInput) (filter []any, arrs []arrClause, notes [
 	} else if !in.from.IsZero() || !in.to.IsZero() {
 		notes = append(notes, "time window not pushed down: "+tf+" is not a date field")
 	}
+	// Devices and ports. When few distinct port sets occur, the filter is
+	// the exact (device, port) pairs: one clause per port set, "device in
+	// the devices with this set and port in the set". Otherwise (or with a
+	// single set, where it is the same) the cross product of all devices
+	// and all ports, which the matcher narrows.
+	df := p.field(FieldDeviceID)
+	dplan := m.plan(df)
+	var groups []portGroup
+	exact := false
 	var ports []any
 	if in.facing != nil {
-		devs := in.facing.Devices()
-		dv := make([]any, len(devs))
-		for i, d := range devs {
-			dv[i] = d
+		groups = portGroups(in.facing)
+		exact = len(groups) > 1 && len(groups) <= max(in.lim.MaxClauses/8, 1) && dplan.Pushable
+		for _, lp := range allLocalPorts(p) {
+			exact = exact && m.plan(lp).Pushable
 		}
-		df := p.field(FieldDeviceID)
-		if c, ok := termsClause(df, m.plan(df), dv, in.lim.MaxTerms); ok {
-			filter = append(filter, c)
-		} else {
-			notes = append(notes, "devices not pushed down: "+df+" is analysed text")
+		if !exact {
+			devs := in.facing.Devices()
+			dv := make([]any, len(devs))
+			for i, d := range devs {
+				dv[i] = d
+			}
+			if c, ok := termsClause(df, dplan, dv, in.lim.MaxTerms); ok {
+				filter = append(filter, c)
+			} else {
+				notes = append(notes, "devices not pushed down: "+df+" is analysed text")
+			}
+			for _, port := range in.facing.Ports() {
+				ports = append(ports, port)
+			}
 		}
-		for _, port := range in.facing.Ports() {
-			ports = append(ports, port)
+	}
+	portsOn := func(a Arrangement, ports []any) (any, bool) {
+		var pc []any
+		for _, lp := range a.LocalPort {
+			c, ok := termsClause(lp, m.plan(lp), ports, in.lim.MaxTerms)
+			if !ok {
+				return nil, false
+			}
+			pc = append(pc, c)
 		}
+		return anyOf(pc), true
 	}
 	for _, a := range p.Arrangements {
 		var ac arrClause
@@ -261,19 +288,19 @@ func baseEventFilter(in eventPlanInput) (filter []any, arrs []arrClause, notes [
 				ac.mustNot = append(ac.mustNot, c)
 			}
 		}
-		if in.facing != nil {
-			var pc []any
-			pushable := true
-			for _, lp := range a.LocalPort {
-				c, ok := termsClause(lp, m.plan(lp), ports, in.lim.MaxTerms)
-				if !ok {
-					pushable = false
-					break
-				}
-				pc = append(pc, c)
+		switch {
+		case in.facing == nil:
+		case exact:
+			var alts []any
+			for _, g := range groups {
+				dc, _ := termsClause(df, dplan, g.devices, in.lim.MaxTerms)
+				pc, _ := portsOn(a, g.ports)
+				alts = append(alts, boolQuery([]any{dc, pc}, nil, nil))
 			}
-			if pushable {
-				ac.filter = append(ac.filter, anyOf(pc))
+			ac.filter = append(ac.filter, anyOf(alts))
+		default:
+			if c, ok := portsOn(a, ports); ok {
+				ac.filter = append(ac.filter, c)
 			} else {
 				notes = append(notes, "ports not pushed down for arrangement "+a.Name)
 			}
@@ -281,6 +308,42 @@ func baseEventFilter(in eventPlanInput) (filter []any, arrs []arrClause, notes [
 		arrs = append(arrs, ac)
 	}
 	return filter, arrs, notes
+}
+
+// portGroup is the facing devices that share one set of facing ports.
+type portGroup struct {
+	devices, ports []any
+}
+
+// portGroups groups the facing devices by their port set, in a stable
+// order (by the set's first device).
+func portGroups(fs *correlation.FacingSet) []portGroup {
+	idx := map[string]int{}
+	var out []portGroup
+	for _, d := range fs.Devices() {
+		ps := fs.DevicePorts(d)
+		key := fmt.Sprint(ps)
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			g := portGroup{}
+			for _, p := range ps {
+				g.ports = append(g.ports, p)
+			}
+			out = append(out, g)
+		}
+		out[i].devices = append(out[i].devices, d)
+	}
+	return out
+}
+
+func allLocalPorts(p *Profile) []string {
+	var out []string
+	for _, a := range p.Arrangements {
+		out = append(out, a.LocalPort...)
+	}
+	return out
 }
 
 // eventQuery assembles the event-step query: the common filter, and the OR
@@ -347,8 +410,13 @@ func facingQuery(p *Profile, m *mappings, from, to time.Time) (jsonObj, []string
 		notes = append(notes, "time window not pushed down: "+tf+" is not a date field")
 	}
 	if c := p.DeviceInfoFilter; c != nil {
-		if q, ok := termClause(c.Field, m.plan(c.Field), c.Value); ok {
-			filter = append(filter, q)
+		// Only where every index maps the field: a deployment that drops it
+		// must not lose its DeviceInfo rows (the presence test below keeps
+		// other tables out anyway).
+		if k := m.kinds(c.Field); !k[kindMissing] {
+			if q, ok := termClause(c.Field, m.plan(c.Field), c.Value); ok {
+				filter = append(filter, q)
+			}
 		}
 	}
 	if c, ok := facingPresence(p, m); ok {

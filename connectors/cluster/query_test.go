@@ -214,6 +214,9 @@ func TestFacingQueries(t *testing.T) {
 		{"elastic flattened: category and exists on the keyed port", ProfileElasticM365,
 			map[string]map[string]string{"logs": {"@timestamp": "date", "m365_defender.event.additional_fields": "flattened", "m365_defender.event.category": "keyword"}},
 			"facing_elastic.json", 0},
+		{"elastic without the category field: no category filter", ProfileElasticM365,
+			map[string]map[string]string{"logs": {"@timestamp": "date", "m365_defender.event.additional_fields": "flattened"}},
+			"facing_elastic_nocategory.json", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

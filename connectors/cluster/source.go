@@ -25,6 +25,13 @@ type SourceConfig struct {
 	PageSize           int               // hits per page (default DefaultPageSize)
 	KeepAlive          time.Duration     // point-in-time keep-alive between pages (default DefaultKeepAlive)
 	Logger             *slog.Logger      // default slog.Default()
+	// FilterSource makes the facing step ask for only the DeviceInfo fields
+	// it reads (_source includes). It saves transfer but costs the cluster
+	// a parse and re-serialisation of every row: on OpenSearch 2.19, 8,000
+	// Advanced Hunting rows came back in 0.17 s whole and 0.40 s filtered
+	// (medians), AdditionalFields being most of a row anyway. Off by
+	// default; worth it over slow links or with wide documents.
+	FilterSource bool
 }
 
 // Strategies of the event step (EventPlan.Strategy).
@@ -292,7 +299,7 @@ func (s *Source) DeviceInfo(ctx context.Context, q connectors.FacingQuery, fn fu
 	err = streamPIT(ctx, s.client, shardDoc, searchSpec{
 		Index:      index,
 		Query:      query,
-		Source:     jsonObj{"includes": s.profile.deviceInfoPaths()},
+		Source:     s.deviceInfoSource(),
 		TimeField:  s.profile.field(FieldTime),
 		TimeSort:   tp.AllDate && len(tp.Fields) == 1,
 		PageSize:   s.cfg.PageSize,
@@ -313,6 +320,13 @@ func (s *Source) DeviceInfo(ctx context.Context, q connectors.FacingQuery, fn fu
 		return fn(&row)
 	})
 	return rep, err
+}
+
+func (s *Source) deviceInfoSource() any {
+	if s.cfg.FilterSource {
+		return jsonObj{"includes": s.profile.deviceInfoPaths()}
+	}
+	return true
 }
 
 func orIndex(a, b string) string {
@@ -442,7 +456,7 @@ func (s *Source) planEvents(ctx context.Context, index string, m *mappings, lim 
 	// query is small, however many indicators there are: a multi-shard
 	// fetch phase re-parses the query, and every page re-sends it.
 	plan.Strategy = StrategyEventsFirst
-	if indFirstOK && distinct >= int64(plan.Indicators) {
+	if indFirstOK && distinct*eventsFirstFactor >= int64(plan.Indicators) {
 		plan.Strategy = StrategyIndicatorsFirst
 	}
 	start = time.Now()
@@ -490,6 +504,16 @@ func (s *Source) planEvents(ctx context.Context, index string, m *mappings, lim 
 	}
 	return plan, eventQuery(filter, arrs, final, skip), nil
 }
+
+// eventsFirstFactor weighs a listed remote against an indicator term: the
+// events-first listing costs a composite page (a pass over the window's
+// inbound events) per 50,000 remotes and ships each one back, while the
+// indicators-first listing costs one pass with every indicator as a term.
+// Measured on OpenSearch 2.19 with 2M events: listing 100k distinct
+// remotes (3 pages) took 1.0–2.1 s where the same listing filtered by 120k
+// indicator terms took 0.4–1.0 s. Events first wins when the window has
+// clearly fewer remotes than there are indicators.
+const eventsFirstFactor = 4
 
 func chunkCount(n, size int) int {
 	if n == 0 {

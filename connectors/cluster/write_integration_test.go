@@ -237,8 +237,15 @@ func TestBulkPartialRejectIsReportedPrecisely(t *testing.T) {
 			if i == 13 {
 				ip = "not-an-ip"
 			}
+			// Defender's InternetFacingLocalIp is not guaranteed to be an
+			// address: the template maps it ip with ignore_malformed, so
+			// junk there never costs the alert.
+			localIP := "10.0.0.4"
+			if i == 5 {
+				localIP = "garbage-local-ip"
+			}
 			docs = append(docs, cluster.Doc{ID: fmt.Sprintf("doc-%02d", i),
-				Source: []byte(fmt.Sprintf(`{"@timestamp":"2026-01-02T03:04:05Z","source":{"ip":%q}}`, ip))})
+				Source: []byte(fmt.Sprintf(`{"@timestamp":"2026-01-02T03:04:05Z","source":{"ip":%q},"edgewatch":{"internet_facing":{"local_ip":%q}}}`, ip, localIP))})
 		}
 		res, err := tg.Client.BulkCreate(ctx, index, docs, cluster.BulkOptions{Refresh: "true"})
 		var be *cluster.BulkError
@@ -264,22 +271,24 @@ func TestBulkPartialRejectIsReportedPrecisely(t *testing.T) {
 	})
 }
 
-// ipsumLevel4 parses the real IPsum levels/4.txt from the shared data.
-func ipsumLevel4(t *testing.T) *correlation.IndicatorSet {
+// ipsumFile parses a real IPsum level-4 file from the shared data
+// (../shared/data/ipsum beside the repository; EDGEWATCH_IPSUM_DIR overrides).
+func ipsumFile(t *testing.T, rel string, want int) *correlation.IndicatorSet {
 	t.Helper()
-	path := os.Getenv("EDGEWATCH_IPSUM_LEVEL4")
-	if path == "" {
+	dir := os.Getenv("EDGEWATCH_IPSUM_DIR")
+	if dir == "" {
 		wd, _ := os.Getwd()
-		for dir := wd; dir != "/"; dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				path = filepath.Join(dir, "..", "shared", "data", "ipsum", "levels", "4.txt")
+		for d := wd; d != "/"; d = filepath.Dir(d) {
+			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+				dir = filepath.Join(d, "..", "shared", "data", "ipsum")
 				break
 			}
 		}
 	}
+	path := filepath.Join(dir, rel)
 	f, err := os.Open(path)
 	if err != nil {
-		t.Fatalf("IPsum levels/4.txt: %v (set EDGEWATCH_IPSUM_LEVEL4)", err)
+		t.Fatalf("IPsum %s: %v (set EDGEWATCH_IPSUM_DIR)", rel, err)
 	}
 	defer f.Close()
 	set := correlation.NewIndicatorSet("ipsum")
@@ -287,11 +296,14 @@ func ipsumLevel4(t *testing.T) *correlation.IndicatorSet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if set.Len() != 5354 {
-		t.Fatalf("levels/4.txt gave %d indicators (report %+v), want 5354", set.Len(), rep)
+	if set.Len() != want {
+		t.Fatalf("%s gave %d indicators (report %+v), want %d", rel, set.Len(), rep, want)
 	}
 	return set
 }
+
+// ipsumLevel4 is the newest real levels/4.txt (5354 addresses).
+func ipsumLevel4(t *testing.T) *correlation.IndicatorSet { return ipsumFile(t, "levels/4.txt", 5354) }
 
 func feedName(t *testing.T) string {
 	return fmt.Sprintf("it%d", time.Now().UnixNano()%1e9)
@@ -598,6 +610,44 @@ func TestRunRecord(t *testing.T) {
 		}
 		if back.Type != "run" || back.DurationMS != 1500 || back.Counts.AlertsCreated != 3 || !back.Window.To.Equal(start) {
 			t.Fatalf("stored %+v", back)
+		}
+	})
+}
+
+// TestFeedDiffRealIPsum loads the real level-4 feed of 2026-01-02, then the
+// newest one: ipsum.md counts 1,408 addresses kept, 3,946 added and 8,446
+// removed between them. Added is what retro-hunt re-scans for.
+func TestFeedDiffRealIPsum(t *testing.T) {
+	old := ipsumFile(t, "levels-4-2026-01-02.txt", 9854)
+	cur := ipsumLevel4(t)
+	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
+		ctx := context.Background()
+		name := feedName(t)
+		cleanupFeed(t, tg, name)
+		if _, err := tg.Client.LoadFeed(ctx, name, old.All(), cluster.LoadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := tg.Client.LoadFeed(ctx, name, cur.All(), cluster.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Kept != 1408 || len(res.Added) != 3946 || res.Removed != 8446 || res.Written != 5354 {
+			t.Fatalf("kept %d added %d removed %d written %d, want 1408/3946/8446/5354", res.Kept, len(res.Added), res.Removed, res.Written)
+		}
+		for _, ind := range res.Added {
+			if _, inOld := old.Lookup(ind.Prefix.Addr()); inOld {
+				t.Fatalf("%v reported added but was in the old feed", ind.Prefix)
+			}
+		}
+		// An empty feed file is a valid load (levels/8.txt was empty on
+		// 2025-04-08): the live feed becomes empty.
+		empty, err := tg.Client.LoadFeed(ctx, name, func(func(correlation.Indicator) bool) {}, cluster.LoadOptions{})
+		if err != nil || empty.Written != 0 || empty.Removed != 5354 {
+			t.Fatalf("empty load: %+v %v", empty, err)
+		}
+		st, err := tg.Client.FeedStatus(ctx, name)
+		if err != nil || !st.Live || st.Total != 0 || st.Index != empty.Index {
+			t.Fatalf("after empty load: %+v %v", st, err)
 		}
 	})
 }

@@ -29,7 +29,7 @@ func Connect(ctx context.Context, cfg cluster.Config, opts ...cluster.Option) (*
 	if err != nil {
 		return nil, err
 	}
-	info, err := cluster.DetectServer(ctx, d)
+	info, err := cluster.DetectServer(ctx, d, d.secrets...)
 	if err != nil {
 		if isProductCheck(err) {
 			// go-elasticsearch refuses a 2xx answer that lacks the

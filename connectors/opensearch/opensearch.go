@@ -26,7 +26,7 @@ func Connect(ctx context.Context, cfg cluster.Config, opts ...cluster.Option) (*
 	if err != nil {
 		return nil, err
 	}
-	info, err := cluster.DetectServer(ctx, d)
+	info, err := cluster.DetectServer(ctx, d, d.secrets...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to opensearch %s: %w", d.where, err)
 	}

@@ -20,13 +20,26 @@ import (
 // renamed over the target on Commit. Abort (or a crash) leaves the target
 // untouched.
 type AtomicFile struct {
-	f    *os.File
-	path string
-	done bool
+	f      *os.File
+	path   string
+	done   bool
+	direct bool // path is a device, pipe or socket: written in place
 }
 
-// CreateAtomic starts writing path.
+// CreateAtomic starts writing path. A path that exists and is not a regular
+// file (/dev/null, /dev/stdout, a named pipe) is written in place: renaming
+// over it would replace the device with a file.
 func CreateAtomic(path string) (*AtomicFile, error) {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return nil, fmt.Errorf("create output %s: is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("create output %s: %w", path, err)
+		}
+		return &AtomicFile{f: f, path: path, direct: true}, nil
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -46,6 +59,12 @@ func (a *AtomicFile) Commit() error {
 		return nil
 	}
 	a.done = true
+	if a.direct {
+		if err := a.f.Close(); err != nil {
+			return fmt.Errorf("output %s: %w", a.path, err)
+		}
+		return nil
+	}
 	name := a.f.Name()
 	if err := a.f.Chmod(0o644); err != nil {
 		_ = a.f.Close()
@@ -75,7 +94,9 @@ func (a *AtomicFile) Abort() {
 	}
 	a.done = true
 	_ = a.f.Close()
-	_ = os.Remove(a.f.Name())
+	if !a.direct {
+		_ = os.Remove(a.f.Name())
+	}
 }
 
 // WriteFileAtomic writes data to path through a temporary file.

@@ -1,20 +1,12 @@
 package incremental
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"log/slog"
 	"os"
 	"testing"
 	"time"
 )
-
-func randHex() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
 
 func TestMain(m *testing.M) {
 	flag.Parse()

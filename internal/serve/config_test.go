@@ -160,3 +160,19 @@ func TestSecretFromFile(t *testing.T) {
 		t.Fatalf("token %q: trailing newline not trimmed", cfg.webhook.token)
 	}
 }
+
+func TestExampleConfig(t *testing.T) {
+	cfg, err := LoadConfig("testdata/serve.example.yaml", testEnv(map[string]string{
+		"EDGEWATCH_WEBHOOK_TOKEN": "example-token-0123456789", "EDGEWATCH_OPENSEARCH_PASSWORD": "pw",
+		"EDGEWATCH_ELASTICSEARCH_API_KEY": "key",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := cfg.Detection("defender-ti")
+	w, _ := cfg.Detection("defender-ti-watcher")
+	if len(cfg.Detections) != 2 || d.EffectiveInterval() != 5*time.Minute || d.Incremental.RetroLookback.D() != 7*24*time.Hour ||
+		!w.Manual || w.SecretValues()["api_key"] != "key" || len(cfg.Feeds) != 1 || cfg.Path() != "testdata/serve.example.yaml" {
+		t.Fatalf("example config %+v", cfg)
+	}
+}

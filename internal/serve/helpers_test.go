@@ -76,7 +76,8 @@ detections:
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(cfg, Options{Runner: runner, Holder: "test-holder"})
+	// The fake runner reports a checkpoint of 12:00:00; the clock says 12:01:01.
+	s, err := New(cfg, Options{Runner: runner, Holder: "test-holder", Now: func() time.Time { return time.Date(2026, 3, 2, 12, 1, 1, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)
 	}

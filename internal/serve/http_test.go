@@ -369,3 +369,33 @@ func TestMetricsOff(t *testing.T) {
 		t.Fatalf("webhook without secrets: %d", rec.Code)
 	}
 }
+
+// TestLagGrowsWithoutRuns: the lag is computed when scraped, so it keeps
+// growing while no run succeeds (an alert rule on it fires even when runs
+// hang).
+func TestLagGrowsWithoutRuns(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 2, 12, 1, 0, 0, time.UTC)
+	cfg, _ := ParseConfig([]byte("detections: [{name: alpha, manual: true}]"), testEnv(nil))
+	s, _ := New(cfg, Options{Runner: &fakeRunner{}, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	s.Start()
+	defer func() { _ = s.Shutdown(context.Background()) }()
+	id, _, _ := s.Trigger("alpha", nil, "test")
+	if _, err := s.Wait(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	scrape := func() string {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return rec.Body.String()
+	}
+	if !strings.Contains(scrape(), `edgewatch_lag_seconds{detection="alpha"} 60`) {
+		t.Fatal("lag after the run is not 60s")
+	}
+	mu.Lock()
+	now = now.Add(30 * time.Minute)
+	mu.Unlock()
+	if !strings.Contains(scrape(), `edgewatch_lag_seconds{detection="alpha"} 1860`) {
+		t.Fatal("lag did not grow with the clock")
+	}
+}

@@ -2,6 +2,8 @@ package serve
 
 import (
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -26,14 +28,14 @@ type metrics struct {
 	duration   *prometheus.HistogramVec
 	events     *prometheus.CounterVec
 	alerts     *prometheus.CounterVec
-	lag        *prometheus.GaugeVec
+	lag        *lagCollector
 	checkpoint *prometheus.GaugeVec
 	errors     *prometheus.CounterVec
 	webhook    *prometheus.CounterVec
 	running    *prometheus.GaugeVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(now func() time.Time) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -49,9 +51,7 @@ func newMetrics() *metrics {
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "edgewatch_alerts_written_total", Help: "Alert documents created (already-present ids are not counted).",
 		}, []string{"detection"}),
-		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "edgewatch_lag_seconds", Help: "Now minus the detection's checkpoint at the end of its last run.",
-		}, []string{"detection"}),
+		lag: newLagCollector(now),
 		checkpoint: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "edgewatch_checkpoint_timestamp_seconds", Help: "The detection's checkpoint (Unix time).",
 		}, []string{"detection"}),
@@ -90,7 +90,7 @@ func (m *metrics) observe(detection string, res RunResult, err error, seconds fl
 	m.events.WithLabelValues(detection).Add(float64(res.EventsScanned))
 	m.alerts.WithLabelValues(detection).Add(float64(res.AlertsCreated))
 	if !res.CheckpointAfter.IsZero() {
-		m.lag.WithLabelValues(detection).Set(res.LagSeconds)
+		m.lag.set(detection, res.CheckpointAfter)
 		m.checkpoint.WithLabelValues(detection).Set(float64(res.CheckpointAfter.UnixMilli()) / 1000)
 	}
 	if err != nil {
@@ -103,4 +103,38 @@ func (m *metrics) declare(detection string) {
 	m.events.WithLabelValues(detection)
 	m.alerts.WithLabelValues(detection)
 	m.running.WithLabelValues(detection)
+}
+
+// lagCollector exports edgewatch_lag_seconds computed at scrape time (now
+// minus the last known checkpoint), so that the lag keeps growing, and
+// alert rules fire, when runs stop succeeding or hang.
+type lagCollector struct {
+	desc *prometheus.Desc
+	now  func() time.Time
+	mu   sync.Mutex
+	cps  map[string]time.Time
+}
+
+func newLagCollector(now func() time.Time) *lagCollector {
+	return &lagCollector{
+		desc: prometheus.NewDesc("edgewatch_lag_seconds", "Now minus the detection's checkpoint (the end of the last window fully processed).", []string{"detection"}, nil),
+		now:  now, cps: map[string]time.Time{},
+	}
+}
+
+func (c *lagCollector) set(detection string, cp time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cps[detection] = cp
+}
+
+func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	for d, cp := range c.cps {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, now.Sub(cp).Seconds(), d)
+	}
 }

@@ -173,7 +173,7 @@ func NewSupervisor(factory PluginFactory, opts SupervisorOptions) *Supervisor {
 // after a success, so waits keep growing across calls while it fails.
 type keptBackOff struct{ b *backoff.ExponentialBackOff }
 
-func (k keptBackOff) Reset()                      {}
+func (k keptBackOff) Reset()                     {}
 func (k keptBackOff) NextBackOff() time.Duration { return k.b.NextBackOff() }
 
 func (s *Supervisor) event(e string) {

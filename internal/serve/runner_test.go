@@ -32,7 +32,7 @@ func (p *fakePlugin) Validate(_ context.Context, settings json.RawMessage, _ map
 	}
 	return nil, nil
 }
-func (p *fakePlugin) Close()       { p.closed.Store(true); p.exited.Store(true) }
+func (p *fakePlugin) Close() { p.closed.Store(true); p.exited.Store(true) }
 
 type fakeFactory struct {
 	mu       sync.Mutex

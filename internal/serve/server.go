@@ -115,7 +115,7 @@ func New(cfg *Config, opts Options) (*Server, error) {
 	if opts.Holder == "" {
 		opts.Holder = incremental.NewHolderID()
 	}
-	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, metrics: newMetrics(), cfg: cfg,
+	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, metrics: newMetrics(opts.Now), cfg: cfg,
 		dets: map[string]*detState{}, feeds: map[string]*feedState{}, runs: map[string]*run{}}
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
 	s.started = s.now()

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -53,7 +54,7 @@ func Connect(t testing.TB, flavor cluster.Flavor) Target {
 		if f.Flavor != flavor {
 			continue
 		}
-		cfg, ok, err := cluster.ConfigFromEnv(f.Env)
+		cfg, ok, err := ConfigFromEnv(f.Env)
 		if err != nil {
 			t.Fatalf("%s settings: %v", f.Env, err)
 		}
@@ -88,6 +89,50 @@ func Run(t *testing.T, fn func(t *testing.T, tg Target)) {
 		t.Run(string(f.Flavor), func(t *testing.T) {
 			fn(t, Connect(t, f.Flavor))
 		})
+	}
+}
+
+// ConfigFromEnv is cluster.ConfigFromEnv plus one convenience for the local
+// test servers: an Elasticsearch URL without credentials gets the test user
+// that scripts/cluster.sh created (user "edgewatch", password in
+// <repo>/.cache/clusters/elasticsearch.password), when that file exists.
+func ConfigFromEnv(prefix string) (cluster.Config, bool, error) {
+	cfg, ok, err := cluster.ConfigFromEnv(prefix)
+	if err != nil || !ok || prefix != "EDGEWATCH_ELASTICSEARCH" {
+		return cfg, ok, err
+	}
+	if cfg.Username != "" || cfg.Password != "" || cfg.APIKey != "" || strings.Contains(strings.Join(cfg.URLs, ","), "@") {
+		return cfg, ok, nil
+	}
+	if file := scriptPasswordFile(); file != "" {
+		pw, perr := cluster.SecretFromFile(file)
+		if perr == nil {
+			cfg.Username, cfg.Password = "edgewatch", pw
+		}
+	}
+	return cfg, ok, nil
+}
+
+// scriptPasswordFile finds .cache/clusters/elasticsearch.password in the
+// repository that holds the working directory.
+func scriptPasswordFile() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			f := filepath.Join(dir, ".cache", "clusters", "elasticsearch.password")
+			if _, err := os.Stat(f); err == nil {
+				return f
+			}
+			return ""
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
 	}
 }
 

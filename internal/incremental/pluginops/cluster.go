@@ -121,4 +121,3 @@ func runRecord(detection, trigger string, retro bool, s *engine.Summary, now tim
 	}
 	return rec
 }
-

@@ -79,15 +79,22 @@ func newClusterWorld(c *cluster.Client) func(t *testing.T) World {
 				"ReportId": map[string]any{"type": "long"}, "Protocol": kw,
 			}},
 		}, nil)
-		af, _ := json.Marshal(map[string]any{"InternetFacingReason": "ExternalNetworkConnection", "InternetFacingLocalIp": "10.0.0.5",
-			"InternetFacingLocalPort": scnPort, "InternetFacingTransportProtocol": "Tcp", "InternetFacingLastSeen": scnStart.Add(-5 * 24 * time.Hour)})
-		if err := conformance.Bulk(context.Background(), c.Doer(), []conformance.Doc{{Index: w.devIdx, Source: map[string]any{
-			"Timestamp": scnStart.Add(-5 * 24 * time.Hour), "DeviceId": scnDevice, "DeviceName": "web-01", "IsInternetFacing": true,
-			"PublicIP": "198.18.0.9", "AdditionalFields": string(af), "ReportId": 1,
-		}}}, true); err != nil {
-			t.Fatal(err)
-		}
+		w.addDevice(t, scnStart.Add(-5*24*time.Hour))
 		return w
+	}
+}
+
+// addDevice stores a DeviceInfo row making the scenario device's port
+// internet-facing at time at.
+func (w *clusterWorld) addDevice(t *testing.T, at time.Time) {
+	t.Helper()
+	af, _ := json.Marshal(map[string]any{"InternetFacingReason": "ExternalNetworkConnection", "InternetFacingLocalIp": "10.0.0.5",
+		"InternetFacingLocalPort": scnPort, "InternetFacingTransportProtocol": "Tcp", "InternetFacingLastSeen": at})
+	if err := conformance.Bulk(context.Background(), w.c.Doer(), []conformance.Doc{{Index: w.devIdx, Source: map[string]any{
+		"Timestamp": at, "DeviceId": scnDevice, "DeviceName": "web-01", "IsInternetFacing": true,
+		"PublicIP": "198.18.0.9", "AdditionalFields": string(af), "ReportId": at.Unix(),
+	}}}, true); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -200,3 +207,9 @@ func TestScenariosOnClusters(t *testing.T) {
 		})
 	}
 }
+
+func opensearchConnect(cfg cluster.Config) (*cluster.Client, error) {
+	return opensearch.Connect(context.Background(), cfg)
+}
+
+func clusterStateOf(c *cluster.Client) *clusterstate.Store { return clusterstate.New(c, cluster.StateIndex) }

@@ -60,6 +60,10 @@ type Deps struct {
 	Open   func(ctx context.Context, s engine.Settings, secrets map[string]string) (*Env, error)
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Facing caches DeviceInfo rows between runs (default: a FacingCache
+	// with its defaults); NoFacingCache turns it off.
+	Facing        *FacingCache
+	NoFacingCache bool
 }
 
 func (d Deps) withDefaults() Deps {
@@ -71,6 +75,12 @@ func (d Deps) withDefaults() Deps {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
+	}
+	if d.Facing == nil && !d.NoFacingCache {
+		d.Facing = &FacingCache{}
+	}
+	if d.NoFacingCache {
+		d.Facing = nil
 	}
 	return d
 }
@@ -122,6 +132,11 @@ func (d Deps) open(ctx context.Context, s engine.Settings, secrets map[string]st
 			env.Close()
 		}
 		return nil, fmt.Errorf("%w: incremental runs need a cluster source (opensearch or elasticsearch) to store alerts and checkpoints", engine.ErrConfig)
+	}
+	if d.Facing != nil && env.Backend.Source != nil {
+		be := *env.Backend
+		be.Source = d.Facing.Wrap(sourceKey(s), be.Source)
+		env.Backend = &be
 	}
 	return env, nil
 }

@@ -28,14 +28,16 @@ func memDeps(w *memWorld, now time.Time, load func(name string, set *correlation
 			}
 			env := w.Env(nil)
 			if load != nil {
-				env.LoadFeed = func(_ context.Context, name string, set *correlation.IndicatorSet) (FeedLoad, error) { return load(name, set) }
+				env.LoadFeed = func(_ context.Context, name string, set *correlation.IndicatorSet) (FeedLoad, error) {
+					return load(name, set)
+				}
 			}
 			return env, nil
 		},
 	}
 }
 
-func exec(t *testing.T, ops map[string]OpFunc, op string, args any) (json.RawMessage, error) {
+func execOp(t *testing.T, ops map[string]OpFunc, op string, args any) (json.RawMessage, error) {
 	t.Helper()
 	b, err := json.Marshal(args)
 	if err != nil {
@@ -125,7 +127,7 @@ func TestRetroHuntOp(t *testing.T) {
 	planted := evSpec{Time: scnStart.Add(-30 * time.Hour), Remote: "192.0.2.77", ReportID: "5"}
 	w.Publish(t, []evSpec{planted})
 	ops := Ops(memDeps(w, scnStart, nil))
-	raw, err := exec(t, ops, OpRetroHunt, map[string]any{"detection": "scn", "indicators": []string{"192.0.2.0/24"},
+	raw, err := execOp(t, ops, OpRetroHunt, map[string]any{"detection": "scn", "indicators": []string{"192.0.2.0/24"},
 		"settings": map[string]any{"source": "opensearch"}})
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +174,7 @@ func TestFeedRefreshOp(t *testing.T) {
 				loaded = set
 				return tc.load, nil
 			}))
-			raw, err := exec(t, ops, OpFeedRefresh, hostArgs())
+			raw, err := execOp(t, ops, OpFeedRefresh, hostArgs())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,7 +202,7 @@ func TestStatusOp(t *testing.T) {
 	if _, err := ops[OpRunIncremental](context.Background(), hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := exec(t, ops, OpStatus, map[string]any{"settings": map[string]any{"source": "opensearch"}})
+	raw, err := execOp(t, ops, OpStatus, map[string]any{"settings": map[string]any{"source": "opensearch"}})
 	if err != nil {
 		t.Fatal(err)
 	}

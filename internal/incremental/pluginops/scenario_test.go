@@ -66,7 +66,12 @@ func (sc scenario) run(t *testing.T, w World, start, end time.Time, step time.Du
 	}
 	envs := make([]*Env, len(holders))
 	for i := range holders {
+		// Each runner is its own plugin process, with its own facing cache
+		// (as Deps.open wraps it in production).
 		envs[i] = w.Env(t)
+		be := *envs[i].Backend
+		be.Source = (&FacingCache{}).Wrap("scn", be.Source)
+		envs[i].Backend = &be
 	}
 	published := map[string]bool{}
 	var outs []*incremental.Outcome
@@ -235,7 +240,9 @@ func testCatchUp(t *testing.T, w World) {
 	// ran for a day.
 	if _, err := incremental.RunIncremental(context.Background(), incremental.Request{Detection: "scn", Holder: "h",
 		Config: incremental.Config{InitialLookback: incremental.Duration(time.Minute)}},
-		func(context.Context, incremental.Window) (incremental.WindowStats, error) { return incremental.WindowStats{}, nil },
+		func(context.Context, incremental.Window) (incremental.WindowStats, error) {
+			return incremental.WindowStats{}, nil
+		},
 		env.State, func() time.Time { return scnStart.Add(time.Minute) }); err != nil {
 		t.Fatal(err)
 	}

@@ -4,5 +4,6 @@
 //
 // The root command (internal/cli) registers it with one line:
 //
-//	root.AddCommand(servecmd.Command(servecmd.Options{Getenv: a.env.Getenv, Executable: a.executable}))
+//	root.AddCommand(servecmd.Command(servecmd.Options{Getenv: a.env.Getenv, Executable: a.executable,
+//		Version: Version, Usage: func(err error) error { return &usageError{msg: err.Error()} }}))
 package servecmd

@@ -30,10 +30,13 @@ type Options struct {
 	Version string
 	// Signals, when set, replaces the process signals (tests).
 	Signals <-chan os.Signal
+	// Usage turns a command-line or configuration mistake into the root
+	// command's usage error (exit code 2); default: a *UsageError.
+	Usage func(err error) error
 }
 
-// UsageError marks a command-line or configuration mistake (exit code 2 in
-// internal/cli's mapping when wrapped as its usage error).
+// UsageError is the default Options.Usage error: a command-line or
+// configuration mistake.
 type UsageError struct{ Err error }
 
 func (e *UsageError) Error() string { return e.Err.Error() }
@@ -46,6 +49,9 @@ func Command(o Options) *cobra.Command {
 	}
 	if o.Executable == nil {
 		o.Executable = func() string { exe, _ := os.Executable(); return exe }
+	}
+	if o.Usage == nil {
+		o.Usage = func(err error) error { return &UsageError{err} }
 	}
 	var listen string
 	var check bool
@@ -101,11 +107,11 @@ func arrayFlag(cmd *cobra.Command, name string) []string {
 func run(cmd *cobra.Command, o Options, listen string, check bool) error {
 	path, _ := stringFlag(cmd, "config")
 	if path == "" {
-		return &UsageError{errors.New("serve: --config FILE is required (see `edgewatch serve --help`)")}
+		return o.Usage(errors.New("serve: --config FILE is required (see `edgewatch serve --help`)"))
 	}
 	cfg, err := serve.LoadConfig(path, o.Getenv)
 	if err != nil {
-		return &UsageError{err}
+		return o.Usage(err)
 	}
 	if f, changed := stringFlag(cmd, "log-format"); changed {
 		cfg.Log.Format = f
@@ -119,12 +125,15 @@ func run(cmd *cobra.Command, o Options, listen string, check bool) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := context.WithCancel(cmd.Context())
-	defer stop()
+	ctx := cmd.Context()
+	// The plugin process lives as long as serve, not as long as the call
+	// that happens to start it; and a shutdown signal first cancels the
+	// runs (the plugin abandons their windows cleanly) before the
+	// supervisor stops the process.
+	pctx, stopPlugins := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPlugins()
 	sup := serve.NewSupervisor(func(context.Context) (serve.PluginProcess, error) {
-		// The process lives as long as serve, not as long as the call
-		// that happens to start it.
-		c, err := plugin.Launch(ctx, pluginPath, plugin.Options{Logger: log, SHA256: sum})
+		c, err := plugin.Launch(pctx, pluginPath, plugin.Options{Logger: log, SHA256: sum})
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +144,7 @@ func run(cmd *cobra.Command, o Options, listen string, check bool) error {
 
 	if err := sup.Validate(ctx, cfg); err != nil {
 		if errors.Is(err, serve.ErrConfig) {
-			return &UsageError{fmt.Errorf("%s: %w", path, err)}
+			return o.Usage(fmt.Errorf("%s: %w", path, err))
 		}
 		return err
 	}
@@ -190,7 +199,7 @@ func findPlugin(cmd *cobra.Command, cfg *serve.Config, o Options) (string, []byt
 	}
 	sum, err := plugin.ParseSHA256(hexsum)
 	if err != nil {
-		return "", nil, &UsageError{fmt.Errorf("plugin sha256: %w", err)}
+		return "", nil, o.Usage(fmt.Errorf("plugin sha256: %w", err))
 	}
 	return path, sum, nil
 }
@@ -241,4 +250,3 @@ func (l progressLog) Progress(ctx context.Context, p plugin.Progress) error {
 }
 
 func (progressLog) Alerts(context.Context, []plugin.Alert) error { return nil }
-

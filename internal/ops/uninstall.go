@@ -1,0 +1,386 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/dashboards"
+	"github.com/edgewatch/edgewatch/dashboards/importer"
+	"github.com/edgewatch/edgewatch/internal/engine"
+)
+
+// UninstallArgs are the args of uninstall.
+type UninstallArgs struct {
+	StackArgs
+	// DeleteData also deletes alert indices, indicator feeds and the state
+	// index. When the settings name an alert index or an indicator feed,
+	// only those go (and the state index stays); otherwise every
+	// edgewatch-alerts-* and edgewatch-indicators-* index and edgewatch-state.
+	DeleteData bool `json:"delete_data,omitempty"`
+}
+
+func (d Deps) uninstall(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error) {
+	var a UninstallArgs
+	if err := decode(OpUninstall, raw, &a); err != nil {
+		return nil, err
+	}
+	target, err := a.dashboardsTarget(secrets)
+	if err != nil {
+		return nil, err
+	}
+	c, err := d.connect(ctx, OpUninstall, a.Settings, secrets)
+	if err != nil {
+		return nil, err
+	}
+	res := &StepsResult{Operation: OpUninstall, Cluster: c.Info().String(), DryRun: a.DryRun}
+	dry := a.DryRun
+
+	progress(engine.Progress{Stage: "uninstall", Message: "triggers"})
+	for _, s := range uninstallTriggers(ctx, c, a.detection(), dry) {
+		res.add(s)
+	}
+	progress(engine.Progress{Stage: "uninstall", Message: "saved objects"})
+	res.add(removeSavedObjects(ctx, target, dry))
+	progress(engine.Progress{Stage: "uninstall", Message: "retention policy"})
+	for _, s := range uninstallRetention(ctx, c, dry) {
+		res.add(s)
+	}
+	progress(engine.Progress{Stage: "uninstall", Message: "index templates"})
+	for _, t := range dashboards.IndexTemplates() {
+		res.add(removeTemplate(ctx, c, t.Name, dry))
+	}
+	progress(engine.Progress{Stage: "uninstall", Message: "data"})
+	for _, s := range removeData(ctx, c, a.Settings, a.DeleteData, dry) {
+		res.add(s)
+	}
+	return json.Marshal(res)
+}
+
+func uninstallTriggers(ctx context.Context, c *cluster.Client, detection string, dry bool) []Step {
+	if c.Flavor() == cluster.Elasticsearch {
+		id := dashboards.WatchID(detection)
+		st := Step{Step: "trigger", Target: "watcher watch " + id}
+		return []Step{deleteThing(ctx, c, st, cluster.DocPath("_watcher", "watch", id), dry)}
+	}
+	name := dashboards.MonitorName(detection)
+	mon := Step{Step: "trigger", Target: "alerting monitor " + name}
+	var out []Step
+	if id, step, ok := findMonitor(ctx, c, mon, name); !ok {
+		out = append(out, step)
+	} else if id == "" {
+		mon.Outcome = OutcomeAbsent
+		out = append(out, mon)
+	} else {
+		out = append(out, deleteThing(ctx, c, mon, cluster.DocPath("_plugins", "_alerting", "monitors", id), dry))
+	}
+	cid := channelID(dashboards.TriggerParams{Detection: detection})
+	ch := Step{Step: "trigger", Target: "notifications channel " + cid}
+	return append(out, deleteThing(ctx, c, ch, cluster.DocPath("_plugins", "_notifications", "configs", cid), dry))
+}
+
+// deleteThing GETs path and DELETEs it when present: removed, absent,
+// skipped (the API is not served) or failed.
+func deleteThing(ctx context.Context, c *cluster.Client, st Step, path string, dry bool) Step {
+	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return failStep(st, req, resp, err)
+	}
+	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
+		st.Outcome, st.Detail = OutcomeSkipped, why
+		return st
+	}
+	switch {
+	case resp.Status == http.StatusNotFound:
+		st.Outcome = OutcomeAbsent
+		return st
+	case resp.Status != http.StatusOK:
+		return failStep(st, req, resp, nil)
+	case dry:
+		st.Outcome = OutcomeWouldRemove
+		return st
+	}
+	req, resp, err = call(ctx, c, http.MethodDelete, path, nil, nil)
+	if err != nil {
+		return failStep(st, req, resp, err)
+	}
+	switch {
+	case resp.Status == http.StatusNotFound:
+		st.Outcome = OutcomeAbsent
+	case ok2xx(resp):
+		st.Outcome = OutcomeRemoved
+	default:
+		return failStep(st, req, resp, nil)
+	}
+	return st
+}
+
+func removeSavedObjects(ctx context.Context, t *importer.Target, dry bool) Step {
+	st := Step{Step: "saved objects", Target: "dashboards"}
+	if t == nil {
+		st.Outcome, st.Detail = OutcomeSkipped, "no --dashboards or --kibana URL given"
+		return st
+	}
+	st.Target = targetName(t)
+	bundle, err := dashboards.SavedObjects(bundleKind(t))
+	if err != nil {
+		st.Outcome, st.Detail = OutcomeFailed, err.Error()
+		return st
+	}
+	refs, err := importer.RefsOf(bundle)
+	if err != nil {
+		st.Outcome, st.Detail = OutcomeFailed, err.Error()
+		return st
+	}
+	if dry {
+		st.Outcome, st.Detail = OutcomeWouldRemove, fmt.Sprintf("%d objects by id", len(refs))
+		return st
+	}
+	outs, err := importer.Uninstall(ctx, *t, bundle)
+	deleted, absent := 0, 0
+	for _, o := range outs {
+		switch {
+		case o.Deleted:
+			deleted++
+		case o.Absent:
+			absent++
+		}
+	}
+	switch {
+	case err != nil:
+		st.Outcome, st.Detail = OutcomeFailed, fmt.Sprintf("%d deleted, %d absent: %v", deleted, absent, err)
+	case deleted == 0:
+		st.Outcome, st.Detail = OutcomeAbsent, fmt.Sprintf("none of the %d objects was there", len(refs))
+	default:
+		st.Outcome, st.Detail = OutcomeRemoved, fmt.Sprintf("%d deleted, %d absent", deleted, absent)
+	}
+	return st
+}
+
+// uninstallRetention detaches the policy from the alert indices, then
+// deletes it (ILM refuses to delete a policy still in use).
+func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []Step {
+	es := c.Flavor() == cluster.Elasticsearch
+	flavor, kind := dashboards.FlavorOpenSearch, "ISM "
+	if es {
+		flavor, kind = dashboards.FlavorElasticsearch, "ILM "
+	}
+	path, _ := dashboards.RetentionPolicyPath(flavor)
+	st := Step{Step: stepRetention, Target: kind + dashboards.RetentionPolicyID}
+	det := Step{Step: "retention detach", Target: alertsPattern}
+
+	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return []Step{failStep(st, req, resp, err)}
+	}
+	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
+		st.Outcome, st.Detail = OutcomeSkipped, why
+		return []Step{st}
+	}
+	switch {
+	case resp.Status == http.StatusNotFound:
+		st.Outcome = OutcomeAbsent
+		return []Step{st}
+	case resp.Status != http.StatusOK:
+		return []Step{failStep(st, req, resp, nil)}
+	case dry:
+		st.Outcome, det.Outcome = OutcomeWouldRemove, OutcomeWouldRemove
+		return []Step{det, st}
+	}
+	// Detach.
+	if es {
+		q := url.Values{"allow_no_indices": {"true"}, "expand_wildcards": {"open"}}
+		req, resp, err = call(ctx, c, http.MethodPost, "/"+alertsPattern+"/_ilm/remove", q, nil)
+	} else {
+		req, resp, err = call(ctx, c, http.MethodPost, "/_plugins/_ism/remove/"+alertsPattern, nil, nil)
+	}
+	switch {
+	case err != nil || (!ok2xx(resp) && resp.Status != http.StatusNotFound):
+		det = failStep(det, req, resp, err)
+	default:
+		det.Outcome = OutcomeRemoved
+		var r struct {
+			Updated int `json:"updated_indices"`
+		}
+		if json.Unmarshal(resp.Body, &r) == nil && r.Updated > 0 {
+			det.Detail = fmt.Sprintf("%d indices", r.Updated)
+		}
+	}
+	req, resp, err = call(ctx, c, http.MethodDelete, path, nil, nil)
+	switch {
+	case err != nil:
+		st = failStep(st, req, resp, err)
+	case resp.Status == http.StatusNotFound:
+		st.Outcome = OutcomeAbsent
+	case ok2xx(resp):
+		st.Outcome = OutcomeRemoved
+	default:
+		st = failStep(st, req, resp, nil)
+	}
+	return []Step{det, st}
+}
+
+// removeTemplate deletes an index template install put, and leaves one
+// that edgewatch does not manage.
+func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry bool) Step {
+	st := Step{Step: "index template", Target: name}
+	path := cluster.DocPath("_index_template", name)
+	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return failStep(st, req, resp, err)
+	}
+	switch resp.Status {
+	case http.StatusNotFound:
+		st.Outcome = OutcomeAbsent
+		return st
+	case http.StatusOK:
+	default:
+		return failStep(st, req, resp, nil)
+	}
+	var got struct {
+		IndexTemplates []struct {
+			IndexTemplate struct {
+				Meta struct {
+					ManagedBy string `json:"managed_by"`
+				} `json:"_meta"`
+			} `json:"index_template"`
+		} `json:"index_templates"`
+	}
+	_ = json.Unmarshal(resp.Body, &got)
+	if len(got.IndexTemplates) == 0 {
+		st.Outcome = OutcomeAbsent
+		return st
+	}
+	if m := got.IndexTemplates[0].IndexTemplate.Meta.ManagedBy; m != "edgewatch" {
+		st.Outcome, st.Detail = OutcomeSkipped, fmt.Sprintf("not managed by edgewatch (_meta.managed_by %q): left alone", m)
+		return st
+	}
+	if dry {
+		st.Outcome = OutcomeWouldRemove
+		return st
+	}
+	req, resp, err = call(ctx, c, http.MethodDelete, path, nil, nil)
+	switch {
+	case err != nil:
+		return failStep(st, req, resp, err)
+	case resp.Status == http.StatusNotFound:
+		st.Outcome = OutcomeAbsent
+	case ok2xx(resp):
+		st.Outcome = OutcomeRemoved
+	default:
+		return failStep(st, req, resp, nil)
+	}
+	return st
+}
+
+// listIndices lists the concrete indices matching pattern (none when
+// nothing matches).
+func listIndices(ctx context.Context, c *cluster.Client, pattern string) ([]string, error) {
+	req := cluster.Request{Method: http.MethodGet, Path: cluster.DocPath("_cat", "indices", pattern),
+		Query: url.Values{"format": {"json"}, "h": {"index"}, "expand_wildcards": {"open,closed"}}}
+	var rows []struct {
+		Index string `json:"index"`
+	}
+	if err := c.Call(ctx, "list indices "+pattern, req, &rows); err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out := make([]string, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r.Index)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// removeData deletes (deleteData) or reports as kept the alert indices,
+// the indicator feeds and the state index.
+func removeData(ctx context.Context, c *cluster.Client, s engine.Settings, deleteData, dry bool) []Step {
+	var cl engine.ClusterSettings
+	if s.Cluster != nil {
+		cl = *s.Cluster
+	}
+	scoped := cl.AlertIndex != "" || cl.IndicatorFeed != ""
+	type group struct {
+		step, target, pattern string
+		filter                func(string) bool
+		del                   bool
+		why                   string
+	}
+	groups := []group{
+		{step: "alert indices", target: alertsPattern, pattern: alertsPattern, del: deleteData},
+		{step: "indicator indices", target: cluster.IndicatorIndexPrefix + "*", pattern: cluster.IndicatorIndexPrefix + "*", del: deleteData},
+		{step: "state index", target: cluster.StateIndex, pattern: cluster.StateIndex, del: deleteData && !scoped},
+	}
+	if cl.AlertIndex != "" {
+		groups[0].target, groups[0].pattern = cl.AlertIndex, cl.AlertIndex
+	} else if cl.IndicatorFeed != "" {
+		groups[0].del, groups[0].why = false, "scoped to --indicator-feed; give --alert-index to delete an alert index"
+	}
+	if cl.IndicatorFeed != "" {
+		feed := cl.IndicatorFeed
+		groups[1].target = cluster.FeedAlias(feed)
+		groups[1].pattern = cluster.FeedAlias(feed) + "-*"
+		groups[1].filter = func(idx string) bool {
+			// edgewatch-indicators-<feed>-<stamp>, not a feed whose name
+			// merely starts with <feed>-.
+			rest := strings.TrimPrefix(idx, cluster.FeedAlias(feed)+"-")
+			return len(rest) == 19 && strings.HasSuffix(rest, "z") && rest[8] == 't'
+		}
+	} else if cl.AlertIndex != "" {
+		groups[1].del, groups[1].why = false, "scoped to --alert-index; give --indicator-feed to delete a feed"
+	}
+	if deleteData && scoped {
+		groups[2].why = "scoped uninstall (--alert-index/--indicator-feed): the state index is shared"
+	}
+	var out []Step
+	for _, g := range groups {
+		st := Step{Step: g.step, Target: g.target}
+		names, err := listIndices(ctx, c, g.pattern)
+		if err != nil {
+			st.Outcome, st.Detail = OutcomeFailed, err.Error()
+			out = append(out, st)
+			continue
+		}
+		if g.filter != nil {
+			kept := names[:0]
+			for _, n := range names {
+				if g.filter(n) {
+					kept = append(kept, n)
+				}
+			}
+			names = kept
+		}
+		switch {
+		case len(names) == 0:
+			st.Outcome = OutcomeAbsent
+		case !g.del:
+			st.Outcome = OutcomeKept
+			st.Detail = fmt.Sprintf("%d indices kept", len(names))
+			switch {
+			case g.why != "":
+				st.Detail += ": " + g.why
+			case !deleteData:
+				st.Detail += " (--delete-data deletes them)"
+			}
+		case dry:
+			st.Outcome, st.Detail = OutcomeWouldRemove, strings.Join(names, ", ")
+		default:
+			req, resp, err := call(ctx, c, http.MethodDelete, "/"+strings.Join(names, ","), nil, nil)
+			if err != nil || !ok2xx(resp) {
+				st = failStep(st, req, resp, err)
+			} else {
+				st.Outcome, st.Detail = OutcomeRemoved, fmt.Sprintf("%d indices: %s", len(names), strings.Join(names, ", "))
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
