@@ -9,6 +9,7 @@ SAMPLE    := testdata/sample
 FUZZTIME  ?= 10s
 export GOFLAGS ?= -buildvcs=false
 
+IPSUM_DIR ?= ../shared/data/ipsum
 OS_URL ?= http://127.0.0.1:9200
 ES_URL ?= http://127.0.0.1:9201
 
@@ -61,7 +62,7 @@ bench: build
 
 ## bench-cluster: detection against the running OpenSearch vs its own floor and a naive baseline
 bench-cluster: build clusters-up
-	./$(BIN)/edgewatch-bench cluster --url $(OS_URL)
+	./$(BIN)/edgewatch-bench-cluster --url $(OS_URL) --feed $(IPSUM_DIR)/ipsum.txt
 
 proto:
 	scripts/proto.sh

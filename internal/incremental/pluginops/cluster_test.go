@@ -111,6 +111,9 @@ func (w *clusterWorld) Env(t *testing.T) *Env {
 	}
 	env.State = clusterstate.New(w.c, w.state)
 	env.Backend.Indicators = func(context.Context) (*correlation.IndicatorSet, error) { return feedSet(), nil }
+	// Run records go to the shared edgewatch-state index: scenarios do not
+	// write them.
+	env.RecordRun = nil
 	return env
 }
 
@@ -212,4 +215,6 @@ func opensearchConnect(cfg cluster.Config) (*cluster.Client, error) {
 	return opensearch.Connect(context.Background(), cfg)
 }
 
-func clusterStateOf(c *cluster.Client) *clusterstate.Store { return clusterstate.New(c, cluster.StateIndex) }
+func clusterStateOf(c *cluster.Client) *clusterstate.Store {
+	return clusterstate.New(c, cluster.StateIndex)
+}

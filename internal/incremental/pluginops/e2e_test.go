@@ -95,8 +95,10 @@ func TestPluginKilledMidWrite(t *testing.T) {
 	det := conformance.UniqueIndex("e2e-kill")
 	t.Cleanup(func() {
 		_ = c.Call(ctx, "delete feed", cluster.Request{Method: http.MethodDelete, Path: "/" + cluster.FeedAlias(feed) + "-*"}, nil)
-		_ = c.Call(ctx, "delete state", cluster.Request{Method: http.MethodPost, Path: "/" + cluster.StateIndex + "/_delete_by_query",
-			Body: cluster.JSON(map[string]any{"query": map[string]any{"match_phrase": map[string]any{"detection": det}}})}, nil)
+		// The plugin wrote its checkpoint, lease and run records into the
+		// shared state index: remove them (search + bulk delete: the test
+		// distributions have no _delete_by_query).
+		deleteStateDocs(t, c, det)
 	})
 
 	cfg, err := serve.ParseConfig([]byte(fmt.Sprintf(`
@@ -200,5 +202,34 @@ detections:
 	}
 	if ps := sup.Status(); ps.Starts != 2 || ps.Crashes != 1 {
 		t.Fatalf("supervisor %+v", ps)
+	}
+}
+
+// deleteStateDocs removes detection's documents from the shared state index.
+func deleteStateDocs(t *testing.T, c *cluster.Client, detection string) {
+	ctx := context.Background()
+	_ = c.Refresh(ctx, cluster.StateIndex)
+	var r struct {
+		Hits struct {
+			Hits []struct {
+				ID string `json:"_id"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	q := map[string]any{"size": 10000, "_source": false, "query": map[string]any{"match_phrase": map[string]any{"detection": detection}}}
+	if err := c.Call(ctx, "search state", cluster.Request{Method: http.MethodPost, Path: "/" + cluster.StateIndex + "/_search", Body: cluster.JSON(q)}, &r); err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	var body []byte
+	for _, h := range r.Hits.Hits {
+		body = append(body, cluster.JSON(map[string]any{"delete": map[string]any{"_index": cluster.StateIndex, "_id": h.ID}})...)
+		body = append(body, '\n')
+	}
+	if len(body) == 0 {
+		return
+	}
+	if err := c.Call(ctx, "delete state docs", cluster.Request{Method: http.MethodPost, Path: "/_bulk", NDJSON: true, Body: body}, nil); err != nil {
+		t.Logf("cleanup: %v", err)
 	}
 }

@@ -1,0 +1,234 @@
+package ops
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
+	"github.com/edgewatch/edgewatch/connectors/conformance"
+	"github.com/edgewatch/edgewatch/internal/engine"
+)
+
+// In-process tests of the operations against the real clusters
+// (scripts/cluster.sh; skipped without EDGEWATCH_OPENSEARCH_URL /
+// EDGEWATCH_ELASTICSEARCH_URL unless CI=true or EDGEWATCH_REQUIRE_CLUSTERS=1).
+// The host+plugin path is tested in cmd/edgewatch (TestClusterEndToEnd).
+
+func realDeps(c *cluster.Client) Deps {
+	return Deps{Connect: func(context.Context, engine.Settings, map[string]string) (*cluster.Client, error) { return c, nil }}
+}
+
+func settingsFor(tg clustertest.Target) engine.Settings {
+	return engine.Settings{Source: string(tg.Flavor), Cluster: &engine.ClusterSettings{URLs: tg.Config.URLs}}
+}
+
+func call1[T any](t *testing.T, d Deps, op string, args any) (T, error) {
+	t.Helper()
+	var out T
+	raw, err := Ops(d)[op](context.Background(), mustJSON(t, args), nil, nopProgress)
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s answer: %v", op, err)
+	}
+	return out, nil
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func uniqueFeed(t *testing.T, tg clustertest.Target) string {
+	name := "t" + strings.TrimPrefix(conformance.UniqueIndex("x"), "x-")
+	t.Cleanup(func() { clustertest.DeleteIndices(t, tg, cluster.FeedAlias(name)+"-*") })
+	return name
+}
+
+// TestFeedLoadOnClusters: the parse report names bad lines; a load that
+// fails while writing reports why and leaves the live feed serving the
+// previous load.
+func TestFeedLoadOnClusters(t *testing.T) {
+	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
+		name := uniqueFeed(t, tg)
+		s := settingsFor(tg)
+		// An ipsum.txt-style file: header, counts, two bad lines, a private
+		// address (dropped as non-global), a CIDR.
+		file := writeFile(t, "ipsum.txt", "# IPsum\n1.2.3.4\t5\nnot-an-ip\t3\n5.6.7.8\t2\n10.0.0.1\t9\n9.9.9.0/24\t4\n999.1.1.1\t7\n8.8.4.4\t1\n")
+		res, err := call1[FeedLoadResult](t, realDeps(tg.Client), OpFeedLoad, FeedLoadArgs{Settings: s, File: file, Name: name, MinLevel: ptr(2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := res.Parse[0]
+		if res.Loaded != 3 || res.Added != 3 || res.Ranges != 1 || rep.Invalid != 2 || !slices.Equal(rep.InvalidLines, []int{3, 7}) ||
+			rep.BelowLevel != 1 || rep.DroppedTotal() != 1 {
+			t.Errorf("load %+v, parse %+v: want 3 loaded (1 range), invalid lines 3 and 7, 1 below level, 1 dropped", res, rep)
+		}
+		if res.PerLevel["5"] != 1 || res.PerLevel["2"] != 1 || res.PerLevel["4"] != 1 {
+			t.Errorf("per level %v", res.PerLevel)
+		}
+
+		// Fail the second load's bulk writes.
+		var bulks atomic.Int64
+		faulty := tg.Client.WithDoer(cluster.DoerFunc(func(ctx context.Context, req cluster.Request) (*cluster.Response, error) {
+			if strings.HasSuffix(req.Path, "/_bulk") {
+				bulks.Add(1)
+				return &cluster.Response{Status: 400, Body: []byte(`{"error":{"type":"illegal_argument_exception","reason":"injected failure"},"status":400}`)}, nil
+			}
+			return tg.Client.Doer().Do(ctx, req)
+		}))
+		other := writeFile(t, "other.txt", "20.0.0.1\n20.0.0.2\n")
+		_, err = call1[FeedLoadResult](t, realDeps(faulty), OpFeedLoad, FeedLoadArgs{Settings: s, File: other, Name: name})
+		var fe *cluster.FeedLoadError
+		if !errors.As(err, &fe) || fe.Live != res.Index || !strings.Contains(err.Error(), "injected failure") || !strings.Contains(err.Error(), "unchanged") {
+			t.Fatalf("failed load: %v, want a FeedLoadError naming the reason and the unchanged live index %s", err, res.Index)
+		}
+		if bulks.Load() == 0 {
+			t.Fatal("the fault was never injected")
+		}
+		st, err := call1[FeedStatusResult](t, realDeps(tg.Client), OpFeedStatus, FeedStatusArgs{Settings: s, Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Feeds) != 1 || st.Feeds[0].Index != res.Index || st.Feeds[0].Total != 3 || len(st.Feeds[0].Others) != 0 {
+			t.Errorf("after a failed load the feed is %+v, want %s with 3 indicators and no leftover index", st.Feeds, res.Index)
+		}
+
+		// A missing file fails before the cluster is touched.
+		_, err = call1[FeedLoadResult](t, realDeps(tg.Client), OpFeedLoad, FeedLoadArgs{Settings: s, File: filepath.Join(t.TempDir(), "nope.txt"), Name: name})
+		if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "no such file") {
+			t.Errorf("missing file: %v", err)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// goldenAlerts reads the sample's file-mode alerts.
+func goldenAlerts(t *testing.T) []json.RawMessage {
+	t.Helper()
+	f, err := os.Open("../../testdata/sample/alerts.golden.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []json.RawMessage
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if len(strings.TrimSpace(sc.Text())) > 0 {
+			out = append(out, json.RawMessage(slices.Clone(sc.Bytes())))
+		}
+	}
+	return out
+}
+
+// TestReportOnClusters: the report reads the alert index (newest first,
+// capped), run records and the feed, and says when it holds fewer alerts
+// than the index.
+func TestReportOnClusters(t *testing.T) {
+	golden := goldenAlerts(t)
+	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
+		ctx := context.Background()
+		if _, err := tg.Client.Install(ctx, cluster.InstallOptions{AlertIndex: "-"}); err != nil {
+			t.Fatal(err)
+		}
+		index := clustertest.Name(t, tg, "edgewatch-alerts-test")
+		var docs []conformance.Doc
+		var stamps []string
+		for _, a := range golden {
+			var m struct {
+				TS    string `json:"@timestamp"`
+				Event struct {
+					ID string `json:"id"`
+				} `json:"event"`
+			}
+			_ = json.Unmarshal(a, &m)
+			docs = append(docs, conformance.Doc{Index: index, ID: m.Event.ID, Source: a})
+			stamps = append(stamps, m.TS)
+		}
+		if err := conformance.Bulk(ctx, tg.Client.Doer(), docs, true); err != nil {
+			t.Fatal(err)
+		}
+		name := uniqueFeed(t, tg)
+		s := settingsFor(tg)
+		s.Cluster.AlertIndex = index
+		if _, err := call1[FeedLoadResult](t, realDeps(tg.Client), OpFeedLoad, FeedLoadArgs{Settings: s, File: writeFile(t, "f.txt", "1.2.3.4\t3\n5.6.7.8\t5\n"), Name: name}); err != nil {
+			t.Fatal(err)
+		}
+
+		full, err := call1[ReportResult](t, realDeps(tg.Client), OpReport, ReportArgs{Settings: s, Feed: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full.Alerts != len(golden) || full.TotalAlerts != int64(len(golden)) || full.Truncated || full.Feed != name {
+			t.Errorf("report: alerts %d of %d (truncated %v), feed %q; want %d, feed %s", full.Alerts, full.TotalAlerts, full.Truncated, full.Feed, len(golden), name)
+		}
+		if !strings.Contains(full.HTML, fmt.Sprintf(`"total":%d`, len(golden))) || !strings.Contains(full.HTML, `id="feed-total">2<`) {
+			t.Errorf("report page lacks the totals")
+		}
+
+		capped, err := call1[ReportResult](t, realDeps(tg.Client), OpReport, ReportArgs{Settings: s, MaxAlerts: 4, Feed: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if capped.Alerts != 4 || capped.TotalAlerts != int64(len(golden)) || !capped.Truncated {
+			t.Errorf("capped report: %d of %d, truncated %v", capped.Alerts, capped.TotalAlerts, capped.Truncated)
+		}
+		// The newest four were kept.
+		sort.Sort(sort.Reverse(sort.StringSlice(stamps)))
+		if !strings.Contains(capped.HTML, "newest 4 of 9 alerts") {
+			t.Errorf("capped report does not say it holds the newest 4 of %d", len(golden))
+		}
+		newest := stamps[3][:19]
+		if !strings.Contains(capped.HTML, strings.Replace(newest, "T", " ", 1)) {
+			t.Errorf("capped report lacks the 4th newest alert time %s", newest)
+		}
+
+		// A missing alert index is a clear error.
+		s.Cluster.AlertIndex = index + "-missing"
+		_, err = call1[ReportResult](t, realDeps(tg.Client), OpReport, ReportArgs{Settings: s})
+		if err == nil || !strings.Contains(err.Error(), "does not exist") {
+			t.Errorf("missing index: %v", err)
+		}
+	})
+}
+
+// TestStatusOnClusters: status lists the live feeds and the last runs
+// without the data indices configured.
+func TestStatusOnClusters(t *testing.T) {
+	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
+		name := uniqueFeed(t, tg)
+		s := settingsFor(tg)
+		if _, err := call1[FeedLoadResult](t, realDeps(tg.Client), OpFeedLoad, FeedLoadArgs{Settings: s, File: writeFile(t, "f.txt", "1.2.3.4\n"), Name: name}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := call1[StatusResult](t, realDeps(tg.Client), OpStatus, StatusArgs{Settings: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, f := range st.Feeds {
+			found = found || (f.Feed == name && f.Live && f.Total == 1)
+		}
+		if !found || st.Cluster != tg.Client.Info().String() {
+			t.Errorf("status %+v does not list feed %s", st, name)
+		}
+	})
+}
