@@ -53,6 +53,19 @@ type Source interface {
 	EventReader
 }
 
+// EventPreparer is an optional extension of a Source whose event step has
+// work that does not need the facing set (a cluster lists the window's
+// indicator remotes). The engine calls PrepareEvents with the run's window
+// and indicators (Facing nil) before the facing step; the Source does that
+// work in the background, and a later NetworkEvents with the same From, To
+// and Indicators uses it. The events NetworkEvents reads must not depend on
+// whether it was prepared. stop cancels the preparation if it is still
+// running and waits for it to end; the caller calls it once the event step
+// is over or the run failed.
+type EventPreparer interface {
+	PrepareEvents(ctx context.Context, q EventQuery) (stop func())
+}
+
 // AlertWriter stores alerts durably. Write returns only once every alert it
 // accepted is durable; alerts already present (same id) are counted, not
 // errors.

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
@@ -36,6 +37,9 @@ func main() {
 	flag.IntVar(&o.Rounds, "rounds", 3, "timed rounds (medians are reported)")
 	flag.IntVar(&o.PageSize, "page", cluster.DefaultPageSize, "search page size")
 	flag.IntVar(&o.BulkMB, "bulk-mb", 8, "bulk request size in MB")
+	flag.IntVar(&o.NaiveRounds, "naive-rounds", 0, "rounds that also time the naive baseline (default all; at least 1)")
+	flag.BoolVar(&o.Trace, "trace", false, "print each edgewatch round's requests")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.BoolVar(&o.Keep, "keep", false, "keep the bench-* indices for the next run")
 	flag.Parse()
 
@@ -67,6 +71,19 @@ func main() {
 		fail(err)
 	}
 	o.Log = os.Stderr
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	res, err := benchcluster.Run(ctx, o)
 	if res != nil {
 		if *asJSON {

@@ -336,7 +336,6 @@ type feedStatusOut struct {
 // file-mode golden alerts (and a rerun that writes nothing new), report
 // over the alert index, uninstall keeping then deleting the data.
 func TestClusterEndToEnd(t *testing.T) {
-	ipsum := ipsumDir(t)
 	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
 		binaries(t)
 		ctx := context.Background()
@@ -433,6 +432,7 @@ func TestClusterEndToEnd(t *testing.T) {
 		})
 
 		t.Run("feed load and status", func(t *testing.T) {
+			ipsum := ipsumDir(t)
 			l4, l5 := filepath.Join(ipsum, "levels", "4.txt"), filepath.Join(ipsum, "levels", "5.txt")
 			out, _ := mustHost(t, with("feed", "load", "--file", l4, "--name", ipsumFeed)...)
 			first := decodeJSON[feedLoadOut](t, "feed load", out)

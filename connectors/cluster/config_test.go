@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,19 +144,62 @@ func TestConfigFromEnv(t *testing.T) {
 	t.Setenv("EW_X_PASSWORD_FILE", pw)
 	t.Setenv("EW_X_INSECURE_SKIP_VERIFY", "true")
 	t.Setenv("EW_X_TIMEOUT", "15s")
+	t.Setenv("EW_X_COMPRESSION", "1")
 	cfg, ok, err := ConfigFromEnv("EW_X")
 	if err != nil || !ok {
 		t.Fatalf("ok=%v err=%v", ok, err)
 	}
-	if len(cfg.URLs) != 2 || cfg.Username != "edgewatch" || cfg.Password != testPassword || !cfg.InsecureSkipVerify || cfg.Timeout.String() != "15s" {
+	if len(cfg.URLs) != 2 || cfg.Username != "edgewatch" || cfg.Password != testPassword || !cfg.InsecureSkipVerify || cfg.Timeout.String() != "15s" || !cfg.Compression {
 		t.Fatalf("cfg = %s (password ok: %v)", cfg, cfg.Password == testPassword)
 	}
 	if _, ok, _ := ConfigFromEnv("EW_UNSET_PREFIX"); ok {
 		t.Fatal("unset URL should give ok=false")
 	}
+	t.Setenv("EW_X_COMPRESSION", "maybe")
+	if _, _, err := ConfigFromEnv("EW_X"); !errors.Is(err, ErrConfig) {
+		t.Fatalf("bad compression: err = %v", err)
+	}
+	t.Setenv("EW_X_COMPRESSION", "")
 	t.Setenv("EW_X_TIMEOUT", "soon")
 	if _, _, err := ConfigFromEnv("EW_X"); !errors.Is(err, ErrConfig) {
 		t.Fatalf("bad timeout: err = %v", err)
+	}
+}
+
+// The transport asks for gzip answers only when Compression is on: Go's
+// transport adds Accept-Encoding: gzip by itself otherwise.
+func TestHTTPTransportCompression(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(r.Header.Get("Accept-Encoding")))
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name        string
+		compression bool
+		want        string
+	}{
+		{name: "off by default", want: ""},
+		{name: "on", compression: true, want: "gzip"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, err := Config{Compression: tc.compression}.HTTPTransport()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.CloseIdleConnections()
+			res, err := (&http.Client{Transport: tr}).Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			got, err := io.ReadAll(res.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Fatalf("Accept-Encoding = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 

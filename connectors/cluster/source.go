@@ -98,6 +98,7 @@ type Source struct {
 	maps     map[string]*mappings // per index
 	lims     map[string]queryLimits
 	lastPlan EventPlan
+	prep     *preparation // the latest PrepareEvents
 }
 
 var _ connectors.Source = (*Source)(nil)
@@ -411,6 +412,42 @@ func (s *Source) planEvents(ctx context.Context, index string, m *mappings, lim 
 		return plan, eventQuery(filter, arrs, nil, nil), nil
 	}
 
+	// Prepared while the facing step ran (PrepareEvents): only the fetch
+	// is left.
+	if pr := s.preparedFor(q); pr != nil {
+		if res, ok := pr.wait(ctx); ok {
+			return s.planPrepared(plan, filter, arrs, res)
+		}
+		if err := ctx.Err(); err != nil {
+			return plan, nil, err
+		}
+	}
+	ws, err := s.listMatching(ctx, index, m, lim, filter, arrs, q.Indicators, &plan)
+	switch {
+	case err != nil || ws == nil:
+		return plan, nil, err
+	case ws.noPushdown:
+		return plan, eventQuery(filter, arrs, nil, nil), nil
+	}
+	return plan, eventQuery(filter, arrs, ws.final, ws.skip), nil
+}
+
+// matching is what the remote listing found: per arrangement, the remote
+// addresses that are indicators (as terms clauses), or skip when none is.
+type matching struct {
+	final []any
+	skip  []bool
+	// noPushdown: the remote address is analysed text somewhere; the
+	// plan's strategy says so and final is nil.
+	noPushdown bool
+}
+
+// listMatching measures the window under filter and lists the remote
+// addresses that are indicators, filling plan. A nil result with a nil
+// error means the plan is complete without a remote filter: StrategyEmpty
+// (nothing can match) or StrategyNoRemotePushdown (the caller reads the
+// base filter).
+func (s *Source) listMatching(ctx context.Context, index string, m *mappings, lim queryLimits, filter []any, arrs []arrClause, ind *correlation.IndicatorSet, plan *EventPlan) (*matching, error) {
 	// Remote plans per arrangement, and the indicators-first terms.
 	arrs2 := s.profile.Arrangements
 	rplans := make([]fieldPlan, len(arrs2))
@@ -421,10 +458,10 @@ func (s *Source) planEvents(ctx context.Context, index string, m *mappings, lim 
 		if !rplans[i].Pushable {
 			plan.Strategy = StrategyNoRemotePushdown
 			plan.Notes = append(plan.Notes, "remote address not pushed down: "+a.RemoteIP+" is analysed text")
-			return plan, eventQuery(filter, arrs, nil, nil), nil
+			return &matching{noPushdown: true}, nil
 		}
 		// Clause budget for CIDRs: leave room for the rest of the query.
-		vals, _, ok := indicatorTerms(q.Indicators, rplans[i], max(lim.MaxClauses/2-64, 0))
+		vals, _, ok := indicatorTerms(ind, rplans[i], max(lim.MaxClauses/2-64, 0))
 		if !ok {
 			indFirstOK = false
 			plan.Notes = append(plan.Notes, "indicator ranges cannot be pushed down on "+a.RemoteIP+": listing remotes instead")
@@ -440,12 +477,12 @@ func (s *Source) planEvents(ctx context.Context, index string, m *mappings, lim 
 	base, distinct, err := s.measure(ctx, index, filter, arrs, rplans)
 	plan.MeasureMS = time.Since(start).Milliseconds()
 	if err != nil {
-		return plan, nil, err
+		return nil, err
 	}
 	plan.BaseHits, plan.DistinctRemotes = base, distinct
 	if base == 0 {
 		plan.Strategy = StrategyEmpty
-		return plan, nil, nil
+		return nil, nil
 	}
 
 	// Both strategies list the matching remote addresses first (composite
@@ -460,8 +497,7 @@ func (s *Source) planEvents(ctx context.Context, index string, m *mappings, lim 
 		plan.Strategy = StrategyIndicatorsFirst
 	}
 	start = time.Now()
-	skip := make([]bool, len(arrs2))
-	final := make([]any, len(arrs2))
+	ws := &matching{skip: make([]bool, len(arrs2)), final: make([]any, len(arrs2))}
 	for i, a := range arrs2 {
 		listQuery := arrangementQuery(filter, arrs[i])
 		if plan.Strategy == StrategyIndicatorsFirst {
@@ -475,34 +511,34 @@ func (s *Source) planEvents(ctx context.Context, index string, m *mappings, lim 
 				if err != nil {
 					return
 				}
-				if q.Indicators.Contains(addr) {
+				if ind.Contains(addr) {
 					keep = append(keep, v)
 				}
 			})
 			plan.RemotesListed += listed
 			plan.CompositePages += pages
 			if err != nil {
-				return plan, nil, err
+				return nil, err
 			}
 		}
 		plan.MatchingRemotes += len(keep)
 		plan.RemoteTerms += len(keep)
 		if len(keep) == 0 {
-			skip[i] = true
+			ws.skip[i] = true
 			continue
 		}
 		if plan.Strategy == StrategyEventsFirst {
 			plan.Chunks += chunkCount(len(keep), lim.MaxTerms) * max(len(rplans[i].Fields), 1)
 		}
-		final[i], _ = termsClause(a.RemoteIP, rplans[i], keep, lim.MaxTerms)
+		ws.final[i], _ = termsClause(a.RemoteIP, rplans[i], keep, lim.MaxTerms)
 	}
 	plan.ListMS = time.Since(start).Milliseconds()
 	if plan.MatchingRemotes == 0 {
 		plan.Notes = append(plan.Notes, plan.Strategy+": no remote address of the window is an indicator")
 		plan.Strategy = StrategyEmpty
-		return plan, nil, nil
+		return nil, nil
 	}
-	return plan, eventQuery(filter, arrs, final, skip), nil
+	return ws, nil
 }
 
 // eventsFirstFactor weighs a listed remote against an indicator term: the

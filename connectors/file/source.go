@@ -222,6 +222,9 @@ func (s *Source) readInput(ctx context.Context, in *input, prog *progress, row f
 // this goroutine hands the results to fn in file order.
 func (s *Source) eventsNDJSON(ctx context.Context, in *input, f *eventFilter, prog *progress, fn func(*correlation.NetworkEvent) error) (connectors.Report, error) {
 	var rep connectors.Report
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
 	workers := s.workers()
 	c := newChunker(in.r)
 
@@ -352,6 +355,11 @@ func (s *Source) eventsNDJSON(ctx context.Context, in *input, f *eventFilter, pr
 	wg.Wait()
 	if err == nil {
 		err = readErr
+	}
+	if err == nil {
+		// The reader stops early when the caller cancels; the derived ctx
+		// is only cancelled here by the caller (our cancel runs on return).
+		err = ctx.Err()
 	}
 	return rep, err
 }

@@ -38,7 +38,13 @@ type Options struct {
 	PageSize int  // search page size (default cluster.DefaultPageSize)
 	BulkMB   int  // bulk request size in MB (default 8)
 	Keep     bool // keep the indices for the next run
-	Log      io.Writer
+	// NaiveRounds is how many rounds also time the naive baseline
+	// (default Rounds; at least 1: its matches are checked against
+	// edgewatch's). The baseline takes ~10× longer and loads the store.
+	NaiveRounds int
+	// Trace prints each edgewatch round's requests (path, duration, sizes).
+	Trace bool
+	Log   io.Writer
 }
 
 // Result is what a Run measured. Durations are medians over the rounds.
@@ -86,6 +92,9 @@ func (o *Options) defaults() error {
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = cluster.DefaultPageSize
+	}
+	if o.NaiveRounds <= 0 || o.NaiveRounds > o.Rounds {
+		o.NaiveRounds = o.Rounds
 	}
 	if o.BulkMB <= 0 {
 		o.BulkMB = 8
@@ -163,7 +172,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Indicators = ind.Len()
 
-	src, err := cluster.NewClientSource(c, cluster.SourceConfig{
+	var tr *traceDoer
+	sc := c
+	if o.Trace {
+		tr = &traceDoer{next: c.Doer(), t0: time.Now()}
+		sc = c.WithDoer(tr)
+	}
+	src, err := cluster.NewClientSource(sc, cluster.SourceConfig{
 		DeviceInfoIndex: diIndex, NetworkEventsIndex: evIndex, Profile: cluster.ProfileAdvancedHunting,
 		PageSize: o.PageSize, Logger: slog.New(slog.DiscardHandler),
 	})
@@ -185,12 +200,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var ew, facing, floor, naive []time.Duration
 	var ewMatches, naiveMatches []string
 	for round := range o.Rounds {
+		if tr != nil {
+			tr.reset()
+		}
 		t0 := time.Now()
 		d, facingDur, err := detect(ctx, src, ind, win)
 		if err != nil {
 			return nil, err
 		}
 		ew = append(ew, time.Since(t0))
+		if tr != nil {
+			tr.print(o.Log, fmt.Sprintf("edgewatch round %d", round+1))
+		}
 		facing = append(facing, facingDur)
 		ewMatches = d.matches
 		res.FacingPairs, res.Candidates, res.Plan = d.pairs, d.candidates, src.LastEventPlan()
@@ -210,16 +231,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		floor = append(floor, time.Since(t0))
 		res.FloorCount = n
 
-		t0 = time.Now()
-		nv, err := naiveDetect(ctx, src, ind, win)
-		if err != nil {
-			return nil, err
+		naiveDur := time.Duration(0)
+		if round < o.NaiveRounds {
+			t0 = time.Now()
+			nv, err := naiveDetect(ctx, src, ind, win)
+			if err != nil {
+				return nil, err
+			}
+			naiveDur = time.Since(t0)
+			naive = append(naive, naiveDur)
+			naiveMatches, res.NaiveRead = nv.matches, nv.candidates
 		}
-		naive = append(naive, time.Since(t0))
-		naiveMatches, res.NaiveRead = nv.matches, nv.candidates
 		logf("round %d: edgewatch %v (facing %v, %s), floor %v, naive %v",
 			round+1, ew[round].Round(time.Millisecond), facingDur.Round(time.Millisecond), res.Plan.Strategy,
-			floor[round].Round(time.Millisecond), naive[round].Round(time.Millisecond))
+			floor[round].Round(time.Millisecond), naiveDur.Round(time.Millisecond))
 	}
 	slices.Sort(ewMatches)
 	slices.Sort(naiveMatches)

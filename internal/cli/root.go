@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edgewatch/edgewatch/internal/serve/servecmd"
 	"io"
 	"log/slog"
 	"os"
@@ -173,6 +174,12 @@ finds next to its own executable or in --plugin-dir.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	root.AddCommand(a.runCommand(), a.pluginsCommand(), a.versionCommand())
 	root.AddCommand(a.opCommands()...)
+	root.AddCommand(servecmd.Command(servecmd.Options{
+		Getenv:     a.env.Getenv,
+		Executable: a.executable,
+		Version:    hostVersion(),
+		Usage:      func(err error) error { return &usageError{msg: err.Error()} },
+	}))
 	for _, c := range root.Commands() {
 		markUsage(c)
 	}

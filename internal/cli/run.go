@@ -95,6 +95,7 @@ func (a *app) runCommand() *cobra.Command {
 func (a *app) buildSettings(fs *pflag.FlagSet, rf *runFlags, cf *clusterFlags, now time.Time) (Settings, map[string]string, error) {
 	c := a.cfg
 	s := Settings{
+		Trigger:       "cli",
 		Source:        pickString(fs, "source", cf.source, c.Source),
 		DeviceInfo:    c.DeviceInfo,
 		NetworkEvents: c.NetworkEvents,

@@ -27,6 +27,9 @@ type Settings struct {
 	Allow          []string         `json:"allow,omitempty"`
 	RuleID         string           `json:"rule_id,omitempty"`
 	RuleName       string           `json:"rule_name,omitempty"`
+	Detection      string           `json:"detection,omitempty"`
+	Trigger        string           `json:"trigger,omitempty"`
+	RetroHunt      bool             `json:"retro_hunt,omitempty"`
 	Cluster        *ClusterSettings `json:"cluster,omitempty"`
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sort"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
@@ -148,16 +147,6 @@ func (r *StepsResult) add(s Step) {
 	if s.Outcome == OutcomeFailed {
 		r.Failed++
 	}
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // humanDuration renders d rounded for people: "3h12m", "41s", "2d4h".

@@ -194,8 +194,7 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []Step
 	}
 	// Detach.
 	if es {
-		q := url.Values{"allow_no_indices": {"true"}, "expand_wildcards": {"open"}}
-		req, resp, err = call(ctx, c, http.MethodPost, "/"+alertsPattern+"/_ilm/remove", q, nil)
+		req, resp, err = call(ctx, c, http.MethodPost, "/"+alertsPattern+"/_ilm/remove", nil, nil)
 	} else {
 		req, resp, err = call(ctx, c, http.MethodPost, "/_plugins/_ism/remove/"+alertsPattern, nil, nil)
 	}
@@ -205,9 +204,28 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []Step
 	default:
 		det.Outcome = OutcomeRemoved
 		var r struct {
-			Updated int `json:"updated_indices"`
+			Updated       int      `json:"updated_indices"` // ISM
+			Failures      bool     `json:"failures"`        // ISM
+			HasFailures   bool     `json:"has_failures"`    // ILM
+			FailedIndexes []string `json:"failed_indexes"`  // ILM
 		}
-		if json.Unmarshal(resp.Body, &r) == nil && r.Updated > 0 {
+		_ = json.Unmarshal(resp.Body, &r)
+		switch {
+		case r.HasFailures:
+			det.Outcome, det.Detail = OutcomeFailed, "could not detach from "+strings.Join(r.FailedIndexes, ", ")
+		case r.Failures:
+			var ism ismAnswer
+			_ = json.Unmarshal(resp.Body, &ism)
+			var fails []string
+			for _, f := range ism.FailedIndices {
+				if !strings.Contains(strings.ToLower(f.Reason), "does not have a policy") {
+					fails = append(fails, f.IndexName+": "+f.Reason)
+				}
+			}
+			if len(fails) > 0 {
+				det.Outcome, det.Detail = OutcomeFailed, strings.Join(fails, "; ")
+			}
+		case r.Updated > 0:
 			det.Detail = fmt.Sprintf("%d indices", r.Updated)
 		}
 	}
