@@ -39,6 +39,7 @@ func main() {
 	flag.IntVar(&o.BulkMB, "bulk-mb", 8, "bulk request size in MB")
 	flag.IntVar(&o.NaiveRounds, "naive-rounds", 0, "rounds that also time the naive baseline (default all; at least 1)")
 	flag.BoolVar(&o.Trace, "trace", false, "print each edgewatch round's requests")
+	flag.BoolVar(&o.NoPrepare, "no-prepare", false, "run the event step after the facing step, without its preparation")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.BoolVar(&o.Keep, "keep", false, "keep the bench-* indices for the next run")
 	flag.Parse()

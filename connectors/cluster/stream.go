@@ -206,12 +206,7 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 	}
 	sort := sortBy(tiebreak)
 
-	var after []json.RawMessage
-	var done int64
-	for page := 0; ; page++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	pageBody := func(page int, after []json.RawMessage) []byte {
 		body := jsonObj{
 			"size":    spec.PageSize,
 			"query":   spec.Query,
@@ -224,7 +219,33 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 		if after != nil {
 			body["search_after"] = after
 		}
-		sr, err := pitPage(ctx, c, spec.Index, body)
+		return JSON(body)
+	}
+
+	// While fn consumes a full page, the next one is already being
+	// searched and sent (one request in flight: memory stays two pages).
+	var next chan pageResult
+	cancelNext := func() {}
+	defer func() {
+		cancelNext()
+		if next != nil {
+			<-next
+		}
+	}()
+	var done int64
+	for page := 0; ; page++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var sr *searchResponse
+		if next != nil {
+			r := <-next
+			cancelNext()
+			next, cancelNext = nil, func() {}
+			sr, err = r.sr, r.err
+		} else {
+			sr, err = pitPageBody(ctx, c, spec.Index, pageBody(page, nil))
+		}
 		if err != nil {
 			return err
 		}
@@ -245,6 +266,21 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 				continue
 			}
 		}
+		full := len(sr.Hits.Hits) >= spec.PageSize
+		if full {
+			last := sr.Hits.Hits[len(sr.Hits.Hits)-1]
+			if len(last.Sort) == 0 {
+				return fmt.Errorf("search %s: hit without sort values", spec.Index)
+			}
+			body := pageBody(page+1, last.Sort)
+			nctx, cancel := context.WithCancel(ctx)
+			ch := make(chan pageResult, 1)
+			go func() {
+				sr, err := pitPageBody(nctx, c, spec.Index, body)
+				ch <- pageResult{sr, err}
+			}()
+			next, cancelNext = ch, cancel
+		}
 		for i := range sr.Hits.Hits {
 			if err := fn(&sr.Hits.Hits[i]); err != nil {
 				return err
@@ -254,20 +290,24 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 		if spec.Progress != nil {
 			spec.Progress(done, total)
 		}
-		if len(sr.Hits.Hits) < spec.PageSize {
+		if !full {
 			return nil
 		}
-		last := sr.Hits.Hits[len(sr.Hits.Hits)-1]
-		if len(last.Sort) == 0 {
-			return fmt.Errorf("search %s: hit without sort values", spec.Index)
-		}
-		after = last.Sort
 	}
 }
 
+type pageResult struct {
+	sr  *searchResponse
+	err error
+}
+
 func pitPage(ctx context.Context, c *Client, index string, body jsonObj) (*searchResponse, error) {
+	return pitPageBody(ctx, c, index, JSON(body))
+}
+
+func pitPageBody(ctx context.Context, c *Client, index string, body []byte) (*searchResponse, error) {
 	var sr searchResponse
-	if err := c.Call(ctx, "search "+index, Request{Method: http.MethodPost, Path: "/_search", Body: JSON(body)}, &sr); err != nil {
+	if err := c.Call(ctx, "search "+index, Request{Method: http.MethodPost, Path: "/_search", Body: body}, &sr); err != nil {
 		return nil, err
 	}
 	if err := shardFailure(index, &sr); err != nil {

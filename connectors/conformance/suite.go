@@ -92,6 +92,24 @@ func Run(t *testing.T, h Harness) {
 			}
 		})
 	}
+	// A Source that prepares its event step before the facing set is known
+	// must read the same events with the preparation as without it.
+	if prep, ok := r.src.(connectors.EventPreparer); ok {
+		for _, tc := range []struct {
+			name string
+			set  *correlation.IndicatorSet
+		}{{"prepared push-down, few indicators", small}, {"prepared push-down, more indicators than window remotes", large}} {
+			t.Run(tc.name, func(t *testing.T) {
+				stop := prep.PrepareEvents(ctx, connectors.EventQuery{From: exp.From, To: exp.To, Indicators: tc.set})
+				defer stop()
+				got := r.matches(ctx, t, connectors.EventQuery{From: exp.From, To: exp.To, Facing: facing, Indicators: tc.set}, facing, tc.set)
+				r.sameIDs(t, "matches", exp.Matches, got)
+				if p, ok := r.src.(planner); ok {
+					t.Logf("event plan: %+v", p.LastEventPlan())
+				}
+			})
+		}
+	}
 	t.Run("decoded fields", func(t *testing.T) { r.fields(ctx, t, facing, small) })
 	t.Run("empty facing set reads nothing", func(t *testing.T) {
 		var empty correlation.FacingBuilder

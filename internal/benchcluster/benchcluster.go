@@ -44,7 +44,10 @@ type Options struct {
 	NaiveRounds int
 	// Trace prints each edgewatch round's requests (path, duration, sizes).
 	Trace bool
-	Log   io.Writer
+	// NoPrepare runs the facing step and the event step one after the
+	// other, without the event step's preparation (for comparison).
+	NoPrepare bool
+	Log       io.Writer
 }
 
 // Result is what a Run measured. Durations are medians over the rounds.
@@ -190,7 +193,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	win := window{facingFrom: from.Add(-30 * 24 * time.Hour), from: from, to: from.Add(span)}
 
 	// Warm-up (mapping, limits, caches), not timed.
-	if _, _, err := detect(ctx, src, ind, win); err != nil {
+	if _, _, err := detect(ctx, src, ind, win, !o.NoPrepare); err != nil {
 		return nil, err
 	}
 	runtime.GC()
@@ -204,7 +207,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			tr.reset()
 		}
 		t0 := time.Now()
-		d, facingDur, err := detect(ctx, src, ind, win)
+		d, facingDur, err := detect(ctx, src, ind, win, !o.NoPrepare)
 		if err != nil {
 			return nil, err
 		}
@@ -280,10 +283,15 @@ func facingStep(ctx context.Context, src *cluster.Source, win window) (*correlat
 	return b.Build(), nil
 }
 
-// detect is edgewatch's read path: facing step, pushed-down event step,
-// matcher.
-func detect(ctx context.Context, src *cluster.Source, ind *correlation.IndicatorSet, win window) (detection, time.Duration, error) {
+// detect is edgewatch's read path as the engine runs it: the event step's
+// preparation (remote listing) alongside the facing step, then the
+// pushed-down event step and the matcher.
+func detect(ctx context.Context, src *cluster.Source, ind *correlation.IndicatorSet, win window, prepare bool) (detection, time.Duration, error) {
 	t0 := time.Now()
+	if prepare {
+		stop := src.PrepareEvents(ctx, connectors.EventQuery{From: win.from, To: win.to, Indicators: ind})
+		defer stop()
+	}
 	fs, err := facingStep(ctx, src, win)
 	if err != nil {
 		return detection{}, 0, err

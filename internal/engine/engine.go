@@ -229,7 +229,11 @@ func run(ctx context.Context, s Settings, be *Backend, obs Observer, now func() 
 		return err
 	}
 
-	// 2 facing
+	// 2 facing (a Source may start the event step's facing-free work now)
+	if p, ok := be.Source.(connectors.EventPreparer); ok {
+		stop := p.PrepareEvents(ctx, connectors.EventQuery{From: s.From, To: s.To, Indicators: ind})
+		defer stop()
+	}
 	obs.Progress(Progress{Stage: "facing", Message: "reading DeviceInfo"})
 	var fb correlation.FacingBuilder
 	frep, err := be.Source.DeviceInfo(ctx, connectors.FacingQuery{
