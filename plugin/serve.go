@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edgewatch/edgewatch/plugin/internal/logbridge"
@@ -52,11 +53,50 @@ func serve(d Detector, hs goplugin.HandshakeConfig) {
 		HandshakeConfig:  hs,
 		VersionedPlugins: plugins,
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			opts = append(opts, grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes))
+			opts = append(opts, grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes),
+				grpc.ChainUnaryInterceptor(inflight.unary), grpc.ChainStreamInterceptor(inflight.stream))
 			return grpc.NewServer(opts...)
 		},
 		Logger: logbridge.NewHCLog(logger),
 	})
+	// go-plugin returns once the host asked the plugin to stop; the stop
+	// cancelled every call's context. Give the handlers a moment to finish
+	// their clean-up (close a PIT, abandon a window) before the process exits.
+	if !inflight.wait(drainTimeout) {
+		logger.Warn("plugin exiting with calls still running", "after", drainTimeout)
+	}
+}
+
+// drainTimeout bounds how long a stopping plugin waits for its calls.
+const drainTimeout = 3 * time.Second
+
+// inflight counts the gRPC calls being served.
+var inflight = &callTracker{}
+
+type callTracker struct{ wg sync.WaitGroup }
+
+func (t *callTracker) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	t.wg.Add(1)
+	defer t.wg.Done()
+	return h(ctx, req)
+}
+
+func (t *callTracker) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	t.wg.Add(1)
+	defer t.wg.Done()
+	return h(srv, ss)
+}
+
+// wait reports whether every call returned within d.
+func (t *callTracker) wait(d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { t.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 // runByHand explains the program to a person who started it directly.

@@ -139,7 +139,7 @@ cluster:
 	got := h.dumped(dumpFile)
 	var settings, want any
 	_ = json.Unmarshal(got["settings"], &settings)
-	_ = json.Unmarshal([]byte(`{"source":"file",
+	_ = json.Unmarshal([]byte(`{"source":"file","trigger":"cli",
 		"device_info":["`+filepath.Join(h.dir, "di.ndjson")+`"],"network_events":["`+filepath.Join(h.dir, "ev.ndjson")+`"],
 		"feeds":["`+filepath.Join(h.dir, "ipsum.txt")+`"],"feed_name":"ipsum","min_level":4,
 		"from":"2026-01-01T00:00:00Z","to":"2026-01-02T00:00:00Z","facing_lookback":"168h0m0s",

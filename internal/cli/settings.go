@@ -1,9 +1,8 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
-	"strconv"
+	"github.com/edgewatch/edgewatch/internal/duration"
 	"strings"
 	"time"
 )
@@ -51,53 +50,10 @@ type ClusterSettings struct {
 
 // Duration is a time.Duration written as a Go duration string, the form
 // engine.Duration reads; it parses "30d" and "1d12h" too.
-type Duration time.Duration
-
-// MarshalJSON writes "720h0m0s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads a duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration: want a string like \"30d\": %w", err)
-	}
-	v, err := ParseDuration(s)
-	*d = Duration(v)
-	return err
-}
-
-// UnmarshalText reads "30d" (YAML).
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := ParseDuration(string(b))
-	*d = Duration(v)
-	return err
-}
+type Duration = duration.Duration
 
 // ParseDuration accepts Go durations plus whole days: "30d", "1d12h", "90m".
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, nil
-	}
-	var total time.Duration
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		days, err := strconv.Atoi(s[:i])
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q", s)
-		}
-		total = time.Duration(days) * 24 * time.Hour
-		s = s[i+1:]
-		if s == "" {
-			return total, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q (want e.g. 30d, 12h, 90m)", s)
-	}
-	return total + d, nil
-}
+var ParseDuration = duration.Parse
 
 // ParseTime reads a window bound: "now", a relative offset from now
 // ("-24h", "-7d", "+1h"), an RFC 3339 time, or a date (UTC midnight).

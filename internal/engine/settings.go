@@ -67,6 +67,3 @@ type ClusterSettings struct {
 	// AlertIndex is where alerts go (default "edgewatch-alerts-default").
 	AlertIndex string `json:"alert_index,omitempty" yaml:"alert_index"`
 }
-
-// Duration is a time.Duration that reads "30d", "12h", "90m" from JSON/YAML.
-type Duration time.Duration

@@ -1,74 +1,10 @@
 package incremental
 
-import (
-	"encoding/json"
-	"fmt"
-	"strconv"
-	"strings"
-	"time"
-)
+import "github.com/edgewatch/edgewatch/internal/duration"
 
 // Duration is a time.Duration read from JSON or YAML as a Go duration string
-// with an optional leading day count ("10m", "7d", "1d12h") or, in JSON, a
-// number of nanoseconds. It is written back as a Go duration string.
-type Duration time.Duration
-
-// D returns d as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
+// with an optional leading day count ("10m", "7d", "1d12h").
+type Duration = duration.Duration
 
 // ParseDuration accepts Go durations plus a leading "<n>d" day count.
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, nil
-	}
-	var total time.Duration
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		days, err := strconv.Atoi(s[:i])
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q: %w", s, err)
-		}
-		total = time.Duration(days) * 24 * time.Hour
-		s = s[i+1:]
-		if s == "" {
-			return total, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q: %w", s, err)
-	}
-	return total + d, nil
-}
-
-// String formats d as a Go duration.
-func (d Duration) String() string { return time.Duration(d).String() }
-
-// MarshalJSON writes the duration as a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads a duration string or a number of nanoseconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var n int64
-		if err2 := json.Unmarshal(b, &n); err2 != nil {
-			return fmt.Errorf("duration: want a string like \"10m\" or \"7d\": %w", err)
-		}
-		*d = Duration(n)
-		return nil
-	}
-	v, err := ParseDuration(s)
-	*d = Duration(v)
-	return err
-}
-
-// MarshalText writes the duration as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText reads "10m", "7d" (YAML, flags).
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := ParseDuration(string(b))
-	*d = Duration(v)
-	return err
-}
+var ParseDuration = duration.Parse
