@@ -22,11 +22,11 @@ type traceDoer struct {
 }
 
 type traceEntry struct {
-	start, dur      time.Duration
-	method, path    string
-	reqB, respB     int
-	status          int
-	aggs, fetchSize string
+	start, dur   time.Duration
+	method, path string
+	reqB, respB  int
+	status       int
+	aggs         string
 }
 
 func (d *traceDoer) Do(ctx context.Context, req cluster.Request) (*cluster.Response, error) {
