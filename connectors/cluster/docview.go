@@ -8,43 +8,93 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/buger/jsonparser"
 
 	"github.com/edgewatch/edgewatch/correlation"
 )
 
-// docView reads values out of one searchHit's _source by dotted path. It decodes
-// only the objects a path walks through, once each, and it finds a value
-// whether the document nests its objects ({"host":{"id":…}}) or uses dotted
-// keys ({"host.id":…}), or mixes both, as Elasticsearch allows.
+// docView reads values out of one searchHit's _source by dotted path. It scans
+// only the objects a path walks through, once each, keeping each member as a
+// slice of the document (no value is decoded until it is asked for), and it
+// finds a value whether the document nests its objects ({"host":{"id":…}})
+// or uses dotted keys ({"host.id":…}), or mixes both, as Elasticsearch
+// allows.
 type docView struct {
 	root json.RawMessage
-	objs map[string]map[string]json.RawMessage // decoded objects by path prefix ("" = root)
+	top  []member
+	objs []scanned // nested objects scanned so far, by path prefix
+}
+
+// member is one key of an object and its raw JSON value.
+type member struct {
+	key []byte
+	val []byte
+}
+
+type scanned struct {
+	key     string
+	members []member
 }
 
 var errNotObject = errors.New("document is not a JSON object")
 
 func newDocView(src json.RawMessage) (*docView, error) {
-	d := &docView{root: src, objs: map[string]map[string]json.RawMessage{}}
-	if _, err := d.object("", src); err != nil {
+	d := &docView{root: src}
+	m, err := scanObject(src)
+	if err != nil {
 		return nil, err
 	}
+	d.top = m
 	return d, nil
 }
 
-// object decodes raw as an object, cached under key.
-func (d *docView) object(key string, raw json.RawMessage) (map[string]json.RawMessage, error) {
-	if m, ok := d.objs[key]; ok {
-		return m, nil
-	}
+// scanObject lists the members of the object raw.
+func scanObject(raw []byte) ([]member, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, errNotObject
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	members := make([]member, 0, 16)
+	err := jsonparser.ObjectEach(raw, func(key, value []byte, vt jsonparser.ValueType, end int) error {
+		if !within(raw, key) { // unescaped into a scratch buffer
+			key = bytes.Clone(key)
+		}
+		if vt == jsonparser.String {
+			// jsonparser hands strings over without their quotes.
+			value = raw[end-len(value)-2 : end]
+		}
+		members = append(members, member{key: key, val: value})
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("decode document: %w", err)
 	}
-	d.objs[key] = m
+	return members, nil
+}
+
+// within reports whether b is a slice of buf.
+func within(buf, b []byte) bool {
+	if len(b) == 0 || cap(b) > cap(buf) {
+		return false
+	}
+	off := cap(buf) - cap(b)
+	return off < len(buf) && &buf[off] == &b[0]
+}
+
+// object scans raw as an object, cached under key.
+func (d *docView) object(key string, raw json.RawMessage) ([]member, error) {
+	for i := range d.objs {
+		if d.objs[i].key == key {
+			return d.objs[i].members, nil
+		}
+	}
+	m, err := scanObject(raw)
+	if err != nil {
+		return nil, err
+	}
+	d.objs = append(d.objs, scanned{key: key, members: m})
 	return m, nil
 }
 
@@ -54,19 +104,35 @@ func (d *docView) get(path string) (json.RawMessage, bool) {
 	if path == "" {
 		return d.root, true
 	}
-	v, ok := d.walk("", d.objs[""], strings.Split(path, "."))
+	var v json.RawMessage
+	var ok bool
+	if strings.IndexByte(path, '.') < 0 {
+		v, ok = lookup(d.top, path)
+	} else {
+		v, ok = d.walk("", d.top, strings.Split(path, "."))
+	}
 	if !ok || isNull(v) {
 		return nil, false
 	}
 	return v, true
 }
 
-func (d *docView) walk(prefix string, jsonObj map[string]json.RawMessage, segs []string) (json.RawMessage, bool) {
+// lookup finds key among members; the last one wins, as in encoding/json.
+func lookup(members []member, key string) ([]byte, bool) {
+	for i := len(members) - 1; i >= 0; i-- {
+		if string(members[i].key) == key {
+			return members[i].val, true
+		}
+	}
+	return nil, false
+}
+
+func (d *docView) walk(prefix string, obj []member, segs []string) (json.RawMessage, bool) {
 	// Try the shortest key first (nested objects are the common case), then
 	// longer dotted keys.
 	for k := 1; k <= len(segs); k++ {
 		key := strings.Join(segs[:k], ".")
-		v, ok := jsonObj[key]
+		v, ok := lookup(obj, key)
 		if !ok {
 			continue
 		}
@@ -122,6 +188,11 @@ func rawText(v json.RawMessage) string {
 	}
 	switch v[0] {
 	case '"':
+		if len(v) >= 2 && v[len(v)-1] == '"' {
+			if in := v[1 : len(v)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+				return string(in) // the common case: nothing to unescape
+			}
+		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
 			return ""

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/buger/jsonparser"
 
 	"github.com/edgewatch/edgewatch/correlation"
 )
@@ -446,7 +450,7 @@ func (p *Profile) decodeDeviceInfo(d *docView, row *correlation.DeviceInfo) erro
 	row.Facing = correlation.InternetFacing{LocalPort: correlation.NoPort}
 	if af := p.field(FieldAdditionalFields); af != "" {
 		if v, ok := d.get(af); ok {
-			f, err := correlation.ParseInternetFacing(v)
+			f, err := correlation.ParseInternetFacing(unquoteObject(v))
 			// A malformed secondary key (say InternetFacingLastSeen)
 			// keeps the row when its port is good; anything worse skips
 			// it, as the file connector does.
@@ -547,12 +551,42 @@ func (p *Profile) decodeNetworkEvent(d *docView, ev *correlation.NetworkEvent) e
 		ParentName:  d.str(p.field(FieldProcParentName)),
 		ParentPID:   d.int64(p.field(FieldProcParentID)),
 	}
+	// A copy: the source is a slice of a whole search page.
 	if raw, ok := d.get(p.Row); ok {
-		ev.Raw = raw
+		ev.Raw = bytes.Clone(raw)
 	} else {
-		ev.Raw = d.root
+		ev.Raw = bytes.Clone(d.root)
 	}
 	return nil
+}
+
+// unquoteObject peels one layer of string encoding off v when it holds
+// object text (AdditionalFields as Advanced Hunting stores it), so that the
+// object is not decoded twice; anything else comes back as it is.
+func unquoteObject(v json.RawMessage) json.RawMessage {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return v
+	}
+	in := v[1 : len(v)-1]
+	for _, c := range in {
+		if c < 0x20 {
+			return v // not a well-formed string: ParseInternetFacing says so
+		}
+	}
+	if bytes.IndexByte(in, '\\') < 0 {
+		if t := bytes.TrimSpace(in); len(t) > 0 && t[0] == '{' {
+			return t
+		}
+		return v
+	}
+	u, err := jsonparser.Unescape(in, nil)
+	if err != nil || !utf8.Valid(u) {
+		return v
+	}
+	if t := bytes.TrimSpace(u); len(t) > 0 && t[0] == '{' {
+		return t
+	}
+	return v
 }
 
 func firstPort(d *docView, paths []string) int {

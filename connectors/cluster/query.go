@@ -142,17 +142,17 @@ func timeRange(path string, plan fieldPlan, from, to time.Time) (any, bool) {
 
 const msLayout = "2006-01-02T15:04:05.000Z"
 
-// ipForms is the text an address takes in a store. An ip field needs one
+// appendIPForms appends the text an address takes in a store. An ip field needs one
 // form (it parses "::ffff:a.b.c.d" as a.b.c.d anyway); a string field holds
 // whatever the producer wrote, so IPv4 addresses get their IPv4-mapped IPv6
 // form too.
-func ipForms(a netip.Addr, keyword bool) []string {
+func appendIPForms(dst []string, a netip.Addr, keyword bool) []string {
 	a = correlation.NormalizeAddr(a)
+	s := a.String()
 	if keyword && a.Is4() {
-		s := a.String()
-		return []string{s, "::ffff:" + s}
+		return append(dst, s, "::ffff:"+s)
 	}
-	return []string{a.String()}
+	return append(dst, s)
 }
 
 // maxExpandBits bounds the ranges a string-typed IP field gets as a list
@@ -174,7 +174,7 @@ func indicatorTerms(set *correlation.IndicatorSet, plan fieldPlan, maxCIDRs int)
 	for ind := range set.All() {
 		p := ind.Prefix
 		if p.IsSingleIP() {
-			values = append(values, ipForms(p.Addr(), plan.AnyKeyword)...)
+			values = appendIPForms(values, p.Addr(), plan.AnyKeyword)
 			continue
 		}
 		if plan.AllIP {
@@ -190,7 +190,7 @@ func indicatorTerms(set *correlation.IndicatorSet, plan fieldPlan, maxCIDRs int)
 			return nil, cidrs, false
 		}
 		for a, n := p.Masked().Addr(), 0; n < 1<<bits; a, n = a.Next(), n+1 {
-			values = append(values, ipForms(a, true)...)
+			values = appendIPForms(values, a, true)
 		}
 	}
 	return values, cidrs, true

@@ -447,12 +447,14 @@ type matching struct {
 // error means the plan is complete without a remote filter: StrategyEmpty
 // (nothing can match) or StrategyNoRemotePushdown (the caller reads the
 // base filter).
+//
+// The measure only picks the listing's strategy (both find the same
+// addresses), so the indicators-first listing starts with it rather than
+// after it, and is used when the measure picks it; otherwise it is
+// cancelled and the events-first listing runs.
 func (s *Source) listMatching(ctx context.Context, index string, m *mappings, lim queryLimits, filter []any, arrs []arrClause, ind *correlation.IndicatorSet, plan *EventPlan) (*matching, error) {
-	// Remote plans per arrangement, and the indicators-first terms.
 	arrs2 := s.profile.Arrangements
 	rplans := make([]fieldPlan, len(arrs2))
-	remote := make([]any, len(arrs2))
-	indFirstOK := true
 	for i, a := range arrs2 {
 		rplans[i] = m.plan(a.RemoteIP)
 		if !rplans[i].Pushable {
@@ -460,6 +462,27 @@ func (s *Source) listMatching(ctx context.Context, index string, m *mappings, li
 			plan.Notes = append(plan.Notes, "remote address not pushed down: "+a.RemoteIP+" is analysed text")
 			return &matching{noPushdown: true}, nil
 		}
+	}
+
+	// Measure the window: base hits and distinct remotes per arrangement.
+	type measured struct {
+		base, distinct int64
+		ms             int64
+		err            error
+	}
+	mctx, cancelMeasure := context.WithCancel(ctx)
+	defer cancelMeasure()
+	measureCh := make(chan measured, 1)
+	go func() {
+		start := time.Now()
+		base, distinct, err := s.measure(mctx, index, filter, arrs, rplans)
+		measureCh <- measured{base, distinct, time.Since(start).Milliseconds(), err}
+	}()
+
+	// The indicators-first terms, while the measure runs.
+	remote := make([]any, len(arrs2))
+	indFirstOK := true
+	for i, a := range arrs2 {
 		// Clause budget for CIDRs: leave room for the rest of the query.
 		vals, _, ok := indicatorTerms(ind, rplans[i], max(lim.MaxClauses/2-64, 0))
 		if !ok {
@@ -472,13 +495,36 @@ func (s *Source) listMatching(ctx context.Context, index string, m *mappings, li
 		remote[i] = c
 	}
 
-	// Measure the window: base hits and distinct remotes per arrangement.
-	start := time.Now()
-	base, distinct, err := s.measure(ctx, index, filter, arrs, rplans)
-	plan.MeasureMS = time.Since(start).Milliseconds()
-	if err != nil {
-		return nil, err
+	type listed struct {
+		l   *listing
+		ms  int64
+		err error
 	}
+	list := func(ctx context.Context, strategy string) listed {
+		start := time.Now()
+		l, err := s.listRemoteSet(ctx, index, lim, filter, arrs, rplans, remote, ind, strategy, plan.IndicatorTerms)
+		return listed{l, time.Since(start).Milliseconds(), err}
+	}
+	var early chan listed
+	cancelEarly := func() {}
+	defer func() {
+		cancelEarly()
+		if early != nil {
+			<-early
+		}
+	}()
+	if indFirstOK {
+		ectx, cancel := context.WithCancel(ctx)
+		early, cancelEarly = make(chan listed, 1), cancel
+		go func() { early <- list(ectx, StrategyIndicatorsFirst) }()
+	}
+
+	mr := <-measureCh // the measure stops with ctx
+	plan.MeasureMS = mr.ms
+	if mr.err != nil {
+		return nil, mr.err
+	}
+	base, distinct := mr.base, mr.distinct
 	plan.BaseHits, plan.DistinctRemotes = base, distinct
 	if base == 0 {
 		plan.Strategy = StrategyEmpty
@@ -496,13 +542,54 @@ func (s *Source) listMatching(ctx context.Context, index string, m *mappings, li
 	if indFirstOK && distinct*eventsFirstFactor >= int64(plan.Indicators) {
 		plan.Strategy = StrategyIndicatorsFirst
 	}
-	start = time.Now()
-	ws := &matching{skip: make([]bool, len(arrs2)), final: make([]any, len(arrs2))}
+	var r listed
+	if plan.Strategy == StrategyIndicatorsFirst {
+		r = <-early
+		early = nil
+	} else {
+		cancelEarly()
+		if early != nil {
+			<-early
+			early = nil
+		}
+		r = list(ctx, StrategyEventsFirst)
+	}
+	plan.ListMS = r.ms
+	if r.l != nil {
+		plan.Chunks += r.l.chunks
+		plan.RemotesListed += r.l.listed
+		plan.CompositePages += r.l.pages
+		plan.MatchingRemotes += r.l.matching
+		plan.RemoteTerms += r.l.matching
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if plan.MatchingRemotes == 0 {
+		plan.Notes = append(plan.Notes, plan.Strategy+": no remote address of the window is an indicator")
+		plan.Strategy = StrategyEmpty
+		return nil, nil
+	}
+	return r.l.ws, nil
+}
+
+// listing is what one remote listing found, and its figures.
+type listing struct {
+	ws                      *matching
+	chunks, pages, matching int
+	listed                  int64
+}
+
+// listRemoteSet lists, per arrangement, the window's remote addresses that
+// are indicators with strategy (remote holds the indicators-first terms).
+func (s *Source) listRemoteSet(ctx context.Context, index string, lim queryLimits, filter []any, arrs []arrClause, rplans []fieldPlan, remote []any, ind *correlation.IndicatorSet, strategy string, indicatorTerms int) (*listing, error) {
+	arrs2 := s.profile.Arrangements
+	out := &listing{ws: &matching{skip: make([]bool, len(arrs2)), final: make([]any, len(arrs2))}}
 	for i, a := range arrs2 {
 		listQuery := arrangementQuery(filter, arrs[i])
-		if plan.Strategy == StrategyIndicatorsFirst {
+		if strategy == StrategyIndicatorsFirst {
 			listQuery = arrangementQuery(append(append([]any(nil), filter...), remote[i]), arrs[i])
-			plan.Chunks += chunkCount(plan.IndicatorTerms, lim.MaxTerms) * max(len(rplans[i].Fields), 1)
+			out.chunks += chunkCount(indicatorTerms, lim.MaxTerms) * max(len(rplans[i].Fields), 1)
 		}
 		var keep []any
 		for _, f := range fieldsOr(rplans[i], a.RemoteIP) {
@@ -515,30 +602,23 @@ func (s *Source) listMatching(ctx context.Context, index string, m *mappings, li
 					keep = append(keep, v)
 				}
 			})
-			plan.RemotesListed += listed
-			plan.CompositePages += pages
+			out.listed += listed
+			out.pages += pages
 			if err != nil {
-				return nil, err
+				return out, err
 			}
 		}
-		plan.MatchingRemotes += len(keep)
-		plan.RemoteTerms += len(keep)
+		out.matching += len(keep)
 		if len(keep) == 0 {
-			ws.skip[i] = true
+			out.ws.skip[i] = true
 			continue
 		}
-		if plan.Strategy == StrategyEventsFirst {
-			plan.Chunks += chunkCount(len(keep), lim.MaxTerms) * max(len(rplans[i].Fields), 1)
+		if strategy == StrategyEventsFirst {
+			out.chunks += chunkCount(len(keep), lim.MaxTerms) * max(len(rplans[i].Fields), 1)
 		}
-		ws.final[i], _ = termsClause(a.RemoteIP, rplans[i], keep, lim.MaxTerms)
+		out.ws.final[i], _ = termsClause(a.RemoteIP, rplans[i], keep, lim.MaxTerms)
 	}
-	plan.ListMS = time.Since(start).Milliseconds()
-	if plan.MatchingRemotes == 0 {
-		plan.Notes = append(plan.Notes, plan.Strategy+": no remote address of the window is an indicator")
-		plan.Strategy = StrategyEmpty
-		return nil, nil
-	}
-	return ws, nil
+	return out, nil
 }
 
 // eventsFirstFactor weighs a listed remote against an indicator term: the

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/buger/jsonparser"
 )
 
 // DefaultPageSize is the number of hits per search_after page.
@@ -40,8 +43,9 @@ type searchSpec struct {
 	CheapQuery bool
 }
 
-// searchHit is one search hit. Source and Sort alias nothing: each page is decoded
-// afresh, so memory is bounded by one page.
+// searchHit is one search hit. Source and Sort are slices of their page's
+// answer body (parseSearchResponse): each page is read afresh, so memory is
+// bounded by one page, and whatever outlives a page must be copied.
 type searchHit struct {
 	Index  string            `json:"_index"`
 	ID     string            `json:"_id"`
@@ -306,14 +310,150 @@ func pitPage(ctx context.Context, c *Client, index string, body jsonObj) (*searc
 }
 
 func pitPageBody(ctx context.Context, c *Client, index string, body []byte) (*searchResponse, error) {
-	var sr searchResponse
-	if err := c.Call(ctx, "search "+index, Request{Method: http.MethodPost, Path: "/_search", Body: body}, &sr); err != nil {
+	op := "search " + index
+	req := Request{Method: http.MethodPost, Path: "/_search", Body: body}
+	resp, err := c.doer.Do(ctx, req)
+	if err != nil {
+		return nil, transportError(ctx, op, req, err, c.secrets)
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		return nil, StatusError(op, req, resp.Status, resp.Body)
+	}
+	sr, err := parseSearchResponse(resp.Body)
+	if err != nil {
+		return nil, &Error{Op: op, Method: req.Method, Path: req.Path, Status: resp.Status,
+			Reason: "cannot decode answer: " + err.Error(), Downstream: true}
+	}
+	if err := shardFailure(index, sr); err != nil {
 		return nil, err
 	}
-	if err := shardFailure(index, &sr); err != nil {
+	return sr, nil
+}
+
+// parseSearchResponse reads a search page without building a value per
+// field: each hit's _source and sort values are slices of body (a page's
+// hits alias its body, and nothing else).
+func parseSearchResponse(body []byte) (*searchResponse, error) {
+	sr := &searchResponse{}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return sr, nil
+	}
+	err := jsonparser.ObjectEach(body, func(key, value []byte, vt jsonparser.ValueType, end int) error {
+		switch string(key) {
+		case "pit_id":
+			if vt == jsonparser.String {
+				s, err := jsonparser.ParseString(value)
+				if err != nil {
+					return fmt.Errorf("pit_id: %w", err)
+				}
+				sr.PitID = s
+			}
+		case "timed_out":
+			sr.TimedOut = vt == jsonparser.Boolean && string(value) == "true"
+		case "_shards":
+			if vt != jsonparser.Object {
+				return nil
+			}
+			if n, err := jsonparser.GetInt(value, "failed"); err == nil {
+				sr.Shards.Failed = int(n)
+			}
+			_, _ = jsonparser.ArrayEach(value, func(v []byte, vt jsonparser.ValueType, end int, _ error) {
+				sr.Shards.Failures = append(sr.Shards.Failures, json.RawMessage(rawValue(value, v, vt)))
+			}, "failures")
+		case "hits":
+			if vt != jsonparser.Object {
+				return nil
+			}
+			return parseHits(value, sr)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	return &sr, nil
+	return sr, nil
+}
+
+func parseHits(value []byte, sr *searchResponse) error {
+	return jsonparser.ObjectEach(value, func(key, value []byte, vt jsonparser.ValueType, _ int) error {
+		switch string(key) {
+		case "total":
+			if vt == jsonparser.Object {
+				if n, err := jsonparser.GetInt(value, "value"); err == nil {
+					sr.Hits.Total = &struct {
+						Value int64 `json:"value"`
+					}{Value: n}
+				}
+			}
+		case "hits":
+			if vt != jsonparser.Array {
+				return nil
+			}
+			var herr error
+			_, err := jsonparser.ArrayEach(value, func(v []byte, vt jsonparser.ValueType, _ int, _ error) {
+				if herr != nil {
+					return
+				}
+				if vt != jsonparser.Object {
+					herr = errors.New("hit is not an object")
+					return
+				}
+				var h searchHit
+				herr = parseHit(v, &h)
+				sr.Hits.Hits = append(sr.Hits.Hits, h)
+			})
+			if herr != nil {
+				return herr
+			}
+			return err
+		}
+		return nil
+	})
+}
+
+func parseHit(v []byte, h *searchHit) error {
+	return jsonparser.ObjectEach(v, func(key, value []byte, vt jsonparser.ValueType, _ int) error {
+		switch string(key) {
+		case "_index", "_id":
+			if vt != jsonparser.String {
+				return nil
+			}
+			s, err := jsonparser.ParseString(value)
+			if err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			if key[1] == 'i' && key[2] == 'n' {
+				h.Index = s
+			} else {
+				h.ID = s
+			}
+		case "_source":
+			h.Source = json.RawMessage(rawValue(v, value, vt))
+		case "sort":
+			if vt != jsonparser.Array {
+				return nil
+			}
+			_, err := jsonparser.ArrayEach(value, func(e []byte, et jsonparser.ValueType, _ int, _ error) {
+				h.Sort = append(h.Sort, json.RawMessage(rawValue(value, e, et)))
+			})
+			return err
+		}
+		return nil
+	})
+}
+
+// rawValue is the JSON text of a value jsonparser handed over: strings come
+// without their quotes, which sit right around them in the same buffer.
+func rawValue(parent, v []byte, vt jsonparser.ValueType) []byte {
+	if vt != jsonparser.String {
+		return v
+	}
+	// v is a slice of parent with its quotes on either side.
+	start := cap(parent) - cap(v)
+	if start < 1 || start+len(v) >= len(parent) {
+		return append(append([]byte{'"'}, v...), '"') // not expected: v is still escaped
+	}
+	return parent[start-1 : start+len(v)+1 : start+len(v)+1]
 }
 
 // errPartialResults: a search answered from only some shards. Treated as
