@@ -77,18 +77,9 @@ func (d *deviceDecoder) row(row []byte, line int, envTime []byte, depth int) {
 	if len(b) == 0 {
 		return
 	}
-	if depth > maxNesting {
+	if reason := shapeReason(b, depth); reason != "" {
 		d.rep.Read++
-		d.skip(reasonTooDeep, line)
-		return
-	}
-	if b[0] != '{' {
-		d.rep.Read++
-		if b[0] == '[' {
-			d.skip(reasonNotObject, line)
-		} else {
-			d.skip(reasonBadJSON, line)
-		}
+		d.skip(reason, line)
 		return
 	}
 	var (

@@ -97,18 +97,9 @@ func (d *eventDecoder) row(row []byte, line int, envTime []byte, depth int) {
 	if len(b) == 0 {
 		return
 	}
-	if depth > maxNesting {
+	if reason := shapeReason(b, depth); reason != "" {
 		d.rep.Read++
-		d.skip(reasonTooDeep, line)
-		return
-	}
-	if b[0] != '{' {
-		d.rep.Read++
-		if b[0] == '[' {
-			d.skip(reasonNotObject, line)
-		} else {
-			d.skip(reasonBadJSON, line)
-		}
+		d.skip(reason, line)
 		return
 	}
 	if b[len(b)-1] != '}' { // truncated: caught here even when the fast pass exits early
@@ -619,4 +610,18 @@ func eventField(k []byte) int {
 		return fParentPID
 	}
 	return fNone
+}
+
+// shapeReason says why a trimmed, non-empty row cannot be decoded as a row
+// object, or "" when it can.
+func shapeReason(b []byte, depth int) string {
+	switch {
+	case depth > maxNesting:
+		return reasonTooDeep
+	case b[0] == '[':
+		return reasonNotObject
+	case b[0] != '{':
+		return reasonBadJSON
+	}
+	return ""
 }

@@ -646,25 +646,36 @@ func targetName(t *importer.Target) string {
 	return name
 }
 
-func importSavedObjects(ctx context.Context, t *importer.Target, dryRun bool) Step {
-	st := Step{Step: "saved objects", Target: "dashboards"}
+// savedObjectsStep starts the saved-objects step of install and uninstall:
+// it names the target and loads the bundle for it with its object count. ok
+// is false when st is already final (skipped: no target; failed: bad bundle).
+func savedObjectsStep(t *importer.Target) (st Step, bundle []byte, objects int, ok bool) {
+	st = Step{Step: "saved objects", Target: "dashboards"}
 	if t == nil {
 		st.Outcome, st.Detail = OutcomeSkipped, "no --dashboards or --kibana URL given"
-		return st
+		return st, nil, 0, false
 	}
 	st.Target = targetName(t)
 	bundle, err := dashboards.SavedObjects(bundleKind(t))
-	if err != nil {
-		st.Outcome, st.Detail = OutcomeFailed, err.Error()
-		return st
+	if err == nil {
+		var refs []importer.ObjectRef
+		refs, err = importer.RefsOf(bundle)
+		objects = len(refs)
 	}
-	refs, err := dashboards.ObjectRefs(bundle)
 	if err != nil {
 		st.Outcome, st.Detail = OutcomeFailed, err.Error()
+		return st, nil, 0, false
+	}
+	return st, bundle, objects, true
+}
+
+func importSavedObjects(ctx context.Context, t *importer.Target, dryRun bool) Step {
+	st, bundle, objects, ok := savedObjectsStep(t)
+	if !ok {
 		return st
 	}
 	if dryRun {
-		st.Outcome, st.Detail = OutcomeWouldApply, fmt.Sprintf("import %d objects with overwrite (fixed ids)", len(refs))
+		st.Outcome, st.Detail = OutcomeWouldApply, fmt.Sprintf("import %d objects with overwrite (fixed ids)", objects)
 		return st
 	}
 	res, err := importer.Import(ctx, *t, bundle, true)
@@ -674,7 +685,7 @@ func importSavedObjects(ctx context.Context, t *importer.Target, dryRun bool) St
 	}
 	st.Outcome = OutcomeOK
 	st.Detail = fmt.Sprintf("%d of %d objects imported with overwrite (fixed ids: a re-import replaces them); dashboard id %s",
-		res.SuccessCount, len(refs), dashboards.DashboardID)
+		res.SuccessCount, objects, dashboards.DashboardID)
 	return st
 }
 

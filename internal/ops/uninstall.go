@@ -121,24 +121,12 @@ func deleteThing(ctx context.Context, c *cluster.Client, st Step, path string, d
 }
 
 func removeSavedObjects(ctx context.Context, t *importer.Target, dry bool) Step {
-	st := Step{Step: "saved objects", Target: "dashboards"}
-	if t == nil {
-		st.Outcome, st.Detail = OutcomeSkipped, "no --dashboards or --kibana URL given"
-		return st
-	}
-	st.Target = targetName(t)
-	bundle, err := dashboards.SavedObjects(bundleKind(t))
-	if err != nil {
-		st.Outcome, st.Detail = OutcomeFailed, err.Error()
-		return st
-	}
-	refs, err := importer.RefsOf(bundle)
-	if err != nil {
-		st.Outcome, st.Detail = OutcomeFailed, err.Error()
+	st, bundle, objects, ok := savedObjectsStep(t)
+	if !ok {
 		return st
 	}
 	if dry {
-		st.Outcome, st.Detail = OutcomeWouldRemove, fmt.Sprintf("%d objects by id", len(refs))
+		st.Outcome, st.Detail = OutcomeWouldRemove, fmt.Sprintf("%d objects by id", objects)
 		return st
 	}
 	outs, err := importer.Uninstall(ctx, *t, bundle)
@@ -155,7 +143,7 @@ func removeSavedObjects(ctx context.Context, t *importer.Target, dry bool) Step 
 	case err != nil:
 		st.Outcome, st.Detail = OutcomeFailed, fmt.Sprintf("%d deleted, %d absent: %v", deleted, absent, err)
 	case deleted == 0:
-		st.Outcome, st.Detail = OutcomeAbsent, fmt.Sprintf("none of the %d objects was there", len(refs))
+		st.Outcome, st.Detail = OutcomeAbsent, fmt.Sprintf("none of the %d objects was there", objects)
 	default:
 		st.Outcome, st.Detail = OutcomeRemoved, fmt.Sprintf("%d deleted, %d absent", deleted, absent)
 	}
