@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -81,6 +82,9 @@ func TestConnectToOpenSearchIsRefused(t *testing.T) {
 func TestSecurityOn(t *testing.T) {
 	tg := clustertest.Connect(t, cluster.Elasticsearch)
 	if tg.Config.Password == "" && tg.Config.APIKey == "" {
+		if os.Getenv("CI") == "true" || os.Getenv("EDGEWATCH_REQUIRE_CLUSTERS") == "1" {
+			t.Fatal("no Elasticsearch credentials configured (EDGEWATCH_ELASTICSEARCH_USERNAME/_PASSWORD_FILE): the test server runs with security on")
+		}
 		t.Skip("the test server has no credentials configured: security is off")
 	}
 	bad := tg.Config

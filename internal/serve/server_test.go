@@ -247,7 +247,7 @@ func TestTLS(t *testing.T) {
 func TestHostDoesNotImportDataPackages(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("go tool not on PATH")
+		t.Fatalf("go tool not on PATH: %v", err)
 	}
 	out, err := exec.Command(gobin, "list", "-deps", "./...").CombinedOutput() // serve and servecmd
 	if err != nil {

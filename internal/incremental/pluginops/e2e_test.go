@@ -42,7 +42,7 @@ func buildOpsPlugin(t *testing.T) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("go tool not on PATH")
+		t.Fatalf("go tool not on PATH: %v", err)
 	}
 	path := filepath.Join(t.TempDir(), "edgewatch-defender-ti")
 	if out, err := exec.Command(gobin, "build", "-o", path, "./testdata/opsplugin").CombinedOutput(); err != nil {

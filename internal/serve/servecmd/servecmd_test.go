@@ -28,7 +28,7 @@ func buildFakePlugin(t *testing.T) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("go tool not on PATH")
+		t.Fatalf("go tool not on PATH: %v", err)
 	}
 	dir := t.TempDir()
 	out, err := exec.Command(gobin, "build", "-o", filepath.Join(dir, "edgewatch-defender-ti"), "./testdata/fakeplugin").CombinedOutput()
