@@ -207,18 +207,10 @@ func (d *deviceDecoder) str(v []byte, kind byte) string {
 
 // batch decodes the records of an Event Hub batch.
 func (d *deviceDecoder) batch(b, records []byte, off, line, depth int) {
-	it := newArrIter(records)
-	for it.next() {
-		l := line + newlinesBefore(b, off+it.off)
-		if it.kind != kindObject {
+	eachRecord(b, records, off, line,
+		func(rec []byte, l int) { d.row(rec, l, nil, depth+1) },
+		func(reason string, l int) {
 			d.rep.Read++
-			d.skip(reasonNotObject, l)
-			continue
-		}
-		d.row(it.val, l, nil, depth+1)
-	}
-	if it.err != nil {
-		d.rep.Read++
-		d.skip(reasonBadJSON, line)
-	}
+			d.skip(reason, l)
+		})
 }

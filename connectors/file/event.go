@@ -334,20 +334,12 @@ func timeOf(v []byte, kind byte, scratch []byte) (time.Time, fieldStatus) {
 
 // batch decodes the records of an Event Hub batch.
 func (d *eventDecoder) batch(b, records []byte, off, line, depth int) {
-	it := newArrIter(records)
-	for it.next() {
-		l := line + newlinesBefore(b, off+it.off)
-		if it.kind != kindObject {
+	eachRecord(b, records, off, line,
+		func(rec []byte, l int) { d.row(rec, l, nil, depth+1) },
+		func(reason string, l int) {
 			d.rep.Read++
-			d.skip(reasonNotObject, l)
-			continue
-		}
-		d.row(it.val, l, nil, depth+1)
-	}
-	if it.err != nil {
-		d.rep.Read++
-		d.skip(reasonBadJSON, line)
-	}
+			d.skip(reason, l)
+		})
 }
 
 // full decodes every field of an event row and, when the row is good and
@@ -624,4 +616,22 @@ func shapeReason(b []byte, depth int) string {
 		return reasonBadJSON
 	}
 	return ""
+}
+
+// eachRecord walks the records array of an Event Hub batch that starts at
+// off in b (the row starting on line): each object goes to row with its own
+// line; anything else, and a broken array, goes to bad with a reason.
+func eachRecord(b, records []byte, off, line int, row func(rec []byte, line int), bad func(reason string, line int)) {
+	it := newArrIter(records)
+	for it.next() {
+		l := line + newlinesBefore(b, off+it.off)
+		if it.kind != kindObject {
+			bad(reasonNotObject, l)
+			continue
+		}
+		row(it.val, l)
+	}
+	if it.err != nil {
+		bad(reasonBadJSON, line)
+	}
 }
