@@ -1,8 +1,10 @@
 package correlation
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -135,6 +137,84 @@ func FuzzParseInternetFacing(f *testing.F) {
 		again, err2 := ParseInternetFacing(data)
 		if again != got || (err == nil) != (err2 == nil) {
 			t.Fatalf("not deterministic")
+		}
+		// The fast scanner agrees with encoding/json, result and error.
+		ref, refErr := parseInternetFacing(data)
+		if ref != got || fmt.Sprint(refErr) != fmt.Sprint(err) {
+			t.Fatalf("fast path %+v, %v; encoding/json %+v, %v", got, err, ref, refErr)
+		}
+	})
+}
+
+// TestScanFlatObjectAgrees: the fast scanner takes the common shapes, gives
+// encoding/json's answer on them, and hands everything else over.
+func TestScanFlatObjectAgrees(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		fast bool // scanFlatObject takes it
+	}{
+		{"defender", `{"InternetFacingLastSeen":"2025-11-08T08:01:55.4585104Z","InternetFacingReason":"PublicScan","InternetFacingLocalIp":"10.228.209.239","InternetFacingLocalPort":25,"InternetFacingPublicScannedIp":"33.164.255.120","InternetFacingPublicScannedPort":25,"InternetFacingTransportProtocol":"Tcp"}`, true},
+		{"spaces", " {\n \"InternetFacingLocalPort\" :\t\"3389\" , \"x\": null }", true},
+		{"lowered keys", `{"internetfacinglocalport":22,"INTERNETFACINGREASON":"x"}`, true},
+		{"duplicate key, last wins", `{"InternetFacingLocalPort":22,"InternetFacingLocalPort":23}`, true},
+		{"null value", `{"InternetFacingLocalPort":null}`, true},
+		{"float port", `{"InternetFacingLocalPort":3389.0}`, true},
+		{"bad port", `{"InternetFacingLocalPort":"ssh"}`, true},
+		{"escaped value", `{"InternetFacingReason":"a\"b\u00e9","InternetFacingLocalPort":1}`, true},
+		{"booleans", `{"InternetFacingReason":true,"InternetFacingLocalPort":false}`, true},
+		{"empty", `{}`, true},
+		{"escaped key", `{"InternetFacing\u004cocalPort":22}`, false},
+		{"non-ascii key", `{"InternetFacingLastSeen\u017f":"x","é":1}`, false},
+		{"nested value", `{"InternetFacingLocalPort":{"a":1}}`, false},
+		{"array value", `{"InternetFacingReason":["a"]}`, false},
+		{"invalid", `{"InternetFacingLocalPort":22,}`, false},
+		{"trailing", `{"InternetFacingLocalPort":22} x`, false},
+		{"leading zero", `{"InternetFacingLocalPort":01}`, false},
+		{"bare minus", `{"InternetFacingLocalPort":-}`, false},
+		{"dot without digits", `{"InternetFacingLocalPort":1.}`, false},
+		{"exponent without digits", `{"InternetFacingLocalPort":1e+}`, false},
+		{"exponent", `{"InternetFacingLocalPort":2.2e1}`, true},
+		{"bad literal", `{"InternetFacingLocalPort":tru}`, false},
+		{"bad escape", `{"InternetFacingReason":"\x"}`, false},
+		{"bad unicode escape", `{"InternetFacingReason":"\u12G4"}`, false},
+		{"control character", "{\"InternetFacingReason\":\"a\tb\"}", false},
+		{"unterminated string", `{"InternetFacingReason":"abc`, false},
+		{"missing colon", `{"InternetFacingReason" "abc"}`, false},
+		{"missing comma", `{"a":1 "b":2}`, false},
+		{"unclosed", `{"a":1`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var raw rawFacing
+			if got := scanFlatObject(bytes.TrimSpace([]byte(tc.in)), &raw); got != tc.fast {
+				t.Errorf("scanFlatObject took it: %v, want %v", got, tc.fast)
+			}
+			got, err := ParseInternetFacing([]byte(tc.in))
+			want, wantErr := parseInternetFacing([]byte(tc.in))
+			if got != want || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+				t.Errorf("ParseInternetFacing = %+v, %v; encoding/json gives %+v, %v", got, err, want, wantErr)
+			}
+		})
+	}
+}
+
+// BenchmarkParseInternetFacing: a Defender AdditionalFields object, through
+// the fast scanner and through encoding/json.
+func BenchmarkParseInternetFacing(b *testing.B) {
+	in := []byte(`{"InternetFacingLastSeen":"2025-11-08T08:01:55.4585104Z","InternetFacingReason":"PublicScan","InternetFacingLocalIp":"10.228.209.239","InternetFacingLocalPort":25,"InternetFacingPublicScannedIp":"33.164.255.120","InternetFacingPublicScannedPort":25,"InternetFacingTransportProtocol":"Tcp"}`)
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ParseInternetFacing(in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := parseInternetFacing(in); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -328,15 +328,7 @@ func (s *IndicatorSet) All() iter.Seq[Indicator] {
 		if s == nil {
 			return
 		}
-		addrs := make([]netip.Addr, 0, s.AddrCount())
-		for k := range s.addrs4 {
-			addrs = append(addrs, v4addr(k))
-		}
-		for a := range s.addrs6 {
-			addrs = append(addrs, a)
-		}
-		slices.SortFunc(addrs, netip.Addr.Compare)
-		for _, a := range addrs {
+		for _, a := range s.sortedAddrs() {
 			v, ok := s.addrs6[a]
 			if a.Is4() {
 				v, ok = s.addrs4[v4key(a)]
@@ -356,16 +348,94 @@ func (s *IndicatorSet) All() iter.Seq[Indicator] {
 				prefixes = append(prefixes, s.indicator(p, v))
 			}
 		}
-		slices.SortFunc(prefixes, func(x, y Indicator) int {
-			if c := x.Prefix.Addr().Compare(y.Prefix.Addr()); c != 0 {
-				return c
-			}
-			return cmp.Compare(x.Prefix.Bits(), y.Prefix.Bits())
-		})
+		slices.SortFunc(prefixes, func(x, y Indicator) int { return comparePrefix(x.Prefix, y.Prefix) })
 		for _, ind := range prefixes {
 			if !yield(ind) {
 				return
 			}
 		}
 	}
+}
+
+// Prefixes returns every indicator's address (as a full-length prefix) or
+// range, in All's order, without the rest of the indicator: the cheap form
+// for building queries (a fifth of All's cost on the level-1 feed).
+func (s *IndicatorSet) Prefixes() []netip.Prefix {
+	if s == nil {
+		return nil
+	}
+	addrs := s.sortedAddrs()
+	out := make([]netip.Prefix, 0, len(addrs)+s.nPrefix)
+	for _, a := range addrs {
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	n := len(out)
+	for _, t := range s.v4 {
+		for k := range t.m {
+			out = append(out, netip.PrefixFrom(v4addr(k), t.bits))
+		}
+	}
+	for _, t := range s.v6 {
+		for p := range t.m {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out[n:], comparePrefix)
+	return out
+}
+
+// sortedAddrs returns the exact addresses in ascending order: IPv4 (sorted
+// as integers, which is their address order) before IPv6, as
+// netip.Addr.Compare orders them.
+func (s *IndicatorSet) sortedAddrs() []netip.Addr {
+	v4 := make([]uint32, 0, len(s.addrs4))
+	for k := range s.addrs4 {
+		v4 = append(v4, k)
+	}
+	sortUint32(v4)
+	out := make([]netip.Addr, 0, len(v4)+len(s.addrs6))
+	for _, k := range v4 {
+		out = append(out, v4addr(k))
+	}
+	n := len(out)
+	for a := range s.addrs6 {
+		out = append(out, a)
+	}
+	slices.SortFunc(out[n:], netip.Addr.Compare)
+	return out
+}
+
+// sortUint32 sorts keys ascending: a radix sort (four byte-wide passes)
+// for the large sets a feed gives, where it is several times faster than
+// slices.Sort; slices.Sort for small ones.
+func sortUint32(keys []uint32) {
+	if len(keys) < 1024 {
+		slices.Sort(keys)
+		return
+	}
+	src, dst := keys, make([]uint32, len(keys))
+	for shift := uint(0); shift < 32; shift += 8 {
+		var count [257]int
+		for _, k := range src {
+			count[(k>>shift)&0xff+1]++
+		}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
+		}
+		for _, k := range src {
+			d := (k >> shift) & 0xff
+			dst[count[d]] = k
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	// Four passes: the sorted keys are back in keys.
+}
+
+// comparePrefix orders ranges by address, then by length.
+func comparePrefix(x, y netip.Prefix) int {
+	if c := x.Addr().Compare(y.Addr()); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.Bits(), y.Bits())
 }

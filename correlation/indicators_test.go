@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -260,6 +261,37 @@ func TestIndicatorSetAllOrderAndFeeds(t *testing.T) {
 	for range s.All() {
 		break
 	}
+	// Prefixes is All without the rest of each indicator.
+	var all []netip.Prefix
+	for i := range s.All() {
+		all = append(all, i.Prefix)
+	}
+	if diff := cmp.Diff(all, s.Prefixes(), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+		t.Errorf("Prefixes() differs from All() (-all +prefixes):\n%s", diff)
+	}
+	var nilSet *IndicatorSet
+	if p := nilSet.Prefixes(); len(p) != 0 {
+		t.Errorf("nil set Prefixes() = %v", p)
+	}
+}
+
+// TestPrefixesLevel1 checks Prefixes against All on the real level-1 list
+// (IPv4 sorted as integers must equal the address order).
+func TestPrefixesLevel1(t *testing.T) {
+	set := level1Set(t)
+	set.Add(Indicator{Prefix: netip.MustParsePrefix("2a00:1450::1/128")}, false)
+	set.Add(Indicator{Prefix: netip.MustParsePrefix("45.0.0.0/8")}, false)
+	got := set.Prefixes()
+	i := 0
+	for ind := range set.All() {
+		if i >= len(got) || got[i] != ind.Prefix {
+			t.Fatalf("Prefixes()[%d] = %v, All() gives %v", i, got[min(i, len(got)-1)], ind.Prefix)
+		}
+		i++
+	}
+	if i != len(got) || i != set.Len() {
+		t.Fatalf("Prefixes() has %d, All() %d, Len() %d", len(got), i, set.Len())
+	}
 }
 
 func TestIndicatorSetZeroAndNil(t *testing.T) {
@@ -279,14 +311,7 @@ func TestIndicatorSetZeroAndNil(t *testing.T) {
 // BenchmarkLookup looks up a mix of hits and misses in the level-1 list plus
 // a few ranges, as the matcher does for each candidate event.
 func BenchmarkLookup(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(ipsumDir(b), "levels", "1.txt"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	set := NewIndicatorSet("")
-	if _, err := ParseFeed(bytes.NewReader(data), "1.txt", FeedOptions{}, set); err != nil {
-		b.Fatal(err)
-	}
+	set := level1Set(b)
 	for _, p := range []string{"45.0.0.0/8", "77.90.0.0/16", "185.220.101.0/24", "2a00:1450::/32"} {
 		set.Add(Indicator{Prefix: netip.MustParsePrefix(p)}, false)
 	}
@@ -313,4 +338,41 @@ func BenchmarkLookup(b *testing.B) {
 	if hits == 0 {
 		b.Fatal("no hits")
 	}
+}
+
+func TestSortUint32(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 5, 1023, 1024, 5000, 120430} {
+		keys := make([]uint32, n)
+		for i := range keys {
+			switch i % 3 {
+			case 0:
+				keys[i] = r.Uint32()
+			case 1:
+				keys[i] = r.Uint32() & 0xff00ff00 // repeated digits
+			default:
+				keys[i] = uint32(i) // already ordered runs
+			}
+		}
+		want := slices.Clone(keys)
+		slices.Sort(want)
+		sortUint32(keys)
+		if !slices.Equal(keys, want) {
+			t.Fatalf("n=%d: sortUint32 disagrees with slices.Sort", n)
+		}
+	}
+}
+
+// level1Set parses the real IPsum levels/1.txt (~120k addresses).
+func level1Set(tb testing.TB) *IndicatorSet {
+	tb.Helper()
+	data, err := os.ReadFile(filepath.Join(ipsumDir(tb), "levels", "1.txt"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	set := NewIndicatorSet("")
+	if _, err := ParseFeed(bytes.NewReader(data), "1.txt", FeedOptions{}, set); err != nil {
+		tb.Fatal(err)
+	}
+	return set
 }

@@ -1,12 +1,9 @@
 package correlation
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -233,14 +230,7 @@ func naiveMatch(rows []*DeviceInfo, events []*NetworkEvent, indicatorList []stri
 // with three facing ports each and the full level-1 list: most events miss on
 // the action or the facing pair, as in real traffic.
 func BenchmarkMatch(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(ipsumDir(b), "levels", "1.txt"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	set := NewIndicatorSet("")
-	if _, err := ParseFeed(bytes.NewReader(data), "1.txt", FeedOptions{}, set); err != nil {
-		b.Fatal(err)
-	}
+	set := level1Set(b)
 	var hits []string
 	for i := range set.All() {
 		hits = append(hits, i.Prefix.Addr().String())

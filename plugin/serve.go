@@ -11,6 +11,10 @@ import (
 	"sync"
 	"time"
 
+	// Builds the P-521 table go-plugin's AutoMTLS needs while the plugin
+	// process initialises (see the package doc).
+	_ "github.com/edgewatch/edgewatch/internal/mtlswarm"
+
 	"github.com/edgewatch/edgewatch/plugin/internal/logbridge"
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"

@@ -22,9 +22,11 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
 	"github.com/edgewatch/edgewatch/connectors/opensearch"
 	"github.com/edgewatch/edgewatch/internal/benchcluster"
+	"github.com/edgewatch/edgewatch/internal/gctune"
 )
 
 func main() {
+	gctune.Apply() // as the plugin process does
 	var o benchcluster.Options
 	url := flag.String("url", "", "cluster URL (default $EDGEWATCH_OPENSEARCH_URL, or $EDGEWATCH_ELASTICSEARCH_URL with --flavor elasticsearch)")
 	flavor := flag.String("flavor", "opensearch", "opensearch or elasticsearch")

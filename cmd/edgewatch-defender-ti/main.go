@@ -6,7 +6,11 @@ package main
 
 import (
 	"github.com/edgewatch/edgewatch/internal/detector"
+	"github.com/edgewatch/edgewatch/internal/gctune"
 	"github.com/edgewatch/edgewatch/plugin"
 )
 
-func main() { plugin.Serve(detector.New(detector.WithOps(operations()))) }
+func main() {
+	gctune.Apply()
+	plugin.Serve(detector.New(detector.WithOps(operations())))
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/internal/gctune"
 	"github.com/edgewatch/edgewatch/internal/gen"
 	"github.com/edgewatch/edgewatch/plugin"
 )
@@ -30,7 +32,9 @@ import (
 // engine over the same files, every alert marshalled and written as NDJSON
 // to io.Discard). in-process reuses the benchmark's warm process;
 // in-process-fresh starts a new process per run (the fair baseline); plugin
-// adds the go-plugin start, handshake, gRPC streaming and shutdown.
+// adds the go-plugin start, handshake, gRPC streaming and shutdown;
+// plugin-reused is one long-lived plugin process, as `edgewatch serve` keeps
+// it (compare with in-process: the gRPC boundary alone).
 // FileRun/cli is the whole `edgewatch run` command. On a shared machine wall
 // times are noisy; cpu-ms (user+sys of the child processes) compares
 // in-process-fresh with cli independently of the load.
@@ -113,11 +117,25 @@ func (s *ndjsonStream) Alerts(_ context.Context, batch []plugin.Alert) error {
 	return nil
 }
 
+// pluginGC gives this process the plugin's GC settings (gctune) and
+// returns the function that restores the previous ones.
+func pluginGC() (restore func()) {
+	pct := debug.SetGCPercent(100)
+	debug.SetGCPercent(pct)
+	lim := debug.SetMemoryLimit(-1)
+	gctune.Apply()
+	return func() {
+		debug.SetGCPercent(pct)
+		debug.SetMemoryLimit(lim)
+	}
+}
+
 // envInProcess carries the settings JSON to the in-process helper process.
 const envInProcess = "EDGEWATCH_BENCH_INPROCESS"
 
 // runInProcess is one in-process engine run with NDJSON output to io.Discard.
 func runInProcess(raw string) error {
+	gctune.Apply() // as the plugin process does
 	var s engine.Settings
 	if err := json.Unmarshal([]byte(raw), &s); err != nil {
 		return err
@@ -142,6 +160,7 @@ func BenchmarkFileRun(b *testing.B) {
 	quiet := slog.New(slog.DiscardHandler)
 
 	b.Run("in-process", func(b *testing.B) {
+		defer pluginGC()()
 		var alerts int
 		for b.Loop() {
 			obs := &ndjsonObserver{w: bufio.NewWriterSize(io.Discard, 256<<10)}
@@ -192,6 +211,27 @@ func BenchmarkFileRun(b *testing.B) {
 		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		b.ReportMetric(float64(alerts), "alerts")
 		b.ReportMetric(float64(progress), "progress-msgs")
+	})
+	// The plugin process as `edgewatch serve` keeps it: launched once, one
+	// Run per scheduled window. Compare with "in-process" (a warm process
+	// too): the difference is the gRPC boundary alone.
+	b.Run("plugin-reused", func(b *testing.B) {
+		c, err := plugin.Launch(ctx, pluginPath, plugin.Options{Logger: quiet})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		var alerts int
+		for b.Loop() {
+			st := &ndjsonStream{w: bufio.NewWriterSize(io.Discard, 256<<10)}
+			if _, err := c.Run(ctx, plugin.RunRequest{Settings: raw}, st); err != nil {
+				b.Fatal(err)
+			}
+			st.w.Flush()
+			alerts = st.n
+		}
+		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		b.ReportMetric(float64(alerts), "alerts")
 	})
 	b.Run("cli", func(b *testing.B) {
 		var cpu time.Duration

@@ -136,10 +136,11 @@ func (c *Client) Call(ctx context.Context, op string, req Request, out any) erro
 	return nil
 }
 
-// JSON marshals v for a request body; it panics only on values that cannot
-// be marshalled (a programming error).
+// JSON marshals v for a request body, byte for byte as json.Marshal does
+// (see appendJSON); it panics only on values that cannot be marshalled (a
+// programming error).
 func JSON(v any) []byte {
-	b, err := json.Marshal(v)
+	b, err := appendJSON(nil, v)
 	if err != nil {
 		panic(fmt.Sprintf("cluster: marshal request body: %v", err))
 	}
@@ -305,12 +306,22 @@ func NewHTTPRequest(ctx context.Context, req Request) (*http.Request, error) {
 // ReadResponse reads and closes an official client's answer.
 func ReadResponse(res *http.Response) (*Response, error) {
 	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
+	// One allocation of the announced size (a page of hits runs to
+	// megabytes, which io.ReadAll would grow to by repeated copying); the
+	// announcement is only trusted up to maxPrealloc.
+	var buf bytes.Buffer
+	if n := res.ContentLength; n > 0 {
+		buf.Grow(int(min(n, maxPrealloc)) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(res.Body); err != nil {
 		return nil, fmt.Errorf("read answer: %w", err)
 	}
+	b := buf.Bytes()
 	return &Response{Status: res.StatusCode, Body: b, Header: res.Header}, nil
 }
+
+// maxPrealloc bounds the buffer ReadResponse sizes from Content-Length.
+const maxPrealloc = 64 << 20
 
 // DocPath joins path segments, escaping each: DocPath("idx", "_doc",
 // "1.2.3.0/24") is "/idx/_doc/1.2.3.0%2F24".

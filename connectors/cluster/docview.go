@@ -57,13 +57,13 @@ func scanObject(raw []byte) ([]member, error) {
 		return nil, errNotObject
 	}
 	members := make([]member, 0, 16)
-	err := jsonparser.ObjectEach(raw, func(key, value []byte, vt jsonparser.ValueType, end int) error {
-		if !within(raw, key) { // unescaped into a scratch buffer
-			key = bytes.Clone(key)
-		}
-		if vt == jsonparser.String {
-			// jsonparser hands strings over without their quotes.
-			value = raw[end-len(value)-2 : end]
+	err := eachMember(raw, func(key, value []byte) error {
+		if bytes.IndexByte(key, '\\') >= 0 {
+			u, err := jsonparser.Unescape(key, nil) // a new buffer
+			if err != nil {
+				return err
+			}
+			key = u
 		}
 		members = append(members, member{key: key, val: value})
 		return nil
@@ -72,15 +72,6 @@ func scanObject(raw []byte) ([]member, error) {
 		return nil, fmt.Errorf("decode document: %w", err)
 	}
 	return members, nil
-}
-
-// within reports whether b is a slice of buf.
-func within(buf, b []byte) bool {
-	if len(b) == 0 || cap(b) > cap(buf) {
-		return false
-	}
-	off := cap(buf) - cap(b)
-	return off < len(buf) && &buf[off] == &b[0]
 }
 
 // object scans raw as an object, cached under key.

@@ -173,6 +173,7 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 	}()
 	var total int64
 	counted, probe := false, false
+	known := false // total is exact
 	tiebreak := tiebreakShardDoc
 	if !shardDoc {
 		tiebreak = tiebreakDoc
@@ -193,6 +194,7 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 			}
 			if sr.Hits.Total != nil {
 				total, counted = sr.Hits.Total.Value, true
+				known = true
 			}
 			if !counted || total > int64(spec.PageSize) {
 				// Several pages over several shards: _doc would skip hits.
@@ -257,7 +259,7 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 			p.id = sr.PitID // the id may change between pages
 		}
 		if page == 0 && !counted && sr.Hits.Total != nil {
-			total = sr.Hits.Total.Value
+			total, known = sr.Hits.Total.Value, true
 		}
 		if probe {
 			probe = false
@@ -270,7 +272,9 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 				continue
 			}
 		}
-		full := len(sr.Hits.Hits) >= spec.PageSize
+		// A full page is followed by another, unless the exact total
+		// (counted, or tracked on the first page) says this was the last.
+		full := len(sr.Hits.Hits) >= spec.PageSize && !(known && done+int64(len(sr.Hits.Hits)) >= total)
 		if full {
 			last := sr.Hits.Hits[len(sr.Hits.Hits)-1]
 			if len(last.Sort) == 0 {
@@ -338,20 +342,20 @@ func parseSearchResponse(body []byte) (*searchResponse, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return sr, nil
 	}
-	err := jsonparser.ObjectEach(body, func(key, value []byte, vt jsonparser.ValueType, end int) error {
+	err := eachMember(body, func(key, value []byte) error {
 		switch string(key) {
 		case "pit_id":
-			if vt == jsonparser.String {
-				s, err := jsonparser.ParseString(value)
+			if value[0] == '"' {
+				s, err := jsonString(value)
 				if err != nil {
 					return fmt.Errorf("pit_id: %w", err)
 				}
 				sr.PitID = s
 			}
 		case "timed_out":
-			sr.TimedOut = vt == jsonparser.Boolean && string(value) == "true"
+			sr.TimedOut = string(value) == "true"
 		case "_shards":
-			if vt != jsonparser.Object {
+			if value[0] != '{' {
 				return nil
 			}
 			if n, err := jsonparser.GetInt(value, "failed"); err == nil {
@@ -361,7 +365,7 @@ func parseSearchResponse(body []byte) (*searchResponse, error) {
 				sr.Shards.Failures = append(sr.Shards.Failures, json.RawMessage(rawValue(value, v, vt)))
 			}, "failures")
 		case "hits":
-			if vt != jsonparser.Object {
+			if value[0] != '{' {
 				return nil
 			}
 			return parseHits(value, sr)
@@ -369,16 +373,16 @@ func parseSearchResponse(body []byte) (*searchResponse, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("decode search answer: %w", err)
 	}
 	return sr, nil
 }
 
 func parseHits(value []byte, sr *searchResponse) error {
-	return jsonparser.ObjectEach(value, func(key, value []byte, vt jsonparser.ValueType, _ int) error {
+	return eachMember(value, func(key, value []byte) error {
 		switch string(key) {
 		case "total":
-			if vt == jsonparser.Object {
+			if value[0] == '{' {
 				if n, err := jsonparser.GetInt(value, "value"); err == nil {
 					sr.Hits.Total = &struct {
 						Value int64 `json:"value"`
@@ -386,39 +390,31 @@ func parseHits(value []byte, sr *searchResponse) error {
 				}
 			}
 		case "hits":
-			if vt != jsonparser.Array {
+			if value[0] != '[' {
 				return nil
 			}
-			var herr error
-			_, err := jsonparser.ArrayEach(value, func(v []byte, vt jsonparser.ValueType, _ int, _ error) {
-				if herr != nil {
-					return
-				}
-				if vt != jsonparser.Object {
-					herr = errors.New("hit is not an object")
-					return
+			return eachElement(value, func(v []byte) error {
+				if v[0] != '{' {
+					return errors.New("hit is not an object")
 				}
 				var h searchHit
-				herr = parseHit(v, &h)
+				err := parseHit(v, &h)
 				sr.Hits.Hits = append(sr.Hits.Hits, h)
+				return err
 			})
-			if herr != nil {
-				return herr
-			}
-			return err
 		}
 		return nil
 	})
 }
 
 func parseHit(v []byte, h *searchHit) error {
-	return jsonparser.ObjectEach(v, func(key, value []byte, vt jsonparser.ValueType, _ int) error {
+	return eachMember(v, func(key, value []byte) error {
 		switch string(key) {
 		case "_index", "_id":
-			if vt != jsonparser.String {
+			if value[0] != '"' {
 				return nil
 			}
-			s, err := jsonparser.ParseString(value)
+			s, err := jsonString(value)
 			if err != nil {
 				return fmt.Errorf("%s: %w", key, err)
 			}
@@ -428,18 +424,26 @@ func parseHit(v []byte, h *searchHit) error {
 				h.ID = s
 			}
 		case "_source":
-			h.Source = json.RawMessage(rawValue(v, value, vt))
+			h.Source = json.RawMessage(value)
 		case "sort":
-			if vt != jsonparser.Array {
+			if value[0] != '[' {
 				return nil
 			}
-			_, err := jsonparser.ArrayEach(value, func(e []byte, et jsonparser.ValueType, _ int, _ error) {
-				h.Sort = append(h.Sort, json.RawMessage(rawValue(value, e, et)))
+			return eachElement(value, func(e []byte) error {
+				h.Sort = append(h.Sort, json.RawMessage(e))
+				return nil
 			})
-			return err
 		}
 		return nil
 	})
+}
+
+// jsonString is the value of the JSON string v (quotes included).
+func jsonString(v []byte) (string, error) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", errBadJSON
+	}
+	return jsonparser.ParseString(v[1 : len(v)-1])
 }
 
 // rawValue is the JSON text of a value jsonparser handed over: strings come

@@ -232,7 +232,9 @@ func TestStreamPIT(t *testing.T) {
 		{"opensearch 2.x several shards, many pages: restart on _id", OpenSearch, 3, 101, 7, false, false, tiebreakID, 16},
 		{"opensearch 2.x cheap query, one page: count, then _doc", OpenSearch, 3, 6, 7, false, true, tiebreakDoc, 2},
 		{"opensearch 2.x cheap query, many pages: count, then _id", OpenSearch, 3, 101, 7, false, true, tiebreakID, 16},
-		{"exact page multiple", Elasticsearch, 2, 14, 7, true, false, tiebreakShardDoc, 3},
+		{"opensearch 2.x cheap query, exactly two pages: count, then _id, no empty third page", OpenSearch, 3, 14, 7, false, true, tiebreakID, 3},
+		// The first page's exact total spares the empty page after the last.
+		{"exact page multiple", Elasticsearch, 2, 14, 7, true, false, tiebreakShardDoc, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

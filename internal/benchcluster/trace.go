@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -69,4 +70,19 @@ func (d *traceDoer) print(w io.Writer, title string) {
 		fmt.Fprintf(w, "    +%5dms %5dms %-6s %-40s %-9s req %7dB resp %8dB %d\n",
 			e.start.Milliseconds(), e.dur.Milliseconds(), e.method, e.path, e.aggs, e.reqB, e.respB, e.status)
 	}
+}
+
+// noCacheDoer asks every index search to bypass the shard request cache.
+type noCacheDoer struct{ next cluster.Doer }
+
+func (d noCacheDoer) Do(ctx context.Context, req cluster.Request) (*cluster.Response, error) {
+	if strings.HasSuffix(req.Path, "/_search") && req.Path != "/_search" {
+		q := url.Values{}
+		for k, v := range req.Query {
+			q[k] = v
+		}
+		q.Set("request_cache", "false")
+		req.Query = q
+	}
+	return d.next.Do(ctx, req)
 }
