@@ -9,9 +9,9 @@ import (
 // hits (megabytes) at a time and keeps little: with Go's default GOGC of
 // 100 the collector ran on every page and took a quarter of the plugin's
 // CPU on the cluster benchmark, CPU that a single-host install takes from
-// the cluster itself. A target of 400 cuts that by about 55 ms of the
-// ~220 ms the plugin spends per 2M-event detection, for 40 → 56 MB peak
-// RSS; file mode allocates little and is unchanged. The soft limit keeps
+// the cluster itself. A target of 400 cut that by about 55 ms of the
+// ~225 ms of plugin-side CPU per round of the 2M-event cluster benchmark,
+// for 40 → 56 MB peak RSS; file mode allocates little and is unchanged. The soft limit keeps
 // the heap well under the plugin's 300 MB budget should the live set grow.
 const (
 	gcPercent   = 400
