@@ -171,7 +171,16 @@ func (d *eventDecoder) row(row []byte, line int, envTime []byte, depth int) {
 		d.skip(reasonBadJSON, line)
 		return
 	}
-	if s.action == nil && s.device == nil {
+	if s.action == nil && s.device == nil && (s.props != nil || s.records != nil) {
+		// An envelope. The loop above ran to its end (it stops early only
+		// once ActionType and DeviceId are found), so the whole object can
+		// be checked before its content is decoded, as the full decode
+		// does: `{"records":[]}}` is one bad row, not an empty batch.
+		if err := it.rest(); err != nil {
+			d.rep.Read++
+			d.skip(reasonBadJSON, line)
+			return
+		}
 		if s.props != nil {
 			env := s.envTime
 			if env == nil {
