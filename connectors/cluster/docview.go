@@ -10,8 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/buger/jsonparser"
-
+	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 	"github.com/edgewatch/edgewatch/correlation"
 )
 
@@ -57,19 +56,20 @@ func scanObject(raw []byte) ([]member, error) {
 		return nil, errNotObject
 	}
 	members := make([]member, 0, 16)
-	err := eachMember(raw, func(key, value []byte) error {
-		if bytes.IndexByte(key, '\\') >= 0 {
-			u, err := jsonparser.Unescape(key, nil) // a new buffer
-			if err != nil {
-				return err
+	it := jsonscan.NewObjIter(raw)
+	for it.Next() {
+		key := it.Key
+		if it.KeyEsc {
+			k, ok := jsonscan.Unescape(key, nil) // a new buffer
+			if !ok {
+				return nil, fmt.Errorf("decode document: %w", jsonscan.ErrSyntax)
 			}
-			key = u
+			key = k
 		}
-		members = append(members, member{key: key, val: value})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("decode document: %w", err)
+		members = append(members, member{key: key, val: it.Val})
+	}
+	if it.Err != nil {
+		return nil, fmt.Errorf("decode document: %w", it.Err)
 	}
 	return members, nil
 }

@@ -3,7 +3,6 @@ package cluster
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/edgewatch/edgewatch/correlation"
@@ -104,37 +103,6 @@ func termsClauseStrings(path string, plan fieldPlan, values []string, maxTerms i
 		}
 	}
 	return anyOf(clauses), true
-}
-
-// appendJSONStrings appends values as a JSON array of strings, as
-// json.Marshal writes it. Addresses and CIDRs need no escaping and are
-// copied as they are, which is what makes a 120k-term list cheap.
-func appendJSONStrings(dst []byte, values []string) []byte {
-	n := 2
-	for _, v := range values {
-		n += len(v) + 3
-	}
-	dst = slices.Grow(dst, n)
-	dst = append(dst, '[')
-	for i, v := range values {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendJSONString(dst, v)
-	}
-	return append(dst, ']')
-}
-
-// plainJSON reports whether s is printable ASCII that json.Marshal writes
-// unchanged between quotes (it escapes quotes, backslashes and <, >, &).
-func plainJSON(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
-			return false
-		}
-	}
-	return true
 }
 
 // termClause is "path equals value".

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/buger/jsonparser"
+
+	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 )
 
 // DefaultPageSize is the number of hits per search_after page.
@@ -342,22 +344,23 @@ func parseSearchResponse(body []byte) (*searchResponse, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return sr, nil
 	}
-	err := eachMember(body, func(key, value []byte) error {
-		switch string(key) {
+	it := jsonscan.NewObjIter(body)
+	for it.Next() {
+		var err error
+		switch string(it.Key) {
 		case "pit_id":
-			if value[0] == '"' {
-				s, err := jsonString(value)
-				if err != nil {
-					return fmt.Errorf("pit_id: %w", err)
+			if it.Kind == jsonscan.KindString {
+				if sr.PitID, err = jsonString(it.Val); err != nil {
+					return nil, fmt.Errorf("pit_id: %w", err)
 				}
-				sr.PitID = s
 			}
 		case "timed_out":
-			sr.TimedOut = string(value) == "true"
+			sr.TimedOut = it.Kind == jsonscan.KindTrue
 		case "_shards":
-			if value[0] != '{' {
-				return nil
+			if it.Kind != jsonscan.KindObject {
+				continue
 			}
+			value := it.Val
 			if n, err := jsonparser.GetInt(value, "failed"); err == nil {
 				sr.Shards.Failed = int(n)
 			}
@@ -365,56 +368,65 @@ func parseSearchResponse(body []byte) (*searchResponse, error) {
 				sr.Shards.Failures = append(sr.Shards.Failures, json.RawMessage(rawValue(value, v, vt)))
 			}, "failures")
 		case "hits":
-			if value[0] != '{' {
-				return nil
+			if it.Kind == jsonscan.KindObject {
+				err = parseHits(it.Val, sr)
 			}
-			return parseHits(value, sr)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("decode search answer: %w", err)
+		if err != nil {
+			return nil, fmt.Errorf("decode search answer: %w", err)
+		}
+	}
+	if it.Err != nil {
+		return nil, fmt.Errorf("decode search answer: %w", it.Err)
 	}
 	return sr, nil
 }
 
 func parseHits(value []byte, sr *searchResponse) error {
-	return eachMember(value, func(key, value []byte) error {
-		switch string(key) {
+	it := jsonscan.NewObjIter(value)
+	for it.Next() {
+		switch string(it.Key) {
 		case "total":
-			if value[0] == '{' {
-				if n, err := jsonparser.GetInt(value, "value"); err == nil {
+			if it.Kind == jsonscan.KindObject {
+				if n, err := jsonparser.GetInt(it.Val, "value"); err == nil {
 					sr.Hits.Total = &struct {
 						Value int64 `json:"value"`
 					}{Value: n}
 				}
 			}
 		case "hits":
-			if value[0] != '[' {
-				return nil
+			if it.Kind != jsonscan.KindArray {
+				continue
 			}
-			return eachElement(value, func(v []byte) error {
-				if v[0] != '{' {
+			hits := jsonscan.NewArrIter(it.Val)
+			for hits.Next() {
+				if hits.Kind != jsonscan.KindObject {
 					return errors.New("hit is not an object")
 				}
 				var h searchHit
-				err := parseHit(v, &h)
+				err := parseHit(hits.Val, &h)
 				sr.Hits.Hits = append(sr.Hits.Hits, h)
-				return err
-			})
+				if err != nil {
+					return err
+				}
+			}
+			if hits.Err != nil {
+				return hits.Err
+			}
 		}
-		return nil
-	})
+	}
+	return it.Err
 }
 
 func parseHit(v []byte, h *searchHit) error {
-	return eachMember(v, func(key, value []byte) error {
-		switch string(key) {
+	it := jsonscan.NewObjIter(v)
+	for it.Next() {
+		switch key := it.Key; string(key) {
 		case "_index", "_id":
-			if value[0] != '"' {
-				return nil
+			if it.Kind != jsonscan.KindString {
+				continue
 			}
-			s, err := jsonString(value)
+			s, err := jsonString(it.Val)
 			if err != nil {
 				return fmt.Errorf("%s: %w", key, err)
 			}
@@ -424,26 +436,30 @@ func parseHit(v []byte, h *searchHit) error {
 				h.ID = s
 			}
 		case "_source":
-			h.Source = json.RawMessage(value)
+			h.Source = json.RawMessage(it.Val)
 		case "sort":
-			if value[0] != '[' {
-				return nil
+			if it.Kind != jsonscan.KindArray {
+				continue
 			}
-			return eachElement(value, func(e []byte) error {
-				h.Sort = append(h.Sort, json.RawMessage(e))
-				return nil
-			})
+			vals := jsonscan.NewArrIter(it.Val)
+			for vals.Next() {
+				h.Sort = append(h.Sort, json.RawMessage(vals.Val))
+			}
+			if vals.Err != nil {
+				return vals.Err
+			}
 		}
-		return nil
-	})
+	}
+	return it.Err
 }
 
 // jsonString is the value of the JSON string v (quotes included).
 func jsonString(v []byte) (string, error) {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return "", errBadJSON
+	s, ok := jsonscan.Unquote(v, nil)
+	if !ok {
+		return "", jsonscan.ErrSyntax
 	}
-	return jsonparser.ParseString(v[1 : len(v)-1])
+	return string(s), nil
 }
 
 // rawValue is the JSON text of a value jsonparser handed over: strings come

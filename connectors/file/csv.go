@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 )
 
 // CSV exports (Defender portal "Export" of an Advanced Hunting result, or a
@@ -48,9 +50,9 @@ func csvRows(r io.Reader, fn func(row []byte, line int) error, bad func(line int
 		cols[i] = h
 		switch {
 		case csvNumeric[h]:
-			kinds[i] = kindNumber
+			kinds[i] = jsonscan.KindNumber
 		case csvBool[h]:
-			kinds[i] = kindTrue
+			kinds[i] = jsonscan.KindTrue
 		}
 	}
 	var buf []byte
@@ -86,12 +88,12 @@ func csvRows(r io.Reader, fn func(row []byte, line int) error, bad func(line int
 			buf = appendJSONString(buf, cols[i])
 			buf = append(buf, ':')
 			switch kinds[i] {
-			case kindNumber:
+			case jsonscan.KindNumber:
 				if _, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
 					buf = append(buf, strings.TrimSpace(v)...)
 					continue
 				}
-			case kindTrue:
+			case jsonscan.KindTrue:
 				switch strings.ToLower(strings.TrimSpace(v)) {
 				case "true", "1":
 					buf = append(buf, "true"...)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors"
+	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 	"github.com/edgewatch/edgewatch/correlation"
 )
 
@@ -73,7 +74,7 @@ func deviceField(k []byte) int {
 // row decodes one DeviceInfo row (flat, Sentinel, Streaming API record or
 // Event Hub batch; see eventDecoder.row).
 func (d *deviceDecoder) row(row []byte, line int, envTime []byte, depth int) {
-	b := trimSpace(row)
+	b := jsonscan.TrimSpace(row)
 	if len(b) == 0 {
 		return
 	}
@@ -88,12 +89,12 @@ func (d *deviceDecoder) row(row []byte, line int, envTime []byte, depth int) {
 		kinds      [dAdditionalFields + 1]byte
 		recordsOff int
 	)
-	it := newObjIter(b)
-	for it.next() {
-		key := it.key
+	it := jsonscan.NewObjIter(b)
+	for it.Next() {
+		key := it.Key
 		var kbuf [64]byte
-		if it.keyEsc {
-			k, ok := unescape(key, kbuf[:0])
+		if it.KeyEsc {
+			k, ok := jsonscan.Unescape(key, kbuf[:0])
 			if !ok {
 				continue
 			}
@@ -103,42 +104,42 @@ func (d *deviceDecoder) row(row []byte, line int, envTime []byte, depth int) {
 		if f == dNone || vals[f] != nil {
 			continue
 		}
-		vals[f], kinds[f] = it.val, it.kind
+		vals[f], kinds[f] = it.Val, it.Kind
 		if f == dRecords {
-			recordsOff = it.valOff
+			recordsOff = it.ValOff
 		}
 	}
-	if err := it.rest(); err != nil {
+	if err := it.Rest(); err != nil {
 		d.rep.Read++
 		d.skip(reasonBadJSON, line)
 		return
 	}
 	if vals[dDeviceId] == nil && vals[dIsInternetFacing] == nil {
-		if vals[dProperties] != nil && kinds[dProperties] == kindObject {
+		if vals[dProperties] != nil && kinds[dProperties] == jsonscan.KindObject {
 			env := vals[dEnvTime]
-			if env == nil || kinds[dEnvTime] != kindString {
+			if env == nil || kinds[dEnvTime] != jsonscan.KindString {
 				env = envTime
 			}
 			d.row(vals[dProperties], line, env, depth+1)
 			return
 		}
-		if vals[dRecords] != nil && kinds[dRecords] == kindArray {
+		if vals[dRecords] != nil && kinds[dRecords] == jsonscan.KindArray {
 			d.batch(b, vals[dRecords], recordsOff, line, depth)
 			return
 		}
 	}
 	d.rep.Read++
 	di.DeviceID = d.str(vals[dDeviceId], kinds[dDeviceId])
-	if di.DeviceID == "" || kinds[dDeviceId] != kindString {
+	if di.DeviceID == "" || kinds[dDeviceId] != jsonscan.KindString {
 		d.skip(reasonMissingDevice, line)
 		return
 	}
 	tv, tk := vals[dTimestamp], kinds[dTimestamp]
-	if tv == nil || tk == kindNull {
+	if tv == nil || tk == jsonscan.KindNull {
 		tv, tk = vals[dTimeGenerated], kinds[dTimeGenerated]
 	}
-	if tv == nil || tk == kindNull {
-		tv, tk = envTime, kindString
+	if tv == nil || tk == jsonscan.KindNull {
+		tv, tk = envTime, jsonscan.KindString
 	}
 	t, st := timeOf(tv, tk, d.scratch[:0])
 	switch st {
@@ -176,11 +177,11 @@ func (d *deviceDecoder) row(row []byte, line int, envTime []byte, depth int) {
 // good; anything worse is an error.
 func (d *deviceDecoder) facing(v []byte, kind byte) (correlation.InternetFacing, error) {
 	switch kind {
-	case 0, kindNull:
+	case 0, jsonscan.KindNull:
 		return correlation.InternetFacing{LocalPort: correlation.NoPort}, nil
-	case kindObject, kindString:
-		if kind == kindString { // JSON text in a string: unquote here, cheaper than encoding/json
-			if s, ok := unquote(v, d.afScratch[:0]); ok {
+	case jsonscan.KindObject, jsonscan.KindString:
+		if kind == jsonscan.KindString { // JSON text in a string: unquote here, cheaper than encoding/json
+			if s, ok := jsonscan.Unquote(v, d.afScratch[:0]); ok {
 				v = s
 				if cap(s) > cap(d.afScratch) {
 					d.afScratch = s[:0]
@@ -193,7 +194,7 @@ func (d *deviceDecoder) facing(v []byte, kind byte) (correlation.InternetFacing,
 		}
 		return f, err
 	default:
-		return correlation.InternetFacing{LocalPort: correlation.NoPort}, errSyntax
+		return correlation.InternetFacing{LocalPort: correlation.NoPort}, jsonscan.ErrSyntax
 	}
 }
 

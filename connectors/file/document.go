@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 )
 
 // maxValue bounds one JSON value in document mode (an Event Hub message is
@@ -39,7 +41,7 @@ func (d *docReader) peekNonSpace() (byte, error) {
 		}
 		buf, _ := d.r.Peek(d.r.Buffered())
 		i := 0
-		for i < len(buf) && isSpace(buf[i]) {
+		for i < len(buf) && jsonscan.IsSpace(buf[i]) {
 			if buf[i] == '\n' {
 				d.line++
 			}
@@ -159,7 +161,7 @@ func (d *docReader) value() ([]byte, error) {
 				continue
 			}
 			if scalar {
-				if isSpace(c) || c == ',' || c == ']' || c == '}' || c == '[' || c == '{' {
+				if jsonscan.IsSpace(c) || c == ',' || c == ']' || c == '}' || c == '[' || c == '{' {
 					if c == '\n' {
 						d.line-- // not consumed
 					}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors"
+	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 	"github.com/edgewatch/edgewatch/correlation"
 )
 
@@ -93,7 +94,7 @@ const maxNesting = 4
 // ({"records":[...]}). line is the 1-based line where row starts; envTime is
 // the enclosing Streaming API record's time, used when the row has none.
 func (d *eventDecoder) row(row []byte, line int, envTime []byte, depth int) {
-	b := trimSpace(row)
+	b := jsonscan.TrimSpace(row)
 	if len(b) == 0 {
 		return
 	}
@@ -114,59 +115,59 @@ func (d *eventDecoder) row(row []byte, line int, envTime []byte, depth int) {
 
 	var s keySpans
 	needTime := d.f.window
-	it := newObjIter(b)
-	for it.next() {
-		if it.keyEsc {
+	it := jsonscan.NewObjIter(b)
+	for it.Next() {
+		if it.KeyEsc {
 			d.keyEscaped(&it, &s)
 			continue
 		}
-		switch string(it.key) {
+		switch string(it.Key) {
 		case "ActionType":
 			if s.action == nil {
-				s.action, s.actionK = it.val, it.kind
-				if !d.isInbound(it.val, it.kind) {
+				s.action, s.actionK = it.Val, it.Kind
+				if !d.isInbound(it.Val, it.Kind) {
 					d.rep.Read++ // filtered: not an inbound accept
 					return
 				}
 			}
 		case "DeviceId":
 			if s.device == nil {
-				s.device, s.deviceK = it.val, it.kind
+				s.device, s.deviceK = it.Val, it.Kind
 			}
 		case "LocalPort":
 			if s.localPort == nil {
-				s.localPort, s.localPortK = it.val, it.kind
+				s.localPort, s.localPortK = it.Val, it.Kind
 			}
 		case "RemoteIP":
 			if s.remoteIP == nil {
-				s.remoteIP, s.remoteIPK = it.val, it.kind
+				s.remoteIP, s.remoteIPK = it.Val, it.Kind
 			}
 		case "Timestamp":
 			if s.ts == nil {
-				s.ts, s.tsK = it.val, it.kind
+				s.ts, s.tsK = it.Val, it.Kind
 			}
 		case "TimeGenerated":
 			if s.tg == nil {
-				s.tg, s.tgK = it.val, it.kind
+				s.tg, s.tgK = it.Val, it.Kind
 			}
 		case "time":
-			if s.envTime == nil && it.kind == kindString {
-				s.envTime = it.val
+			if s.envTime == nil && it.Kind == jsonscan.KindString {
+				s.envTime = it.Val
 			}
 		case "properties":
-			if it.kind == kindObject && s.props == nil {
-				s.props = it.val
+			if it.Kind == jsonscan.KindObject && s.props == nil {
+				s.props = it.Val
 			}
 		case "records":
-			if it.kind == kindArray && s.records == nil {
-				s.records, s.recordsOff = it.val, it.valOff
+			if it.Kind == jsonscan.KindArray && s.records == nil {
+				s.records, s.recordsOff = it.Val, it.ValOff
 			}
 		}
-		if s.action != nil && s.device != nil && s.localPort != nil && s.remoteIP != nil && (!needTime || s.tsK == kindString) {
+		if s.action != nil && s.device != nil && s.localPort != nil && s.remoteIP != nil && (!needTime || s.tsK == jsonscan.KindString) {
 			break
 		}
 	}
-	if it.err != nil {
+	if it.Err != nil {
 		d.rep.Read++
 		d.skip(reasonBadJSON, line)
 		return
@@ -176,7 +177,7 @@ func (d *eventDecoder) row(row []byte, line int, envTime []byte, depth int) {
 		// once ActionType and DeviceId are found), so the whole object can
 		// be checked before its content is decoded, as the full decode
 		// does: `{"records":[]}}` is one bad row, not an empty batch.
-		if err := it.rest(); err != nil {
+		if err := it.Rest(); err != nil {
 			d.rep.Read++
 			d.skip(reasonBadJSON, line)
 			return
@@ -198,17 +199,17 @@ func (d *eventDecoder) row(row []byte, line int, envTime []byte, depth int) {
 	if s.action == nil || !d.isInbound(s.action, s.actionK) {
 		return // cannot be an inbound accept (checked here for escaped keys)
 	}
-	if s.device == nil || s.deviceK != kindString {
+	if s.device == nil || s.deviceK != jsonscan.KindString {
 		d.skip(reasonMissingDevice, line)
 		return
 	}
 	if needTime {
 		tv, tk := s.ts, s.tsK
-		if tv == nil || tk == kindNull {
+		if tv == nil || tk == jsonscan.KindNull {
 			tv, tk = s.tg, s.tgK
 		}
-		if tv == nil || tk == kindNull {
-			tv, tk = envTime, kindString
+		if tv == nil || tk == jsonscan.KindNull {
+			tv, tk = envTime, jsonscan.KindString
 		}
 		t, st := d.timeOf(tv, tk)
 		switch st {
@@ -274,36 +275,36 @@ func (d *eventDecoder) row(row []byte, line int, envTime []byte, depth int) {
 
 // keyEscaped handles a key written with escapes (rare): decode it and
 // treat it as the plain key.
-func (d *eventDecoder) keyEscaped(it *objIter, s *keySpans) {
+func (d *eventDecoder) keyEscaped(it *jsonscan.ObjIter, s *keySpans) {
 	var buf [64]byte
-	k, ok := unescape(it.key, buf[:0])
+	k, ok := jsonscan.Unescape(it.Key, buf[:0])
 	if !ok {
 		return
 	}
 	switch string(k) {
 	case "ActionType":
 		if s.action == nil {
-			s.action, s.actionK = it.val, it.kind
+			s.action, s.actionK = it.Val, it.Kind
 		}
 	case "DeviceId":
 		if s.device == nil {
-			s.device, s.deviceK = it.val, it.kind
+			s.device, s.deviceK = it.Val, it.Kind
 		}
 	case "LocalPort":
 		if s.localPort == nil {
-			s.localPort, s.localPortK = it.val, it.kind
+			s.localPort, s.localPortK = it.Val, it.Kind
 		}
 	case "RemoteIP":
 		if s.remoteIP == nil {
-			s.remoteIP, s.remoteIPK = it.val, it.kind
+			s.remoteIP, s.remoteIPK = it.Val, it.Kind
 		}
 	case "Timestamp":
 		if s.ts == nil {
-			s.ts, s.tsK = it.val, it.kind
+			s.ts, s.tsK = it.Val, it.Kind
 		}
 	case "TimeGenerated":
 		if s.tg == nil {
-			s.tg, s.tgK = it.val, it.kind
+			s.tg, s.tgK = it.Val, it.Kind
 		}
 	}
 }
@@ -311,14 +312,14 @@ func (d *eventDecoder) keyEscaped(it *objIter, s *keySpans) {
 // isInbound compares an ActionType value with InboundConnectionAccepted,
 // ignoring case (a superset of the exact match the Matcher applies).
 func (d *eventDecoder) isInbound(v []byte, kind byte) bool {
-	if kind != kindString {
+	if kind != jsonscan.KindString {
 		return false
 	}
 	if len(v) == len(inboundAction)+2 && bytes.Equal(v[1:len(v)-1], inboundAction) {
 		return true
 	}
-	s, ok := unquote(v, d.scratch[:0])
-	return ok && bytes.EqualFold(trimSpace(s), inboundAction)
+	s, ok := jsonscan.Unquote(v, d.scratch[:0])
+	return ok && bytes.EqualFold(jsonscan.TrimSpace(s), inboundAction)
 }
 
 func (d *eventDecoder) timeOf(v []byte, kind byte) (time.Time, fieldStatus) {
@@ -363,12 +364,12 @@ func (d *eventDecoder) full(b []byte, line int, envTime []byte, depth int) {
 	var haveDevice bool
 	ev.RemotePort, ev.LocalPort = correlation.NoPort, correlation.NoPort
 	var seen uint64 // bit per field: duplicate keys, first occurrence wins
-	it := newObjIter(b)
-	for it.next() {
-		key := it.key
+	it := jsonscan.NewObjIter(b)
+	for it.Next() {
+		key := it.Key
 		var kbuf [64]byte
-		if it.keyEsc {
-			k, ok := unescape(key, kbuf[:0])
+		if it.KeyEsc {
+			k, ok := jsonscan.Unescape(key, kbuf[:0])
 			if !ok {
 				continue
 			}
@@ -379,26 +380,26 @@ func (d *eventDecoder) full(b []byte, line int, envTime []byte, depth int) {
 			continue
 		}
 		seen |= 1 << f
-		v, k := it.val, it.kind
+		v, k := it.Val, it.Kind
 		switch f {
 		case fTimestamp:
 			ts, tsK = v, k
 		case fTimeGenerated:
 			tg, tgK = v, k
 		case fEnvTime:
-			if k == kindString {
+			if k == jsonscan.KindString {
 				envOwn = v
 			}
 		case fProperties:
-			if k == kindObject {
+			if k == jsonscan.KindObject {
 				props = v
 			}
 		case fRecords:
-			if k == kindArray {
-				records, recordsOff = v, it.valOff
+			if k == jsonscan.KindArray {
+				records, recordsOff = v, it.ValOff
 			}
 		case fDeviceId:
-			if k == kindString {
+			if k == jsonscan.KindString {
 				ev.DeviceID = d.str(v, k)
 				haveDevice = ev.DeviceID != ""
 			}
@@ -442,7 +443,7 @@ func (d *eventDecoder) full(b []byte, line int, envTime []byte, depth int) {
 			ev.Process.ParentPID, _ = parseInt64(v, k)
 		}
 	}
-	if err := it.rest(); err != nil {
+	if err := it.Rest(); err != nil {
 		d.rep.Read++
 		d.skip(reasonBadJSON, line)
 		return
@@ -468,11 +469,11 @@ func (d *eventDecoder) full(b []byte, line int, envTime []byte, depth int) {
 		return
 	}
 	tv, tk := ts, tsK
-	if tv == nil || tk == kindNull {
+	if tv == nil || tk == jsonscan.KindNull {
 		tv, tk = tg, tgK
 	}
-	if tv == nil || tk == kindNull {
-		tv, tk = envTime, kindString
+	if tv == nil || tk == jsonscan.KindNull {
+		tv, tk = envTime, jsonscan.KindString
 	}
 	t, st := d.timeOf(tv, tk)
 	switch st {
@@ -631,16 +632,16 @@ func shapeReason(b []byte, depth int) string {
 // off in b (the row starting on line): each object goes to row with its own
 // line; anything else, and a broken array, goes to bad with a reason.
 func eachRecord(b, records []byte, off, line int, row func(rec []byte, line int), bad func(reason string, line int)) {
-	it := newArrIter(records)
-	for it.next() {
-		l := line + newlinesBefore(b, off+it.off)
-		if it.kind != kindObject {
+	it := jsonscan.NewArrIter(records)
+	for it.Next() {
+		l := line + jsonscan.NewlinesBefore(b, off+it.Off)
+		if it.Kind != jsonscan.KindObject {
 			bad(reasonNotObject, l)
 			continue
 		}
-		row(it.val, l)
+		row(it.Val, l)
 	}
-	if it.err != nil {
+	if it.Err != nil {
 		bad(reasonBadJSON, line)
 	}
 }

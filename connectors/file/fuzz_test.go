@@ -11,6 +11,7 @@ import (
 	"testing/fstest"
 
 	"github.com/edgewatch/edgewatch/connectors"
+	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 	"github.com/edgewatch/edgewatch/correlation"
 )
 
@@ -80,12 +81,12 @@ func FuzzDecodeRow(f *testing.F) {
 			}
 		}
 		if json.Valid(b) {
-			tb := trimSpace(b)
+			tb := jsonscan.TrimSpace(b)
 			if len(tb) > 0 && tb[0] == '{' {
-				it := newObjIter(tb)
-				for it.next() {
+				it := jsonscan.NewObjIter(tb)
+				for it.Next() {
 				}
-				if err := it.rest(); err != nil {
+				if err := it.Rest(); err != nil {
 					t.Errorf("scanner rejects valid JSON %q: %v", b, err)
 				}
 			}

@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"sync/atomic"
+
+	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 )
 
 // format is how a file's rows are laid out, decided from its content.
@@ -141,7 +143,7 @@ func sniff(br *bufio.Reader) (format, error) {
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return 0, err
 	}
-	i := skipSpace(buf, 0)
+	i := jsonscan.SkipSpace(buf, 0)
 	if i == len(buf) {
 		if len(buf) < readBufSize {
 			return formatEmpty, nil
@@ -166,7 +168,7 @@ func sniff(br *bufio.Reader) (format, error) {
 		}
 		return formatDocument, nil // a first line over 1 MiB: treat as a document
 	}
-	first := trimSpace(buf[i : i+nl])
+	first := jsonscan.TrimSpace(buf[i : i+nl])
 	if isCompleteValue(first) {
 		return formatNDJSON, nil
 	}
@@ -180,10 +182,10 @@ func sniff(br *bufio.Reader) (format, error) {
 
 // isCompleteValue reports whether b is exactly one JSON object or array.
 func isCompleteValue(b []byte) bool {
-	b = trimSpace(b)
+	b = jsonscan.TrimSpace(b)
 	if len(b) == 0 || (b[0] != '{' && b[0] != '[') {
 		return false
 	}
-	end, err := scanContainer(b, 0)
+	end, err := jsonscan.ScanContainer(b, 0)
 	return err == nil && end == len(b)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/edgewatch/edgewatch/connectors"
+	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 	"github.com/edgewatch/edgewatch/correlation"
 )
 
@@ -34,15 +35,15 @@ func sampleCSV(t *testing.T) []byte {
 	rows := make([]map[string]string, len(evs))
 	for i := range evs {
 		rows[i] = map[string]string{}
-		it := newObjIter(evs[i].Raw)
-		for it.next() {
-			k := string(it.key)
+		it := jsonscan.NewObjIter(evs[i].Raw)
+		for it.Next() {
+			k := string(it.Key)
 			if !slices.Contains(cols, k) {
 				cols = append(cols, k)
 			}
-			v := it.val
-			if it.kind == kindString {
-				v, _ = unquote(v, nil)
+			v := it.Val
+			if it.Kind == jsonscan.KindString {
+				v, _ = jsonscan.Unquote(v, nil)
 			}
 			rows[i][k] = string(v)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 	"github.com/edgewatch/edgewatch/correlation"
 )
 
@@ -24,18 +25,18 @@ const (
 // written. Null and empty strings are reported as missing.
 func scalarText(v []byte, kind byte, scratch []byte) ([]byte, fieldStatus) {
 	switch kind {
-	case 0, kindNull:
+	case 0, jsonscan.KindNull:
 		return nil, fieldMissing
-	case kindString:
-		s, ok := unquote(v, scratch)
+	case jsonscan.KindString:
+		s, ok := jsonscan.Unquote(v, scratch)
 		if !ok {
 			return nil, fieldBad
 		}
-		if len(trimSpace(s)) == 0 {
+		if len(jsonscan.TrimSpace(s)) == 0 {
 			return nil, fieldMissing
 		}
 		return s, fieldOK
-	case kindNumber, kindTrue, kindFalse:
+	case jsonscan.KindNumber, jsonscan.KindTrue, jsonscan.KindFalse:
 		return v, fieldOK
 	default:
 		return nil, fieldBad
@@ -49,10 +50,10 @@ func parsePort(v []byte, kind byte) (int, fieldStatus) {
 	if st != fieldOK {
 		return correlation.NoPort, st
 	}
-	if kind == kindTrue || kind == kindFalse {
+	if kind == jsonscan.KindTrue || kind == jsonscan.KindFalse {
 		return correlation.NoPort, fieldBad
 	}
-	t = trimSpace(t)
+	t = jsonscan.TrimSpace(t)
 	n := 0
 	for _, c := range t {
 		if c < '0' || c > '9' || n > 65535 {
@@ -75,10 +76,10 @@ func parsePort(v []byte, kind byte) (int, fieldStatus) {
 func parseInt64(v []byte, kind byte) (int64, bool) {
 	var scratch [32]byte
 	t, st := scalarText(v, kind, scratch[:0])
-	if st != fieldOK || kind == kindTrue || kind == kindFalse {
+	if st != fieldOK || kind == jsonscan.KindTrue || kind == jsonscan.KindFalse {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(unsafeString(trimSpace(t)), 10, 64)
+	n, err := strconv.ParseInt(unsafeString(jsonscan.TrimSpace(t)), 10, 64)
 	return n, err == nil
 }
 
@@ -141,7 +142,7 @@ var timeLayouts = []string{
 // parseTime parses a Defender timestamp (ISO 8601 with up to 9 fractional
 // digits, or the portal CSV export forms).
 func parseTime(b []byte) (time.Time, bool) {
-	s := unsafeString(trimSpace(b)) // time.Parse keeps nothing of s in the result
+	s := unsafeString(jsonscan.TrimSpace(b)) // time.Parse keeps nothing of s in the result
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
 			return t.UTC(), true
@@ -153,9 +154,9 @@ func parseTime(b []byte) (time.Time, bool) {
 // parseBool reads true/false, "true"/"false" (any case), 1/0 and "1"/"0".
 func parseBool(v []byte, kind byte) (bool, fieldStatus) {
 	switch kind {
-	case kindTrue:
+	case jsonscan.KindTrue:
 		return true, fieldOK
-	case kindFalse:
+	case jsonscan.KindFalse:
 		return false, fieldOK
 	}
 	var scratch [16]byte
@@ -163,7 +164,7 @@ func parseBool(v []byte, kind byte) (bool, fieldStatus) {
 	if st != fieldOK {
 		return false, st
 	}
-	t = trimSpace(t)
+	t = jsonscan.TrimSpace(t)
 	switch {
 	case string(t) == "1" || bytes.EqualFold(t, []byte("true")):
 		return true, fieldOK

@@ -1,4 +1,4 @@
-package file
+package jsonscan
 
 import (
 	"bytes"
@@ -7,53 +7,50 @@ import (
 	"unicode/utf8"
 )
 
-// This file is a small, allocation-free JSON scanner: it walks the members of
-// one object (or the elements of one array) and hands back the raw bytes of
-// each key and value. It checks the structure it walks (quotes, colons,
-// commas, balanced brackets) but does not build anything; the row decoders
-// pick the few fields they need out of the raw values.
-
-var errSyntax = errors.New("malformed JSON")
+// ErrSyntax reports input that is not well-formed JSON.
+var ErrSyntax = errors.New("malformed JSON")
 
 // Value kinds reported by the scanner (the first byte of the value, except
 // numbers, which are all '0').
 const (
-	kindString = '"'
-	kindObject = '{'
-	kindArray  = '['
-	kindNumber = '0'
-	kindTrue   = 't'
-	kindFalse  = 'f'
-	kindNull   = 'n'
+	KindString = '"'
+	KindObject = '{'
+	KindArray  = '['
+	KindNumber = '0'
+	KindTrue   = 't'
+	KindFalse  = 'f'
+	KindNull   = 'n'
 )
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// IsSpace reports JSON whitespace.
+func IsSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
+// SkipSpace returns the first non-whitespace offset at or after i.
+func SkipSpace(b []byte, i int) int {
+	for i < len(b) && IsSpace(b[i]) {
 		i++
 	}
 	return i
 }
 
-// trimSpace trims JSON whitespace from both ends.
-func trimSpace(b []byte) []byte {
-	i := skipSpace(b, 0)
+// TrimSpace trims JSON whitespace from both ends.
+func TrimSpace(b []byte) []byte {
+	i := SkipSpace(b, 0)
 	j := len(b)
-	for j > i && isSpace(b[j-1]) {
+	for j > i && IsSpace(b[j-1]) {
 		j--
 	}
 	return b[i:j]
 }
 
-// scanString returns the index just past the closing quote of the string
+// ScanString returns the index just past the closing quote of the string
 // that starts at b[i] == '"', and whether it contains a backslash escape.
-func scanString(b []byte, i int) (end int, escaped bool, err error) {
+func ScanString(b []byte, i int) (end int, escaped bool, err error) {
 	j := i + 1
 	for {
 		k := bytes.IndexByte(b[j:], '"')
 		if k < 0 {
-			return 0, false, errSyntax
+			return 0, false, ErrSyntax
 		}
 		q := j + k
 		// Count the backslashes right before the quote: odd means escaped.
@@ -74,34 +71,34 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	}
 }
 
-// scanValue returns the end of the JSON value starting at b[i] (no leading
+// ScanValue returns the end of the JSON value starting at b[i] (no leading
 // space) and its kind.
-func scanValue(b []byte, i int) (end int, kind byte, err error) {
+func ScanValue(b []byte, i int) (end int, kind byte, err error) {
 	if i >= len(b) {
-		return 0, 0, errSyntax
+		return 0, 0, ErrSyntax
 	}
 	switch c := b[i]; c {
 	case '"':
-		end, _, err = scanString(b, i)
-		return end, kindString, err
+		end, _, err = ScanString(b, i)
+		return end, KindString, err
 	case '{', '[':
-		end, err = scanContainer(b, i)
+		end, err = ScanContainer(b, i)
 		return end, c, err
 	case 't':
-		return scanLiteral(b, i, "true", kindTrue)
+		return scanLiteral(b, i, "true", KindTrue)
 	case 'f':
-		return scanLiteral(b, i, "false", kindFalse)
+		return scanLiteral(b, i, "false", KindFalse)
 	case 'n':
-		return scanLiteral(b, i, "null", kindNull)
+		return scanLiteral(b, i, "null", KindNull)
 	default:
 		if c == '-' || (c >= '0' && c <= '9') {
 			j := i + 1
 			for j < len(b) && isNumberByte(b[j]) {
 				j++
 			}
-			return j, kindNumber, nil
+			return j, KindNumber, nil
 		}
-		return 0, 0, errSyntax
+		return 0, 0, ErrSyntax
 	}
 }
 
@@ -111,7 +108,7 @@ func isNumberByte(c byte) bool {
 
 func scanLiteral(b []byte, i int, lit string, kind byte) (int, byte, error) {
 	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return 0, 0, errSyntax
+		return 0, 0, ErrSyntax
 	}
 	return i + len(lit), kind, nil
 }
@@ -120,64 +117,65 @@ func scanLiteral(b []byte, i int, lit string, kind byte) (int, byte, error) {
 // of brackets we keep.
 const maxDepth = 512
 
-// scanContainer skips the object or array starting at b[i], checking that
+// ScanContainer skips the object or array starting at b[i], checking that
 // brackets pair up, and returns the index just past its end.
-func scanContainer(b []byte, i int) (int, error) {
+func ScanContainer(b []byte, i int) (int, error) {
 	var stack [maxDepth]byte
 	depth := 0
 	for j := i; j < len(b); j++ {
 		switch c := b[j]; c {
 		case '"':
-			end, _, err := scanString(b, j)
+			end, _, err := ScanString(b, j)
 			if err != nil {
 				return 0, err
 			}
 			j = end - 1
 		case '{', '[':
 			if depth == maxDepth {
-				return 0, errSyntax
+				return 0, ErrSyntax
 			}
 			stack[depth] = c
 			depth++
 		case '}', ']':
 			if depth == 0 {
-				return 0, errSyntax
+				return 0, ErrSyntax
 			}
 			depth--
 			if open := stack[depth]; (open == '{') != (c == '}') {
-				return 0, errSyntax
+				return 0, ErrSyntax
 			}
 			if depth == 0 {
 				return j + 1, nil
 			}
 		}
 	}
-	return 0, errSyntax
+	return 0, ErrSyntax
 }
 
-// objIter walks the members of one JSON object.
+// ObjIter walks the members of one JSON object.
 //
-//	it := newObjIter(b)
-//	for it.next() { use(it.key, it.val, it.kind) }
-//	if it.err != nil { ... }
-type objIter struct {
+//	it := NewObjIter(b)
+//	for it.Next() { use(it.Key, it.Val, it.Kind) }
+//	if it.Err != nil { ... }
+type ObjIter struct {
 	b      []byte
 	pos    int
 	first  bool
 	done   bool
-	err    error
-	key    []byte // raw key, without quotes (escapes not decoded)
-	keyEsc bool   // key contains a backslash escape
-	val    []byte // raw value
-	valOff int    // offset of val in b
-	kind   byte
+	Err    error
+	Key    []byte // raw key, without quotes (escapes not decoded)
+	KeyEsc bool   // key contains a backslash escape
+	Val    []byte // raw value
+	ValOff int    // offset of val in b
+	Kind   byte
 }
 
-func newObjIter(b []byte) objIter {
-	it := objIter{b: b, first: true}
-	i := skipSpace(b, 0)
+// NewObjIter starts walking the object b (leading whitespace allowed).
+func NewObjIter(b []byte) ObjIter {
+	it := ObjIter{b: b, first: true}
+	i := SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		it.err = errSyntax
+		it.Err = ErrSyntax
 		it.done = true
 		return it
 	}
@@ -185,18 +183,19 @@ func newObjIter(b []byte) objIter {
 	return it
 }
 
-func (it *objIter) fail() bool {
-	it.err = errSyntax
+func (it *ObjIter) fail() bool {
+	it.Err = ErrSyntax
 	it.done = true
 	return false
 }
 
-func (it *objIter) next() bool {
+// Next moves to the next member; false at the end or on an error (Err).
+func (it *ObjIter) Next() bool {
 	if it.done {
 		return false
 	}
 	b := it.b
-	i := skipSpace(b, it.pos)
+	i := SkipSpace(b, it.pos)
 	if i >= len(b) {
 		return it.fail()
 	}
@@ -209,7 +208,7 @@ func (it *objIter) next() bool {
 		if b[i] != ',' {
 			return it.fail()
 		}
-		i = skipSpace(b, i+1)
+		i = SkipSpace(b, i+1)
 		if i >= len(b) {
 			return it.fail()
 		}
@@ -218,57 +217,58 @@ func (it *objIter) next() bool {
 	if b[i] != '"' {
 		return it.fail()
 	}
-	end, esc, err := scanString(b, i)
+	end, esc, err := ScanString(b, i)
 	if err != nil {
 		return it.fail()
 	}
-	it.key = b[i+1 : end-1]
-	it.keyEsc = esc
-	i = skipSpace(b, end)
+	it.Key = b[i+1 : end-1]
+	it.KeyEsc = esc
+	i = SkipSpace(b, end)
 	if i >= len(b) || b[i] != ':' {
 		return it.fail()
 	}
-	i = skipSpace(b, i+1)
-	vend, kind, err := scanValue(b, i)
+	i = SkipSpace(b, i+1)
+	vend, kind, err := ScanValue(b, i)
 	if err != nil {
 		return it.fail()
 	}
-	it.val = b[i:vend]
-	it.valOff = i
-	it.kind = kind
+	it.Val = b[i:vend]
+	it.ValOff = i
+	it.Kind = kind
 	it.pos = vend
 	return true
 }
 
 // rest checks that nothing but whitespace follows the object (call after
 // next returned false with no error).
-func (it *objIter) rest() error {
-	if it.err != nil {
-		return it.err
+func (it *ObjIter) Rest() error {
+	if it.Err != nil {
+		return it.Err
 	}
-	if skipSpace(it.b, it.pos) != len(it.b) {
-		return errSyntax
+	if SkipSpace(it.b, it.pos) != len(it.b) {
+		return ErrSyntax
 	}
 	return nil
 }
 
-// arrIter walks the elements of one JSON array.
-type arrIter struct {
+// ArrIter walks the elements of one JSON array.
+type ArrIter struct {
 	b     []byte
 	pos   int
 	first bool
 	done  bool
-	err   error
-	val   []byte
-	off   int // offset of val in b
-	kind  byte
+	Err   error
+	Val   []byte
+	Off   int // offset of val in b
+	Kind  byte
 }
 
-func newArrIter(b []byte) arrIter {
-	it := arrIter{b: b, first: true}
-	i := skipSpace(b, 0)
+// NewArrIter starts walking the array b (leading whitespace allowed).
+func NewArrIter(b []byte) ArrIter {
+	it := ArrIter{b: b, first: true}
+	i := SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '[' {
-		it.err = errSyntax
+		it.Err = ErrSyntax
 		it.done = true
 		return it
 	}
@@ -276,14 +276,15 @@ func newArrIter(b []byte) arrIter {
 	return it
 }
 
-func (it *arrIter) next() bool {
+// Next moves to the next element; false at the end or on an error (Err).
+func (it *ArrIter) Next() bool {
 	if it.done {
 		return false
 	}
 	b := it.b
-	i := skipSpace(b, it.pos)
+	i := SkipSpace(b, it.pos)
 	if i >= len(b) {
-		it.err, it.done = errSyntax, true
+		it.Err, it.done = ErrSyntax, true
 		return false
 	}
 	if b[i] == ']' && it.first {
@@ -296,24 +297,24 @@ func (it *arrIter) next() bool {
 			return false
 		}
 		if b[i] != ',' {
-			it.err, it.done = errSyntax, true
+			it.Err, it.done = ErrSyntax, true
 			return false
 		}
-		i = skipSpace(b, i+1)
+		i = SkipSpace(b, i+1)
 	}
 	it.first = false
-	end, kind, err := scanValue(b, i)
+	end, kind, err := ScanValue(b, i)
 	if err != nil {
-		it.err, it.done = errSyntax, true
+		it.Err, it.done = ErrSyntax, true
 		return false
 	}
-	it.val, it.off, it.kind, it.pos = b[i:end], i, kind, end
+	it.Val, it.Off, it.Kind, it.pos = b[i:end], i, kind, end
 	return true
 }
 
-// unquote returns the content of the JSON string value v (with quotes),
+// Unquote returns the content of the JSON string value v (with quotes),
 // decoding escapes into scratch when there are any.
-func unquote(v []byte, scratch []byte) ([]byte, bool) {
+func Unquote(v []byte, scratch []byte) ([]byte, bool) {
 	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
 		return nil, false
 	}
@@ -321,11 +322,11 @@ func unquote(v []byte, scratch []byte) ([]byte, bool) {
 	if bytes.IndexByte(s, '\\') < 0 {
 		return s, true
 	}
-	return unescape(s, scratch[:0])
+	return Unescape(s, scratch[:0])
 }
 
-// unescape decodes JSON string escapes in s, appending to dst.
-func unescape(s, dst []byte) ([]byte, bool) {
+// Unescape decodes JSON string escapes in s, appending to dst.
+func Unescape(s, dst []byte) ([]byte, bool) {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c != '\\' {
@@ -400,8 +401,8 @@ func hex4(s []byte, i int) (rune, bool) {
 	return r, true
 }
 
-// newlinesBefore returns how many newlines b holds before offset off.
-func newlinesBefore(b []byte, off int) int {
+// NewlinesBefore returns how many newlines b holds before offset off.
+func NewlinesBefore(b []byte, off int) int {
 	if off > len(b) {
 		off = len(b)
 	}
