@@ -334,17 +334,3 @@ func TestTriggerParamsNeverLogTheToken(t *testing.T) {
 		t.Errorf("URL password leaked: %s", s)
 	}
 }
-
-func TestFillRejectsUnfilledPlaceholders(t *testing.T) {
-	_, err := fill("x", []byte(`{"a":"{{missing}}","b":"{{ctx.ok}}"}`), map[string]any{})
-	if err == nil || !strings.Contains(err.Error(), "{{missing}}") {
-		t.Fatalf("err = %v", err)
-	}
-	out, err := fill("x", []byte(`{"n":"{{n}}","s":"a {{n}} {{s}}"}`), map[string]any{"n": 7, "s": `q"\`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(out) != `{"n":7,"s":"a 7 q\"\\"}` {
-		t.Errorf("got %s", out)
-	}
-}
