@@ -9,7 +9,7 @@ SAMPLE    := testdata/sample
 FUZZTIME  ?= 10s
 export GOFLAGS ?= -buildvcs=false
 
-IPSUM_DIR ?= ../shared/data/ipsum
+IPSUM_DIR ?= testdata/ipsum
 OS_URL ?= http://127.0.0.1:9200
 ES_URL ?= http://127.0.0.1:9201
 

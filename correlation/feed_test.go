@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 func parseString(t *testing.T, text string, opts FeedOptions) (FeedReport, *IndicatorSet) {
@@ -269,7 +271,7 @@ func TestLevelFromFileName(t *testing.T) {
 	}{
 		{"4.txt", 4},
 		{"levels/4.txt", 4},
-		{"/work/shared/data/ipsum/levels/8.txt", 8},
+		{"testdata/ipsum/levels/8.txt", 8},
 		{"levels-4-2026-01-02.txt", 4},
 		{"levels-8-2025-04-08-empty.txt", 8},
 		{"ipsum-level4.txt", 4},
@@ -319,23 +321,6 @@ func checkIPv4Agreement(t testing.TB, b []byte) {
 
 // ---- the real IPsum snapshot ----
 
-// ipsumDir is the read-only IPsum snapshot shared by the team. Missing data
-// skips, unless CI=true or EDGEWATCH_REQUIRE_DATA=1, where it fails.
-func ipsumDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("EDGEWATCH_IPSUM_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "data", "ipsum")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "ipsum.txt")); err != nil {
-		if os.Getenv("CI") == "true" || os.Getenv("EDGEWATCH_REQUIRE_DATA") == "1" {
-			t.Fatalf("IPsum snapshot not found: %v (set EDGEWATCH_IPSUM_DIR)", err)
-		}
-		t.Skipf("IPsum snapshot not found: %v (set EDGEWATCH_IPSUM_DIR)", err)
-	}
-	return dir
-}
-
 func loadFile(t testing.TB, path string, opts FeedOptions) (FeedReport, *IndicatorSet) {
 	t.Helper()
 	f, err := os.Open(path)
@@ -377,7 +362,7 @@ func sameAddrs(t *testing.T, a, b *IndicatorSet) {
 }
 
 func TestRealIPsumLevels(t *testing.T) {
-	dir := ipsumDir(t)
+	dir := testenv.IPsumDir(t)
 	want := map[string]int{"1": 120430, "2": 30773, "3": 14217, "4": 5354, "5": 1413, "6": 318, "7": 70, "8": 23}
 	for lvl, n := range want {
 		t.Run("levels/"+lvl+".txt", func(t *testing.T) {
@@ -393,7 +378,7 @@ func TestRealIPsumLevels(t *testing.T) {
 }
 
 func TestRealIPsumLevel4FirstLine(t *testing.T) {
-	dir := ipsumDir(t)
+	dir := testenv.IPsumDir(t)
 	rep, set := loadFile(t, filepath.Join(dir, "levels", "4.txt"), FeedOptions{})
 	if rep.Loaded != 5354 {
 		t.Fatalf("Loaded = %d, want 5354 (5353 would mean the first line was dropped)", rep.Loaded)
@@ -411,7 +396,7 @@ func TestRealIPsumLevel4FirstLine(t *testing.T) {
 }
 
 func TestRealIPsumTxtEqualsLevels(t *testing.T) {
-	dir := ipsumDir(t)
+	dir := testenv.IPsumDir(t)
 	full, all := loadFile(t, filepath.Join(dir, "ipsum.txt"), FeedOptions{})
 	if full.Format != FormatIPsum || full.Comments != 7 || full.Loaded != 120430 || full.Lines != 120437 {
 		t.Fatalf("ipsum.txt report %+v", full)
@@ -437,7 +422,7 @@ func TestRealIPsumTxtEqualsLevels(t *testing.T) {
 }
 
 func TestRealIPsumOlderSnapshots(t *testing.T) {
-	dir := ipsumDir(t)
+	dir := testenv.IPsumDir(t)
 	tests := []struct {
 		file   string
 		lines  int
@@ -511,7 +496,7 @@ func FuzzParseFeed(f *testing.F) {
 
 func readBench(b *testing.B, name string) []byte {
 	b.Helper()
-	data, err := os.ReadFile(filepath.Join(ipsumDir(b), name))
+	data, err := os.ReadFile(filepath.Join(testenv.IPsumDir(b), name))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 func TestNonGlobalReason(t *testing.T) {
@@ -366,7 +368,7 @@ func TestSortUint32(t *testing.T) {
 // level1Set parses the real IPsum levels/1.txt (~120k addresses).
 func level1Set(tb testing.TB) *IndicatorSet {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(ipsumDir(tb), "levels", "1.txt"))
+	data, err := os.ReadFile(filepath.Join(testenv.IPsumDir(tb), "levels", "1.txt"))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -8,8 +8,8 @@ package dashboards
 // visualization's rebuilt search and checks its buckets.
 //
 // Env: EDGEWATCH_OPENSEARCH_URL, EDGEWATCH_ELASTICSEARCH_URL (skipped when
-// unset, fatal when CI=true or EDGEWATCH_REQUIRE_CLUSTERS=1), and for a
-// secured cluster EDGEWATCH_<FLAVOR>_USERNAME with _PASSWORD or
+// unset, fatal when CI=true or EDGEWATCH_REQUIRE_CLUSTERS=1: testenv.Require),
+// and for a secured cluster EDGEWATCH_<FLAVOR>_USERNAME with _PASSWORD or
 // _PASSWORD_FILE. Plain net/http on purpose: this tests the saved objects,
 // not the connectors.
 
@@ -27,6 +27,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 type testCluster struct {
@@ -37,13 +39,8 @@ type testCluster struct {
 func clusterFromEnv(t *testing.T, flavor string) *testCluster {
 	t.Helper()
 	up := strings.ToUpper(flavor)
+	testenv.Require(t, testenv.ClusterNeed(flavor))
 	u := os.Getenv("EDGEWATCH_" + up + "_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" || os.Getenv("EDGEWATCH_REQUIRE_CLUSTERS") == "1" {
-			t.Fatalf("EDGEWATCH_%s_URL is not set but clusters are required", up)
-		}
-		t.Skipf("EDGEWATCH_%s_URL not set", up)
-	}
 	c := &testCluster{name: flavor, url: strings.TrimRight(u, "/"), client: &http.Client{Timeout: 60 * time.Second}}
 	c.user = os.Getenv("EDGEWATCH_" + up + "_USERNAME")
 	c.pass = os.Getenv("EDGEWATCH_" + up + "_PASSWORD")

@@ -23,7 +23,21 @@ import (
 	"github.com/edgewatch/edgewatch/internal/gen"
 )
 
-const defaultBenchFeed = "../shared/data/ipsum/levels/1.txt"
+// defaultBenchFeed is IPsum levels/1.txt: under $EDGEWATCH_IPSUM_DIR when
+// set, else the repository's testdata/ipsum (relative: run from the
+// repository root, as `make bench` does).
+func defaultBenchFeed() string {
+	dir := os.Getenv("EDGEWATCH_IPSUM_DIR")
+	if dir == "" {
+		dir = filepath.Join("testdata", "ipsum")
+	}
+	return filepath.Join(dir, "levels", "1.txt")
+}
+
+func isFile(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
 
 // generateInChild makes the bench generate its dataset in a child process
 // (so generation does not count in the peak RSS); tests generate in-process.
@@ -68,7 +82,7 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	fs.Lookup("devices").DefValue = "5000"
 	cfg.Devices = 5000
 	dir := fs.String("dir", ".cache/bench", "where generated datasets are kept and reused")
-	feed := fs.String("indicators", "", "indicator feed for the detection (default: --feed, else "+defaultBenchFeed+" when present)")
+	feed := fs.String("indicators", "", "indicator feed for the detection (default: --feed, else "+defaultBenchFeed()+" when present)")
 	workers := fs.Int("workers", 0, "decoding goroutines (0 = GOMAXPROCS)")
 	baseline := fs.Bool("baseline", true, "also decode the events file with encoding/json and report the ratio")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -81,8 +95,10 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if cfg.FeedPath == "" {
-		if _, err := os.Stat(defaultBenchFeed); err == nil {
-			cfg.FeedPath = defaultBenchFeed
+		if def := defaultBenchFeed(); isFile(def) {
+			cfg.FeedPath = def
+		} else {
+			fmt.Fprintf(stderr, "edgewatch-gen bench: %s not found (run from the repository root or set EDGEWATCH_IPSUM_DIR): the feed is generated\n", def)
 		}
 	}
 	if *feed == "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/internal/gctune"
 	"github.com/edgewatch/edgewatch/internal/gen"
+	"github.com/edgewatch/edgewatch/internal/testenv"
 	"github.com/edgewatch/edgewatch/plugin"
 )
 
@@ -48,6 +49,7 @@ var (
 
 func benchData(b *testing.B) gen.Result {
 	b.Helper()
+	feed := filepath.Join(testenv.IPsumDir(b), "levels", "1.txt") // the full level-1 IPsum list
 	benchOnce.Do(func() {
 		events := 200_000
 		if v := os.Getenv("EDGEWATCH_BENCH_EVENTS"); v != "" {
@@ -55,10 +57,6 @@ func benchData(b *testing.B) gen.Result {
 			if benchErr != nil {
 				return
 			}
-		}
-		feed := "../../../shared/data/ipsum/levels/1.txt" // the full level-1 IPsum list, when shared/ is beside the repo
-		if _, err := os.Stat(feed); err != nil {
-			feed = ""
 		}
 		benchDir, benchErr = os.MkdirTemp("", "edgewatch-bench-")
 		if benchErr != nil {

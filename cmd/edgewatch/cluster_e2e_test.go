@@ -23,6 +23,7 @@ import (
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/internal/testenv"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -33,25 +34,6 @@ import (
 // Every index and feed name is unique per test and deleted at the end.
 
 const sampleDir = "../../testdata/sample"
-
-// ipsumDir is the real IPsum data: $EDGEWATCH_IPSUM_DIR, default
-// ../../../shared/data/ipsum (the shared read-only copy next to the
-// checkout).
-func ipsumDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("EDGEWATCH_IPSUM_DIR")
-	if dir == "" {
-		dir = "../../../shared/data/ipsum"
-	}
-	if _, err := os.Stat(filepath.Join(dir, "levels", "4.txt")); err != nil {
-		if os.Getenv("CI") == "true" || os.Getenv("EDGEWATCH_REQUIRE_CLUSTERS") == "1" {
-			t.Fatalf("IPsum data not found (%v): set EDGEWATCH_IPSUM_DIR", err)
-		}
-		t.Skipf("IPsum data not found (%v): set EDGEWATCH_IPSUM_DIR", err)
-	}
-	abs, _ := filepath.Abs(dir)
-	return abs
-}
 
 func randSuffix() string {
 	var b [4]byte
@@ -432,7 +414,7 @@ func TestClusterEndToEnd(t *testing.T) {
 		})
 
 		t.Run("feed load and status", func(t *testing.T) {
-			ipsum := ipsumDir(t)
+			ipsum := testenv.IPsumDir(t)
 			l4, l5 := filepath.Join(ipsum, "levels", "4.txt"), filepath.Join(ipsum, "levels", "5.txt")
 			out, _ := mustHost(t, with("feed", "load", "--file", l4, "--name", ipsumFeed)...)
 			first := decodeJSON[feedLoadOut](t, "feed load", out)

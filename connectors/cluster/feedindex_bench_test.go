@@ -11,6 +11,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 // BenchmarkLoadFeedLevel1 loads the real IPsum levels/1.txt (~120k
@@ -18,11 +19,10 @@ import (
 // and reads it back. Run: go test -run '^$' -bench LoadFeedLevel1
 // -benchtime 1x ./connectors/cluster/ (with the cluster env set).
 func BenchmarkLoadFeedLevel1(b *testing.B) {
-	wd, _ := os.Getwd()
-	path := filepath.Join(wd, "..", "..", "..", "shared", "data", "ipsum", "levels", "1.txt")
+	path := filepath.Join(testenv.IPsumDir(b), "levels", "1.txt")
 	f, err := os.Open(path)
 	if err != nil {
-		b.Skipf("levels/1.txt: %v", err)
+		b.Fatal(err)
 	}
 	set := correlation.NewIndicatorSet("ipsum")
 	if _, err := correlation.ParseFeed(f, path, correlation.FeedOptions{LevelHint: 1}, set); err != nil {

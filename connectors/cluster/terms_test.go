@@ -8,20 +8,17 @@ import (
 	"testing"
 
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 // level1 parses the real IPsum levels/1.txt (~120k addresses) from the
-// shared data beside the repository (EDGEWATCH_IPSUM_DIR overrides).
+// repository's testdata/ipsum (EDGEWATCH_IPSUM_DIR overrides).
 func level1(tb testing.TB) *correlation.IndicatorSet {
 	tb.Helper()
-	dir := os.Getenv("EDGEWATCH_IPSUM_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "data", "ipsum")
-	}
-	path := filepath.Join(dir, "levels", "1.txt")
+	path := filepath.Join(testenv.IPsumDir(tb), "levels", "1.txt")
 	f, err := os.Open(path)
 	if err != nil {
-		tb.Fatalf("IPsum level 1: %v (set EDGEWATCH_IPSUM_DIR)", err)
+		tb.Fatalf("IPsum level 1: %v", err)
 	}
 	defer f.Close()
 	set := correlation.NewIndicatorSet("ipsum")

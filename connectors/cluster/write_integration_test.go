@@ -17,6 +17,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 // Integration tests of the write side (templates, bulk, alert writer,
@@ -271,24 +272,14 @@ func TestBulkPartialRejectIsReportedPrecisely(t *testing.T) {
 	})
 }
 
-// ipsumFile parses a real IPsum level-4 file from the shared data
-// (../shared/data/ipsum beside the repository; EDGEWATCH_IPSUM_DIR overrides).
+// ipsumFile parses a real IPsum level-4 file from the repository's
+// testdata/ipsum (EDGEWATCH_IPSUM_DIR overrides).
 func ipsumFile(t *testing.T, rel string, want int) *correlation.IndicatorSet {
 	t.Helper()
-	dir := os.Getenv("EDGEWATCH_IPSUM_DIR")
-	if dir == "" {
-		wd, _ := os.Getwd()
-		for d := wd; d != "/"; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				dir = filepath.Join(d, "..", "shared", "data", "ipsum")
-				break
-			}
-		}
-	}
-	path := filepath.Join(dir, rel)
+	path := filepath.Join(testenv.IPsumDir(t), rel)
 	f, err := os.Open(path)
 	if err != nil {
-		t.Fatalf("IPsum %s: %v (set EDGEWATCH_IPSUM_DIR)", rel, err)
+		t.Fatalf("IPsum %s: %v", rel, err)
 	}
 	defer f.Close()
 	set := correlation.NewIndicatorSet("ipsum")

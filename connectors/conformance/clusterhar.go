@@ -10,41 +10,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 )
-
-// Environment variables naming the test clusters.
-const (
-	EnvOpenSearchURL    = "EDGEWATCH_OPENSEARCH_URL"
-	EnvElasticsearchURL = "EDGEWATCH_ELASTICSEARCH_URL"
-	EnvRequireClusters  = "EDGEWATCH_REQUIRE_CLUSTERS"
-)
-
-// RequireClusters reports whether cluster tests must run (CI=true or
-// EDGEWATCH_REQUIRE_CLUSTERS=1): a missing cluster is then a failure, not a
-// skip.
-func RequireClusters() bool {
-	return os.Getenv("CI") == "true" || os.Getenv(EnvRequireClusters) == "1"
-}
-
-// SkipOrFail skips t when the cluster named by env is not configured, or
-// fails it when clusters are required. It returns the URL.
-func SkipOrFail(t testing.TB, env string) string {
-	t.Helper()
-	u := os.Getenv(env)
-	if u == "" {
-		if RequireClusters() {
-			t.Fatalf("%s is not set and clusters are required (CI=true or %s=1)", env, EnvRequireClusters)
-		}
-		t.Skipf("%s not set: no cluster to test against", env)
-	}
-	return u
-}
 
 // Target is a cluster the suite loads datasets into.
 type Target struct {

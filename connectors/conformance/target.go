@@ -7,6 +7,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
 	"github.com/edgewatch/edgewatch/connectors/opensearch"
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 // TestTarget connects to the flavor's test cluster through its official
@@ -14,14 +15,14 @@ import (
 // (EDGEWATCH_OPENSEARCH_* or EDGEWATCH_ELASTICSEARCH_*: _URL, _USERNAME,
 // _PASSWORD or _PASSWORD_FILE, …; see cluster.ConfigFromEnv). It skips t
 // when the URL is unset, or fails it when clusters are required (see
-// RequireClusters).
+// testenv.Require).
 func TestTarget(t testing.TB, f cluster.Flavor) Target {
 	t.Helper()
-	env, prefix := EnvOpenSearchURL, "EDGEWATCH_OPENSEARCH"
+	prefix := "EDGEWATCH_OPENSEARCH"
 	if f == cluster.Elasticsearch {
-		env, prefix = EnvElasticsearchURL, "EDGEWATCH_ELASTICSEARCH"
+		prefix = "EDGEWATCH_ELASTICSEARCH"
 	}
-	SkipOrFail(t, env)
+	testenv.Require(t, testenv.ClusterNeed(prefix))
 	cfg, _, err := cluster.ConfigFromEnv(prefix)
 	if err != nil {
 		t.Fatal(err)

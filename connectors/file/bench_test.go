@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"testing"
@@ -12,16 +13,14 @@ import (
 	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/gen"
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 // benchDataset generates 100k flat events (about 47 MB) with their
-// DeviceInfo; the feed is IPsum level 1 when the snapshot is at hand.
+// DeviceInfo; the feed is IPsum level 1 (testdata/ipsum).
 func benchDataset(b *testing.B) (gen.Result, *correlation.IndicatorSet) {
 	b.Helper()
-	feed := "../../../shared/data/ipsum/levels/1.txt"
-	if _, err := os.Stat(feed); err != nil {
-		feed = ""
-	}
+	feed := filepath.Join(testenv.IPsumDir(b), "levels", "1.txt")
 	ds, err := gen.Generate(gen.Config{Devices: 2000, Events: 100_000, Seed: 1, FeedPath: feed}, b.TempDir())
 	if err != nil {
 		b.Fatal(err)

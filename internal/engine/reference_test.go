@@ -25,7 +25,8 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// seedSQL is the KQL of ../shared/seed, with the corrections of DESIGN.md:
+// seedSQL is the seed KQL (README: "Where edgewatch differs from the seed
+// query"), with the corrections of DESIGN.md:
 // arg_max(Timestamp) per (DeviceId, port) then IsInternetFacing; inner join
 // on DeviceId; LocalPort == InternetFacingLocalPort; RemoteIP (unmapped) in
 // the feed. One row per distinct event.

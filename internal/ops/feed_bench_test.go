@@ -3,7 +3,6 @@ package ops
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 // BenchmarkFeedLoadLevel1 loads IPsum levels/1.txt (≈120k indicators) with
@@ -19,17 +19,10 @@ import (
 //
 //	go test ./internal/ops -run '^$' -bench FeedLoadLevel1 -benchtime 1x
 //
-// The IPsum directory is $EDGEWATCH_IPSUM_DIR (default
-// ../../../shared/data/ipsum).
+// The IPsum directory is $EDGEWATCH_IPSUM_DIR (default the repository's
+// testdata/ipsum).
 func BenchmarkFeedLoadLevel1(b *testing.B) {
-	dir := os.Getenv("EDGEWATCH_IPSUM_DIR")
-	if dir == "" {
-		dir = "../../../shared/data/ipsum"
-	}
-	file := filepath.Join(dir, "levels", "1.txt")
-	if _, err := os.Stat(file); err != nil {
-		b.Skipf("IPsum levels/1.txt not found (%v): set EDGEWATCH_IPSUM_DIR", err)
-	}
+	file := filepath.Join(testenv.IPsumDir(b), "levels", "1.txt")
 	for _, f := range clustertest.Flavors {
 		b.Run(string(f.Flavor), func(b *testing.B) {
 			tg := clustertest.Connect(b, f.Flavor)

@@ -10,27 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 // These tests load the rendered page in headless Chromium (Debian's
 // `chromium` package) and read back the DOM after the page's script ran. They
 // skip when the browser is absent, except under CI=true (or
-// EDGEWATCH_REQUIRE_CHROMIUM=1), where a missing browser fails the run.
-
-func chromium(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("EDGEWATCH_CHROMIUM")
-	if bin == "" {
-		bin = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" || os.Getenv("EDGEWATCH_REQUIRE_CHROMIUM") == "1" {
-			t.Fatalf("headless browser required but %s is missing (apt-get install -y chromium)", bin)
-		}
-		t.Skipf("%s not installed (apt-get install -y chromium); skipping the browser test", bin)
-	}
-	return bin
-}
+// EDGEWATCH_REQUIRE_CHROMIUM=1), where a missing browser fails the run
+// (testenv.ChromiumPath; EDGEWATCH_CHROMIUM names another browser).
 
 // dumpDOM renders page in headless Chromium, opening it at #fragment, and
 // returns the serialised DOM and the browser's stderr (console log).
@@ -83,7 +71,7 @@ func idText(dom, id string) string {
 }
 
 func TestChromiumRendersCounts(t *testing.T) {
-	bin := chromium(t)
+	bin := testenv.ChromiumPath(t)
 	dom, stderr := dumpDOM(t, bin, renderSample(t, Options{}), "")
 	if p := consoleProblems(stderr); len(p) > 0 {
 		t.Errorf("console problems:\n%s", strings.Join(p, "\n"))
@@ -112,7 +100,7 @@ func TestChromiumRendersCounts(t *testing.T) {
 // TestChromiumDrillDown opens the page with a filter in the fragment (what a
 // click on a top-IP row sets) and checks the latest-alerts table.
 func TestChromiumDrillDown(t *testing.T) {
-	bin := chromium(t)
+	bin := testenv.ChromiumPath(t)
 	page := renderSample(t, Options{})
 	tests := []struct {
 		fragment  string
@@ -159,7 +147,7 @@ func TestChromiumDrillDown(t *testing.T) {
 // TestChromiumDetectsScriptErrors proves the two detectors above can fail: a
 // page whose script throws is caught by window.onerror and by the console.
 func TestChromiumDetectsScriptErrors(t *testing.T) {
-	bin := chromium(t)
+	bin := testenv.ChromiumPath(t)
 	dom, stderr := dumpDOM(t, bin, renderSample(t, Options{testScript: `throw new Error("planted failure");`}), "")
 	if !regexp.MustCompile(`<html[^>]*data-js-errors="1"`).MatchString(dom) || !strings.Contains(idText(dom, "js-errors"), "planted failure") {
 		t.Errorf("window.onerror did not record the planted error")

@@ -14,6 +14,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
 	"github.com/edgewatch/edgewatch/connectors/opensearch"
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 // Target is one live cluster.
@@ -34,28 +35,21 @@ var Flavors = []struct {
 	{cluster.Elasticsearch, "EDGEWATCH_ELASTICSEARCH"},
 }
 
-// Required reports whether missing clusters fail tests instead of skipping
-// them.
-func Required() bool {
-	return os.Getenv("CI") == "true" || os.Getenv("EDGEWATCH_REQUIRE_CLUSTERS") == "1"
-}
-
-// Connect returns a connected client for flavor, or skips/fails t.
+// Connect returns a connected client for flavor. An unset URL skips t, or
+// fails it when clusters are required (testenv.Require).
 func Connect(t testing.TB, flavor cluster.Flavor) Target {
 	t.Helper()
 	for _, f := range Flavors {
 		if f.Flavor != flavor {
 			continue
 		}
+		testenv.Require(t, testenv.ClusterNeed(string(flavor)))
 		cfg, ok, err := ConfigFromEnv(f.Env)
 		if err != nil {
 			t.Fatalf("%s settings: %v", f.Env, err)
 		}
 		if !ok {
-			if Required() {
-				t.Fatalf("%s_URL is not set and clusters are required (CI=true or EDGEWATCH_REQUIRE_CLUSTERS=1): start them with scripts/cluster.sh start %s", f.Env, flavor)
-			}
-			t.Skipf("%s_URL not set: start the server with scripts/cluster.sh start %s", f.Env, flavor)
+			t.Fatalf("%s_URL is not set", f.Env)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -109,24 +103,15 @@ func ConfigFromEnv(prefix string) (cluster.Config, bool, error) {
 // scriptPasswordFile finds .cache/clusters/elasticsearch.password in the
 // repository that holds the working directory.
 func scriptPasswordFile() string {
-	dir, err := os.Getwd()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		return ""
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			f := filepath.Join(dir, ".cache", "clusters", "elasticsearch.password")
-			if _, err := os.Stat(f); err == nil {
-				return f
-			}
-			return ""
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
+	f := filepath.Join(root, ".cache", "clusters", "elasticsearch.password")
+	if _, err := os.Stat(f); err != nil {
+		return ""
 	}
+	return f
 }
 
 var seq atomic.Int64

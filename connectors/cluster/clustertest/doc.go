@@ -4,5 +4,6 @@
 // EDGEWATCH_ELASTICSEARCH_URL, plus _USERNAME, _PASSWORD or _PASSWORD_FILE,
 // _API_KEY, _CA_FILE… as read by cluster.ConfigFromEnv). An unset URL skips
 // the test, except when CI=true or EDGEWATCH_REQUIRE_CLUSTERS=1, where it
-// fails: a CI run never counts a skipped cluster test as passing.
+// fails (internal/testenv decides): a CI run never counts a skipped cluster
+// test as passing.
 package clustertest

@@ -15,6 +15,7 @@ import (
 	"github.com/edgewatch/edgewatch/internal/incremental"
 	"github.com/edgewatch/edgewatch/internal/incremental/clusterstate"
 	"github.com/edgewatch/edgewatch/internal/incremental/incrementaltest"
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 var targets = []struct{ name, env string }{
@@ -26,7 +27,7 @@ var targets = []struct{ name, env string }{
 // skips (fails when clusters are required).
 func connect(t *testing.T, prefix string) *cluster.Client {
 	t.Helper()
-	conformance.SkipOrFail(t, prefix+"_URL")
+	testenv.Require(t, testenv.ClusterNeed(prefix))
 	cfg, _, err := cluster.ConfigFromEnv(prefix)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/internal/incremental"
 	"github.com/edgewatch/edgewatch/internal/incremental/clusterstate"
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 // The benchmark dataset of `make bench-cluster` (cmd/edgewatch-bench-cluster
@@ -22,7 +24,6 @@ import (
 const (
 	benchEvents     = "bench-networkevents-s1-d4000-e2000000"
 	benchDeviceInfo = "bench-deviceinfo-s1-d4000-e2000000"
-	benchFeed       = "/work/shared/data/ipsum/ipsum.txt"
 )
 
 func envOr(k, def string) string {
@@ -36,19 +37,20 @@ func envOr(k, def string) string {
 // (deleted afterwards) and the IPsum feed at level 1.
 func benchEnv(b *testing.B) (*Env, engine.Settings, *cluster.Client) {
 	b.Helper()
-	if os.Getenv("EDGEWATCH_OPENSEARCH_URL") == "" {
-		b.Skip("EDGEWATCH_OPENSEARCH_URL not set")
-	}
+	testenv.Require(b, testenv.OpenSearch)
 	c := connectEnvB(b)
 	ev, di := envOr("EDGEWATCH_BENCH_EVENTS_INDEX", benchEvents), envOr("EDGEWATCH_BENCH_DEVICEINFO_INDEX", benchDeviceInfo)
 	resp, err := c.Do(context.Background(), cluster.Request{Method: http.MethodHead, Path: "/" + ev})
 	if err != nil || resp.Status != http.StatusOK {
 		b.Skipf("benchmark index %s not loaded (make bench-cluster with --keep)", ev)
 	}
-	feedPath := envOr("EDGEWATCH_BENCH_FEED", benchFeed)
+	feedPath := os.Getenv("EDGEWATCH_BENCH_FEED")
+	if feedPath == "" {
+		feedPath = filepath.Join(testenv.IPsumDir(b), "ipsum.txt")
+	}
 	set, _, err := engine.LoadFeedFiles(context.Background(), []string{feedPath}, correlation.FeedOptions{Name: "ipsum", MinLevel: 1})
 	if err != nil {
-		b.Skipf("feed: %v", err)
+		b.Fatalf("feed: %v", err)
 	}
 	alerts, state := conformance.UniqueIndex("edgewatch-alerts-bench"), conformance.UniqueIndex("edgewatch-state-bench")
 	b.Cleanup(func() {

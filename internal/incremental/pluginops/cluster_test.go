@@ -18,6 +18,7 @@ import (
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/internal/incremental/clusterstate"
+	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
 // clusterWorld keeps a scenario's data in fresh indices of a real cluster:
@@ -31,7 +32,7 @@ type clusterWorld struct {
 
 func connectEnv(t *testing.T, prefix string) *cluster.Client {
 	t.Helper()
-	conformance.SkipOrFail(t, prefix+"_URL")
+	testenv.Require(t, testenv.ClusterNeed(prefix))
 	cfg, _, err := cluster.ConfigFromEnv(prefix)
 	if err != nil {
 		t.Fatal(err)
@@ -190,9 +191,7 @@ func (d *dyingWriter) Write(ctx context.Context, alerts []*correlation.Alert) (c
 }
 
 func TestScenariosOnClusters(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: cluster scenarios skipped")
-	}
+	testenv.SkipShort(t, testenv.Clusters)
 	for _, tg := range []struct{ name, env string }{{"opensearch", "EDGEWATCH_OPENSEARCH"}, {"elasticsearch", "EDGEWATCH_ELASTICSEARCH"}} {
 		t.Run(tg.name, func(t *testing.T) {
 			c := connectEnv(t, tg.env)

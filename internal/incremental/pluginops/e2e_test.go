@@ -17,6 +17,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/conformance"
 	"github.com/edgewatch/edgewatch/internal/incremental"
 	"github.com/edgewatch/edgewatch/internal/serve"
+	"github.com/edgewatch/edgewatch/internal/testenv"
 	"github.com/edgewatch/edgewatch/plugin"
 )
 
@@ -71,9 +72,7 @@ func countDocs(t *testing.T, c *cluster.Client, index string) int {
 // writing alerts, and checks that the checkpoint did not move and that the
 // next run (in a restarted process) loses nothing and duplicates nothing.
 func TestPluginKilledMidWrite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
-	}
+	testenv.SkipShort(t, testenv.OpenSearch)
 	c := connectEnv(t, "EDGEWATCH_OPENSEARCH")
 	pluginPath := buildOpsPlugin(t)
 	w := newClusterWorld(c)(t).(*clusterWorld)
