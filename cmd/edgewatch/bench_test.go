@@ -20,6 +20,7 @@ import (
 	"github.com/edgewatch/edgewatch/internal/gctune"
 	"github.com/edgewatch/edgewatch/internal/gen"
 	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // The plugin boundary benchmarks. Run them alone, on an otherwise idle
@@ -72,8 +73,8 @@ func benchData(b *testing.B) gen.Result {
 	return benchSet
 }
 
-func benchSettings(d gen.Result) engine.Settings {
-	return engine.Settings{Source: "file", DeviceInfo: []string{d.DeviceInfoPath},
+func benchSettings(d gen.Result) wire.Settings {
+	return wire.Settings{Source: "file", DeviceInfo: []string{d.DeviceInfoPath},
 		NetworkEvents: []string{d.NetworkEventsPath}, Feeds: []string{d.FeedPath}}
 }
 
@@ -83,7 +84,7 @@ type ndjsonObserver struct {
 	n int
 }
 
-func (o *ndjsonObserver) Progress(engine.Progress) {}
+func (o *ndjsonObserver) Progress(wire.Progress) {}
 func (o *ndjsonObserver) Alerts(_ context.Context, batch []*correlation.Alert) error {
 	for _, a := range batch {
 		b, err := json.Marshal(a)
@@ -136,7 +137,7 @@ const envInProcess = "EDGEWATCH_BENCH_INPROCESS"
 // runInProcess is one in-process engine run with NDJSON output to io.Discard.
 func runInProcess(raw string) error {
 	gctune.Apply() // as the plugin process does
-	var s engine.Settings
+	var s wire.Settings
 	if err := json.Unmarshal([]byte(raw), &s); err != nil {
 		return err
 	}

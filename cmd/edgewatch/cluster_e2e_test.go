@@ -23,6 +23,7 @@ import (
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -278,7 +279,7 @@ func indexEventIDs(t *testing.T, tg clustertest.Target, index string) []string {
 }
 
 // runSummary finds the run summary in the host's JSON log.
-func runSummary(t *testing.T, stderr string) engine.Summary {
+func runSummary(t *testing.T, stderr string) wire.Summary {
 	t.Helper()
 	for _, line := range strings.Split(stderr, "\n") {
 		var l struct {
@@ -286,11 +287,11 @@ func runSummary(t *testing.T, stderr string) engine.Summary {
 			Summary json.RawMessage `json:"summary"`
 		}
 		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "run finished" {
-			return decodeJSON[engine.Summary](t, "summary", string(l.Summary))
+			return decodeJSON[wire.Summary](t, "summary", string(l.Summary))
 		}
 	}
 	t.Fatalf("no run summary in the log:\n%s", stderr)
-	return engine.Summary{}
+	return wire.Summary{}
 }
 
 // parseFeedSet parses feed files the way feed load does.
@@ -348,7 +349,7 @@ func TestClusterEndToEnd(t *testing.T) {
 			if os.Getenv("EDGEWATCH_KEEP_TEST_INDICES") == "1" {
 				return
 			}
-			clustertest.DeleteIndices(t, tg, alertIndex, cluster.FeedAlias(ipsumFeed)+"-*", cluster.FeedAlias(sampleFeed)+"-*")
+			clustertest.DeleteIndices(t, tg, alertIndex, wire.FeedAlias(ipsumFeed)+"-*", wire.FeedAlias(sampleFeed)+"-*")
 		})
 		scope := []string{"--alert-index", alertIndex}
 		with := func(args ...string) []string { return append(append(args, ca...), scope...) }
@@ -476,9 +477,9 @@ func TestClusterEndToEnd(t *testing.T) {
 				t.Errorf("second load %+v: want previous %s, loaded %d, added %d, removed %d", second, first.Index, len(next), wantAdded, wantRemoved)
 			}
 			var alias map[string]any
-			get(t, tg, http.MethodGet, "/_alias/"+cluster.FeedAlias(ipsumFeed), nil, nil, &alias)
+			get(t, tg, http.MethodGet, "/_alias/"+wire.FeedAlias(ipsumFeed), nil, nil, &alias)
 			if len(alias) != 1 || alias[second.Index] == nil {
-				t.Errorf("alias %s points at %v, want only %s", cluster.FeedAlias(ipsumFeed), alias, second.Index)
+				t.Errorf("alias %s points at %v, want only %s", wire.FeedAlias(ipsumFeed), alias, second.Index)
 			}
 			out, _ = mustHost(t, with("feed", "status", "--name", ipsumFeed)...)
 			st = decodeJSON[feedStatusOut](t, "feed status", out)
@@ -534,13 +535,13 @@ func TestClusterEndToEnd(t *testing.T) {
 			}
 
 			// Both runs left a run record in the state index.
-			for _, s := range []engine.Summary{sum, re} {
-				doc, err := tg.Client.GetDoc(ctx, cluster.StateIndex, "run-"+s.RunID)
+			for _, s := range []wire.Summary{sum, re} {
+				doc, err := tg.Client.GetDoc(ctx, wire.StateIndex, "run-"+s.RunID)
 				if err != nil || !doc.Found {
 					t.Errorf("run record run-%s: found=%v err=%v", s.RunID, doc.Found, err)
 					continue
 				}
-				var rec cluster.RunRecord
+				var rec wire.RunRecord
 				if err := json.Unmarshal(doc.Source, &rec); err != nil {
 					t.Fatal(err)
 				}
@@ -606,21 +607,21 @@ func TestClusterEndToEnd(t *testing.T) {
 			if got := r.outcome("alert indices", alertIndex); got != "removed" {
 				t.Errorf("alert index step %q, want removed: %s", got, out)
 			}
-			if got := r.outcome("indicator indices", cluster.FeedAlias(sampleFeed)); got != "removed" {
+			if got := r.outcome("indicator indices", wire.FeedAlias(sampleFeed)); got != "removed" {
 				t.Errorf("indicator step %q, want removed: %s", got, out)
 			}
-			if got := r.outcome("state index", cluster.StateIndex); got != "kept" {
+			if got := r.outcome("state index", wire.StateIndex); got != "kept" {
 				t.Errorf("state index step %q, want kept (scoped uninstall)", got)
 			}
 			if st := get(t, tg, http.MethodHead, "/"+alertIndex, nil, nil, nil); st != 404 {
 				t.Errorf("alert index still there after --delete-data (HEAD %d)", st)
 			}
-			if st := get(t, tg, http.MethodHead, "/"+cluster.StateIndex, nil, nil, nil); st != 200 {
+			if st := get(t, tg, http.MethodHead, "/"+wire.StateIndex, nil, nil, nil); st != 200 {
 				t.Errorf("state index gone after a scoped uninstall (HEAD %d)", st)
 			}
 			// The other feed of this test was out of scope.
 			var alias map[string]any
-			if st := get(t, tg, http.MethodGet, "/_alias/"+cluster.FeedAlias(ipsumFeed), nil, nil, &alias); st != 200 || len(alias) != 1 {
+			if st := get(t, tg, http.MethodGet, "/_alias/"+wire.FeedAlias(ipsumFeed), nil, nil, &alias); st != 200 || len(alias) != 1 {
 				t.Errorf("feed %s touched by an uninstall scoped to %s (HTTP %d, %v)", ipsumFeed, sampleFeed, st, alias)
 			}
 		})

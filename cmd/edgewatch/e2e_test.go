@@ -20,6 +20,7 @@ import (
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/detector"
 	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -98,7 +99,7 @@ type dataset struct {
 	name                      string
 	deviceInfo, events, feeds []string
 	extra                     []string // run flags
-	settings                  engine.Settings
+	settings                  wire.Settings
 }
 
 func datasets(t *testing.T) []dataset {
@@ -110,7 +111,7 @@ func datasets(t *testing.T) []dataset {
 		events:     []string{abs(td + "/DeviceNetworkEvents.ndjson")},
 		feeds:      []string{abs(td + "/ipsum.txt")},
 		extra:      []string{"--min-level", "2", "--exclude-port", "3389"},
-		settings:   engine.Settings{MinLevel: 2, ExcludePorts: []int{3389}},
+		settings:   wire.Settings{MinLevel: 2, ExcludePorts: []int{3389}},
 	}}
 	// The bundled sample (testdata/sample), when present.
 	s := "../../testdata/sample"
@@ -128,7 +129,7 @@ func datasets(t *testing.T) []dataset {
 // collector is an in-process engine observer that keeps the alert JSON.
 type collector struct{ docs []json.RawMessage }
 
-func (c *collector) Progress(engine.Progress) {}
+func (c *collector) Progress(wire.Progress) {}
 func (c *collector) Alerts(_ context.Context, batch []*correlation.Alert) error {
 	for _, a := range batch {
 		b, err := json.Marshal(a)

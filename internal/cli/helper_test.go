@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // The test binary doubles as a detector plugin when envMode is set (the
@@ -43,7 +44,7 @@ func (f *fakePlugin) Describe(context.Context) (plugin.Info, error) {
 }
 
 func (f *fakePlugin) Validate(_ context.Context, cfg plugin.Config) ([]plugin.Diagnostic, error) {
-	var s Settings
+	var s wire.Settings
 	_ = json.Unmarshal(cfg.Settings, &s)
 	var d []plugin.Diagnostic
 	if s.FeedName == "invalid" {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -84,7 +85,7 @@ func (f *stackFlags) args(a *app, fs *pflag.FlagSet, args map[string]any, secret
 		return err
 	}
 	if pw != "" {
-		secrets["dashboards_password"] = pw
+		secrets[wire.SecretDashboardsPassword] = pw
 	}
 	return nil
 }
@@ -205,15 +206,15 @@ the exit status is 1 when a step failed.`,
 				if tok == "" {
 					return nil, usageErrorf("--triggers needs the webhook token: --edgewatch-token-file or $%s", EnvWebhookToken)
 				}
-				secrets["webhook_token"] = tok
+				secrets[wire.SecretWebhookToken] = tok
 				args["triggers"] = true
 				args["edgewatch_url"] = edgewatchURL
 				if triggerInterval != "" {
-					d, err := ParseDuration(triggerInterval)
+					d, err := wire.ParseDuration(triggerInterval)
 					if err != nil || d <= 0 {
 						return nil, usageErrorf("--trigger-interval %q: want a duration such as 5m", triggerInterval)
 					}
-					args["trigger_interval"] = Duration(d)
+					args["trigger_interval"] = wire.Duration(d)
 				}
 			}
 			return nil, nil
@@ -315,16 +316,7 @@ NDJSON file such as the --out of edgewatch run (no cluster needed).`,
 // renderSteps prints install/uninstall steps, one line each, and fails
 // (exit 1) when a step failed.
 func renderSteps(w io.Writer, result json.RawMessage, asJSON bool) error {
-	var r struct {
-		Operation string `json:"operation"`
-		Cluster   string `json:"cluster"`
-		DryRun    bool   `json:"dry_run"`
-		Steps     []struct {
-			Step, Target, Outcome, Detail string
-		} `json:"steps"`
-		Outcomes map[string]int `json:"outcomes"`
-		Failed   int            `json:"failed"`
-	}
+	var r wire.StepsResult
 	if err := json.Unmarshal(result, &r); err != nil {
 		return printJSON(w, result)
 	}
@@ -346,7 +338,7 @@ func renderSteps(w io.Writer, result json.RawMessage, asJSON bool) error {
 			fmt.Fprintln(w, line)
 		}
 		var parts []string
-		for _, k := range []string{"ok", "updated", "already-present", "would-apply", "removed", "would-remove", "absent", "kept", "skipped", "failed"} {
+		for _, k := range wire.StepOutcomes {
 			if n := r.Outcomes[k]; n > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", n, k))
 			}

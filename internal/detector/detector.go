@@ -1,7 +1,6 @@
 package detector
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Name is the plugin's name (and executable name).
@@ -30,7 +30,7 @@ const Description = "Finds inbound connections that an internet-facing device ac
 var Version = ""
 
 // RunFunc is the engine entry point (engine.Run; tests substitute fakes).
-type RunFunc func(ctx context.Context, s engine.Settings, secrets map[string]string, obs engine.Observer) (*engine.Summary, error)
+type RunFunc func(ctx context.Context, s wire.Settings, secrets map[string]string, obs engine.Observer) (*wire.Summary, error)
 
 // Detector implements plugin.Detector and plugin.Admin over the engine.
 type Detector struct {
@@ -84,32 +84,17 @@ func version() string {
 	return "dev"
 }
 
-// decodeSettings reads the settings document strictly: an unknown key is an
-// error (a typo in a config file, or a host newer than this plugin).
-func decodeSettings(raw json.RawMessage) (engine.Settings, error) {
-	var s engine.Settings
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return s, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return s, fmt.Errorf("settings: %w", err)
-	}
-	return s, nil
-}
-
 // Validate checks a settings document: it decodes, its values are in range,
 // and the inputs its source needs are named. Files are not opened.
 func (d *Detector) Validate(_ context.Context, cfg plugin.Config) ([]plugin.Diagnostic, error) {
-	s, err := decodeSettings(cfg.Settings)
+	s, err := wire.DecodeSettings(cfg.Settings)
 	if err != nil {
 		return []plugin.Diagnostic{{Severity: plugin.SeverityError, Summary: "settings do not decode", Detail: err.Error()}}, nil
 	}
 	return validate(s, cfg.Secrets), nil
 }
 
-func validate(s engine.Settings, secrets map[string]string) []plugin.Diagnostic {
+func validate(s wire.Settings, secrets map[string]string) []plugin.Diagnostic {
 	var diags []plugin.Diagnostic
 	add := func(sev plugin.Severity, field, summary, detail string) {
 		diags = append(diags, plugin.Diagnostic{Severity: sev, Field: field, Summary: summary, Detail: detail})
@@ -172,7 +157,7 @@ func validate(s engine.Settings, secrets map[string]string) []plugin.Diagnostic 
 
 // Run decodes the settings, runs the engine, and streams its output.
 func (d *Detector) Run(ctx context.Context, req plugin.RunRequest, s plugin.Stream) (plugin.Result, error) {
-	settings, err := decodeSettings(req.Settings)
+	settings, err := wire.DecodeSettings(req.Settings)
 	if err != nil {
 		return plugin.Result{}, err
 	}
@@ -204,7 +189,7 @@ func (d *Detector) Exec(ctx context.Context, op string, args json.RawMessage, se
 		}
 		return nil, fmt.Errorf("%w: %q (this plugin offers: %s)", plugin.ErrUnknownOp, op, offers)
 	}
-	progress := func(p engine.Progress) { _ = s.Progress(ctx, progressOf(p)) }
+	progress := func(p wire.Progress) { _ = s.Progress(ctx, p) }
 	return fn(ctx, args, secrets, progress)
 }
 
@@ -216,8 +201,8 @@ type observer struct {
 	buf []plugin.Alert
 }
 
-func (o *observer) Progress(p engine.Progress) {
-	if err := o.s.Progress(o.ctx, progressOf(p)); err != nil && o.err == nil {
+func (o *observer) Progress(p wire.Progress) {
+	if err := o.s.Progress(o.ctx, p); err != nil && o.err == nil {
 		o.err = err
 	}
 }
@@ -238,10 +223,6 @@ func (o *observer) Alerts(ctx context.Context, batch []*correlation.Alert) error
 		return err
 	}
 	return nil
-}
-
-func progressOf(p engine.Progress) plugin.Progress {
-	return plugin.Progress{Stage: p.Stage, Done: p.Done, Total: p.Total, Unit: p.Unit, Message: p.Message}
 }
 
 // RowOf returns an alert's display columns.

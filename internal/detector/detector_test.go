@@ -11,6 +11,7 @@ import (
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -48,7 +49,7 @@ func sampleAlert(id string) *correlation.Alert {
 func TestDescribe(t *testing.T) {
 	t.Parallel()
 	ops := NewRegistry()
-	ops.Register("status", func(context.Context, json.RawMessage, map[string]string, func(engine.Progress)) (json.RawMessage, error) {
+	ops.Register("status", func(context.Context, json.RawMessage, map[string]string, func(wire.Progress)) (json.RawMessage, error) {
 		return nil, nil
 	})
 	info, err := New(WithOps(ops)).Describe(context.Background())
@@ -69,7 +70,7 @@ func TestDescribe(t *testing.T) {
 	}
 	// Every settings key is in the schema.
 	var keys map[string]any
-	full, _ := json.Marshal(engine.Settings{Source: "x", Cluster: &engine.ClusterSettings{}})
+	full, _ := json.Marshal(wire.Settings{Source: "x", Cluster: &wire.ClusterSettings{}})
 	_ = json.Unmarshal(full, &keys)
 	for _, k := range []string{"source", "device_info", "network_events", "feeds", "min_level", "from", "to",
 		"facing_lookback", "exclude_ports", "allow", "cluster"} {
@@ -126,15 +127,15 @@ func TestValidate(t *testing.T) {
 
 func TestRunStreamsEngineOutput(t *testing.T) {
 	t.Parallel()
-	var gotSettings engine.Settings
+	var gotSettings wire.Settings
 	var gotSecrets map[string]string
-	run := func(ctx context.Context, s engine.Settings, secrets map[string]string, obs engine.Observer) (*engine.Summary, error) {
+	run := func(ctx context.Context, s wire.Settings, secrets map[string]string, obs engine.Observer) (*wire.Summary, error) {
 		gotSettings, gotSecrets = s, secrets
-		obs.Progress(engine.Progress{Stage: "events", Done: 5, Total: 10, Unit: "rows", Message: "m"})
+		obs.Progress(wire.Progress{Stage: "events", Done: 5, Total: 10, Unit: "rows", Message: "m"})
 		if err := obs.Alerts(ctx, []*correlation.Alert{sampleAlert("a1"), sampleAlert("a2")}); err != nil {
 			return nil, err
 		}
-		return &engine.Summary{RunID: "r1"}, nil
+		return &wire.Summary{RunID: "r1"}, nil
 	}
 	rec := &recorder{}
 	req := plugin.RunRequest{
@@ -148,7 +149,7 @@ func TestRunStreamsEngineOutput(t *testing.T) {
 	if gotSettings.MinLevel != 3 || time.Duration(gotSettings.FacingLookback) != 30*24*time.Hour || gotSecrets["password"] != "pw" {
 		t.Errorf("engine got settings %+v secrets %v", gotSettings, gotSecrets)
 	}
-	var sum engine.Summary
+	var sum wire.Summary
 	if err := json.Unmarshal(res.Summary, &sum); err != nil || sum.RunID != "r1" {
 		t.Errorf("summary %s: %v", res.Summary, err)
 	}
@@ -178,15 +179,15 @@ func TestRunErrors(t *testing.T) {
 	}{
 		"unknown settings key": {settings: `{"feedz":[]}`, want: `settings: json: unknown field "feedz"`},
 		"engine error": {settings: `{}`, want: "read DeviceInfo: boom",
-			run: func(context.Context, engine.Settings, map[string]string, engine.Observer) (*engine.Summary, error) {
-				return &engine.Summary{}, engineErr
+			run: func(context.Context, wire.Settings, map[string]string, engine.Observer) (*wire.Summary, error) {
+				return &wire.Summary{}, engineErr
 			}},
 		"no summary": {settings: `{}`, want: "engine returned no summary",
-			run: func(context.Context, engine.Settings, map[string]string, engine.Observer) (*engine.Summary, error) {
+			run: func(context.Context, wire.Settings, map[string]string, engine.Observer) (*wire.Summary, error) {
 				return nil, nil
 			}},
 		"stream error aborts": {settings: `{}`, stream: errors.New("host went away"), want: "host went away",
-			run: func(ctx context.Context, _ engine.Settings, _ map[string]string, obs engine.Observer) (*engine.Summary, error) {
+			run: func(ctx context.Context, _ wire.Settings, _ map[string]string, obs engine.Observer) (*wire.Summary, error) {
 				return nil, obs.Alerts(ctx, []*correlation.Alert{sampleAlert("x")})
 			}},
 	}
@@ -195,7 +196,7 @@ func TestRunErrors(t *testing.T) {
 			t.Parallel()
 			run := tc.run
 			if run == nil {
-				run = func(context.Context, engine.Settings, map[string]string, engine.Observer) (*engine.Summary, error) {
+				run = func(context.Context, wire.Settings, map[string]string, engine.Observer) (*wire.Summary, error) {
 					t.Error("engine called")
 					return nil, nil
 				}
@@ -211,8 +212,8 @@ func TestRunErrors(t *testing.T) {
 func TestExec(t *testing.T) {
 	t.Parallel()
 	ops := NewRegistry()
-	ops.Register("feed.load", func(ctx context.Context, args json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error) {
-		progress(engine.Progress{Stage: "feed.load", Done: 1})
+	ops.Register("feed.load", func(ctx context.Context, args json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
+		progress(wire.Progress{Stage: "feed.load", Done: 1})
 		var a struct {
 			OpArgs
 			File string `json:"file"`
@@ -243,7 +244,7 @@ func TestExec(t *testing.T) {
 
 func TestRegistryRejectsMistakes(t *testing.T) {
 	t.Parallel()
-	nop := func(context.Context, json.RawMessage, map[string]string, func(engine.Progress)) (json.RawMessage, error) {
+	nop := func(context.Context, json.RawMessage, map[string]string, func(wire.Progress)) (json.RawMessage, error) {
 		return nil, nil
 	}
 	tests := map[string]func(r *Registry){

@@ -7,7 +7,7 @@
 // operation registers it, usually from cmd/edgewatch-defender-ti:
 //
 //	detector.RegisterOp("feed.load", func(ctx context.Context, args json.RawMessage,
-//		secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error) {
+//		secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
 //		...
 //	})
 //

@@ -7,12 +7,12 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // OpFunc implements one Admin operation: it receives the host's JSON args,
 // the secrets, and a progress callback, and returns a JSON result.
-type OpFunc func(ctx context.Context, args json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error)
+type OpFunc func(ctx context.Context, args json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error)
 
 // Registry maps operation names to their implementations. It is safe for
 // concurrent use.
@@ -72,5 +72,5 @@ func DefaultOps() *Registry { return defaultOps }
 // OpArgs is the common part of every op's args: the run settings (source,
 // cluster, feeds). Embed it in an op's own args struct, or decode it alone.
 type OpArgs struct {
-	Settings engine.Settings `json:"settings"`
+	Settings wire.Settings `json:"settings"`
 }

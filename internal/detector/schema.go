@@ -6,12 +6,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-// settingsSchema is the JSON Schema of engine.Settings, derived from its
+// settingsSchema is the JSON Schema of wire.Settings, derived from its
 // json tags so that it cannot drift from the type.
-var settingsSchema = mustSchema(reflect.TypeFor[engine.Settings]())
+var settingsSchema = mustSchema(reflect.TypeFor[wire.Settings]())
 
 func mustSchema(t reflect.Type) json.RawMessage {
 	s := schemaOf(t)
@@ -26,7 +26,7 @@ func mustSchema(t reflect.Type) json.RawMessage {
 
 var (
 	timeType     = reflect.TypeFor[time.Time]()
-	durationType = reflect.TypeFor[engine.Duration]()
+	durationType = reflect.TypeFor[wire.Duration]()
 	rawType      = reflect.TypeFor[json.RawMessage]()
 )
 

@@ -10,12 +10,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
 	"github.com/edgewatch/edgewatch/connectors/opensearch"
 	"github.com/edgewatch/edgewatch/correlation"
-)
-
-// Secret keys the host passes next to Settings.
-const (
-	SecretPassword = "password"
-	SecretAPIKey   = "api_key"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 func init() {
@@ -25,12 +20,12 @@ func init() {
 
 // ClusterConfig turns the cluster settings and secrets into a connector
 // config.
-func ClusterConfig(c *ClusterSettings, secrets map[string]string) cluster.Config {
+func ClusterConfig(c *wire.ClusterSettings, secrets map[string]string) cluster.Config {
 	return cluster.Config{
 		URLs:               c.URLs,
 		Username:           c.Username,
-		Password:           secrets[SecretPassword],
-		APIKey:             secrets[SecretAPIKey],
+		Password:           secrets[wire.SecretPassword],
+		APIKey:             secrets[wire.SecretAPIKey],
 		CAFile:             c.CAFile,
 		InsecureSkipVerify: c.InsecureSkipVerify,
 		Timeout:            time.Duration(c.Timeout),
@@ -38,7 +33,7 @@ func ClusterConfig(c *ClusterSettings, secrets map[string]string) cluster.Config
 }
 
 // Connect opens a client to the cluster s names.
-func Connect(ctx context.Context, s Settings, secrets map[string]string) (*cluster.Client, error) {
+func Connect(ctx context.Context, s wire.Settings, secrets map[string]string) (*cluster.Client, error) {
 	if s.Cluster == nil || len(s.Cluster.URLs) == 0 {
 		return nil, fmt.Errorf("%w: source %s needs a cluster URL (--url)", ErrConfig, s.Source)
 	}
@@ -53,7 +48,7 @@ func Connect(ctx context.Context, s Settings, secrets map[string]string) (*clust
 }
 
 func openClusterBackend(flavor cluster.Flavor) BackendFactory {
-	return func(ctx context.Context, s Settings, secrets map[string]string) (*Backend, error) {
+	return func(ctx context.Context, s wire.Settings, secrets map[string]string) (*Backend, error) {
 		s.Source = string(flavor)
 		client, err := Connect(ctx, s, secrets)
 		if err != nil {
@@ -75,7 +70,7 @@ func openClusterBackend(flavor cluster.Flavor) BackendFactory {
 		be := &Backend{
 			Source: src,
 			Writer: cluster.NewAlertWriter(client, c.AlertIndex, cluster.BulkOptions{}),
-			RecordRun: func(ctx context.Context, sum *Summary) error {
+			RecordRun: func(ctx context.Context, sum *wire.Summary) error {
 				_, err := client.WriteRunRecord(ctx, RunRecordOf(s, sum))
 				return err
 			},
@@ -90,25 +85,25 @@ func openClusterBackend(flavor cluster.Flavor) BackendFactory {
 }
 
 // RunRecordOf is the state-index record of a run.
-func RunRecordOf(s Settings, sum *Summary) cluster.RunRecord {
+func RunRecordOf(s wire.Settings, sum *wire.Summary) wire.RunRecord {
 	host, _ := os.Hostname()
 	detection := s.Detection
 	if detection == "" {
 		detection = "default"
 	}
-	rec := cluster.RunRecord{
+	rec := wire.RunRecord{
 		Detection:  detection,
 		RunID:      sum.RunID,
 		Trigger:    s.Trigger,
 		RetroHunt:  s.RetroHunt,
-		Window:     cluster.Window{From: sum.Window.From, To: sum.Window.To},
+		Window:     wire.Window{From: sum.Window.From, To: sum.Window.To},
 		StartedAt:  sum.Started,
 		FinishedAt: sum.Finished,
 		DurationMS: sum.DurationMS,
 		Outcome:    sum.Outcome,
 		Error:      sum.Error,
 		Host:       host,
-		Counts: cluster.RunCounts{
+		Counts: wire.RunCounts{
 			Facing:               int64(sum.DeviceInfo.FacingPorts),
 			Indicators:           int64(sum.Indicators.Loaded),
 			EventsScanned:        sum.Events.Read,
@@ -123,18 +118,4 @@ func RunRecordOf(s Settings, sum *Summary) cluster.RunRecord {
 		rec.LagMS = sum.Finished.Sub(sum.Window.To).Milliseconds()
 	}
 	return rec
-}
-
-// SkippedTotal is the number of rows skipped for any reason.
-func (e EventSummary) SkippedTotal() int64 { return sumCounts(e.Skipped) }
-
-// SkippedTotal is the number of rows skipped for any reason.
-func (d DeviceSummary) SkippedTotal() int64 { return sumCounts(d.Skipped) }
-
-func sumCounts(m map[string]int64) int64 {
-	var n int64
-	for _, v := range m {
-		n += v
-	}
-	return n
 }

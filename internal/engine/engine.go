@@ -13,21 +13,12 @@ import (
 
 	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
-
-// Progress is one progress report of a run, sent often enough to drive a
-// progress bar and at each stage change.
-type Progress struct {
-	Stage   string `json:"stage"`   // "indicators", "facing", "events", "write", "done"
-	Done    int64  `json:"done"`    // rows (or bytes, see Unit) done in this stage
-	Total   int64  `json:"total"`   // 0 when unknown
-	Unit    string `json:"unit"`    // "rows" or "bytes"
-	Message string `json:"message"` // optional human text
-}
 
 // Observer receives what a run produces, in order.
 type Observer interface {
-	Progress(p Progress)
+	Progress(p wire.Progress)
 	// Alerts receives alerts in batches (at most BatchSize each). An error
 	// aborts the run.
 	Alerts(ctx context.Context, batch []*correlation.Alert) error
@@ -49,74 +40,6 @@ const (
 	RuleVersion     = "1"
 )
 
-// Summary is what a run reports at its end. It is plain JSON.
-type Summary struct {
-	RunID    string    `json:"run_id"`
-	Source   string    `json:"source"`
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished"`
-	Window   Window    `json:"window"`
-
-	Indicators IndicatorSummary `json:"indicators"`
-	DeviceInfo DeviceSummary    `json:"device_info"`
-	Events     EventSummary     `json:"events"`
-	Alerts     AlertSummary     `json:"alerts"`
-
-	DurationMS int64  `json:"duration_ms"`
-	Outcome    string `json:"outcome"` // "success" or "failed"
-	Error      string `json:"error,omitempty"`
-}
-
-// Window is a run's time window; zero ends are unbounded.
-type Window struct {
-	From       time.Time `json:"from,omitzero"`
-	To         time.Time `json:"to,omitzero"`
-	FacingFrom time.Time `json:"facing_from,omitzero"`
-}
-
-// IndicatorSummary counts the indicator step.
-type IndicatorSummary struct {
-	Loaded   int                      `json:"loaded"`
-	Addrs    int                      `json:"addresses"`
-	Prefixes int                      `json:"ranges"`
-	Dropped  map[string]int           `json:"dropped,omitempty"`
-	Invalid  int                      `json:"invalid"`
-	Feeds    []correlation.FeedReport `json:"feeds,omitempty"`
-	From     string                   `json:"from"` // "files" or the lookup index
-}
-
-// DeviceSummary counts the facing step.
-type DeviceSummary struct {
-	Read        int64                             `json:"read"`
-	Skipped     map[string]int64                  `json:"skipped,omitempty"`
-	Examples    map[string][]correlation.Location `json:"examples,omitempty"`
-	NoPort      int                               `json:"rows_without_port"`
-	FacingPorts int                               `json:"facing_ports"`
-	Devices     int                               `json:"devices"`
-}
-
-// EventSummary counts the event step.
-type EventSummary struct {
-	Read       int64                             `json:"read"`
-	Candidates int64                             `json:"candidates"`
-	Skipped    map[string]int64                  `json:"skipped,omitempty"`
-	Examples   map[string][]correlation.Location `json:"examples,omitempty"`
-	// Misses counts candidate rows the exact match refused, by reason.
-	Misses map[string]int64 `json:"misses,omitempty"`
-	// Duplicates counts rows that produced an already-seen finding id.
-	Duplicates int64 `json:"duplicates"`
-}
-
-// AlertSummary counts the alerts.
-type AlertSummary struct {
-	Matched        int      `json:"matched"`
-	Created        int      `json:"created"`
-	AlreadyPresent int      `json:"already_present"`
-	Failed         int      `json:"failed"`
-	Failures       []string `json:"failures,omitempty"`
-	Index          string   `json:"index,omitempty"`
-}
-
 // Backend is what a run reads from and writes to.
 type Backend struct {
 	Source connectors.Source
@@ -126,13 +49,13 @@ type Backend struct {
 	// nil means Settings.Feeds files.
 	Indicators func(ctx context.Context) (*correlation.IndicatorSet, error)
 	// RecordRun stores the run record; nil in file mode.
-	RecordRun func(ctx context.Context, s *Summary) error
+	RecordRun func(ctx context.Context, s *wire.Summary) error
 	// Close releases the backend.
 	Close func() error
 }
 
 // BackendFactory opens the backend a Settings.Source names.
-type BackendFactory func(ctx context.Context, s Settings, secrets map[string]string) (*Backend, error)
+type BackendFactory func(ctx context.Context, s wire.Settings, secrets map[string]string) (*Backend, error)
 
 var (
 	backendsMu sync.RWMutex
@@ -151,7 +74,7 @@ func RegisterBackend(name string, f BackendFactory) {
 var ErrConfig = errors.New("invalid configuration")
 
 // Open opens the backend for s.
-func Open(ctx context.Context, s Settings, secrets map[string]string) (*Backend, error) {
+func Open(ctx context.Context, s wire.Settings, secrets map[string]string) (*Backend, error) {
 	name := s.Source
 	if name == "" {
 		name = "file"
@@ -167,7 +90,7 @@ func Open(ctx context.Context, s Settings, secrets map[string]string) (*Backend,
 
 // Run executes one detection run described by s. secrets carries connector
 // credentials ("password", "api_key"); they are never logged.
-func Run(ctx context.Context, s Settings, secrets map[string]string, obs Observer) (*Summary, error) {
+func Run(ctx context.Context, s wire.Settings, secrets map[string]string, obs Observer) (*wire.Summary, error) {
 	be, err := Open(ctx, s, secrets)
 	if err != nil {
 		return nil, err
@@ -179,20 +102,20 @@ func Run(ctx context.Context, s Settings, secrets map[string]string, obs Observe
 }
 
 // RunWith executes one run against an open backend with an injected clock.
-func RunWith(ctx context.Context, s Settings, be *Backend, obs Observer, now func() time.Time) (*Summary, error) {
+func RunWith(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now func() time.Time) (*wire.Summary, error) {
 	if obs == nil {
 		obs = nopObserver{}
 	}
-	sum := &Summary{RunID: newRunID(), Source: s.Source, Started: now().UTC()}
+	sum := &wire.Summary{RunID: newRunID(), Source: s.Source, Started: now().UTC()}
 	if sum.Source == "" {
 		sum.Source = "file"
 	}
 	err := run(ctx, s, be, obs, now, sum)
 	sum.Finished = now().UTC()
 	sum.DurationMS = sum.Finished.Sub(sum.Started).Milliseconds()
-	sum.Outcome = "success"
+	sum.Outcome = wire.StatusSuccess
 	if err != nil {
-		sum.Outcome = "failed"
+		sum.Outcome = wire.StatusFailed
 		sum.Error = err.Error()
 	}
 	if be.RecordRun != nil {
@@ -204,11 +127,11 @@ func RunWith(ctx context.Context, s Settings, be *Backend, obs Observer, now fun
 		}
 		cancel()
 	}
-	obs.Progress(Progress{Stage: "done", Message: sum.Outcome})
+	obs.Progress(wire.Progress{Stage: "done", Message: sum.Outcome})
 	return sum, err
 }
 
-func run(ctx context.Context, s Settings, be *Backend, obs Observer, now func() time.Time, sum *Summary) error {
+func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now func() time.Time, sum *wire.Summary) error {
 	opts, rule, err := matchOptions(s)
 	if err != nil {
 		return err
@@ -223,7 +146,7 @@ func run(ctx context.Context, s Settings, be *Backend, obs Observer, now func() 
 	}
 
 	// 1 indicators
-	obs.Progress(Progress{Stage: "indicators", Message: "loading indicators"})
+	obs.Progress(wire.Progress{Stage: "indicators", Message: "loading indicators"})
 	ind, err := loadIndicators(ctx, s, be, sum)
 	if err != nil {
 		return err
@@ -234,7 +157,7 @@ func run(ctx context.Context, s Settings, be *Backend, obs Observer, now func() 
 		stop := p.PrepareEvents(ctx, connectors.EventQuery{From: s.From, To: s.To, Indicators: ind})
 		defer stop()
 	}
-	obs.Progress(Progress{Stage: "facing", Message: "reading DeviceInfo"})
+	obs.Progress(wire.Progress{Stage: "facing", Message: "reading DeviceInfo"})
 	var fb correlation.FacingBuilder
 	frep, err := be.Source.DeviceInfo(ctx, connectors.FacingQuery{
 		From:     sum.Window.FacingFrom,
@@ -245,7 +168,7 @@ func run(ctx context.Context, s Settings, be *Backend, obs Observer, now func() 
 		return nil
 	})
 	sum.DeviceInfo.Read = frep.Read
-	sum.DeviceInfo.Skipped, sum.DeviceInfo.Examples = frep.Skipped, frep.Examples
+	sum.DeviceInfo.Skipped, sum.DeviceInfo.Examples = frep.Skipped, locations(frep.Examples)
 	if err != nil {
 		return fmt.Errorf("read DeviceInfo: %w", err)
 	}
@@ -260,7 +183,7 @@ func run(ctx context.Context, s Settings, be *Backend, obs Observer, now func() 
 	seen := map[string]struct{}{}
 	misses := map[string]int64{}
 	created := now().UTC()
-	obs.Progress(Progress{Stage: "events", Message: "reading DeviceNetworkEvents"})
+	obs.Progress(wire.Progress{Stage: "events", Message: "reading DeviceNetworkEvents"})
 	erep, err := be.Source.NetworkEvents(ctx, connectors.EventQuery{
 		From:       s.From,
 		To:         s.To,
@@ -287,7 +210,7 @@ func run(ctx context.Context, s Settings, be *Backend, obs Observer, now func() 
 		return w.add(ctx, a)
 	})
 	sum.Events.Read = erep.Read
-	sum.Events.Skipped, sum.Events.Examples = erep.Skipped, erep.Examples
+	sum.Events.Skipped, sum.Events.Examples = erep.Skipped, locations(erep.Examples)
 	if len(misses) > 0 {
 		sum.Events.Misses = misses
 	}
@@ -309,7 +232,7 @@ func run(ctx context.Context, s Settings, be *Backend, obs Observer, now func() 
 type writer struct {
 	be    *Backend
 	obs   Observer
-	sum   *Summary
+	sum   *wire.Summary
 	batch []*correlation.Alert
 }
 
@@ -344,13 +267,13 @@ func (w *writer) flush(ctx context.Context) error {
 	return w.obs.Alerts(ctx, batch)
 }
 
-func loadIndicators(ctx context.Context, s Settings, be *Backend, sum *Summary) (*correlation.IndicatorSet, error) {
+func loadIndicators(ctx context.Context, s wire.Settings, be *Backend, sum *wire.Summary) (*correlation.IndicatorSet, error) {
 	if be.Indicators != nil && (s.Cluster != nil && s.Cluster.IndicatorFeed != "") {
 		ind, err := be.Indicators(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("load indicators from %s: %w", s.Cluster.IndicatorFeed, err)
 		}
-		sum.Indicators.From = "edgewatch-indicators-" + s.Cluster.IndicatorFeed
+		sum.Indicators.From = wire.FeedAlias(s.Cluster.IndicatorFeed)
 		sum.Indicators.Loaded = ind.Len()
 		sum.Indicators.Addrs, sum.Indicators.Prefixes = ind.AddrCount(), ind.PrefixCount()
 		return ind, nil
@@ -365,7 +288,7 @@ func loadIndicators(ctx context.Context, s Settings, be *Backend, sum *Summary) 
 		return nil, err
 	}
 	sum.Indicators.From = "files"
-	sum.Indicators.Feeds = reps
+	sum.Indicators.Feeds = FeedReports(reps)
 	sum.Indicators.Loaded = ind.Len()
 	sum.Indicators.Addrs, sum.Indicators.Prefixes = ind.AddrCount(), ind.PrefixCount()
 	for _, r := range reps {
@@ -380,7 +303,7 @@ func loadIndicators(ctx context.Context, s Settings, be *Backend, sum *Summary) 
 	return ind, nil
 }
 
-func matchOptions(s Settings) (correlation.MatchOptions, correlation.Rule, error) {
+func matchOptions(s wire.Settings) (correlation.MatchOptions, correlation.Rule, error) {
 	opts := correlation.MatchOptions{ExcludePorts: s.ExcludePorts}
 	for _, p := range s.ExcludePorts {
 		if p < 0 || p > 65535 {
@@ -427,7 +350,7 @@ func parsePrefix(s string) (netip.Prefix, error) {
 
 func progressFunc(obs Observer, stage string) connectors.ProgressFunc {
 	return func(done, total int64, unit string) {
-		obs.Progress(Progress{Stage: stage, Done: done, Total: total, Unit: unit})
+		obs.Progress(wire.Progress{Stage: stage, Done: done, Total: total, Unit: unit})
 	}
 }
 
@@ -437,7 +360,35 @@ func newRunID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// locations is a report's examples in their wire form.
+func locations(m map[string][]correlation.Location) map[string][]wire.Location {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][]wire.Location, len(m))
+	for reason, ls := range m {
+		w := make([]wire.Location, len(ls))
+		for i, l := range ls {
+			w[i] = wire.Location(l)
+		}
+		out[reason] = w
+	}
+	return out
+}
+
+// FeedReports is reps in their wire form.
+func FeedReports(reps []correlation.FeedReport) []wire.FeedReport {
+	if reps == nil {
+		return nil
+	}
+	out := make([]wire.FeedReport, len(reps))
+	for i, r := range reps {
+		out[i] = wire.FeedReport(r)
+	}
+	return out
+}
+
 type nopObserver struct{}
 
-func (nopObserver) Progress(Progress)                                  {}
+func (nopObserver) Progress(wire.Progress)                             {}
 func (nopObserver) Alerts(context.Context, []*correlation.Alert) error { return nil }

@@ -12,16 +12,17 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 type collect struct {
 	alerts   []*correlation.Alert
-	progress []Progress
+	progress []wire.Progress
 }
 
-func (c *collect) Progress(p Progress) { c.progress = append(c.progress, p) }
+func (c *collect) Progress(p wire.Progress) { c.progress = append(c.progress, p) }
 func (c *collect) Alerts(_ context.Context, b []*correlation.Alert) error {
 	c.alerts = append(c.alerts, b...)
 	return nil
@@ -29,8 +30,8 @@ func (c *collect) Alerts(_ context.Context, b []*correlation.Alert) error {
 
 var fixedNow = func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) }
 
-func sampleSettings() Settings {
-	return Settings{
+func sampleSettings() wire.Settings {
+	return wire.Settings{
 		DeviceInfo:    []string{"../../testdata/sample/device_info.ndjson"},
 		NetworkEvents: []string{"../../testdata/sample/network_events.ndjson"},
 		Feeds:         []string{"../../testdata/sample/feed.txt"},
@@ -97,18 +98,18 @@ func TestSampleGolden(t *testing.T) {
 func TestRunErrors(t *testing.T) {
 	cases := []struct {
 		name    string
-		mutate  func(*Settings)
+		mutate  func(*wire.Settings)
 		wantErr string
 		config  bool
 	}{
-		{"no feed", func(s *Settings) { s.Feeds = nil }, "no indicator feed", true},
-		{"missing feed file", func(s *Settings) { s.Feeds = []string{"nope.txt"} }, "nope.txt", true},
-		{"missing events file", func(s *Settings) { s.NetworkEvents = []string{"missing.ndjson"} }, "missing.ndjson", false},
-		{"no device info", func(s *Settings) { s.DeviceInfo = nil }, "--device-info", true},
-		{"bad allow", func(s *Settings) { s.Allow = []string{"not-a-cidr"} }, "not-a-cidr", true},
-		{"bad port", func(s *Settings) { s.ExcludePorts = []int{70000} }, "70000", true},
-		{"unknown source", func(s *Settings) { s.Source = "kafka" }, "kafka", true},
-		{"window backwards", func(s *Settings) {
+		{"no feed", func(s *wire.Settings) { s.Feeds = nil }, "no indicator feed", true},
+		{"missing feed file", func(s *wire.Settings) { s.Feeds = []string{"nope.txt"} }, "nope.txt", true},
+		{"missing events file", func(s *wire.Settings) { s.NetworkEvents = []string{"missing.ndjson"} }, "missing.ndjson", false},
+		{"no device info", func(s *wire.Settings) { s.DeviceInfo = nil }, "--device-info", true},
+		{"bad allow", func(s *wire.Settings) { s.Allow = []string{"not-a-cidr"} }, "not-a-cidr", true},
+		{"bad port", func(s *wire.Settings) { s.ExcludePorts = []int{70000} }, "70000", true},
+		{"unknown source", func(s *wire.Settings) { s.Source = "kafka" }, "kafka", true},
+		{"window backwards", func(s *wire.Settings) {
 			s.From = time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)
 			s.To = s.From.Add(-time.Hour)
 		}, "not before", true},

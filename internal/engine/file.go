@@ -5,11 +5,12 @@ import (
 	"fmt"
 
 	"github.com/edgewatch/edgewatch/connectors/file"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // openFileBackend is the embedded default: Defender exports and feed files on
 // disk; alerts go to the observer only.
-func openFileBackend(_ context.Context, s Settings, _ map[string]string) (*Backend, error) {
+func openFileBackend(_ context.Context, s wire.Settings, _ map[string]string) (*Backend, error) {
 	if len(s.DeviceInfo) == 0 {
 		return nil, fmt.Errorf("%w: file source needs at least one --device-info file", ErrConfig)
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/internal/gen"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	_ "modernc.org/sqlite"
 )
 
@@ -79,7 +80,7 @@ func TestEngineEqualsSeedSQL(t *testing.T) {
 				t.Fatalf("reference found only %d matches; the dataset should plant at least %d", len(want), tc.wantAtLeast)
 			}
 			var obs collect
-			s := Settings{DeviceInfo: []string{tc.deviceInfo}, NetworkEvents: []string{tc.events}, Feeds: []string{tc.feed}}
+			s := wire.Settings{DeviceInfo: []string{tc.deviceInfo}, NetworkEvents: []string{tc.events}, Feeds: []string{tc.feed}}
 			sum, err := Run(context.Background(), s, nil, &obs)
 			if err != nil {
 				t.Fatalf("run: %v", err)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // CheckpointID is the state document id of a detection's checkpoint.
@@ -17,29 +19,13 @@ func CheckpointID(detection string) string { return "checkpoint-" + detection }
 // GET per detection and lets a failed run be recorded without a second
 // document.
 type CheckpointDoc struct {
-	Type       string    `json:"type"` // "checkpoint"
+	Type       string    `json:"type"` // wire.StateTypeCheckpoint
 	Detection  string    `json:"detection"`
 	Checkpoint time.Time `json:"checkpoint,omitzero"`
 	Updated    time.Time `json:"updated_at"`
 	// LastSuccess is when a run last finished without error.
-	LastSuccess time.Time  `json:"last_success_at,omitzero"`
-	LastRun     *RunRecord `json:"last_run,omitempty"`
-}
-
-// RunRecord summarises one call of RunIncremental or RetroHunt.
-type RunRecord struct {
-	RunID          string    `json:"run_id,omitempty"`
-	Mode           string    `json:"mode"`    // "incremental", "window", "retro_hunt"
-	Outcome        string    `json:"outcome"` // "success", "failed", "noop"
-	Holder         string    `json:"holder,omitempty"`
-	Started        time.Time `json:"started"`
-	Finished       time.Time `json:"finished"`
-	DurationMS     int64     `json:"duration_ms"`
-	Windows        int       `json:"windows"`
-	EventsScanned  int64     `json:"events_scanned"`
-	AlertsCreated  int       `json:"alerts_created"`
-	AlreadyPresent int       `json:"already_present"`
-	Error          string    `json:"error,omitempty"`
+	LastSuccess time.Time     `json:"last_success_at,omitzero"`
+	LastRun     *wire.LastRun `json:"last_run,omitempty"`
 }
 
 // checkpointState is a read checkpoint document and its version.
@@ -59,7 +45,7 @@ func ReadCheckpoint(ctx context.Context, store StateStore, detection string) (do
 func readCheckpoint(ctx context.Context, store StateStore, detection string) (checkpointState, error) {
 	raw, v, err := store.Get(ctx, CheckpointID(detection))
 	if errors.Is(err, ErrNotFound) {
-		return checkpointState{doc: CheckpointDoc{Type: "checkpoint", Detection: detection}}, nil
+		return checkpointState{doc: CheckpointDoc{Type: wire.StateTypeCheckpoint, Detection: detection}}, nil
 	}
 	if err != nil {
 		return checkpointState{}, fmt.Errorf("read checkpoint %s: %w", CheckpointID(detection), err)
@@ -108,7 +94,7 @@ func writeCheckpoint(ctx context.Context, store StateStore, st checkpointState, 
 // recordRun stores rec as the detection's last run without touching the
 // checkpoint. It re-reads the document once when another writer got there
 // first, so a failure record never moves a checkpoint back.
-func recordRun(ctx context.Context, store StateStore, detection string, rec RunRecord, now time.Time) error {
+func recordRun(ctx context.Context, store StateStore, detection string, rec wire.LastRun, now time.Time) error {
 	var err error
 	for range 3 {
 		var st checkpointState
@@ -117,10 +103,10 @@ func recordRun(ctx context.Context, store StateStore, detection string, rec RunR
 			return err
 		}
 		doc := st.doc
-		doc.Type, doc.Detection, doc.Updated = "checkpoint", detection, now.UTC()
+		doc.Type, doc.Detection, doc.Updated = wire.StateTypeCheckpoint, detection, now.UTC()
 		r := rec
 		doc.LastRun = &r
-		if rec.Outcome == "success" {
+		if rec.Outcome == wire.StatusSuccess {
 			doc.LastSuccess = rec.Finished
 		}
 		if _, err = writeCheckpoint(ctx, store, st, doc); !errors.Is(err, ErrCheckpointMoved) {

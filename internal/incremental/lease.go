@@ -2,14 +2,13 @@ package incremental
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // LeaseID is the state document id of a detection's lease.
@@ -40,16 +39,6 @@ func (e *HeldError) Error() string {
 // Is makes errors.Is(err, ErrLeaseHeld) true.
 func (e *HeldError) Is(target error) bool { return target == ErrLeaseHeld }
 
-// LeaseDoc is the lease document in the state index.
-type LeaseDoc struct {
-	Type      string    `json:"type"` // "lease"
-	Detection string    `json:"detection"`
-	Holder    string    `json:"holder"` // empty when released
-	Acquired  time.Time `json:"acquired_at,omitzero"`
-	Renewed   time.Time `json:"renewed_at,omitzero"`
-	Expires   time.Time `json:"expires_at"`
-}
-
 // Lease is a held lease. Its methods are safe for concurrent use (the renew
 // loop runs beside the work it protects).
 type Lease struct {
@@ -64,18 +53,6 @@ type Lease struct {
 	expires  time.Time
 }
 
-// NewHolderID returns a holder id unique to this process and call:
-// "<hostname>/<pid>/<random>".
-func NewHolderID() string {
-	host, _ := os.Hostname()
-	if host == "" {
-		host = "unknown-host"
-	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
-}
-
 // AcquireLease takes detection's lease for holder until now+ttl: it creates
 // the lease document, or takes it over with a compare-and-set when it is
 // expired, released, or already ours. When two callers race, the store's
@@ -85,14 +62,14 @@ func NewHolderID() string {
 // the caller's: keep ttl well above the clock skew between hosts.
 func AcquireLease(ctx context.Context, store StateStore, detection, holder string, ttl time.Duration, now time.Time) (*Lease, error) {
 	if holder == "" {
-		return nil, fmt.Errorf("%w: empty lease holder", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: empty lease holder", wire.ErrInvalidConfig)
 	}
 	if ttl <= 0 {
-		ttl = DefaultLeaseTTL
+		ttl = wire.DefaultLeaseTTL
 	}
 	id := LeaseID(detection)
 	l := &Lease{store: store, detection: detection, holder: holder, ttl: ttl}
-	doc := LeaseDoc{Type: "lease", Detection: detection, Holder: holder, Acquired: now.UTC(), Renewed: now.UTC(), Expires: now.Add(ttl).UTC()}
+	doc := wire.LeaseDoc{Type: wire.StateTypeLease, Detection: detection, Holder: holder, Acquired: now.UTC(), Renewed: now.UTC(), Expires: now.Add(ttl).UTC()}
 	body, err := json.Marshal(doc)
 	if err != nil {
 		return nil, err
@@ -112,7 +89,7 @@ func AcquireLease(ctx context.Context, store StateStore, detection, holder strin
 	case err != nil:
 		return nil, fmt.Errorf("acquire lease %s: %w", id, err)
 	default:
-		var cur LeaseDoc
+		var cur wire.LeaseDoc
 		if err := json.Unmarshal(raw, &cur); err != nil {
 			return nil, fmt.Errorf("acquire lease %s: bad lease document: %w", id, err)
 		}
@@ -137,11 +114,11 @@ func AcquireLease(ctx context.Context, store StateStore, detection, holder strin
 // exactly the one we tried to write, our write did land (a client retried a
 // request whose first answer was lost) and the lease is ours at the
 // returned version; otherwise it returns a HeldError naming the winner.
-func (l *Lease) heldBy(ctx context.Context, want LeaseDoc) (Version, error) {
+func (l *Lease) heldBy(ctx context.Context, want wire.LeaseDoc) (Version, error) {
 	he := &HeldError{Detection: l.detection}
 	raw, v, err := l.store.Get(ctx, LeaseID(l.detection))
 	if err == nil {
-		var cur LeaseDoc
+		var cur wire.LeaseDoc
 		if json.Unmarshal(raw, &cur) == nil {
 			if cur.Holder == want.Holder && cur.Expires.Equal(want.Expires) && cur.Acquired.Equal(want.Acquired) {
 				return v, nil
@@ -171,7 +148,7 @@ func (l *Lease) TTL() time.Duration { return l.ttl }
 func (l *Lease) Renew(ctx context.Context, now time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	doc := LeaseDoc{Type: "lease", Detection: l.detection, Holder: l.holder, Acquired: l.acquired, Renewed: now.UTC(), Expires: now.Add(l.ttl).UTC()}
+	doc := wire.LeaseDoc{Type: wire.StateTypeLease, Detection: l.detection, Holder: l.holder, Acquired: l.acquired, Renewed: now.UTC(), Expires: now.Add(l.ttl).UTC()}
 	body, err := json.Marshal(doc)
 	if err != nil {
 		return err
@@ -192,7 +169,7 @@ func (l *Lease) Renew(ctx context.Context, now time.Time) error {
 func (l *Lease) Release(ctx context.Context, now time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	doc := LeaseDoc{Type: "lease", Detection: l.detection, Holder: "", Renewed: now.UTC(), Expires: now.UTC()}
+	doc := wire.LeaseDoc{Type: wire.StateTypeLease, Detection: l.detection, Holder: "", Renewed: now.UTC(), Expires: now.UTC()}
 	body, err := json.Marshal(doc)
 	if err != nil {
 		return err

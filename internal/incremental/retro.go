@@ -7,27 +7,19 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // RetroID is the state document id of a detection's last retro-hunt record.
 func RetroID(detection string) string { return "retro-" + detection }
 
-// RetroDoc records a detection's last retro-hunt.
-type RetroDoc struct {
-	Type       string    `json:"type"` // "retro_hunt"
-	Detection  string    `json:"detection"`
-	Updated    time.Time `json:"updated_at"`
-	Indicators int       `json:"indicators"` // how many new indicators were hunted
-	Window     Window    `json:"window"`
-	LastRun    RunRecord `json:"last_run"`
-}
-
 // RetroRequest is one retro-hunt.
 type RetroRequest struct {
 	Detection string
-	// Config supplies RetroLookback (default 7 days) and RetroMaxWindow
+	// wire.Config supplies RetroLookback (default 7 days) and RetroMaxWindow
 	// (default 24h).
-	Config Config
+	Config wire.Config
 	// Indicators is the number of new indicators the WindowFunc hunts for;
 	// zero makes the call a no-op.
 	Indicators int
@@ -50,10 +42,10 @@ type RetroRequest struct {
 // It takes no lease and never touches the checkpoint: the re-scan is
 // idempotent, and the window after the checkpoint is covered by the next
 // scheduled run, which loads the full (new) indicator set. A failed window
-// stops the hunt; Outcome.Windows and Remaining say how far it got, and the
+// stops the hunt; wire.Outcome.Windows and Remaining say how far it got, and the
 // caller can re-run the rest with the same indicators. When store is not
 // nil the result is recorded in "retro-<detection>".
-func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store StateStore, now func() time.Time) (*Outcome, error) {
+func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store StateStore, now func() time.Time) (*wire.Outcome, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -62,25 +54,25 @@ func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store Stat
 		log = slog.Default()
 	}
 	log = log.With("detection", req.Detection)
-	out := &Outcome{Detection: req.Detection, RunID: req.RunID, Mode: ModeRetroHunt, Started: now().UTC(), Windows: []WindowOutcome{}, CaughtUp: true}
-	if err := ValidateName(req.Detection); err != nil {
-		out.Status, out.Error = StatusFailed, err.Error()
-		out.finish(now)
+	out := &wire.Outcome{Detection: req.Detection, RunID: req.RunID, Mode: wire.ModeRetroHunt, Started: now().UTC(), Windows: []wire.WindowOutcome{}, CaughtUp: true}
+	if err := wire.ValidateDetectionName(req.Detection); err != nil {
+		out.Status, out.Error = wire.StatusFailed, err.Error()
+		finish(out, now)
 		return out, err
 	}
 	if err := req.Config.Validate(); err != nil {
-		out.Status, out.Error = StatusFailed, err.Error()
-		out.finish(now)
+		out.Status, out.Error = wire.StatusFailed, err.Error()
+		finish(out, now)
 		return out, err
 	}
 	cfg := req.Config.WithDefaults()
 	if req.Indicators <= 0 {
-		out.Status, out.Reason = StatusNoop, "no new indicators"
-		out.finish(now)
+		out.Status, out.Reason = wire.StatusNoop, "no new indicators"
+		finish(out, now)
 		return out, nil
 	}
 	end := out.Started.Truncate(time.Second)
-	win := Window{From: end.Add(-cfg.RetroLookback.D()), To: end}
+	win := wire.Window{From: end.Add(-cfg.RetroLookback.D()), To: end}
 	windows := Split(win.From, win.To, cfg.RetroMaxWindow.D())
 	log.Info("retro-hunt started", "indicators", req.Indicators, "window", win.String(), "windows", len(windows))
 
@@ -93,12 +85,12 @@ func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store Stat
 		}
 		t0 := time.Now()
 		stats, rerr := run(ctx, w)
-		wo := WindowOutcome{Window: w, WindowStats: stats, Status: StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}
+		wo := wire.WindowOutcome{Window: w, WindowStats: stats, Status: wire.StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}
 		out.EventsScanned += stats.EventsScanned
 		out.AlertsCreated += stats.AlertsCreated
 		out.AlreadyPresent += stats.AlreadyPresent
 		if rerr != nil {
-			wo.Status, wo.Error = StatusFailed, rerr.Error()
+			wo.Status, wo.Error = wire.StatusFailed, rerr.Error()
 			out.Windows = append(out.Windows, wo)
 			out.Remaining = len(windows) - i - 1
 			err = fmt.Errorf("retro-hunt window %s: %w", w, rerr)
@@ -106,15 +98,15 @@ func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store Stat
 		}
 		out.Windows = append(out.Windows, wo)
 	}
-	out.Status = StatusSuccess
+	out.Status = wire.StatusSuccess
 	if err != nil {
-		out.Status, out.Error, out.CaughtUp = StatusFailed, err.Error(), false
+		out.Status, out.Error, out.CaughtUp = wire.StatusFailed, err.Error(), false
 	}
-	out.finish(now)
+	finish(out, now)
 	out.LagSeconds = 0
 	if store != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-		if rerr := recordRetro(rctx, store, req, win, out.record(), now()); rerr != nil {
+		if rerr := recordRetro(rctx, store, req, win, record(out), now()); rerr != nil {
 			log.Warn("could not record the retro-hunt", "err", rerr)
 		}
 		cancel()
@@ -124,8 +116,8 @@ func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store Stat
 	return out, err
 }
 
-func recordRetro(ctx context.Context, store StateStore, req RetroRequest, win Window, rec RunRecord, now time.Time) error {
-	doc, err := json.Marshal(RetroDoc{Type: "retro_hunt", Detection: req.Detection, Updated: now.UTC(), Indicators: req.Indicators, Window: win, LastRun: rec})
+func recordRetro(ctx context.Context, store StateStore, req RetroRequest, win wire.Window, rec wire.LastRun, now time.Time) error {
+	doc, err := json.Marshal(wire.RetroDoc{Type: wire.StateTypeRetroHunt, Detection: req.Detection, Updated: now.UTC(), Indicators: req.Indicators, Window: win, LastRun: rec})
 	if err != nil {
 		return err
 	}
@@ -148,7 +140,7 @@ func recordRetro(ctx context.Context, store StateStore, req RetroRequest, win Wi
 }
 
 // ReadRetro returns the detection's last retro-hunt record, if any.
-func ReadRetro(ctx context.Context, store StateStore, detection string) (*RetroDoc, error) {
+func ReadRetro(ctx context.Context, store StateStore, detection string) (*wire.RetroDoc, error) {
 	raw, _, err := store.Get(ctx, RetroID(detection))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
@@ -156,7 +148,7 @@ func ReadRetro(ctx context.Context, store StateStore, detection string) (*RetroD
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", RetroID(detection), err)
 	}
-	var d RetroDoc
+	var d wire.RetroDoc
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, fmt.Errorf("read %s: bad document: %w", RetroID(detection), err)
 	}

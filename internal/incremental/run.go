@@ -6,90 +6,26 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // WindowFunc runs the detection over one window [w.From, w.To) and returns
 // only once every alert it found is durable. An error means the window is
 // not done (its alerts may be partly written: ids keep the retry clean).
-type WindowFunc func(ctx context.Context, w Window) (WindowStats, error)
-
-// WindowStats is what one window pass reports.
-type WindowStats struct {
-	RunID          string `json:"run_id,omitempty"` // the engine's run id
-	EventsScanned  int64  `json:"events_scanned"`
-	AlertsMatched  int    `json:"alerts_matched"`
-	AlertsCreated  int    `json:"alerts_created"`
-	AlreadyPresent int    `json:"already_present"`
-}
-
-// WindowOutcome is one window of an Outcome.
-type WindowOutcome struct {
-	Window
-	WindowStats
-	Status     string `json:"status"` // "success", "failed"
-	Committed  bool   `json:"committed"`
-	DurationMS int64  `json:"duration_ms"`
-	Error      string `json:"error,omitempty"`
-}
-
-// Outcome statuses.
-const (
-	StatusSuccess = "success" // every planned window ran (and committed)
-	StatusFailed  = "failed"  // a window or the bookkeeping failed; see Error
-	StatusNoop    = "noop"    // nothing to do (now − delay is not after the checkpoint)
-	StatusSkipped = "skipped" // another runner holds the lease
-)
-
-// Run modes.
-const (
-	ModeIncremental = "incremental" // from the checkpoint, advancing it
-	ModeWindow      = "window"      // an explicit window (backfill); the checkpoint stays
-	ModeRetroHunt   = "retro_hunt"  // new indicators over the past
-)
-
-// Outcome is the result of RunIncremental or RetroHunt, sent back to the
-// host as JSON.
-type Outcome struct {
-	Detection string `json:"detection"`
-	RunID     string `json:"run_id,omitempty"`
-	Mode      string `json:"mode"`
-	Status    string `json:"status"`
-	// Reason explains a noop or skipped status.
-	Reason string `json:"reason,omitempty"`
-	Holder string `json:"holder,omitempty"`
-
-	CheckpointBefore time.Time `json:"checkpoint_before,omitzero"`
-	CheckpointAfter  time.Time `json:"checkpoint_after,omitzero"`
-	// LagSeconds is now − CheckpointAfter at the end of the call (0 when
-	// there is no checkpoint).
-	LagSeconds float64 `json:"lag_seconds"`
-	// CaughtUp is false when Config.MaxWindows left windows for later.
-	CaughtUp bool `json:"caught_up"`
-	// Remaining counts the planned windows not run (cap or failure).
-	Remaining int `json:"remaining"`
-
-	Windows        []WindowOutcome `json:"windows"`
-	EventsScanned  int64           `json:"events_scanned"`
-	AlertsCreated  int             `json:"alerts_created"`
-	AlreadyPresent int             `json:"already_present"`
-
-	Started    time.Time `json:"started"`
-	Finished   time.Time `json:"finished"`
-	DurationMS int64     `json:"duration_ms"`
-	Error      string    `json:"error,omitempty"`
-}
+type WindowFunc func(ctx context.Context, w wire.Window) (wire.WindowStats, error)
 
 // Request is one incremental run.
 type Request struct {
 	Detection string
-	Config    Config
+	Config    wire.Config
 	// Holder identifies the runner in the lease. Give a stable id per host
 	// process (serve instance) so that a restarted plugin re-takes its own
-	// lease at once; empty means a fresh NewHolderID().
+	// lease at once; empty means a fresh wire.NewHolderID().
 	Holder string
-	// Window, when set, runs exactly that window (split by MaxWindow) and
+	// wire.Window, when set, runs exactly that window (split by MaxWindow) and
 	// leaves the checkpoint where it is: a backfill or a manual re-run.
-	Window *Window
+	Window *wire.Window
 	// RunID is the caller's id for this call, recorded in the last run.
 	RunID string
 	// Logger defaults to slog.Default().
@@ -107,15 +43,15 @@ const commitTimeout = 15 * time.Second
 //
 //   - A failed window stops the sequence; the checkpoint stays at the end of
 //     the last successful window.
-//   - Another runner holding the lease gives StatusSkipped and no error.
+//   - Another runner holding the lease gives wire.StatusSkipped and no error.
 //   - Cancelling ctx abandons the current window without committing it.
 //   - A lease lost mid-run (this process stalled past the TTL and another
 //     took over) cancels the current window; the checkpoint commit is a
 //     compare-and-set, so a stale runner can never move it.
 //
-// The Outcome is always returned; the error is non-nil when its status is
-// StatusFailed.
-func RunIncremental(ctx context.Context, req Request, run WindowFunc, store StateStore, now func() time.Time) (*Outcome, error) {
+// The wire.Outcome is always returned; the error is non-nil when its status is
+// wire.StatusFailed.
+func RunIncremental(ctx context.Context, req Request, run WindowFunc, store StateStore, now func() time.Time) (*wire.Outcome, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -123,36 +59,36 @@ func RunIncremental(ctx context.Context, req Request, run WindowFunc, store Stat
 	if log == nil {
 		log = slog.Default()
 	}
-	out := &Outcome{Detection: req.Detection, RunID: req.RunID, Mode: ModeIncremental, Started: now().UTC(), Windows: []WindowOutcome{}}
+	out := &wire.Outcome{Detection: req.Detection, RunID: req.RunID, Mode: wire.ModeIncremental, Started: now().UTC(), Windows: []wire.WindowOutcome{}}
 	if req.Window != nil {
-		out.Mode = ModeWindow
+		out.Mode = wire.ModeWindow
 	}
-	fail := func(err error) (*Outcome, error) {
-		out.Status, out.Error = StatusFailed, err.Error()
-		out.finish(now)
+	fail := func(err error) (*wire.Outcome, error) {
+		out.Status, out.Error = wire.StatusFailed, err.Error()
+		finish(out, now)
 		return out, err
 	}
-	if err := ValidateName(req.Detection); err != nil {
+	if err := wire.ValidateDetectionName(req.Detection); err != nil {
 		return fail(err)
 	}
 	if err := req.Config.Validate(); err != nil {
 		return fail(err)
 	}
 	if req.Window != nil && !req.Window.From.Before(req.Window.To) {
-		return fail(fmt.Errorf("%w: window %s is empty", ErrInvalidConfig, req.Window))
+		return fail(fmt.Errorf("%w: window %s is empty", wire.ErrInvalidConfig, req.Window))
 	}
 	cfg := req.Config.WithDefaults()
 	holder := req.Holder
 	if holder == "" {
-		holder = NewHolderID()
+		holder = wire.NewHolderID()
 	}
 	out.Holder = holder
 	log = log.With("detection", req.Detection)
 
 	lease, err := AcquireLease(ctx, store, req.Detection, holder, cfg.LeaseTTL.D(), now())
 	if errors.Is(err, ErrLeaseHeld) {
-		out.Status, out.Reason = StatusSkipped, err.Error()
-		out.finish(now)
+		out.Status, out.Reason = wire.StatusSkipped, err.Error()
+		finish(out, now)
 		log.Info("run skipped: another runner holds the lease", "reason", out.Reason)
 		return out, nil
 	}
@@ -181,14 +117,14 @@ func RunIncremental(ctx context.Context, req Request, run WindowFunc, store Stat
 
 	err = runWindows(runCtx, ctx, req, cfg, run, store, now, out, log)
 	if err != nil && out.Status == "" {
-		out.Status, out.Error = StatusFailed, err.Error()
+		out.Status, out.Error = wire.StatusFailed, err.Error()
 	}
 	if out.Status == "" {
-		out.Status = StatusSuccess
+		out.Status = wire.StatusSuccess
 	}
-	out.finish(now)
-	if out.Status != StatusNoop || err != nil {
-		rec := out.record()
+	finish(out, now)
+	if out.Status != wire.StatusNoop || err != nil {
+		rec := record(out)
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 		if rerr := recordRun(rctx, store, req.Detection, rec, now()); rerr != nil {
 			log.Warn("could not record the run", "err", rerr)
@@ -203,15 +139,15 @@ func RunIncremental(ctx context.Context, req Request, run WindowFunc, store Stat
 
 // runWindows plans and runs the windows under the lease. runCtx is
 // cancelled on lease loss or by the caller; parent is the caller's ctx.
-func runWindows(runCtx, parent context.Context, req Request, cfg Config, run WindowFunc, store StateStore,
-	now func() time.Time, out *Outcome, log *slog.Logger) error {
+func runWindows(runCtx, parent context.Context, req Request, cfg wire.Config, run WindowFunc, store StateStore,
+	now func() time.Time, out *wire.Outcome, log *slog.Logger) error {
 	st, err := readCheckpoint(runCtx, store, req.Detection)
 	if err != nil {
 		return err
 	}
 	out.CheckpointBefore, out.CheckpointAfter = st.doc.Checkpoint, st.doc.Checkpoint
 
-	var windows []Window
+	var windows []wire.Window
 	if req.Window != nil {
 		windows = Split(req.Window.From, req.Window.To, cfg.MaxWindow.D())
 	} else {
@@ -226,7 +162,7 @@ func runWindows(runCtx, parent context.Context, req Request, cfg Config, run Win
 		windows = windows[:cfg.MaxWindows]
 	}
 	if len(windows) == 0 {
-		out.Status = StatusNoop
+		out.Status = wire.StatusNoop
 		out.Reason = fmt.Sprintf("nothing to run: now − delay is not after the checkpoint %s", st.doc.Checkpoint.UTC().Format(time.RFC3339))
 		return nil
 	}
@@ -239,7 +175,7 @@ func runWindows(runCtx, parent context.Context, req Request, cfg Config, run Win
 		}
 		t0 := time.Now()
 		stats, err := run(runCtx, w)
-		wo := WindowOutcome{Window: w, WindowStats: stats, Status: StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}
+		wo := wire.WindowOutcome{Window: w, WindowStats: stats, Status: wire.StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}
 		out.EventsScanned += stats.EventsScanned
 		out.AlertsCreated += stats.AlertsCreated
 		out.AlreadyPresent += stats.AlreadyPresent
@@ -247,7 +183,7 @@ func runWindows(runCtx, parent context.Context, req Request, cfg Config, run Win
 			if cause := context.Cause(runCtx); cause != nil && !errors.Is(err, cause) {
 				err = fmt.Errorf("%w (%w)", err, cause)
 			}
-			wo.Status, wo.Error = StatusFailed, err.Error()
+			wo.Status, wo.Error = wire.StatusFailed, err.Error()
 			out.Windows = append(out.Windows, wo)
 			out.Remaining += len(windows) - i - 1
 			out.CaughtUp = false
@@ -265,13 +201,13 @@ func runWindows(runCtx, parent context.Context, req Request, cfg Config, run Win
 				return fmt.Errorf("window %s ran but was not committed: %w", w, context.Cause(runCtx))
 			}
 			doc := st.doc
-			doc.Type, doc.Detection = "checkpoint", req.Detection
+			doc.Type, doc.Detection = wire.StateTypeCheckpoint, req.Detection
 			doc.Checkpoint, doc.Updated = w.To, now().UTC()
 			cctx, ccancel := context.WithTimeout(context.WithoutCancel(parent), commitTimeout)
 			st, err = writeCheckpoint(cctx, store, st, doc)
 			ccancel()
 			if err != nil {
-				wo.Status, wo.Error = StatusFailed, err.Error()
+				wo.Status, wo.Error = wire.StatusFailed, err.Error()
 				out.Windows = append(out.Windows, wo)
 				out.Remaining += len(windows) - i - 1
 				out.CaughtUp = false
@@ -287,7 +223,7 @@ func runWindows(runCtx, parent context.Context, req Request, cfg Config, run Win
 	return nil
 }
 
-func (o *Outcome) finish(now func() time.Time) {
+func finish(o *wire.Outcome, now func() time.Time) {
 	o.Finished = now().UTC()
 	o.DurationMS = o.Finished.Sub(o.Started).Milliseconds()
 	if !o.CheckpointAfter.IsZero() {
@@ -295,8 +231,8 @@ func (o *Outcome) finish(now func() time.Time) {
 	}
 }
 
-func (o *Outcome) record() RunRecord {
-	return RunRecord{
+func record(o *wire.Outcome) wire.LastRun {
+	return wire.LastRun{
 		RunID: o.RunID, Mode: o.Mode, Outcome: o.Status, Holder: o.Holder,
 		Started: o.Started, Finished: o.Finished, DurationMS: o.DurationMS,
 		Windows: len(o.Windows), EventsScanned: o.EventsScanned,

@@ -8,17 +8,19 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 var now0 = ts("2026-03-02T12:06:00Z")
 
-func okRun(calls *[]Window) WindowFunc {
+func okRun(calls *[]wire.Window) WindowFunc {
 	var mu sync.Mutex
-	return func(_ context.Context, w Window) (WindowStats, error) {
+	return func(_ context.Context, w wire.Window) (wire.WindowStats, error) {
 		mu.Lock()
 		*calls = append(*calls, w)
 		mu.Unlock()
-		return WindowStats{EventsScanned: 5, AlertsCreated: 1}, nil
+		return wire.WindowStats{EventsScanned: 5, AlertsCreated: 1}, nil
 	}
 }
 
@@ -46,9 +48,9 @@ func TestRunIncremental(t *testing.T) {
 	t.Run("normal run advances the checkpoint and releases the lease", func(t *testing.T) {
 		store := &MemStore{}
 		seedCheckpoint(t, store, "d", cp)
-		var calls []Window
+		var calls []wire.Window
 		out, err := RunIncremental(ctx, Request{Detection: "d", Holder: "h", RunID: "r1"}, okRun(&calls), store, fixed(now0))
-		if err != nil || out.Status != StatusSuccess {
+		if err != nil || out.Status != wire.StatusSuccess {
 			t.Fatalf("%v %+v", err, out)
 		}
 		if len(calls) != 1 || calls[0] != win("2026-03-02T11:50:00Z", "2026-03-02T12:05:00Z") {
@@ -65,7 +67,7 @@ func TestRunIncremental(t *testing.T) {
 			t.Fatalf("lease not released: %v", err)
 		}
 		doc, _, _ := ReadCheckpoint(ctx, store, "d")
-		if doc.LastRun == nil || doc.LastRun.RunID != "r1" || doc.LastRun.Outcome != StatusSuccess || doc.LastRun.Holder != "h" {
+		if doc.LastRun == nil || doc.LastRun.RunID != "r1" || doc.LastRun.Outcome != wire.StatusSuccess || doc.LastRun.Holder != "h" {
 			t.Fatalf("last run %+v", doc.LastRun)
 		}
 	})
@@ -75,9 +77,9 @@ func TestRunIncremental(t *testing.T) {
 		if _, err := AcquireLease(ctx, store, "d", "other", time.Minute, now0); err != nil {
 			t.Fatal(err)
 		}
-		var calls []Window
+		var calls []wire.Window
 		out, err := RunIncremental(ctx, Request{Detection: "d", Holder: "h"}, okRun(&calls), store, fixed(now0))
-		if err != nil || out.Status != StatusSkipped || len(calls) != 0 {
+		if err != nil || out.Status != wire.StatusSkipped || len(calls) != 0 {
 			t.Fatalf("%v %+v calls=%v", err, out, calls)
 		}
 	})
@@ -87,9 +89,9 @@ func TestRunIncremental(t *testing.T) {
 		if _, err := AcquireLease(ctx, store, "d", "serve-1", time.Minute, now0); err != nil {
 			t.Fatal(err)
 		}
-		var calls []Window
-		out, err := RunIncremental(ctx, Request{Detection: "d", Holder: "serve-1", Config: Config{InitialLookback: Duration(time.Hour)}}, okRun(&calls), store, fixed(now0))
-		if err != nil || out.Status != StatusSuccess || len(calls) != 1 {
+		var calls []wire.Window
+		out, err := RunIncremental(ctx, Request{Detection: "d", Holder: "serve-1", Config: wire.Config{InitialLookback: wire.Duration(time.Hour)}}, okRun(&calls), store, fixed(now0))
+		if err != nil || out.Status != wire.StatusSuccess || len(calls) != 1 {
 			t.Fatalf("%v %+v", err, out)
 		}
 	})
@@ -97,9 +99,9 @@ func TestRunIncremental(t *testing.T) {
 	t.Run("clock skew: noop, checkpoint untouched", func(t *testing.T) {
 		store := &MemStore{}
 		seedCheckpoint(t, store, "d", ts("2026-03-02T12:30:00Z"))
-		var calls []Window
+		var calls []wire.Window
 		out, err := RunIncremental(ctx, Request{Detection: "d", Holder: "h"}, okRun(&calls), store, fixed(now0))
-		if err != nil || out.Status != StatusNoop || len(calls) != 0 {
+		if err != nil || out.Status != wire.StatusNoop || len(calls) != 0 {
 			t.Fatalf("%v %+v", err, out)
 		}
 		if got := checkpointOf(t, store, "d"); !got.Equal(ts("2026-03-02T12:30:00Z")) {
@@ -114,12 +116,12 @@ func TestRunIncremental(t *testing.T) {
 		store := &MemStore{}
 		seedCheckpoint(t, store, "d", cp)
 		cctx, cancel := context.WithCancel(ctx)
-		out, err := RunIncremental(cctx, Request{Detection: "d", Holder: "h"}, func(ctx context.Context, w Window) (WindowStats, error) {
+		out, err := RunIncremental(cctx, Request{Detection: "d", Holder: "h"}, func(ctx context.Context, w wire.Window) (wire.WindowStats, error) {
 			cancel() // SIGTERM arrives mid-window
 			<-ctx.Done()
-			return WindowStats{AlertsCreated: 3}, ctx.Err()
+			return wire.WindowStats{AlertsCreated: 3}, ctx.Err()
 		}, store, fixed(now0))
-		if !errors.Is(err, context.Canceled) || out.Status != StatusFailed {
+		if !errors.Is(err, context.Canceled) || out.Status != wire.StatusFailed {
 			t.Fatalf("%v %+v", err, out)
 		}
 		if got := checkpointOf(t, store, "d"); !got.Equal(cp) {
@@ -138,10 +140,10 @@ func TestRunIncremental(t *testing.T) {
 		seedCheckpoint(t, store, "d", cp)
 		cctx, cancel := context.WithCancel(ctx)
 		var n int
-		out, err := RunIncremental(cctx, Request{Detection: "d", Holder: "h"}, func(ctx context.Context, w Window) (WindowStats, error) {
+		out, err := RunIncremental(cctx, Request{Detection: "d", Holder: "h"}, func(ctx context.Context, w wire.Window) (wire.WindowStats, error) {
 			n++
 			cancel()
-			return WindowStats{}, nil
+			return wire.WindowStats{}, nil
 		}, store, fixed(ts("2026-03-02T15:00:00Z")))
 		if err == nil || n != 1 {
 			t.Fatalf("err=%v windows run=%d", err, n)
@@ -158,15 +160,15 @@ func TestRunIncremental(t *testing.T) {
 		store := &MemStore{}
 		seedCheckpoint(t, store, "d", cp)
 		other := ts("2026-03-02T12:05:00Z")
-		out, err := RunIncremental(ctx, Request{Detection: "d", Holder: "h"}, func(ctx context.Context, w Window) (WindowStats, error) {
+		out, err := RunIncremental(ctx, Request{Detection: "d", Holder: "h"}, func(ctx context.Context, w wire.Window) (wire.WindowStats, error) {
 			_, v, _ := store.Get(ctx, CheckpointID("d"))
 			body, _ := json.Marshal(CheckpointDoc{Type: "checkpoint", Detection: "d", Checkpoint: other})
 			if _, err := store.Update(ctx, CheckpointID("d"), body, v); err != nil {
 				t.Error(err)
 			}
-			return WindowStats{}, nil
+			return wire.WindowStats{}, nil
 		}, store, fixed(now0))
-		if !errors.Is(err, ErrCheckpointMoved) || out.Status != StatusFailed {
+		if !errors.Is(err, ErrCheckpointMoved) || out.Status != wire.StatusFailed {
 			t.Fatalf("%v %+v", err, out)
 		}
 		if got := checkpointOf(t, store, "d"); !got.Equal(other) {
@@ -177,29 +179,29 @@ func TestRunIncremental(t *testing.T) {
 	t.Run("lease lost mid-run cancels the window", func(t *testing.T) {
 		store := &MemStore{}
 		seedCheckpoint(t, store, "d", cp)
-		out, err := RunIncremental(ctx, Request{Detection: "d", Holder: "h", Config: Config{LeaseTTL: Duration(time.Second)}},
-			func(ctx context.Context, w Window) (WindowStats, error) {
+		out, err := RunIncremental(ctx, Request{Detection: "d", Holder: "h", Config: wire.Config{LeaseTTL: wire.Duration(time.Second)}},
+			func(ctx context.Context, w wire.Window) (wire.WindowStats, error) {
 				// Another runner overwrites the lease (as if ours had expired).
 				_, v, _ := store.Get(ctx, LeaseID("d"))
-				body, _ := json.Marshal(LeaseDoc{Type: "lease", Detection: "d", Holder: "thief", Expires: now0.Add(time.Hour)})
+				body, _ := json.Marshal(wire.LeaseDoc{Type: "lease", Detection: "d", Holder: "thief", Expires: now0.Add(time.Hour)})
 				if _, err := store.Update(ctx, LeaseID("d"), body, v); err != nil {
 					t.Error(err)
 				}
 				select {
 				case <-ctx.Done():
-					return WindowStats{}, ctx.Err()
+					return wire.WindowStats{}, ctx.Err()
 				case <-time.After(5 * time.Second):
-					return WindowStats{}, errors.New("not cancelled after losing the lease")
+					return wire.WindowStats{}, errors.New("not cancelled after losing the lease")
 				}
 			}, store, fixed(now0))
-		if !errors.Is(err, ErrLeaseLost) || out.Status != StatusFailed {
+		if !errors.Is(err, ErrLeaseLost) || out.Status != wire.StatusFailed {
 			t.Fatalf("%v %+v", err, out)
 		}
 		if got := checkpointOf(t, store, "d"); !got.Equal(cp) {
 			t.Fatalf("checkpoint advanced to %s", got)
 		}
 		raw, _, _ := store.Get(ctx, LeaseID("d"))
-		var l LeaseDoc
+		var l wire.LeaseDoc
 		_ = json.Unmarshal(raw, &l)
 		if l.Holder != "thief" {
 			t.Fatalf("lease holder %q, want thief (a lost lease is not released)", l.Holder)
@@ -209,25 +211,25 @@ func TestRunIncremental(t *testing.T) {
 	t.Run("explicit window: backfill without moving the checkpoint", func(t *testing.T) {
 		store := &MemStore{}
 		seedCheckpoint(t, store, "d", cp)
-		var calls []Window
+		var calls []wire.Window
 		w := win("2026-02-01T00:00:00Z", "2026-02-01T02:30:00Z")
 		out, err := RunIncremental(ctx, Request{Detection: "d", Holder: "h", Window: &w}, okRun(&calls), store, fixed(now0))
-		if err != nil || out.Mode != ModeWindow || len(calls) != 3 {
+		if err != nil || out.Mode != wire.ModeWindow || len(calls) != 3 {
 			t.Fatalf("%v %+v %v", err, out, calls)
 		}
 		if got := checkpointOf(t, store, "d"); !got.Equal(cp) {
 			t.Fatalf("checkpoint moved to %s", got)
 		}
 		doc, _, _ := ReadCheckpoint(ctx, store, "d")
-		if doc.LastRun == nil || doc.LastRun.Mode != ModeWindow || doc.LastRun.Windows != 3 {
+		if doc.LastRun == nil || doc.LastRun.Mode != wire.ModeWindow || doc.LastRun.Windows != 3 {
 			t.Fatalf("last run %+v", doc.LastRun)
 		}
 	})
 
 	t.Run("empty explicit window is refused", func(t *testing.T) {
 		w := win("2026-02-01T02:00:00Z", "2026-02-01T01:00:00Z")
-		_, err := RunIncremental(ctx, Request{Detection: "d", Window: &w}, okRun(new([]Window)), &MemStore{}, fixed(now0))
-		if !errors.Is(err, ErrInvalidConfig) {
+		_, err := RunIncremental(ctx, Request{Detection: "d", Window: &w}, okRun(new([]wire.Window)), &MemStore{}, fixed(now0))
+		if !errors.Is(err, wire.ErrInvalidConfig) {
 			t.Fatalf("err %v", err)
 		}
 	})
@@ -241,8 +243,8 @@ func TestRunIncremental(t *testing.T) {
 			}
 			return nil
 		}
-		out, err := RunIncremental(ctx, Request{Detection: "d", Holder: "h"}, okRun(new([]Window)), store, fixed(now0))
-		if err == nil || out.Status != StatusFailed || out.Windows[0].Committed {
+		out, err := RunIncremental(ctx, Request{Detection: "d", Holder: "h"}, okRun(new([]wire.Window)), store, fixed(now0))
+		if err == nil || out.Status != wire.StatusFailed || out.Windows[0].Committed {
 			t.Fatalf("%v %+v", err, out)
 		}
 		store.Fail = nil
@@ -255,8 +257,8 @@ func TestRunIncremental(t *testing.T) {
 	})
 
 	t.Run("bad detection name", func(t *testing.T) {
-		_, err := RunIncremental(ctx, Request{Detection: "Bad Name"}, okRun(new([]Window)), &MemStore{}, fixed(now0))
-		if !errors.Is(err, ErrInvalidConfig) {
+		_, err := RunIncremental(ctx, Request{Detection: "Bad Name"}, okRun(new([]wire.Window)), &MemStore{}, fixed(now0))
+		if !errors.Is(err, wire.ErrInvalidConfig) {
 			t.Fatalf("err %v", err)
 		}
 	})
@@ -266,7 +268,7 @@ func TestRunIncrementalTwoRunnersRace(t *testing.T) {
 	store := &MemStore{}
 	seedCheckpoint(t, store, "d", ts("2026-03-02T12:00:00Z"))
 	var running, maxRunning, windows atomic.Int32
-	run := func(ctx context.Context, w Window) (WindowStats, error) {
+	run := func(ctx context.Context, w wire.Window) (wire.WindowStats, error) {
 		n := running.Add(1)
 		defer running.Add(-1)
 		for {
@@ -277,10 +279,10 @@ func TestRunIncrementalTwoRunnersRace(t *testing.T) {
 		}
 		windows.Add(1)
 		time.Sleep(20 * time.Millisecond)
-		return WindowStats{}, nil
+		return wire.WindowStats{}, nil
 	}
 	var wg sync.WaitGroup
-	outs := make([]*Outcome, 4)
+	outs := make([]*wire.Outcome, 4)
 	for i := range outs {
 		wg.Add(1)
 		go func() {
@@ -295,9 +297,9 @@ func TestRunIncrementalTwoRunnersRace(t *testing.T) {
 	var success int
 	for _, o := range outs {
 		switch o.Status {
-		case StatusSuccess:
+		case wire.StatusSuccess:
 			success++
-		case StatusSkipped, StatusNoop:
+		case wire.StatusSkipped, wire.StatusNoop:
 		default:
 			t.Errorf("unexpected outcome %+v", o)
 		}
@@ -311,9 +313,9 @@ func TestRetroHunt(t *testing.T) {
 	ctx := context.Background()
 	t.Run("scans the look-back in bounded windows and records the hunt", func(t *testing.T) {
 		store := &MemStore{}
-		var calls []Window
-		out, err := RetroHunt(ctx, RetroRequest{Detection: "d", Indicators: 12, Config: Config{RetroLookback: Duration(3 * time.Hour), RetroMaxWindow: Duration(time.Hour)}}, okRun(&calls), store, fixed(now0))
-		if err != nil || out.Status != StatusSuccess || out.Mode != ModeRetroHunt {
+		var calls []wire.Window
+		out, err := RetroHunt(ctx, RetroRequest{Detection: "d", Indicators: 12, Config: wire.Config{RetroLookback: wire.Duration(3 * time.Hour), RetroMaxWindow: wire.Duration(time.Hour)}}, okRun(&calls), store, fixed(now0))
+		if err != nil || out.Status != wire.StatusSuccess || out.Mode != wire.ModeRetroHunt {
 			t.Fatalf("%v %+v", err, out)
 		}
 		if len(calls) != 3 || !calls[0].From.Equal(ts("2026-03-02T09:06:00Z")) || !calls[2].To.Equal(now0) {
@@ -328,7 +330,7 @@ func TestRetroHunt(t *testing.T) {
 		}
 	})
 	t.Run("default look-back is 7 days in 24h windows", func(t *testing.T) {
-		var calls []Window
+		var calls []wire.Window
 		if _, err := RetroHunt(ctx, RetroRequest{Detection: "d", Indicators: 1}, okRun(&calls), nil, fixed(now0)); err != nil {
 			t.Fatal(err)
 		}
@@ -337,23 +339,23 @@ func TestRetroHunt(t *testing.T) {
 		}
 	})
 	t.Run("no new indicators is a noop", func(t *testing.T) {
-		var calls []Window
+		var calls []wire.Window
 		out, err := RetroHunt(ctx, RetroRequest{Detection: "d"}, okRun(&calls), nil, fixed(now0))
-		if err != nil || out.Status != StatusNoop || len(calls) != 0 {
+		if err != nil || out.Status != wire.StatusNoop || len(calls) != 0 {
 			t.Fatalf("%v %+v", err, out)
 		}
 	})
 	t.Run("a failed window stops the hunt and says what is left", func(t *testing.T) {
 		var n int
-		out, err := RetroHunt(ctx, RetroRequest{Detection: "d", Indicators: 1, Config: Config{RetroLookback: Duration(5 * time.Hour), RetroMaxWindow: Duration(time.Hour)}},
-			func(context.Context, Window) (WindowStats, error) {
+		out, err := RetroHunt(ctx, RetroRequest{Detection: "d", Indicators: 1, Config: wire.Config{RetroLookback: wire.Duration(5 * time.Hour), RetroMaxWindow: wire.Duration(time.Hour)}},
+			func(context.Context, wire.Window) (wire.WindowStats, error) {
 				n++
 				if n == 2 {
-					return WindowStats{}, errors.New("boom")
+					return wire.WindowStats{}, errors.New("boom")
 				}
-				return WindowStats{}, nil
+				return wire.WindowStats{}, nil
 			}, nil, fixed(now0))
-		if err == nil || out.Status != StatusFailed || out.Remaining != 3 || len(out.Windows) != 2 {
+		if err == nil || out.Status != wire.StatusFailed || out.Remaining != 3 || len(out.Windows) != 2 {
 			t.Fatalf("%v %+v", err, out)
 		}
 	})
@@ -362,8 +364,8 @@ func TestRetroHunt(t *testing.T) {
 func TestStatus(t *testing.T) {
 	ctx := context.Background()
 	store := &MemStore{}
-	var calls []Window
-	if _, err := RunIncremental(ctx, Request{Detection: "alpha", Holder: "h", RunID: "r9", Config: Config{InitialLookback: Duration(time.Hour)}}, okRun(&calls), store, fixed(now0)); err != nil {
+	var calls []wire.Window
+	if _, err := RunIncremental(ctx, Request{Detection: "alpha", Holder: "h", RunID: "r9", Config: wire.Config{InitialLookback: wire.Duration(time.Hour)}}, okRun(&calls), store, fixed(now0)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := AcquireLease(ctx, store, "beta", "busy", time.Minute, now0); err != nil {
@@ -419,9 +421,9 @@ func (s *lostAnswerStore) Update(ctx context.Context, id string, doc json.RawMes
 
 func TestLostAnswerIsRecognisedAsOurWrite(t *testing.T) {
 	store := &lostAnswerStore{MemStore: &MemStore{}, seen: map[string]bool{}}
-	var calls []Window
-	out, err := RunIncremental(context.Background(), Request{Detection: "d", Holder: "h", Config: Config{InitialLookback: Duration(2 * time.Hour)}}, okRun(&calls), store, fixed(now0))
-	if err != nil || out.Status != StatusSuccess || len(out.Windows) != 2 || !out.Windows[1].Committed {
+	var calls []wire.Window
+	out, err := RunIncremental(context.Background(), Request{Detection: "d", Holder: "h", Config: wire.Config{InitialLookback: wire.Duration(2 * time.Hour)}}, okRun(&calls), store, fixed(now0))
+	if err != nil || out.Status != wire.StatusSuccess || len(out.Windows) != 2 || !out.Windows[1].Committed {
 		t.Fatalf("%v %+v", err, out)
 	}
 	if got := checkpointOf(t, store, "d"); !got.Equal(ts("2026-03-02T12:05:00Z")) {

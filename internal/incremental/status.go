@@ -8,31 +8,18 @@ import (
 	"sort"
 	"strings"
 	"time"
-)
 
-// DetectionStatus is what `edgewatch status` shows for one detection.
-type DetectionStatus struct {
-	Detection  string    `json:"detection"`
-	Checkpoint time.Time `json:"checkpoint,omitzero"`
-	// LagSeconds is now − Checkpoint: how far behind real time the
-	// detection's processed timeline is (it includes the configured delay).
-	// Negative means the checkpoint is ahead of this host's clock.
-	LagSeconds  float64    `json:"lag_seconds"`
-	Never       bool       `json:"never_run,omitempty"`
-	LastSuccess time.Time  `json:"last_success,omitzero"`
-	LastRun     *RunRecord `json:"last_run,omitempty"`
-	Lease       *LeaseDoc  `json:"lease,omitempty"` // current holder, when live
-	Retro       *RetroDoc  `json:"retro_hunt,omitempty"`
-}
+	"github.com/edgewatch/edgewatch/plugin/wire"
+)
 
 // Status reads the checkpoint, last run, live lease and last retro-hunt of
 // each detection. With no names it lists every detection that has a
 // checkpoint, when the store can list (Lister).
-func Status(ctx context.Context, store StateStore, detections []string, now time.Time) ([]DetectionStatus, error) {
+func Status(ctx context.Context, store StateStore, detections []string, now time.Time) ([]wire.DetectionStatus, error) {
 	if len(detections) == 0 {
 		l, ok := store.(Lister)
 		if !ok {
-			return nil, fmt.Errorf("%w: name the detections (this store cannot list them)", ErrInvalidConfig)
+			return nil, fmt.Errorf("%w: name the detections (this store cannot list them)", wire.ErrInvalidConfig)
 		}
 		ids, err := l.List(ctx, "checkpoint-")
 		if err != nil {
@@ -43,16 +30,16 @@ func Status(ctx context.Context, store StateStore, detections []string, now time
 		}
 		sort.Strings(detections)
 	}
-	out := make([]DetectionStatus, 0, len(detections))
+	out := make([]wire.DetectionStatus, 0, len(detections))
 	for _, d := range detections {
-		if err := ValidateName(d); err != nil {
+		if err := wire.ValidateDetectionName(d); err != nil {
 			return nil, err
 		}
 		st, err := readCheckpoint(ctx, store, d)
 		if err != nil {
 			return nil, err
 		}
-		ds := DetectionStatus{Detection: d, Checkpoint: st.doc.Checkpoint, LastSuccess: st.doc.LastSuccess, LastRun: st.doc.LastRun, Never: !st.found}
+		ds := wire.DetectionStatus{Detection: d, Checkpoint: st.doc.Checkpoint, LastSuccess: st.doc.LastSuccess, LastRun: st.doc.LastRun, Never: !st.found}
 		if !st.doc.Checkpoint.IsZero() {
 			ds.LagSeconds = now.Sub(st.doc.Checkpoint).Seconds()
 		}
@@ -69,7 +56,7 @@ func Status(ctx context.Context, store StateStore, detections []string, now time
 	return out, nil
 }
 
-func readLease(ctx context.Context, store StateStore, detection string) (*LeaseDoc, error) {
+func readLease(ctx context.Context, store StateStore, detection string) (*wire.LeaseDoc, error) {
 	raw, _, err := store.Get(ctx, LeaseID(detection))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
@@ -77,7 +64,7 @@ func readLease(ctx context.Context, store StateStore, detection string) (*LeaseD
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", LeaseID(detection), err)
 	}
-	var l LeaseDoc
+	var l wire.LeaseDoc
 	if err := json.Unmarshal(raw, &l); err != nil {
 		return nil, fmt.Errorf("read %s: bad document: %w", LeaseID(detection), err)
 	}

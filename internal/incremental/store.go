@@ -9,9 +9,6 @@ import (
 	"sync"
 )
 
-// StateIndex is the index that holds checkpoints, leases and run records.
-const StateIndex = "edgewatch-state"
-
 // Errors a StateStore returns; check them with errors.Is.
 var (
 	// ErrNotFound: no document with that id.

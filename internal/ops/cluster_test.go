@@ -17,7 +17,9 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
+	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // In-process tests of the operations against the real clusters
@@ -26,11 +28,11 @@ import (
 // The host+plugin path is tested in cmd/edgewatch (TestClusterEndToEnd).
 
 func realDeps(c *cluster.Client) Deps {
-	return Deps{Connect: func(context.Context, engine.Settings, map[string]string) (*cluster.Client, error) { return c, nil }}
+	return Deps{Connect: func(context.Context, wire.Settings, map[string]string) (*cluster.Client, error) { return c, nil }}
 }
 
-func settingsFor(tg clustertest.Target) engine.Settings {
-	return engine.Settings{Source: string(tg.Flavor), Cluster: &engine.ClusterSettings{URLs: tg.Config.URLs}}
+func settingsFor(tg clustertest.Target) wire.Settings {
+	return wire.Settings{Source: string(tg.Flavor), Cluster: &wire.ClusterSettings{URLs: tg.Config.URLs}}
 }
 
 func call1[T any](t *testing.T, d Deps, op string, args any) (T, error) {
@@ -57,7 +59,7 @@ func writeFile(t *testing.T, name, content string) string {
 
 func uniqueFeed(t *testing.T, tg clustertest.Target) string {
 	name := "t" + strings.TrimPrefix(conformance.UniqueIndex("x"), "x-")
-	t.Cleanup(func() { clustertest.DeleteIndices(t, tg, cluster.FeedAlias(name)+"-*") })
+	t.Cleanup(func() { clustertest.DeleteIndices(t, tg, wire.FeedAlias(name)+"-*") })
 	return name
 }
 
@@ -71,13 +73,13 @@ func TestFeedLoadOnClusters(t *testing.T) {
 		// An ipsum.txt-style file: header, counts, two bad lines, a private
 		// address (dropped as non-global), a CIDR.
 		file := writeFile(t, "ipsum.txt", "# IPsum\n1.2.3.4\t5\nnot-an-ip\t3\n5.6.7.8\t2\n10.0.0.1\t9\n9.9.9.0/24\t4\n999.1.1.1\t7\n8.8.4.4\t1\n")
-		res, err := call1[FeedLoadResult](t, realDeps(tg.Client), OpFeedLoad, FeedLoadArgs{Settings: s, File: file, Name: name, MinLevel: ptr(2)})
+		res, err := call1[wire.FeedLoadResult](t, realDeps(tg.Client), wire.OpFeedLoad.Name, wire.FeedLoadArgs{Settings: s, File: file, Name: name, MinLevel: ptr(2)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		rep := res.Parse[0]
 		if res.Loaded != 3 || res.Added != 3 || res.Ranges != 1 || rep.Invalid != 2 || !slices.Equal(rep.InvalidLines, []int{3, 7}) ||
-			rep.BelowLevel != 1 || rep.DroppedTotal() != 1 {
+			rep.BelowLevel != 1 || correlation.FeedReport(rep).DroppedTotal() != 1 {
 			t.Errorf("load %+v, parse %+v: want 3 loaded (1 range), invalid lines 3 and 7, 1 below level, 1 dropped", res, rep)
 		}
 		if res.PerLevel["5"] != 1 || res.PerLevel["2"] != 1 || res.PerLevel["4"] != 1 {
@@ -94,7 +96,7 @@ func TestFeedLoadOnClusters(t *testing.T) {
 			return tg.Client.Doer().Do(ctx, req)
 		}))
 		other := writeFile(t, "other.txt", "20.0.0.1\n20.0.0.2\n")
-		_, err = call1[FeedLoadResult](t, realDeps(faulty), OpFeedLoad, FeedLoadArgs{Settings: s, File: other, Name: name})
+		_, err = call1[wire.FeedLoadResult](t, realDeps(faulty), wire.OpFeedLoad.Name, wire.FeedLoadArgs{Settings: s, File: other, Name: name})
 		var fe *cluster.FeedLoadError
 		if !errors.As(err, &fe) || fe.Live != res.Index || !strings.Contains(err.Error(), "injected failure") || !strings.Contains(err.Error(), "unchanged") {
 			t.Fatalf("failed load: %v, want a FeedLoadError naming the reason and the unchanged live index %s", err, res.Index)
@@ -102,7 +104,7 @@ func TestFeedLoadOnClusters(t *testing.T) {
 		if bulks.Load() == 0 {
 			t.Fatal("the fault was never injected")
 		}
-		st, err := call1[FeedStatusResult](t, realDeps(tg.Client), OpFeedStatus, FeedStatusArgs{Settings: s, Name: name})
+		st, err := call1[wire.FeedStatusResult](t, realDeps(tg.Client), wire.OpFeedStatus.Name, wire.FeedStatusArgs{Settings: s, Name: name})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +113,7 @@ func TestFeedLoadOnClusters(t *testing.T) {
 		}
 
 		// A missing file fails before the cluster is touched.
-		_, err = call1[FeedLoadResult](t, realDeps(tg.Client), OpFeedLoad, FeedLoadArgs{Settings: s, File: filepath.Join(t.TempDir(), "nope.txt"), Name: name})
+		_, err = call1[wire.FeedLoadResult](t, realDeps(tg.Client), wire.OpFeedLoad.Name, wire.FeedLoadArgs{Settings: s, File: filepath.Join(t.TempDir(), "nope.txt"), Name: name})
 		if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "no such file") {
 			t.Errorf("missing file: %v", err)
 		}
@@ -169,11 +171,11 @@ func TestReportOnClusters(t *testing.T) {
 		name := uniqueFeed(t, tg)
 		s := settingsFor(tg)
 		s.Cluster.AlertIndex = index
-		if _, err := call1[FeedLoadResult](t, realDeps(tg.Client), OpFeedLoad, FeedLoadArgs{Settings: s, File: writeFile(t, "f.txt", "1.2.3.4\t3\n5.6.7.8\t5\n"), Name: name}); err != nil {
+		if _, err := call1[wire.FeedLoadResult](t, realDeps(tg.Client), wire.OpFeedLoad.Name, wire.FeedLoadArgs{Settings: s, File: writeFile(t, "f.txt", "1.2.3.4\t3\n5.6.7.8\t5\n"), Name: name}); err != nil {
 			t.Fatal(err)
 		}
 
-		full, err := call1[ReportResult](t, realDeps(tg.Client), OpReport, ReportArgs{Settings: s, Feed: name})
+		full, err := call1[ReportResult](t, realDeps(tg.Client), wire.OpReport.Name, wire.ReportArgs{Settings: s, Feed: name})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +186,7 @@ func TestReportOnClusters(t *testing.T) {
 			t.Errorf("report page lacks the totals")
 		}
 
-		capped, err := call1[ReportResult](t, realDeps(tg.Client), OpReport, ReportArgs{Settings: s, MaxAlerts: 4, Feed: name})
+		capped, err := call1[ReportResult](t, realDeps(tg.Client), wire.OpReport.Name, wire.ReportArgs{Settings: s, MaxAlerts: 4, Feed: name})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +205,7 @@ func TestReportOnClusters(t *testing.T) {
 
 		// A missing alert index is a clear error.
 		s.Cluster.AlertIndex = index + "-missing"
-		_, err = call1[ReportResult](t, realDeps(tg.Client), OpReport, ReportArgs{Settings: s})
+		_, err = call1[ReportResult](t, realDeps(tg.Client), wire.OpReport.Name, wire.ReportArgs{Settings: s})
 		if err == nil || !strings.Contains(err.Error(), "does not exist") {
 			t.Errorf("missing index: %v", err)
 		}
@@ -216,10 +218,10 @@ func TestStatusOnClusters(t *testing.T) {
 	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
 		name := uniqueFeed(t, tg)
 		s := settingsFor(tg)
-		if _, err := call1[FeedLoadResult](t, realDeps(tg.Client), OpFeedLoad, FeedLoadArgs{Settings: s, File: writeFile(t, "f.txt", "1.2.3.4\n"), Name: name}); err != nil {
+		if _, err := call1[wire.FeedLoadResult](t, realDeps(tg.Client), wire.OpFeedLoad.Name, wire.FeedLoadArgs{Settings: s, File: writeFile(t, "f.txt", "1.2.3.4\n"), Name: name}); err != nil {
 			t.Fatal(err)
 		}
-		st, err := call1[StatusResult](t, realDeps(tg.Client), OpStatus, StatusArgs{Settings: s})
+		st, err := call1[wire.StatusResult](t, realDeps(tg.Client), wire.OpStatus.Name, wire.StatusArgs{Settings: s})
 		if err != nil {
 			t.Fatal(err)
 		}

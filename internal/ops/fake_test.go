@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
-	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // fakeCluster answers requests by "METHOD /path" (query ignored; "METHOD *"
@@ -95,14 +95,14 @@ func (f *fakeCluster) mutations() []string {
 }
 
 func (f *fakeCluster) deps() Deps {
-	return Deps{Connect: func(context.Context, engine.Settings, map[string]string) (*cluster.Client, error) {
+	return Deps{Connect: func(context.Context, wire.Settings, map[string]string) (*cluster.Client, error) {
 		return f.client(), nil
 	}}
 }
 
 // stackSettings names a cluster of flavor.
-func stackSettings(flavor cluster.Flavor) engine.Settings {
-	return engine.Settings{Source: string(flavor), Cluster: &engine.ClusterSettings{URLs: []string{"http://fake:9200"}}}
+func stackSettings(flavor cluster.Flavor) wire.Settings {
+	return wire.Settings{Source: string(flavor), Cluster: &wire.ClusterSettings{URLs: []string{"http://fake:9200"}}}
 }
 
 func mustJSON(t *testing.T, v any) json.RawMessage {
@@ -114,14 +114,14 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 	return b
 }
 
-func nopProgress(engine.Progress) {}
+func nopProgress(wire.Progress) {}
 
 // stepOf finds a step by name and target prefix.
-func stepOf(r StepsResult, step, targetPrefix string) Step {
+func stepOf(r wire.StepsResult, step, targetPrefix string) wire.Step {
 	for _, s := range r.Steps {
 		if s.Step == step && strings.HasPrefix(s.Target, targetPrefix) {
 			return s
 		}
 	}
-	return Step{Outcome: "(missing)"}
+	return wire.Step{Outcome: "(missing)"}
 }

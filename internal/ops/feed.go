@@ -11,49 +11,13 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-// FeedLoadArgs are the args of feed.load.
-type FeedLoadArgs struct {
-	Settings engine.Settings `json:"settings"`
-	File     string          `json:"file"`
-	Name     string          `json:"name,omitempty"` // default "ipsum"
-	MinLevel *int            `json:"min_level,omitempty"`
-	// AllowEmpty lets a feed that parses to no indicator replace the live
-	// one (refused by default: an empty download must not wipe the feed).
-	AllowEmpty bool `json:"allow_empty,omitempty"`
-	// KeepPrevious is how many superseded load indices stay for rollback
-	// (default 1).
-	KeepPrevious int `json:"keep_previous,omitempty"`
-}
-
-// FeedLoadResult is the answer of feed.load.
-type FeedLoadResult struct {
-	Feed       string                   `json:"feed"`
-	Alias      string                   `json:"alias"`
-	Index      string                   `json:"index"`
-	Previous   string                   `json:"previous,omitempty"`
-	FirstLoad  bool                     `json:"first_load"`
-	LoadedAt   time.Time                `json:"loaded_at"`
-	Loaded     int                      `json:"loaded"`  // documents in the new live index
-	Added      int                      `json:"added"`   // not in the previous live feed
-	Kept       int                      `json:"kept"`    // in both (first_seen carried over)
-	Removed    int                      `json:"removed"` // in the previous feed only
-	PerLevel   map[string]int           `json:"per_level"`
-	Ranges     int                      `json:"ranges"`
-	Deleted    []string                 `json:"deleted_indices,omitempty"`
-	Warnings   []string                 `json:"warnings,omitempty"`
-	ParseMS    int64                    `json:"parse_ms"`
-	LoadMS     int64                    `json:"load_ms"`
-	DurationMS int64                    `json:"duration_ms"`
-	Duration   string                   `json:"duration"`
-	Parse      []correlation.FeedReport `json:"parse"` // per file: lines, invalid (with line numbers), dropped
-}
-
-func (d Deps) feedLoad(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error) {
+func (d Deps) feedLoad(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
 	start := time.Now()
-	var a FeedLoadArgs
-	if err := decode(OpFeedLoad, raw, &a); err != nil {
+	var a wire.FeedLoadArgs
+	if err := decode(wire.OpFeedLoad.Name, raw, &a); err != nil {
 		return nil, err
 	}
 	if a.File == "" {
@@ -75,7 +39,7 @@ func (d Deps) feedLoad(ctx context.Context, raw json.RawMessage, secrets map[str
 	}
 	// Parse first: a file that cannot be read fails before the cluster is
 	// touched.
-	progress(engine.Progress{Stage: "feed", Message: "parsing " + a.File})
+	progress(wire.Progress{Stage: "feed", Message: "parsing " + a.File})
 	set, reps, err := engine.LoadFeedFiles(ctx, []string{a.File}, correlation.FeedOptions{
 		Name: name, MinLevel: minLevel, KeepNonGlobal: a.Settings.KeepNonGlobal,
 	})
@@ -87,20 +51,20 @@ func (d Deps) feedLoad(ctx context.Context, raw json.RawMessage, secrets map[str
 		rep := reps[0]
 		return nil, fmt.Errorf("%w: feed.load: %s holds no indicator to load (%d lines: %d invalid, %d below level %d, %d comments); "+
 			"the live feed %s is unchanged (set allow_empty=true to load an empty feed on purpose)",
-			engine.ErrConfig, a.File, rep.Lines, rep.Invalid, rep.BelowLevel, minLevel, rep.Comments, cluster.FeedAlias(name))
+			engine.ErrConfig, a.File, rep.Lines, rep.Invalid, rep.BelowLevel, minLevel, rep.Comments, wire.FeedAlias(name))
 	}
 
-	c, err := d.connect(ctx, OpFeedLoad, a.Settings, secrets)
+	c, err := d.connect(ctx, wire.OpFeedLoad.Name, a.Settings, secrets)
 	if err != nil {
 		return nil, err
 	}
 	total := int64(set.Len())
-	progress(engine.Progress{Stage: "feed", Total: total, Unit: "rows", Message: "loading " + cluster.FeedAlias(name)})
+	progress(wire.Progress{Stage: "feed", Total: total, Unit: "rows", Message: "loading " + wire.FeedAlias(name)})
 	lr, err := c.LoadFeed(ctx, name, set.All(), cluster.LoadOptions{
 		Now:          d.Now,
 		KeepPrevious: a.KeepPrevious,
 		Progress: func(written int) {
-			progress(engine.Progress{Stage: "feed", Done: int64(written), Total: total, Unit: "rows"})
+			progress(wire.Progress{Stage: "feed", Done: int64(written), Total: total, Unit: "rows"})
 		},
 	})
 	if err != nil {
@@ -110,10 +74,10 @@ func (d Deps) feedLoad(ctx context.Context, raw json.RawMessage, secrets map[str
 		}
 		return nil, fmt.Errorf("feed.load %s: %w (the live feed is unchanged)", name, err)
 	}
-	res := FeedLoadResult{
+	res := wire.FeedLoadResult{
 		Feed: lr.Feed, Alias: lr.Alias, Index: lr.Index, Previous: lr.Previous, FirstLoad: lr.FirstLoad,
 		LoadedAt: lr.LoadedAt, Loaded: lr.Written, Added: len(lr.Added), Kept: lr.Kept, Removed: lr.Removed,
-		PerLevel: map[string]int{}, Deleted: lr.Deleted, Warnings: lr.Warnings, Parse: reps,
+		PerLevel: map[string]int{}, Deleted: lr.Deleted, Warnings: lr.Warnings, Parse: engine.FeedReports(reps),
 		ParseMS: parsed.Sub(start).Milliseconds(), LoadMS: lr.Duration.Milliseconds(),
 	}
 	for ind := range set.All() {
@@ -124,44 +88,12 @@ func (d Deps) feedLoad(ctx context.Context, raw json.RawMessage, secrets map[str
 	}
 	el := time.Since(start)
 	res.DurationMS, res.Duration = el.Milliseconds(), humanDuration(el)
-	progress(engine.Progress{Stage: "done", Done: int64(res.Loaded), Total: total, Unit: "rows", Message: "loaded"})
+	progress(wire.Progress{Stage: "done", Done: int64(res.Loaded), Total: total, Unit: "rows", Message: "loaded"})
 	return json.Marshal(res)
 }
 
-// FeedStatusArgs are the args of feed.status.
-type FeedStatusArgs struct {
-	Settings engine.Settings `json:"settings"`
-	// Name selects one feed; empty lists every feed with a live alias
-	// (and the settings' indicator_feed even when it is not live).
-	Name string `json:"name,omitempty"`
-}
-
-// FeedStatusResult is the answer of feed.status.
-type FeedStatusResult struct {
-	Cluster string     `json:"cluster"`
-	Now     time.Time  `json:"now"`
-	Feeds   []FeedView `json:"feeds"`
-}
-
-// FeedView is one feed's status, with the levels keyed by string and the
-// age in words.
-type FeedView struct {
-	Feed      string           `json:"feed"`
-	Alias     string           `json:"alias"`
-	Live      bool             `json:"live"`
-	Index     string           `json:"index,omitempty"`
-	Total     int64            `json:"total"`
-	Ranges    int64            `json:"ranges"`
-	PerLevel  map[string]int64 `json:"per_level,omitempty"`
-	LoadedAt  time.Time        `json:"loaded_at,omitzero"`
-	AgeS      float64          `json:"age_seconds,omitempty"`
-	Age       string           `json:"age,omitempty"`
-	FirstSeen time.Time        `json:"oldest_first_seen,omitzero"`
-	Others    []string         `json:"other_indices,omitempty"`
-}
-
-func feedView(st cluster.FeedStatus, now time.Time) FeedView {
-	v := FeedView{Feed: st.Feed, Alias: st.Alias, Live: st.Live, Index: st.Index, Total: st.Total,
+func feedView(st cluster.FeedStatus, now time.Time) wire.FeedView {
+	v := wire.FeedView{Feed: st.Feed, Alias: st.Alias, Live: st.Live, Index: st.Index, Total: st.Total,
 		Ranges: st.Ranges, LoadedAt: st.LoadedAt, FirstSeen: st.FirstSeen, Others: st.Others}
 	if len(st.PerLevel) > 0 {
 		v.PerLevel = map[string]int64{}
@@ -176,12 +108,12 @@ func feedView(st cluster.FeedStatus, now time.Time) FeedView {
 	return v
 }
 
-func (d Deps) feedStatus(ctx context.Context, raw json.RawMessage, secrets map[string]string, _ func(engine.Progress)) (json.RawMessage, error) {
-	var a FeedStatusArgs
-	if err := decode(OpFeedStatus, raw, &a); err != nil {
+func (d Deps) feedStatus(ctx context.Context, raw json.RawMessage, secrets map[string]string, _ func(wire.Progress)) (json.RawMessage, error) {
+	var a wire.FeedStatusArgs
+	if err := decode(wire.OpFeedStatus.Name, raw, &a); err != nil {
 		return nil, err
 	}
-	c, err := d.connect(ctx, OpFeedStatus, a.Settings, secrets)
+	c, err := d.connect(ctx, wire.OpFeedStatus.Name, a.Settings, secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +122,7 @@ func (d Deps) feedStatus(ctx context.Context, raw json.RawMessage, secrets map[s
 		return nil, err
 	}
 	now := d.Now().UTC()
-	res := FeedStatusResult{Cluster: c.Info().String(), Now: now, Feeds: []FeedView{}}
+	res := wire.FeedStatusResult{Cluster: c.Info().String(), Now: now, Feeds: []wire.FeedView{}}
 	for _, n := range names {
 		st, err := c.FeedStatus(ctx, n)
 		if err != nil {
@@ -203,7 +135,7 @@ func (d Deps) feedStatus(ctx context.Context, raw json.RawMessage, secrets map[s
 
 // feedNames is name when given, else every live feed plus the settings'
 // indicator feed.
-func feedNames(ctx context.Context, c *cluster.Client, name string, s engine.Settings) ([]string, error) {
+func feedNames(ctx context.Context, c *cluster.Client, name string, s wire.Settings) ([]string, error) {
 	if name != "" {
 		if err := cluster.CheckFeedName(name); err != nil {
 			return nil, fmt.Errorf("%w: %w", engine.ErrConfig, err)

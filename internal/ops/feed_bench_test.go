@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // BenchmarkFeedLoadLevel1 loads IPsum levels/1.txt (≈120k indicators) with
@@ -35,17 +35,17 @@ func BenchmarkFeedLoadLevel1(b *testing.B) {
 			tg := clustertest.Connect(b, f.Flavor)
 			s := settingsFor(tg)
 			name := "tbench" + strings.TrimPrefix(conformance.UniqueIndex("x"), "x-")
-			b.Cleanup(func() { clustertest.DeleteIndices(b, tg, cluster.FeedAlias(name)+"-*") })
-			args, err := json.Marshal(FeedLoadArgs{Settings: s, File: file, Name: name})
+			b.Cleanup(func() { clustertest.DeleteIndices(b, tg, wire.FeedAlias(name)+"-*") })
+			args, err := json.Marshal(wire.FeedLoadArgs{Settings: s, File: file, Name: name})
 			if err != nil {
 				b.Fatal(err)
 			}
 			load := func(b *testing.B) int {
-				raw, err := Ops(realDeps(tg.Client))[OpFeedLoad](context.Background(), args, nil, nopProgress)
+				raw, err := Ops(realDeps(tg.Client))[wire.OpFeedLoad.Name](context.Background(), args, nil, nopProgress)
 				if err != nil {
 					b.Fatal(err)
 				}
-				var r FeedLoadResult
+				var r wire.FeedLoadResult
 				if err := json.Unmarshal(raw, &r); err != nil {
 					b.Fatal(err)
 				}
@@ -57,7 +57,7 @@ func BenchmarkFeedLoadLevel1(b *testing.B) {
 					n += load(b)
 					// Every iteration must be a first load.
 					b.StopTimer()
-					clustertest.DeleteIndices(b, tg, cluster.FeedAlias(name)+"-*")
+					clustertest.DeleteIndices(b, tg, wire.FeedAlias(name)+"-*")
 					b.StartTimer()
 				}
 				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "indicators/s")

@@ -17,51 +17,10 @@ import (
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/dashboards/importer"
 	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-// Secret keys install reads besides the cluster's.
-const (
-	// SecretWebhookToken is the bearer token the schedule triggers send to
-	// edgewatch serve.
-	SecretWebhookToken = "webhook_token"
-	// SecretDashboardsPassword is the Dashboards / Kibana password when it
-	// differs from the cluster's.
-	SecretDashboardsPassword = "dashboards_password"
-)
-
-// StackArgs are the args install and uninstall share.
-type StackArgs struct {
-	Settings engine.Settings `json:"settings"`
-	DryRun   bool            `json:"dry_run,omitempty"`
-
-	// DashboardsURL (OpenSearch Dashboards) or KibanaURL: where the saved
-	// objects go; neither skips that step.
-	DashboardsURL string `json:"dashboards_url,omitempty"`
-	KibanaURL     string `json:"kibana_url,omitempty"`
-	Space         string `json:"space,omitempty"`  // Kibana space
-	Tenant        string `json:"tenant,omitempty"` // OSD security tenant
-	// DashboardsUsername overrides the cluster user name for Dashboards /
-	// Kibana (its password in the secret dashboards_password).
-	DashboardsUsername string `json:"dashboards_username,omitempty"`
-
-	// Detection names the detection the triggers run (default "default").
-	Detection string `json:"detection,omitempty"`
-}
-
-// InstallArgs are the args of install.
-type InstallArgs struct {
-	StackArgs
-	// RetentionDays is how long alert indices live (default 90).
-	RetentionDays int `json:"retention_days,omitempty"`
-	// Triggers installs the schedule trigger (Watcher on Elasticsearch,
-	// Alerting monitor + Notifications channel on OpenSearch) that calls
-	// EdgewatchURL with the secret webhook_token.
-	Triggers        bool            `json:"triggers,omitempty"`
-	EdgewatchURL    string          `json:"edgewatch_url,omitempty"`
-	TriggerInterval engine.Duration `json:"trigger_interval,omitempty"`
-}
-
-func (a *StackArgs) detection() string {
+func detectionOf(a *wire.StackArgs) string {
 	if a.Detection == "" {
 		return "default"
 	}
@@ -69,7 +28,7 @@ func (a *StackArgs) detection() string {
 }
 
 // alertIndex is the configured alert index, or "" for the default.
-func alertIndex(s engine.Settings) string {
+func alertIndex(s wire.Settings) string {
 	if s.Cluster != nil {
 		return s.Cluster.AlertIndex
 	}
@@ -78,7 +37,7 @@ func alertIndex(s engine.Settings) string {
 
 // dashboardsTarget returns the saved-objects target, nil when no URL was
 // given. It checks the product matches the cluster.
-func (a *StackArgs) dashboardsTarget(secrets map[string]string) (*importer.Target, error) {
+func dashboardsTarget(a *wire.StackArgs, secrets map[string]string) (*importer.Target, error) {
 	if a.DashboardsURL != "" && a.KibanaURL != "" {
 		return nil, fmt.Errorf("%w: give --dashboards (OpenSearch Dashboards) or --kibana, not both", engine.ErrConfig)
 	}
@@ -101,17 +60,17 @@ func (a *StackArgs) dashboardsTarget(secrets map[string]string) (*importer.Targe
 		}
 		t.Kind, t.URL = importer.Kibana, a.KibanaURL
 	}
-	var cl engine.ClusterSettings
+	var cl wire.ClusterSettings
 	if a.Settings.Cluster != nil {
 		cl = *a.Settings.Cluster
 	}
 	switch {
 	case a.DashboardsUsername != "":
-		t.Username, t.Password = a.DashboardsUsername, secrets[SecretDashboardsPassword]
+		t.Username, t.Password = a.DashboardsUsername, secrets[wire.SecretDashboardsPassword]
 	case cl.Username != "":
-		t.Username, t.Password = cl.Username, secrets[engine.SecretPassword]
+		t.Username, t.Password = cl.Username, secrets[wire.SecretPassword]
 	case t.Kind == importer.Kibana:
-		t.APIKey = secrets[engine.SecretAPIKey]
+		t.APIKey = secrets[wire.SecretAPIKey]
 	}
 	hc, err := httpClient(cl)
 	if err != nil {
@@ -123,7 +82,7 @@ func (a *StackArgs) dashboardsTarget(secrets map[string]string) (*importer.Targe
 
 // httpClient is the client for Dashboards / Kibana: the cluster's CA file
 // and skip-verify setting, a two-minute timeout.
-func httpClient(cl engine.ClusterSettings) (*http.Client, error) {
+func httpClient(cl wire.ClusterSettings) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if cl.CAFile != "" || cl.InsecureSkipVerify {
 		cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cl.InsecureSkipVerify} //nolint:gosec // opt-in, testing only
@@ -143,9 +102,9 @@ func httpClient(cl engine.ClusterSettings) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: 2 * time.Minute}, nil
 }
 
-func (a *InstallArgs) triggerParams(secrets map[string]string) (dashboards.TriggerParams, error) {
-	p := dashboards.TriggerParams{URL: a.EdgewatchURL, Token: secrets[SecretWebhookToken],
-		Detection: a.detection(), Interval: time.Duration(a.TriggerInterval)}
+func triggerParams(a *wire.InstallArgs, secrets map[string]string) (dashboards.TriggerParams, error) {
+	p := dashboards.TriggerParams{URL: a.EdgewatchURL, Token: secrets[wire.SecretWebhookToken],
+		Detection: detectionOf(&a.StackArgs), Interval: time.Duration(a.TriggerInterval)}
 	if a.EdgewatchURL == "" {
 		return p, fmt.Errorf("%w: --triggers needs --edgewatch-url (edgewatch serve's URL as the cluster reaches it)", engine.ErrConfig)
 	}
@@ -159,9 +118,9 @@ func (a *InstallArgs) triggerParams(secrets map[string]string) (dashboards.Trigg
 	return p, nil
 }
 
-func (d Deps) install(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error) {
-	var a InstallArgs
-	if err := decode(OpInstall, raw, &a); err != nil {
+func (d Deps) install(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
+	var a wire.InstallArgs
+	if err := decode(wire.OpInstall.Name, raw, &a); err != nil {
 		return nil, err
 	}
 	days := a.RetentionDays
@@ -171,44 +130,44 @@ func (d Deps) install(ctx context.Context, raw json.RawMessage, secrets map[stri
 	if _, err := dashboards.RetentionPolicy(dashboards.FlavorOpenSearch, days); err != nil {
 		return nil, fmt.Errorf("%w: --retention-days: %w", engine.ErrConfig, err)
 	}
-	target, err := a.dashboardsTarget(secrets)
+	target, err := dashboardsTarget(&a.StackArgs, secrets)
 	if err != nil {
 		return nil, err
 	}
 	var tp dashboards.TriggerParams
 	if a.Triggers {
-		if tp, err = a.triggerParams(secrets); err != nil {
+		if tp, err = triggerParams(&a, secrets); err != nil {
 			return nil, err
 		}
 	}
-	c, err := d.connect(ctx, OpInstall, a.Settings, secrets)
+	c, err := d.connect(ctx, wire.OpInstall.Name, a.Settings, secrets)
 	if err != nil {
 		return nil, err
 	}
-	res := &StepsResult{Operation: OpInstall, Cluster: c.Info().String(), DryRun: a.DryRun}
+	res := &wire.StepsResult{Operation: wire.OpInstall.Name, Cluster: c.Info().String(), DryRun: a.DryRun}
 
-	progress(engine.Progress{Stage: "install", Message: "index templates and indices"})
+	progress(wire.Progress{Stage: "install", Message: "index templates and indices"})
 	idx := alertIndex(a.Settings)
 	steps, _ := c.Install(ctx, cluster.InstallOptions{DryRun: a.DryRun, AlertIndex: idx})
 	for _, s := range steps {
-		res.add(Step{Step: s.Step, Target: s.Target, Outcome: s.Outcome, Detail: s.Detail})
+		res.Add(wire.Step{Step: s.Step, Target: s.Target, Outcome: s.Outcome, Detail: s.Detail})
 	}
 
-	progress(engine.Progress{Stage: "install", Message: "retention policy"})
+	progress(wire.Progress{Stage: "install", Message: "retention policy"})
 	for _, s := range installRetention(ctx, c, days, a.DryRun) {
-		res.add(s)
+		res.Add(s)
 	}
 
-	progress(engine.Progress{Stage: "install", Message: "saved objects"})
-	res.add(importSavedObjects(ctx, target, a.DryRun))
+	progress(wire.Progress{Stage: "install", Message: "saved objects"})
+	res.Add(importSavedObjects(ctx, target, a.DryRun))
 
 	if a.Triggers {
-		progress(engine.Progress{Stage: "install", Message: "triggers"})
+		progress(wire.Progress{Stage: "install", Message: "triggers"})
 		for _, s := range installTriggers(ctx, c, tp, a.DryRun) {
-			res.add(s)
+			res.Add(s)
 		}
 	} else {
-		res.add(Step{Step: "trigger", Target: "schedule", Outcome: OutcomeSkipped, Detail: "not asked (--triggers --edgewatch-url URL)"})
+		res.Add(wire.Step{Step: "trigger", Target: "schedule", Outcome: wire.StepSkipped, Detail: "not asked (--triggers --edgewatch-url URL)"})
 	}
 	return json.Marshal(res)
 }
@@ -239,8 +198,8 @@ func serverReason(req cluster.Request, resp *cluster.Response) string {
 func ok2xx(resp *cluster.Response) bool { return resp.Status >= 200 && resp.Status <= 299 }
 
 // failStep fills a failed step from a transport error or an error answer.
-func failStep(s Step, req cluster.Request, resp *cluster.Response, err error) Step {
-	s.Outcome = OutcomeFailed
+func failStep(s wire.Step, req cluster.Request, resp *cluster.Response, err error) wire.Step {
+	s.Outcome = wire.StepFailed
 	if err != nil {
 		s.Detail = err.Error()
 	} else {
@@ -257,7 +216,7 @@ const (
 	alertsPattern = dashboards.AlertsPattern
 )
 
-func installRetention(ctx context.Context, c *cluster.Client, days int, dryRun bool) []Step {
+func installRetention(ctx context.Context, c *cluster.Client, days int, dryRun bool) []wire.Step {
 	if c.Flavor() == cluster.Elasticsearch {
 		return installILM(ctx, c, days, dryRun)
 	}
@@ -295,14 +254,14 @@ func (p *ismPolicy) retentionAge() string {
 	return ""
 }
 
-func installISM(ctx context.Context, c *cluster.Client, days int, dryRun bool) []Step {
+func installISM(ctx context.Context, c *cluster.Client, days int, dryRun bool) []wire.Step {
 	id := dashboards.RetentionPolicyID
-	st := Step{Step: stepRetention, Target: "ISM " + id}
-	attach := Step{Step: stepAttach, Target: alertsPattern}
+	st := wire.Step{Step: stepRetention, Target: "ISM " + id}
+	attach := wire.Step{Step: stepAttach, Target: alertsPattern}
 	body, err := dashboards.RetentionPolicy(dashboards.FlavorOpenSearch, days)
 	if err != nil {
-		st.Outcome, st.Detail = OutcomeFailed, err.Error()
-		return []Step{st, skippedAttach(attach)}
+		st.Outcome, st.Detail = wire.StepFailed, err.Error()
+		return []wire.Step{st, skippedAttach(attach)}
 	}
 	var want ismPolicy
 	_ = json.Unmarshal(body, &want)
@@ -310,65 +269,65 @@ func installISM(ctx context.Context, c *cluster.Client, days int, dryRun bool) [
 
 	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
 	if err != nil {
-		return []Step{failStep(st, req, resp, err), skippedAttach(attach)}
+		return []wire.Step{failStep(st, req, resp, err), skippedAttach(attach)}
 	}
 	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = OutcomeSkipped, why
-		attach.Outcome, attach.Detail = OutcomeSkipped, "no retention policy: the cluster has no ISM"
-		return []Step{st, attach}
+		st.Outcome, st.Detail = wire.StepSkipped, why
+		attach.Outcome, attach.Detail = wire.StepSkipped, "no retention policy: the cluster has no ISM"
+		return []wire.Step{st, attach}
 	}
 	changed := false
 	switch {
 	case resp.Status == http.StatusNotFound:
 		if dryRun {
-			st.Outcome, st.Detail = OutcomeWouldApply, fmt.Sprintf("delete alert indices after %dd", days)
+			st.Outcome, st.Detail = wire.StepWouldApply, fmt.Sprintf("delete alert indices after %dd", days)
 			break
 		}
 		req, resp, err := call(ctx, c, http.MethodPut, path, nil, body)
 		if err != nil || !ok2xx(resp) {
 			if err == nil {
 				if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-					st.Outcome, st.Detail = OutcomeSkipped, why
-					return []Step{st, skippedAttach(attach)}
+					st.Outcome, st.Detail = wire.StepSkipped, why
+					return []wire.Step{st, skippedAttach(attach)}
 				}
 			}
-			return []Step{failStep(st, req, resp, err), skippedAttach(attach)}
+			return []wire.Step{failStep(st, req, resp, err), skippedAttach(attach)}
 		}
-		st.Outcome, st.Detail = OutcomeOK, fmt.Sprintf("delete after %dd", days)
+		st.Outcome, st.Detail = wire.StepOK, fmt.Sprintf("delete after %dd", days)
 	case resp.Status == http.StatusOK:
 		var cur ismPolicy
 		if err := json.Unmarshal(resp.Body, &cur); err != nil {
-			st.Outcome, st.Detail = OutcomeFailed, "cannot read the installed policy: "+err.Error()
-			return []Step{st, skippedAttach(attach)}
+			st.Outcome, st.Detail = wire.StepFailed, "cannot read the installed policy: "+err.Error()
+			return []wire.Step{st, skippedAttach(attach)}
 		}
 		if cur.Policy.Description == want.Policy.Description && cur.retentionAge() == want.retentionAge() {
-			st.Outcome, st.Detail = OutcomeAlreadyPresent, "delete after "+cur.retentionAge()
+			st.Outcome, st.Detail = wire.StepAlreadyPresent, "delete after "+cur.retentionAge()
 			break
 		}
 		detail := fmt.Sprintf("delete after %s -> %s", orNone(cur.retentionAge()), want.retentionAge())
 		if dryRun {
-			st.Outcome, st.Detail = OutcomeWouldApply, detail
+			st.Outcome, st.Detail = wire.StepWouldApply, detail
 			break
 		}
 		if cur.SeqNo == nil || cur.PrimaryTerm == nil {
-			st.Outcome, st.Detail = OutcomeFailed, "the installed policy has no _seq_no/_primary_term to update it with"
-			return []Step{st, skippedAttach(attach)}
+			st.Outcome, st.Detail = wire.StepFailed, "the installed policy has no _seq_no/_primary_term to update it with"
+			return []wire.Step{st, skippedAttach(attach)}
 		}
 		q := url.Values{"if_seq_no": {fmt.Sprint(*cur.SeqNo)}, "if_primary_term": {fmt.Sprint(*cur.PrimaryTerm)}}
 		req, resp, err := call(ctx, c, http.MethodPut, path, q, body)
 		if err != nil || !ok2xx(resp) {
-			return []Step{failStep(st, req, resp, err), skippedAttach(attach)}
+			return []wire.Step{failStep(st, req, resp, err), skippedAttach(attach)}
 		}
-		st.Outcome, st.Detail = OutcomeUpdated, detail
+		st.Outcome, st.Detail = wire.StepUpdated, detail
 		changed = true
 	default:
-		return []Step{failStep(st, req, resp, nil), skippedAttach(attach)}
+		return []wire.Step{failStep(st, req, resp, nil), skippedAttach(attach)}
 	}
-	return []Step{st, attachISM(ctx, c, id, changed, dryRun)}
+	return []wire.Step{st, attachISM(ctx, c, id, changed, dryRun)}
 }
 
-func skippedAttach(s Step) Step {
-	s.Outcome, s.Detail = OutcomeSkipped, "the retention policy is not installed"
+func skippedAttach(s wire.Step) wire.Step {
+	s.Outcome, s.Detail = wire.StepSkipped, "the retention policy is not installed"
 	return s
 }
 
@@ -382,10 +341,10 @@ func orNone(s string) string {
 // attachISM puts existing alert indices under the policy (its ism_template
 // only catches indices created after it). After an update, indices already
 // managed move to the new version with change_policy.
-func attachISM(ctx context.Context, c *cluster.Client, id string, changed, dryRun bool) Step {
-	st := Step{Step: stepAttach, Target: alertsPattern}
+func attachISM(ctx context.Context, c *cluster.Client, id string, changed, dryRun bool) wire.Step {
+	st := wire.Step{Step: stepAttach, Target: alertsPattern}
 	if dryRun {
-		st.Outcome, st.Detail = OutcomeWouldApply, "manage existing alert indices with "+id
+		st.Outcome, st.Detail = wire.StepWouldApply, "manage existing alert indices with "+id
 		return st
 	}
 	var parts []string
@@ -407,7 +366,7 @@ func attachISM(ctx context.Context, c *cluster.Client, id string, changed, dryRu
 	}
 	var r ismAnswer
 	if err := json.Unmarshal(resp.Body, &r); err != nil {
-		st.Outcome, st.Detail = OutcomeFailed, "cannot read the ISM answer: "+err.Error()
+		st.Outcome, st.Detail = wire.StepFailed, "cannot read the ISM answer: "+err.Error()
 		return st
 	}
 	managed := 0
@@ -421,18 +380,18 @@ func attachISM(ctx context.Context, c *cluster.Client, id string, changed, dryRu
 	}
 	switch {
 	case len(fails) > 0:
-		st.Outcome, st.Detail = OutcomeFailed, strings.Join(fails, "; ")
+		st.Outcome, st.Detail = wire.StepFailed, strings.Join(fails, "; ")
 		return st
 	case r.Updated > 0:
-		st.Outcome = OutcomeOK
+		st.Outcome = wire.StepOK
 		parts = append(parts, fmt.Sprintf("%d alert indices now managed", r.Updated))
 		if managed > 0 {
 			parts = append(parts, fmt.Sprintf("%d already were", managed))
 		}
 	case changed:
-		st.Outcome = OutcomeUpdated
+		st.Outcome = wire.StepUpdated
 	default:
-		st.Outcome = OutcomeAlreadyPresent
+		st.Outcome = wire.StepAlreadyPresent
 		parts = append(parts, fmt.Sprintf("%d alert indices already managed; the policy's ism_template catches new ones", managed))
 	}
 	st.Detail = strings.Join(parts, "; ")
@@ -462,14 +421,14 @@ type ilmPolicy struct {
 	} `json:"policy"`
 }
 
-func installILM(ctx context.Context, c *cluster.Client, days int, dryRun bool) []Step {
+func installILM(ctx context.Context, c *cluster.Client, days int, dryRun bool) []wire.Step {
 	id := dashboards.RetentionPolicyID
-	st := Step{Step: stepRetention, Target: "ILM " + id}
-	attach := Step{Step: stepAttach, Target: alertsPattern}
+	st := wire.Step{Step: stepRetention, Target: "ILM " + id}
+	attach := wire.Step{Step: stepAttach, Target: alertsPattern}
 	body, err := dashboards.RetentionPolicy(dashboards.FlavorElasticsearch, days)
 	if err != nil {
-		st.Outcome, st.Detail = OutcomeFailed, err.Error()
-		return []Step{st, skippedAttach(attach)}
+		st.Outcome, st.Detail = wire.StepFailed, err.Error()
+		return []wire.Step{st, skippedAttach(attach)}
 	}
 	var want ilmPolicy
 	_ = json.Unmarshal(body, &want)
@@ -477,63 +436,63 @@ func installILM(ctx context.Context, c *cluster.Client, days int, dryRun bool) [
 
 	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
 	if err != nil {
-		return []Step{failStep(st, req, resp, err), skippedAttach(attach)}
+		return []wire.Step{failStep(st, req, resp, err), skippedAttach(attach)}
 	}
 	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = OutcomeSkipped, why
-		attach.Outcome, attach.Detail = OutcomeSkipped, "no retention policy: the cluster has no ILM"
-		return []Step{st, attach}
+		st.Outcome, st.Detail = wire.StepSkipped, why
+		attach.Outcome, attach.Detail = wire.StepSkipped, "no retention policy: the cluster has no ILM"
+		return []wire.Step{st, attach}
 	}
-	put := func(outcome, detail string) []Step {
+	put := func(outcome, detail string) []wire.Step {
 		if dryRun {
-			st.Outcome, st.Detail = OutcomeWouldApply, detail
+			st.Outcome, st.Detail = wire.StepWouldApply, detail
 			return nil
 		}
 		req, resp, err := call(ctx, c, http.MethodPut, path, nil, body)
 		if err != nil || !ok2xx(resp) {
 			if err == nil {
 				if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-					st.Outcome, st.Detail = OutcomeSkipped, why
-					return []Step{st, skippedAttach(attach)}
+					st.Outcome, st.Detail = wire.StepSkipped, why
+					return []wire.Step{st, skippedAttach(attach)}
 				}
 			}
-			return []Step{failStep(st, req, resp, err), skippedAttach(attach)}
+			return []wire.Step{failStep(st, req, resp, err), skippedAttach(attach)}
 		}
 		st.Outcome, st.Detail = outcome, detail
 		return nil
 	}
 	switch resp.Status {
 	case http.StatusNotFound:
-		if out := put(OutcomeOK, fmt.Sprintf("delete after %dd", days)); out != nil {
+		if out := put(wire.StepOK, fmt.Sprintf("delete after %dd", days)); out != nil {
 			return out
 		}
 	case http.StatusOK:
 		var cur map[string]ilmPolicy
 		if err := json.Unmarshal(resp.Body, &cur); err != nil {
-			st.Outcome, st.Detail = OutcomeFailed, "cannot read the installed policy: "+err.Error()
-			return []Step{st, skippedAttach(attach)}
+			st.Outcome, st.Detail = wire.StepFailed, "cannot read the installed policy: "+err.Error()
+			return []wire.Step{st, skippedAttach(attach)}
 		}
 		p := cur[id]
 		if p.Policy.Meta.Description == want.Policy.Meta.Description && p.Policy.Phases.Delete.MinAge == want.Policy.Phases.Delete.MinAge {
-			st.Outcome, st.Detail = OutcomeAlreadyPresent, "delete after "+p.Policy.Phases.Delete.MinAge
+			st.Outcome, st.Detail = wire.StepAlreadyPresent, "delete after "+p.Policy.Phases.Delete.MinAge
 			break
 		}
 		detail := fmt.Sprintf("delete after %s -> %s", orNone(p.Policy.Phases.Delete.MinAge), want.Policy.Phases.Delete.MinAge)
-		if out := put(OutcomeUpdated, detail); out != nil {
+		if out := put(wire.StepUpdated, detail); out != nil {
 			return out
 		}
 	default:
-		return []Step{failStep(st, req, resp, nil), skippedAttach(attach)}
+		return []wire.Step{failStep(st, req, resp, nil), skippedAttach(attach)}
 	}
-	return []Step{st, attachILMTemplate(ctx, c, id, dryRun), attachILMIndices(ctx, c, id, dryRun)}
+	return []wire.Step{st, attachILMTemplate(ctx, c, id, dryRun), attachILMIndices(ctx, c, id, dryRun)}
 }
 
 // attachILMTemplate sets index.lifecycle.name in the alerts index template,
 // keeping everything else (its _meta too, so a later install still finds it
 // current). Only called once the policy was accepted: a cluster without ILM
 // refuses the setting and would then refuse every alert index.
-func attachILMTemplate(ctx context.Context, c *cluster.Client, id string, dryRun bool) Step {
-	st := Step{Step: stepAttach, Target: "index template " + dashboards.AlertsTemplate}
+func attachILMTemplate(ctx context.Context, c *cluster.Client, id string, dryRun bool) wire.Step {
+	st := wire.Step{Step: stepAttach, Target: "index template " + dashboards.AlertsTemplate}
 	path := cluster.DocPath("_index_template", dashboards.AlertsTemplate)
 	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
 	if err != nil || resp.Status != http.StatusOK {
@@ -545,7 +504,7 @@ func attachILMTemplate(ctx context.Context, c *cluster.Client, id string, dryRun
 		} `json:"index_templates"`
 	}
 	if err := json.Unmarshal(resp.Body, &got); err != nil || len(got.IndexTemplates) == 0 {
-		st.Outcome, st.Detail = OutcomeFailed, "cannot read the installed alerts template"
+		st.Outcome, st.Detail = wire.StepFailed, "cannot read the installed alerts template"
 		return st
 	}
 	tmpl := got.IndexTemplates[0].IndexTemplate
@@ -554,11 +513,11 @@ func attachILMTemplate(ctx context.Context, c *cluster.Client, id string, dryRun
 	index := mapAt(settings, "index")
 	lifecycle := mapAt(index, "lifecycle")
 	if lifecycle["name"] == id || settings["index.lifecycle.name"] == id {
-		st.Outcome, st.Detail = OutcomeAlreadyPresent, "index.lifecycle.name: "+id
+		st.Outcome, st.Detail = wire.StepAlreadyPresent, "index.lifecycle.name: "+id
 		return st
 	}
 	if dryRun {
-		st.Outcome, st.Detail = OutcomeWouldApply, "set index.lifecycle.name: "+id
+		st.Outcome, st.Detail = wire.StepWouldApply, "set index.lifecycle.name: "+id
 		return st
 	}
 	lifecycle["name"] = id
@@ -566,7 +525,7 @@ func attachILMTemplate(ctx context.Context, c *cluster.Client, id string, dryRun
 	if err != nil || !ok2xx(resp) {
 		return failStep(st, req, resp, err)
 	}
-	st.Outcome, st.Detail = OutcomeUpdated, "index.lifecycle.name: "+id
+	st.Outcome, st.Detail = wire.StepUpdated, "index.lifecycle.name: "+id
 	return st
 }
 
@@ -582,8 +541,8 @@ func mapAt(m map[string]any, key string) map[string]any {
 
 // attachILMIndices sets index.lifecycle.name on existing alert indices that
 // lack it.
-func attachILMIndices(ctx context.Context, c *cluster.Client, id string, dryRun bool) Step {
-	st := Step{Step: stepAttach, Target: alertsPattern}
+func attachILMIndices(ctx context.Context, c *cluster.Client, id string, dryRun bool) wire.Step {
+	st := wire.Step{Step: stepAttach, Target: alertsPattern}
 	q := url.Values{"flat_settings": {"true"}, "expand_wildcards": {"open"}, "allow_no_indices": {"true"}}
 	req, resp, err := call(ctx, c, http.MethodGet, "/"+alertsPattern+"/_settings/index.lifecycle.name", q, nil)
 	if err != nil || resp.Status != http.StatusOK {
@@ -593,7 +552,7 @@ func attachILMIndices(ctx context.Context, c *cluster.Client, id string, dryRun 
 		Settings map[string]string `json:"settings"`
 	}
 	if err := json.Unmarshal(resp.Body, &got); err != nil {
-		st.Outcome, st.Detail = OutcomeFailed, "cannot read alert index settings: "+err.Error()
+		st.Outcome, st.Detail = wire.StepFailed, "cannot read alert index settings: "+err.Error()
 		return st
 	}
 	var todo []string
@@ -603,12 +562,12 @@ func attachILMIndices(ctx context.Context, c *cluster.Client, id string, dryRun 
 		}
 	}
 	if len(todo) == 0 {
-		st.Outcome, st.Detail = OutcomeAlreadyPresent, fmt.Sprintf("%d alert indices use %s", len(got), id)
+		st.Outcome, st.Detail = wire.StepAlreadyPresent, fmt.Sprintf("%d alert indices use %s", len(got), id)
 		return st
 	}
 	sort.Strings(todo)
 	if dryRun {
-		st.Outcome, st.Detail = OutcomeWouldApply, fmt.Sprintf("set index.lifecycle.name on %d indices", len(todo))
+		st.Outcome, st.Detail = wire.StepWouldApply, fmt.Sprintf("set index.lifecycle.name on %d indices", len(todo))
 		return st
 	}
 	req, resp, err = call(ctx, c, http.MethodPut, "/"+strings.Join(todo, ",")+"/_settings", nil,
@@ -616,7 +575,7 @@ func attachILMIndices(ctx context.Context, c *cluster.Client, id string, dryRun 
 	if err != nil || !ok2xx(resp) {
 		return failStep(st, req, resp, err)
 	}
-	st.Outcome, st.Detail = OutcomeOK, fmt.Sprintf("%d alert indices now use %s", len(todo), id)
+	st.Outcome, st.Detail = wire.StepOK, fmt.Sprintf("%d alert indices now use %s", len(todo), id)
 	return st
 }
 
@@ -649,10 +608,10 @@ func targetName(t *importer.Target) string {
 // savedObjectsStep starts the saved-objects step of install and uninstall:
 // it names the target and loads the bundle for it with its object count. ok
 // is false when st is already final (skipped: no target; failed: bad bundle).
-func savedObjectsStep(t *importer.Target) (st Step, bundle []byte, objects int, ok bool) {
-	st = Step{Step: "saved objects", Target: "dashboards"}
+func savedObjectsStep(t *importer.Target) (st wire.Step, bundle []byte, objects int, ok bool) {
+	st = wire.Step{Step: "saved objects", Target: "dashboards"}
 	if t == nil {
-		st.Outcome, st.Detail = OutcomeSkipped, "no --dashboards or --kibana URL given"
+		st.Outcome, st.Detail = wire.StepSkipped, "no --dashboards or --kibana URL given"
 		return st, nil, 0, false
 	}
 	st.Target = targetName(t)
@@ -663,27 +622,27 @@ func savedObjectsStep(t *importer.Target) (st Step, bundle []byte, objects int, 
 		objects = len(refs)
 	}
 	if err != nil {
-		st.Outcome, st.Detail = OutcomeFailed, err.Error()
+		st.Outcome, st.Detail = wire.StepFailed, err.Error()
 		return st, nil, 0, false
 	}
 	return st, bundle, objects, true
 }
 
-func importSavedObjects(ctx context.Context, t *importer.Target, dryRun bool) Step {
+func importSavedObjects(ctx context.Context, t *importer.Target, dryRun bool) wire.Step {
 	st, bundle, objects, ok := savedObjectsStep(t)
 	if !ok {
 		return st
 	}
 	if dryRun {
-		st.Outcome, st.Detail = OutcomeWouldApply, fmt.Sprintf("import %d objects with overwrite (fixed ids)", objects)
+		st.Outcome, st.Detail = wire.StepWouldApply, fmt.Sprintf("import %d objects with overwrite (fixed ids)", objects)
 		return st
 	}
 	res, err := importer.Import(ctx, *t, bundle, true)
 	if err != nil {
-		st.Outcome, st.Detail = OutcomeFailed, err.Error()
+		st.Outcome, st.Detail = wire.StepFailed, err.Error()
 		return st
 	}
-	st.Outcome = OutcomeOK
+	st.Outcome = wire.StepOK
 	st.Detail = fmt.Sprintf("%d of %d objects imported with overwrite (fixed ids: a re-import replaces them); dashboard id %s",
 		res.SuccessCount, objects, dashboards.DashboardID)
 	return st
@@ -691,19 +650,19 @@ func importSavedObjects(ctx context.Context, t *importer.Target, dryRun bool) St
 
 // ---- triggers ----
 
-func installTriggers(ctx context.Context, c *cluster.Client, p dashboards.TriggerParams, dryRun bool) []Step {
+func installTriggers(ctx context.Context, c *cluster.Client, p dashboards.TriggerParams, dryRun bool) []wire.Step {
 	if c.Flavor() == cluster.Elasticsearch {
-		return []Step{installWatch(ctx, c, p, dryRun)}
+		return []wire.Step{installWatch(ctx, c, p, dryRun)}
 	}
 	return installAlerting(ctx, c, p, dryRun)
 }
 
-func installWatch(ctx context.Context, c *cluster.Client, p dashboards.TriggerParams, dryRun bool) Step {
+func installWatch(ctx context.Context, c *cluster.Client, p dashboards.TriggerParams, dryRun bool) wire.Step {
 	id := dashboards.WatchID(p.Detection)
-	st := Step{Step: "trigger", Target: "watcher watch " + id}
+	st := wire.Step{Step: "trigger", Target: "watcher watch " + id}
 	body, err := dashboards.WatcherDefinition(p)
 	if err != nil {
-		st.Outcome, st.Detail = OutcomeFailed, err.Error()
+		st.Outcome, st.Detail = wire.StepFailed, err.Error()
 		return st
 	}
 	path := cluster.DocPath("_watcher", "watch", id)
@@ -712,7 +671,7 @@ func installWatch(ctx context.Context, c *cluster.Client, p dashboards.TriggerPa
 		return failStep(st, req, resp, err)
 	}
 	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = OutcomeSkipped, why
+		st.Outcome, st.Detail = wire.StepSkipped, why
 		return st
 	}
 	exists := resp.Status == http.StatusOK
@@ -720,7 +679,7 @@ func installWatch(ctx context.Context, c *cluster.Client, p dashboards.TriggerPa
 		return failStep(st, req, resp, nil)
 	}
 	if dryRun {
-		st.Outcome, st.Detail = OutcomeWouldApply, "every "+intervalText(p.Interval)
+		st.Outcome, st.Detail = wire.StepWouldApply, "every "+intervalText(p.Interval)
 		return st
 	}
 	req, resp, err = call(ctx, c, http.MethodPut, path, nil, body)
@@ -728,15 +687,15 @@ func installWatch(ctx context.Context, c *cluster.Client, p dashboards.TriggerPa
 		return failStep(st, req, resp, err)
 	}
 	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = OutcomeSkipped, why
+		st.Outcome, st.Detail = wire.StepSkipped, why
 		return st
 	}
 	if !ok2xx(resp) {
 		return failStep(st, req, resp, nil)
 	}
-	st.Outcome, st.Detail = OutcomeOK, "every "+intervalText(p.Interval)
+	st.Outcome, st.Detail = wire.StepOK, "every "+intervalText(p.Interval)
 	if exists {
-		st.Outcome, st.Detail = OutcomeUpdated, "re-applied; every "+intervalText(p.Interval)
+		st.Outcome, st.Detail = wire.StepUpdated, "re-applied; every "+intervalText(p.Interval)
 	}
 	return st
 }
@@ -755,106 +714,106 @@ func channelID(p dashboards.TriggerParams) string {
 	return "edgewatch-" + p.Detection
 }
 
-func installAlerting(ctx context.Context, c *cluster.Client, p dashboards.TriggerParams, dryRun bool) []Step {
+func installAlerting(ctx context.Context, c *cluster.Client, p dashboards.TriggerParams, dryRun bool) []wire.Step {
 	cid := channelID(p)
-	ch := Step{Step: "trigger", Target: "notifications channel " + cid}
-	mon := Step{Step: "trigger", Target: "alerting monitor " + dashboards.MonitorName(p.Detection)}
+	ch := wire.Step{Step: "trigger", Target: "notifications channel " + cid}
+	mon := wire.Step{Step: "trigger", Target: "alerting monitor " + dashboards.MonitorName(p.Detection)}
 	chBody, err := dashboards.NotificationChannel(p)
 	if err != nil {
-		ch.Outcome, ch.Detail = OutcomeFailed, err.Error()
-		return []Step{ch, skippedMonitor(mon)}
+		ch.Outcome, ch.Detail = wire.StepFailed, err.Error()
+		return []wire.Step{ch, skippedMonitor(mon)}
 	}
 	monBody, err := dashboards.AlertingMonitor(p)
 	if err != nil {
-		mon.Outcome, mon.Detail = OutcomeFailed, err.Error()
-		return []Step{ch, mon}
+		mon.Outcome, mon.Detail = wire.StepFailed, err.Error()
+		return []wire.Step{ch, mon}
 	}
 
 	// Channel.
 	chPath := cluster.DocPath("_plugins", "_notifications", "configs", cid)
 	req, resp, err := call(ctx, c, http.MethodGet, chPath, nil, nil)
 	if err != nil {
-		return []Step{failStep(ch, req, resp, err), skippedMonitor(mon)}
+		return []wire.Step{failStep(ch, req, resp, err), skippedMonitor(mon)}
 	}
 	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		ch.Outcome, ch.Detail = OutcomeSkipped, why
-		return []Step{ch, skippedMonitor(mon)}
+		ch.Outcome, ch.Detail = wire.StepSkipped, why
+		return []wire.Step{ch, skippedMonitor(mon)}
 	}
 	chExists := resp.Status == http.StatusOK
 	if !chExists && resp.Status != http.StatusNotFound {
-		return []Step{failStep(ch, req, resp, nil), skippedMonitor(mon)}
+		return []wire.Step{failStep(ch, req, resp, nil), skippedMonitor(mon)}
 	}
 	switch {
 	case dryRun:
-		ch.Outcome = OutcomeWouldApply
+		ch.Outcome = wire.StepWouldApply
 	case chExists:
 		var full map[string]any
 		_ = json.Unmarshal(chBody, &full)
 		req, resp, err = call(ctx, c, http.MethodPut, chPath, nil, map[string]any{"config": full["config"]})
 		if err != nil || !ok2xx(resp) {
-			return []Step{failStep(ch, req, resp, err), skippedMonitor(mon)}
+			return []wire.Step{failStep(ch, req, resp, err), skippedMonitor(mon)}
 		}
-		ch.Outcome, ch.Detail = OutcomeUpdated, "re-applied"
+		ch.Outcome, ch.Detail = wire.StepUpdated, "re-applied"
 	default:
 		req, resp, err = call(ctx, c, http.MethodPost, "/_plugins/_notifications/configs", nil, chBody)
 		if err != nil || !ok2xx(resp) {
 			if err == nil {
 				if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-					ch.Outcome, ch.Detail = OutcomeSkipped, why
-					return []Step{ch, skippedMonitor(mon)}
+					ch.Outcome, ch.Detail = wire.StepSkipped, why
+					return []wire.Step{ch, skippedMonitor(mon)}
 				}
 			}
-			return []Step{failStep(ch, req, resp, err), skippedMonitor(mon)}
+			return []wire.Step{failStep(ch, req, resp, err), skippedMonitor(mon)}
 		}
-		ch.Outcome = OutcomeOK
+		ch.Outcome = wire.StepOK
 	}
 
 	// Monitor.
 	monID, step, ok := findMonitor(ctx, c, mon, dashboards.MonitorName(p.Detection))
 	if !ok {
-		return []Step{ch, step}
+		return []wire.Step{ch, step}
 	}
 	switch {
 	case dryRun:
-		mon.Outcome, mon.Detail = OutcomeWouldApply, "every "+intervalText(p.Interval)
+		mon.Outcome, mon.Detail = wire.StepWouldApply, "every "+intervalText(p.Interval)
 	case monID != "":
 		req, resp, err = call(ctx, c, http.MethodPut, cluster.DocPath("_plugins", "_alerting", "monitors", monID), nil, monBody)
 		if err != nil || !ok2xx(resp) {
-			return []Step{ch, failStep(mon, req, resp, err)}
+			return []wire.Step{ch, failStep(mon, req, resp, err)}
 		}
-		mon.Outcome, mon.Detail = OutcomeUpdated, "re-applied; every "+intervalText(p.Interval)
+		mon.Outcome, mon.Detail = wire.StepUpdated, "re-applied; every "+intervalText(p.Interval)
 	default:
 		req, resp, err = call(ctx, c, http.MethodPost, "/_plugins/_alerting/monitors", nil, monBody)
 		if err != nil {
-			return []Step{ch, failStep(mon, req, resp, err)}
+			return []wire.Step{ch, failStep(mon, req, resp, err)}
 		}
 		if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-			mon.Outcome, mon.Detail = OutcomeSkipped, why
-			return []Step{ch, mon}
+			mon.Outcome, mon.Detail = wire.StepSkipped, why
+			return []wire.Step{ch, mon}
 		}
 		if !ok2xx(resp) {
-			return []Step{ch, failStep(mon, req, resp, nil)}
+			return []wire.Step{ch, failStep(mon, req, resp, nil)}
 		}
-		mon.Outcome, mon.Detail = OutcomeOK, "every "+intervalText(p.Interval)
+		mon.Outcome, mon.Detail = wire.StepOK, "every "+intervalText(p.Interval)
 	}
-	return []Step{ch, mon}
+	return []wire.Step{ch, mon}
 }
 
-func skippedMonitor(s Step) Step {
-	s.Outcome, s.Detail = OutcomeSkipped, "needs the notifications channel"
+func skippedMonitor(s wire.Step) wire.Step {
+	s.Outcome, s.Detail = wire.StepSkipped, "needs the notifications channel"
 	return s
 }
 
 // findMonitor looks an Alerting monitor up by name. ok is false when the
 // step ended (skipped or failed, in step).
-func findMonitor(ctx context.Context, c *cluster.Client, st Step, name string) (id string, step Step, ok bool) {
+func findMonitor(ctx context.Context, c *cluster.Client, st wire.Step, name string) (id string, step wire.Step, ok bool) {
 	q := map[string]any{"size": 1, "query": map[string]any{"match_phrase": map[string]any{"monitor.name": name}}}
 	req, resp, err := call(ctx, c, http.MethodPost, "/_plugins/_alerting/monitors/_search", nil, q)
 	if err != nil {
 		return "", failStep(st, req, resp, err), false
 	}
 	if why, unsup := dashboards.Unsupported(resp.Status, resp.Body); unsup {
-		st.Outcome, st.Detail = OutcomeSkipped, why
+		st.Outcome, st.Detail = wire.StepSkipped, why
 		return "", st, false
 	}
 	if resp.Status == http.StatusNotFound {

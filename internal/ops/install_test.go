@@ -15,6 +15,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -46,7 +47,7 @@ func withTemplates(f *fakeCluster) {
 		})
 	}
 	indices := map[string]bool{}
-	for _, idx := range []string{cluster.StateIndex, cluster.DefaultAlertIndex} {
+	for _, idx := range []string{wire.StateIndex, wire.DefaultAlertIndex} {
 		f.onFunc(http.MethodHead, "/"+idx, func(cluster.Request) (int, string) {
 			if indices[idx] {
 				return 200, ""
@@ -64,7 +65,7 @@ func withTemplates(f *fakeCluster) {
 // settings.
 func withILM(f *fakeCluster) {
 	var policy json.RawMessage
-	lifecycle := map[string]string{cluster.DefaultAlertIndex: ""}
+	lifecycle := map[string]string{wire.DefaultAlertIndex: ""}
 	f.onFunc(http.MethodGet, "/_ilm/policy/"+dashboards.RetentionPolicyID, func(cluster.Request) (int, string) {
 		if policy == nil {
 			return 404, `{"error":{"type":"resource_not_found_exception","reason":"Lifecycle policy not found"},"status":404}`
@@ -91,31 +92,31 @@ func withILM(f *fakeCluster) {
 		b, _ := json.Marshal(out)
 		return 200, string(b)
 	})
-	f.onFunc(http.MethodPut, "/"+cluster.DefaultAlertIndex+"/_settings", func(req cluster.Request) (int, string) {
+	f.onFunc(http.MethodPut, "/"+wire.DefaultAlertIndex+"/_settings", func(req cluster.Request) (int, string) {
 		var s map[string]string
 		_ = json.Unmarshal(req.Body, &s)
-		lifecycle[cluster.DefaultAlertIndex] = s["index.lifecycle.name"]
+		lifecycle[wire.DefaultAlertIndex] = s["index.lifecycle.name"]
 		return 200, `{"acknowledged":true}`
 	})
 }
 
-func runInstall(t *testing.T, f *fakeCluster, args InstallArgs, secrets map[string]string) StepsResult {
+func runInstall(t *testing.T, f *fakeCluster, args wire.InstallArgs, secrets map[string]string) wire.StepsResult {
 	t.Helper()
 	if args.Settings.Source == "" {
 		args.Settings = stackSettings(f.flavor)
 	}
-	raw, err := Ops(f.deps())[OpInstall](context.Background(), mustJSON(t, args), secrets, nopProgress)
+	raw, err := Ops(f.deps())[wire.OpInstall.Name](context.Background(), mustJSON(t, args), secrets, nopProgress)
 	if err != nil {
 		t.Fatalf("install: %v", err)
 	}
-	var r StepsResult
+	var r wire.StepsResult
 	if err := json.Unmarshal(raw, &r); err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-func outcomes(r StepsResult) []string {
+func outcomes(r wire.StepsResult) []string {
 	var out []string
 	for _, s := range r.Steps {
 		out = append(out, s.Step+" "+s.Target+": "+s.Outcome)
@@ -130,7 +131,7 @@ func TestInstallILMAccepted(t *testing.T) {
 	f := newFake(t, cluster.Elasticsearch)
 	withTemplates(f)
 	withILM(f)
-	r := runInstall(t, f, InstallArgs{RetentionDays: 30}, nil)
+	r := runInstall(t, f, wire.InstallArgs{RetentionDays: 30}, nil)
 	want := []string{
 		"index template edgewatch-alerts: ok",
 		"index template edgewatch-indicators: ok",
@@ -161,15 +162,15 @@ func TestInstallILMAccepted(t *testing.T) {
 		t.Errorf("template update must add the lifecycle and keep _meta: %s", tb)
 	}
 
-	r = runInstall(t, f, InstallArgs{RetentionDays: 30}, nil)
+	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 30}, nil)
 	for _, s := range r.Steps {
-		if s.Outcome != OutcomeAlreadyPresent && s.Outcome != OutcomeSkipped {
+		if s.Outcome != wire.StepAlreadyPresent && s.Outcome != wire.StepSkipped {
 			t.Errorf("second install: %s", s)
 		}
 	}
 	// A different retention updates the policy.
-	r = runInstall(t, f, InstallArgs{RetentionDays: 7}, nil)
-	if s := stepOf(r, stepRetention, "ILM"); s.Outcome != OutcomeUpdated || s.Detail != "delete after 30d -> 7d" {
+	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 7}, nil)
+	if s := stepOf(r, stepRetention, "ILM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 30d -> 7d" {
 		t.Errorf("retention change: %s", s)
 	}
 }
@@ -201,10 +202,10 @@ func withISM(f *fakeCluster, managed *[]string) {
 		return 201, `{"_id":"x"}`
 	})
 	f.onFunc(http.MethodPost, "/_plugins/_ism/add/edgewatch-alerts-*", func(cluster.Request) (int, string) {
-		if slices.Contains(*managed, cluster.DefaultAlertIndex) {
+		if slices.Contains(*managed, wire.DefaultAlertIndex) {
 			return 200, `{"updated_indices":0,"failures":true,"failed_indices":[{"index_name":"edgewatch-alerts-default","index_uuid":"u","reason":"This index already has a policy, use the update policy API to update index policies"}]}`
 		}
-		*managed = append(*managed, cluster.DefaultAlertIndex)
+		*managed = append(*managed, wire.DefaultAlertIndex)
 		return 200, `{"updated_indices":1,"failures":false,"failed_indices":[]}`
 	})
 	f.on(http.MethodPost, "/_plugins/_ism/change_policy/edgewatch-alerts-*", 200, `{"updated_indices":1,"failures":false,"failed_indices":[]}`)
@@ -215,31 +216,31 @@ func TestInstallISMAccepted(t *testing.T) {
 	withTemplates(f)
 	var managed []string
 	withISM(f, &managed)
-	r := runInstall(t, f, InstallArgs{}, nil)
-	if s := stepOf(r, stepRetention, "ISM"); s.Outcome != OutcomeOK || s.Detail != "delete after 90d" {
+	r := runInstall(t, f, wire.InstallArgs{}, nil)
+	if s := stepOf(r, stepRetention, "ISM"); s.Outcome != wire.StepOK || s.Detail != "delete after 90d" {
 		t.Errorf("policy: %s", s)
 	}
-	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != OutcomeOK || !strings.Contains(s.Detail, "1 alert indices now managed") {
+	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepOK || !strings.Contains(s.Detail, "1 alert indices now managed") {
 		t.Errorf("attach: %s", s)
 	}
 	if body := f.sent(http.MethodPut, "/_plugins/_ism/policies/"+dashboards.RetentionPolicyID); !strings.Contains(body, `"min_index_age":"90d"`) {
 		t.Errorf("policy body %s", body)
 	}
 
-	r = runInstall(t, f, InstallArgs{}, nil)
+	r = runInstall(t, f, wire.InstallArgs{}, nil)
 	for _, s := range r.Steps {
-		if s.Outcome != OutcomeAlreadyPresent && s.Outcome != OutcomeSkipped {
+		if s.Outcome != wire.StepAlreadyPresent && s.Outcome != wire.StepSkipped {
 			t.Errorf("second install: %s", s)
 		}
 	}
 
 	// A new retention updates with the concurrency token and moves the
 	// managed indices to the new policy.
-	r = runInstall(t, f, InstallArgs{RetentionDays: 14}, nil)
-	if s := stepOf(r, stepRetention, "ISM"); s.Outcome != OutcomeUpdated || s.Detail != "delete after 90d -> 14d" {
+	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 14}, nil)
+	if s := stepOf(r, stepRetention, "ISM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 90d -> 14d" {
 		t.Errorf("policy update: %s", s)
 	}
-	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != OutcomeUpdated || !strings.Contains(s.Detail, "moved to the new policy") {
+	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepUpdated || !strings.Contains(s.Detail, "moved to the new policy") {
 		t.Errorf("attach after update: %s", s)
 	}
 	if r.Failed != 0 {
@@ -255,20 +256,20 @@ func TestInstallWithoutPolicyEngine(t *testing.T) {
 		t.Run(string(flavor), func(t *testing.T) {
 			f := newFake(t, flavor)
 			withTemplates(f)
-			r := runInstall(t, f, InstallArgs{Triggers: true, EdgewatchURL: "https://edgewatch.example:8443"},
-				map[string]string{SecretWebhookToken: "s3cr3t-token-value"})
+			r := runInstall(t, f, wire.InstallArgs{Triggers: true, EdgewatchURL: "https://edgewatch.example:8443"},
+				map[string]string{wire.SecretWebhookToken: "s3cr3t-token-value"})
 			if r.Failed != 0 {
 				t.Errorf("failed: %v", outcomes(r))
 			}
 			pol := stepOf(r, stepRetention, "")
-			if pol.Outcome != OutcomeSkipped || !strings.Contains(pol.Detail, "no handler found") {
+			if pol.Outcome != wire.StepSkipped || !strings.Contains(pol.Detail, "no handler found") {
 				t.Errorf("retention: %s", pol)
 			}
-			if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != OutcomeSkipped {
+			if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepSkipped {
 				t.Errorf("attach: %s", s)
 			}
 			for _, s := range r.Steps {
-				if s.Step == "trigger" && (s.Outcome != OutcomeSkipped || !strings.Contains(s.Detail, "no handler found") && s.Detail != "needs the notifications channel") {
+				if s.Step == "trigger" && (s.Outcome != wire.StepSkipped || !strings.Contains(s.Detail, "no handler found") && s.Detail != "needs the notifications channel") {
 					t.Errorf("trigger: %s", s)
 				}
 			}
@@ -295,14 +296,14 @@ func TestInstallPolicyRefused(t *testing.T) {
 	f.on(http.MethodGet, "/_ilm/policy/"+dashboards.RetentionPolicyID, 404, `{"error":{"type":"resource_not_found_exception","reason":"not found"},"status":404}`)
 	f.on(http.MethodPut, "/_ilm/policy/"+dashboards.RetentionPolicyID, 400,
 		`{"error":{"root_cause":[{"type":"x_content_parse_exception","reason":"unknown field [bogus]"}],"type":"x_content_parse_exception","reason":"unknown field [bogus]"},"status":400}`)
-	r := runInstall(t, f, InstallArgs{}, nil)
+	r := runInstall(t, f, wire.InstallArgs{}, nil)
 	if r.Failed != 1 {
 		t.Errorf("failed = %d, want 1: %v", r.Failed, outcomes(r))
 	}
-	if s := stepOf(r, stepRetention, "ILM"); s.Outcome != OutcomeFailed || s.Detail != "400 x_content_parse_exception: unknown field [bogus]" {
+	if s := stepOf(r, stepRetention, "ILM"); s.Outcome != wire.StepFailed || s.Detail != "400 x_content_parse_exception: unknown field [bogus]" {
 		t.Errorf("policy: %s", s)
 	}
-	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != OutcomeSkipped {
+	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepSkipped {
 		t.Errorf("attach: %s", s)
 	}
 }
@@ -319,11 +320,11 @@ func TestInstallDryRunChangesNothing(t *testing.T) {
 			} else {
 				withILM(f)
 			}
-			r := runInstall(t, f, InstallArgs{StackArgs: StackArgs{DryRun: true}}, nil)
+			r := runInstall(t, f, wire.InstallArgs{StackArgs: wire.StackArgs{DryRun: true}}, nil)
 			if m := f.mutations(); len(m) != 0 {
 				t.Errorf("dry run sent %v", m)
 			}
-			if !r.DryRun || r.Outcomes[OutcomeWouldApply] < 6 {
+			if !r.DryRun || r.Outcomes[wire.StepWouldApply] < 6 {
 				t.Errorf("dry run outcomes %v", outcomes(r))
 			}
 		})
@@ -333,8 +334,8 @@ func TestInstallDryRunChangesNothing(t *testing.T) {
 // TestInstallTriggers: the watch and the Alerting channel + monitor are put
 // when the cluster has them, and re-applied on a second install.
 func TestInstallTriggers(t *testing.T) {
-	secrets := map[string]string{SecretWebhookToken: "tok-0123456789abcdef"}
-	args := InstallArgs{Triggers: true, EdgewatchURL: "https://edgewatch.example:8443", StackArgs: StackArgs{Detection: "prod"}}
+	secrets := map[string]string{wire.SecretWebhookToken: "tok-0123456789abcdef"}
+	args := wire.InstallArgs{Triggers: true, EdgewatchURL: "https://edgewatch.example:8443", StackArgs: wire.StackArgs{Detection: "prod"}}
 
 	t.Run("watcher", func(t *testing.T) {
 		f := newFake(t, cluster.Elasticsearch)
@@ -351,14 +352,14 @@ func TestInstallTriggers(t *testing.T) {
 			return 201, `{"_id":"edgewatch-prod","created":true}`
 		})
 		r := runInstall(t, f, args, secrets)
-		if s := stepOf(r, "trigger", "watcher watch edgewatch-prod"); s.Outcome != OutcomeOK {
+		if s := stepOf(r, "trigger", "watcher watch edgewatch-prod"); s.Outcome != wire.StepOK {
 			t.Errorf("watch: %s", s)
 		}
 		if b := f.sent(http.MethodPut, "/_watcher/watch/edgewatch-prod"); !strings.Contains(b, "/v1/detections/prod/run") {
 			t.Errorf("watch body %s", b)
 		}
 		r = runInstall(t, f, args, secrets)
-		if s := stepOf(r, "trigger", "watcher watch"); s.Outcome != OutcomeUpdated {
+		if s := stepOf(r, "trigger", "watcher watch"); s.Outcome != wire.StepUpdated {
 			t.Errorf("second watch: %s", s)
 		}
 	})
@@ -390,20 +391,20 @@ func TestInstallTriggers(t *testing.T) {
 		})
 		f.on(http.MethodPut, "/_plugins/_alerting/monitors/m-1", 200, `{"_id":"m-1"}`)
 		r := runInstall(t, f, args, secrets)
-		if s := stepOf(r, "trigger", "notifications channel edgewatch-prod"); s.Outcome != OutcomeOK {
+		if s := stepOf(r, "trigger", "notifications channel edgewatch-prod"); s.Outcome != wire.StepOK {
 			t.Errorf("channel: %s", s)
 		}
-		if s := stepOf(r, "trigger", "alerting monitor edgewatch-prod"); s.Outcome != OutcomeOK {
+		if s := stepOf(r, "trigger", "alerting monitor edgewatch-prod"); s.Outcome != wire.StepOK {
 			t.Errorf("monitor: %s", s)
 		}
 		if b := f.sent(http.MethodPost, "/_plugins/_alerting/monitors"); !strings.Contains(b, `"destination_id":"edgewatch-prod"`) {
 			t.Errorf("monitor body %s", b)
 		}
 		r = runInstall(t, f, args, secrets)
-		if s := stepOf(r, "trigger", "alerting monitor"); s.Outcome != OutcomeUpdated {
+		if s := stepOf(r, "trigger", "alerting monitor"); s.Outcome != wire.StepUpdated {
 			t.Errorf("second monitor: %s", s)
 		}
-		if s := stepOf(r, "trigger", "notifications channel"); s.Outcome != OutcomeUpdated {
+		if s := stepOf(r, "trigger", "notifications channel"); s.Outcome != wire.StepUpdated {
 			t.Errorf("second channel: %s", s)
 		}
 	})
@@ -413,18 +414,18 @@ func TestInstallTriggers(t *testing.T) {
 // sent, as configuration errors.
 func TestInstallBadArgs(t *testing.T) {
 	cases := map[string]struct {
-		args    InstallArgs
+		args    wire.InstallArgs
 		secrets map[string]string
 		want    string
 	}{
-		"kibana with opensearch": {args: InstallArgs{StackArgs: StackArgs{KibanaURL: "http://k:5601"}}, want: "--kibana goes with --elasticsearch"},
-		"both dashboards":        {args: InstallArgs{StackArgs: StackArgs{KibanaURL: "http://k", DashboardsURL: "http://d"}}, want: "not both"},
-		"tenant without target":  {args: InstallArgs{StackArgs: StackArgs{Tenant: "global"}}, want: "need --kibana or --dashboards"},
-		"triggers without url":   {args: InstallArgs{Triggers: true}, secrets: map[string]string{SecretWebhookToken: "t"}, want: "--edgewatch-url"},
-		"triggers without token": {args: InstallArgs{Triggers: true, EdgewatchURL: "https://e:8443"}, want: "webhook token"},
-		"retention out of range": {args: InstallArgs{RetentionDays: -3}, want: "--retention-days"},
-		"no cluster":             {args: InstallArgs{StackArgs: StackArgs{Settings: engine.Settings{Source: "file"}}}, want: "install needs a cluster"},
-		"triggers bad url":       {args: InstallArgs{Triggers: true, EdgewatchURL: "ftp://x"}, secrets: map[string]string{SecretWebhookToken: "tok"}, want: "scheme must be http or https"},
+		"kibana with opensearch": {args: wire.InstallArgs{StackArgs: wire.StackArgs{KibanaURL: "http://k:5601"}}, want: "--kibana goes with --elasticsearch"},
+		"both dashboards":        {args: wire.InstallArgs{StackArgs: wire.StackArgs{KibanaURL: "http://k", DashboardsURL: "http://d"}}, want: "not both"},
+		"tenant without target":  {args: wire.InstallArgs{StackArgs: wire.StackArgs{Tenant: "global"}}, want: "need --kibana or --dashboards"},
+		"triggers without url":   {args: wire.InstallArgs{Triggers: true}, secrets: map[string]string{wire.SecretWebhookToken: "t"}, want: "--edgewatch-url"},
+		"triggers without token": {args: wire.InstallArgs{Triggers: true, EdgewatchURL: "https://e:8443"}, want: "webhook token"},
+		"retention out of range": {args: wire.InstallArgs{RetentionDays: -3}, want: "--retention-days"},
+		"no cluster":             {args: wire.InstallArgs{StackArgs: wire.StackArgs{Settings: wire.Settings{Source: "file"}}}, want: "install needs a cluster"},
+		"triggers bad url":       {args: wire.InstallArgs{Triggers: true, EdgewatchURL: "ftp://x"}, secrets: map[string]string{wire.SecretWebhookToken: "tok"}, want: "scheme must be http or https"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -432,7 +433,7 @@ func TestInstallBadArgs(t *testing.T) {
 			if tc.args.Settings.Source == "" {
 				tc.args.Settings = stackSettings(cluster.OpenSearch)
 			}
-			_, err := Ops(f.deps())[OpInstall](context.Background(), mustJSON(t, tc.args), tc.secrets, nopProgress)
+			_, err := Ops(f.deps())[wire.OpInstall.Name](context.Background(), mustJSON(t, tc.args), tc.secrets, nopProgress)
 			if err == nil || !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want a config error containing %q", err, tc.want)
 			}
@@ -479,10 +480,10 @@ func TestInstallSavedObjects(t *testing.T) {
 	withTemplates(f)
 	s := stackSettings(cluster.OpenSearch)
 	s.Cluster.Username = "admin"
-	args := InstallArgs{StackArgs: StackArgs{Settings: s, DashboardsURL: srv.URL + "/_dashboards", Tenant: "global"}}
-	r := runInstall(t, f, args, map[string]string{engine.SecretPassword: "s3cr3t-pass"})
+	args := wire.InstallArgs{StackArgs: wire.StackArgs{Settings: s, DashboardsURL: srv.URL + "/_dashboards", Tenant: "global"}}
+	r := runInstall(t, f, args, map[string]string{wire.SecretPassword: "s3cr3t-pass"})
 	so := stepOf(r, "saved objects", "opensearch-dashboards")
-	if so.Outcome != OutcomeOK || !strings.Contains(so.Detail, "14 of") {
+	if so.Outcome != wire.StepOK || !strings.Contains(so.Detail, "14 of") {
 		t.Errorf("saved objects: %s", so)
 	}
 	if gotPath != "/_dashboards/api/saved_objects/_import?overwrite=true" || gotTenant != "global" || gotXSRF != "true" || gotUser != "admin" || !strings.HasSuffix(gotFile, ".ndjson") {
@@ -490,9 +491,9 @@ func TestInstallSavedObjects(t *testing.T) {
 	}
 
 	failIDs = true
-	r = runInstall(t, f, args, map[string]string{engine.SecretPassword: "s3cr3t-pass"})
+	r = runInstall(t, f, args, map[string]string{wire.SecretPassword: "s3cr3t-pass"})
 	so = stepOf(r, "saved objects", "opensearch-dashboards")
-	if so.Outcome != OutcomeFailed || !strings.Contains(so.Detail, "visualization/edgewatch-vis-top-ips: missing_references (index-pattern/edgewatch-alerts)") || r.Failed != 1 {
+	if so.Outcome != wire.StepFailed || !strings.Contains(so.Detail, "visualization/edgewatch-vis-top-ips: missing_references (index-pattern/edgewatch-alerts)") || r.Failed != 1 {
 		t.Errorf("per-object error: %s (failed %d)", so, r.Failed)
 	}
 	if strings.Contains(string(mustJSON(t, r)), "s3cr3t-pass") {

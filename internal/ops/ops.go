@@ -10,23 +10,14 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/internal/detector"
 	"github.com/edgewatch/edgewatch/internal/engine"
-)
-
-// Operation names, as internal/cli calls them.
-const (
-	OpFeedLoad   = "feed.load"
-	OpFeedStatus = "feed.status"
-	OpInstall    = "install"
-	OpUninstall  = "uninstall"
-	OpReport     = "report"
-	OpStatus     = "status"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Deps are the operations' collaborators; the zero value talks to real
 // clusters.
 type Deps struct {
 	// Connect opens the cluster the settings name (default engine.Connect).
-	Connect func(ctx context.Context, s engine.Settings, secrets map[string]string) (*cluster.Client, error)
+	Connect func(ctx context.Context, s wire.Settings, secrets map[string]string) (*cluster.Client, error)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger (default slog.Default()).
@@ -50,12 +41,12 @@ func (d Deps) withDefaults() Deps {
 func Ops(d Deps) map[string]detector.OpFunc {
 	d = d.withDefaults()
 	return map[string]detector.OpFunc{
-		OpFeedLoad:   d.feedLoad,
-		OpFeedStatus: d.feedStatus,
-		OpInstall:    d.install,
-		OpUninstall:  d.uninstall,
-		OpReport:     d.report,
-		OpStatus:     d.status,
+		wire.OpFeedLoad.Name:   d.feedLoad,
+		wire.OpFeedStatus.Name: d.feedStatus,
+		wire.OpInstall.Name:    d.install,
+		wire.OpUninstall.Name:  d.uninstall,
+		wire.OpReport.Name:     d.report,
+		wire.OpStatus.Name:     d.status,
 	}
 }
 
@@ -80,7 +71,7 @@ func decode(op string, raw json.RawMessage, v any) error {
 
 // connect opens the cluster of s for op, with a message that says how to
 // name one when s does not.
-func (d Deps) connect(ctx context.Context, op string, s engine.Settings, secrets map[string]string) (*cluster.Client, error) {
+func (d Deps) connect(ctx context.Context, op string, s wire.Settings, secrets map[string]string) (*cluster.Client, error) {
 	switch s.Source {
 	case string(cluster.OpenSearch), string(cluster.Elasticsearch):
 	default:
@@ -94,59 +85,6 @@ func (d Deps) connect(ctx context.Context, op string, s engine.Settings, secrets
 		return nil, fmt.Errorf("%s: connect to %s: %w", op, s.Source, err)
 	}
 	return c, nil
-}
-
-// Step outcomes of install and uninstall.
-const (
-	OutcomeOK             = cluster.OutcomeOK             // created now
-	OutcomeAlreadyPresent = cluster.OutcomeAlreadyPresent // nothing to do
-	OutcomeUpdated        = cluster.OutcomeUpdated        // replaced a different version
-	OutcomeFailed         = cluster.OutcomeFailed         // Detail holds the server's reason
-	OutcomeWouldApply     = cluster.OutcomeWouldApply     // dry run: would create or update
-	OutcomeSkipped        = "skipped"                     // not done; Detail says why
-	OutcomeRemoved        = "removed"                     // uninstall deleted it
-	OutcomeAbsent         = "absent"                      // uninstall: it was not there
-	OutcomeKept           = "kept"                        // uninstall: data kept on purpose
-	OutcomeWouldRemove    = "would-remove"                // dry run of uninstall
-)
-
-// Step is one install or uninstall step.
-type Step struct {
-	Step    string `json:"step"`   // "index template", "retention policy", "saved objects"…
-	Target  string `json:"target"` // what it acted on
-	Outcome string `json:"outcome"`
-	Detail  string `json:"detail,omitempty"`
-}
-
-// String renders "index template edgewatch-alerts: already-present (v1)".
-func (s Step) String() string {
-	out := s.Step + " " + s.Target + ": " + s.Outcome
-	if s.Detail != "" {
-		out += " (" + s.Detail + ")"
-	}
-	return out
-}
-
-// StepsResult is the answer of install and uninstall. The host prints the
-// steps and exits non-zero when Failed > 0.
-type StepsResult struct {
-	Operation string         `json:"operation"`
-	Cluster   string         `json:"cluster"` // "opensearch 2.19.6"
-	DryRun    bool           `json:"dry_run,omitempty"`
-	Steps     []Step         `json:"steps"`
-	Outcomes  map[string]int `json:"outcomes"` // steps per outcome
-	Failed    int            `json:"failed"`
-}
-
-func (r *StepsResult) add(s Step) {
-	r.Steps = append(r.Steps, s)
-	if r.Outcomes == nil {
-		r.Outcomes = map[string]int{}
-	}
-	r.Outcomes[s.Outcome]++
-	if s.Outcome == OutcomeFailed {
-		r.Failed++
-	}
 }
 
 // humanDuration renders d rounded for people: "3h12m", "41s", "2d4h".

@@ -15,6 +15,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/internal/report"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Report defaults.
@@ -30,7 +31,7 @@ const (
 
 // ReportArgs are the args of report.
 type ReportArgs struct {
-	Settings engine.Settings `json:"settings"`
+	Settings wire.Settings `json:"settings"`
 	// Alerts is an alerts NDJSON file (plain or gzip), e.g. the --out of
 	// `edgewatch run`: the report needs no cluster then.
 	Alerts string `json:"alerts,omitempty"`
@@ -63,10 +64,10 @@ type ReportResult struct {
 	DurationMS  int64    `json:"duration_ms"`
 }
 
-func (d Deps) report(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error) {
+func (d Deps) report(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
 	start := time.Now()
 	var a ReportArgs
-	if err := decode(OpReport, raw, &a); err != nil {
+	if err := decode(wire.OpReport.Name, raw, &a); err != nil {
 		return nil, err
 	}
 	if a.MaxAlerts <= 0 {
@@ -84,7 +85,7 @@ func (d Deps) report(ctx context.Context, raw json.RawMessage, secrets map[strin
 		res.Source = "alerts file " + a.Alerts
 		res.TotalAlerts = int64(sum.Total)
 	} else {
-		c, err := d.connect(ctx, OpReport, a.Settings, secrets)
+		c, err := d.connect(ctx, wire.OpReport.Name, a.Settings, secrets)
 		if err != nil {
 			return nil, fmt.Errorf("%w (or give --alerts FILE to report on an alerts NDJSON file)", err)
 		}
@@ -106,7 +107,7 @@ func (d Deps) report(ctx context.Context, raw json.RawMessage, secrets map[strin
 	return json.Marshal(res)
 }
 
-func reportFromFile(ctx context.Context, sum *report.Summary, path string, progress func(engine.Progress)) error {
+func reportFromFile(ctx context.Context, sum *report.Summary, path string, progress func(wire.Progress)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -115,7 +116,7 @@ func reportFromFile(ctx context.Context, sum *report.Summary, path string, progr
 		return fmt.Errorf("%w: report: alerts file: %w", engine.ErrConfig, err)
 	}
 	defer f.Close()
-	progress(engine.Progress{Stage: "report", Message: "reading " + path})
+	progress(wire.Progress{Stage: "report", Message: "reading " + path})
 	return sum.ReadNDJSON(f, path)
 }
 
@@ -127,7 +128,7 @@ var alertFields = []string{
 	"edgewatch.indicator.count", "edgewatch.indicator.level",
 }
 
-func (d Deps) reportFromCluster(ctx context.Context, c *cluster.Client, a ReportArgs, sum *report.Summary, res *ReportResult, progress func(engine.Progress)) error {
+func (d Deps) reportFromCluster(ctx context.Context, c *cluster.Client, a ReportArgs, sum *report.Summary, res *ReportResult, progress func(wire.Progress)) error {
 	index := alertIndex(a.Settings)
 	if index == "" {
 		index = alertsPattern
@@ -143,7 +144,7 @@ func (d Deps) reportFromCluster(ctx context.Context, c *cluster.Client, a Report
 	runs, err := readRuns(ctx, c, a.Runs)
 	switch {
 	case errors.Is(err, cluster.ErrNotFound):
-		res.Notes = append(res.Notes, "no state index "+cluster.StateIndex+": no run records")
+		res.Notes = append(res.Notes, "no state index "+wire.StateIndex+": no run records")
 	case err != nil:
 		return err
 	}
@@ -167,7 +168,7 @@ func (d Deps) reportFromCluster(ctx context.Context, c *cluster.Client, a Report
 // streamAlerts reads up to max of the newest alerts of index with
 // search_after (sorted by @timestamp and event.id, descending) and returns
 // how many the index holds.
-func streamAlerts(ctx context.Context, c *cluster.Client, index string, max int, sum *report.Summary, progress func(engine.Progress)) (int64, error) {
+func streamAlerts(ctx context.Context, c *cluster.Client, index string, max int, sum *report.Summary, progress func(wire.Progress)) (int64, error) {
 	var after []any
 	var total int64
 	read := 0
@@ -223,7 +224,7 @@ func streamAlerts(ctx context.Context, c *cluster.Client, index string, max int,
 			}
 		}
 		read += len(r.Hits.Hits)
-		progress(engine.Progress{Stage: "report", Done: int64(read), Total: min(total, int64(max)), Unit: "rows"})
+		progress(wire.Progress{Stage: "report", Done: int64(read), Total: min(total, int64(max)), Unit: "rows"})
 		if len(r.Hits.Hits) < size {
 			break
 		}
@@ -233,25 +234,25 @@ func streamAlerts(ctx context.Context, c *cluster.Client, index string, max int,
 }
 
 // readRuns reads the newest run records of the state index.
-func readRuns(ctx context.Context, c *cluster.Client, n int) ([]report.RunRecord, error) {
+func readRuns(ctx context.Context, c *cluster.Client, n int) ([]wire.RunRecord, error) {
 	body := map[string]any{
 		"size":  min(n, 10_000),
-		"query": map[string]any{"term": map[string]any{"type": cluster.StateTypeRun}},
+		"query": map[string]any{"term": map[string]any{"type": wire.StateTypeRun}},
 		"sort":  []any{map[string]any{"started_at": map[string]any{"order": "desc", "unmapped_type": "date"}}},
 	}
-	req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(cluster.StateIndex, "_search"), Body: cluster.JSON(body),
+	req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(wire.StateIndex, "_search"), Body: cluster.JSON(body),
 		Query: url.Values{"filter_path": {"hits.hits._source"}}}
 	var r struct {
 		Hits struct {
 			Hits []struct {
-				Source report.RunRecord `json:"_source"`
+				Source wire.RunRecord `json:"_source"`
 			} `json:"hits"`
 		} `json:"hits"`
 	}
 	if err := c.Call(ctx, "read run records", req, &r); err != nil {
 		return nil, err
 	}
-	out := make([]report.RunRecord, 0, len(r.Hits.Hits))
+	out := make([]wire.RunRecord, 0, len(r.Hits.Hits))
 	for i := len(r.Hits.Hits) - 1; i >= 0; i-- { // oldest first
 		out = append(out, r.Hits.Hits[i].Source)
 	}

@@ -12,97 +12,87 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/dashboards/importer"
-	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-// UninstallArgs are the args of uninstall.
-type UninstallArgs struct {
-	StackArgs
-	// DeleteData also deletes alert indices, indicator feeds and the state
-	// index. When the settings name an alert index or an indicator feed,
-	// only those go (and the state index stays); otherwise every
-	// edgewatch-alerts-* and edgewatch-indicators-* index and edgewatch-state.
-	DeleteData bool `json:"delete_data,omitempty"`
-}
-
-func (d Deps) uninstall(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error) {
-	var a UninstallArgs
-	if err := decode(OpUninstall, raw, &a); err != nil {
+func (d Deps) uninstall(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
+	var a wire.UninstallArgs
+	if err := decode(wire.OpUninstall.Name, raw, &a); err != nil {
 		return nil, err
 	}
-	target, err := a.dashboardsTarget(secrets)
+	target, err := dashboardsTarget(&a.StackArgs, secrets)
 	if err != nil {
 		return nil, err
 	}
-	c, err := d.connect(ctx, OpUninstall, a.Settings, secrets)
+	c, err := d.connect(ctx, wire.OpUninstall.Name, a.Settings, secrets)
 	if err != nil {
 		return nil, err
 	}
-	res := &StepsResult{Operation: OpUninstall, Cluster: c.Info().String(), DryRun: a.DryRun}
+	res := &wire.StepsResult{Operation: wire.OpUninstall.Name, Cluster: c.Info().String(), DryRun: a.DryRun}
 	dry := a.DryRun
 
-	progress(engine.Progress{Stage: "uninstall", Message: "triggers"})
-	for _, s := range uninstallTriggers(ctx, c, a.detection(), dry) {
-		res.add(s)
+	progress(wire.Progress{Stage: "uninstall", Message: "triggers"})
+	for _, s := range uninstallTriggers(ctx, c, detectionOf(&a.StackArgs), dry) {
+		res.Add(s)
 	}
-	progress(engine.Progress{Stage: "uninstall", Message: "saved objects"})
-	res.add(removeSavedObjects(ctx, target, dry))
-	progress(engine.Progress{Stage: "uninstall", Message: "retention policy"})
+	progress(wire.Progress{Stage: "uninstall", Message: "saved objects"})
+	res.Add(removeSavedObjects(ctx, target, dry))
+	progress(wire.Progress{Stage: "uninstall", Message: "retention policy"})
 	for _, s := range uninstallRetention(ctx, c, dry) {
-		res.add(s)
+		res.Add(s)
 	}
-	progress(engine.Progress{Stage: "uninstall", Message: "index templates"})
+	progress(wire.Progress{Stage: "uninstall", Message: "index templates"})
 	for _, t := range dashboards.IndexTemplates() {
-		res.add(removeTemplate(ctx, c, t.Name, dry))
+		res.Add(removeTemplate(ctx, c, t.Name, dry))
 	}
-	progress(engine.Progress{Stage: "uninstall", Message: "data"})
+	progress(wire.Progress{Stage: "uninstall", Message: "data"})
 	for _, s := range removeData(ctx, c, a.Settings, a.DeleteData, dry) {
-		res.add(s)
+		res.Add(s)
 	}
 	return json.Marshal(res)
 }
 
-func uninstallTriggers(ctx context.Context, c *cluster.Client, detection string, dry bool) []Step {
+func uninstallTriggers(ctx context.Context, c *cluster.Client, detection string, dry bool) []wire.Step {
 	if c.Flavor() == cluster.Elasticsearch {
 		id := dashboards.WatchID(detection)
-		st := Step{Step: "trigger", Target: "watcher watch " + id}
-		return []Step{deleteThing(ctx, c, st, cluster.DocPath("_watcher", "watch", id), dry)}
+		st := wire.Step{Step: "trigger", Target: "watcher watch " + id}
+		return []wire.Step{deleteThing(ctx, c, st, cluster.DocPath("_watcher", "watch", id), dry)}
 	}
 	name := dashboards.MonitorName(detection)
-	mon := Step{Step: "trigger", Target: "alerting monitor " + name}
-	var out []Step
+	mon := wire.Step{Step: "trigger", Target: "alerting monitor " + name}
+	var out []wire.Step
 	if id, step, ok := findMonitor(ctx, c, mon, name); !ok {
 		out = append(out, step)
 	} else if id == "" {
-		mon.Outcome = OutcomeAbsent
+		mon.Outcome = wire.StepAbsent
 		out = append(out, mon)
 	} else {
 		out = append(out, deleteThing(ctx, c, mon, cluster.DocPath("_plugins", "_alerting", "monitors", id), dry))
 	}
 	cid := channelID(dashboards.TriggerParams{Detection: detection})
-	ch := Step{Step: "trigger", Target: "notifications channel " + cid}
+	ch := wire.Step{Step: "trigger", Target: "notifications channel " + cid}
 	return append(out, deleteThing(ctx, c, ch, cluster.DocPath("_plugins", "_notifications", "configs", cid), dry))
 }
 
 // deleteThing GETs path and DELETEs it when present: removed, absent,
 // skipped (the API is not served) or failed.
-func deleteThing(ctx context.Context, c *cluster.Client, st Step, path string, dry bool) Step {
+func deleteThing(ctx context.Context, c *cluster.Client, st wire.Step, path string, dry bool) wire.Step {
 	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
 	if err != nil {
 		return failStep(st, req, resp, err)
 	}
 	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = OutcomeSkipped, why
+		st.Outcome, st.Detail = wire.StepSkipped, why
 		return st
 	}
 	switch {
 	case resp.Status == http.StatusNotFound:
-		st.Outcome = OutcomeAbsent
+		st.Outcome = wire.StepAbsent
 		return st
 	case resp.Status != http.StatusOK:
 		return failStep(st, req, resp, nil)
 	case dry:
-		st.Outcome = OutcomeWouldRemove
+		st.Outcome = wire.StepWouldRemove
 		return st
 	}
 	req, resp, err = call(ctx, c, http.MethodDelete, path, nil, nil)
@@ -111,22 +101,22 @@ func deleteThing(ctx context.Context, c *cluster.Client, st Step, path string, d
 	}
 	switch {
 	case resp.Status == http.StatusNotFound:
-		st.Outcome = OutcomeAbsent
+		st.Outcome = wire.StepAbsent
 	case ok2xx(resp):
-		st.Outcome = OutcomeRemoved
+		st.Outcome = wire.StepRemoved
 	default:
 		return failStep(st, req, resp, nil)
 	}
 	return st
 }
 
-func removeSavedObjects(ctx context.Context, t *importer.Target, dry bool) Step {
+func removeSavedObjects(ctx context.Context, t *importer.Target, dry bool) wire.Step {
 	st, bundle, objects, ok := savedObjectsStep(t)
 	if !ok {
 		return st
 	}
 	if dry {
-		st.Outcome, st.Detail = OutcomeWouldRemove, fmt.Sprintf("%d objects by id", objects)
+		st.Outcome, st.Detail = wire.StepWouldRemove, fmt.Sprintf("%d objects by id", objects)
 		return st
 	}
 	outs, err := importer.Uninstall(ctx, *t, bundle)
@@ -141,44 +131,44 @@ func removeSavedObjects(ctx context.Context, t *importer.Target, dry bool) Step 
 	}
 	switch {
 	case err != nil:
-		st.Outcome, st.Detail = OutcomeFailed, fmt.Sprintf("%d deleted, %d absent: %v", deleted, absent, err)
+		st.Outcome, st.Detail = wire.StepFailed, fmt.Sprintf("%d deleted, %d absent: %v", deleted, absent, err)
 	case deleted == 0:
-		st.Outcome, st.Detail = OutcomeAbsent, fmt.Sprintf("none of the %d objects was there", objects)
+		st.Outcome, st.Detail = wire.StepAbsent, fmt.Sprintf("none of the %d objects was there", objects)
 	default:
-		st.Outcome, st.Detail = OutcomeRemoved, fmt.Sprintf("%d deleted, %d absent", deleted, absent)
+		st.Outcome, st.Detail = wire.StepRemoved, fmt.Sprintf("%d deleted, %d absent", deleted, absent)
 	}
 	return st
 }
 
 // uninstallRetention detaches the policy from the alert indices, then
 // deletes it (ILM refuses to delete a policy still in use).
-func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []Step {
+func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []wire.Step {
 	es := c.Flavor() == cluster.Elasticsearch
 	flavor, kind := dashboards.FlavorOpenSearch, "ISM "
 	if es {
 		flavor, kind = dashboards.FlavorElasticsearch, "ILM "
 	}
 	path, _ := dashboards.RetentionPolicyPath(flavor)
-	st := Step{Step: stepRetention, Target: kind + dashboards.RetentionPolicyID}
-	det := Step{Step: "retention detach", Target: alertsPattern}
+	st := wire.Step{Step: stepRetention, Target: kind + dashboards.RetentionPolicyID}
+	det := wire.Step{Step: "retention detach", Target: alertsPattern}
 
 	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
 	if err != nil {
-		return []Step{failStep(st, req, resp, err)}
+		return []wire.Step{failStep(st, req, resp, err)}
 	}
 	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = OutcomeSkipped, why
-		return []Step{st}
+		st.Outcome, st.Detail = wire.StepSkipped, why
+		return []wire.Step{st}
 	}
 	switch {
 	case resp.Status == http.StatusNotFound:
-		st.Outcome = OutcomeAbsent
-		return []Step{st}
+		st.Outcome = wire.StepAbsent
+		return []wire.Step{st}
 	case resp.Status != http.StatusOK:
-		return []Step{failStep(st, req, resp, nil)}
+		return []wire.Step{failStep(st, req, resp, nil)}
 	case dry:
-		st.Outcome, det.Outcome = OutcomeWouldRemove, OutcomeWouldRemove
-		return []Step{det, st}
+		st.Outcome, det.Outcome = wire.StepWouldRemove, wire.StepWouldRemove
+		return []wire.Step{det, st}
 	}
 	// Detach.
 	if es {
@@ -190,7 +180,7 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []Step
 	case err != nil || (!ok2xx(resp) && resp.Status != http.StatusNotFound):
 		det = failStep(det, req, resp, err)
 	default:
-		det.Outcome = OutcomeRemoved
+		det.Outcome = wire.StepRemoved
 		var r struct {
 			Updated       int      `json:"updated_indices"` // ISM
 			Failures      bool     `json:"failures"`        // ISM
@@ -200,7 +190,7 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []Step
 		_ = json.Unmarshal(resp.Body, &r)
 		switch {
 		case r.HasFailures:
-			det.Outcome, det.Detail = OutcomeFailed, "could not detach from "+strings.Join(r.FailedIndexes, ", ")
+			det.Outcome, det.Detail = wire.StepFailed, "could not detach from "+strings.Join(r.FailedIndexes, ", ")
 		case r.Failures:
 			var ism ismAnswer
 			_ = json.Unmarshal(resp.Body, &ism)
@@ -211,7 +201,7 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []Step
 				}
 			}
 			if len(fails) > 0 {
-				det.Outcome, det.Detail = OutcomeFailed, strings.Join(fails, "; ")
+				det.Outcome, det.Detail = wire.StepFailed, strings.Join(fails, "; ")
 			}
 		case r.Updated > 0:
 			det.Detail = fmt.Sprintf("%d indices", r.Updated)
@@ -222,19 +212,19 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []Step
 	case err != nil:
 		st = failStep(st, req, resp, err)
 	case resp.Status == http.StatusNotFound:
-		st.Outcome = OutcomeAbsent
+		st.Outcome = wire.StepAbsent
 	case ok2xx(resp):
-		st.Outcome = OutcomeRemoved
+		st.Outcome = wire.StepRemoved
 	default:
 		st = failStep(st, req, resp, nil)
 	}
-	return []Step{det, st}
+	return []wire.Step{det, st}
 }
 
 // removeTemplate deletes an index template install put, and leaves one
 // that edgewatch does not manage.
-func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry bool) Step {
-	st := Step{Step: "index template", Target: name}
+func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry bool) wire.Step {
+	st := wire.Step{Step: "index template", Target: name}
 	path := cluster.DocPath("_index_template", name)
 	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
 	if err != nil {
@@ -242,7 +232,7 @@ func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry boo
 	}
 	switch resp.Status {
 	case http.StatusNotFound:
-		st.Outcome = OutcomeAbsent
+		st.Outcome = wire.StepAbsent
 		return st
 	case http.StatusOK:
 	default:
@@ -259,15 +249,15 @@ func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry boo
 	}
 	_ = json.Unmarshal(resp.Body, &got)
 	if len(got.IndexTemplates) == 0 {
-		st.Outcome = OutcomeAbsent
+		st.Outcome = wire.StepAbsent
 		return st
 	}
 	if m := got.IndexTemplates[0].IndexTemplate.Meta.ManagedBy; m != "edgewatch" {
-		st.Outcome, st.Detail = OutcomeSkipped, fmt.Sprintf("not managed by edgewatch (_meta.managed_by %q): left alone", m)
+		st.Outcome, st.Detail = wire.StepSkipped, fmt.Sprintf("not managed by edgewatch (_meta.managed_by %q): left alone", m)
 		return st
 	}
 	if dry {
-		st.Outcome = OutcomeWouldRemove
+		st.Outcome = wire.StepWouldRemove
 		return st
 	}
 	req, resp, err = call(ctx, c, http.MethodDelete, path, nil, nil)
@@ -275,9 +265,9 @@ func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry boo
 	case err != nil:
 		return failStep(st, req, resp, err)
 	case resp.Status == http.StatusNotFound:
-		st.Outcome = OutcomeAbsent
+		st.Outcome = wire.StepAbsent
 	case ok2xx(resp):
-		st.Outcome = OutcomeRemoved
+		st.Outcome = wire.StepRemoved
 	default:
 		return failStep(st, req, resp, nil)
 	}
@@ -308,8 +298,8 @@ func listIndices(ctx context.Context, c *cluster.Client, pattern string) ([]stri
 
 // removeData deletes (deleteData) or reports as kept the alert indices,
 // the indicator feeds and the state index.
-func removeData(ctx context.Context, c *cluster.Client, s engine.Settings, deleteData, dry bool) []Step {
-	var cl engine.ClusterSettings
+func removeData(ctx context.Context, c *cluster.Client, s wire.Settings, deleteData, dry bool) []wire.Step {
+	var cl wire.ClusterSettings
 	if s.Cluster != nil {
 		cl = *s.Cluster
 	}
@@ -322,8 +312,8 @@ func removeData(ctx context.Context, c *cluster.Client, s engine.Settings, delet
 	}
 	groups := []group{
 		{step: "alert indices", target: alertsPattern, pattern: alertsPattern, del: deleteData},
-		{step: "indicator indices", target: cluster.IndicatorIndexPrefix + "*", pattern: cluster.IndicatorIndexPrefix + "*", del: deleteData},
-		{step: "state index", target: cluster.StateIndex, pattern: cluster.StateIndex, del: deleteData && !scoped},
+		{step: "indicator indices", target: wire.IndicatorIndexPrefix + "*", pattern: wire.IndicatorIndexPrefix + "*", del: deleteData},
+		{step: "state index", target: wire.StateIndex, pattern: wire.StateIndex, del: deleteData && !scoped},
 	}
 	if cl.AlertIndex != "" {
 		groups[0].target, groups[0].pattern = cl.AlertIndex, cl.AlertIndex
@@ -332,12 +322,12 @@ func removeData(ctx context.Context, c *cluster.Client, s engine.Settings, delet
 	}
 	if cl.IndicatorFeed != "" {
 		feed := cl.IndicatorFeed
-		groups[1].target = cluster.FeedAlias(feed)
-		groups[1].pattern = cluster.FeedAlias(feed) + "-*"
+		groups[1].target = wire.FeedAlias(feed)
+		groups[1].pattern = wire.FeedAlias(feed) + "-*"
 		groups[1].filter = func(idx string) bool {
 			// edgewatch-indicators-<feed>-<stamp>, not a feed whose name
 			// merely starts with <feed>-.
-			rest := strings.TrimPrefix(idx, cluster.FeedAlias(feed)+"-")
+			rest := strings.TrimPrefix(idx, wire.FeedAlias(feed)+"-")
 			return len(rest) == 19 && strings.HasSuffix(rest, "z") && rest[8] == 't'
 		}
 	} else if cl.AlertIndex != "" {
@@ -346,12 +336,12 @@ func removeData(ctx context.Context, c *cluster.Client, s engine.Settings, delet
 	if deleteData && scoped {
 		groups[2].why = "scoped uninstall (--alert-index/--indicator-feed): the state index is shared"
 	}
-	var out []Step
+	var out []wire.Step
 	for _, g := range groups {
-		st := Step{Step: g.step, Target: g.target}
+		st := wire.Step{Step: g.step, Target: g.target}
 		names, err := listIndices(ctx, c, g.pattern)
 		if err != nil {
-			st.Outcome, st.Detail = OutcomeFailed, err.Error()
+			st.Outcome, st.Detail = wire.StepFailed, err.Error()
 			out = append(out, st)
 			continue
 		}
@@ -366,9 +356,9 @@ func removeData(ctx context.Context, c *cluster.Client, s engine.Settings, delet
 		}
 		switch {
 		case len(names) == 0:
-			st.Outcome = OutcomeAbsent
+			st.Outcome = wire.StepAbsent
 		case !g.del:
-			st.Outcome = OutcomeKept
+			st.Outcome = wire.StepKept
 			st.Detail = fmt.Sprintf("%d indices kept", len(names))
 			switch {
 			case g.why != "":
@@ -377,13 +367,13 @@ func removeData(ctx context.Context, c *cluster.Client, s engine.Settings, delet
 				st.Detail += " (--delete-data deletes them)"
 			}
 		case dry:
-			st.Outcome, st.Detail = OutcomeWouldRemove, strings.Join(names, ", ")
+			st.Outcome, st.Detail = wire.StepWouldRemove, strings.Join(names, ", ")
 		default:
 			req, resp, err := call(ctx, c, http.MethodDelete, "/"+strings.Join(names, ","), nil, nil)
 			if err != nil || !ok2xx(resp) {
 				st = failStep(st, req, resp, err)
 			} else {
-				st.Outcome, st.Detail = OutcomeRemoved, fmt.Sprintf("%d indices: %s", len(names), strings.Join(names, ", "))
+				st.Outcome, st.Detail = wire.StepRemoved, fmt.Sprintf("%d indices: %s", len(names), strings.Join(names, ", "))
 			}
 		}
 		out = append(out, st)

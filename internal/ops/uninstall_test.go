@@ -12,18 +12,19 @@ import (
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/dashboards"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-func runUninstall(t *testing.T, f *fakeCluster, args UninstallArgs) StepsResult {
+func runUninstall(t *testing.T, f *fakeCluster, args wire.UninstallArgs) wire.StepsResult {
 	t.Helper()
 	if args.Settings.Source == "" {
 		args.Settings = stackSettings(f.flavor)
 	}
-	raw, err := Ops(f.deps())[OpUninstall](context.Background(), mustJSON(t, args), nil, nopProgress)
+	raw, err := Ops(f.deps())[wire.OpUninstall.Name](context.Background(), mustJSON(t, args), nil, nopProgress)
 	if err != nil {
 		t.Fatalf("uninstall: %v", err)
 	}
-	var r StepsResult
+	var r wire.StepsResult
 	if err := json.Unmarshal(raw, &r); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestUninstallRemovesOnlyWhatInstallPut(t *testing.T) {
 	f := newFake(t, cluster.Elasticsearch)
 	withTemplates(f)
 	withILM(f)
-	runInstall(t, f, InstallArgs{}, nil)
+	runInstall(t, f, wire.InstallArgs{}, nil)
 	// A template someone else manages under one of our names stays.
 	f.on(http.MethodGet, "/_index_template/edgewatch-state", 200,
 		`{"index_templates":[{"name":"edgewatch-state","index_template":{"index_patterns":["edgewatch-state"],"_meta":{"managed_by":"someone-else"}}}]}`)
@@ -81,11 +82,11 @@ func TestUninstallRemovesOnlyWhatInstallPut(t *testing.T) {
 		"edgewatch-indicators-feed-20260101t000000000z", "edgewatch-indicators-feed-x-20260101t000000000z", "other-index"}, &deleted)
 	before := len(f.requests())
 
-	r := runUninstall(t, f, UninstallArgs{})
+	r := runUninstall(t, f, wire.UninstallArgs{})
 	if r.Failed != 0 {
 		t.Errorf("failed: %v", outcomes(r))
 	}
-	for name, want := range map[string]string{"edgewatch-alerts": OutcomeRemoved, "edgewatch-indicators": OutcomeRemoved, "edgewatch-state": OutcomeSkipped} {
+	for name, want := range map[string]string{"edgewatch-alerts": wire.StepRemoved, "edgewatch-indicators": wire.StepRemoved, "edgewatch-state": wire.StepSkipped} {
 		if s := stepOf(r, "index template", name); s.Outcome != want {
 			t.Errorf("template %s: %s, want %s", name, s, want)
 		}
@@ -96,7 +97,7 @@ func TestUninstallRemovesOnlyWhatInstallPut(t *testing.T) {
 		t.Errorf("want the policy detached from the indices before it is deleted: %v", reqs)
 	}
 	for _, step := range []string{"alert indices", "indicator indices", "state index"} {
-		if s := stepOf(r, step, ""); s.Outcome != OutcomeKept {
+		if s := stepOf(r, step, ""); s.Outcome != wire.StepKept {
 			t.Errorf("%s: %s, want kept without delete_data", step, s)
 		}
 	}
@@ -111,18 +112,18 @@ func TestUninstallRemovesOnlyWhatInstallPut(t *testing.T) {
 	// index stays; a feed whose name merely starts with the feed's stays.
 	s := stackSettings(cluster.Elasticsearch)
 	s.Cluster.AlertIndex, s.Cluster.IndicatorFeed = "edgewatch-alerts-mine", "feed"
-	r = runUninstall(t, f, UninstallArgs{StackArgs: StackArgs{Settings: s}, DeleteData: true})
+	r = runUninstall(t, f, wire.UninstallArgs{StackArgs: wire.StackArgs{Settings: s}, DeleteData: true})
 	slices.Sort(deleted)
 	if want := []string{"edgewatch-alerts-mine", "edgewatch-indicators-feed-20260101t000000000z"}; !slices.Equal(deleted, want) {
 		t.Errorf("scoped delete removed %v, want %v", deleted, want)
 	}
-	if st := stepOf(r, "state index", ""); st.Outcome != OutcomeKept {
+	if st := stepOf(r, "state index", ""); st.Outcome != wire.StepKept {
 		t.Errorf("state index: %s", st)
 	}
 
 	// Unscoped delete: every alert and indicator index and the state index.
 	deleted = nil
-	runUninstall(t, f, UninstallArgs{DeleteData: true})
+	runUninstall(t, f, wire.UninstallArgs{DeleteData: true})
 	slices.Sort(deleted)
 	want := []string{"edgewatch-alerts-default", "edgewatch-alerts-mine", "edgewatch-indicators-feed-20260101t000000000z",
 		"edgewatch-indicators-feed-x-20260101t000000000z", "edgewatch-state"}
@@ -134,15 +135,15 @@ func TestUninstallRemovesOnlyWhatInstallPut(t *testing.T) {
 func TestUninstallDryRun(t *testing.T) {
 	f := newFake(t, cluster.OpenSearch)
 	withTemplates(f)
-	runInstall(t, f, InstallArgs{}, nil)
+	runInstall(t, f, wire.InstallArgs{}, nil)
 	var deleted []string
 	withIndices(f, []string{"edgewatch-alerts-default", "edgewatch-state"}, &deleted)
 	before := len(f.mutations())
-	r := runUninstall(t, f, UninstallArgs{StackArgs: StackArgs{DryRun: true}, DeleteData: true})
+	r := runUninstall(t, f, wire.UninstallArgs{StackArgs: wire.StackArgs{DryRun: true}, DeleteData: true})
 	if m := f.mutations()[before:]; len(m) != 0 {
 		t.Errorf("dry run sent %v", m)
 	}
-	if r.Outcomes[OutcomeWouldRemove] != 5 { // 3 templates, alerts, state
+	if r.Outcomes[wire.StepWouldRemove] != 5 { // 3 templates, alerts, state
 		t.Errorf("dry run: %v", outcomes(r))
 	}
 }
@@ -170,7 +171,7 @@ func TestUninstallSavedObjects(t *testing.T) {
 	f := newFake(t, cluster.Elasticsearch)
 	withTemplates(f)
 	s := stackSettings(cluster.Elasticsearch)
-	r := runUninstall(t, f, UninstallArgs{StackArgs: StackArgs{Settings: s, KibanaURL: srv.URL, Space: "soc"}})
+	r := runUninstall(t, f, wire.UninstallArgs{StackArgs: wire.StackArgs{Settings: s, KibanaURL: srv.URL, Space: "soc"}})
 	bundle, _ := dashboards.SavedObjects(dashboards.KindKibana)
 	refs, _ := dashboards.ObjectRefs(bundle)
 	if len(paths) != len(refs) {
@@ -181,7 +182,7 @@ func TestUninstallSavedObjects(t *testing.T) {
 		t.Errorf("first delete %s, want the last object (%s/%s) in space soc", paths[0], last.Type, last.ID)
 	}
 	so := stepOf(r, "saved objects", "kibana")
-	if so.Outcome != OutcomeRemoved || !strings.Contains(so.Detail, "absent") {
+	if so.Outcome != wire.StepRemoved || !strings.Contains(so.Detail, "absent") {
 		t.Errorf("saved objects: %s", so)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // DefaultLatest is how many of the newest alerts a Summary keeps for the
@@ -47,7 +49,7 @@ type Summary struct {
 	Bad      int
 	BadLines []string
 
-	Runs       []RunRecord
+	Runs       []wire.RunRecord
 	Indicators *IndicatorSummary
 }
 
@@ -151,7 +153,7 @@ func (h *alertHeap) Pop() any {
 }
 
 // AddRun records a run of the state index.
-func (s *Summary) AddRun(r RunRecord) { s.Runs = append(s.Runs, r) }
+func (s *Summary) AddRun(r wire.RunRecord) { s.Runs = append(s.Runs, r) }
 
 // SetIndicators records the live indicator set.
 func (s *Summary) SetIndicators(i IndicatorSummary) { s.Indicators = &i }

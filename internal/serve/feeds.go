@@ -7,27 +7,29 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // FeedRunner refreshes an indicator feed in the plugin.
 type FeedRunner interface {
-	RefreshFeed(ctx context.Context, args FeedRefreshArgs, secrets map[string]string) (FeedRefreshResult, error)
+	RefreshFeed(ctx context.Context, args wire.FeedRefreshArgs, secrets map[string]string) (wire.FeedRefreshResult, error)
 }
 
 // RefreshFeed implements FeedRunner with the plugin's
 // "detection.feed_refresh" operation.
-func (r PluginRunner) RefreshFeed(ctx context.Context, args FeedRefreshArgs, secrets map[string]string) (FeedRefreshResult, error) {
+func (r PluginRunner) RefreshFeed(ctx context.Context, args wire.FeedRefreshArgs, secrets map[string]string) (wire.FeedRefreshResult, error) {
 	b, err := json.Marshal(args)
 	if err != nil {
-		return FeedRefreshResult{}, err
+		return wire.FeedRefreshResult{}, err
 	}
-	raw, err := r.Sup.Exec(ctx, OpFeedRefresh, b, secrets)
+	raw, err := r.Sup.Exec(ctx, wire.OpFeedRefresh.Name, b, secrets)
 	if err != nil {
-		return FeedRefreshResult{}, err
+		return wire.FeedRefreshResult{}, err
 	}
-	var out FeedRefreshResult
+	var out wire.FeedRefreshResult
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return out, fmt.Errorf("%s: bad result: %w", OpFeedRefresh, err)
+		return out, fmt.Errorf("%s: bad result: %w", wire.OpFeedRefresh.Name, err)
 	}
 	return out, nil
 }
@@ -43,10 +45,10 @@ type feedState struct {
 	size    int64
 	modTime time.Time
 
-	LastChecked time.Time          `json:"last_checked,omitzero"`
-	LastLoaded  time.Time          `json:"last_loaded,omitzero"`
-	LastResult  *FeedRefreshResult `json:"last_result,omitempty"`
-	LastError   string             `json:"last_error,omitempty"`
+	LastChecked time.Time               `json:"last_checked,omitzero"`
+	LastLoaded  time.Time               `json:"last_loaded,omitzero"`
+	LastResult  *wire.FeedRefreshResult `json:"last_result,omitempty"`
+	LastError   string                  `json:"last_error,omitempty"`
 }
 
 func feedKey(f Feed) string { return f.Name + "\x00" + f.Path }
@@ -116,7 +118,7 @@ func (s *Server) refreshFeed(ctx context.Context, fs *feedState, cfg *Config) {
 		log.Debug("feed file unchanged; not reloaded")
 		return
 	}
-	var args FeedRefreshArgs
+	var args wire.FeedRefreshArgs
 	args.RunID = newRunID()
 	args.Feed.Name, args.Feed.Path, args.Feed.MinLevel = f.Name, f.Path, f.MinLevel
 	args.RetroHunt = f.RetroHunt == nil || *f.RetroHunt
@@ -127,9 +129,9 @@ func (s *Server) refreshFeed(ctx context.Context, fs *feedState, cfg *Config) {
 			continue
 		}
 		if i == 0 {
-			args.Settings, secrets = d.SettingsJSON(), d.SecretValues()
+			args.Settings, secrets = d.RunSettings(), d.SecretValues()
 		}
-		args.Detections = append(args.Detections, FeedRetroDetection{Name: d.Name, Settings: d.SettingsJSON(), Incremental: d.Incremental})
+		args.Detections = append(args.Detections, wire.FeedRetroDetection{Name: d.Name, Settings: d.RunSettings(), Incremental: d.Incremental})
 	}
 	log.Info("loading feed", "run_id", args.RunID, "size", fi.Size(), "modified", fi.ModTime().UTC())
 	res, err := s.opts.FeedRunner.RefreshFeed(ctx, args, secrets)

@@ -11,15 +11,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
-
-	"github.com/edgewatch/edgewatch/internal/incremental"
-)
-
-// Plugin operation names serve calls.
-const (
-	OpRunIncremental = "detection.run_incremental"
-	OpFeedRefresh    = "detection.feed_refresh"
-	OpStatus         = "status"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // RunRequest is one run of a detection.
@@ -30,15 +22,15 @@ type RunRequest struct {
 	Detection Detection
 	// Window, when set, runs exactly that window (a backfill); otherwise
 	// the run goes from the detection's checkpoint.
-	Window *incremental.Window
+	Window *wire.Window
 	// Holder identifies this serve instance in the lease.
 	Holder string
 	// Trigger says what started the run: "schedule", "webhook", "startup".
 	Trigger string
 }
 
-// RunResult is what a run reports: the plugin's incremental.Outcome.
-type RunResult = incremental.Outcome
+// RunResult is what a run reports: the plugin's wire.Outcome.
+type RunResult = wire.Outcome
 
 // Runner runs one detection. serve's implementation calls the plugin
 // process; tests use fakes. It takes the whole request, not just a name,
@@ -53,50 +45,6 @@ type RunnerFunc func(ctx context.Context, req RunRequest) (RunResult, error)
 
 // Run calls f.
 func (f RunnerFunc) Run(ctx context.Context, req RunRequest) (RunResult, error) { return f(ctx, req) }
-
-// RunIncrementalArgs are the JSON args of the plugin's
-// "detection.run_incremental" operation.
-type RunIncrementalArgs struct {
-	Detection   string              `json:"detection"`
-	RunID       string              `json:"run_id,omitempty"`
-	Holder      string              `json:"holder,omitempty"`
-	Settings    json.RawMessage     `json:"settings"`
-	Incremental incremental.Config  `json:"incremental"`
-	Window      *incremental.Window `json:"window,omitempty"`
-	Trigger     string              `json:"trigger,omitempty"`
-}
-
-// FeedRefreshArgs are the JSON args of the plugin's "detection.feed_refresh"
-// operation: load the feed file atomically into the lookup index and
-// retro-hunt each detection with only the indicators the load added.
-type FeedRefreshArgs struct {
-	RunID string `json:"run_id,omitempty"`
-	Feed  struct {
-		Name     string `json:"name,omitempty"`
-		Path     string `json:"path"`
-		MinLevel int    `json:"min_level,omitempty"`
-	} `json:"feed"`
-	// Settings are the first detection's: where the feed is loaded.
-	Settings   json.RawMessage      `json:"settings"`
-	RetroHunt  bool                 `json:"retro_hunt"`
-	Detections []FeedRetroDetection `json:"detections,omitempty"`
-}
-
-// FeedRetroDetection is one detection a feed refresh retro-hunts.
-type FeedRetroDetection struct {
-	Name        string             `json:"name"`
-	Settings    json.RawMessage    `json:"settings"`
-	Incremental incremental.Config `json:"incremental"`
-}
-
-// FeedRefreshResult is the operation's answer.
-type FeedRefreshResult struct {
-	Feed    string                 `json:"feed"`
-	Loaded  int                    `json:"loaded"`
-	Added   int                    `json:"added"`
-	Removed int                    `json:"removed"`
-	Retro   []*incremental.Outcome `json:"retro_hunts,omitempty"`
-}
 
 // PluginProcess is a running plugin as serve needs it. The host wraps
 // plugin.Client; tests use fakes.
@@ -329,15 +277,15 @@ type PluginRunner struct {
 
 // Run implements Runner.
 func (r PluginRunner) Run(ctx context.Context, req RunRequest) (RunResult, error) {
-	args, err := json.Marshal(RunIncrementalArgs{
+	args, err := json.Marshal(wire.RunIncrementalArgs{
 		Detection: req.Detection.Name, RunID: req.RunID, Holder: req.Holder,
-		Settings: req.Detection.SettingsJSON(), Incremental: req.Detection.Incremental, Window: req.Window,
+		Settings: req.Detection.RunSettings(), Incremental: req.Detection.Incremental, Window: req.Window,
 		Trigger: req.Trigger,
 	})
 	if err != nil {
 		return RunResult{}, err
 	}
-	raw, err := r.Sup.Exec(ctx, OpRunIncremental, args, req.Detection.SecretValues())
+	raw, err := r.Sup.Exec(ctx, wire.OpRunIncremental.Name, args, req.Detection.SecretValues())
 	if err != nil {
 		return RunResult{}, err
 	}
@@ -351,9 +299,9 @@ func (r PluginRunner) Run(ctx context.Context, req RunRequest) (RunResult, error
 func decodeOutcome(raw json.RawMessage) (RunResult, error) {
 	var out RunResult
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return out, fmt.Errorf("%s: bad result: %w", OpRunIncremental, err)
+		return out, fmt.Errorf("%s: bad result: %w", wire.OpRunIncremental.Name, err)
 	}
-	if out.Status == incremental.StatusFailed {
+	if out.Status == wire.StatusFailed {
 		msg := out.Error
 		if msg == "" {
 			msg = "run failed"

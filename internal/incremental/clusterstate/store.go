@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/internal/incremental"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Client is the part of *cluster.Client the store uses.
@@ -35,12 +36,12 @@ var (
 	_ incremental.Lister     = (*Store)(nil)
 )
 
-// New returns a store over index (cluster.StateIndex when empty). The state
+// New returns a store over index (wire.StateIndex when empty). The state
 // index template (dynamic: false) maps type, detection, checkpoint, holder
 // and expires_at; the rest of each document is kept in _source only.
 func New(c Client, index string) *Store {
 	if index == "" {
-		index = cluster.StateIndex
+		index = wire.StateIndex
 	}
 	return &Store{c: c, index: index}
 }

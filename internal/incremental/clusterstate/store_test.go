@@ -15,6 +15,7 @@ import (
 	"github.com/edgewatch/edgewatch/internal/incremental"
 	"github.com/edgewatch/edgewatch/internal/incremental/clusterstate"
 	"github.com/edgewatch/edgewatch/internal/incremental/incrementaltest"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 var targets = []struct{ name, env string }{
@@ -101,9 +102,9 @@ func TestStatusListsDetections(t *testing.T) {
 			ctx := context.Background()
 			now := time.Date(2026, 3, 2, 12, 6, 0, 0, time.UTC)
 			for _, d := range []string{"beta", "alpha"} {
-				_, err := incremental.RunIncremental(ctx, incremental.Request{Detection: d, Holder: "h", Config: incremental.Config{InitialLookback: incremental.Duration(time.Hour)}},
-					func(context.Context, incremental.Window) (incremental.WindowStats, error) {
-						return incremental.WindowStats{EventsScanned: 1}, nil
+				_, err := incremental.RunIncremental(ctx, incremental.Request{Detection: d, Holder: "h", Config: wire.Config{InitialLookback: wire.Duration(time.Hour)}},
+					func(context.Context, wire.Window) (wire.WindowStats, error) {
+						return wire.WindowStats{EventsScanned: 1}, nil
 					}, s, func() time.Time { return now })
 				if err != nil {
 					t.Fatal(err)

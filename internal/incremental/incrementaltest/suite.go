@@ -12,6 +12,7 @@ import (
 	"time"
 
 	inc "github.com/edgewatch/edgewatch/internal/incremental"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // StoreSuite runs the inc.StateStore contract, the lease semantics (racing
@@ -156,17 +157,17 @@ func StoreSuite(t *testing.T, store inc.StateStore) {
 	t.Run("incremental runs commit per window and never move back", func(t *testing.T) {
 		det := "inc-" + randHex()
 		now := ts("2026-03-02T15:31:00Z")
-		var ran []inc.Window
-		run := func(_ context.Context, w inc.Window) (inc.WindowStats, error) {
+		var ran []wire.Window
+		run := func(_ context.Context, w wire.Window) (wire.WindowStats, error) {
 			ran = append(ran, w)
 			if len(ran) == 3 {
-				return inc.WindowStats{}, errors.New("store timeout")
+				return wire.WindowStats{}, errors.New("store timeout")
 			}
-			return inc.WindowStats{EventsScanned: 10, AlertsCreated: 1}, nil
+			return wire.WindowStats{EventsScanned: 10, AlertsCreated: 1}, nil
 		}
-		cfg := inc.Config{InitialLookback: inc.Duration(4 * time.Hour)}
+		cfg := wire.Config{InitialLookback: wire.Duration(4 * time.Hour)}
 		out, err := inc.RunIncremental(ctx, inc.Request{Detection: det, Config: cfg, Holder: "h"}, run, store, fixed(now))
-		if err == nil || out.Status != inc.StatusFailed {
+		if err == nil || out.Status != wire.StatusFailed {
 			t.Fatalf("want the third window to fail the run, got %v %+v", err, out)
 		}
 		doc, found, err := inc.ReadCheckpoint(ctx, store, det)
@@ -176,16 +177,16 @@ func StoreSuite(t *testing.T, store inc.StateStore) {
 		if want := ts("2026-03-02T13:30:00Z"); !doc.Checkpoint.Equal(want) {
 			t.Fatalf("checkpoint %s, want %s (end of the 2nd window)", doc.Checkpoint, want)
 		}
-		if doc.LastRun == nil || doc.LastRun.Outcome != inc.StatusFailed || doc.LastRun.AlertsCreated != 2 {
+		if doc.LastRun == nil || doc.LastRun.Outcome != wire.StatusFailed || doc.LastRun.AlertsCreated != 2 {
 			t.Fatalf("last run %+v, want failed with 2 alerts", doc.LastRun)
 		}
 		// The next run resumes at the checkpoint − overlap.
 		ran = nil
-		out, err = inc.RunIncremental(ctx, inc.Request{Detection: det, Config: cfg, Holder: "h"}, func(_ context.Context, w inc.Window) (inc.WindowStats, error) {
+		out, err = inc.RunIncremental(ctx, inc.Request{Detection: det, Config: cfg, Holder: "h"}, func(_ context.Context, w wire.Window) (wire.WindowStats, error) {
 			ran = append(ran, w)
-			return inc.WindowStats{}, nil
+			return wire.WindowStats{}, nil
 		}, store, fixed(now))
-		if err != nil || out.Status != inc.StatusSuccess {
+		if err != nil || out.Status != wire.StatusSuccess {
 			t.Fatalf("second run: %v %+v", err, out)
 		}
 		if len(ran) == 0 || !ran[0].From.Equal(ts("2026-03-02T13:20:00Z")) {
@@ -195,7 +196,7 @@ func StoreSuite(t *testing.T, store inc.StateStore) {
 		if want := ts("2026-03-02T15:30:00Z"); !doc.Checkpoint.Equal(want) {
 			t.Fatalf("checkpoint %s, want %s", doc.Checkpoint, want)
 		}
-		if doc.LastRun.Outcome != inc.StatusSuccess || doc.LastSuccess.IsZero() {
+		if doc.LastRun.Outcome != wire.StatusSuccess || doc.LastSuccess.IsZero() {
 			t.Fatalf("last run %+v last success %s", doc.LastRun, doc.LastSuccess)
 		}
 	})

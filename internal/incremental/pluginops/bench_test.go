@@ -13,6 +13,7 @@ import (
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/internal/incremental"
 	"github.com/edgewatch/edgewatch/internal/incremental/clusterstate"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // The benchmark dataset of `make bench-cluster` (cmd/edgewatch-bench-cluster
@@ -34,7 +35,7 @@ func envOr(k, def string) string {
 
 // benchEnv opens the benchmark indices with a fresh state and alert index
 // (deleted afterwards) and the IPsum feed at level 1.
-func benchEnv(b *testing.B) (*Env, engine.Settings, *cluster.Client) {
+func benchEnv(b *testing.B) (*Env, wire.Settings, *cluster.Client) {
 	b.Helper()
 	if os.Getenv("EDGEWATCH_OPENSEARCH_URL") == "" {
 		b.Skip("EDGEWATCH_OPENSEARCH_URL not set")
@@ -56,7 +57,7 @@ func benchEnv(b *testing.B) (*Env, engine.Settings, *cluster.Client) {
 			_ = c.Call(context.Background(), "delete", cluster.Request{Method: http.MethodDelete, Path: "/" + idx}, nil)
 		}
 	})
-	s := engine.Settings{Source: "opensearch", Cluster: &engine.ClusterSettings{
+	s := wire.Settings{Source: "opensearch", Cluster: &wire.ClusterSettings{
 		DeviceInfoIndex: di, NetworkEventsIndex: ev, AlertIndex: alerts, IndicatorFeed: "ipsum", Profile: cluster.ProfileAdvancedHunting,
 	}}
 	env, err := ClusterEnv(c, s)
@@ -87,9 +88,9 @@ func connectEnvB(b *testing.B) *cluster.Client {
 func seedCheckpoint(b *testing.B, st incremental.StateStore, det string, cp time.Time) {
 	b.Helper()
 	_, err := incremental.RunIncremental(context.Background(), incremental.Request{Detection: det, Holder: "seed",
-		Config: incremental.Config{InitialLookback: incremental.Duration(time.Second), Delay: incremental.Duration(time.Second)}},
-		func(context.Context, incremental.Window) (incremental.WindowStats, error) {
-			return incremental.WindowStats{}, nil
+		Config: wire.Config{InitialLookback: wire.Duration(time.Second), Delay: wire.Duration(time.Second)}},
+		func(context.Context, wire.Window) (wire.WindowStats, error) {
+			return wire.WindowStats{}, nil
 		},
 		st, func() time.Time { return cp.Add(time.Second) })
 	if err != nil {
@@ -143,7 +144,7 @@ func BenchmarkIncrementalNoNewData(b *testing.B) {
 		clock := func() time.Time { return now }
 		out, err := incremental.RunIncremental(context.Background(), incremental.Request{Detection: "bench-idle", Holder: "bench"},
 			WindowRunner(env.Backend, s, nil, clock), env.State, clock)
-		if err != nil || out.Status != incremental.StatusSuccess || len(out.Windows) != 1 {
+		if err != nil || out.Status != wire.StatusSuccess || len(out.Windows) != 1 {
 			b.Fatalf("%v %+v", err, out)
 		}
 	}

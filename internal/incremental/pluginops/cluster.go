@@ -12,11 +12,12 @@ import (
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/internal/incremental/clusterstate"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // ClusterConfig turns the run settings and secrets into a connection
 // configuration.
-func ClusterConfig(s engine.Settings, secrets map[string]string) (cluster.Config, error) {
+func ClusterConfig(s wire.Settings, secrets map[string]string) (cluster.Config, error) {
 	if s.Cluster == nil || len(s.Cluster.URLs) == 0 {
 		return cluster.Config{}, fmt.Errorf("%w: source %s needs cluster.urls", engine.ErrConfig, s.Source)
 	}
@@ -28,7 +29,7 @@ func ClusterConfig(s engine.Settings, secrets map[string]string) (cluster.Config
 }
 
 // Connect opens a client for the settings' cluster (its flavor checked).
-func Connect(ctx context.Context, s engine.Settings, secrets map[string]string) (*cluster.Client, error) {
+func Connect(ctx context.Context, s wire.Settings, secrets map[string]string) (*cluster.Client, error) {
 	cfg, err := ClusterConfig(s, secrets)
 	if err != nil {
 		return nil, err
@@ -46,7 +47,7 @@ func Connect(ctx context.Context, s engine.Settings, secrets map[string]string) 
 // as the StateStore, and an engine backend reading the settings' indices,
 // writing alerts with bulk create, reading indicators from the lookup
 // index (or the feed files) and recording each window's run.
-func OpenCluster(ctx context.Context, s engine.Settings, secrets map[string]string) (*Env, error) {
+func OpenCluster(ctx context.Context, s wire.Settings, secrets map[string]string) (*Env, error) {
 	c, err := Connect(ctx, s, secrets)
 	if err != nil {
 		return nil, err
@@ -55,10 +56,10 @@ func OpenCluster(ctx context.Context, s engine.Settings, secrets map[string]stri
 }
 
 // ClusterEnv builds the Env over a connected client.
-func ClusterEnv(c *cluster.Client, s engine.Settings) (*Env, error) {
+func ClusterEnv(c *cluster.Client, s wire.Settings) (*Env, error) {
 	cl := s.Cluster
 	if cl == nil {
-		cl = &engine.ClusterSettings{}
+		cl = &wire.ClusterSettings{}
 	}
 	src, err := cluster.NewClientSource(c, cluster.SourceConfig{
 		DeviceInfoIndex: cl.DeviceInfoIndex, NetworkEventsIndex: cl.NetworkEventsIndex,
@@ -77,7 +78,7 @@ func ClusterEnv(c *cluster.Client, s engine.Settings) (*Env, error) {
 	}
 	return &Env{
 		Backend: be,
-		State:   clusterstate.New(c, cluster.StateIndex),
+		State:   clusterstate.New(c, wire.StateIndex),
 		LoadFeed: func(ctx context.Context, name string, set *correlation.IndicatorSet) (FeedLoad, error) {
 			res, err := c.LoadFeed(ctx, name, set.All(), cluster.LoadOptions{})
 			if err != nil {
@@ -85,8 +86,8 @@ func ClusterEnv(c *cluster.Client, s engine.Settings) (*Env, error) {
 			}
 			return FeedLoad{Loaded: res.Written, Removed: res.Removed, FirstLoad: res.FirstLoad, Added: res.Added}, nil
 		},
-		RecordRun: func(detection, trigger string, retro bool) func(context.Context, *engine.Summary) error {
-			return func(ctx context.Context, sum *engine.Summary) error {
+		RecordRun: func(detection, trigger string, retro bool) func(context.Context, *wire.Summary) error {
+			return func(ctx context.Context, sum *wire.Summary) error {
 				_, err := c.WriteRunRecord(ctx, runRecord(detection, trigger, retro, sum, time.Now()))
 				return err
 			}
@@ -95,21 +96,18 @@ func ClusterEnv(c *cluster.Client, s engine.Settings) (*Env, error) {
 }
 
 // runRecord is the state index's record of one window's engine run.
-func runRecord(detection, trigger string, retro bool, s *engine.Summary, now time.Time) cluster.RunRecord {
+func runRecord(detection, trigger string, retro bool, s *wire.Summary, now time.Time) wire.RunRecord {
 	host, _ := os.Hostname()
-	outcome := cluster.RunSucceeded
-	switch {
-	case s.Outcome != "success":
-		outcome = cluster.RunFailed
-	case s.Alerts.Failed > 0:
-		outcome = cluster.RunPartial
+	outcome := wire.StatusSuccess
+	if s.Outcome != wire.StatusSuccess {
+		outcome = wire.StatusFailed
 	}
-	rec := cluster.RunRecord{
+	rec := wire.RunRecord{
 		Detection: detection, RunID: s.RunID, Trigger: trigger, RetroHunt: retro,
-		Window:    cluster.Window{From: s.Window.From, To: s.Window.To},
+		Window:    wire.Window{From: s.Window.From, To: s.Window.To},
 		StartedAt: s.Started, FinishedAt: s.Finished, DurationMS: s.DurationMS,
 		Outcome: outcome, Error: s.Error, Host: host,
-		Counts: cluster.RunCounts{
+		Counts: wire.RunCounts{
 			Facing: int64(s.DeviceInfo.FacingPorts), Indicators: int64(s.Indicators.Loaded),
 			EventsScanned: s.Events.Read, Matches: int64(s.Alerts.Matched),
 			AlertsCreated: int64(s.Alerts.Created), AlertsAlreadyPresent: int64(s.Alerts.AlreadyPresent),

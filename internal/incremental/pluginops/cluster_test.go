@@ -16,8 +16,8 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
 	"github.com/edgewatch/edgewatch/connectors/opensearch"
 	"github.com/edgewatch/edgewatch/correlation"
-	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/internal/incremental/clusterstate"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // clusterWorld keeps a scenario's data in fresh indices of a real cluster:
@@ -98,8 +98,8 @@ func (w *clusterWorld) addDevice(t *testing.T, at time.Time) {
 	}
 }
 
-func (w *clusterWorld) Settings() engine.Settings {
-	return engine.Settings{Source: string(w.c.Flavor()), Cluster: &engine.ClusterSettings{
+func (w *clusterWorld) Settings() wire.Settings {
+	return wire.Settings{Source: string(w.c.Flavor()), Cluster: &wire.ClusterSettings{
 		DeviceInfoIndex: w.devIdx, NetworkEventsIndex: w.evIdx, AlertIndex: w.alerts, IndicatorFeed: "ipsum",
 	}}
 }
@@ -216,5 +216,5 @@ func opensearchConnect(cfg cluster.Config) (*cluster.Client, error) {
 }
 
 func clusterStateOf(c *cluster.Client) *clusterstate.Store {
-	return clusterstate.New(c, cluster.StateIndex)
+	return clusterstate.New(c, wire.StateIndex)
 }

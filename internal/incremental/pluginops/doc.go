@@ -8,7 +8,7 @@
 //	detection.status           checkpoint, lag, last run, lease, last retro-hunt per detection
 //
 // A run that fails inside (a window error, a lost lease) is answered with
-// its incremental.Outcome and no error, so the host learns how far it got;
+// its wire.Outcome and no error, so the host learns how far it got;
 // errors are for calls that could not start (bad arguments, no cluster).
 //
 // It lives on the plugin side: it imports the engine and the connectors.

@@ -18,6 +18,7 @@ import (
 	"github.com/edgewatch/edgewatch/internal/incremental"
 	"github.com/edgewatch/edgewatch/internal/serve"
 	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // hostProcess adapts a plugin.Client to serve.PluginProcess (what
@@ -94,7 +95,7 @@ func TestPluginKilledMidWrite(t *testing.T) {
 	}
 	det := conformance.UniqueIndex("e2e-kill")
 	t.Cleanup(func() {
-		_ = c.Call(ctx, "delete feed", cluster.Request{Method: http.MethodDelete, Path: "/" + cluster.FeedAlias(feed) + "-*"}, nil)
+		_ = c.Call(ctx, "delete feed", cluster.Request{Method: http.MethodDelete, Path: "/" + wire.FeedAlias(feed) + "-*"}, nil)
 		// The plugin wrote its checkpoint, lease and run records into the
 		// shared state index: remove them (search + bulk delete: the test
 		// distributions have no _delete_by_query).
@@ -208,7 +209,7 @@ detections:
 // deleteStateDocs removes detection's documents from the shared state index.
 func deleteStateDocs(t *testing.T, c *cluster.Client, detection string) {
 	ctx := context.Background()
-	_ = c.Refresh(ctx, cluster.StateIndex)
+	_ = c.Refresh(ctx, wire.StateIndex)
 	var r struct {
 		Hits struct {
 			Hits []struct {
@@ -217,13 +218,13 @@ func deleteStateDocs(t *testing.T, c *cluster.Client, detection string) {
 		} `json:"hits"`
 	}
 	q := map[string]any{"size": 10000, "_source": false, "query": map[string]any{"match_phrase": map[string]any{"detection": detection}}}
-	if err := c.Call(ctx, "search state", cluster.Request{Method: http.MethodPost, Path: "/" + cluster.StateIndex + "/_search", Body: cluster.JSON(q)}, &r); err != nil {
+	if err := c.Call(ctx, "search state", cluster.Request{Method: http.MethodPost, Path: "/" + wire.StateIndex + "/_search", Body: cluster.JSON(q)}, &r); err != nil {
 		t.Logf("cleanup: %v", err)
 		return
 	}
 	var body []byte
 	for _, h := range r.Hits.Hits {
-		body = append(body, cluster.JSON(map[string]any{"delete": map[string]any{"_index": cluster.StateIndex, "_id": h.ID}})...)
+		body = append(body, cluster.JSON(map[string]any{"delete": map[string]any{"_index": wire.StateIndex, "_id": h.ID}})...)
 		body = append(body, '\n')
 	}
 	if len(body) == 0 {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/correlation"
-	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // FacingCache keeps, per data source, the DeviceInfo rows of the facing
@@ -67,7 +67,7 @@ func (c *FacingCache) defaults() (maxAge, late time.Duration, maxRows int, now f
 }
 
 // sourceKey identifies the DeviceInfo data a settings document reads.
-func sourceKey(s engine.Settings) string {
+func sourceKey(s wire.Settings) string {
 	var b strings.Builder
 	b.WriteString(s.Source)
 	if cl := s.Cluster; cl != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/internal/incremental"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -42,8 +43,8 @@ func newMemWorld(*testing.T) World {
 	return &memWorld{alerts: map[string]*correlation.Alert{}, state: &incremental.MemStore{}, failAfter: -1}
 }
 
-func (w *memWorld) Settings() engine.Settings {
-	return engine.Settings{Source: "opensearch", Cluster: &engine.ClusterSettings{IndicatorFeed: "ipsum"}}
+func (w *memWorld) Settings() wire.Settings {
+	return wire.Settings{Source: "opensearch", Cluster: &wire.ClusterSettings{IndicatorFeed: "ipsum"}}
 }
 
 func (w *memWorld) Env(*testing.T) *Env {

@@ -15,18 +15,11 @@ import (
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/internal/incremental"
-)
-
-// Operation names.
-const (
-	OpRunIncremental = "detection.run_incremental"
-	OpRetroHunt      = "detection.retro_hunt"
-	OpFeedRefresh    = "detection.feed_refresh"
-	OpStatus         = "detection.status"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // OpFunc is the plugin's operation signature (internal/detector.OpFunc).
-type OpFunc = func(ctx context.Context, args json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error)
+type OpFunc = func(ctx context.Context, args json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error)
 
 // Env is what one operation works with, opened from its settings.
 type Env struct {
@@ -41,7 +34,7 @@ type Env struct {
 	LoadFeed func(ctx context.Context, name string, set *correlation.IndicatorSet) (FeedLoad, error)
 	// RecordRun, when set, builds the run recorder of one detection's
 	// windows (trigger "schedule", "webhook", "retro-hunt"…).
-	RecordRun func(detection, trigger string, retro bool) func(context.Context, *engine.Summary) error
+	RecordRun func(detection, trigger string, retro bool) func(context.Context, *wire.Summary) error
 	// Close releases what Open opened.
 	Close func()
 }
@@ -57,7 +50,7 @@ type FeedLoad struct {
 // Deps are the operations' collaborators. The zero value opens real
 // clusters (Open defaults to OpenCluster).
 type Deps struct {
-	Open   func(ctx context.Context, s engine.Settings, secrets map[string]string) (*Env, error)
+	Open   func(ctx context.Context, s wire.Settings, secrets map[string]string) (*Env, error)
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Facing caches DeviceInfo rows between runs (default: a FacingCache
@@ -93,23 +86,11 @@ func (d Deps) withDefaults() Deps {
 func Ops(d Deps) map[string]OpFunc {
 	d = d.withDefaults()
 	return map[string]OpFunc{
-		OpRunIncremental: d.runIncremental,
-		OpRetroHunt:      d.retroHunt,
-		OpFeedRefresh:    d.feedRefresh,
-		OpStatus:         d.status,
+		wire.OpRunIncremental.Name:  d.runIncremental,
+		wire.OpRetroHunt.Name:       d.retroHunt,
+		wire.OpFeedRefresh.Name:     d.feedRefresh,
+		wire.OpDetectionStatus.Name: d.status,
 	}
-}
-
-// RunArgs are the args of detection.run_incremental (the host's
-// serve.RunIncrementalArgs).
-type RunArgs struct {
-	Detection   string              `json:"detection"`
-	RunID       string              `json:"run_id,omitempty"`
-	Holder      string              `json:"holder,omitempty"`
-	Settings    engine.Settings     `json:"settings"`
-	Incremental incremental.Config  `json:"incremental"`
-	Window      *incremental.Window `json:"window,omitempty"`
-	Trigger     string              `json:"trigger,omitempty"`
 }
 
 func decode(op string, args json.RawMessage, v any) error {
@@ -122,7 +103,7 @@ func decode(op string, args json.RawMessage, v any) error {
 	return nil
 }
 
-func (d Deps) open(ctx context.Context, s engine.Settings, secrets map[string]string) (*Env, error) {
+func (d Deps) open(ctx context.Context, s wire.Settings, secrets map[string]string) (*Env, error) {
 	env, err := d.Open(ctx, s, secrets)
 	if err != nil {
 		return nil, err
@@ -147,9 +128,9 @@ func (env *Env) close() {
 	}
 }
 
-func (d Deps) runIncremental(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error) {
-	var a RunArgs
-	if err := decode(OpRunIncremental, raw, &a); err != nil {
+func (d Deps) runIncremental(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
+	var a wire.RunIncrementalArgs
+	if err := decode(wire.OpRunIncremental.Name, raw, &a); err != nil {
 		return nil, err
 	}
 	env, err := d.open(ctx, a.Settings, secrets)
@@ -173,7 +154,7 @@ func (d Deps) runIncremental(ctx context.Context, raw json.RawMessage, secrets m
 // shared by its windows: a catch-up of 25 windows does not re-read a
 // 220k-indicator lookup index 25 times. A feed load during the call is
 // picked up by the next call.
-func WindowRunner(be *engine.Backend, s engine.Settings, progress func(engine.Progress), now func() time.Time) incremental.WindowFunc {
+func WindowRunner(be *engine.Backend, s wire.Settings, progress func(wire.Progress), now func() time.Time) incremental.WindowFunc {
 	if now == nil {
 		now = time.Now
 	}
@@ -182,13 +163,13 @@ func WindowRunner(be *engine.Backend, s engine.Settings, progress func(engine.Pr
 		shared.Indicators = onceIndicators(be.Indicators)
 		be = &shared
 	}
-	return func(ctx context.Context, w incremental.Window) (incremental.WindowStats, error) {
+	return func(ctx context.Context, w wire.Window) (wire.WindowStats, error) {
 		ws := s
 		ws.From, ws.To = w.From, w.To
 		sum, err := engine.RunWith(ctx, ws, be, progressObserver(progress), now)
-		var st incremental.WindowStats
+		var st wire.WindowStats
 		if sum != nil {
-			st = incremental.WindowStats{
+			st = wire.WindowStats{
 				RunID: sum.RunID, EventsScanned: sum.Events.Read, AlertsMatched: sum.Alerts.Matched,
 				AlertsCreated: sum.Alerts.Created, AlreadyPresent: sum.Alerts.AlreadyPresent,
 			}
@@ -217,31 +198,20 @@ func onceIndicators(load func(context.Context) (*correlation.IndicatorSet, error
 	}
 }
 
-type progressObs struct{ fn func(engine.Progress) }
+type progressObs struct{ fn func(wire.Progress) }
 
-func (o progressObs) Progress(p engine.Progress) {
+func (o progressObs) Progress(p wire.Progress) {
 	if o.fn != nil {
 		o.fn(p)
 	}
 }
 func (progressObs) Alerts(context.Context, []*correlation.Alert) error { return nil }
 
-func progressObserver(fn func(engine.Progress)) engine.Observer { return progressObs{fn} }
+func progressObserver(fn func(wire.Progress)) engine.Observer { return progressObs{fn} }
 
-// RetroArgs are the args of detection.retro_hunt: a detection, its settings,
-// and the indicators to hunt for (addresses or CIDRs).
-type RetroArgs struct {
-	Detection   string             `json:"detection"`
-	RunID       string             `json:"run_id,omitempty"`
-	Settings    engine.Settings    `json:"settings"`
-	Incremental incremental.Config `json:"incremental"`
-	Indicators  []string           `json:"indicators"`
-	FeedName    string             `json:"feed_name,omitempty"`
-}
-
-func (d Deps) retroHunt(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error) {
-	var a RetroArgs
-	if err := decode(OpRetroHunt, raw, &a); err != nil {
+func (d Deps) retroHunt(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
+	var a wire.RetroHuntArgs
+	if err := decode(wire.OpRetroHunt.Name, raw, &a); err != nil {
 		return nil, err
 	}
 	feed := a.FeedName
@@ -252,7 +222,7 @@ func (d Deps) retroHunt(ctx context.Context, raw json.RawMessage, secrets map[st
 	for _, v := range a.Indicators {
 		p, err := parsePrefix(v)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: indicator %q: %v", engine.ErrConfig, OpRetroHunt, v, err)
+			return nil, fmt.Errorf("%w: %s: indicator %q: %v", engine.ErrConfig, wire.OpRetroHunt.Name, v, err)
 		}
 		set.Add(correlation.Indicator{Prefix: p, Feed: feed}, true)
 	}
@@ -268,14 +238,14 @@ func (d Deps) retroHunt(ctx context.Context, raw json.RawMessage, secrets map[st
 // RetroHunt re-scans the detection's past window (Config.RetroLookback)
 // with only the indicators in set, marking what it writes
 // edgewatch.retro_hunt: true.
-func RetroHunt(ctx context.Context, env *Env, detection, runID string, s engine.Settings, cfg incremental.Config,
-	set *correlation.IndicatorSet, progress func(engine.Progress), now func() time.Time, log *slog.Logger) (*incremental.Outcome, error) {
+func RetroHunt(ctx context.Context, env *Env, detection, runID string, s wire.Settings, cfg wire.Config,
+	set *correlation.IndicatorSet, progress func(wire.Progress), now func() time.Time, log *slog.Logger) (*wire.Outcome, error) {
 	be := RetroBackend(env.Backend, set)
 	if env.RecordRun != nil {
 		be.RecordRun = env.RecordRun(detection, "retro-hunt", true)
 	}
 	rs := s
-	cl := engine.ClusterSettings{}
+	cl := wire.ClusterSettings{}
 	if s.Cluster != nil {
 		cl = *s.Cluster
 	}
@@ -328,47 +298,13 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// FeedArgs are the args of detection.feed_refresh (the host's
-// serve.FeedRefreshArgs).
-type FeedArgs struct {
-	RunID string `json:"run_id,omitempty"`
-	Feed  struct {
-		Name     string `json:"name,omitempty"`
-		Path     string `json:"path"`
-		MinLevel int    `json:"min_level,omitempty"`
-	} `json:"feed"`
-	Settings   engine.Settings `json:"settings"`
-	RetroHunt  bool            `json:"retro_hunt"`
-	Detections []struct {
-		Name        string             `json:"name"`
-		Settings    engine.Settings    `json:"settings"`
-		Incremental incremental.Config `json:"incremental"`
-	} `json:"detections,omitempty"`
-	// RetroOnFirstLoad also retro-hunts after a feed's first load, when
-	// every indicator is "added" (off by default: the detection's own
-	// initial look-back covers that case).
-	RetroOnFirstLoad bool `json:"retro_on_first_load,omitempty"`
-}
-
-// FeedResult is the answer of detection.feed_refresh (the host's
-// serve.FeedRefreshResult).
-type FeedResult struct {
-	Feed      string                 `json:"feed"`
-	Loaded    int                    `json:"loaded"`
-	Added     int                    `json:"added"`
-	Removed   int                    `json:"removed"`
-	FirstLoad bool                   `json:"first_load"`
-	Retro     []*incremental.Outcome `json:"retro_hunts,omitempty"`
-	Note      string                 `json:"note,omitempty"`
-}
-
-func (d Deps) feedRefresh(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(engine.Progress)) (json.RawMessage, error) {
-	var a FeedArgs
-	if err := decode(OpFeedRefresh, raw, &a); err != nil {
+func (d Deps) feedRefresh(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
+	var a wire.FeedRefreshArgs
+	if err := decode(wire.OpFeedRefresh.Name, raw, &a); err != nil {
 		return nil, err
 	}
 	if a.Feed.Path == "" {
-		return nil, fmt.Errorf("%w: %s: feed.path is required", engine.ErrConfig, OpFeedRefresh)
+		return nil, fmt.Errorf("%w: %s: feed.path is required", engine.ErrConfig, wire.OpFeedRefresh.Name)
 	}
 	name := a.Feed.Name
 	if name == "" {
@@ -384,16 +320,16 @@ func (d Deps) feedRefresh(ctx context.Context, raw json.RawMessage, secrets map[
 	}
 	defer env.close()
 	if env.LoadFeed == nil {
-		return nil, fmt.Errorf("%w: %s: this store has no indicator lookup index", engine.ErrConfig, OpFeedRefresh)
+		return nil, fmt.Errorf("%w: %s: this store has no indicator lookup index", engine.ErrConfig, wire.OpFeedRefresh.Name)
 	}
 	if progress != nil {
-		progress(engine.Progress{Stage: "indicators", Message: fmt.Sprintf("loading %d indicators as feed %s", set.Len(), name)})
+		progress(wire.Progress{Stage: "indicators", Message: fmt.Sprintf("loading %d indicators as feed %s", set.Len(), name)})
 	}
 	ld, err := env.LoadFeed(ctx, name, set)
 	if err != nil {
 		return nil, fmt.Errorf("load feed %s: %w", name, err)
 	}
-	res := FeedResult{Feed: name, Loaded: ld.Loaded, Added: len(ld.Added), Removed: ld.Removed, FirstLoad: ld.FirstLoad}
+	res := wire.FeedRefreshResult{Feed: name, Loaded: ld.Loaded, Added: len(ld.Added), Removed: ld.Removed, FirstLoad: ld.FirstLoad}
 	switch {
 	case !a.RetroHunt || len(ld.Added) == 0:
 	case ld.FirstLoad && !a.RetroOnFirstLoad:
@@ -410,7 +346,7 @@ func (d Deps) feedRefresh(ctx context.Context, raw json.RawMessage, secrets map[
 			if det.Settings.Cluster != nil && (a.Settings.Cluster == nil || !sameCluster(*det.Settings.Cluster, *a.Settings.Cluster)) {
 				denv, err = d.open(ctx, det.Settings, secrets)
 				if err != nil {
-					res.Retro = append(res.Retro, &incremental.Outcome{Detection: det.Name, Mode: incremental.ModeRetroHunt, Status: incremental.StatusFailed, Error: err.Error()})
+					res.Retro = append(res.Retro, &wire.Outcome{Detection: det.Name, Mode: wire.ModeRetroHunt, Status: wire.StatusFailed, Error: err.Error()})
 					continue
 				}
 			}
@@ -424,26 +360,13 @@ func (d Deps) feedRefresh(ctx context.Context, raw json.RawMessage, secrets map[
 	return json.Marshal(res)
 }
 
-func sameCluster(a, b engine.ClusterSettings) bool {
+func sameCluster(a, b wire.ClusterSettings) bool {
 	return strings.Join(a.URLs, ",") == strings.Join(b.URLs, ",") && a.Username == b.Username
 }
 
-// StatusArgs are the args of detection.status.
-type StatusArgs struct {
-	Settings engine.Settings `json:"settings"`
-	// Detections to show; empty lists every detection with a checkpoint.
-	Detections []string `json:"detections,omitempty"`
-}
-
-// StatusResult is the answer of detection.status.
-type StatusResult struct {
-	Now        time.Time                     `json:"now"`
-	Detections []incremental.DetectionStatus `json:"detections"`
-}
-
-func (d Deps) status(ctx context.Context, raw json.RawMessage, secrets map[string]string, _ func(engine.Progress)) (json.RawMessage, error) {
-	var a StatusArgs
-	if err := decode(OpStatus, raw, &a); err != nil {
+func (d Deps) status(ctx context.Context, raw json.RawMessage, secrets map[string]string, _ func(wire.Progress)) (json.RawMessage, error) {
+	var a wire.DetectionStatusArgs
+	if err := decode(wire.OpDetectionStatus.Name, raw, &a); err != nil {
 		return nil, err
 	}
 	env, err := d.Open(ctx, a.Settings, secrets)
@@ -457,16 +380,16 @@ func (d Deps) status(ctx context.Context, raw json.RawMessage, secrets map[strin
 	now := d.Now()
 	st, err := incremental.Status(ctx, env.State, a.Detections, now)
 	if err != nil {
-		if errors.Is(err, incremental.ErrInvalidConfig) {
+		if errors.Is(err, wire.ErrInvalidConfig) {
 			return nil, fmt.Errorf("%w: %w", engine.ErrConfig, err)
 		}
 		return nil, err
 	}
-	return json.Marshal(StatusResult{Now: now.UTC(), Detections: st})
+	return json.Marshal(wire.DetectionStatusResult{Now: now.UTC(), Detections: st})
 }
 
 // Status reads the incremental status of detections (all with a
 // checkpoint when empty) for a combined "status" operation.
-func Status(ctx context.Context, store incremental.StateStore, detections []string, now time.Time) ([]incremental.DetectionStatus, error) {
+func Status(ctx context.Context, store incremental.StateStore, detections []string, now time.Time) ([]wire.DetectionStatus, error) {
 	return incremental.Status(ctx, store, detections, now)
 }

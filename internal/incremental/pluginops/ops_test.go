@@ -15,6 +15,7 @@ import (
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/internal/incremental"
 	"github.com/edgewatch/edgewatch/internal/serve"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // memDeps opens w's environment for every operation; loads go to the
@@ -22,7 +23,7 @@ import (
 func memDeps(w *memWorld, now time.Time, load func(name string, set *correlation.IndicatorSet) (FeedLoad, error)) Deps {
 	return Deps{
 		Now: func() time.Time { return now },
-		Open: func(ctx context.Context, s engine.Settings, secrets map[string]string) (*Env, error) {
+		Open: func(ctx context.Context, s wire.Settings, secrets map[string]string) (*Env, error) {
 			if secrets["password"] != "pw" {
 				return nil, errors.New("no password")
 			}
@@ -47,12 +48,13 @@ func execOp(t *testing.T, ops map[string]OpFunc, op string, args any) (json.RawM
 }
 
 // hostRunArgs builds the args exactly as the host's serve sends them.
-func hostRunArgs(t *testing.T, det string, window *incremental.Window) json.RawMessage {
+func hostRunArgs(t *testing.T, det string, window *wire.Window) json.RawMessage {
 	t.Helper()
-	b, err := json.Marshal(serve.RunIncrementalArgs{
+	b, err := json.Marshal(wire.RunIncrementalArgs{
 		Detection: det, RunID: "run-1", Holder: "serve-x", Trigger: "webhook",
-		Settings:    json.RawMessage(`{"source":"opensearch","cluster":{"urls":["http://127.0.0.1:9"],"indicator_feed":"ipsum"}}`),
-		Incremental: incremental.Config{InitialLookback: incremental.Duration(time.Hour)},
+		Settings: wire.Settings{Source: "opensearch",
+			Cluster: &wire.ClusterSettings{URLs: []string{"http://127.0.0.1:9"}, IndicatorFeed: "ipsum"}},
+		Incremental: wire.Config{InitialLookback: wire.Duration(time.Hour)},
 		Window:      window,
 	})
 	if err != nil {
@@ -67,7 +69,7 @@ func TestRunIncrementalOp(t *testing.T) {
 	w.Publish(t, all)
 	ops := Ops(memDeps(w, scnStart.Add(time.Hour+time.Minute), nil))
 
-	raw, err := ops[OpRunIncremental](context.Background(), hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil)
+	raw, err := ops[wire.OpRunIncremental.Name](context.Background(), hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ func TestRunIncrementalOp(t *testing.T) {
 	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatal(err)
 	}
-	if out.Status != incremental.StatusSuccess || out.AlertsCreated != len(hits) || out.RunID != "run-1" || out.Holder != "serve-x" || !out.CheckpointAfter.Equal(scnStart.Add(time.Hour)) {
+	if out.Status != wire.StatusSuccess || out.AlertsCreated != len(hits) || out.RunID != "run-1" || out.Holder != "serve-x" || !out.CheckpointAfter.Equal(scnStart.Add(time.Hour)) {
 		t.Fatalf("outcome %s", raw)
 	}
 
@@ -84,11 +86,11 @@ func TestRunIncrementalOp(t *testing.T) {
 	w.failAfter = 0
 	w.Publish(t, []evSpec{{Time: scnStart.Add(time.Hour + 30*time.Second), Remote: "198.51.100.10", ReportID: "9"}})
 	ops = Ops(memDeps(w, scnStart.Add(time.Hour+2*time.Minute), nil))
-	raw, err = ops[OpRunIncremental](context.Background(), hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil)
+	raw, err = ops[wire.OpRunIncremental.Name](context.Background(), hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(raw, &out); err != nil || out.Status != incremental.StatusFailed || !strings.Contains(out.Error, "killed") {
+	if err := json.Unmarshal(raw, &out); err != nil || out.Status != wire.StatusFailed || !strings.Contains(out.Error, "killed") {
 		t.Fatalf("failed outcome %s", raw)
 	}
 }
@@ -100,10 +102,10 @@ func TestOpArgumentErrors(t *testing.T) {
 		name, op string
 		args     string
 	}{
-		{"run: not JSON", OpRunIncremental, `{`},
-		{"run: empty", OpRunIncremental, ``},
-		{"retro: bad indicator", OpRetroHunt, `{"detection":"scn","indicators":["not-an-ip"]}`},
-		{"feed: no path", OpFeedRefresh, `{"feed":{}}`},
+		{"run: not JSON", wire.OpRunIncremental.Name, `{`},
+		{"run: empty", wire.OpRunIncremental.Name, ``},
+		{"retro: bad indicator", wire.OpRetroHunt.Name, `{"detection":"scn","indicators":["not-an-ip"]}`},
+		{"feed: no path", wire.OpFeedRefresh.Name, `{"feed":{}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ops[tc.op](context.Background(), json.RawMessage(tc.args), map[string]string{"password": "pw"}, nil)
@@ -113,10 +115,10 @@ func TestOpArgumentErrors(t *testing.T) {
 		})
 	}
 	// A file source cannot run incrementally.
-	d := Deps{Open: func(context.Context, engine.Settings, map[string]string) (*Env, error) {
+	d := Deps{Open: func(context.Context, wire.Settings, map[string]string) (*Env, error) {
 		return &Env{Backend: &engine.Backend{Source: w}}, nil
 	}}
-	_, err := Ops(d)[OpRunIncremental](context.Background(), json.RawMessage(`{"detection":"scn","settings":{}}`), nil, nil)
+	_, err := Ops(d)[wire.OpRunIncremental.Name](context.Background(), json.RawMessage(`{"detection":"scn","settings":{}}`), nil, nil)
 	if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "cluster source") {
 		t.Fatalf("file source: %v", err)
 	}
@@ -127,14 +129,14 @@ func TestRetroHuntOp(t *testing.T) {
 	planted := evSpec{Time: scnStart.Add(-30 * time.Hour), Remote: "192.0.2.77", ReportID: "5"}
 	w.Publish(t, []evSpec{planted})
 	ops := Ops(memDeps(w, scnStart, nil))
-	raw, err := execOp(t, ops, OpRetroHunt, map[string]any{"detection": "scn", "indicators": []string{"192.0.2.0/24"},
+	raw, err := execOp(t, ops, wire.OpRetroHunt.Name, map[string]any{"detection": "scn", "indicators": []string{"192.0.2.0/24"},
 		"settings": map[string]any{"source": "opensearch"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out incremental.Outcome
+	var out wire.Outcome
 	_ = json.Unmarshal(raw, &out)
-	if out.Status != incremental.StatusSuccess || out.AlertsCreated != 1 || !w.Alerts(t)[expectedID(planted)] {
+	if out.Status != wire.StatusSuccess || out.AlertsCreated != 1 || !w.Alerts(t)[expectedID(planted)] {
 		t.Fatalf("retro op %s alerts %v", raw, w.Alerts(t))
 	}
 }
@@ -146,13 +148,13 @@ func TestFeedRefreshOp(t *testing.T) {
 		t.Fatal(err)
 	}
 	planted := evSpec{Time: scnStart.Add(-30 * time.Hour), Remote: "192.0.2.77", ReportID: "5"}
-	hostArgs := func() serve.FeedRefreshArgs {
-		var a serve.FeedRefreshArgs
+	hostArgs := func() wire.FeedRefreshArgs {
+		var a wire.FeedRefreshArgs
 		a.RunID = "feed-1"
 		a.Feed.Name, a.Feed.Path = "ipsum", feed
-		a.Settings = json.RawMessage(`{"source":"opensearch"}`)
+		a.Settings = wire.Settings{Source: "opensearch"}
 		a.RetroHunt = true
-		a.Detections = []serve.FeedRetroDetection{{Name: "scn", Settings: json.RawMessage(`{"source":"opensearch"}`)}}
+		a.Detections = []wire.FeedRetroDetection{{Name: "scn", Settings: wire.Settings{Source: "opensearch"}}}
 		return a
 	}
 	tests := []struct {
@@ -174,14 +176,14 @@ func TestFeedRefreshOp(t *testing.T) {
 				loaded = set
 				return tc.load, nil
 			}))
-			raw, err := execOp(t, ops, OpFeedRefresh, hostArgs())
+			raw, err := execOp(t, ops, wire.OpFeedRefresh.Name, hostArgs())
 			if err != nil {
 				t.Fatal(err)
 			}
 			if loaded == nil || loaded.Len() != 2 || loaded.Name() != "ipsum" {
 				t.Fatalf("loaded %v", loaded)
 			}
-			var res serve.FeedRefreshResult // the host's view of the answer
+			var res wire.FeedRefreshResult // the host's view of the answer
 			if err := json.Unmarshal(raw, &res); err != nil {
 				t.Fatal(err)
 			}
@@ -199,14 +201,14 @@ func TestStatusOp(t *testing.T) {
 	w := newMemWorld(t).(*memWorld)
 	now := scnStart.Add(time.Hour)
 	ops := Ops(memDeps(w, now, nil))
-	if _, err := ops[OpRunIncremental](context.Background(), hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil); err != nil {
+	if _, err := ops[wire.OpRunIncremental.Name](context.Background(), hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := execOp(t, ops, OpStatus, map[string]any{"settings": map[string]any{"source": "opensearch"}})
+	raw, err := execOp(t, ops, wire.OpDetectionStatus.Name, map[string]any{"settings": map[string]any{"source": "opensearch"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st StatusResult
+	var st wire.DetectionStatusResult
 	if err := json.Unmarshal(raw, &st); err != nil || len(st.Detections) != 1 || st.Detections[0].Detection != "scn" || st.Detections[0].LagSeconds != 60 || st.Detections[0].LastRun == nil {
 		t.Fatalf("status %s", raw)
 	}
@@ -219,7 +221,7 @@ func TestWindowRunnerReadsIndicatorsOncePerCall(t *testing.T) {
 	env.Backend.Indicators = func(context.Context) (*correlation.IndicatorSet, error) { loads++; return feedSet(), nil }
 	clock := func() time.Time { return scnStart.Add(5 * time.Hour) }
 	out, err := incremental.RunIncremental(context.Background(), incremental.Request{Detection: "scn", Holder: "h",
-		Config: incremental.Config{InitialLookback: incremental.Duration(4 * time.Hour)}},
+		Config: wire.Config{InitialLookback: wire.Duration(4 * time.Hour)}},
 		WindowRunner(env.Backend, w.Settings(), nil, clock), env.State, clock)
 	if err != nil || len(out.Windows) != 4 {
 		t.Fatalf("%v %+v", err, out)

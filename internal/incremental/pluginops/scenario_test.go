@@ -12,6 +12,7 @@ import (
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/internal/incremental"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // The scenarios below run against a World: the in-memory one here, and the
@@ -41,7 +42,7 @@ type World interface {
 	// Alerts returns the stored alerts: id → retro_hunt.
 	Alerts(t *testing.T) map[string]bool
 	// Settings are the run settings for this world.
-	Settings() engine.Settings
+	Settings() wire.Settings
 }
 
 // expectedID is the finding id an event must produce.
@@ -54,11 +55,11 @@ func expectedID(e evSpec) string {
 // outcomes.
 type scenario struct {
 	events  []evSpec
-	cfg     incremental.Config
+	cfg     wire.Config
 	holders []string // racing runners (default one)
 }
 
-func (sc scenario) run(t *testing.T, w World, start, end time.Time, step time.Duration) []*incremental.Outcome {
+func (sc scenario) run(t *testing.T, w World, start, end time.Time, step time.Duration) []*wire.Outcome {
 	t.Helper()
 	holders := sc.holders
 	if len(holders) == 0 {
@@ -74,7 +75,7 @@ func (sc scenario) run(t *testing.T, w World, start, end time.Time, step time.Du
 		envs[i].Backend = &be
 	}
 	published := map[string]bool{}
-	var outs []*incremental.Outcome
+	var outs []*wire.Outcome
 	var mu sync.Mutex
 	for now := start; !now.After(end); now = now.Add(step) {
 		var due []evSpec
@@ -154,7 +155,7 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-func sumCreated(outs []*incremental.Outcome) (created, present int) {
+func sumCreated(outs []*wire.Outcome) (created, present int) {
 	for _, o := range outs {
 		created += o.AlertsCreated
 		present += o.AlreadyPresent
@@ -169,7 +170,7 @@ var scnStart = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 // alert exactly once.
 func testArrivingData(t *testing.T, w World) {
 	all, hits := arriving(scnStart, scnStart.Add(2*time.Hour), 8*time.Minute)
-	sc := scenario{events: all, cfg: incremental.Config{InitialLookback: incremental.Duration(10 * time.Minute)}}
+	sc := scenario{events: all, cfg: wire.Config{InitialLookback: wire.Duration(10 * time.Minute)}}
 	outs := sc.run(t, w, scnStart.Add(5*time.Minute), scnStart.Add(2*time.Hour+15*time.Minute), 5*time.Minute)
 	got := w.Alerts(t)
 	if a, b := fmt.Sprint(ids(hits)), fmt.Sprint(keys(got)); a != b {
@@ -180,7 +181,7 @@ func testArrivingData(t *testing.T, w World) {
 		t.Fatalf("%d alerts created over all runs, want %d (each exactly once)", created, len(hits))
 	}
 	for _, o := range outs {
-		if o.Status != incremental.StatusSuccess {
+		if o.Status != wire.StatusSuccess {
 			t.Fatalf("run %+v", o)
 		}
 	}
@@ -197,7 +198,7 @@ func testVeryLateData(t *testing.T, newWorld func(t *testing.T) World) {
 	}{{"default 10m overlap misses 30m lateness", 0, false}, {"45m overlap catches it", 45 * time.Minute, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
-			sc := scenario{events: []evSpec{late}, cfg: incremental.Config{Overlap: incremental.Duration(tc.overlap), InitialLookback: incremental.Duration(10 * time.Minute)}}
+			sc := scenario{events: []evSpec{late}, cfg: wire.Config{Overlap: wire.Duration(tc.overlap), InitialLookback: wire.Duration(10 * time.Minute)}}
 			sc.run(t, w, scnStart.Add(5*time.Minute), scnStart.Add(90*time.Minute), 5*time.Minute)
 			got := w.Alerts(t)
 			_, found := got[expectedID(late)]
@@ -212,7 +213,7 @@ func testVeryLateData(t *testing.T, newWorld func(t *testing.T) World) {
 // schedule produce each alert once.
 func testRacingRunners(t *testing.T, w World) {
 	all, hits := arriving(scnStart, scnStart.Add(90*time.Minute), 2*time.Minute)
-	sc := scenario{events: all, cfg: incremental.Config{InitialLookback: incremental.Duration(10 * time.Minute)}, holders: []string{"serve-a", "serve-b"}}
+	sc := scenario{events: all, cfg: wire.Config{InitialLookback: wire.Duration(10 * time.Minute)}, holders: []string{"serve-a", "serve-b"}}
 	outs := sc.run(t, w, scnStart.Add(5*time.Minute), scnStart.Add(100*time.Minute), 5*time.Minute)
 	if a, b := fmt.Sprint(ids(hits)), fmt.Sprint(keys(w.Alerts(t))); a != b {
 		t.Fatalf("alerts differ:\nwant %s\ngot  %s", a, b)
@@ -223,7 +224,7 @@ func testRacingRunners(t *testing.T, w World) {
 	}
 	skipped := 0
 	for _, o := range outs {
-		if o.Status == incremental.StatusSkipped {
+		if o.Status == wire.StatusSkipped {
 			skipped++
 		}
 	}
@@ -239,9 +240,9 @@ func testCatchUp(t *testing.T, w World) {
 	// The detection last ran at scnStart (checkpoint there), then nothing
 	// ran for a day.
 	if _, err := incremental.RunIncremental(context.Background(), incremental.Request{Detection: "scn", Holder: "h",
-		Config: incremental.Config{InitialLookback: incremental.Duration(time.Minute)}},
-		func(context.Context, incremental.Window) (incremental.WindowStats, error) {
-			return incremental.WindowStats{}, nil
+		Config: wire.Config{InitialLookback: wire.Duration(time.Minute)}},
+		func(context.Context, wire.Window) (wire.WindowStats, error) {
+			return wire.WindowStats{}, nil
 		},
 		env.State, func() time.Time { return scnStart.Add(time.Minute) }); err != nil {
 		t.Fatal(err)
@@ -281,14 +282,14 @@ func testRetroHunt(t *testing.T, w World) {
 	clock := func() time.Time { return scnStart }
 	// A scheduled run with the old feed alerts on nothing.
 	out, err := incremental.RunIncremental(context.Background(), incremental.Request{Detection: "scn", Holder: "h",
-		Config: incremental.Config{InitialLookback: incremental.Duration(72 * time.Hour)}},
+		Config: wire.Config{InitialLookback: wire.Duration(72 * time.Hour)}},
 		WindowRunner(env.Backend, w.Settings(), nil, clock), env.State, clock)
 	if err != nil || out.AlertsCreated != 0 {
 		t.Fatalf("scheduled run: %v %+v", err, out)
 	}
 	added := correlation.NewIndicatorSet("ipsum")
 	added.Add(correlation.Indicator{Prefix: netip.MustParsePrefix("192.0.2.77/32"), Count: 3, Level: 3, Feed: "ipsum"}, true)
-	rout, err := RetroHunt(context.Background(), env, "scn", "retro-1", w.Settings(), incremental.Config{}, added, nil, clock, nil)
+	rout, err := RetroHunt(context.Background(), env, "scn", "retro-1", w.Settings(), wire.Config{}, added, nil, clock, nil)
 	if err != nil || rout.AlertsCreated != 1 || len(rout.Windows) != 7 {
 		t.Fatalf("retro-hunt: %v created=%d windows=%d", err, rout.AlertsCreated, len(rout.Windows))
 	}
@@ -297,7 +298,7 @@ func testRetroHunt(t *testing.T, w World) {
 		t.Fatalf("alerts %v, want only the planted connection, marked retro_hunt", got)
 	}
 	// A second hunt finds it already present: nothing new is written.
-	rout, err = RetroHunt(context.Background(), env, "scn", "retro-2", w.Settings(), incremental.Config{RetroLookback: incremental.Duration(3 * 24 * time.Hour)}, added, nil, clock, nil)
+	rout, err = RetroHunt(context.Background(), env, "scn", "retro-2", w.Settings(), wire.Config{RetroLookback: wire.Duration(3 * 24 * time.Hour)}, added, nil, clock, nil)
 	if err != nil || rout.AlertsCreated != 0 || rout.AlreadyPresent != 1 {
 		t.Fatalf("second hunt: %v %+v", err, rout)
 	}
@@ -311,11 +312,11 @@ func testKilledMidWrite(t *testing.T, w World, breakWrites func(env *Env, after 
 	w.Publish(t, all)
 	env := w.Env(t)
 	clock := func() time.Time { return scnStart.Add(2*time.Hour + 2*time.Minute) }
-	cfg := incremental.Config{InitialLookback: incremental.Duration(3 * time.Hour), MaxWindow: incremental.Duration(3 * time.Hour)}
+	cfg := wire.Config{InitialLookback: wire.Duration(3 * time.Hour), MaxWindow: wire.Duration(3 * time.Hour)}
 	breakWrites(env, 3)
 	out, err := incremental.RunIncremental(context.Background(), incremental.Request{Detection: "scn", Holder: "h", Config: cfg},
 		WindowRunner(env.Backend, w.Settings(), nil, clock), env.State, clock)
-	if err == nil || out.Status != incremental.StatusFailed {
+	if err == nil || out.Status != wire.StatusFailed {
 		t.Fatalf("the broken run did not fail: %+v", out)
 	}
 	if doc, found, _ := incremental.ReadCheckpoint(context.Background(), env.State, "scn"); found && !doc.Checkpoint.IsZero() {

@@ -14,9 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/edgewatch/edgewatch/internal/incremental"
 	"github.com/edgewatch/edgewatch/internal/serve"
 	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Options are the command's environment.
@@ -155,7 +155,7 @@ func run(cmd *cobra.Command, o Options, listen string, check bool) error {
 
 	srv, err := serve.New(cfg, serve.Options{
 		Runner: serve.PluginRunner{Sup: sup}, FeedRunner: serve.PluginRunner{Sup: sup},
-		Plugin: sup.Status, Logger: log, Holder: incremental.NewHolderID(), Version: o.Version,
+		Plugin: sup.Status, Logger: log, Holder: wire.NewHolderID(), Version: o.Version,
 		Validate: sup.Validate,
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package duration
+package wire
 
 import (
 	"encoding/json"
@@ -19,9 +19,9 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // String formats d as a Go duration.
 func (d Duration) String() string { return time.Duration(d).String() }
 
-// Parse accepts Go durations plus a leading "<n>d" day count. An empty
+// ParseDuration accepts Go durations plus a leading "<n>d" day count. An empty
 // string is zero.
-func Parse(s string) (time.Duration, error) {
+func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, nil
@@ -59,7 +59,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		*d = Duration(n)
 		return nil
 	}
-	v, err := Parse(s)
+	v, err := ParseDuration(s)
 	*d = Duration(v)
 	return err
 }
@@ -69,7 +69,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 
 // UnmarshalText reads "30d" (YAML, flags).
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := Parse(string(b))
+	v, err := ParseDuration(string(b))
 	*d = Duration(v)
 	return err
 }

@@ -1,4 +1,4 @@
-package duration
+package wire
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestParse(t *testing.T) {
+func TestParseDuration(t *testing.T) {
 	cases := []struct {
 		name, in string
 		want     time.Duration
@@ -22,9 +22,9 @@ func TestParse(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Parse(tc.in)
+			got, err := ParseDuration(tc.in)
 			if (err != nil) != tc.wantErr || got != tc.want {
-				t.Fatalf("Parse(%q) = %v, %v; want %v, err=%v", tc.in, got, err, tc.want, tc.wantErr)
+				t.Fatalf("ParseDuration(%q) = %v, %v; want %v, err=%v", tc.in, got, err, tc.want, tc.wantErr)
 			}
 		})
 	}
