@@ -175,7 +175,7 @@ finds next to its own executable or in --plugin-dir.`,
 
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	root.AddCommand(a.runCommand(), a.pluginsCommand(), a.versionCommand())
-	root.AddCommand(a.opCommands()...)
+	root.AddCommand(a.feedCommand(), a.installCommand(), a.uninstallCommand(), a.reportCommand(), a.statusCommand())
 	root.AddCommand(servecmd.Command(servecmd.Options{
 		Getenv:     a.env.Getenv,
 		Executable: a.executable,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime/debug"
-	"strings"
 
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
@@ -32,10 +31,11 @@ var Version = ""
 // RunFunc is the engine entry point (engine.Run; tests substitute fakes).
 type RunFunc func(ctx context.Context, s wire.Settings, secrets map[string]string, obs engine.Observer) (*wire.Summary, error)
 
-// Detector implements plugin.Detector and plugin.Admin over the engine.
+// Detector implements plugin.Detector over the engine and plugin.Admin
+// with the operations it was given.
 type Detector struct {
 	run RunFunc
-	ops *Registry
+	ops *plugin.Mux
 }
 
 var (
@@ -49,12 +49,12 @@ type Option func(*Detector)
 // WithRunFunc replaces engine.Run.
 func WithRunFunc(fn RunFunc) Option { return func(d *Detector) { d.run = fn } }
 
-// WithOps replaces the default operation registry.
-func WithOps(r *Registry) Option { return func(d *Detector) { d.ops = r } }
+// WithOps serves the admin operations of m (default: none).
+func WithOps(m *plugin.Mux) Option { return func(d *Detector) { d.ops = m } }
 
 // New returns the detector the plugin binary serves.
 func New(opts ...Option) *Detector {
-	d := &Detector{run: engine.Run, ops: defaultOps}
+	d := &Detector{run: engine.Run, ops: &plugin.Mux{}}
 	for _, o := range opts {
 		o(d)
 	}
@@ -146,12 +146,6 @@ func validate(s wire.Settings, secrets map[string]string) []plugin.Diagnostic {
 	if s.FacingLookback < 0 {
 		add(plugin.SeverityError, "facing_lookback", "negative facing look-back", "")
 	}
-	// The engine may grow its own checks; use them when it has them.
-	if v, ok := any(s).(interface{ Validate() error }); ok {
-		if err := v.Validate(); err != nil {
-			add(plugin.SeverityError, "", "invalid settings", err.Error())
-		}
-	}
 	return diags
 }
 
@@ -179,18 +173,9 @@ func (d *Detector) Run(ctx context.Context, req plugin.RunRequest, s plugin.Stre
 	return plugin.Result{Summary: raw}, nil
 }
 
-// Exec runs a registered operation.
+// Exec runs one of the plugin's admin operations.
 func (d *Detector) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string, s plugin.Stream) (json.RawMessage, error) {
-	fn, ok := d.ops.Lookup(op)
-	if !ok {
-		offers := "none"
-		if names := d.ops.Names(); len(names) > 0 {
-			offers = strings.Join(names, ", ")
-		}
-		return nil, fmt.Errorf("%w: %q (this plugin offers: %s)", plugin.ErrUnknownOp, op, offers)
-	}
-	progress := func(p wire.Progress) { _ = s.Progress(ctx, p) }
-	return fn(ctx, args, secrets, progress)
+	return d.ops.Exec(ctx, op, args, secrets, s)
 }
 
 // observer adapts the engine's Observer to a plugin.Stream.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // LoadFeedFiles parses indicator files into one set. A levels file's level
@@ -17,12 +18,10 @@ import (
 // detected by content. A file that cannot be opened or read fails the load
 // with its name; malformed lines are only counted.
 func LoadFeedFiles(ctx context.Context, paths []string, opts correlation.FeedOptions) (*correlation.IndicatorSet, []correlation.FeedReport, error) {
-	name := opts.Name
-	if name == "" {
-		name = "ipsum"
-		opts.Name = name
+	if opts.Name == "" {
+		opts.Name = wire.DefaultFeedName
 	}
-	set := correlation.NewIndicatorSet(name)
+	set := correlation.NewIndicatorSet(opts.Name)
 	reps := make([]correlation.FeedReport, 0, len(paths))
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
@@ -45,13 +44,34 @@ func loadFeedFile(path string, opts correlation.FeedOptions, set *correlation.In
 		return correlation.FeedReport{}, fmt.Errorf("%w: feed: %w", ErrConfig, err)
 	}
 	defer f.Close()
-	r, err := maybeGunzip(f, path)
+	return parseFeed(f, path, opts, set)
+}
+
+// LoadFeed parses one feed read from r (plain or gzip; source names it in
+// the report) into a set, as LoadFeedFiles does for a file.
+func LoadFeed(ctx context.Context, r io.Reader, source string, opts correlation.FeedOptions) (*correlation.IndicatorSet, correlation.FeedReport, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, correlation.FeedReport{}, err
+	}
+	if opts.Name == "" {
+		opts.Name = wire.DefaultFeedName
+	}
+	set := correlation.NewIndicatorSet(opts.Name)
+	rep, err := parseFeed(r, source, opts, set)
+	if err != nil {
+		return nil, rep, err
+	}
+	return set, rep, nil
+}
+
+func parseFeed(r io.Reader, source string, opts correlation.FeedOptions, set *correlation.IndicatorSet) (correlation.FeedReport, error) {
+	r, err := maybeGunzip(r, source)
 	if err != nil {
 		return correlation.FeedReport{}, err
 	}
-	rep, err := correlation.ParseFeed(r, path, opts, set)
+	rep, err := correlation.ParseFeed(r, source, opts, set)
 	if err != nil {
-		return rep, fmt.Errorf("feed %s: %w", path, err)
+		return rep, fmt.Errorf("feed %s: %w", source, err)
 	}
 	return rep, nil
 }

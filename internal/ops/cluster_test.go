@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +18,8 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/conformance"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/internal/report"
+	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
@@ -35,17 +36,23 @@ func settingsFor(tg clustertest.Target) wire.Settings {
 	return wire.Settings{Source: string(tg.Flavor), Cluster: &wire.ClusterSettings{URLs: tg.Config.URLs}}
 }
 
-func call1[T any](t *testing.T, d Deps, op string, args any) (T, error) {
-	t.Helper()
-	var out T
-	raw, err := Ops(d)[op](context.Background(), mustJSON(t, args), nil, nopProgress)
-	if err != nil {
-		return out, err
+// callOp runs op through a Mux the operations are registered on, as the
+// plugin serves them (args and result go through JSON).
+func callOp[A, R any](d Deps, op wire.Op[A, R], args A, secrets map[string]string, s plugin.Stream) (R, error) {
+	m := &plugin.Mux{}
+	Register(m, d)
+	return plugin.Call(context.Background(), m, op, args, secrets, s)
+}
+
+// streamed keeps the alert documents an operation streams.
+type streamed struct{ got []json.RawMessage }
+
+func (*streamed) Progress(context.Context, wire.Progress) error { return nil }
+func (d *streamed) Alerts(_ context.Context, batch []plugin.Alert) error {
+	for _, a := range batch {
+		d.got = append(d.got, a.Document)
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s answer: %v", op, err)
-	}
-	return out, nil
+	return nil
 }
 
 func writeFile(t *testing.T, name, content string) string {
@@ -73,7 +80,7 @@ func TestFeedLoadOnClusters(t *testing.T) {
 		// An ipsum.txt-style file: header, counts, two bad lines, a private
 		// address (dropped as non-global), a CIDR.
 		file := writeFile(t, "ipsum.txt", "# IPsum\n1.2.3.4\t5\nnot-an-ip\t3\n5.6.7.8\t2\n10.0.0.1\t9\n9.9.9.0/24\t4\n999.1.1.1\t7\n8.8.4.4\t1\n")
-		res, err := call1[wire.FeedLoadResult](t, realDeps(tg.Client), wire.OpFeedLoad.Name, wire.FeedLoadArgs{Settings: s, File: file, Name: name, MinLevel: ptr(2)})
+		res, err := callOp(realDeps(tg.Client), wire.OpFeedLoad, wire.FeedLoadArgs{Settings: s, File: file, Name: name, MinLevel: ptr(2)}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +103,7 @@ func TestFeedLoadOnClusters(t *testing.T) {
 			return tg.Client.Doer().Do(ctx, req)
 		}))
 		other := writeFile(t, "other.txt", "20.0.0.1\n20.0.0.2\n")
-		_, err = call1[wire.FeedLoadResult](t, realDeps(faulty), wire.OpFeedLoad.Name, wire.FeedLoadArgs{Settings: s, File: other, Name: name})
+		_, err = callOp(realDeps(faulty), wire.OpFeedLoad, wire.FeedLoadArgs{Settings: s, File: other, Name: name}, nil, nil)
 		var fe *cluster.FeedLoadError
 		if !errors.As(err, &fe) || fe.Live != res.Index || !strings.Contains(err.Error(), "injected failure") || !strings.Contains(err.Error(), "unchanged") {
 			t.Fatalf("failed load: %v, want a FeedLoadError naming the reason and the unchanged live index %s", err, res.Index)
@@ -104,7 +111,7 @@ func TestFeedLoadOnClusters(t *testing.T) {
 		if bulks.Load() == 0 {
 			t.Fatal("the fault was never injected")
 		}
-		st, err := call1[wire.FeedStatusResult](t, realDeps(tg.Client), wire.OpFeedStatus.Name, wire.FeedStatusArgs{Settings: s, Name: name})
+		st, err := callOp(realDeps(tg.Client), wire.OpFeedStatus, wire.FeedStatusArgs{Settings: s, Name: name}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +120,7 @@ func TestFeedLoadOnClusters(t *testing.T) {
 		}
 
 		// A missing file fails before the cluster is touched.
-		_, err = call1[wire.FeedLoadResult](t, realDeps(tg.Client), wire.OpFeedLoad.Name, wire.FeedLoadArgs{Settings: s, File: filepath.Join(t.TempDir(), "nope.txt"), Name: name})
+		_, err = callOp(realDeps(tg.Client), wire.OpFeedLoad, wire.FeedLoadArgs{Settings: s, File: filepath.Join(t.TempDir(), "nope.txt"), Name: name}, nil, nil)
 		if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "no such file") {
 			t.Errorf("missing file: %v", err)
 		}
@@ -171,41 +178,44 @@ func TestReportOnClusters(t *testing.T) {
 		name := uniqueFeed(t, tg)
 		s := settingsFor(tg)
 		s.Cluster.AlertIndex = index
-		if _, err := call1[wire.FeedLoadResult](t, realDeps(tg.Client), wire.OpFeedLoad.Name, wire.FeedLoadArgs{Settings: s, File: writeFile(t, "f.txt", "1.2.3.4\t3\n5.6.7.8\t5\n"), Name: name}); err != nil {
+		if _, err := callOp(realDeps(tg.Client), wire.OpFeedLoad, wire.FeedLoadArgs{Settings: s, File: writeFile(t, "f.txt", "1.2.3.4\t3\n5.6.7.8\t5\n"), Name: name}, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 
-		full, err := call1[ReportResult](t, realDeps(tg.Client), wire.OpReport.Name, wire.ReportArgs{Settings: s, Feed: name})
+		var all streamed
+		full, err := callOp(realDeps(tg.Client), wire.OpReport, wire.ReportArgs{Settings: s, Feed: name}, nil, &all)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if full.Alerts != len(golden) || full.TotalAlerts != int64(len(golden)) || full.Truncated || full.Feed != name {
-			t.Errorf("report: alerts %d of %d (truncated %v), feed %q; want %d, feed %s", full.Alerts, full.TotalAlerts, full.Truncated, full.Feed, len(golden), name)
+		if len(all.got) != len(golden) || full.TotalAlerts != int64(len(golden)) || full.Feed == nil || full.Feed.Feed != name || full.Feed.Total != 2 {
+			t.Errorf("report: %d alerts streamed of %d, feed %+v; want %d, feed %s with 2", len(all.got), full.TotalAlerts, full.Feed, len(golden), name)
 		}
-		if !strings.Contains(full.HTML, fmt.Sprintf(`"total":%d`, len(golden))) || !strings.Contains(full.HTML, `id="feed-total">2<`) {
-			t.Errorf("report page lacks the totals")
+		for i, doc := range all.got {
+			if _, err := report.DecodeAlert(doc); err != nil {
+				t.Errorf("streamed document %d does not decode as an alert: %v", i, err)
+			}
 		}
 
-		capped, err := call1[ReportResult](t, realDeps(tg.Client), wire.OpReport.Name, wire.ReportArgs{Settings: s, MaxAlerts: 4, Feed: name})
+		var newest4 streamed
+		capped, err := callOp(realDeps(tg.Client), wire.OpReport, wire.ReportArgs{Settings: s, MaxAlerts: 4, Feed: name}, nil, &newest4)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if capped.Alerts != 4 || capped.TotalAlerts != int64(len(golden)) || !capped.Truncated {
-			t.Errorf("capped report: %d of %d, truncated %v", capped.Alerts, capped.TotalAlerts, capped.Truncated)
+		if len(newest4.got) != 4 || capped.TotalAlerts != int64(len(golden)) {
+			t.Errorf("capped report: %d streamed of %d", len(newest4.got), capped.TotalAlerts)
 		}
-		// The newest four were kept.
+		// The newest four were sent, newest first.
 		sort.Sort(sort.Reverse(sort.StringSlice(stamps)))
-		if !strings.Contains(capped.HTML, "newest 4 of 9 alerts") {
-			t.Errorf("capped report does not say it holds the newest 4 of %d", len(golden))
-		}
-		newest := stamps[3][:19]
-		if !strings.Contains(capped.HTML, strings.Replace(newest, "T", " ", 1)) {
-			t.Errorf("capped report lacks the 4th newest alert time %s", newest)
+		for i, doc := range newest4.got {
+			a, err := report.DecodeAlert(doc)
+			if err != nil || a.Timestamp.Format("2006-01-02T15:04:05") != stamps[i][:19] {
+				t.Errorf("capped report alert %d at %v (%v), want %s", i, a.Timestamp, err, stamps[i][:19])
+			}
 		}
 
 		// A missing alert index is a clear error.
 		s.Cluster.AlertIndex = index + "-missing"
-		_, err = call1[ReportResult](t, realDeps(tg.Client), wire.OpReport.Name, wire.ReportArgs{Settings: s})
+		_, err = callOp(realDeps(tg.Client), wire.OpReport, wire.ReportArgs{Settings: s}, nil, nil)
 		if err == nil || !strings.Contains(err.Error(), "does not exist") {
 			t.Errorf("missing index: %v", err)
 		}
@@ -218,10 +228,10 @@ func TestStatusOnClusters(t *testing.T) {
 	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
 		name := uniqueFeed(t, tg)
 		s := settingsFor(tg)
-		if _, err := call1[wire.FeedLoadResult](t, realDeps(tg.Client), wire.OpFeedLoad.Name, wire.FeedLoadArgs{Settings: s, File: writeFile(t, "f.txt", "1.2.3.4\n"), Name: name}); err != nil {
+		if _, err := callOp(realDeps(tg.Client), wire.OpFeedLoad, wire.FeedLoadArgs{Settings: s, File: writeFile(t, "f.txt", "1.2.3.4\n"), Name: name}, nil, nil); err != nil {
 			t.Fatal(err)
 		}
-		st, err := call1[wire.StatusResult](t, realDeps(tg.Client), wire.OpStatus.Name, wire.StatusArgs{Settings: s})
+		st, err := callOp(realDeps(tg.Client), wire.OpStatus, wire.StatusArgs{Settings: s}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

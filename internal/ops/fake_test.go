@@ -114,8 +114,6 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 	return b
 }
 
-func nopProgress(wire.Progress) {}
-
 // stepOf finds a step by name and target prefix.
 func stepOf(r wire.StepsResult, step, targetPrefix string) wire.Step {
 	for _, s := range r.Steps {

@@ -1,8 +1,8 @@
 package ops
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,52 +11,54 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-func (d Deps) feedLoad(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
+func (d Deps) feedLoad(ctx context.Context, a wire.FeedLoadArgs, secrets map[string]string, s plugin.Stream) (wire.FeedLoadResult, error) {
+	progress := progressTo(ctx, s)
 	start := time.Now()
-	var a wire.FeedLoadArgs
-	if err := decode(wire.OpFeedLoad.Name, raw, &a); err != nil {
-		return nil, err
-	}
-	if a.File == "" {
-		return nil, fmt.Errorf("%w: feed.load: no feed file (--file)", engine.ErrConfig)
+	if a.File == "" && a.Content == nil {
+		return wire.FeedLoadResult{}, fmt.Errorf("%w: feed.load: no feed file (--file)", engine.ErrConfig)
 	}
 	name := a.Name
 	if name == "" {
-		name = "ipsum"
+		name = wire.DefaultFeedName
 	}
 	if err := cluster.CheckFeedName(name); err != nil {
-		return nil, fmt.Errorf("%w: %w", engine.ErrConfig, err)
+		return wire.FeedLoadResult{}, fmt.Errorf("%w: %w", engine.ErrConfig, err)
 	}
 	minLevel := a.Settings.MinLevel
 	if a.MinLevel != nil {
 		minLevel = *a.MinLevel
 	}
 	if minLevel < 0 {
-		return nil, fmt.Errorf("%w: feed.load: min level %d: want 0 or more", engine.ErrConfig, minLevel)
+		return wire.FeedLoadResult{}, fmt.Errorf("%w: feed.load: min level %d: want 0 or more", engine.ErrConfig, minLevel)
 	}
 	// Parse first: a file that cannot be read fails before the cluster is
 	// touched.
-	progress(wire.Progress{Stage: "feed", Message: "parsing " + a.File})
-	set, reps, err := engine.LoadFeedFiles(ctx, []string{a.File}, correlation.FeedOptions{
+	source := a.File
+	if a.Content != nil {
+		source = "stdin"
+	}
+	progress(wire.Progress{Stage: "feed", Message: "parsing " + source})
+	set, reps, err := parseFeedArgs(ctx, a, source, correlation.FeedOptions{
 		Name: name, MinLevel: minLevel, KeepNonGlobal: a.Settings.KeepNonGlobal,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("feed.load: %w", err)
+		return wire.FeedLoadResult{}, fmt.Errorf("feed.load: %w", err)
 	}
 	parsed := time.Now()
 	if set.Len() == 0 && !a.AllowEmpty {
 		rep := reps[0]
-		return nil, fmt.Errorf("%w: feed.load: %s holds no indicator to load (%d lines: %d invalid, %d below level %d, %d comments); "+
+		return wire.FeedLoadResult{}, fmt.Errorf("%w: feed.load: %s holds no indicator to load (%d lines: %d invalid, %d below level %d, %d comments); "+
 			"the live feed %s is unchanged (set allow_empty=true to load an empty feed on purpose)",
-			engine.ErrConfig, a.File, rep.Lines, rep.Invalid, rep.BelowLevel, minLevel, rep.Comments, wire.FeedAlias(name))
+			engine.ErrConfig, source, rep.Lines, rep.Invalid, rep.BelowLevel, minLevel, rep.Comments, wire.FeedAlias(name))
 	}
 
 	c, err := d.connect(ctx, wire.OpFeedLoad.Name, a.Settings, secrets)
 	if err != nil {
-		return nil, err
+		return wire.FeedLoadResult{}, err
 	}
 	total := int64(set.Len())
 	progress(wire.Progress{Stage: "feed", Total: total, Unit: "rows", Message: "loading " + wire.FeedAlias(name)})
@@ -70,9 +72,9 @@ func (d Deps) feedLoad(ctx context.Context, raw json.RawMessage, secrets map[str
 	if err != nil {
 		var fe *cluster.FeedLoadError
 		if errors.As(err, &fe) {
-			return nil, err // says why and that the live feed is unchanged
+			return wire.FeedLoadResult{}, err // says why and that the live feed is unchanged
 		}
-		return nil, fmt.Errorf("feed.load %s: %w (the live feed is unchanged)", name, err)
+		return wire.FeedLoadResult{}, fmt.Errorf("feed.load %s: %w (the live feed is unchanged)", name, err)
 	}
 	res := wire.FeedLoadResult{
 		Feed: lr.Feed, Alias: lr.Alias, Index: lr.Index, Previous: lr.Previous, FirstLoad: lr.FirstLoad,
@@ -89,7 +91,7 @@ func (d Deps) feedLoad(ctx context.Context, raw json.RawMessage, secrets map[str
 	el := time.Since(start)
 	res.DurationMS, res.Duration = el.Milliseconds(), humanDuration(el)
 	progress(wire.Progress{Stage: "done", Done: int64(res.Loaded), Total: total, Unit: "rows", Message: "loaded"})
-	return json.Marshal(res)
+	return res, nil
 }
 
 func feedView(st cluster.FeedStatus, now time.Time) wire.FeedView {
@@ -108,29 +110,34 @@ func feedView(st cluster.FeedStatus, now time.Time) wire.FeedView {
 	return v
 }
 
-func (d Deps) feedStatus(ctx context.Context, raw json.RawMessage, secrets map[string]string, _ func(wire.Progress)) (json.RawMessage, error) {
-	var a wire.FeedStatusArgs
-	if err := decode(wire.OpFeedStatus.Name, raw, &a); err != nil {
-		return nil, err
+// parseFeedArgs parses the feed the args carry, or the file they name.
+func parseFeedArgs(ctx context.Context, a wire.FeedLoadArgs, source string, opts correlation.FeedOptions) (*correlation.IndicatorSet, []correlation.FeedReport, error) {
+	if a.Content == nil {
+		return engine.LoadFeedFiles(ctx, []string{a.File}, opts)
 	}
+	set, rep, err := engine.LoadFeed(ctx, bytes.NewReader(a.Content), source, opts)
+	return set, []correlation.FeedReport{rep}, err
+}
+
+func (d Deps) feedStatus(ctx context.Context, a wire.FeedStatusArgs, secrets map[string]string, s plugin.Stream) (wire.FeedStatusResult, error) {
 	c, err := d.connect(ctx, wire.OpFeedStatus.Name, a.Settings, secrets)
 	if err != nil {
-		return nil, err
+		return wire.FeedStatusResult{}, err
 	}
 	names, err := feedNames(ctx, c, a.Name, a.Settings)
 	if err != nil {
-		return nil, err
+		return wire.FeedStatusResult{}, err
 	}
 	now := d.Now().UTC()
 	res := wire.FeedStatusResult{Cluster: c.Info().String(), Now: now, Feeds: []wire.FeedView{}}
 	for _, n := range names {
 		st, err := c.FeedStatus(ctx, n)
 		if err != nil {
-			return nil, fmt.Errorf("feed.status %s: %w", n, err)
+			return wire.FeedStatusResult{}, fmt.Errorf("feed.status %s: %w", n, err)
 		}
 		res.Feeds = append(res.Feeds, feedView(st, now))
 	}
-	return json.Marshal(res)
+	return res, nil
 }
 
 // feedNames is name when given, else every live feed plus the settings'

@@ -1,8 +1,6 @@
 package ops
 
 import (
-	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,17 +34,10 @@ func BenchmarkFeedLoadLevel1(b *testing.B) {
 			s := settingsFor(tg)
 			name := "tbench" + strings.TrimPrefix(conformance.UniqueIndex("x"), "x-")
 			b.Cleanup(func() { clustertest.DeleteIndices(b, tg, wire.FeedAlias(name)+"-*") })
-			args, err := json.Marshal(wire.FeedLoadArgs{Settings: s, File: file, Name: name})
-			if err != nil {
-				b.Fatal(err)
-			}
+			args := wire.FeedLoadArgs{Settings: s, File: file, Name: name}
 			load := func(b *testing.B) int {
-				raw, err := Ops(realDeps(tg.Client))[wire.OpFeedLoad.Name](context.Background(), args, nil, nopProgress)
+				r, err := callOp(realDeps(tg.Client), wire.OpFeedLoad, args, nil, nil)
 				if err != nil {
-					b.Fatal(err)
-				}
-				var r wire.FeedLoadResult
-				if err := json.Unmarshal(raw, &r); err != nil {
 					b.Fatal(err)
 				}
 				return r.Loaded

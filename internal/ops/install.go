@@ -17,6 +17,7 @@ import (
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/dashboards/importer"
 	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
@@ -118,31 +119,28 @@ func triggerParams(a *wire.InstallArgs, secrets map[string]string) (dashboards.T
 	return p, nil
 }
 
-func (d Deps) install(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
-	var a wire.InstallArgs
-	if err := decode(wire.OpInstall.Name, raw, &a); err != nil {
-		return nil, err
-	}
+func (d Deps) install(ctx context.Context, a wire.InstallArgs, secrets map[string]string, s plugin.Stream) (wire.StepsResult, error) {
+	progress := progressTo(ctx, s)
 	days := a.RetentionDays
 	if days == 0 {
 		days = dashboards.DefaultRetentionDays
 	}
 	if _, err := dashboards.RetentionPolicy(dashboards.FlavorOpenSearch, days); err != nil {
-		return nil, fmt.Errorf("%w: --retention-days: %w", engine.ErrConfig, err)
+		return wire.StepsResult{}, fmt.Errorf("%w: --retention-days: %w", engine.ErrConfig, err)
 	}
 	target, err := dashboardsTarget(&a.StackArgs, secrets)
 	if err != nil {
-		return nil, err
+		return wire.StepsResult{}, err
 	}
 	var tp dashboards.TriggerParams
 	if a.Triggers {
 		if tp, err = triggerParams(&a, secrets); err != nil {
-			return nil, err
+			return wire.StepsResult{}, err
 		}
 	}
 	c, err := d.connect(ctx, wire.OpInstall.Name, a.Settings, secrets)
 	if err != nil {
-		return nil, err
+		return wire.StepsResult{}, err
 	}
 	res := &wire.StepsResult{Operation: wire.OpInstall.Name, Cluster: c.Info().String(), DryRun: a.DryRun}
 
@@ -169,7 +167,7 @@ func (d Deps) install(ctx context.Context, raw json.RawMessage, secrets map[stri
 	} else {
 		res.Add(wire.Step{Step: "trigger", Target: "schedule", Outcome: wire.StepSkipped, Detail: "not asked (--triggers --edgewatch-url URL)"})
 	}
-	return json.Marshal(res)
+	return *res, nil
 }
 
 // call sends one request; only a transport failure is an error.

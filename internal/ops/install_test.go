@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,13 +104,9 @@ func runInstall(t *testing.T, f *fakeCluster, args wire.InstallArgs, secrets map
 	if args.Settings.Source == "" {
 		args.Settings = stackSettings(f.flavor)
 	}
-	raw, err := Ops(f.deps())[wire.OpInstall.Name](context.Background(), mustJSON(t, args), secrets, nopProgress)
+	r, err := callOp(f.deps(), wire.OpInstall, args, secrets, nil)
 	if err != nil {
 		t.Fatalf("install: %v", err)
-	}
-	var r wire.StepsResult
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatal(err)
 	}
 	return r
 }
@@ -433,7 +428,7 @@ func TestInstallBadArgs(t *testing.T) {
 			if tc.args.Settings.Source == "" {
 				tc.args.Settings = stackSettings(cluster.OpenSearch)
 			}
-			_, err := Ops(f.deps())[wire.OpInstall.Name](context.Background(), mustJSON(t, tc.args), tc.secrets, nopProgress)
+			_, err := callOp(f.deps(), wire.OpInstall, tc.args, tc.secrets, nil)
 			if err == nil || !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want a config error containing %q", err, tc.want)
 			}

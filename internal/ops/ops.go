@@ -2,14 +2,13 @@ package ops
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
-	"github.com/edgewatch/edgewatch/internal/detector"
 	"github.com/edgewatch/edgewatch/internal/engine"
+	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
@@ -37,36 +36,21 @@ func (d Deps) withDefaults() Deps {
 	return d
 }
 
-// Ops returns the operations by name.
-func Ops(d Deps) map[string]detector.OpFunc {
+// Register adds the operations to m.
+func Register(m *plugin.Mux, d Deps) {
 	d = d.withDefaults()
-	return map[string]detector.OpFunc{
-		wire.OpFeedLoad.Name:   d.feedLoad,
-		wire.OpFeedStatus.Name: d.feedStatus,
-		wire.OpInstall.Name:    d.install,
-		wire.OpUninstall.Name:  d.uninstall,
-		wire.OpReport.Name:     d.report,
-		wire.OpStatus.Name:     d.status,
-	}
+	plugin.Handle(m, wire.OpFeedLoad, d.feedLoad)
+	plugin.Handle(m, wire.OpFeedStatus, d.feedStatus)
+	plugin.Handle(m, wire.OpInstall, d.install)
+	plugin.Handle(m, wire.OpUninstall, d.uninstall)
+	plugin.Handle(m, wire.OpReport, d.report)
+	plugin.Handle(m, wire.OpStatus, d.status)
 }
 
-// Register adds the operations to r.
-func Register(r *detector.Registry, d Deps) {
-	for name, fn := range Ops(d) {
-		r.Register(name, fn)
-	}
-}
-
-// decode reads an op's args; a missing or malformed document is a
-// configuration error.
-func decode(op string, raw json.RawMessage, v any) error {
-	if len(raw) == 0 {
-		return fmt.Errorf("%w: %s: no arguments", engine.ErrConfig, op)
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("%w: %s: arguments: %w", engine.ErrConfig, op, err)
-	}
-	return nil
+// progressTo reports progress on s; a host that stopped listening is not
+// an error here (the operation's context ends then).
+func progressTo(ctx context.Context, s plugin.Stream) func(wire.Progress) {
+	return func(p wire.Progress) { _ = s.Progress(ctx, p) }
 }
 
 // connect opens the cluster of s for op, with a message that says how to

@@ -2,25 +2,21 @@ package ops
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/edgewatch/edgewatch/internal/incremental/clusterstate"
 	"github.com/edgewatch/edgewatch/internal/incremental/pluginops"
+	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // lastRuns is how many run records status shows.
 const lastRuns = 5
 
-func (d Deps) status(ctx context.Context, raw json.RawMessage, secrets map[string]string, _ func(wire.Progress)) (json.RawMessage, error) {
-	var a wire.StatusArgs
-	if err := decode(wire.OpStatus.Name, raw, &a); err != nil {
-		return nil, err
-	}
+func (d Deps) status(ctx context.Context, a wire.StatusArgs, secrets map[string]string, s plugin.Stream) (wire.StatusResult, error) {
 	c, err := d.connect(ctx, wire.OpStatus.Name, a.Settings, secrets)
 	if err != nil {
-		return nil, err
+		return wire.StatusResult{}, err
 	}
 	now := d.Now().UTC()
 	res := wire.StatusResult{Cluster: c.Info().String(), Now: now, Feeds: []wire.FeedView{},
@@ -28,19 +24,19 @@ func (d Deps) status(ctx context.Context, raw json.RawMessage, secrets map[strin
 
 	names, err := feedNames(ctx, c, "", a.Settings)
 	if err != nil {
-		return nil, err
+		return wire.StatusResult{}, err
 	}
 	for _, n := range names {
 		st, err := c.FeedStatus(ctx, n)
 		if err != nil {
-			return nil, fmt.Errorf("status: feed %s: %w", n, err)
+			return wire.StatusResult{}, fmt.Errorf("status: feed %s: %w", n, err)
 		}
 		res.Feeds = append(res.Feeds, feedView(st, now))
 	}
 
 	dets, err := pluginops.Status(ctx, clusterstate.New(c, wire.StateIndex), a.Detections, now)
 	if err != nil && !isNotFound(err) {
-		return nil, fmt.Errorf("status: detections: %w", err)
+		return wire.StatusResult{}, fmt.Errorf("status: detections: %w", err)
 	}
 	if dets != nil {
 		res.Detections = dets
@@ -48,12 +44,12 @@ func (d Deps) status(ctx context.Context, raw json.RawMessage, secrets map[strin
 
 	runs, err := readRuns(ctx, c, lastRuns)
 	if err != nil && !isNotFound(err) {
-		return nil, fmt.Errorf("status: %w", err)
+		return wire.StatusResult{}, fmt.Errorf("status: %w", err)
 	}
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
 		res.LastRuns = append(res.LastRuns, wire.RunView{Detection: r.Detection, RunID: r.RunID, Trigger: r.Trigger,
 			StartedAt: r.StartedAt, DurationMS: r.DurationMS, Outcome: r.Outcome, Created: r.Counts.AlertsCreated, Error: r.Error})
 	}
-	return json.Marshal(res)
+	return res, nil
 }

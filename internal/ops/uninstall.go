@@ -12,21 +12,19 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/dashboards/importer"
+	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-func (d Deps) uninstall(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
-	var a wire.UninstallArgs
-	if err := decode(wire.OpUninstall.Name, raw, &a); err != nil {
-		return nil, err
-	}
+func (d Deps) uninstall(ctx context.Context, a wire.UninstallArgs, secrets map[string]string, s plugin.Stream) (wire.StepsResult, error) {
+	progress := progressTo(ctx, s)
 	target, err := dashboardsTarget(&a.StackArgs, secrets)
 	if err != nil {
-		return nil, err
+		return wire.StepsResult{}, err
 	}
 	c, err := d.connect(ctx, wire.OpUninstall.Name, a.Settings, secrets)
 	if err != nil {
-		return nil, err
+		return wire.StepsResult{}, err
 	}
 	res := &wire.StepsResult{Operation: wire.OpUninstall.Name, Cluster: c.Info().String(), DryRun: a.DryRun}
 	dry := a.DryRun
@@ -49,7 +47,7 @@ func (d Deps) uninstall(ctx context.Context, raw json.RawMessage, secrets map[st
 	for _, s := range removeData(ctx, c, a.Settings, a.DeleteData, dry) {
 		res.Add(s)
 	}
-	return json.Marshal(res)
+	return *res, nil
 }
 
 func uninstallTriggers(ctx context.Context, c *cluster.Client, detection string, dry bool) []wire.Step {

@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -20,13 +19,9 @@ func runUninstall(t *testing.T, f *fakeCluster, args wire.UninstallArgs) wire.St
 	if args.Settings.Source == "" {
 		args.Settings = stackSettings(f.flavor)
 	}
-	raw, err := Ops(f.deps())[wire.OpUninstall.Name](context.Background(), mustJSON(t, args), nil, nopProgress)
+	r, err := callOp(f.deps(), wire.OpUninstall, args, nil, nil)
 	if err != nil {
 		t.Fatalf("uninstall: %v", err)
-	}
-	var r wire.StepsResult
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatal(err)
 	}
 	return r
 }

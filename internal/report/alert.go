@@ -71,6 +71,16 @@ var alertPaths = [][]string{
 	{"edgewatch", "indicator", "level"},
 }
 
+// AlertFields are the document fields DecodeAlert reads, dotted
+// ("event.id"): a reader of the alert index fetches only these.
+func AlertFields() []string {
+	out := make([]string, len(alertPaths))
+	for i, p := range alertPaths {
+		out[i] = strings.Join(p, ".")
+	}
+	return out
+}
+
 // Decoding errors.
 var (
 	ErrNotObject   = errors.New("not a JSON object")
@@ -201,12 +211,4 @@ func DecodeAlert(doc []byte) (Alert, error) {
 		a.Severity = severityOf(a.SeverityScore)
 	}
 	return a, nil
-}
-
-// IndicatorSummary describes the live indicator set (the feed panel).
-type IndicatorSummary struct {
-	Feed     string      // feed name, e.g. "ipsum"
-	LoadedAt time.Time   // when the live set was loaded (max loaded_at)
-	Total    int         // indicators live
-	PerLevel map[int]int // IPsum level → indicators
 }

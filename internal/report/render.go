@@ -91,12 +91,15 @@ type runRow struct {
 }
 
 type feedView struct {
-	IndicatorSummary
+	wire.FeedPanel
 	Age    string
 	Levels []levelRow
 }
 
-type levelRow struct{ Level, Count int }
+type levelRow struct {
+	Level int
+	Count int64
+}
 
 type pageData struct {
 	Total     int            `json:"total"`
@@ -242,11 +245,11 @@ func topIPs(m map[string]*ipStat, n int) []ipRow {
 	return rows
 }
 
-func feed(i *IndicatorSummary, now time.Time) *feedView {
+func feed(i *wire.FeedPanel, now time.Time) *feedView {
 	if i == nil {
 		return nil
 	}
-	f := &feedView{IndicatorSummary: *i}
+	f := &feedView{FeedPanel: *i}
 	if !i.LoadedAt.IsZero() {
 		f.Age = humanAge(now.Sub(i.LoadedAt))
 	}

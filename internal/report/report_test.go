@@ -51,9 +51,9 @@ func sampleRuns() []wire.RunRecord {
 	}
 }
 
-func sampleFeed() IndicatorSummary {
-	return IndicatorSummary{Feed: "ipsum", LoadedAt: fixedNow.Add(-26 * time.Hour), Total: 1450,
-		PerLevel: map[int]int{3: 1000, 4: 300, 5: 100, 8: 50}}
+func sampleFeed() wire.FeedPanel {
+	return wire.FeedPanel{Feed: "ipsum", LoadedAt: fixedNow.Add(-26 * time.Hour), Total: 1450,
+		PerLevel: map[int]int64{3: 1000, 4: 300, 5: 100, 8: 50}}
 }
 
 func TestLoadAlertsNDJSON(t *testing.T) {

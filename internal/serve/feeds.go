@@ -2,12 +2,11 @@ package serve
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"time"
 
+	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
@@ -16,22 +15,9 @@ type FeedRunner interface {
 	RefreshFeed(ctx context.Context, args wire.FeedRefreshArgs, secrets map[string]string) (wire.FeedRefreshResult, error)
 }
 
-// RefreshFeed implements FeedRunner with the plugin's
-// "detection.feed_refresh" operation.
+// RefreshFeed implements FeedRunner with the plugin's wire.OpFeedRefresh.
 func (r PluginRunner) RefreshFeed(ctx context.Context, args wire.FeedRefreshArgs, secrets map[string]string) (wire.FeedRefreshResult, error) {
-	b, err := json.Marshal(args)
-	if err != nil {
-		return wire.FeedRefreshResult{}, err
-	}
-	raw, err := r.Sup.Exec(ctx, wire.OpFeedRefresh.Name, b, secrets)
-	if err != nil {
-		return wire.FeedRefreshResult{}, err
-	}
-	var out wire.FeedRefreshResult
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return out, fmt.Errorf("%s: bad result: %w", wire.OpFeedRefresh.Name, err)
-	}
-	return out, nil
+	return plugin.Call(ctx, r.Sup, wire.OpFeedRefresh, args, secrets, r.Progress)
 }
 
 // feedState is one scheduled feed file.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
@@ -49,8 +50,8 @@ func (f RunnerFunc) Run(ctx context.Context, req RunRequest) (RunResult, error) 
 // PluginProcess is a running plugin as serve needs it. The host wraps
 // plugin.Client; tests use fakes.
 type PluginProcess interface {
-	// Exec runs an Admin operation.
-	Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string) (json.RawMessage, error)
+	// Exec runs an Admin operation (plugin.Call calls it with typed args).
+	plugin.Admin
 	// Validate checks run settings; it returns the problems found (empty
 	// when they are usable).
 	Validate(ctx context.Context, settings json.RawMessage, secrets map[string]string) ([]string, error)
@@ -191,12 +192,12 @@ func (s *Supervisor) dropLocked(p PluginProcess) {
 // fails because the process died, the process is dropped (the next call
 // restarts it after the backoff) and the error is returned: the run is not
 // retried, since a poison window could crash the plugin again and again.
-func (s *Supervisor) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string) (json.RawMessage, error) {
+func (s *Supervisor) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string, st plugin.Stream) (json.RawMessage, error) {
 	p, err := s.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.Exec(ctx, op, args, secrets)
+	res, err := p.Exec(ctx, op, args, secrets, st)
 	if err != nil && p.Exited() {
 		s.mu.Lock()
 		s.dropLocked(p)
@@ -269,38 +270,30 @@ func (s *Supervisor) Close() {
 	}
 }
 
-// PluginRunner is the Runner serve uses: each run is one
-// "detection.run_incremental" operation in the supervised plugin.
+// PluginRunner is the Runner (and FeedRunner) serve uses: each run is one
+// wire.OpRunIncremental call in the supervised plugin, each feed refresh
+// one wire.OpFeedRefresh.
 type PluginRunner struct {
 	Sup *Supervisor
+	// Progress receives the operations' progress (nil discards it).
+	Progress plugin.Stream
 }
+
+var _ plugin.Admin = (*Supervisor)(nil)
 
 // Run implements Runner.
 func (r PluginRunner) Run(ctx context.Context, req RunRequest) (RunResult, error) {
-	args, err := json.Marshal(wire.RunIncrementalArgs{
+	out, err := plugin.Call(ctx, r.Sup, wire.OpRunIncremental, wire.RunIncrementalArgs{
 		Detection: req.Detection.Name, RunID: req.RunID, Holder: req.Holder,
 		Settings: req.Detection.RunSettings(), Incremental: req.Detection.Incremental, Window: req.Window,
 		Trigger: req.Trigger,
-	})
+	}, req.Detection.SecretValues(), r.Progress)
 	if err != nil {
-		return RunResult{}, err
+		return out, err
 	}
-	raw, err := r.Sup.Exec(ctx, wire.OpRunIncremental.Name, args, req.Detection.SecretValues())
-	if err != nil {
-		return RunResult{}, err
-	}
-	return decodeOutcome(raw)
-}
-
-// decodeOutcome reads an operation's Outcome. The plugin answers a run that
-// failed inside (a window error, a lost lease) with the Outcome and no
-// error, so that the host still learns how far it got; that failure is
-// returned here as the error.
-func decodeOutcome(raw json.RawMessage) (RunResult, error) {
-	var out RunResult
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return out, fmt.Errorf("%s: bad result: %w", wire.OpRunIncremental.Name, err)
-	}
+	// The plugin answers a run that failed inside (a window error, a lost
+	// lease) with the Outcome and no error, so that the host still learns
+	// how far it got; that failure is returned here as the error.
 	if out.Status == wire.StatusFailed {
 		msg := out.Error
 		if msg == "" {

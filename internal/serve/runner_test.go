@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
@@ -22,7 +23,7 @@ type fakePlugin struct {
 	exec   func(ctx context.Context, p *fakePlugin, op string, args json.RawMessage, secrets map[string]string) (json.RawMessage, error)
 }
 
-func (p *fakePlugin) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string) (json.RawMessage, error) {
+func (p *fakePlugin) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string, _ plugin.Stream) (json.RawMessage, error) {
 	return p.exec(ctx, p, op, args, secrets)
 }
 func (p *fakePlugin) Exited() bool { return p.exited.Load() }
@@ -71,7 +72,7 @@ func TestSupervisor(t *testing.T) {
 		ff := &fakeFactory{exec: okOutcome}
 		sup := NewSupervisor(ff.start, fast)
 		for range 3 {
-			if _, err := sup.Exec(ctx, wire.OpRunIncremental.Name, json.RawMessage(`{"detection":"a"}`), nil); err != nil {
+			if _, err := sup.Exec(ctx, wire.OpRunIncremental.Name, json.RawMessage(`{"detection":"a"}`), nil, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -99,14 +100,14 @@ func TestSupervisor(t *testing.T) {
 		opts := fast
 		opts.OnEvent = func(e string) { mu.Lock(); events = append(events, e); mu.Unlock() }
 		sup := NewSupervisor(ff.start, opts)
-		_, err := sup.Exec(ctx, wire.OpRunIncremental.Name, json.RawMessage(`{"detection":"a"}`), nil)
+		_, err := sup.Exec(ctx, wire.OpRunIncremental.Name, json.RawMessage(`{"detection":"a"}`), nil, nil)
 		if !errors.Is(err, ErrPluginCrashed) {
 			t.Fatalf("err %v, want ErrPluginCrashed", err)
 		}
 		if st := sup.Status(); st.Running || st.Crashes != 1 || st.Failures != 1 {
 			t.Fatalf("status after crash %+v", st)
 		}
-		if _, err := sup.Exec(ctx, wire.OpRunIncremental.Name, json.RawMessage(`{"detection":"a"}`), nil); err != nil {
+		if _, err := sup.Exec(ctx, wire.OpRunIncremental.Name, json.RawMessage(`{"detection":"a"}`), nil, nil); err != nil {
 			t.Fatalf("after restart: %v", err)
 		}
 		if len(ff.started) != 2 || !ff.started[0].closed.Load() {
@@ -128,7 +129,7 @@ func TestSupervisor(t *testing.T) {
 	t.Run("start failures are retried with growing waits", func(t *testing.T) {
 		ff := &fakeFactory{exec: okOutcome, failNext: 3}
 		sup := NewSupervisor(ff.start, fast)
-		if _, err := sup.Exec(ctx, wire.OpRunIncremental.Name, json.RawMessage(`{"detection":"a"}`), nil); err != nil {
+		if _, err := sup.Exec(ctx, wire.OpRunIncremental.Name, json.RawMessage(`{"detection":"a"}`), nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		if len(ff.startAt) != 4 {
@@ -146,7 +147,7 @@ func TestSupervisor(t *testing.T) {
 		opts.StartRetryFor = 150 * time.Millisecond
 		sup := NewSupervisor(ff.start, opts)
 		t0 := time.Now()
-		_, err := sup.Exec(ctx, wire.OpRunIncremental.Name, nil, nil)
+		_, err := sup.Exec(ctx, wire.OpRunIncremental.Name, nil, nil, nil)
 		if err == nil || !strings.Contains(err.Error(), "start plugin") {
 			t.Fatalf("err %v", err)
 		}
@@ -161,7 +162,7 @@ func TestSupervisor(t *testing.T) {
 		}}
 		sup := NewSupervisor(ff.start, fast)
 		for range 2 {
-			if _, err := sup.Exec(ctx, "nope", nil, nil); err == nil || errors.Is(err, ErrPluginCrashed) {
+			if _, err := sup.Exec(ctx, "nope", nil, nil, nil); err == nil || errors.Is(err, ErrPluginCrashed) {
 				t.Fatalf("err %v", err)
 			}
 		}

@@ -15,8 +15,8 @@ const MaxFeedContent = 40 << 20
 type FeedLoadArgs struct {
 	Settings Settings `json:"settings"`
 	File     string   `json:"file,omitempty"`
-	Content  []byte   `json:"content,omitempty"`
-	Name     string   `json:"name,omitempty"` // default DefaultFeedName
+	Content  []byte   `json:"content,omitzero"` // nil: read File
+	Name     string   `json:"name,omitempty"`   // default DefaultFeedName
 	MinLevel *int     `json:"min_level,omitempty"`
 	// AllowEmpty lets a feed that parses to no indicator replace the live
 	// one (refused by default: an empty download must not wipe the feed).

@@ -25,19 +25,14 @@ import (
 // `edgewatch serve` does in servecmd).
 type hostProcess struct{ c *plugin.Client }
 
-func (p hostProcess) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string) (json.RawMessage, error) {
-	return p.c.Exec(ctx, op, args, secrets, nopStream{})
+func (p hostProcess) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string, s plugin.Stream) (json.RawMessage, error) {
+	return p.c.Exec(ctx, op, args, secrets, s)
 }
 func (p hostProcess) Validate(context.Context, json.RawMessage, map[string]string) ([]string, error) {
 	return nil, nil
 }
 func (p hostProcess) Exited() bool { return p.c.Exited() }
 func (p hostProcess) Close()       { p.c.Close() }
-
-type nopStream struct{}
-
-func (nopStream) Progress(context.Context, plugin.Progress) error { return nil }
-func (nopStream) Alerts(context.Context, []plugin.Alert) error    { return nil }
 
 func buildOpsPlugin(t *testing.T) string {
 	t.Helper()

@@ -2,7 +2,6 @@ package pluginops
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,11 +14,9 @@ import (
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/internal/incremental"
+	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
-
-// OpFunc is the plugin's operation signature (internal/detector.OpFunc).
-type OpFunc = func(ctx context.Context, args json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error)
 
 // Env is what one operation works with, opened from its settings.
 type Env struct {
@@ -78,29 +75,19 @@ func (d Deps) withDefaults() Deps {
 	return d
 }
 
-// Ops returns the operations by name, for the plugin's registry:
-//
-//	for name, fn := range pluginops.Ops(pluginops.Deps{}) {
-//		detector.RegisterOp(name, fn)
-//	}
-func Ops(d Deps) map[string]OpFunc {
+// Register adds the incremental-detection operations to m.
+func Register(m *plugin.Mux, d Deps) {
 	d = d.withDefaults()
-	return map[string]OpFunc{
-		wire.OpRunIncremental.Name:  d.runIncremental,
-		wire.OpRetroHunt.Name:       d.retroHunt,
-		wire.OpFeedRefresh.Name:     d.feedRefresh,
-		wire.OpDetectionStatus.Name: d.status,
-	}
+	plugin.Handle(m, wire.OpRunIncremental, d.runIncremental)
+	plugin.Handle(m, wire.OpRetroHunt, d.retroHunt)
+	plugin.Handle(m, wire.OpFeedRefresh, d.feedRefresh)
+	plugin.Handle(m, wire.OpDetectionStatus, d.status)
 }
 
-func decode(op string, args json.RawMessage, v any) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: %s: no arguments", engine.ErrConfig, op)
-	}
-	if err := json.Unmarshal(args, v); err != nil {
-		return fmt.Errorf("%w: %s: %w", engine.ErrConfig, op, err)
-	}
-	return nil
+// progressTo reports progress on s; a host that stopped listening is not
+// an error here (the operation's context ends then).
+func progressTo(ctx context.Context, s plugin.Stream) func(wire.Progress) {
+	return func(p wire.Progress) { _ = s.Progress(ctx, p) }
 }
 
 func (d Deps) open(ctx context.Context, s wire.Settings, secrets map[string]string) (*Env, error) {
@@ -128,14 +115,11 @@ func (env *Env) close() {
 	}
 }
 
-func (d Deps) runIncremental(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
-	var a wire.RunIncrementalArgs
-	if err := decode(wire.OpRunIncremental.Name, raw, &a); err != nil {
-		return nil, err
-	}
+func (d Deps) runIncremental(ctx context.Context, a wire.RunIncrementalArgs, secrets map[string]string, s plugin.Stream) (wire.Outcome, error) {
+	progress := progressTo(ctx, s)
 	env, err := d.open(ctx, a.Settings, secrets)
 	if err != nil {
-		return nil, err
+		return wire.Outcome{}, err
 	}
 	defer env.close()
 	if env.RecordRun != nil {
@@ -145,7 +129,7 @@ func (d Deps) runIncremental(ctx context.Context, raw json.RawMessage, secrets m
 	out, _ := incremental.RunIncremental(ctx, incremental.Request{
 		Detection: a.Detection, Config: a.Incremental, Holder: a.Holder, Window: a.Window, RunID: a.RunID, Logger: d.Logger,
 	}, run, env.State, d.Now)
-	return json.Marshal(out)
+	return *out, nil
 }
 
 // WindowRunner adapts the engine to an incremental.WindowFunc: each window
@@ -209,11 +193,8 @@ func (progressObs) Alerts(context.Context, []*correlation.Alert) error { return 
 
 func progressObserver(fn func(wire.Progress)) engine.Observer { return progressObs{fn} }
 
-func (d Deps) retroHunt(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
-	var a wire.RetroHuntArgs
-	if err := decode(wire.OpRetroHunt.Name, raw, &a); err != nil {
-		return nil, err
-	}
+func (d Deps) retroHunt(ctx context.Context, a wire.RetroHuntArgs, secrets map[string]string, s plugin.Stream) (wire.Outcome, error) {
+	progress := progressTo(ctx, s)
 	feed := a.FeedName
 	if feed == "" {
 		feed = "retro-hunt"
@@ -222,17 +203,17 @@ func (d Deps) retroHunt(ctx context.Context, raw json.RawMessage, secrets map[st
 	for _, v := range a.Indicators {
 		p, err := parsePrefix(v)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: indicator %q: %v", engine.ErrConfig, wire.OpRetroHunt.Name, v, err)
+			return wire.Outcome{}, fmt.Errorf("%w: %s: indicator %q: %v", engine.ErrConfig, wire.OpRetroHunt.Name, v, err)
 		}
 		set.Add(correlation.Indicator{Prefix: p, Feed: feed}, true)
 	}
 	env, err := d.open(ctx, a.Settings, secrets)
 	if err != nil {
-		return nil, err
+		return wire.Outcome{}, err
 	}
 	defer env.close()
 	out, _ := RetroHunt(ctx, env, a.Detection, a.RunID, a.Settings, a.Incremental, set, progress, d.Now, d.Logger)
-	return json.Marshal(out)
+	return *out, nil
 }
 
 // RetroHunt re-scans the detection's past window (Config.RetroLookback)
@@ -298,13 +279,10 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-func (d Deps) feedRefresh(ctx context.Context, raw json.RawMessage, secrets map[string]string, progress func(wire.Progress)) (json.RawMessage, error) {
-	var a wire.FeedRefreshArgs
-	if err := decode(wire.OpFeedRefresh.Name, raw, &a); err != nil {
-		return nil, err
-	}
+func (d Deps) feedRefresh(ctx context.Context, a wire.FeedRefreshArgs, secrets map[string]string, s plugin.Stream) (wire.FeedRefreshResult, error) {
+	progress := progressTo(ctx, s)
 	if a.Feed.Path == "" {
-		return nil, fmt.Errorf("%w: %s: feed.path is required", engine.ErrConfig, wire.OpFeedRefresh.Name)
+		return wire.FeedRefreshResult{}, fmt.Errorf("%w: %s: feed.path is required", engine.ErrConfig, wire.OpFeedRefresh.Name)
 	}
 	name := a.Feed.Name
 	if name == "" {
@@ -312,22 +290,22 @@ func (d Deps) feedRefresh(ctx context.Context, raw json.RawMessage, secrets map[
 	}
 	set, _, err := engine.LoadFeedFiles(ctx, []string{a.Feed.Path}, correlation.FeedOptions{Name: name, MinLevel: a.Feed.MinLevel, KeepNonGlobal: a.Settings.KeepNonGlobal})
 	if err != nil {
-		return nil, err
+		return wire.FeedRefreshResult{}, err
 	}
 	env, err := d.open(ctx, a.Settings, secrets)
 	if err != nil {
-		return nil, err
+		return wire.FeedRefreshResult{}, err
 	}
 	defer env.close()
 	if env.LoadFeed == nil {
-		return nil, fmt.Errorf("%w: %s: this store has no indicator lookup index", engine.ErrConfig, wire.OpFeedRefresh.Name)
+		return wire.FeedRefreshResult{}, fmt.Errorf("%w: %s: this store has no indicator lookup index", engine.ErrConfig, wire.OpFeedRefresh.Name)
 	}
 	if progress != nil {
 		progress(wire.Progress{Stage: "indicators", Message: fmt.Sprintf("loading %d indicators as feed %s", set.Len(), name)})
 	}
 	ld, err := env.LoadFeed(ctx, name, set)
 	if err != nil {
-		return nil, fmt.Errorf("load feed %s: %w", name, err)
+		return wire.FeedRefreshResult{}, fmt.Errorf("load feed %s: %w", name, err)
 	}
 	res := wire.FeedRefreshResult{Feed: name, Loaded: ld.Loaded, Added: len(ld.Added), Removed: ld.Removed, FirstLoad: ld.FirstLoad}
 	switch {
@@ -357,35 +335,31 @@ func (d Deps) feedRefresh(ctx context.Context, raw json.RawMessage, secrets map[
 			res.Retro = append(res.Retro, out)
 		}
 	}
-	return json.Marshal(res)
+	return res, nil
 }
 
 func sameCluster(a, b wire.ClusterSettings) bool {
 	return strings.Join(a.URLs, ",") == strings.Join(b.URLs, ",") && a.Username == b.Username
 }
 
-func (d Deps) status(ctx context.Context, raw json.RawMessage, secrets map[string]string, _ func(wire.Progress)) (json.RawMessage, error) {
-	var a wire.DetectionStatusArgs
-	if err := decode(wire.OpDetectionStatus.Name, raw, &a); err != nil {
-		return nil, err
-	}
+func (d Deps) status(ctx context.Context, a wire.DetectionStatusArgs, secrets map[string]string, s plugin.Stream) (wire.DetectionStatusResult, error) {
 	env, err := d.Open(ctx, a.Settings, secrets)
 	if err != nil {
-		return nil, err
+		return wire.DetectionStatusResult{}, err
 	}
 	defer env.close()
 	if env.State == nil {
-		return nil, fmt.Errorf("%w: status needs a cluster source (opensearch or elasticsearch)", engine.ErrConfig)
+		return wire.DetectionStatusResult{}, fmt.Errorf("%w: status needs a cluster source (opensearch or elasticsearch)", engine.ErrConfig)
 	}
 	now := d.Now()
 	st, err := incremental.Status(ctx, env.State, a.Detections, now)
 	if err != nil {
 		if errors.Is(err, wire.ErrInvalidConfig) {
-			return nil, fmt.Errorf("%w: %w", engine.ErrConfig, err)
+			return wire.DetectionStatusResult{}, fmt.Errorf("%w: %w", engine.ErrConfig, err)
 		}
-		return nil, err
+		return wire.DetectionStatusResult{}, err
 	}
-	return json.Marshal(wire.DetectionStatusResult{Now: now.UTC(), Detections: st})
+	return wire.DetectionStatusResult{Now: now.UTC(), Detections: st}, nil
 }
 
 // Status reads the incremental status of detections (all with a

@@ -15,6 +15,7 @@ import (
 	"github.com/edgewatch/edgewatch/internal/engine"
 	"github.com/edgewatch/edgewatch/internal/incremental"
 	"github.com/edgewatch/edgewatch/internal/serve"
+	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
@@ -38,13 +39,20 @@ func memDeps(w *memWorld, now time.Time, load func(name string, set *correlation
 	}
 }
 
-func execOp(t *testing.T, ops map[string]OpFunc, op string, args any) (json.RawMessage, error) {
+// opsOf registers the operations of d on a Mux, as the plugin serves them.
+func opsOf(d Deps) *plugin.Mux {
+	m := &plugin.Mux{}
+	Register(m, d)
+	return m
+}
+
+func execOp(t *testing.T, ops *plugin.Mux, op string, args any) (json.RawMessage, error) {
 	t.Helper()
 	b, err := json.Marshal(args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ops[op](context.Background(), b, map[string]string{"password": "pw"}, nil)
+	return ops.Exec(context.Background(), op, b, map[string]string{"password": "pw"}, nil)
 }
 
 // hostRunArgs builds the args exactly as the host's serve sends them.
@@ -67,9 +75,9 @@ func TestRunIncrementalOp(t *testing.T) {
 	w := newMemWorld(t).(*memWorld)
 	all, hits := arriving(scnStart, scnStart.Add(time.Hour), 0)
 	w.Publish(t, all)
-	ops := Ops(memDeps(w, scnStart.Add(time.Hour+time.Minute), nil))
+	ops := opsOf(memDeps(w, scnStart.Add(time.Hour+time.Minute), nil))
 
-	raw, err := ops[wire.OpRunIncremental.Name](context.Background(), hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil)
+	raw, err := ops.Exec(context.Background(), wire.OpRunIncremental.Name, hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +93,8 @@ func TestRunIncrementalOp(t *testing.T) {
 	// A failing window comes back as a failed outcome, not an error.
 	w.failAfter = 0
 	w.Publish(t, []evSpec{{Time: scnStart.Add(time.Hour + 30*time.Second), Remote: "198.51.100.10", ReportID: "9"}})
-	ops = Ops(memDeps(w, scnStart.Add(time.Hour+2*time.Minute), nil))
-	raw, err = ops[wire.OpRunIncremental.Name](context.Background(), hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil)
+	ops = opsOf(memDeps(w, scnStart.Add(time.Hour+2*time.Minute), nil))
+	raw, err = ops.Exec(context.Background(), wire.OpRunIncremental.Name, hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,20 +105,21 @@ func TestRunIncrementalOp(t *testing.T) {
 
 func TestOpArgumentErrors(t *testing.T) {
 	w := newMemWorld(t).(*memWorld)
-	ops := Ops(memDeps(w, scnStart, nil))
+	ops := opsOf(memDeps(w, scnStart, nil))
 	for _, tc := range []struct {
 		name, op string
 		args     string
+		want     error
 	}{
-		{"run: not JSON", wire.OpRunIncremental.Name, `{`},
-		{"run: empty", wire.OpRunIncremental.Name, ``},
-		{"retro: bad indicator", wire.OpRetroHunt.Name, `{"detection":"scn","indicators":["not-an-ip"]}`},
-		{"feed: no path", wire.OpFeedRefresh.Name, `{"feed":{}}`},
+		{"run: not JSON", wire.OpRunIncremental.Name, `{`, plugin.ErrInvalidArgs},
+		{"run: empty", wire.OpRunIncremental.Name, ``, plugin.ErrInvalidArgs},
+		{"retro: bad indicator", wire.OpRetroHunt.Name, `{"detection":"scn","indicators":["not-an-ip"]}`, engine.ErrConfig},
+		{"feed: no path", wire.OpFeedRefresh.Name, `{"feed":{}}`, engine.ErrConfig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ops[tc.op](context.Background(), json.RawMessage(tc.args), map[string]string{"password": "pw"}, nil)
-			if !errors.Is(err, engine.ErrConfig) {
-				t.Fatalf("err %v, want ErrConfig", err)
+			_, err := ops.Exec(context.Background(), tc.op, json.RawMessage(tc.args), map[string]string{"password": "pw"}, nil)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err %v, want %v", err, tc.want)
 			}
 		})
 	}
@@ -118,7 +127,7 @@ func TestOpArgumentErrors(t *testing.T) {
 	d := Deps{Open: func(context.Context, wire.Settings, map[string]string) (*Env, error) {
 		return &Env{Backend: &engine.Backend{Source: w}}, nil
 	}}
-	_, err := Ops(d)[wire.OpRunIncremental.Name](context.Background(), json.RawMessage(`{"detection":"scn","settings":{}}`), nil, nil)
+	_, err := opsOf(d).Exec(context.Background(), wire.OpRunIncremental.Name, json.RawMessage(`{"detection":"scn","settings":{}}`), nil, nil)
 	if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "cluster source") {
 		t.Fatalf("file source: %v", err)
 	}
@@ -128,7 +137,7 @@ func TestRetroHuntOp(t *testing.T) {
 	w := newMemWorld(t).(*memWorld)
 	planted := evSpec{Time: scnStart.Add(-30 * time.Hour), Remote: "192.0.2.77", ReportID: "5"}
 	w.Publish(t, []evSpec{planted})
-	ops := Ops(memDeps(w, scnStart, nil))
+	ops := opsOf(memDeps(w, scnStart, nil))
 	raw, err := execOp(t, ops, wire.OpRetroHunt.Name, map[string]any{"detection": "scn", "indicators": []string{"192.0.2.0/24"},
 		"settings": map[string]any{"source": "opensearch"}})
 	if err != nil {
@@ -172,7 +181,7 @@ func TestFeedRefreshOp(t *testing.T) {
 			w := newMemWorld(t).(*memWorld)
 			w.Publish(t, []evSpec{planted})
 			var loaded *correlation.IndicatorSet
-			ops := Ops(memDeps(w, scnStart, func(name string, set *correlation.IndicatorSet) (FeedLoad, error) {
+			ops := opsOf(memDeps(w, scnStart, func(name string, set *correlation.IndicatorSet) (FeedLoad, error) {
 				loaded = set
 				return tc.load, nil
 			}))
@@ -200,8 +209,8 @@ func TestFeedRefreshOp(t *testing.T) {
 func TestStatusOp(t *testing.T) {
 	w := newMemWorld(t).(*memWorld)
 	now := scnStart.Add(time.Hour)
-	ops := Ops(memDeps(w, now, nil))
-	if _, err := ops[wire.OpRunIncremental.Name](context.Background(), hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil); err != nil {
+	ops := opsOf(memDeps(w, now, nil))
+	if _, err := ops.Exec(context.Background(), wire.OpRunIncremental.Name, hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := execOp(t, ops, wire.OpDetectionStatus.Name, map[string]any{"settings": map[string]any{"source": "opensearch"}})

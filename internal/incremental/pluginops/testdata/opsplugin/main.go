@@ -1,6 +1,6 @@
 // Command opsplugin is the detector plugin with the incremental operations
-// registered, as cmd/edgewatch-defender-ti will have them: pluginops' end
-// to end tests start it through the host's supervisor and kill it mid-run.
+// registered, as cmd/edgewatch-defender-ti has them: pluginops' end to end
+// tests start it through the host's supervisor and kill it mid-run.
 package main
 
 import (
@@ -10,9 +10,7 @@ import (
 )
 
 func main() {
-	reg := detector.NewRegistry()
-	for name, fn := range pluginops.Ops(pluginops.Deps{}) {
-		reg.Register(name, fn)
-	}
-	plugin.Serve(detector.New(detector.WithOps(reg)))
+	m := &plugin.Mux{}
+	pluginops.Register(m, pluginops.Deps{})
+	plugin.Serve(detector.New(detector.WithOps(m)))
 }
