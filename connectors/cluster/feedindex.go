@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"sort"
@@ -522,7 +521,7 @@ func (c *Client) ScanIndicators(ctx context.Context, name string, fn func(correl
 	index = live[len(live)-1]
 	var bad int
 	err = c.scanIndicatorDocs(ctx, index, []string{"count", "level", "feed"}, func(d *indicatorDoc) error {
-		p, perr := parseIndicatorValue(d.Value)
+		p, perr := correlation.ParsePrefix(d.Value)
 		if perr != nil {
 			bad++
 			return nil
@@ -548,17 +547,6 @@ func (c *Client) ReadIndicators(ctx context.Context, name string) (*correlation.
 		return nil, err
 	}
 	return set, nil
-}
-
-func parseIndicatorValue(v string) (netip.Prefix, error) {
-	if strings.Contains(v, "/") {
-		return netip.ParsePrefix(v)
-	}
-	a, err := netip.ParseAddr(v)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return a.Prefix(a.BitLen())
 }
 
 // FeedStatus is what feed status shows.

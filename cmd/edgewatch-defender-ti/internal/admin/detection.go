@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -29,9 +28,6 @@ type Env struct {
 	// ones that were not in the previous live feed (nil when the store has
 	// no lookup index).
 	LoadFeed func(ctx context.Context, name string, set *correlation.IndicatorSet) (FeedLoad, error)
-	// RecordRun, when set, builds the run recorder of one detection's
-	// windows (trigger "schedule", "webhook", "retro-hunt"…).
-	RecordRun func(detection, trigger string, retro bool) func(context.Context, *wire.Summary) error
 	// Close releases what Open opened.
 	Close func()
 }
@@ -76,10 +72,9 @@ func (d Deps) runIncremental(ctx context.Context, a wire.RunIncrementalArgs, sec
 		return wire.Outcome{}, err
 	}
 	defer env.close()
-	if env.RecordRun != nil {
-		env.Backend.RecordRun = env.RecordRun(a.Detection, a.Trigger, false)
-	}
-	run := WindowRunner(env.Backend, a.Settings, progress, d.Now)
+	settings := a.Settings
+	settings.Detection, settings.Trigger = a.Detection, a.Trigger // the run records' detection and trigger
+	run := WindowRunner(env.Backend, settings, progress, d.Now)
 	out, _ := incremental.RunIncremental(ctx, incremental.Request{
 		Detection: a.Detection, Config: a.Incremental, Holder: a.Holder, Window: a.Window, RunID: a.RunID, Logger: d.Logger,
 	}, run, env.State, d.Now)
@@ -155,7 +150,7 @@ func (d Deps) retroHunt(ctx context.Context, a wire.RetroHuntArgs, secrets map[s
 	}
 	set := correlation.NewIndicatorSet(feed)
 	for _, v := range a.Indicators {
-		p, err := parsePrefix(v)
+		p, err := correlation.ParsePrefix(v)
 		if err != nil {
 			return wire.Outcome{}, fmt.Errorf("%w: %s: indicator %q: %v", engine.ErrConfig, wire.OpRetroHunt.Name, v, err)
 		}
@@ -176,10 +171,8 @@ func (d Deps) retroHunt(ctx context.Context, a wire.RetroHuntArgs, secrets map[s
 func RetroHunt(ctx context.Context, env *Env, detection, runID string, s wire.Settings, cfg wire.Config,
 	set *correlation.IndicatorSet, progress func(wire.Progress), now func() time.Time, log *slog.Logger) (*wire.Outcome, error) {
 	be := RetroBackend(env.Backend, set)
-	if env.RecordRun != nil {
-		be.RecordRun = env.RecordRun(detection, "retro-hunt", true)
-	}
 	rs := s
+	rs.Detection, rs.Trigger, rs.RetroHunt = detection, "retro-hunt", true
 	cl := wire.ClusterSettings{}
 	if s.Cluster != nil {
 		cl = *s.Cluster
@@ -214,23 +207,6 @@ func (r retroWriter) Write(ctx context.Context, alerts []*correlation.Alert) (co
 		a.Edgewatch.RetroHunt = true
 	}
 	return r.w.Write(ctx, alerts)
-}
-
-func parsePrefix(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return p, err
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func (d Deps) feedRefresh(ctx context.Context, a wire.FeedRefreshArgs, secrets map[string]string, s plugin.Stream) (wire.FeedRefreshResult, error) {

@@ -113,7 +113,7 @@ func (w *clusterWorld) Env(t *testing.T) *Env {
 	env.Backend.Indicators = func(context.Context) (*correlation.IndicatorSet, error) { return feedSet(), nil }
 	// Run records go to the shared edgewatch-state index: scenarios do not
 	// write them.
-	env.RecordRun = nil
+	env.Backend.RecordRun = nil
 	return env
 }
 

@@ -103,6 +103,50 @@ func TestRunIncrementalOp(t *testing.T) {
 	}
 }
 
+// TestRunRecordsOfDetectionOps: incremental and retro-hunt windows are
+// recorded by the same wiring as `edgewatch run`: with the call's detection
+// and trigger, and the lag measured from the run's own (injected) clock.
+func TestRunRecordsOfDetectionOps(t *testing.T) {
+	w := newMemWorld(t).(*memWorld)
+	all, _ := arriving(scnStart, scnStart.Add(time.Hour), 0)
+	w.Publish(t, all)
+	now := scnStart.Add(time.Hour + time.Minute)
+	var recs []wire.RunRecord
+	d := memDeps(w, now, nil)
+	open := d.Open
+	d.Open = func(ctx context.Context, s wire.Settings, secrets map[string]string) (*Env, error) {
+		env, err := open(ctx, s, secrets)
+		if err == nil {
+			env.Backend.RecordRun = func(_ context.Context, rec wire.RunRecord) error {
+				recs = append(recs, rec)
+				return nil
+			}
+		}
+		return env, err
+	}
+	ops := opsOf(d)
+	if _, err := ops.Exec(context.Background(), wire.OpRunIncremental.Name, hostRunArgs(t, "scn", nil), map[string]string{"password": "pw"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := execOp(t, ops, wire.OpRetroHunt.Name, wire.RetroHuntArgs{Detection: "scn", Indicators: []string{"192.0.2.0/24"},
+		Settings: wire.Settings{Source: "opensearch"}, Incremental: wire.Config{RetroLookback: wire.Duration(time.Hour), RetroMaxWindow: wire.Duration(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 {
+		t.Fatalf("%d run records, want one incremental window and one retro-hunt window: %+v", len(recs), recs)
+	}
+	inc, retro := recs[0], recs[1]
+	if inc.Detection != "scn" || inc.Trigger != "webhook" || inc.RetroHunt || inc.Outcome != wire.StatusSuccess || inc.Counts.EventsScanned == 0 {
+		t.Errorf("incremental record %+v", inc)
+	}
+	if want := now.Sub(inc.Window.To).Milliseconds(); inc.LagMS != want || !inc.FinishedAt.Equal(now) {
+		t.Errorf("incremental lag %d ms (finished %s), want %d: measured against the run's clock", inc.LagMS, inc.FinishedAt, want)
+	}
+	if retro.Detection != "scn" || retro.Trigger != "retro-hunt" || !retro.RetroHunt {
+		t.Errorf("retro-hunt record %+v", retro)
+	}
+}
+
 func TestOpArgumentErrors(t *testing.T) {
 	w := newMemWorld(t).(*memWorld)
 	ops := opsOf(memDeps(w, scnStart, nil))

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"runtime/debug"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
@@ -133,10 +132,7 @@ func validate(s wire.Settings, secrets map[string]string) []plugin.Diagnostic {
 		}
 	}
 	for _, a := range s.Allow {
-		if _, err := netip.ParsePrefix(a); err == nil {
-			continue
-		}
-		if _, err := netip.ParseAddr(a); err != nil {
+		if _, err := correlation.ParsePrefix(a); err != nil {
 			add(plugin.SeverityError, "allow", "not an address or CIDR", a)
 		}
 	}

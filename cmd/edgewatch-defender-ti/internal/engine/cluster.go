@@ -13,15 +13,20 @@ import (
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-func init() {
-	RegisterBackend(string(cluster.OpenSearch), openClusterBackend(cluster.OpenSearch))
-	RegisterBackend(string(cluster.Elasticsearch), openClusterBackend(cluster.Elasticsearch))
-}
+// The one wiring of a detection to a cluster: engine.Run (`edgewatch run`)
+// and every incremental operation (`edgewatch serve`) open their backend
+// here, so that what a run reads, writes and records cannot differ with
+// the way it was started.
 
-// ClusterConfig turns the cluster settings and secrets into a connector
-// config.
-func ClusterConfig(c *wire.ClusterSettings, secrets map[string]string) cluster.Config {
-	return cluster.Config{
+// Connect opens a client to the cluster the settings name (source
+// opensearch or elasticsearch, cluster.urls, the password or API key from
+// the secrets).
+func Connect(ctx context.Context, s wire.Settings, secrets map[string]string) (*cluster.Client, error) {
+	if s.Cluster == nil || len(s.Cluster.URLs) == 0 {
+		return nil, fmt.Errorf("%w: source %s needs a cluster URL (--url)", ErrConfig, s.Source)
+	}
+	c := s.Cluster
+	cfg := cluster.Config{
 		URLs:               c.URLs,
 		Username:           c.Username,
 		Password:           secrets[wire.SecretPassword],
@@ -30,61 +35,54 @@ func ClusterConfig(c *wire.ClusterSettings, secrets map[string]string) cluster.C
 		InsecureSkipVerify: c.InsecureSkipVerify,
 		Timeout:            time.Duration(c.Timeout),
 	}
-}
-
-// Connect opens a client to the cluster s names.
-func Connect(ctx context.Context, s wire.Settings, secrets map[string]string) (*cluster.Client, error) {
-	if s.Cluster == nil || len(s.Cluster.URLs) == 0 {
-		return nil, fmt.Errorf("%w: source %s needs a cluster URL (--url)", ErrConfig, s.Source)
-	}
-	cfg := ClusterConfig(s.Cluster, secrets)
-	switch cluster.Flavor(s.Source) {
-	case cluster.OpenSearch:
+	switch s.Source {
+	case wire.SourceOpenSearch:
 		return opensearch.Connect(ctx, cfg)
-	case cluster.Elasticsearch:
+	case wire.SourceElasticsearch:
 		return elasticsearch.Connect(ctx, cfg)
 	}
-	return nil, fmt.Errorf("%w: source %q is not a cluster", ErrConfig, s.Source)
+	return nil, fmt.Errorf("%w: source %q is not a cluster (want opensearch or elasticsearch)", ErrConfig, s.Source)
 }
 
-func openClusterBackend(flavor cluster.Flavor) BackendFactory {
-	return func(ctx context.Context, s wire.Settings, secrets map[string]string) (*Backend, error) {
-		s.Source = string(flavor)
-		client, err := Connect(ctx, s, secrets)
-		if err != nil {
-			return nil, err
-		}
-		c := s.Cluster
-		if c.DeviceInfoIndex == "" || c.NetworkEventsIndex == "" {
-			return nil, fmt.Errorf("%w: source %s needs --device-info-index and --network-events-index", ErrConfig, flavor)
-		}
-		src, err := cluster.NewClientSource(client, cluster.SourceConfig{
-			DeviceInfoIndex:    c.DeviceInfoIndex,
-			NetworkEventsIndex: c.NetworkEventsIndex,
-			Profile:            c.Profile,
-			ProfileFields:      c.ProfileFields,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-		}
-		be := &Backend{
-			Source: src,
-			Writer: cluster.NewAlertWriter(client, c.AlertIndex, cluster.BulkOptions{}),
-			RecordRun: func(ctx context.Context, sum *wire.Summary) error {
-				_, err := client.WriteRunRecord(ctx, RunRecordOf(s, sum))
-				return err
-			},
-		}
-		if c.IndicatorFeed != "" {
-			be.Indicators = func(ctx context.Context) (*correlation.IndicatorSet, error) {
-				return client.ReadIndicators(ctx, c.IndicatorFeed)
-			}
-		}
-		return be, nil
+// ClusterBackend is a detection's backend over a connected cluster: it
+// reads the settings' DeviceInfo and network event indices with their field
+// profile, creates alerts in the alert index with bulk create, takes the
+// indicators from the lookup index when the settings name a feed (else
+// from the feed files) and records every run in the state index.
+func ClusterBackend(c *cluster.Client, s wire.Settings) (*Backend, error) {
+	cl := s.Cluster
+	if cl == nil || cl.DeviceInfoIndex == "" || cl.NetworkEventsIndex == "" {
+		return nil, fmt.Errorf("%w: source %s needs --device-info-index and --network-events-index", ErrConfig, s.Source)
 	}
+	src, err := cluster.NewClientSource(c, cluster.SourceConfig{
+		DeviceInfoIndex:    cl.DeviceInfoIndex,
+		NetworkEventsIndex: cl.NetworkEventsIndex,
+		Profile:            cl.Profile,
+		ProfileFields:      cl.ProfileFields,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	be := &Backend{
+		Source: src,
+		Writer: cluster.NewAlertWriter(c, cl.AlertIndex, cluster.BulkOptions{}),
+		RecordRun: func(ctx context.Context, rec wire.RunRecord) error {
+			_, err := c.WriteRunRecord(ctx, rec)
+			return err
+		},
+	}
+	if feed := cl.IndicatorFeed; feed != "" {
+		be.Indicators = func(ctx context.Context) (*correlation.IndicatorSet, error) {
+			return c.ReadIndicators(ctx, feed)
+		}
+	}
+	return be, nil
 }
 
-// RunRecordOf is the state-index record of a run.
+// RunRecordOf is the state index's record of one run with settings s: the
+// detection (default "default"), what triggered it, whether it was a
+// retro-hunt, its window, outcome and counts, and its lag behind the end
+// of its window when it finished.
 func RunRecordOf(s wire.Settings, sum *wire.Summary) wire.RunRecord {
 	host, _ := os.Hostname()
 	detection := s.Detection

@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors"
@@ -48,44 +46,30 @@ type Backend struct {
 	// Indicators loads the indicator set from the store (the lookup index);
 	// nil means Settings.Feeds files.
 	Indicators func(ctx context.Context) (*correlation.IndicatorSet, error)
-	// RecordRun stores the run record; nil in file mode.
-	RecordRun func(ctx context.Context, s *wire.Summary) error
+	// RecordRun stores the run's record (RunRecordOf); nil in file mode.
+	RecordRun func(ctx context.Context, rec wire.RunRecord) error
 	// Close releases the backend.
 	Close func() error
-}
-
-// BackendFactory opens the backend a Settings.Source names.
-type BackendFactory func(ctx context.Context, s wire.Settings, secrets map[string]string) (*Backend, error)
-
-var (
-	backendsMu sync.RWMutex
-	backends   = map[string]BackendFactory{"file": openFileBackend}
-)
-
-// RegisterBackend makes a source kind available to Run.
-func RegisterBackend(name string, f BackendFactory) {
-	backendsMu.Lock()
-	defer backendsMu.Unlock()
-	backends[name] = f
 }
 
 // ErrConfig marks a run that failed on its configuration (ours to fix, not
 // the store's).
 var ErrConfig = errors.New("invalid configuration")
 
-// Open opens the backend for s.
+// Open opens the backend the settings' source names: files (the default)
+// or a cluster (ClusterBackend over Connect).
 func Open(ctx context.Context, s wire.Settings, secrets map[string]string) (*Backend, error) {
-	name := s.Source
-	if name == "" {
-		name = "file"
+	switch s.Source {
+	case "", wire.SourceFile:
+		return openFileBackend(s)
+	case wire.SourceOpenSearch, wire.SourceElasticsearch:
+		c, err := Connect(ctx, s, secrets)
+		if err != nil {
+			return nil, err
+		}
+		return ClusterBackend(c, s)
 	}
-	backendsMu.RLock()
-	f, ok := backends[name]
-	backendsMu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("%w: unknown source %q (want file, opensearch or elasticsearch)", ErrConfig, name)
-	}
-	return f(ctx, s, secrets)
+	return nil, fmt.Errorf("%w: unknown source %q (want file, opensearch or elasticsearch)", ErrConfig, s.Source)
 }
 
 // Run executes one detection run described by s. secrets carries connector
@@ -122,7 +106,7 @@ func RunWith(ctx context.Context, s wire.Settings, be *Backend, obs Observer, no
 		// The run record is written even when the run failed, with a fresh
 		// context when the run's own was cancelled.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		if rerr := be.RecordRun(rctx, sum); rerr != nil && err == nil {
+		if rerr := be.RecordRun(rctx, RunRecordOf(s, sum)); rerr != nil && err == nil {
 			err = fmt.Errorf("record run: %w", rerr)
 		}
 		cancel()
@@ -311,7 +295,7 @@ func matchOptions(s wire.Settings) (correlation.MatchOptions, correlation.Rule, 
 		}
 	}
 	for _, a := range s.Allow {
-		p, err := parsePrefix(a)
+		p, err := correlation.ParsePrefix(a)
 		if err != nil {
 			return opts, correlation.Rule{}, fmt.Errorf("%w: allow %q: %v", ErrConfig, a, err)
 		}
@@ -334,18 +318,6 @@ func matchOptions(s wire.Settings) (correlation.MatchOptions, correlation.Rule, 
 		rule.Name = DefaultRuleName
 	}
 	return opts, rule, nil
-}
-
-func parsePrefix(s string) (netip.Prefix, error) {
-	if p, err := netip.ParsePrefix(s); err == nil {
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("not an address or CIDR")
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func progressFunc(obs Observer, stage string) connectors.ProgressFunc {

@@ -201,3 +201,38 @@ func TestExclusionsAndWindow(t *testing.T) {
 		}
 	})
 }
+
+// TestRunRecordOf: the state index's run record carries the settings'
+// detection, trigger and retro-hunt mark, every skipped row and the lag
+// behind the window's end at the run's own finish time.
+func TestRunRecordOf(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	sum := &wire.Summary{RunID: "r1", Started: t0, Finished: t0.Add(2 * time.Second), DurationMS: 2000, Outcome: wire.StatusSuccess,
+		Window: wire.RunWindow{From: t0.Add(-time.Hour), To: t0.Add(-time.Minute)}}
+	sum.Events.Read, sum.Events.Skipped = 100, map[string]int64{"bad JSON": 2, "bad RemoteIP": 1}
+	sum.DeviceInfo.Skipped = map[string]int64{"bad JSON": 4}
+	sum.Alerts.Matched, sum.Alerts.Created, sum.Alerts.AlreadyPresent = 3, 2, 1
+	tests := map[string]struct {
+		settings           wire.Settings
+		detection, trigger string
+		retro              bool
+	}{
+		"cli run":    {settings: wire.Settings{Trigger: "cli"}, detection: "default", trigger: "cli"},
+		"schedule":   {settings: wire.Settings{Detection: "prod", Trigger: "schedule"}, detection: "prod", trigger: "schedule"},
+		"retro-hunt": {settings: wire.Settings{Detection: "prod", Trigger: "retro-hunt", RetroHunt: true}, detection: "prod", trigger: "retro-hunt", retro: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			rec := RunRecordOf(tc.settings, sum)
+			if rec.Detection != tc.detection || rec.Trigger != tc.trigger || rec.RetroHunt != tc.retro || rec.RunID != "r1" {
+				t.Errorf("identity %+v", rec)
+			}
+			if rec.Counts.Skipped != 7 || rec.Counts.EventsScanned != 100 || rec.Counts.AlertsCreated != 2 || rec.Counts.AlertsAlreadyPresent != 1 {
+				t.Errorf("counts %+v", rec.Counts)
+			}
+			if rec.LagMS != (time.Minute + 2*time.Second).Milliseconds() {
+				t.Errorf("lag %d ms", rec.LagMS)
+			}
+		})
+	}
+}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/edgewatch/edgewatch/connectors/file"
@@ -10,7 +9,7 @@ import (
 
 // openFileBackend is the embedded default: Defender exports and feed files on
 // disk; alerts go to the observer only.
-func openFileBackend(_ context.Context, s wire.Settings, _ map[string]string) (*Backend, error) {
+func openFileBackend(s wire.Settings) (*Backend, error) {
 	if len(s.DeviceInfo) == 0 {
 		return nil, fmt.Errorf("%w: file source needs at least one --device-info file", ErrConfig)
 	}
