@@ -31,7 +31,8 @@ demo: build
 		--format table --out -
 
 ## test: the whole suite: lint, unit tests, fuzz smoke, integration tests against real clusters
-# cmd/edgewatch runs on its own: its uninstall test removes and reinstalls the
+# cmd/edgewatch-defender-ti (the end-to-end tests through the built host and
+# plugin) runs on its own: its uninstall test removes and reinstalls the
 # shared index templates, which must not race other packages' alert indices.
 TEST_ENV = EDGEWATCH_REQUIRE_CLUSTERS=1 \
 	EDGEWATCH_OPENSEARCH_URL=$(OS_URL) \
@@ -44,8 +45,8 @@ TEST_ENV = EDGEWATCH_REQUIRE_CLUSTERS=1 \
 	EDGEWATCH_BIN_DIR=$(CURDIR)/$(BIN)
 
 test: deps build lint clusters-up
-	$(TEST_ENV) $(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v '/cmd/edgewatch$$')
-	$(TEST_ENV) $(GO) test -count=1 -timeout 15m ./cmd/edgewatch
+	$(TEST_ENV) $(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v '/cmd/edgewatch-defender-ti$$')
+	$(TEST_ENV) $(GO) test -count=1 -timeout 15m ./cmd/edgewatch-defender-ti
 	$(MAKE) fuzz FUZZTIME=5s
 
 ## test-unit: tests that need no cluster (cluster tests skip)

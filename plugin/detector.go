@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Detector is what every edgewatch plugin implements. The host calls
@@ -27,9 +29,10 @@ type Detector interface {
 }
 
 // Admin is an optional capability: operations other than a detection run,
-// such as "feed.load", "feed.status", "install", "uninstall", "report" and
-// "status". A plugin offers it by implementing Admin next to Detector; a host
-// talking to a plugin without it gets an error wrapping [ErrUnsupported].
+// the wire.Op descriptors (wire.OpFeedLoad, wire.OpInstall, ...). A plugin
+// offers it by implementing Admin next to Detector, usually with a [Mux]
+// filled by [Handle]; a host calls an operation with [Call]. A host talking
+// to a plugin without it gets an error wrapping [ErrUnsupported].
 type Admin interface {
 	// Exec runs operation op with its JSON arguments and secrets, reporting
 	// progress through s, and returns the operation's JSON result. An
@@ -64,16 +67,17 @@ type Config struct {
 	Secrets  map[string]string
 }
 
-// RunRequest is one detection run: the settings document (JSON, the shape of
-// internal/engine.Settings) and the secrets ("password", "api_key"). Secrets
-// travel only over the plugin channel, never in argv or the environment.
+// RunRequest is one detection run: the settings document (JSON, a
+// wire.Settings) and the secrets (wire.SecretPassword, wire.SecretAPIKey).
+// Secrets travel only over the plugin channel, never in argv or the
+// environment.
 type RunRequest struct {
 	Settings json.RawMessage
 	Secrets  map[string]string
 }
 
-// Result is what a run returns at its end: the run summary as JSON (the
-// shape of internal/engine.Summary).
+// Result is what a run returns at its end: the run summary as JSON (a
+// wire.Summary).
 type Result struct {
 	Summary json.RawMessage
 }
@@ -109,14 +113,9 @@ type Diagnostic struct {
 	Field string
 }
 
-// Progress is one progress report.
-type Progress struct {
-	Stage   string // "indicators", "facing", "events", "write", "done"
-	Done    int64  // units done in this stage
-	Total   int64  // 0 when unknown
-	Unit    string // "rows" or "bytes"
-	Message string // optional human text
-}
+// Progress is one progress report (wire.Progress: the plugin side's engine
+// and operations report it as it is).
+type Progress = wire.Progress
 
 // Alert is one alert as it crosses the plugin boundary: its id, its ECS
 // document as JSON, and the display columns a host shows in a table.

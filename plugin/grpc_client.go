@@ -47,6 +47,9 @@ func (c *grpcClient) Validate(ctx context.Context, cfg Config) ([]Diagnostic, er
 }
 
 func (c *grpcClient) Run(ctx context.Context, req RunRequest, s Stream) (Result, error) {
+	if s == nil {
+		s = discard{}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // ends the RPC if s fails mid-stream
 	stream, err := c.detector.Run(ctx, runRequestToProto(req))
@@ -76,6 +79,9 @@ func (c *grpcClient) Run(ctx context.Context, req RunRequest, s Stream) (Result,
 }
 
 func (c *grpcClient) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string, s Stream) (json.RawMessage, error) {
+	if s == nil {
+		s = discard{}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.admin.Exec(ctx, &pb.ExecRequest{Op: op, ArgsJson: args, Secrets: secrets})

@@ -174,6 +174,8 @@ func toStatus(err error) error {
 		code = codes.NotFound
 	case errors.Is(err, ErrUnsupported):
 		code = codes.Unimplemented
+	case errors.Is(err, ErrInvalidArgs):
+		code = codes.InvalidArgument
 	}
 	return status.Error(code, err.Error())
 }

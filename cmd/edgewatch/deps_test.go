@@ -6,16 +6,17 @@ import (
 	"testing"
 )
 
-// TestHostDoesNoDataWork: the host binary must not link the detection
-// (correlation/, connectors/, the engine): all data work happens in the
-// plugin process.
+// TestHostDoesNoDataWork: the host binary must not link correlation/ or
+// connectors/: all data work happens in the plugin process. (The plugin's
+// own packages are under cmd/edgewatch-defender-ti/internal, which Go does
+// not let the host import at all.)
 func TestHostDoesNoDataWork(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
 	}
 	const mod = "github.com/edgewatch/edgewatch/"
-	forbidden := []string{mod + "correlation", mod + "connectors", mod + "internal/engine", mod + "internal/detector"}
+	forbidden := []string{mod + "correlation", mod + "connectors"}
 	var own int
 	for _, pkg := range strings.Fields(string(out)) {
 		if strings.HasPrefix(pkg, mod) {

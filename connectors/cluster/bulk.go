@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Doc is one document to write: its _id and its JSON source.
@@ -365,10 +366,6 @@ func (w *BulkWriter) send(ctx context.Context, items []bulkItem) ([]bulkAnswer, 
 	return answers, err
 }
 
-// DefaultAlertIndex is where alerts go unless configured otherwise; the
-// alert index template matches edgewatch-alerts-*.
-const DefaultAlertIndex = "edgewatch-alerts-default"
-
 // AlertWriter stores alerts in an alert index with bulk create and the
 // deterministic finding id (alert.Event.ID) as _id: a rerun over the same
 // window writes nothing new. It implements connectors.AlertWriter.
@@ -378,15 +375,15 @@ type AlertWriter struct {
 	opts  BulkOptions
 }
 
-// NewAlertWriter writes into index ("" = DefaultAlertIndex). An index the
-// alert template does not match (edgewatch-alerts-*) is allowed but logged:
+// NewAlertWriter writes into index ("" = wire.DefaultAlertIndex). An index
+// the alert template does not match (wire.AlertsPattern) is allowed but logged:
 // its fields would be mapped dynamically.
 func NewAlertWriter(c *Client, index string, opts BulkOptions) *AlertWriter {
 	if index == "" {
-		index = DefaultAlertIndex
+		index = wire.DefaultAlertIndex
 	}
-	if !strings.HasPrefix(index, "edgewatch-alerts-") {
-		c.log.Warn("alert index is not matched by the edgewatch-alerts-* template; fields will be mapped dynamically", "index", index)
+	if !strings.HasPrefix(index, wire.AlertIndexPrefix) {
+		c.log.Warn("alert index is not matched by the "+wire.AlertsPattern+" template; fields will be mapped dynamically", "index", index)
 	}
 	return &AlertWriter{c: c, index: index, opts: opts}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // fakeBulk is a mock cluster for _bulk: it parses the NDJSON body and
@@ -264,7 +265,7 @@ func TestAlertWriterUsesFindingID(t *testing.T) {
 	}}
 	c := NewClient(f, ServerInfo{Flavor: OpenSearch})
 	w := NewAlertWriter(c, "", BulkOptions{})
-	if w.Index() != DefaultAlertIndex {
+	if w.Index() != wire.DefaultAlertIndex {
 		t.Fatalf("index %s", w.Index())
 	}
 	alerts := []*correlation.Alert{{}, {}, {}}
@@ -277,7 +278,7 @@ func TestAlertWriterUsesFindingID(t *testing.T) {
 	if !strings.Contains(res.Failures[0], "without event.id") {
 		t.Fatalf("failures %v", res.Failures)
 	}
-	if f.requests[0].Path != "/"+DefaultAlertIndex+"/_bulk" || !strings.Contains(string(f.requests[0].Body), `{"create":{"_id":"new"}}`) {
+	if f.requests[0].Path != "/"+wire.DefaultAlertIndex+"/_bulk" || !strings.Contains(string(f.requests[0].Body), `{"create":{"_id":"new"}}`) {
 		t.Fatalf("request %s\n%s", f.requests[0].Path, f.requests[0].Body)
 	}
 }

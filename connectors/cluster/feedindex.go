@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"sort"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/dashboards"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // The indicator lookup index. A feed named N is served by the alias
@@ -27,9 +27,6 @@ import (
 // previous index is kept (KeepPrevious, default 1) for rollback — point the
 // alias back at it with one _aliases call — and older ones are deleted.
 
-// IndicatorIndexPrefix starts every indicator index and alias name.
-const IndicatorIndexPrefix = "edgewatch-indicators-"
-
 var (
 	feedNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 	loadStampRE   = regexp.MustCompile(`^[0-9]{8}t[0-9]{9}z$`)
@@ -39,9 +36,6 @@ var (
 // ErrNoFeed: the feed has no live index (never loaded, or its alias was
 // removed). It matches ErrNotFound too.
 var ErrNoFeed = fmt.Errorf("%w: %w", ErrNotFound, errNoLiveFeed)
-
-// FeedAlias is the alias that serves feed name.
-func FeedAlias(name string) string { return IndicatorIndexPrefix + name }
 
 // CheckFeedName accepts lower-case letters, digits, '-' and '_' (index name
 // rules), up to 64 characters.
@@ -54,14 +48,14 @@ func CheckFeedName(name string) error {
 
 func loadIndexName(name string, t time.Time) string {
 	t = t.UTC()
-	return fmt.Sprintf("%s%s-%st%02d%02d%02d%03dz", IndicatorIndexPrefix, name, t.Format("20060102"),
+	return fmt.Sprintf("%s%s-%st%02d%02d%02d%03dz", wire.IndicatorIndexPrefix, name, t.Format("20060102"),
 		t.Hour(), t.Minute(), t.Second(), t.Nanosecond()/1e6)
 }
 
 // isLoadIndexOf reports whether index is a concrete load index of feed name
 // (and not of a feed whose name merely starts with name).
 func isLoadIndexOf(name, index string) bool {
-	rest, ok := strings.CutPrefix(index, IndicatorIndexPrefix+name+"-")
+	rest, ok := strings.CutPrefix(index, wire.IndicatorIndexPrefix+name+"-")
 	return ok && loadStampRE.MatchString(rest)
 }
 
@@ -117,7 +111,7 @@ func (e *FeedLoadError) Error() string {
 		live = "nothing"
 	}
 	return fmt.Sprintf("load feed %s: %s failed: %v; the live feed is unchanged (alias %s serves %s); new index %s %s",
-		e.Feed, e.Stage, e.Err, FeedAlias(e.Feed), live, e.Index, e.Cleanup)
+		e.Feed, e.Stage, e.Err, wire.FeedAlias(e.Feed), live, e.Index, e.Cleanup)
 }
 
 func (e *FeedLoadError) Unwrap() error { return e.Err }
@@ -151,7 +145,7 @@ func (c *Client) LoadFeed(ctx context.Context, name string, indicators iter.Seq[
 		now = opts.Now
 	}
 	loadedAt := now().UTC().Truncate(time.Millisecond)
-	res := LoadResult{Feed: name, Alias: FeedAlias(name), LoadedAt: loadedAt}
+	res := LoadResult{Feed: name, Alias: wire.FeedAlias(name), LoadedAt: loadedAt}
 	fail := func(stage, index string, err error) (LoadResult, error) {
 		e := &FeedLoadError{Feed: name, Stage: stage, Index: index, Live: res.Previous, Err: err, Cleanup: "was not created"}
 		if index != "" {
@@ -347,7 +341,7 @@ func (c *Client) aliasIndices(ctx context.Context, alias string) ([]string, erro
 
 // loadIndices lists the concrete load indices of feed name, oldest first.
 func (c *Client) loadIndices(ctx context.Context, name string) ([]string, error) {
-	req := Request{Method: http.MethodGet, Path: DocPath("_cat", "indices", IndicatorIndexPrefix+name+"-*"),
+	req := Request{Method: http.MethodGet, Path: DocPath("_cat", "indices", wire.IndicatorIndexPrefix+name+"-*"),
 		Query: url.Values{"format": {"json"}, "h": {"index"}}}
 	var rows []struct {
 		Index string `json:"index"`
@@ -517,7 +511,7 @@ func (c *Client) ScanIndicators(ctx context.Context, name string, fn func(correl
 	if err := CheckFeedName(name); err != nil {
 		return "", err
 	}
-	live, err := c.aliasIndices(ctx, FeedAlias(name))
+	live, err := c.aliasIndices(ctx, wire.FeedAlias(name))
 	if err != nil {
 		return "", err
 	}
@@ -527,7 +521,7 @@ func (c *Client) ScanIndicators(ctx context.Context, name string, fn func(correl
 	index = live[len(live)-1]
 	var bad int
 	err = c.scanIndicatorDocs(ctx, index, []string{"count", "level", "feed"}, func(d *indicatorDoc) error {
-		p, perr := parseIndicatorValue(d.Value)
+		p, perr := correlation.ParsePrefix(d.Value)
 		if perr != nil {
 			bad++
 			return nil
@@ -555,17 +549,6 @@ func (c *Client) ReadIndicators(ctx context.Context, name string) (*correlation.
 	return set, nil
 }
 
-func parseIndicatorValue(v string) (netip.Prefix, error) {
-	if strings.Contains(v, "/") {
-		return netip.ParsePrefix(v)
-	}
-	a, err := netip.ParseAddr(v)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return a.Prefix(a.BitLen())
-}
-
 // FeedStatus is what feed status shows.
 type FeedStatus struct {
 	Feed      string        `json:"feed"`
@@ -588,7 +571,7 @@ func (c *Client) FeedStatus(ctx context.Context, name string) (FeedStatus, error
 	if err := CheckFeedName(name); err != nil {
 		return FeedStatus{}, err
 	}
-	st := FeedStatus{Feed: name, Alias: FeedAlias(name)}
+	st := FeedStatus{Feed: name, Alias: wire.FeedAlias(name)}
 	live, err := c.aliasIndices(ctx, st.Alias)
 	if err != nil {
 		return st, err
@@ -659,7 +642,7 @@ func (c *Client) FeedStatus(ctx context.Context, name string) (FeedStatus, error
 
 // Feeds lists the feeds that have a live alias, sorted.
 func (c *Client) Feeds(ctx context.Context) ([]string, error) {
-	req := Request{Method: http.MethodGet, Path: DocPath("_alias", IndicatorIndexPrefix+"*")}
+	req := Request{Method: http.MethodGet, Path: DocPath("_alias", wire.IndicatorIndexPrefix+"*")}
 	resp, err := c.Do(ctx, req)
 	if err != nil {
 		return nil, err
@@ -679,7 +662,7 @@ func (c *Client) Feeds(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
 	for _, v := range m {
 		for a := range v.Aliases {
-			if n, ok := strings.CutPrefix(a, IndicatorIndexPrefix); ok && feedNameRE.MatchString(n) {
+			if n, ok := strings.CutPrefix(a, wire.IndicatorIndexPrefix); ok && feedNameRE.MatchString(n) {
 				seen[n] = true
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/testenv"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // BenchmarkLoadFeedLevel1 loads the real IPsum levels/1.txt (~120k
@@ -33,7 +34,7 @@ func BenchmarkLoadFeedLevel1(b *testing.B) {
 		b.Run(string(fl.Flavor), func(b *testing.B) {
 			tg := clustertest.Connect(b, fl.Flavor)
 			name := "bench-level1"
-			b.Cleanup(func() { clustertest.DeleteIndices(b, tg, cluster.IndicatorIndexPrefix+name+"-*") })
+			b.Cleanup(func() { clustertest.DeleteIndices(b, tg, wire.IndicatorIndexPrefix+name+"-*") })
 			ctx := context.Background()
 			opts := cluster.LoadOptions{}
 			if n, err := strconv.Atoi(os.Getenv("EDGEWATCH_BENCH_BULK_DOCS")); err == nil {

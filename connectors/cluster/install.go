@@ -10,15 +10,7 @@ import (
 	"net/http"
 
 	"github.com/edgewatch/edgewatch/dashboards"
-)
-
-// Step outcomes reported by Install.
-const (
-	OutcomeOK             = "ok"              // created now
-	OutcomeAlreadyPresent = "already-present" // same version and content already there
-	OutcomeUpdated        = "updated"         // replaced an older or different version
-	OutcomeFailed         = "failed"          // the server's reason is in Detail
-	OutcomeWouldApply     = "would-apply"     // dry run: would create or update
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // StepResult is one install step: what, on which target, how it went.
@@ -44,7 +36,7 @@ type InstallOptions struct {
 	DryRun bool
 	// AlertIndex, when not empty, is created too (with the alert template's
 	// mapping) so that the first write does not depend on index
-	// auto-creation. Default DefaultAlertIndex; "-" skips it.
+	// auto-creation. Default wire.DefaultAlertIndex; "-" skips it.
 	AlertIndex string
 }
 
@@ -65,14 +57,14 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) ([]StepResult
 	for _, t := range dashboards.IndexTemplates() {
 		s := c.installTemplate(ctx, t, opts.DryRun)
 		steps = append(steps, s)
-		if s.Outcome == OutcomeFailed {
+		if s.Outcome == wire.StepFailed {
 			failed = append(failed, s.Step+" "+s.Target)
 		}
 	}
-	indices := []string{StateIndex}
+	indices := []string{wire.StateIndex}
 	switch opts.AlertIndex {
 	case "":
-		indices = append(indices, DefaultAlertIndex)
+		indices = append(indices, wire.DefaultAlertIndex)
 	case "-":
 	default:
 		indices = append(indices, opts.AlertIndex)
@@ -80,7 +72,7 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) ([]StepResult
 	for _, idx := range indices {
 		s := c.ensureIndex(ctx, idx, opts.DryRun)
 		steps = append(steps, s)
-		if s.Outcome == OutcomeFailed {
+		if s.Outcome == wire.StepFailed {
 			failed = append(failed, s.Step+" "+s.Target)
 		}
 	}
@@ -120,7 +112,7 @@ func (c *Client) installTemplate(ctx context.Context, t dashboards.Template, dry
 	s := StepResult{Step: "index template", Target: t.Name}
 	body, digest, version, err := templateBody(t)
 	if err != nil {
-		s.Outcome, s.Detail, s.Err = OutcomeFailed, "bundled template is not JSON: "+err.Error(), err
+		s.Outcome, s.Detail, s.Err = wire.StepFailed, "bundled template is not JSON: "+err.Error(), err
 		return s
 	}
 	get := Request{Method: http.MethodGet, Path: DocPath("_index_template", t.Name)}
@@ -137,13 +129,13 @@ func (c *Client) installTemplate(ctx context.Context, t dashboards.Template, dry
 	err = c.Call(ctx, "get index template "+t.Name, get, &cur)
 	exists := err == nil && len(cur.IndexTemplates) > 0
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		s.Outcome, s.Detail, s.Err = OutcomeFailed, reasonOf(err), err
+		s.Outcome, s.Detail, s.Err = wire.StepFailed, reasonOf(err), err
 		return s
 	}
 	if exists {
 		m := cur.IndexTemplates[0].IndexTemplate.Meta
 		if m.Version == version && m.Digest == digest {
-			s.Outcome, s.Detail = OutcomeAlreadyPresent, fmt.Sprintf("v%d", version)
+			s.Outcome, s.Detail = wire.StepAlreadyPresent, fmt.Sprintf("v%d", version)
 			return s
 		}
 		s.Detail = fmt.Sprintf("v%d -> v%d", m.Version, version)
@@ -152,18 +144,18 @@ func (c *Client) installTemplate(ctx context.Context, t dashboards.Template, dry
 		}
 	}
 	if dryRun {
-		s.Outcome = OutcomeWouldApply
+		s.Outcome = wire.StepWouldApply
 		return s
 	}
 	put := Request{Method: http.MethodPut, Path: DocPath("_index_template", t.Name), Body: body}
 	if err := c.Call(ctx, "put index template "+t.Name, put, nil); err != nil {
-		s.Outcome, s.Detail, s.Err = OutcomeFailed, reasonOf(err), err
+		s.Outcome, s.Detail, s.Err = wire.StepFailed, reasonOf(err), err
 		return s
 	}
 	if exists {
-		s.Outcome = OutcomeUpdated
+		s.Outcome = wire.StepUpdated
 	} else {
-		s.Outcome, s.Detail = OutcomeOK, fmt.Sprintf("v%d", version)
+		s.Outcome, s.Detail = wire.StepOK, fmt.Sprintf("v%d", version)
 	}
 	return s
 }
@@ -175,34 +167,34 @@ func (c *Client) ensureIndex(ctx context.Context, index string, dryRun bool) Ste
 	head := Request{Method: http.MethodHead, Path: DocPath(index)}
 	resp, err := c.Do(ctx, head)
 	if err != nil {
-		s.Outcome, s.Detail, s.Err = OutcomeFailed, reasonOf(err), err
+		s.Outcome, s.Detail, s.Err = wire.StepFailed, reasonOf(err), err
 		return s
 	}
 	switch resp.Status {
 	case 200:
-		s.Outcome = OutcomeAlreadyPresent
+		s.Outcome = wire.StepAlreadyPresent
 		return s
 	case 404:
 	default:
 		err := StatusError("check index "+index, head, resp.Status, resp.Body)
-		s.Outcome, s.Detail, s.Err = OutcomeFailed, reasonOf(err), err
+		s.Outcome, s.Detail, s.Err = wire.StepFailed, reasonOf(err), err
 		return s
 	}
 	if dryRun {
-		s.Outcome = OutcomeWouldApply
+		s.Outcome = wire.StepWouldApply
 		return s
 	}
 	put := Request{Method: http.MethodPut, Path: DocPath(index)}
 	if err := c.Call(ctx, "create index "+index, put, nil); err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.Type == "resource_already_exists_exception" {
-			s.Outcome = OutcomeAlreadyPresent // created concurrently
+			s.Outcome = wire.StepAlreadyPresent // created concurrently
 			return s
 		}
-		s.Outcome, s.Detail, s.Err = OutcomeFailed, reasonOf(err), err
+		s.Outcome, s.Detail, s.Err = wire.StepFailed, reasonOf(err), err
 		return s
 	}
-	s.Outcome = OutcomeOK
+	s.Outcome = wire.StepOK
 	return s
 }
 

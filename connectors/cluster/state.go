@@ -8,77 +8,24 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
-
-// StateIndex holds run records, checkpoints and leases (template
-// edgewatch-state, dynamic:false).
-const StateIndex = "edgewatch-state"
-
-// State document types (the "type" field).
-const (
-	StateTypeRun        = "run"
-	StateTypeCheckpoint = "checkpoint"
-	StateTypeLease      = "lease"
-)
-
-// Run outcomes.
-const (
-	RunSucceeded = "success"
-	RunFailed    = "failed"
-	RunPartial   = "partial" // finished, but some alerts could not be written
-)
-
-// RunRecord is one detection run, as the run-health dashboards read it.
-type RunRecord struct {
-	Type       string    `json:"type"` // always StateTypeRun
-	Detection  string    `json:"detection"`
-	RunID      string    `json:"run_id"`
-	Trigger    string    `json:"trigger,omitempty"` // "cli", "schedule", "webhook", "retro-hunt"
-	RetroHunt  bool      `json:"retro_hunt,omitempty"`
-	Window     Window    `json:"window"`
-	StartedAt  time.Time `json:"started_at"`
-	FinishedAt time.Time `json:"finished_at"`
-	DurationMS int64     `json:"duration_ms"`
-	Outcome    string    `json:"outcome"`
-	Error      string    `json:"error,omitempty"`
-	LagMS      int64     `json:"lag_ms,omitempty"` // now − window end when the run finished
-	Counts     RunCounts `json:"counts"`
-	Host       string    `json:"host,omitempty"`
-}
-
-// Window is a time window [From, To).
-type Window struct {
-	From time.Time `json:"from"`
-	To   time.Time `json:"to"`
-}
-
-// RunCounts are the numbers of one run.
-type RunCounts struct {
-	Facing               int64 `json:"facing"`
-	Indicators           int64 `json:"indicators"`
-	EventsScanned        int64 `json:"events_scanned"`
-	Matches              int64 `json:"matches"`
-	AlertsCreated        int64 `json:"alerts_created"`
-	AlertsAlreadyPresent int64 `json:"alerts_already_present"`
-	AlertsFailed         int64 `json:"alerts_failed"`
-	Skipped              int64 `json:"skipped"`
-}
 
 // WriteRunRecord stores rec in the state index under the id "run-<run id>"
 // (op_type=create: a record is written once; writing the same run id again
 // returns an error matching ErrConflict). Type is forced to "run" and
 // DurationMS derived from the times when zero.
-func (c *Client) WriteRunRecord(ctx context.Context, rec RunRecord) (string, error) {
+func (c *Client) WriteRunRecord(ctx context.Context, rec wire.RunRecord) (string, error) {
 	if rec.RunID == "" {
 		return "", ConfigErrorf("run record without run id")
 	}
-	rec.Type = StateTypeRun
+	rec.Type = wire.StateTypeRun
 	if rec.DurationMS == 0 && !rec.FinishedAt.IsZero() {
 		rec.DurationMS = rec.FinishedAt.Sub(rec.StartedAt).Milliseconds()
 	}
 	id := "run-" + rec.RunID
-	_, err := c.CreateDoc(ctx, StateIndex, id, JSON(rec))
+	_, err := c.CreateDoc(ctx, wire.StateIndex, id, JSON(rec))
 	return id, err
 }
 

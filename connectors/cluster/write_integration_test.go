@@ -18,6 +18,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/testenv"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Integration tests of the write side (templates, bulk, alert writer,
@@ -94,7 +95,7 @@ func TestInstallTemplates(t *testing.T) {
 			t.Fatalf("install: %v (%v)", err, steps)
 		}
 		for _, s := range steps {
-			if s.Outcome == cluster.OutcomeFailed {
+			if s.Outcome == wire.StepFailed {
 				t.Fatalf("step failed: %s", s)
 			}
 		}
@@ -107,7 +108,7 @@ func TestInstallTemplates(t *testing.T) {
 			t.Fatalf("steps %v, want 3 templates + state index", steps)
 		}
 		for _, s := range steps {
-			if s.Outcome != cluster.OutcomeAlreadyPresent {
+			if s.Outcome != wire.StepAlreadyPresent {
 				t.Errorf("second install: %s, want already-present", s)
 			}
 		}
@@ -143,7 +144,7 @@ func TestInstallTemplates(t *testing.T) {
 				t.Errorf("indicators %s: mapped %q, want %q", path, gi[path], want)
 			}
 		}
-		gs := mappingTypes(t, c, cluster.StateIndex)
+		gs := mappingTypes(t, c, wire.StateIndex)
 		for path, want := range map[string]string{"type": "keyword", "detection": "keyword", "window.from": "date",
 			"duration_ms": "long", "counts.alerts_created": "long", "checkpoint": "date", "expires_at": "date"} {
 			if gs[path] != want {
@@ -302,7 +303,7 @@ func feedName(t *testing.T) string {
 
 func cleanupFeed(t *testing.T, tg clustertest.Target, name string) {
 	t.Cleanup(func() {
-		clustertest.DeleteIndices(t, tg, cluster.IndicatorIndexPrefix+name+"-*")
+		clustertest.DeleteIndices(t, tg, wire.IndicatorIndexPrefix+name+"-*")
 	})
 }
 
@@ -404,7 +405,7 @@ func TestFeedSwapKeepsFirstSeenAndReportsAdded(t *testing.T) {
 		c := tg.Client
 		name := feedName(t)
 		cleanupFeed(t, tg, name)
-		alias := cluster.FeedAlias(name)
+		alias := wire.FeedAlias(name)
 		t1 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 		t2, t3 := t1.Add(24*time.Hour), t1.Add(48*time.Hour)
 		r1, err := c.LoadFeed(ctx, name, indicatorSeq("203.0.113.1", "203.0.113.2", "198.51.100.0/24", "2001:db8::1"),
@@ -464,7 +465,7 @@ func TestFeedLoadFailureNeverChangesLiveFeed(t *testing.T) {
 		ctx := context.Background()
 		name := feedName(t)
 		cleanupFeed(t, tg, name)
-		alias := cluster.FeedAlias(name)
+		alias := wire.FeedAlias(name)
 		good, err := tg.Client.LoadFeed(ctx, name, indicatorSeq("203.0.113.1", "203.0.113.2"), cluster.LoadOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -578,24 +579,24 @@ func TestRunRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-		rec := cluster.RunRecord{Detection: "it-detection", RunID: fmt.Sprintf("it-%d", time.Now().UnixNano()),
-			Window: cluster.Window{From: start.Add(-time.Hour), To: start}, StartedAt: start, FinishedAt: start.Add(1500 * time.Millisecond),
-			Outcome: cluster.RunSucceeded, Counts: cluster.RunCounts{EventsScanned: 1000, AlertsCreated: 3}}
+		rec := wire.RunRecord{Detection: "it-detection", RunID: fmt.Sprintf("it-%d", time.Now().UnixNano()),
+			Window: wire.Window{From: start.Add(-time.Hour), To: start}, StartedAt: start, FinishedAt: start.Add(1500 * time.Millisecond),
+			Outcome: wire.StatusSuccess, Counts: wire.RunCounts{EventsScanned: 1000, AlertsCreated: 3}}
 		id, err := c.WriteRunRecord(ctx, rec)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
-			c.Call(context.Background(), "cleanup", cluster.Request{Method: "DELETE", Path: cluster.DocPath(cluster.StateIndex, "_doc", id)}, nil)
+			c.Call(context.Background(), "cleanup", cluster.Request{Method: "DELETE", Path: cluster.DocPath(wire.StateIndex, "_doc", id)}, nil)
 		})
 		if _, err := c.WriteRunRecord(ctx, rec); !errors.Is(err, cluster.ErrConflict) {
 			t.Fatalf("same run twice: %v", err)
 		}
-		doc, err := c.GetDoc(ctx, cluster.StateIndex, id)
+		doc, err := c.GetDoc(ctx, wire.StateIndex, id)
 		if err != nil || !doc.Found {
 			t.Fatal(doc, err)
 		}
-		var back cluster.RunRecord
+		var back wire.RunRecord
 		if err := json.Unmarshal(doc.Source, &back); err != nil {
 			t.Fatal(err)
 		}

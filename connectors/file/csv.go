@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
+	"github.com/edgewatch/edgewatch/internal/jsonstr"
 )
 
 // CSV exports (Defender portal "Export" of an Advanced Hunting result, or a
@@ -85,7 +86,7 @@ func csvRows(r io.Reader, fn func(row []byte, line int) error, bad func(line int
 			if len(buf) > 1 {
 				buf = append(buf, ',')
 			}
-			buf = appendJSONString(buf, cols[i])
+			buf = jsonstr.Append(buf, cols[i])
 			buf = append(buf, ':')
 			switch kinds[i] {
 			case jsonscan.KindNumber:
@@ -103,7 +104,7 @@ func csvRows(r io.Reader, fn func(row []byte, line int) error, bad func(line int
 					continue
 				}
 			}
-			buf = appendJSONString(buf, v)
+			buf = jsonstr.Append(buf, v)
 		}
 		buf = append(buf, '}')
 		if err := fn(buf, line); err != nil {
@@ -111,33 +112,3 @@ func csvRows(r io.Reader, fn func(row []byte, line int) error, bad func(line int
 		}
 	}
 }
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigit[c>>4], hexDigit[c&0xf])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-const hexDigit = "0123456789abcdef"

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -373,6 +374,9 @@ func TestRunErrorsNamePlugin(t *testing.T) {
 	}
 }
 
+// TestFeedLoadFromStdin: --file - sends the feed itself in the typed
+// args (no file for the plugin to read); --set fills an argument that has
+// no flag and refuses one the operation does not take.
 func TestFeedLoadFromStdin(t *testing.T) {
 	h := newHarness(t, "ok")
 	dumpFile := filepath.Join(t.TempDir(), "dump.json")
@@ -380,50 +384,74 @@ func TestFeedLoadFromStdin(t *testing.T) {
 	h.stdin = "1.2.3.4\t5\n5.6.7.8\t3\n"
 	h.env[EnvPassword] = "pw-env"
 	code, out, errOut := h.main(context.Background(), "feed", "load", "--file", "-", "--min-level", "3", "--source", "opensearch",
-		"--url", "https://127.0.0.1:9200", "--username", "admin", "--set", "replace=true", "--set", "note=weekly")
+		"--url", "https://127.0.0.1:9200", "--username", "admin", "--set", "keep_previous=2")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var res struct {
-		Loaded  int    `json:"loaded"`
-		Content string `json:"content"`
-	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Loaded != 2 || res.Content != h.stdin {
+	var res wire.FeedLoadResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Loaded != 2 || res.Feed != "ipsum" {
 		t.Errorf("result %q: %v", out, err)
 	}
 	got := h.dumped(dumpFile)
-	var args map[string]any
-	_ = json.Unmarshal(got["args"], &args)
-	if args["name"] != "ipsum" || args["min_level"] != float64(3) || args["replace"] != true || args["note"] != "weekly" {
+	var args wire.FeedLoadArgs
+	if err := json.Unmarshal(got["args"], &args); err != nil {
+		t.Fatal(err)
+	}
+	if args.Name != "ipsum" || args.MinLevel == nil || *args.MinLevel != 3 || args.KeepPrevious != 2 ||
+		string(args.Content) != h.stdin || args.File != "" || args.Settings.Source != "opensearch" {
 		t.Errorf("args %s", got["args"])
-	}
-	settings, _ := args["settings"].(map[string]any)
-	if settings["source"] != "opensearch" {
-		t.Errorf("settings %v", settings)
-	}
-	if file, _ := args["file"].(string); file == "" || fileExists(file) {
-		t.Errorf("stdin copy %q should have been passed and then removed", file)
 	}
 	if string(got["secrets"]) != `{"password":"pw-env"}` || strings.Contains(string(got["args"]), "pw-env") {
 		t.Errorf("secrets %s / args %s", got["secrets"], got["args"])
+	}
+
+	code, _, errOut = h.main(context.Background(), "feed", "load", "--file", "-", "--opensearch", "https://127.0.0.1:9200", "--set", "replace=true")
+	if code != ExitUsage || !strings.Contains(errOut, `unknown field "replace"`) {
+		t.Errorf("unknown --set key: exit %d: %s", code, errOut)
 	}
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
+// TestOps: the host renders a cluster report from the data the plugin
+// streams and answers; an operation the plugin lacks names what it offers.
 func TestOps(t *testing.T) {
 	h := newHarness(t, "ok")
 	report := filepath.Join(h.dir, "report.html")
-	code, _, errOut := h.main(context.Background(), "report", "--out", report)
+	code, _, errOut := h.main(context.Background(), "report", "--opensearch", "https://127.0.0.1:9200", "--alert-index", "edgewatch-alerts-x", "--out", report)
 	if code != ExitOK {
 		t.Fatalf("report: exit %d: %s", code, errOut)
 	}
-	if b, _ := os.ReadFile(report); string(b) != "<html>report</html>" {
-		t.Errorf("report file %q", b)
+	if !strings.Contains(errOut, "report of 1 alerts written to "+report) {
+		t.Errorf("stderr %q", errOut)
+	}
+	b, _ := os.ReadFile(report)
+	for _, want := range []string{"fake index edgewatch-alerts-x (the newest 1 of 3 alerts)", `id="feed-total">42<`, "45.155.205.233",
+		"edgewatch-alerts-x:2: alert has no @timestamp", `<td>d</td><td>success</td>`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report page lacks %q", want)
+		}
 	}
 	code, _, errOut = h.main(context.Background(), "install")
 	if code != ExitError || !strings.Contains(errOut, `edgewatch: operation "install" is not available in plugin edgewatch-defender-ti (it offers: feed.load, report)`) {
 		t.Errorf("unregistered op: exit %d: %s", code, errOut)
+	}
+}
+
+// TestReportFromFileNeedsNoPlugin: report --alerts renders in the host.
+func TestReportFromFileNeedsNoPlugin(t *testing.T) {
+	h := newHarness(t, "ok")
+	alerts := h.write("alerts.ndjson", `{"@timestamp":"2026-01-02T08:00:00Z","event":{"id":"a1","severity":73},"source":{"ip":"45.155.205.233"},"edgewatch":{"severity":"high"}}`+"\n")
+	report := filepath.Join(h.dir, "file-report.html")
+	// No plugin anywhere: the host must not need one.
+	var out, eb bytes.Buffer
+	code := Main(context.Background(), []string{"--plugin-dir", t.TempDir(), "report", "--alerts", alerts, "--out", report},
+		Env{Stdout: &out, Stderr: &eb, Executable: filepath.Join(t.TempDir(), "edgewatch")})
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, eb.String())
+	}
+	if b, _ := os.ReadFile(report); !strings.Contains(string(b), "alerts file "+alerts) || !strings.Contains(string(b), "45.155.205.233") {
+		t.Errorf("report page %.300s", b)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // The test binary doubles as a detector plugin when envMode is set (the
@@ -43,7 +44,7 @@ func (f *fakePlugin) Describe(context.Context) (plugin.Info, error) {
 }
 
 func (f *fakePlugin) Validate(_ context.Context, cfg plugin.Config) ([]plugin.Diagnostic, error) {
-	var s Settings
+	var s wire.Settings
 	_ = json.Unmarshal(cfg.Settings, &s)
 	var d []plugin.Diagnostic
 	if s.FeedName == "invalid" {
@@ -104,22 +105,37 @@ func (f *fakePlugin) Run(ctx context.Context, req plugin.RunRequest, s plugin.St
 
 type fakeAdmin struct{ fakePlugin }
 
-func (f *fakeAdmin) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string, s plugin.Stream) (json.RawMessage, error) {
-	dump(map[string]any{"op": op, "args": args, "secrets": secrets})
-	switch op {
-	case "feed.load":
-		var a struct {
-			File string `json:"file"`
-		}
-		_ = json.Unmarshal(args, &a)
-		b, err := os.ReadFile(a.File)
-		if err != nil {
-			return nil, err
+// fakeOps are the fake's operations, typed as the real plugin's.
+var fakeOps = func() *plugin.Mux {
+	m := &plugin.Mux{}
+	plugin.Handle(m, wire.OpFeedLoad, func(ctx context.Context, a wire.FeedLoadArgs, _ map[string]string, s plugin.Stream) (wire.FeedLoadResult, error) {
+		content := a.Content
+		if content == nil {
+			b, err := os.ReadFile(a.File)
+			if err != nil {
+				return wire.FeedLoadResult{}, err
+			}
+			content = b
 		}
 		_ = s.Progress(ctx, plugin.Progress{Stage: "feed.load", Done: 1})
-		return json.Marshal(map[string]any{"loaded": strings.Count(string(b), "\n"), "content": string(b)})
-	case "report":
-		return json.Marshal(map[string]string{"html": "<html>report</html>"})
-	}
-	return nil, fmt.Errorf("%w: %q", plugin.ErrUnknownOp, op)
+		return wire.FeedLoadResult{Feed: a.Name, Loaded: strings.Count(string(content), "\n")}, nil
+	})
+	plugin.Handle(m, wire.OpReport, func(ctx context.Context, a wire.ReportArgs, _ map[string]string, s plugin.Stream) (wire.ReportData, error) {
+		docs := []plugin.Alert{
+			{Document: json.RawMessage(`{"@timestamp":"2026-01-02T08:00:00Z","event":{"id":"a1","severity":99},"source":{"ip":"45.155.205.233"},"host":{"name":"web01"},"destination":{"port":443},"edgewatch":{"severity":"critical"}}`)},
+			{Document: json.RawMessage(`{"not":"an alert"}`)},
+		}
+		if err := s.Alerts(ctx, docs); err != nil {
+			return wire.ReportData{}, err
+		}
+		return wire.ReportData{Source: "fake index " + a.Settings.AlertIndexOf(), TotalAlerts: 3,
+			Feed: &wire.FeedPanel{Feed: "ipsum", Total: 42, PerLevel: map[int]int64{3: 42}},
+			Runs: []wire.RunRecord{{Type: wire.StateTypeRun, Detection: "d", RunID: "r1", Outcome: wire.StatusSuccess}}}, nil
+	})
+	return m
+}()
+
+func (f *fakeAdmin) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string, s plugin.Stream) (json.RawMessage, error) {
+	dump(map[string]any{"op": op, "args": args, "secrets": secrets})
+	return fakeOps.Exec(ctx, op, args, secrets, s)
 }

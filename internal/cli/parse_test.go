@@ -3,6 +3,8 @@ package cli
 import (
 	"testing"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 func TestParseDuration(t *testing.T) {
@@ -23,7 +25,7 @@ func TestParseDuration(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			got, err := ParseDuration(tc.in)
+			got, err := wire.ParseDuration(tc.in)
 			if (err != nil) != tc.err || got != tc.want {
 				t.Errorf("ParseDuration(%q) = %v, %v", tc.in, got, err)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/edgewatch/edgewatch/internal/serve/servecmd"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +12,9 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/edgewatch/edgewatch/internal/serve/servecmd"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/mattn/go-isatty"
@@ -173,7 +175,7 @@ finds next to its own executable or in --plugin-dir.`,
 
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	root.AddCommand(a.runCommand(), a.pluginsCommand(), a.versionCommand())
-	root.AddCommand(a.opCommands()...)
+	root.AddCommand(a.feedCommand(), a.installCommand(), a.uninstallCommand(), a.reportCommand(), a.statusCommand())
 	root.AddCommand(servecmd.Command(servecmd.Options{
 		Getenv:     a.env.Getenv,
 		Executable: a.executable,
@@ -362,7 +364,7 @@ func (a *app) timeoutContext(ctx context.Context) (context.Context, context.Canc
 	if a.cfg == nil || a.cfg.Timeout == "" {
 		return ctx, func() {}, nil
 	}
-	d, err := ParseDuration(a.cfg.Timeout)
+	d, err := wire.ParseDuration(a.cfg.Timeout)
 	if err != nil || d <= 0 {
 		return nil, nil, usageErrorf("config timeout %q: want a positive duration", a.cfg.Timeout)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -92,9 +93,9 @@ func (a *app) runCommand() *cobra.Command {
 
 // buildSettings merges flags over the config file into the settings
 // document and the secrets. rf is nil for operations (no run inputs).
-func (a *app) buildSettings(fs *pflag.FlagSet, rf *runFlags, cf *clusterFlags, now time.Time) (Settings, map[string]string, error) {
+func (a *app) buildSettings(fs *pflag.FlagSet, rf *runFlags, cf *clusterFlags, now time.Time) (wire.Settings, map[string]string, error) {
 	c := a.cfg
-	s := Settings{
+	s := wire.Settings{
 		Trigger:       "cli",
 		Source:        pickString(fs, "source", cf.source, c.Source),
 		DeviceInfo:    c.DeviceInfo,
@@ -141,11 +142,11 @@ func (a *app) buildSettings(fs *pflag.FlagSet, rf *runFlags, cf *clusterFlags, n
 	if !s.From.IsZero() && !s.To.IsZero() && !s.From.Before(s.To) {
 		return s, nil, usageErrorf("--from %s is not before --to %s", s.From.Format(time.RFC3339), s.To.Format(time.RFC3339))
 	}
-	lb, err := ParseDuration(lookback)
+	lb, err := wire.ParseDuration(lookback)
 	if err != nil || lb < 0 {
 		return s, nil, usageErrorf("--facing-lookback %q: want a duration such as 30d", lookback)
 	}
-	s.FacingLookback = Duration(lb)
+	s.FacingLookback = wire.Duration(lb)
 	if s.MinLevel < 0 {
 		return s, nil, usageErrorf("--min-level %d: want 0 or more", s.MinLevel)
 	}
@@ -156,7 +157,7 @@ func (a *app) buildSettings(fs *pflag.FlagSet, rf *runFlags, cf *clusterFlags, n
 	}
 
 	cc := c.Cluster
-	cl := &ClusterSettings{
+	cl := &wire.ClusterSettings{
 		URLs:               pickList(fs, "url", cf.urls, cc.URLs),
 		Username:           pickString(fs, "username", cf.username, cc.Username),
 		CAFile:             pickString(fs, "ca-file", cf.caFile, cc.CAFile),
@@ -169,13 +170,13 @@ func (a *app) buildSettings(fs *pflag.FlagSet, rf *runFlags, cf *clusterFlags, n
 		IndicatorFeed:      pickString(fs, "indicator-feed", cf.indicatorFeed, cc.IndicatorFeed),
 	}
 	if cc.Timeout != "" {
-		d, err := ParseDuration(cc.Timeout)
+		d, err := wire.ParseDuration(cc.Timeout)
 		if err != nil {
 			return s, nil, usageErrorf("config cluster.timeout: %v", err)
 		}
-		cl.Timeout = Duration(d)
+		cl.Timeout = wire.Duration(d)
 	}
-	if s.Source != "file" || !cl.isZero() {
+	if s.Source != wire.SourceFile || clusterSet(cl) {
 		s.Cluster = cl
 	}
 
@@ -185,22 +186,23 @@ func (a *app) buildSettings(fs *pflag.FlagSet, rf *runFlags, cf *clusterFlags, n
 		return s, nil, err
 	}
 	if pw != "" {
-		secrets["password"] = pw
+		secrets[wire.SecretPassword] = pw
 	}
 	key, err := a.secret(pickString(fs, "api-key-file", cf.apiKeyFile, cc.APIKeyFile), EnvAPIKey, "--api-key-file")
 	if err != nil {
 		return s, nil, err
 	}
 	if key != "" {
-		secrets["api_key"] = key
+		secrets[wire.SecretAPIKey] = key
 	}
 	return s, secrets, nil
 }
 
-func (c *ClusterSettings) isZero() bool {
-	return len(c.URLs) == 0 && c.Username == "" && c.CAFile == "" && !c.InsecureSkipVerify &&
-		c.Profile == "" && len(c.ProfileFields) == 0 && c.DeviceInfoIndex == "" && c.NetworkEventsIndex == "" &&
-		c.AlertIndex == "" && c.IndicatorFeed == "" && c.Timeout == 0
+// clusterSet reports whether any cluster setting was given.
+func clusterSet(c *wire.ClusterSettings) bool {
+	return len(c.URLs) > 0 || c.Username != "" || c.CAFile != "" || c.InsecureSkipVerify ||
+		c.Profile != "" || len(c.ProfileFields) > 0 || c.DeviceInfoIndex != "" || c.NetworkEventsIndex != "" ||
+		c.AlertIndex != "" || c.IndicatorFeed != "" || c.Timeout != 0
 }
 
 // secret reads a secret from a file (trailing newline trimmed) or else the
@@ -222,7 +224,7 @@ func (a *app) secret(file, env, flag string) (string, error) {
 
 // checkInputs fails early, naming the file, when a file-mode input is
 // missing or unreadable.
-func checkInputs(s Settings) error {
+func checkInputs(s wire.Settings) error {
 	if s.Source != "file" {
 		return nil
 	}

@@ -7,66 +7,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
-
-// Summary is the part of the plugin's run summary (internal/engine.Summary,
-// sent as JSON) that the host renders. Every key here exists in the
-// engine's summary (TestSummaryKeysSubsetOfEngine).
-type Summary struct {
-	RunID      string `json:"run_id"`
-	Source     string `json:"source"`
-	DurationMS int64  `json:"duration_ms"`
-	Indicators struct {
-		Loaded  int            `json:"loaded"`
-		Dropped map[string]int `json:"dropped,omitempty"`
-		Invalid int            `json:"invalid"`
-		From    string         `json:"from"`
-		Feeds   []struct {
-			Source       string `json:"source"`
-			Invalid      int    `json:"invalid"`
-			InvalidLines []int  `json:"invalid_lines,omitempty"`
-		} `json:"feeds,omitempty"`
-	} `json:"indicators"`
-	DeviceInfo struct {
-		Read        int64                 `json:"read"`
-		Skipped     map[string]int64      `json:"skipped,omitempty"`
-		Examples    map[string][]Location `json:"examples,omitempty"`
-		FacingPorts int                   `json:"facing_ports"`
-		Devices     int                   `json:"devices"`
-	} `json:"device_info"`
-	Events struct {
-		Read       int64                 `json:"read"`
-		Candidates int64                 `json:"candidates"`
-		Skipped    map[string]int64      `json:"skipped,omitempty"`
-		Examples   map[string][]Location `json:"examples,omitempty"`
-		Duplicates int64                 `json:"duplicates"`
-	} `json:"events"`
-	Alerts struct {
-		Matched        int    `json:"matched"`
-		Created        int    `json:"created"`
-		AlreadyPresent int    `json:"already_present"`
-		Failed         int    `json:"failed"`
-		Index          string `json:"index,omitempty"`
-	} `json:"alerts"`
-}
-
-// Location is where a skipped row came from (correlation.Location).
-type Location struct {
-	Source string `json:"source,omitempty"`
-	Line   int    `json:"line,omitempty"`
-	DocID  string `json:"doc_id,omitempty"`
-}
-
-func (l Location) String() string {
-	switch {
-	case l.Line > 0:
-		return fmt.Sprintf("%s:%d", l.Source, l.Line)
-	case l.DocID != "":
-		return l.Source + "/" + l.DocID
-	default:
-		return l.Source
-	}
-}
 
 // runTotals is what the host itself counted.
 type runTotals struct {
@@ -78,7 +21,7 @@ type runTotals struct {
 
 // writeSummary renders the end-of-run summary for people.
 func writeSummary(w io.Writer, raw json.RawMessage, t runTotals) {
-	var s Summary
+	var s wire.Summary
 	if err := json.Unmarshal(raw, &s); err != nil {
 		fmt.Fprintf(w, "edgewatch: run finished in %s (summary unreadable: %v)\n", round(t.Elapsed), err)
 		return
@@ -121,7 +64,7 @@ func writeSummary(w io.Writer, raw json.RawMessage, t runTotals) {
 	_, _ = io.WriteString(w, b.String())
 }
 
-func skipLines(b *strings.Builder, skipped map[string]int64, examples map[string][]Location) {
+func skipLines(b *strings.Builder, skipped map[string]int64, examples map[string][]wire.Location) {
 	for _, reason := range sortedKeys(skipped) {
 		fmt.Fprintf(b, "      skipped %s: %d", reason, skipped[reason])
 		if ex := examples[reason]; len(ex) > 0 {

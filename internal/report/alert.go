@@ -71,6 +71,16 @@ var alertPaths = [][]string{
 	{"edgewatch", "indicator", "level"},
 }
 
+// AlertFields are the document fields DecodeAlert reads, dotted
+// ("event.id"): a reader of the alert index fetches only these.
+func AlertFields() []string {
+	out := make([]string, len(alertPaths))
+	for i, p := range alertPaths {
+		out[i] = strings.Join(p, ".")
+	}
+	return out
+}
+
 // Decoding errors.
 var (
 	ErrNotObject   = errors.New("not a JSON object")
@@ -201,36 +211,4 @@ func DecodeAlert(doc []byte) (Alert, error) {
 		a.Severity = severityOf(a.SeverityScore)
 	}
 	return a, nil
-}
-
-// RunRecord is a run record of the state index (type "run"); the JSON tags
-// are the edgewatch-state template's fields.
-type RunRecord struct {
-	Type      string `json:"type"` // "run"
-	Detection string `json:"detection"`
-	RunID     string `json:"run_id"`
-	Trigger   string `json:"trigger,omitempty"`
-	RetroHunt bool   `json:"retro_hunt,omitempty"`
-	Window    struct {
-		From time.Time `json:"from"`
-		To   time.Time `json:"to"`
-	} `json:"window"`
-	Started    time.Time `json:"started_at"`
-	Finished   time.Time `json:"finished_at"`
-	DurationMS int64     `json:"duration_ms"`
-	Outcome    string    `json:"outcome"` // success | failed
-	LagMS      int64     `json:"lag_ms"`
-	Error      string    `json:"error,omitempty"`
-	Counts     struct {
-		EventsScanned int64 `json:"events_scanned"`
-		AlertsCreated int64 `json:"alerts_created"`
-	} `json:"counts"`
-}
-
-// IndicatorSummary describes the live indicator set (the feed panel).
-type IndicatorSummary struct {
-	Feed     string      // feed name, e.g. "ipsum"
-	LoadedAt time.Time   // when the live set was loaded (max loaded_at)
-	Total    int         // indicators live
-	PerLevel map[int]int // IPsum level → indicators
 }

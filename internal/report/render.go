@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 //go:embed report.html.tmpl
@@ -89,12 +91,15 @@ type runRow struct {
 }
 
 type feedView struct {
-	IndicatorSummary
+	wire.FeedPanel
 	Age    string
 	Levels []levelRow
 }
 
-type levelRow struct{ Level, Count int }
+type levelRow struct {
+	Level int
+	Count int64
+}
 
 type pageData struct {
 	Total     int            `json:"total"`
@@ -119,7 +124,7 @@ type view struct {
 	Total                    int
 	Feed                     *feedView
 	Runs                     []runRow
-	Failures                 []RunRecord
+	Failures                 []wire.RunRecord
 	Bad                      int
 	BadLines                 []string
 	Data                     pageData
@@ -240,11 +245,11 @@ func topIPs(m map[string]*ipStat, n int) []ipRow {
 	return rows
 }
 
-func feed(i *IndicatorSummary, now time.Time) *feedView {
+func feed(i *wire.FeedPanel, now time.Time) *feedView {
 	if i == nil {
 		return nil
 	}
-	f := &feedView{IndicatorSummary: *i}
+	f := &feedView{FeedPanel: *i}
 	if !i.LoadedAt.IsZero() {
 		f.Age = humanAge(now.Sub(i.LoadedAt))
 	}
@@ -273,11 +278,11 @@ func humanAge(d time.Duration) string {
 // maxFailures is how many recent failed runs the run-health panel lists.
 const maxFailures = 10
 
-func runs(rs []RunRecord) ([]runRow, []RunRecord) {
+func runs(rs []wire.RunRecord) ([]runRow, []wire.RunRecord) {
 	type key struct{ det, out string }
 	agg := map[key]*runRow{}
 	sums := map[key]int64{}
-	var failures []RunRecord
+	var failures []wire.RunRecord
 	for _, r := range rs {
 		k := key{r.Detection, r.Outcome}
 		row := agg[k]
@@ -291,10 +296,10 @@ func runs(rs []RunRecord) ([]runRow, []RunRecord) {
 		row.MaxLagMS = max(row.MaxLagMS, r.LagMS)
 		row.Alerts += r.Counts.AlertsCreated
 		row.Events += r.Counts.EventsScanned
-		if r.Finished.After(row.LastFinished) {
-			row.LastFinished = r.Finished
+		if r.FinishedAt.After(row.LastFinished) {
+			row.LastFinished = r.FinishedAt
 		}
-		if r.Outcome != "success" {
+		if r.Outcome != wire.StatusSuccess {
 			failures = append(failures, r)
 		}
 	}
@@ -309,7 +314,7 @@ func runs(rs []RunRecord) ([]runRow, []RunRecord) {
 		}
 		return rows[i].Outcome < rows[j].Outcome
 	})
-	sort.Slice(failures, func(i, j int) bool { return failures[i].Started.After(failures[j].Started) })
+	sort.Slice(failures, func(i, j int) bool { return failures[i].StartedAt.After(failures[j].StartedAt) })
 	if len(failures) > maxFailures {
 		failures = failures[:maxFailures]
 	}

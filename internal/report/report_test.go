@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -34,15 +35,15 @@ func loadSample(t testing.TB) *Summary {
 	return s
 }
 
-func sampleRuns() []RunRecord {
-	mk := func(det, outcome string, started string, ms int64, lag int64, errText string) RunRecord {
+func sampleRuns() []wire.RunRecord {
+	mk := func(det, outcome string, started string, ms int64, lag int64, errText string) wire.RunRecord {
 		st, _ := time.Parse(time.RFC3339, started)
-		r := RunRecord{Type: "run", Detection: det, RunID: "run-" + started, Started: st, Finished: st.Add(time.Duration(ms) * time.Millisecond),
+		r := wire.RunRecord{Type: "run", Detection: det, RunID: "run-" + started, StartedAt: st, FinishedAt: st.Add(time.Duration(ms) * time.Millisecond),
 			DurationMS: ms, Outcome: outcome, LagMS: lag, Error: errText}
 		r.Counts.EventsScanned, r.Counts.AlertsCreated = 1000, 2
 		return r
 	}
-	return []RunRecord{
+	return []wire.RunRecord{
 		mk("defender-ti", "success", "2024-05-03T13:00:00Z", 800, 120000, ""),
 		mk("defender-ti", "success", "2024-05-03T13:05:00Z", 1200, 90000, ""),
 		mk("defender-ti", "failed", "2024-05-03T13:10:00Z", 30000, 400000, "opensearch: 503 Service Unavailable"),
@@ -50,9 +51,9 @@ func sampleRuns() []RunRecord {
 	}
 }
 
-func sampleFeed() IndicatorSummary {
-	return IndicatorSummary{Feed: "ipsum", LoadedAt: fixedNow.Add(-26 * time.Hour), Total: 1450,
-		PerLevel: map[int]int{3: 1000, 4: 300, 5: 100, 8: 50}}
+func sampleFeed() wire.FeedPanel {
+	return wire.FeedPanel{Feed: "ipsum", LoadedAt: fixedNow.Add(-26 * time.Hour), Total: 1450,
+		PerLevel: map[int]int64{3: 1000, 4: 300, 5: 100, 8: 50}}
 }
 
 func TestLoadAlertsNDJSON(t *testing.T) {
@@ -342,16 +343,16 @@ func BenchmarkReadNDJSON(b *testing.B) {
 
 // TestRunRecordDecodesStateDoc: a run document of the edgewatch-state index
 // (field names of dashboards/templates/edgewatch-state.json) decodes into
-// RunRecord.
+// wire.RunRecord.
 func TestRunRecordDecodesStateDoc(t *testing.T) {
 	doc := `{"type":"run","detection":"d","run_id":"r1","trigger":"schedule","window":{"from":"2024-05-03T12:00:00Z","to":"2024-05-03T12:05:00Z"},
 		"started_at":"2024-05-03T12:05:01Z","finished_at":"2024-05-03T12:05:02Z","duration_ms":1000,"outcome":"success","lag_ms":61000,
 		"counts":{"events_scanned":5000,"alerts_created":3}}`
-	var r RunRecord
+	var r wire.RunRecord
 	if err := json.Unmarshal([]byte(doc), &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Detection != "d" || r.Started.IsZero() || r.Finished.IsZero() || r.LagMS != 61000 || r.Counts.EventsScanned != 5000 ||
+	if r.Detection != "d" || r.StartedAt.IsZero() || r.FinishedAt.IsZero() || r.LagMS != 61000 || r.Counts.EventsScanned != 5000 ||
 		r.Counts.AlertsCreated != 3 || r.Window.To.IsZero() || r.Outcome != "success" {
 		t.Errorf("decoded %+v", r)
 	}

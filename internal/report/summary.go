@@ -10,6 +10,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // DefaultLatest is how many of the newest alerts a Summary keeps for the
@@ -47,8 +49,8 @@ type Summary struct {
 	Bad      int
 	BadLines []string
 
-	Runs       []RunRecord
-	Indicators *IndicatorSummary
+	Runs       []wire.RunRecord
+	Indicators *wire.FeedPanel
 }
 
 type ipStat struct {
@@ -151,15 +153,26 @@ func (h *alertHeap) Pop() any {
 }
 
 // AddRun records a run of the state index.
-func (s *Summary) AddRun(r RunRecord) { s.Runs = append(s.Runs, r) }
+func (s *Summary) AddRun(r wire.RunRecord) { s.Runs = append(s.Runs, r) }
 
-// SetIndicators records the live indicator set.
-func (s *Summary) SetIndicators(i IndicatorSummary) { s.Indicators = &i }
+// SetIndicators records the live indicator feed (the feed panel).
+func (s *Summary) SetIndicators(f wire.FeedPanel) { s.Indicators = &f }
 
-func (s *Summary) bad(source string, line int, reason string) {
+// AddDocument counts one alert document, the n-th of source. A document
+// that is not an alert is counted in Bad and named "source:n" in BadLines.
+func (s *Summary) AddDocument(doc []byte, source string, n int) {
+	a, err := DecodeAlert(doc)
+	if err != nil {
+		s.bad(source, n, err.Error())
+		return
+	}
+	s.Add(a)
+}
+
+func (s *Summary) bad(source string, n int, reason string) {
 	s.Bad++
 	if len(s.BadLines) < maxBadKept {
-		s.BadLines = append(s.BadLines, source+":"+strconv.Itoa(line)+": "+reason)
+		s.BadLines = append(s.BadLines, source+":"+strconv.Itoa(n)+": "+reason)
 	}
 }
 
@@ -209,11 +222,7 @@ func (s *Summary) ReadNDJSON(r io.Reader, source string) error {
 			s.bad(source, line, fmt.Sprintf("line longer than %d bytes", maxLine))
 		case len(t) == 0:
 		default:
-			if a, derr := DecodeAlert(t); derr != nil {
-				s.bad(source, line, derr.Error())
-			} else {
-				s.Add(a)
-			}
+			s.AddDocument(t, source, line)
 		}
 		buf, tooLong = buf[:0], false
 		if err == io.EOF {

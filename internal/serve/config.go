@@ -11,9 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/edgewatch/edgewatch/internal/incremental"
 )
 
 // Defaults for Config fields left empty.
@@ -43,7 +42,7 @@ type Config struct {
 	// Plugin selects the detector plugin.
 	Plugin PluginConfig `yaml:"plugin"`
 	// ShutdownTimeout bounds the wait for runs to stop on SIGTERM (30s).
-	ShutdownTimeout incremental.Duration `yaml:"shutdown_timeout"`
+	ShutdownTimeout wire.Duration `yaml:"shutdown_timeout"`
 	// Defaults apply to every detection that leaves a field empty.
 	Defaults DetectionDefaults `yaml:"defaults"`
 	// Detections are the detections this instance runs.
@@ -100,8 +99,8 @@ type PluginConfig struct {
 
 // DetectionDefaults are defaults for every detection.
 type DetectionDefaults struct {
-	Interval           incremental.Duration `yaml:"interval"`
-	incremental.Config `yaml:",inline"`
+	Interval    wire.Duration `yaml:"interval"`
+	wire.Config `yaml:",inline"`
 }
 
 // Detection is one scheduled detection.
@@ -110,22 +109,23 @@ type Detection struct {
 	// URLs, metrics and state document ids.
 	Name string `yaml:"name"`
 	// Interval between scheduled runs (default 5m).
-	Interval incremental.Duration `yaml:"interval"`
+	Interval wire.Duration `yaml:"interval"`
 	// Manual turns the schedule off: the detection runs only when triggered
 	// (a Watcher or Alerting monitor calling the webhook).
 	Manual bool `yaml:"manual"`
 	// Incremental tunes windows, overlap, delay, lease (inline keys:
 	// overlap, delay, max_window, initial_lookback, lease_ttl, max_windows,
 	// retro_lookback, retro_max_window).
-	Incremental incremental.Config `yaml:",inline"`
-	// Settings are the plugin's run settings (the shape of `edgewatch run`'s
-	// settings: source, cluster, feeds…), passed to the plugin unchanged.
+	Incremental wire.Config `yaml:",inline"`
+	// Settings are the plugin's run settings (wire.Settings: source,
+	// cluster, feeds…), read strictly: an unknown key is a config error.
 	Settings map[string]any `yaml:"settings"`
 	// Secrets maps a plugin secret name ("password", "api_key") to where
 	// its value is: {env: VAR} or {file: PATH}.
 	Secrets map[string]SecretRef `yaml:"secrets"`
 
 	settingsJSON json.RawMessage
+	settings     wire.Settings
 	secrets      *detectionSecrets
 }
 
@@ -147,7 +147,7 @@ type Feed struct {
 	Path string `yaml:"path"`
 	// Every is the check interval (default 1h); an unchanged file (same
 	// size and modification time) is not reloaded.
-	Every incremental.Duration `yaml:"every"`
+	Every wire.Duration `yaml:"every"`
 	// MinLevel keeps only indicators of at least this IPsum level.
 	MinLevel int `yaml:"min_level"`
 	// Detections are retro-hunted with the added indicators; the first one's
@@ -173,8 +173,11 @@ func (c *Config) Detection(name string) (Detection, bool) {
 	return Detection{}, false
 }
 
-// SettingsJSON is the detection's settings as JSON.
+// SettingsJSON is the detection's settings as JSON, as configured.
 func (d Detection) SettingsJSON() json.RawMessage { return d.settingsJSON }
+
+// RunSettings is the detection's settings as the plugin runs them.
+func (d Detection) RunSettings() wire.Settings { return d.settings }
 
 // SecretValues are the detection's resolved secrets (never log them).
 func (d Detection) SecretValues() map[string]string {
@@ -267,7 +270,7 @@ func (c *Config) resolve(getenv func(string) string) error {
 	seen := map[string]bool{}
 	for i := range c.Detections {
 		d := &c.Detections[i]
-		if err := incremental.ValidateName(d.Name); err != nil {
+		if err := wire.ValidateDetectionName(d.Name); err != nil {
 			return fmt.Errorf("%w: detections[%d]: %w", ErrConfig, i, err)
 		}
 		if seen[d.Name] {
@@ -280,7 +283,7 @@ func (c *Config) resolve(getenv func(string) string) error {
 		if d.Interval < 0 || (d.Interval > 0 && d.Interval.D() < time.Second) {
 			return fmt.Errorf("%w: detection %s: interval %s is under 1s", ErrConfig, d.Name, d.Interval)
 		}
-		d.Incremental = mergeIncremental(d.Incremental, c.Defaults.Config)
+		d.Incremental = d.Incremental.Merge(c.Defaults.Config)
 		if err := d.Incremental.Validate(); err != nil {
 			return fmt.Errorf("%w: detection %s: %w", ErrConfig, d.Name, err)
 		}
@@ -292,6 +295,9 @@ func (c *Config) resolve(getenv func(string) string) error {
 			return fmt.Errorf("%w: detection %s: settings: %w", ErrConfig, d.Name, err)
 		}
 		d.settingsJSON = sj
+		if d.settings, err = wire.DecodeSettings(sj); err != nil {
+			return fmt.Errorf("%w: detection %s: %w", ErrConfig, d.Name, err)
+		}
 		vals := map[string]string{}
 		for k, ref := range d.Secrets {
 			v, err := secret(fmt.Sprintf("detection %s secret %s", d.Name, k), ref, getenv)
@@ -311,7 +317,7 @@ func (c *Config) resolve(getenv func(string) string) error {
 			return fmt.Errorf("%w: feeds[%d]: path is required", ErrConfig, i)
 		}
 		if f.Every == 0 {
-			f.Every = incremental.Duration(DefaultFeedEvery)
+			f.Every = wire.Duration(DefaultFeedEvery)
 		}
 		if f.Every.D() < time.Second {
 			return fmt.Errorf("%w: feeds[%d]: every %s is under 1s", ErrConfig, i, f.Every)
@@ -326,27 +332,6 @@ func (c *Config) resolve(getenv func(string) string) error {
 		}
 	}
 	return nil
-}
-
-// mergeIncremental fills d's zero fields from def.
-func mergeIncremental(d, def incremental.Config) incremental.Config {
-	pick := func(a, b incremental.Duration) incremental.Duration {
-		if a != 0 {
-			return a
-		}
-		return b
-	}
-	d.Overlap = pick(d.Overlap, def.Overlap)
-	d.Delay = pick(d.Delay, def.Delay)
-	d.MaxWindow = pick(d.MaxWindow, def.MaxWindow)
-	d.InitialLookback = pick(d.InitialLookback, def.InitialLookback)
-	d.LeaseTTL = pick(d.LeaseTTL, def.LeaseTTL)
-	d.RetroLookback = pick(d.RetroLookback, def.RetroLookback)
-	d.RetroMaxWindow = pick(d.RetroMaxWindow, def.RetroMaxWindow)
-	if d.MaxWindows == 0 {
-		d.MaxWindows = def.MaxWindows
-	}
-	return d
 }
 
 // secret reads a secret from an env var or a file (trailing newline

@@ -2,34 +2,22 @@ package serve
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // FeedRunner refreshes an indicator feed in the plugin.
 type FeedRunner interface {
-	RefreshFeed(ctx context.Context, args FeedRefreshArgs, secrets map[string]string) (FeedRefreshResult, error)
+	RefreshFeed(ctx context.Context, args wire.FeedRefreshArgs, secrets map[string]string) (wire.FeedRefreshResult, error)
 }
 
-// RefreshFeed implements FeedRunner with the plugin's
-// "detection.feed_refresh" operation.
-func (r PluginRunner) RefreshFeed(ctx context.Context, args FeedRefreshArgs, secrets map[string]string) (FeedRefreshResult, error) {
-	b, err := json.Marshal(args)
-	if err != nil {
-		return FeedRefreshResult{}, err
-	}
-	raw, err := r.Sup.Exec(ctx, OpFeedRefresh, b, secrets)
-	if err != nil {
-		return FeedRefreshResult{}, err
-	}
-	var out FeedRefreshResult
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return out, fmt.Errorf("%s: bad result: %w", OpFeedRefresh, err)
-	}
-	return out, nil
+// RefreshFeed implements FeedRunner with the plugin's wire.OpFeedRefresh.
+func (r PluginRunner) RefreshFeed(ctx context.Context, args wire.FeedRefreshArgs, secrets map[string]string) (wire.FeedRefreshResult, error) {
+	return plugin.Call(ctx, r.Sup, wire.OpFeedRefresh, args, secrets, r.Progress)
 }
 
 // feedState is one scheduled feed file.
@@ -43,10 +31,10 @@ type feedState struct {
 	size    int64
 	modTime time.Time
 
-	LastChecked time.Time          `json:"last_checked,omitzero"`
-	LastLoaded  time.Time          `json:"last_loaded,omitzero"`
-	LastResult  *FeedRefreshResult `json:"last_result,omitempty"`
-	LastError   string             `json:"last_error,omitempty"`
+	LastChecked time.Time               `json:"last_checked,omitzero"`
+	LastLoaded  time.Time               `json:"last_loaded,omitzero"`
+	LastResult  *wire.FeedRefreshResult `json:"last_result,omitempty"`
+	LastError   string                  `json:"last_error,omitempty"`
 }
 
 func feedKey(f Feed) string { return f.Name + "\x00" + f.Path }
@@ -116,7 +104,7 @@ func (s *Server) refreshFeed(ctx context.Context, fs *feedState, cfg *Config) {
 		log.Debug("feed file unchanged; not reloaded")
 		return
 	}
-	var args FeedRefreshArgs
+	var args wire.FeedRefreshArgs
 	args.RunID = newRunID()
 	args.Feed.Name, args.Feed.Path, args.Feed.MinLevel = f.Name, f.Path, f.MinLevel
 	args.RetroHunt = f.RetroHunt == nil || *f.RetroHunt
@@ -127,9 +115,9 @@ func (s *Server) refreshFeed(ctx context.Context, fs *feedState, cfg *Config) {
 			continue
 		}
 		if i == 0 {
-			args.Settings, secrets = d.SettingsJSON(), d.SecretValues()
+			args.Settings, secrets = d.RunSettings(), d.SecretValues()
 		}
-		args.Detections = append(args.Detections, FeedRetroDetection{Name: d.Name, Settings: d.SettingsJSON(), Incremental: d.Incremental})
+		args.Detections = append(args.Detections, wire.FeedRetroDetection{Name: d.Name, Settings: d.RunSettings(), Incremental: d.Incremental})
 	}
 	log.Info("loading feed", "run_id", args.RunID, "size", fi.Size(), "modified", fi.ModTime().UTC())
 	res, err := s.opts.FeedRunner.RefreshFeed(ctx, args, secrets)

@@ -9,24 +9,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgewatch/edgewatch/internal/incremental"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 type fakeFeedRunner struct {
 	mu    sync.Mutex
-	calls []FeedRefreshArgs
+	calls []wire.FeedRefreshArgs
 	fail  error
 }
 
-func (f *fakeFeedRunner) RefreshFeed(_ context.Context, args FeedRefreshArgs, secrets map[string]string) (FeedRefreshResult, error) {
+func (f *fakeFeedRunner) RefreshFeed(_ context.Context, args wire.FeedRefreshArgs, secrets map[string]string) (wire.FeedRefreshResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, args)
 	if f.fail != nil {
-		return FeedRefreshResult{}, f.fail
+		return wire.FeedRefreshResult{}, f.fail
 	}
-	return FeedRefreshResult{Feed: args.Feed.Name, Loaded: 10, Added: 2,
-		Retro: []*incremental.Outcome{{Detection: "alpha", Mode: incremental.ModeRetroHunt, Status: "success", AlertsCreated: 1}}}, nil
+	return wire.FeedRefreshResult{Feed: args.Feed.Name, Loaded: 10, Added: 2,
+		Retro: []*wire.Outcome{{Detection: "alpha", Mode: wire.ModeRetroHunt, Status: "success", AlertsCreated: 1}}}, nil
 }
 
 func (f *fakeFeedRunner) count() int {
@@ -56,7 +56,7 @@ feeds:
 
 	waitFor(t, "first load", func() bool { return fr.count() == 1 })
 	a := fr.calls[0]
-	if a.Feed.Name != "ipsum" || a.Feed.Path != feed || a.Feed.MinLevel != 3 || !a.RetroHunt || string(a.Settings) != `{"source":"opensearch"}` ||
+	if a.Feed.Name != "ipsum" || a.Feed.Path != feed || a.Feed.MinLevel != 3 || !a.RetroHunt || a.Settings.Source != "opensearch" ||
 		len(a.Detections) != 2 || a.Detections[0].Incremental.RetroLookback.D() != 72*time.Hour {
 		t.Fatalf("args %+v", a)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgewatch/edgewatch/internal/incremental"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -44,11 +44,11 @@ func (f *fakeRunner) Run(ctx context.Context, req RunRequest) (RunResult, error)
 		select {
 		case <-block:
 		case <-ctx.Done():
-			return RunResult{Detection: req.Detection.Name, Status: incremental.StatusFailed, Error: ctx.Err().Error()}, ctx.Err()
+			return RunResult{Detection: req.Detection.Name, Status: wire.StatusFailed, Error: ctx.Err().Error()}, ctx.Err()
 		}
 	}
 	if res.Status == "" {
-		res = RunResult{Detection: req.Detection.Name, Status: incremental.StatusSuccess, EventsScanned: 42, AlertsCreated: 3,
+		res = RunResult{Detection: req.Detection.Name, Status: wire.StatusSuccess, EventsScanned: 42, AlertsCreated: 3,
 			CheckpointAfter: time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC), LagSeconds: 61}
 	}
 	return res, err

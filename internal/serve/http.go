@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgewatch/edgewatch/internal/incremental"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256 of the body>", the
@@ -94,7 +94,7 @@ func (s *Server) Health() Health {
 			if r.Result != nil {
 				dh.LastOutcome, dh.Checkpoint, dh.LagSeconds, dh.AlertsLast = r.Result.Status, r.Result.CheckpointAfter, r.Result.LagSeconds, r.Result.AlertsCreated
 			}
-			if dh.LastOutcome == incremental.StatusFailed {
+			if dh.LastOutcome == wire.StatusFailed {
 				h.Status = "degraded"
 			}
 		}
@@ -250,7 +250,7 @@ func Sign(key, body []byte) string {
 // parseWindow reads an explicit window from a trigger body. Empty bodies,
 // bodies that are not JSON objects, and objects without from/to mean "run
 // from the checkpoint". from without to runs up to now.
-func parseWindow(body []byte, now time.Time) (*incremental.Window, error) {
+func parseWindow(body []byte, now time.Time) (*wire.Window, error) {
 	trimmed := strings.TrimSpace(string(body))
 	if !strings.HasPrefix(trimmed, "{") {
 		return nil, nil
@@ -279,7 +279,7 @@ func parseWindow(body []byte, now time.Time) (*incremental.Window, error) {
 	if !from.Before(to) {
 		return nil, fmt.Errorf(`"from" %s is not before "to" %s`, tb.From, to.Format(time.RFC3339))
 	}
-	w := incremental.Window{From: from.UTC(), To: to.UTC()}
+	w := wire.Window{From: from.UTC(), To: to.UTC()}
 	return &w, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -83,7 +84,7 @@ func (m *metrics) handler() http.Handler {
 func (m *metrics) observe(detection string, res RunResult, err error, seconds float64) {
 	outcome := res.Status
 	if outcome == "" {
-		outcome = "failed"
+		outcome = wire.StatusFailed
 	}
 	m.runs.WithLabelValues(detection, outcome).Inc()
 	m.duration.WithLabelValues(detection).Observe(seconds)

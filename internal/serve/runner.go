@@ -11,15 +11,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
-
-	"github.com/edgewatch/edgewatch/internal/incremental"
-)
-
-// Plugin operation names serve calls.
-const (
-	OpRunIncremental = "detection.run_incremental"
-	OpFeedRefresh    = "detection.feed_refresh"
-	OpStatus         = "status"
+	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // RunRequest is one run of a detection.
@@ -30,15 +23,15 @@ type RunRequest struct {
 	Detection Detection
 	// Window, when set, runs exactly that window (a backfill); otherwise
 	// the run goes from the detection's checkpoint.
-	Window *incremental.Window
+	Window *wire.Window
 	// Holder identifies this serve instance in the lease.
 	Holder string
 	// Trigger says what started the run: "schedule", "webhook", "startup".
 	Trigger string
 }
 
-// RunResult is what a run reports: the plugin's incremental.Outcome.
-type RunResult = incremental.Outcome
+// RunResult is what a run reports: the plugin's wire.Outcome.
+type RunResult = wire.Outcome
 
 // Runner runs one detection. serve's implementation calls the plugin
 // process; tests use fakes. It takes the whole request, not just a name,
@@ -54,55 +47,11 @@ type RunnerFunc func(ctx context.Context, req RunRequest) (RunResult, error)
 // Run calls f.
 func (f RunnerFunc) Run(ctx context.Context, req RunRequest) (RunResult, error) { return f(ctx, req) }
 
-// RunIncrementalArgs are the JSON args of the plugin's
-// "detection.run_incremental" operation.
-type RunIncrementalArgs struct {
-	Detection   string              `json:"detection"`
-	RunID       string              `json:"run_id,omitempty"`
-	Holder      string              `json:"holder,omitempty"`
-	Settings    json.RawMessage     `json:"settings"`
-	Incremental incremental.Config  `json:"incremental"`
-	Window      *incremental.Window `json:"window,omitempty"`
-	Trigger     string              `json:"trigger,omitempty"`
-}
-
-// FeedRefreshArgs are the JSON args of the plugin's "detection.feed_refresh"
-// operation: load the feed file atomically into the lookup index and
-// retro-hunt each detection with only the indicators the load added.
-type FeedRefreshArgs struct {
-	RunID string `json:"run_id,omitempty"`
-	Feed  struct {
-		Name     string `json:"name,omitempty"`
-		Path     string `json:"path"`
-		MinLevel int    `json:"min_level,omitempty"`
-	} `json:"feed"`
-	// Settings are the first detection's: where the feed is loaded.
-	Settings   json.RawMessage      `json:"settings"`
-	RetroHunt  bool                 `json:"retro_hunt"`
-	Detections []FeedRetroDetection `json:"detections,omitempty"`
-}
-
-// FeedRetroDetection is one detection a feed refresh retro-hunts.
-type FeedRetroDetection struct {
-	Name        string             `json:"name"`
-	Settings    json.RawMessage    `json:"settings"`
-	Incremental incremental.Config `json:"incremental"`
-}
-
-// FeedRefreshResult is the operation's answer.
-type FeedRefreshResult struct {
-	Feed    string                 `json:"feed"`
-	Loaded  int                    `json:"loaded"`
-	Added   int                    `json:"added"`
-	Removed int                    `json:"removed"`
-	Retro   []*incremental.Outcome `json:"retro_hunts,omitempty"`
-}
-
 // PluginProcess is a running plugin as serve needs it. The host wraps
 // plugin.Client; tests use fakes.
 type PluginProcess interface {
-	// Exec runs an Admin operation.
-	Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string) (json.RawMessage, error)
+	// Exec runs an Admin operation (plugin.Call calls it with typed args).
+	plugin.Admin
 	// Validate checks run settings; it returns the problems found (empty
 	// when they are usable).
 	Validate(ctx context.Context, settings json.RawMessage, secrets map[string]string) ([]string, error)
@@ -243,12 +192,12 @@ func (s *Supervisor) dropLocked(p PluginProcess) {
 // fails because the process died, the process is dropped (the next call
 // restarts it after the backoff) and the error is returned: the run is not
 // retried, since a poison window could crash the plugin again and again.
-func (s *Supervisor) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string) (json.RawMessage, error) {
+func (s *Supervisor) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string, st plugin.Stream) (json.RawMessage, error) {
 	p, err := s.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.Exec(ctx, op, args, secrets)
+	res, err := p.Exec(ctx, op, args, secrets, st)
 	if err != nil && p.Exited() {
 		s.mu.Lock()
 		s.dropLocked(p)
@@ -321,39 +270,31 @@ func (s *Supervisor) Close() {
 	}
 }
 
-// PluginRunner is the Runner serve uses: each run is one
-// "detection.run_incremental" operation in the supervised plugin.
+// PluginRunner is the Runner (and FeedRunner) serve uses: each run is one
+// wire.OpRunIncremental call in the supervised plugin, each feed refresh
+// one wire.OpFeedRefresh.
 type PluginRunner struct {
 	Sup *Supervisor
+	// Progress receives the operations' progress (nil discards it).
+	Progress plugin.Stream
 }
+
+var _ plugin.Admin = (*Supervisor)(nil)
 
 // Run implements Runner.
 func (r PluginRunner) Run(ctx context.Context, req RunRequest) (RunResult, error) {
-	args, err := json.Marshal(RunIncrementalArgs{
+	out, err := plugin.Call(ctx, r.Sup, wire.OpRunIncremental, wire.RunIncrementalArgs{
 		Detection: req.Detection.Name, RunID: req.RunID, Holder: req.Holder,
-		Settings: req.Detection.SettingsJSON(), Incremental: req.Detection.Incremental, Window: req.Window,
+		Settings: req.Detection.RunSettings(), Incremental: req.Detection.Incremental, Window: req.Window,
 		Trigger: req.Trigger,
-	})
+	}, req.Detection.SecretValues(), r.Progress)
 	if err != nil {
-		return RunResult{}, err
+		return out, err
 	}
-	raw, err := r.Sup.Exec(ctx, OpRunIncremental, args, req.Detection.SecretValues())
-	if err != nil {
-		return RunResult{}, err
-	}
-	return decodeOutcome(raw)
-}
-
-// decodeOutcome reads an operation's Outcome. The plugin answers a run that
-// failed inside (a window error, a lost lease) with the Outcome and no
-// error, so that the host still learns how far it got; that failure is
-// returned here as the error.
-func decodeOutcome(raw json.RawMessage) (RunResult, error) {
-	var out RunResult
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return out, fmt.Errorf("%s: bad result: %w", OpRunIncremental, err)
-	}
-	if out.Status == incremental.StatusFailed {
+	// The plugin answers a run that failed inside (a window error, a lost
+	// lease) with the Outcome and no error, so that the host still learns
+	// how far it got; that failure is returned here as the error.
+	if out.Status == wire.StatusFailed {
 		msg := out.Error
 		if msg == "" {
 			msg = "run failed"

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgewatch/edgewatch/internal/incremental"
+	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // fakePlugin is a plugin process: exec answers, crash makes it exit during
@@ -22,7 +23,7 @@ type fakePlugin struct {
 	exec   func(ctx context.Context, p *fakePlugin, op string, args json.RawMessage, secrets map[string]string) (json.RawMessage, error)
 }
 
-func (p *fakePlugin) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string) (json.RawMessage, error) {
+func (p *fakePlugin) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string, _ plugin.Stream) (json.RawMessage, error) {
 	return p.exec(ctx, p, op, args, secrets)
 }
 func (p *fakePlugin) Exited() bool { return p.exited.Load() }
@@ -56,11 +57,11 @@ func (f *fakeFactory) start(ctx context.Context) (PluginProcess, error) {
 }
 
 func okOutcome(ctx context.Context, p *fakePlugin, op string, args json.RawMessage, _ map[string]string) (json.RawMessage, error) {
-	var a RunIncrementalArgs
+	var a wire.RunIncrementalArgs
 	if err := json.Unmarshal(args, &a); err != nil {
 		return nil, err
 	}
-	return json.Marshal(incremental.Outcome{Detection: a.Detection, RunID: a.RunID, Status: incremental.StatusSuccess, AlertsCreated: p.id})
+	return json.Marshal(wire.Outcome{Detection: a.Detection, RunID: a.RunID, Status: wire.StatusSuccess, AlertsCreated: p.id})
 }
 
 func TestSupervisor(t *testing.T) {
@@ -71,7 +72,7 @@ func TestSupervisor(t *testing.T) {
 		ff := &fakeFactory{exec: okOutcome}
 		sup := NewSupervisor(ff.start, fast)
 		for range 3 {
-			if _, err := sup.Exec(ctx, OpRunIncremental, json.RawMessage(`{"detection":"a"}`), nil); err != nil {
+			if _, err := sup.Exec(ctx, wire.OpRunIncremental.Name, json.RawMessage(`{"detection":"a"}`), nil, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -99,14 +100,14 @@ func TestSupervisor(t *testing.T) {
 		opts := fast
 		opts.OnEvent = func(e string) { mu.Lock(); events = append(events, e); mu.Unlock() }
 		sup := NewSupervisor(ff.start, opts)
-		_, err := sup.Exec(ctx, OpRunIncremental, json.RawMessage(`{"detection":"a"}`), nil)
+		_, err := sup.Exec(ctx, wire.OpRunIncremental.Name, json.RawMessage(`{"detection":"a"}`), nil, nil)
 		if !errors.Is(err, ErrPluginCrashed) {
 			t.Fatalf("err %v, want ErrPluginCrashed", err)
 		}
 		if st := sup.Status(); st.Running || st.Crashes != 1 || st.Failures != 1 {
 			t.Fatalf("status after crash %+v", st)
 		}
-		if _, err := sup.Exec(ctx, OpRunIncremental, json.RawMessage(`{"detection":"a"}`), nil); err != nil {
+		if _, err := sup.Exec(ctx, wire.OpRunIncremental.Name, json.RawMessage(`{"detection":"a"}`), nil, nil); err != nil {
 			t.Fatalf("after restart: %v", err)
 		}
 		if len(ff.started) != 2 || !ff.started[0].closed.Load() {
@@ -128,7 +129,7 @@ func TestSupervisor(t *testing.T) {
 	t.Run("start failures are retried with growing waits", func(t *testing.T) {
 		ff := &fakeFactory{exec: okOutcome, failNext: 3}
 		sup := NewSupervisor(ff.start, fast)
-		if _, err := sup.Exec(ctx, OpRunIncremental, json.RawMessage(`{"detection":"a"}`), nil); err != nil {
+		if _, err := sup.Exec(ctx, wire.OpRunIncremental.Name, json.RawMessage(`{"detection":"a"}`), nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		if len(ff.startAt) != 4 {
@@ -146,7 +147,7 @@ func TestSupervisor(t *testing.T) {
 		opts.StartRetryFor = 150 * time.Millisecond
 		sup := NewSupervisor(ff.start, opts)
 		t0 := time.Now()
-		_, err := sup.Exec(ctx, OpRunIncremental, nil, nil)
+		_, err := sup.Exec(ctx, wire.OpRunIncremental.Name, nil, nil, nil)
 		if err == nil || !strings.Contains(err.Error(), "start plugin") {
 			t.Fatalf("err %v", err)
 		}
@@ -161,7 +162,7 @@ func TestSupervisor(t *testing.T) {
 		}}
 		sup := NewSupervisor(ff.start, fast)
 		for range 2 {
-			if _, err := sup.Exec(ctx, "nope", nil, nil); err == nil || errors.Is(err, ErrPluginCrashed) {
+			if _, err := sup.Exec(ctx, "nope", nil, nil, nil); err == nil || errors.Is(err, ErrPluginCrashed) {
 				t.Fatalf("err %v", err)
 			}
 		}
@@ -172,19 +173,19 @@ func TestSupervisor(t *testing.T) {
 }
 
 func TestPluginRunner(t *testing.T) {
-	var gotArgs RunIncrementalArgs
+	var gotArgs wire.RunIncrementalArgs
 	var gotSecrets map[string]string
 	ff := &fakeFactory{}
 	ff.exec = func(ctx context.Context, p *fakePlugin, op string, args json.RawMessage, secrets map[string]string) (json.RawMessage, error) {
-		if op != OpRunIncremental {
+		if op != wire.OpRunIncremental.Name {
 			t.Errorf("op %q", op)
 		}
 		_ = json.Unmarshal(args, &gotArgs)
 		gotSecrets = secrets
 		if gotArgs.Window != nil {
-			return json.Marshal(incremental.Outcome{Detection: gotArgs.Detection, Status: incremental.StatusFailed, Error: "window 1: cluster unavailable", EventsScanned: 7})
+			return json.Marshal(wire.Outcome{Detection: gotArgs.Detection, Status: wire.StatusFailed, Error: "window 1: cluster unavailable", EventsScanned: 7})
 		}
-		return json.Marshal(incremental.Outcome{Detection: gotArgs.Detection, Status: incremental.StatusSuccess, AlertsCreated: 2})
+		return json.Marshal(wire.Outcome{Detection: gotArgs.Detection, Status: wire.StatusSuccess, AlertsCreated: 2})
 	}
 	cfg, err := ParseConfig([]byte(`
 detections:
@@ -202,12 +203,12 @@ detections:
 	if err != nil || res.AlertsCreated != 2 {
 		t.Fatalf("%v %+v", err, res)
 	}
-	if gotArgs.Detection != "alpha" || gotArgs.RunID != "r1" || gotArgs.Holder != "h1" || string(gotArgs.Settings) != `{"source":"opensearch"}` ||
+	if gotArgs.Detection != "alpha" || gotArgs.RunID != "r1" || gotArgs.Holder != "h1" || gotArgs.Settings.Source != "opensearch" ||
 		gotArgs.Incremental.Overlap.D() != 20*time.Minute || gotSecrets["password"] != "pw-value" {
 		t.Fatalf("args %+v secrets %v", gotArgs, gotSecrets != nil)
 	}
 	// A run that failed inside the plugin comes back as the outcome and an error.
-	w := incremental.Window{From: time.Unix(0, 0), To: time.Unix(3600, 0)}
+	w := wire.Window{From: time.Unix(0, 0), To: time.Unix(3600, 0)}
 	res, err = r.Run(context.Background(), RunRequest{RunID: "r2", Detection: d, Window: &w})
 	if err == nil || err.Error() != "window 1: cluster unavailable" || res.EventsScanned != 7 {
 		t.Fatalf("%v %+v", err, res)

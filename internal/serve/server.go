@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/edgewatch/edgewatch/internal/incremental"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // ErrUnknownDetection: a trigger named a detection that is not configured.
@@ -34,7 +34,7 @@ type Options struct {
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Holder identifies this instance in leases (default a fresh
-	// incremental.NewHolderID()).
+	// wire.NewHolderID()).
 	Holder string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -84,16 +84,16 @@ type detState struct {
 
 // run is one run of a detection.
 type run struct {
-	ID        string              `json:"run_id"`
-	Detection string              `json:"detection"`
-	Trigger   string              `json:"trigger"`
-	Window    *incremental.Window `json:"window,omitempty"`
-	State     string              `json:"state"` // queued, running, done
-	Queued    time.Time           `json:"queued"`
-	Started   time.Time           `json:"started,omitzero"`
-	Finished  time.Time           `json:"finished,omitzero"`
-	Result    *RunResult          `json:"result,omitempty"`
-	Error     string              `json:"error,omitempty"`
+	ID        string       `json:"run_id"`
+	Detection string       `json:"detection"`
+	Trigger   string       `json:"trigger"`
+	Window    *wire.Window `json:"window,omitempty"`
+	State     string       `json:"state"` // queued, running, done
+	Queued    time.Time    `json:"queued"`
+	Started   time.Time    `json:"started,omitzero"`
+	Finished  time.Time    `json:"finished,omitzero"`
+	Result    *RunResult   `json:"result,omitempty"`
+	Error     string       `json:"error,omitempty"`
 	key       string
 	done      chan struct{}
 }
@@ -113,7 +113,7 @@ func New(cfg *Config, opts Options) (*Server, error) {
 		opts.Now = time.Now
 	}
 	if opts.Holder == "" {
-		opts.Holder = incremental.NewHolderID()
+		opts.Holder = wire.NewHolderID()
 	}
 	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, metrics: newMetrics(opts.Now), cfg: cfg,
 		dets: map[string]*detState{}, feeds: map[string]*feedState{}, runs: map[string]*run{}}
@@ -212,7 +212,7 @@ func (s *Server) schedule(ctx context.Context, name string, every time.Duration,
 	}
 }
 
-func (s *Server) trigger(name string, w *incremental.Window, source string) {
+func (s *Server) trigger(name string, w *wire.Window, source string) {
 	id, coalesced, err := s.Trigger(name, w, source)
 	if err != nil {
 		if !errors.Is(err, ErrStopping) {
@@ -229,7 +229,7 @@ func (s *Server) trigger(name string, w *incremental.Window, source string) {
 // returns at once with its id. While a run with the same window (or, for w
 // == nil, any incremental run) of that detection is queued or running, the
 // trigger joins it: the same id comes back with coalesced == true.
-func (s *Server) Trigger(name string, w *incremental.Window, source string) (runID string, coalesced bool, err error) {
+func (s *Server) Trigger(name string, w *wire.Window, source string) (runID string, coalesced bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopping {
@@ -302,7 +302,7 @@ func (s *Server) execute(ds *detState, r *run) {
 	switch {
 	case err != nil:
 		log.Error("run failed", append(attrs, "err", err)...)
-	case res.Status == incremental.StatusSkipped:
+	case res.Status == wire.StatusSkipped:
 		log.Info("run skipped", append(attrs, "reason", res.Reason)...)
 	default:
 		log.Info("run finished", attrs...)
@@ -314,7 +314,7 @@ func (s *Server) finish(ds *detState, r *run, res RunResult, err error, secs flo
 	defer s.mu.Unlock()
 	r.State, r.Finished = "done", s.now().UTC()
 	if res.Status == "" {
-		res.Status = incremental.StatusFailed
+		res.Status = wire.StatusFailed
 	}
 	r.Result = &res
 	if err != nil {
@@ -495,7 +495,7 @@ func (s *Server) ReloadFile(getenv func(string) string) bool {
 	return true
 }
 
-func windowAttr(w *incremental.Window) string {
+func windowAttr(w *wire.Window) string {
 	if w == nil {
 		return "from checkpoint"
 	}

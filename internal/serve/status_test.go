@@ -7,19 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgewatch/edgewatch/internal/incremental"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 func TestRenderStatus(t *testing.T) {
 	now := time.Date(2026, 3, 2, 12, 6, 0, 0, time.UTC)
-	st := StatusResult{Now: now, Detections: []incremental.DetectionStatus{
+	st := wire.DetectionStatusResult{Now: now, Detections: []wire.DetectionStatus{
 		{Detection: "defender-ti", Checkpoint: now.Add(-time.Minute), LagSeconds: 60,
-			LastRun: &incremental.RunRecord{Mode: "incremental", Outcome: "success", Finished: now.Add(-50 * time.Second), DurationMS: 1234, AlertsCreated: 3, AlreadyPresent: 1},
-			Retro:   &incremental.RetroDoc{Indicators: 12, Window: incremental.Window{From: now.Add(-7 * 24 * time.Hour), To: now}, LastRun: incremental.RunRecord{Outcome: "success", AlertsCreated: 1, Finished: now}}},
+			LastRun: &wire.LastRun{Mode: "incremental", Outcome: "success", Finished: now.Add(-50 * time.Second), DurationMS: 1234, AlertsCreated: 3, AlreadyPresent: 1},
+			Retro:   &wire.RetroDoc{Indicators: 12, Window: wire.Window{From: now.Add(-7 * 24 * time.Hour), To: now}, LastRun: wire.LastRun{Outcome: "success", AlertsCreated: 1, Finished: now}}},
 		{Detection: "other", Never: true},
 		{Detection: "broken", Checkpoint: now.Add(-3 * time.Hour), LagSeconds: 10800,
-			LastRun: &incremental.RunRecord{Outcome: "failed", Error: "window 2026-03-02T09:00:00Z/…: cluster unavailable"},
-			Lease:   &incremental.LeaseDoc{Holder: "host-b/42/ab", Expires: now.Add(time.Minute)}},
+			LastRun: &wire.LastRun{Outcome: "failed", Error: "window 2026-03-02T09:00:00Z/…: cluster unavailable"},
+			Lease:   &wire.LeaseDoc{Holder: "host-b/42/ab", Expires: now.Add(time.Minute)}},
 	}}
 	raw, _ := json.Marshal(st)
 	var b bytes.Buffer

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Bundle kinds.
@@ -12,12 +14,12 @@ const (
 	KindKibana               = "kibana"
 )
 
-// Index names and patterns the objects read. They are the contract with the
-// index templates in dashboards/templates.
+// Index names and patterns the objects read (wire's, which the index
+// templates in dashboards/templates match).
 const (
-	AlertsPattern     = "edgewatch-alerts-*"
-	StateIndex        = "edgewatch-state"
-	IndicatorsPattern = "edgewatch-indicators-*"
+	AlertsPattern     = wire.AlertsPattern
+	StateIndex        = wire.StateIndex
+	IndicatorsPattern = wire.IndicatorsPattern
 )
 
 // Fixed object ids: re-importing with overwrite=true replaces the objects in

@@ -14,9 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/edgewatch/edgewatch/internal/incremental"
 	"github.com/edgewatch/edgewatch/internal/serve"
 	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Options are the command's environment.
@@ -154,8 +154,8 @@ func run(cmd *cobra.Command, o Options, listen string, check bool) error {
 	}
 
 	srv, err := serve.New(cfg, serve.Options{
-		Runner: serve.PluginRunner{Sup: sup}, FeedRunner: serve.PluginRunner{Sup: sup},
-		Plugin: sup.Status, Logger: log, Holder: incremental.NewHolderID(), Version: o.Version,
+		Runner: serve.PluginRunner{Sup: sup, Progress: progressLog{log}}, FeedRunner: serve.PluginRunner{Sup: sup, Progress: progressLog{log}},
+		Plugin: sup.Status, Logger: log, Holder: wire.NewHolderID(), Version: o.Version,
 		Validate: sup.Validate,
 	})
 	if err != nil {
@@ -210,8 +210,8 @@ type process struct {
 	log *slog.Logger
 }
 
-func (p process) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string) (json.RawMessage, error) {
-	return p.c.Exec(ctx, op, args, secrets, progressLog{p.log.With("op", op)})
+func (p process) Exec(ctx context.Context, op string, args json.RawMessage, secrets map[string]string, s plugin.Stream) (json.RawMessage, error) {
+	return p.c.Exec(ctx, op, args, secrets, s)
 }
 
 func (p process) Validate(ctx context.Context, settings json.RawMessage, secrets map[string]string) ([]string, error) {
@@ -245,7 +245,7 @@ func (p process) Close()       { p.c.Close() }
 type progressLog struct{ log *slog.Logger }
 
 func (l progressLog) Progress(ctx context.Context, p plugin.Progress) error {
-	l.log.Log(ctx, slog.LevelDebug, "progress", "stage", p.Stage, "done", p.Done, "total", p.Total, "unit", p.Unit, "message", p.Message)
+	l.log.Log(ctx, slog.LevelDebug, "operation progress", "stage", p.Stage, "done", p.Done, "total", p.Total, "unit", p.Unit, "message", p.Message)
 	return nil
 }
 

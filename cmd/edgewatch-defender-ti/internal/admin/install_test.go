@@ -1,0 +1,497 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
+	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/dashboards"
+	"github.com/edgewatch/edgewatch/plugin/wire"
+	"github.com/google/go-cmp/cmp"
+)
+
+// withTemplates routes the index template and index calls of
+// cluster.Install: templates missing, then stored; indices missing, then
+// created.
+func withTemplates(f *fakeCluster) {
+	stored := map[string]map[string]any{}
+	for _, t := range dashboards.IndexTemplates() {
+		path := "/_index_template/" + t.Name
+		f.onFunc(http.MethodGet, path, func(cluster.Request) (int, string) {
+			if stored[t.Name] == nil {
+				return 404, `{"error":{"type":"resource_not_found_exception","reason":"index template matching [` + t.Name + `] not found"},"status":404}`
+			}
+			b, _ := json.Marshal(map[string]any{"index_templates": []any{map[string]any{"name": t.Name, "index_template": stored[t.Name]}}})
+			return 200, string(b)
+		})
+		f.onFunc(http.MethodPut, path, func(req cluster.Request) (int, string) {
+			var m map[string]any
+			if err := json.Unmarshal(req.Body, &m); err != nil {
+				return 400, `{"error":{"type":"parse_exception","reason":"bad json"}}`
+			}
+			stored[t.Name] = m
+			return 200, `{"acknowledged":true}`
+		})
+		f.onFunc(http.MethodDelete, path, func(cluster.Request) (int, string) {
+			delete(stored, t.Name)
+			return 200, `{"acknowledged":true}`
+		})
+	}
+	indices := map[string]bool{}
+	for _, idx := range []string{wire.StateIndex, wire.DefaultAlertIndex} {
+		f.onFunc(http.MethodHead, "/"+idx, func(cluster.Request) (int, string) {
+			if indices[idx] {
+				return 200, ""
+			}
+			return 404, ""
+		})
+		f.onFunc(http.MethodPut, "/"+idx, func(cluster.Request) (int, string) {
+			indices[idx] = true
+			return 200, `{"acknowledged":true}`
+		})
+	}
+}
+
+// withILM routes a cluster that has ILM: the policy, and the alert index
+// settings.
+func withILM(f *fakeCluster) {
+	var policy json.RawMessage
+	lifecycle := map[string]string{wire.DefaultAlertIndex: ""}
+	f.onFunc(http.MethodGet, "/_ilm/policy/"+dashboards.RetentionPolicyID, func(cluster.Request) (int, string) {
+		if policy == nil {
+			return 404, `{"error":{"type":"resource_not_found_exception","reason":"Lifecycle policy not found"},"status":404}`
+		}
+		var p struct {
+			Policy json.RawMessage `json:"policy"`
+		}
+		_ = json.Unmarshal(policy, &p)
+		return 200, fmt.Sprintf(`{%q:{"version":1,"modified_date":"2026-01-01","policy":%s}}`, dashboards.RetentionPolicyID, p.Policy)
+	})
+	f.onFunc(http.MethodPut, "/_ilm/policy/"+dashboards.RetentionPolicyID, func(req cluster.Request) (int, string) {
+		policy = req.Body
+		return 200, `{"acknowledged":true}`
+	})
+	f.onFunc(http.MethodGet, "/edgewatch-alerts-*/_settings/index.lifecycle.name", func(cluster.Request) (int, string) {
+		out := map[string]any{}
+		for idx, name := range lifecycle {
+			s := map[string]string{}
+			if name != "" {
+				s["index.lifecycle.name"] = name
+			}
+			out[idx] = map[string]any{"settings": s}
+		}
+		b, _ := json.Marshal(out)
+		return 200, string(b)
+	})
+	f.onFunc(http.MethodPut, "/"+wire.DefaultAlertIndex+"/_settings", func(req cluster.Request) (int, string) {
+		var s map[string]string
+		_ = json.Unmarshal(req.Body, &s)
+		lifecycle[wire.DefaultAlertIndex] = s["index.lifecycle.name"]
+		return 200, `{"acknowledged":true}`
+	})
+}
+
+func runInstall(t *testing.T, f *fakeCluster, args wire.InstallArgs, secrets map[string]string) wire.StepsResult {
+	t.Helper()
+	if args.Settings.Source == "" {
+		args.Settings = stackSettings(f.flavor)
+	}
+	r, err := callOp(f.deps(), wire.OpInstall, args, secrets, nil)
+	if err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	return r
+}
+
+func outcomes(r wire.StepsResult) []string {
+	var out []string
+	for _, s := range r.Steps {
+		out = append(out, s.Step+" "+s.Target+": "+s.Outcome)
+	}
+	return out
+}
+
+// TestInstallILMAccepted: on an Elasticsearch with ILM the policy is put,
+// then (and only then) attached to the alerts template and the existing
+// alert index; a second install finds everything already present.
+func TestInstallILMAccepted(t *testing.T) {
+	f := newFake(t, cluster.Elasticsearch)
+	withTemplates(f)
+	withILM(f)
+	r := runInstall(t, f, wire.InstallArgs{RetentionDays: 30}, nil)
+	want := []string{
+		"index template edgewatch-alerts: ok",
+		"index template edgewatch-indicators: ok",
+		"index template edgewatch-state: ok",
+		"index edgewatch-state: ok",
+		"index edgewatch-alerts-default: ok",
+		"retention policy ILM edgewatch-alerts-retention: ok",
+		"retention attach index template edgewatch-alerts: updated",
+		"retention attach edgewatch-alerts-*: ok",
+		"saved objects dashboards: skipped",
+		"trigger schedule: skipped",
+	}
+	if diff := cmp.Diff(want, outcomes(r)); diff != "" {
+		t.Fatalf("first install (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(f.sent(http.MethodPut, "/_ilm/policy/"+dashboards.RetentionPolicyID), `"min_age":"30d"`) {
+		t.Errorf("policy body: %s", f.sent(http.MethodPut, "/_ilm/policy/"+dashboards.RetentionPolicyID))
+	}
+	// The policy went in before the template got the setting.
+	reqs := f.requests()
+	iPolicy := slices.Index(reqs, "PUT /_ilm/policy/"+dashboards.RetentionPolicyID)
+	iTmpl := slices.Index(reqs[iPolicy+1:], "PUT /_index_template/edgewatch-alerts")
+	if iPolicy < 0 || iTmpl < 0 {
+		t.Errorf("want the policy PUT before the template update, requests: %v", reqs)
+	}
+	tb := f.sent(http.MethodPut, "/_index_template/edgewatch-alerts")
+	if !strings.Contains(tb, `"lifecycle":{"name":"edgewatch-alerts-retention"}`) || !strings.Contains(tb, `"content_sha256"`) {
+		t.Errorf("template update must add the lifecycle and keep _meta: %s", tb)
+	}
+
+	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 30}, nil)
+	for _, s := range r.Steps {
+		if s.Outcome != wire.StepAlreadyPresent && s.Outcome != wire.StepSkipped {
+			t.Errorf("second install: %s", s)
+		}
+	}
+	// A different retention updates the policy.
+	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 7}, nil)
+	if s := stepOf(r, stepRetention, "ILM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 30d -> 7d" {
+		t.Errorf("retention change: %s", s)
+	}
+}
+
+// withISM routes an OpenSearch with ISM.
+func withISM(f *fakeCluster, managed *[]string) {
+	var policy json.RawMessage
+	seq := -1
+	path := "/_plugins/_ism/policies/" + dashboards.RetentionPolicyID
+	f.onFunc(http.MethodGet, path, func(cluster.Request) (int, string) {
+		if policy == nil {
+			return 404, `{"error":{"root_cause":[{"type":"status_exception","reason":"Policy not found"}],"type":"status_exception","reason":"Policy not found"},"status":404}`
+		}
+		var p struct {
+			Policy map[string]any `json:"policy"`
+		}
+		_ = json.Unmarshal(policy, &p)
+		p.Policy["policy_id"] = dashboards.RetentionPolicyID
+		p.Policy["schema_version"] = 21
+		b, _ := json.Marshal(map[string]any{"_id": dashboards.RetentionPolicyID, "_seq_no": seq, "_primary_term": 1, "policy": p.Policy})
+		return 200, string(b)
+	})
+	f.onFunc(http.MethodPut, path, func(req cluster.Request) (int, string) {
+		if policy != nil && (req.Query.Get("if_seq_no") != fmt.Sprint(seq) || req.Query.Get("if_primary_term") != "1") {
+			return 409, `{"error":{"type":"version_conflict_engine_exception","reason":"conflict"},"status":409}`
+		}
+		policy = req.Body
+		seq++
+		return 201, `{"_id":"x"}`
+	})
+	f.onFunc(http.MethodPost, "/_plugins/_ism/add/edgewatch-alerts-*", func(cluster.Request) (int, string) {
+		if slices.Contains(*managed, wire.DefaultAlertIndex) {
+			return 200, `{"updated_indices":0,"failures":true,"failed_indices":[{"index_name":"edgewatch-alerts-default","index_uuid":"u","reason":"This index already has a policy, use the update policy API to update index policies"}]}`
+		}
+		*managed = append(*managed, wire.DefaultAlertIndex)
+		return 200, `{"updated_indices":1,"failures":false,"failed_indices":[]}`
+	})
+	f.on(http.MethodPost, "/_plugins/_ism/change_policy/edgewatch-alerts-*", 200, `{"updated_indices":1,"failures":false,"failed_indices":[]}`)
+}
+
+func TestInstallISMAccepted(t *testing.T) {
+	f := newFake(t, cluster.OpenSearch)
+	withTemplates(f)
+	var managed []string
+	withISM(f, &managed)
+	r := runInstall(t, f, wire.InstallArgs{}, nil)
+	if s := stepOf(r, stepRetention, "ISM"); s.Outcome != wire.StepOK || s.Detail != "delete after 90d" {
+		t.Errorf("policy: %s", s)
+	}
+	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepOK || !strings.Contains(s.Detail, "1 alert indices now managed") {
+		t.Errorf("attach: %s", s)
+	}
+	if body := f.sent(http.MethodPut, "/_plugins/_ism/policies/"+dashboards.RetentionPolicyID); !strings.Contains(body, `"min_index_age":"90d"`) {
+		t.Errorf("policy body %s", body)
+	}
+
+	r = runInstall(t, f, wire.InstallArgs{}, nil)
+	for _, s := range r.Steps {
+		if s.Outcome != wire.StepAlreadyPresent && s.Outcome != wire.StepSkipped {
+			t.Errorf("second install: %s", s)
+		}
+	}
+
+	// A new retention updates with the concurrency token and moves the
+	// managed indices to the new policy.
+	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 14}, nil)
+	if s := stepOf(r, stepRetention, "ISM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 90d -> 14d" {
+		t.Errorf("policy update: %s", s)
+	}
+	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepUpdated || !strings.Contains(s.Detail, "moved to the new policy") {
+		t.Errorf("attach after update: %s", s)
+	}
+	if r.Failed != 0 {
+		t.Errorf("failed steps: %v", outcomes(r))
+	}
+}
+
+// TestInstallWithoutPolicyEngine: the integ-test distributions answer "no
+// handler found": retention and triggers are skipped with that reason, the
+// template is never given the lifecycle setting, and install goes on.
+func TestInstallWithoutPolicyEngine(t *testing.T) {
+	for _, flavor := range []cluster.Flavor{cluster.OpenSearch, cluster.Elasticsearch} {
+		t.Run(string(flavor), func(t *testing.T) {
+			f := newFake(t, flavor)
+			withTemplates(f)
+			r := runInstall(t, f, wire.InstallArgs{Triggers: true, EdgewatchURL: "https://edgewatch.example:8443"},
+				map[string]string{wire.SecretWebhookToken: "s3cr3t-token-value"})
+			if r.Failed != 0 {
+				t.Errorf("failed: %v", outcomes(r))
+			}
+			pol := stepOf(r, stepRetention, "")
+			if pol.Outcome != wire.StepSkipped || !strings.Contains(pol.Detail, "no handler found") {
+				t.Errorf("retention: %s", pol)
+			}
+			if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepSkipped {
+				t.Errorf("attach: %s", s)
+			}
+			for _, s := range r.Steps {
+				if s.Step == "trigger" && (s.Outcome != wire.StepSkipped || !strings.Contains(s.Detail, "no handler found") && s.Detail != "needs the notifications channel") {
+					t.Errorf("trigger: %s", s)
+				}
+			}
+			for _, m := range f.mutations() {
+				if strings.Contains(m, "_ilm") || strings.Contains(m, "_ism") || strings.Contains(m, "_settings") || strings.Contains(m, "_watcher") {
+					t.Errorf("sent %s to a cluster without the feature", m)
+				}
+			}
+			if n := strings.Count(strings.Join(f.requests(), "\n"), "PUT /_index_template/edgewatch-alerts"); n != 1 {
+				t.Errorf("alerts template put %d times, want once (no lifecycle update)", n)
+			}
+			if strings.Contains(string(mustJSON(t, r)), "s3cr3t") {
+				t.Error("the webhook token leaked into the answer")
+			}
+		})
+	}
+}
+
+// TestInstallPolicyRefused: a policy the server refuses fails the step with
+// the server's reason, and the attach is skipped.
+func TestInstallPolicyRefused(t *testing.T) {
+	f := newFake(t, cluster.Elasticsearch)
+	withTemplates(f)
+	f.on(http.MethodGet, "/_ilm/policy/"+dashboards.RetentionPolicyID, 404, `{"error":{"type":"resource_not_found_exception","reason":"not found"},"status":404}`)
+	f.on(http.MethodPut, "/_ilm/policy/"+dashboards.RetentionPolicyID, 400,
+		`{"error":{"root_cause":[{"type":"x_content_parse_exception","reason":"unknown field [bogus]"}],"type":"x_content_parse_exception","reason":"unknown field [bogus]"},"status":400}`)
+	r := runInstall(t, f, wire.InstallArgs{}, nil)
+	if r.Failed != 1 {
+		t.Errorf("failed = %d, want 1: %v", r.Failed, outcomes(r))
+	}
+	if s := stepOf(r, stepRetention, "ILM"); s.Outcome != wire.StepFailed || s.Detail != "400 x_content_parse_exception: unknown field [bogus]" {
+		t.Errorf("policy: %s", s)
+	}
+	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepSkipped {
+		t.Errorf("attach: %s", s)
+	}
+}
+
+// TestInstallDryRunChangesNothing: only reads are sent.
+func TestInstallDryRunChangesNothing(t *testing.T) {
+	for _, flavor := range []cluster.Flavor{cluster.OpenSearch, cluster.Elasticsearch} {
+		t.Run(string(flavor), func(t *testing.T) {
+			f := newFake(t, flavor)
+			withTemplates(f)
+			var managed []string
+			if flavor == cluster.OpenSearch {
+				withISM(f, &managed)
+			} else {
+				withILM(f)
+			}
+			r := runInstall(t, f, wire.InstallArgs{StackArgs: wire.StackArgs{DryRun: true}}, nil)
+			if m := f.mutations(); len(m) != 0 {
+				t.Errorf("dry run sent %v", m)
+			}
+			if !r.DryRun || r.Outcomes[wire.StepWouldApply] < 6 {
+				t.Errorf("dry run outcomes %v", outcomes(r))
+			}
+		})
+	}
+}
+
+// TestInstallTriggers: the watch and the Alerting channel + monitor are put
+// when the cluster has them, and re-applied on a second install.
+func TestInstallTriggers(t *testing.T) {
+	secrets := map[string]string{wire.SecretWebhookToken: "tok-0123456789abcdef"}
+	args := wire.InstallArgs{Triggers: true, EdgewatchURL: "https://edgewatch.example:8443", StackArgs: wire.StackArgs{Detection: "prod"}}
+
+	t.Run("watcher", func(t *testing.T) {
+		f := newFake(t, cluster.Elasticsearch)
+		withTemplates(f)
+		exists := false
+		f.onFunc(http.MethodGet, "/_watcher/watch/edgewatch-prod", func(cluster.Request) (int, string) {
+			if exists {
+				return 200, `{"found":true,"_id":"edgewatch-prod"}`
+			}
+			return 404, `{"found":false,"_id":"edgewatch-prod"}`
+		})
+		f.onFunc(http.MethodPut, "/_watcher/watch/edgewatch-prod", func(cluster.Request) (int, string) {
+			exists = true
+			return 201, `{"_id":"edgewatch-prod","created":true}`
+		})
+		r := runInstall(t, f, args, secrets)
+		if s := stepOf(r, "trigger", "watcher watch edgewatch-prod"); s.Outcome != wire.StepOK {
+			t.Errorf("watch: %s", s)
+		}
+		if b := f.sent(http.MethodPut, "/_watcher/watch/edgewatch-prod"); !strings.Contains(b, "/v1/detections/prod/run") {
+			t.Errorf("watch body %s", b)
+		}
+		r = runInstall(t, f, args, secrets)
+		if s := stepOf(r, "trigger", "watcher watch"); s.Outcome != wire.StepUpdated {
+			t.Errorf("second watch: %s", s)
+		}
+	})
+
+	t.Run("alerting", func(t *testing.T) {
+		f := newFake(t, cluster.OpenSearch)
+		withTemplates(f)
+		channel, monitor := false, ""
+		f.onFunc(http.MethodGet, "/_plugins/_notifications/configs/edgewatch-prod", func(cluster.Request) (int, string) {
+			if channel {
+				return 200, `{"config_list":[{"config_id":"edgewatch-prod"}]}`
+			}
+			return 404, `{"error":{"type":"status_exception","reason":"Config not found"},"status":404}`
+		})
+		f.onFunc(http.MethodPost, "/_plugins/_notifications/configs", func(cluster.Request) (int, string) {
+			channel = true
+			return 200, `{"config_id":"edgewatch-prod"}`
+		})
+		f.on(http.MethodPut, "/_plugins/_notifications/configs/edgewatch-prod", 200, `{"config_id":"edgewatch-prod"}`)
+		f.onFunc(http.MethodPost, "/_plugins/_alerting/monitors/_search", func(cluster.Request) (int, string) {
+			if monitor == "" {
+				return 404, `{"error":{"type":"index_not_found_exception","reason":"no such index [.opendistro-alerting-config]"},"status":404}`
+			}
+			return 200, `{"hits":{"hits":[{"_id":"` + monitor + `","_source":{"type":"monitor","monitor":{"name":"edgewatch-prod"}}}]}}`
+		})
+		f.onFunc(http.MethodPost, "/_plugins/_alerting/monitors", func(cluster.Request) (int, string) {
+			monitor = "m-1"
+			return 201, `{"_id":"m-1"}`
+		})
+		f.on(http.MethodPut, "/_plugins/_alerting/monitors/m-1", 200, `{"_id":"m-1"}`)
+		r := runInstall(t, f, args, secrets)
+		if s := stepOf(r, "trigger", "notifications channel edgewatch-prod"); s.Outcome != wire.StepOK {
+			t.Errorf("channel: %s", s)
+		}
+		if s := stepOf(r, "trigger", "alerting monitor edgewatch-prod"); s.Outcome != wire.StepOK {
+			t.Errorf("monitor: %s", s)
+		}
+		if b := f.sent(http.MethodPost, "/_plugins/_alerting/monitors"); !strings.Contains(b, `"destination_id":"edgewatch-prod"`) {
+			t.Errorf("monitor body %s", b)
+		}
+		r = runInstall(t, f, args, secrets)
+		if s := stepOf(r, "trigger", "alerting monitor"); s.Outcome != wire.StepUpdated {
+			t.Errorf("second monitor: %s", s)
+		}
+		if s := stepOf(r, "trigger", "notifications channel"); s.Outcome != wire.StepUpdated {
+			t.Errorf("second channel: %s", s)
+		}
+	})
+}
+
+// TestInstallBadArgs: arguments that cannot work fail before anything is
+// sent, as configuration errors.
+func TestInstallBadArgs(t *testing.T) {
+	cases := map[string]struct {
+		args    wire.InstallArgs
+		secrets map[string]string
+		want    string
+	}{
+		"kibana with opensearch": {args: wire.InstallArgs{StackArgs: wire.StackArgs{KibanaURL: "http://k:5601"}}, want: "--kibana goes with --elasticsearch"},
+		"both dashboards":        {args: wire.InstallArgs{StackArgs: wire.StackArgs{KibanaURL: "http://k", DashboardsURL: "http://d"}}, want: "not both"},
+		"tenant without target":  {args: wire.InstallArgs{StackArgs: wire.StackArgs{Tenant: "global"}}, want: "need --kibana or --dashboards"},
+		"triggers without url":   {args: wire.InstallArgs{Triggers: true}, secrets: map[string]string{wire.SecretWebhookToken: "t"}, want: "--edgewatch-url"},
+		"triggers without token": {args: wire.InstallArgs{Triggers: true, EdgewatchURL: "https://e:8443"}, want: "webhook token"},
+		"retention out of range": {args: wire.InstallArgs{RetentionDays: -3}, want: "--retention-days"},
+		"no cluster":             {args: wire.InstallArgs{StackArgs: wire.StackArgs{Settings: wire.Settings{Source: "file"}}}, want: "install needs a cluster"},
+		"triggers bad url":       {args: wire.InstallArgs{Triggers: true, EdgewatchURL: "ftp://x"}, secrets: map[string]string{wire.SecretWebhookToken: "tok"}, want: "scheme must be http or https"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFake(t, cluster.OpenSearch)
+			if tc.args.Settings.Source == "" {
+				tc.args.Settings = stackSettings(cluster.OpenSearch)
+			}
+			_, err := callOp(f.deps(), wire.OpInstall, tc.args, tc.secrets, nil)
+			if err == nil || !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want a config error containing %q", err, tc.want)
+			}
+			if len(f.requests()) != 0 {
+				t.Errorf("requests sent: %v", f.requests())
+			}
+		})
+	}
+}
+
+// TestInstallSavedObjects: the bundle goes to the import API of the
+// product matching the cluster; per-object errors in a 200 answer fail the
+// step with each object's reason.
+func TestInstallSavedObjects(t *testing.T) {
+	var gotPath, gotTenant, gotXSRF, gotUser, gotFile string
+	failIDs := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath, gotTenant, gotXSRF = r.URL.RequestURI(), r.Header.Get("securitytenant"), r.Header.Get("osd-xsrf")
+		gotUser, _, _ = r.BasicAuth()
+		mr, err := r.MultipartReader()
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				break
+			}
+			if p.FormName() == "file" {
+				gotFile = p.FileName()
+				_, _ = io.Copy(io.Discard, p)
+			}
+		}
+		if failIDs {
+			fmt.Fprint(w, `{"success":false,"successCount":13,"errors":[{"id":"edgewatch-vis-top-ips","type":"visualization","error":{"type":"missing_references","references":[{"type":"index-pattern","id":"edgewatch-alerts"}]}}]}`)
+			return
+		}
+		fmt.Fprint(w, `{"success":true,"successCount":14}`)
+	}))
+	defer srv.Close()
+
+	f := newFake(t, cluster.OpenSearch)
+	withTemplates(f)
+	s := stackSettings(cluster.OpenSearch)
+	s.Cluster.Username = "admin"
+	args := wire.InstallArgs{StackArgs: wire.StackArgs{Settings: s, DashboardsURL: srv.URL + "/_dashboards", Tenant: "global"}}
+	r := runInstall(t, f, args, map[string]string{wire.SecretPassword: "s3cr3t-pass"})
+	so := stepOf(r, "saved objects", "opensearch-dashboards")
+	if so.Outcome != wire.StepOK || !strings.Contains(so.Detail, "14 of") {
+		t.Errorf("saved objects: %s", so)
+	}
+	if gotPath != "/_dashboards/api/saved_objects/_import?overwrite=true" || gotTenant != "global" || gotXSRF != "true" || gotUser != "admin" || !strings.HasSuffix(gotFile, ".ndjson") {
+		t.Errorf("request: path %q tenant %q xsrf %q user %q file %q", gotPath, gotTenant, gotXSRF, gotUser, gotFile)
+	}
+
+	failIDs = true
+	r = runInstall(t, f, args, map[string]string{wire.SecretPassword: "s3cr3t-pass"})
+	so = stepOf(r, "saved objects", "opensearch-dashboards")
+	if so.Outcome != wire.StepFailed || !strings.Contains(so.Detail, "visualization/edgewatch-vis-top-ips: missing_references (index-pattern/edgewatch-alerts)") || r.Failed != 1 {
+		t.Errorf("per-object error: %s (failed %d)", so, r.Failed)
+	}
+	if strings.Contains(string(mustJSON(t, r)), "s3cr3t-pass") {
+		t.Error("the password leaked into the answer")
+	}
+}

@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
+	"github.com/edgewatch/edgewatch/connectors/opensearch"
+	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/plugin/wire"
+)
+
+// The one wiring of a detection to a cluster: engine.Run (`edgewatch run`)
+// and every incremental operation (`edgewatch serve`) open their backend
+// here, so that what a run reads, writes and records cannot differ with
+// the way it was started.
+
+// Connect opens a client to the cluster the settings name (source
+// opensearch or elasticsearch, cluster.urls, the password or API key from
+// the secrets).
+func Connect(ctx context.Context, s wire.Settings, secrets map[string]string) (*cluster.Client, error) {
+	if s.Cluster == nil || len(s.Cluster.URLs) == 0 {
+		return nil, fmt.Errorf("%w: source %s needs a cluster URL (--url)", ErrConfig, s.Source)
+	}
+	c := s.Cluster
+	cfg := cluster.Config{
+		URLs:               c.URLs,
+		Username:           c.Username,
+		Password:           secrets[wire.SecretPassword],
+		APIKey:             secrets[wire.SecretAPIKey],
+		CAFile:             c.CAFile,
+		InsecureSkipVerify: c.InsecureSkipVerify,
+		Timeout:            time.Duration(c.Timeout),
+	}
+	switch s.Source {
+	case wire.SourceOpenSearch:
+		return opensearch.Connect(ctx, cfg)
+	case wire.SourceElasticsearch:
+		return elasticsearch.Connect(ctx, cfg)
+	}
+	return nil, fmt.Errorf("%w: source %q is not a cluster (want opensearch or elasticsearch)", ErrConfig, s.Source)
+}
+
+// ClusterBackend is a detection's backend over a connected cluster: it
+// reads the settings' DeviceInfo and network event indices with their field
+// profile, creates alerts in the alert index with bulk create, takes the
+// indicators from the lookup index when the settings name a feed (else
+// from the feed files) and records every run in the state index.
+func ClusterBackend(c *cluster.Client, s wire.Settings) (*Backend, error) {
+	cl := s.Cluster
+	if cl == nil || cl.DeviceInfoIndex == "" || cl.NetworkEventsIndex == "" {
+		return nil, fmt.Errorf("%w: source %s needs --device-info-index and --network-events-index", ErrConfig, s.Source)
+	}
+	src, err := cluster.NewClientSource(c, cluster.SourceConfig{
+		DeviceInfoIndex:    cl.DeviceInfoIndex,
+		NetworkEventsIndex: cl.NetworkEventsIndex,
+		Profile:            cl.Profile,
+		ProfileFields:      cl.ProfileFields,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	be := &Backend{
+		Source: src,
+		Writer: cluster.NewAlertWriter(c, cl.AlertIndex, cluster.BulkOptions{}),
+		RecordRun: func(ctx context.Context, rec wire.RunRecord) error {
+			_, err := c.WriteRunRecord(ctx, rec)
+			return err
+		},
+	}
+	if feed := cl.IndicatorFeed; feed != "" {
+		be.Indicators = func(ctx context.Context) (*correlation.IndicatorSet, error) {
+			return c.ReadIndicators(ctx, feed)
+		}
+	}
+	return be, nil
+}
+
+// RunRecordOf is the state index's record of one run with settings s: the
+// detection (default "default"), what triggered it, whether it was a
+// retro-hunt, its window, outcome and counts, and its lag behind the end
+// of its window when it finished.
+func RunRecordOf(s wire.Settings, sum *wire.Summary) wire.RunRecord {
+	host, _ := os.Hostname()
+	detection := s.Detection
+	if detection == "" {
+		detection = "default"
+	}
+	rec := wire.RunRecord{
+		Detection:  detection,
+		RunID:      sum.RunID,
+		Trigger:    s.Trigger,
+		RetroHunt:  s.RetroHunt,
+		Window:     wire.Window{From: sum.Window.From, To: sum.Window.To},
+		StartedAt:  sum.Started,
+		FinishedAt: sum.Finished,
+		DurationMS: sum.DurationMS,
+		Outcome:    sum.Outcome,
+		Error:      sum.Error,
+		Host:       host,
+		Counts: wire.RunCounts{
+			Facing:               int64(sum.DeviceInfo.FacingPorts),
+			Indicators:           int64(sum.Indicators.Loaded),
+			EventsScanned:        sum.Events.Read,
+			Matches:              int64(sum.Alerts.Matched),
+			AlertsCreated:        int64(sum.Alerts.Created),
+			AlertsAlreadyPresent: int64(sum.Alerts.AlreadyPresent),
+			AlertsFailed:         int64(sum.Alerts.Failed),
+			Skipped:              sum.Events.SkippedTotal() + sum.DeviceInfo.SkippedTotal(),
+		},
+	}
+	if !sum.Window.To.IsZero() {
+		rec.LagMS = sum.Finished.Sub(sum.Window.To).Milliseconds()
+	}
+	return rec
+}

@@ -1,0 +1,366 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/edgewatch/edgewatch/connectors"
+	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/plugin/wire"
+)
+
+// Observer receives what a run produces, in order.
+type Observer interface {
+	Progress(p wire.Progress)
+	// Alerts receives alerts in batches (at most BatchSize each). An error
+	// aborts the run.
+	Alerts(ctx context.Context, batch []*correlation.Alert) error
+}
+
+// BatchSize is the largest alert batch handed to Observer.Alerts and to the
+// alert writer.
+const BatchSize = 500
+
+// DefaultFacingLookback is how far back DeviceInfo rows count when Settings
+// leaves FacingLookback at zero. Defender drops the internet-facing tag after
+// 48 hours without traffic; 30 days keeps the seed's "latest known state".
+const DefaultFacingLookback = 30 * 24 * time.Hour
+
+// Default rule identity.
+const (
+	DefaultRuleID   = "edgewatch-defender-ti-inbound"
+	DefaultRuleName = "Inbound connection from a threat-intel IP to an internet-facing port"
+	RuleVersion     = "1"
+)
+
+// Backend is what a run reads from and writes to.
+type Backend struct {
+	Source connectors.Source
+	// Writer stores alerts; nil means the observer is the only sink (file mode).
+	Writer connectors.AlertWriter
+	// Indicators loads the indicator set from the store (the lookup index);
+	// nil means Settings.Feeds files.
+	Indicators func(ctx context.Context) (*correlation.IndicatorSet, error)
+	// RecordRun stores the run's record (RunRecordOf); nil in file mode.
+	RecordRun func(ctx context.Context, rec wire.RunRecord) error
+	// Close releases the backend.
+	Close func() error
+}
+
+// ErrConfig marks a run that failed on its configuration (ours to fix, not
+// the store's).
+var ErrConfig = errors.New("invalid configuration")
+
+// Open opens the backend the settings' source names: files (the default)
+// or a cluster (ClusterBackend over Connect).
+func Open(ctx context.Context, s wire.Settings, secrets map[string]string) (*Backend, error) {
+	switch s.Source {
+	case "", wire.SourceFile:
+		return openFileBackend(s)
+	case wire.SourceOpenSearch, wire.SourceElasticsearch:
+		c, err := Connect(ctx, s, secrets)
+		if err != nil {
+			return nil, err
+		}
+		return ClusterBackend(c, s)
+	}
+	return nil, fmt.Errorf("%w: unknown source %q (want file, opensearch or elasticsearch)", ErrConfig, s.Source)
+}
+
+// Run executes one detection run described by s. secrets carries connector
+// credentials ("password", "api_key"); they are never logged.
+func Run(ctx context.Context, s wire.Settings, secrets map[string]string, obs Observer) (*wire.Summary, error) {
+	be, err := Open(ctx, s, secrets)
+	if err != nil {
+		return nil, err
+	}
+	if be.Close != nil {
+		defer be.Close()
+	}
+	return RunWith(ctx, s, be, obs, time.Now)
+}
+
+// RunWith executes one run against an open backend with an injected clock.
+func RunWith(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now func() time.Time) (*wire.Summary, error) {
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	sum := &wire.Summary{RunID: newRunID(), Source: s.Source, Started: now().UTC()}
+	if sum.Source == "" {
+		sum.Source = "file"
+	}
+	err := run(ctx, s, be, obs, now, sum)
+	sum.Finished = now().UTC()
+	sum.DurationMS = sum.Finished.Sub(sum.Started).Milliseconds()
+	sum.Outcome = wire.StatusSuccess
+	if err != nil {
+		sum.Outcome = wire.StatusFailed
+		sum.Error = err.Error()
+	}
+	if be.RecordRun != nil {
+		// The run record is written even when the run failed, with a fresh
+		// context when the run's own was cancelled.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if rerr := be.RecordRun(rctx, RunRecordOf(s, sum)); rerr != nil && err == nil {
+			err = fmt.Errorf("record run: %w", rerr)
+		}
+		cancel()
+	}
+	obs.Progress(wire.Progress{Stage: "done", Message: sum.Outcome})
+	return sum, err
+}
+
+func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now func() time.Time, sum *wire.Summary) error {
+	opts, rule, err := matchOptions(s)
+	if err != nil {
+		return err
+	}
+	sum.Window.From, sum.Window.To = s.From, s.To
+	lookback := time.Duration(s.FacingLookback)
+	if lookback == 0 {
+		lookback = DefaultFacingLookback
+	}
+	if !s.From.IsZero() {
+		sum.Window.FacingFrom = s.From.Add(-lookback)
+	}
+
+	// 1 indicators
+	obs.Progress(wire.Progress{Stage: "indicators", Message: "loading indicators"})
+	ind, err := loadIndicators(ctx, s, be, sum)
+	if err != nil {
+		return err
+	}
+
+	// 2 facing (a Source may start the event step's facing-free work now)
+	if p, ok := be.Source.(connectors.EventPreparer); ok {
+		stop := p.PrepareEvents(ctx, connectors.EventQuery{From: s.From, To: s.To, Indicators: ind})
+		defer stop()
+	}
+	obs.Progress(wire.Progress{Stage: "facing", Message: "reading DeviceInfo"})
+	var fb correlation.FacingBuilder
+	frep, err := be.Source.DeviceInfo(ctx, connectors.FacingQuery{
+		From:     sum.Window.FacingFrom,
+		To:       s.To,
+		Progress: progressFunc(obs, "facing"),
+	}, func(row *correlation.DeviceInfo) error {
+		fb.Add(row)
+		return nil
+	})
+	sum.DeviceInfo.Read = frep.Read
+	sum.DeviceInfo.Skipped, sum.DeviceInfo.Examples = frep.Skipped, locations(frep.Examples)
+	if err != nil {
+		return fmt.Errorf("read DeviceInfo: %w", err)
+	}
+	facing := fb.Build()
+	sum.DeviceInfo.NoPort = fb.Ignored()
+	sum.DeviceInfo.FacingPorts = facing.Len()
+	sum.DeviceInfo.Devices = len(facing.Devices())
+
+	// 3+4 events, correlate
+	matcher := correlation.NewMatcher(facing, ind, opts)
+	w := &writer{be: be, obs: obs, sum: sum}
+	seen := map[string]struct{}{}
+	misses := map[string]int64{}
+	created := now().UTC()
+	obs.Progress(wire.Progress{Stage: "events", Message: "reading DeviceNetworkEvents"})
+	erep, err := be.Source.NetworkEvents(ctx, connectors.EventQuery{
+		From:       s.From,
+		To:         s.To,
+		Facing:     facing,
+		Indicators: ind,
+		Progress:   progressFunc(obs, "events"),
+	}, func(ev *correlation.NetworkEvent) error {
+		sum.Events.Candidates++
+		m, reason, ok := matcher.Match(ev)
+		if !ok {
+			misses[reason]++
+			return nil
+		}
+		a := correlation.NewAlert(ev, m, rule, created)
+		// ev (and its Raw bytes) is only valid during this call.
+		a.Defender.NetworkEvent = bytes.Clone(a.Defender.NetworkEvent)
+		a.Edgewatch.RunID = sum.RunID
+		if _, dup := seen[a.Event.ID]; dup {
+			sum.Events.Duplicates++
+			return nil
+		}
+		seen[a.Event.ID] = struct{}{}
+		sum.Alerts.Matched++
+		return w.add(ctx, a)
+	})
+	sum.Events.Read = erep.Read
+	sum.Events.Skipped, sum.Events.Examples = erep.Skipped, locations(erep.Examples)
+	if len(misses) > 0 {
+		sum.Events.Misses = misses
+	}
+	if err != nil {
+		return fmt.Errorf("read DeviceNetworkEvents: %w", err)
+	}
+
+	// 5 write
+	if err := w.flush(ctx); err != nil {
+		return err
+	}
+	if sum.Alerts.Failed > 0 {
+		return fmt.Errorf("%d of %d alerts could not be written", sum.Alerts.Failed, sum.Alerts.Matched)
+	}
+	return nil
+}
+
+// writer batches alerts to the store and the observer.
+type writer struct {
+	be    *Backend
+	obs   Observer
+	sum   *wire.Summary
+	batch []*correlation.Alert
+}
+
+func (w *writer) add(ctx context.Context, a *correlation.Alert) error {
+	w.batch = append(w.batch, a)
+	if len(w.batch) >= BatchSize {
+		return w.flush(ctx)
+	}
+	return nil
+}
+
+func (w *writer) flush(ctx context.Context) error {
+	if len(w.batch) == 0 {
+		return nil
+	}
+	batch := w.batch
+	w.batch = nil
+	if w.be.Writer != nil {
+		res, err := w.be.Writer.Write(ctx, batch)
+		w.sum.Alerts.Created += res.Created
+		w.sum.Alerts.AlreadyPresent += res.AlreadyPresent
+		w.sum.Alerts.Failed += res.Failed
+		if len(w.sum.Alerts.Failures) < 10 {
+			w.sum.Alerts.Failures = append(w.sum.Alerts.Failures, res.Failures...)
+		}
+		if err != nil {
+			return fmt.Errorf("write alerts: %w", err)
+		}
+	} else {
+		w.sum.Alerts.Created += len(batch)
+	}
+	return w.obs.Alerts(ctx, batch)
+}
+
+func loadIndicators(ctx context.Context, s wire.Settings, be *Backend, sum *wire.Summary) (*correlation.IndicatorSet, error) {
+	if be.Indicators != nil && (s.Cluster != nil && s.Cluster.IndicatorFeed != "") {
+		ind, err := be.Indicators(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load indicators from %s: %w", s.Cluster.IndicatorFeed, err)
+		}
+		sum.Indicators.From = wire.FeedAlias(s.Cluster.IndicatorFeed)
+		sum.Indicators.Loaded = ind.Len()
+		sum.Indicators.Addrs, sum.Indicators.Prefixes = ind.AddrCount(), ind.PrefixCount()
+		return ind, nil
+	}
+	if len(s.Feeds) == 0 {
+		return nil, fmt.Errorf("%w: no indicator feed: give --feed FILE (an IPsum ipsum.txt or levels/N.txt, or a list of IPs/CIDRs)", ErrConfig)
+	}
+	ind, reps, err := LoadFeedFiles(ctx, s.Feeds, correlation.FeedOptions{
+		Name: s.FeedName, MinLevel: s.MinLevel, KeepNonGlobal: s.KeepNonGlobal,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sum.Indicators.From = "files"
+	sum.Indicators.Feeds = FeedReports(reps)
+	sum.Indicators.Loaded = ind.Len()
+	sum.Indicators.Addrs, sum.Indicators.Prefixes = ind.AddrCount(), ind.PrefixCount()
+	for _, r := range reps {
+		sum.Indicators.Invalid += r.Invalid
+		for k, v := range r.Dropped {
+			if sum.Indicators.Dropped == nil {
+				sum.Indicators.Dropped = map[string]int{}
+			}
+			sum.Indicators.Dropped[k] += v
+		}
+	}
+	return ind, nil
+}
+
+func matchOptions(s wire.Settings) (correlation.MatchOptions, correlation.Rule, error) {
+	opts := correlation.MatchOptions{ExcludePorts: s.ExcludePorts}
+	for _, p := range s.ExcludePorts {
+		if p < 0 || p > 65535 {
+			return opts, correlation.Rule{}, fmt.Errorf("%w: exclude port %d is not a port number", ErrConfig, p)
+		}
+	}
+	for _, a := range s.Allow {
+		p, err := correlation.ParsePrefix(a)
+		if err != nil {
+			return opts, correlation.Rule{}, fmt.Errorf("%w: allow %q: %v", ErrConfig, a, err)
+		}
+		opts.Allow = append(opts.Allow, p)
+	}
+	if !s.From.IsZero() && !s.To.IsZero() && !s.From.Before(s.To) {
+		return opts, correlation.Rule{}, fmt.Errorf("%w: window from %s is not before to %s", ErrConfig, s.From.Format(time.RFC3339), s.To.Format(time.RFC3339))
+	}
+	rule := correlation.Rule{
+		ID:          s.RuleID,
+		Name:        s.RuleName,
+		Version:     RuleVersion,
+		Description: "An internet-facing device accepted an inbound connection on one of its internet-facing ports from an address on a threat-intelligence list.",
+		Reference:   "https://github.com/stamparm/ipsum",
+	}
+	if rule.ID == "" {
+		rule.ID = DefaultRuleID
+	}
+	if rule.Name == "" {
+		rule.Name = DefaultRuleName
+	}
+	return opts, rule, nil
+}
+
+func progressFunc(obs Observer, stage string) connectors.ProgressFunc {
+	return func(done, total int64, unit string) {
+		obs.Progress(wire.Progress{Stage: stage, Done: done, Total: total, Unit: unit})
+	}
+}
+
+func newRunID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// locations is a report's examples in their wire form.
+func locations(m map[string][]correlation.Location) map[string][]wire.Location {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][]wire.Location, len(m))
+	for reason, ls := range m {
+		w := make([]wire.Location, len(ls))
+		for i, l := range ls {
+			w[i] = wire.Location(l)
+		}
+		out[reason] = w
+	}
+	return out
+}
+
+// FeedReports is reps in their wire form.
+func FeedReports(reps []correlation.FeedReport) []wire.FeedReport {
+	if reps == nil {
+		return nil
+	}
+	out := make([]wire.FeedReport, len(reps))
+	for i, r := range reps {
+		out[i] = wire.FeedReport(r)
+	}
+	return out
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Progress(wire.Progress)                             {}
+func (nopObserver) Alerts(context.Context, []*correlation.Alert) error { return nil }

@@ -1,0 +1,238 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/plugin/wire"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+type collect struct {
+	alerts   []*correlation.Alert
+	progress []wire.Progress
+}
+
+func (c *collect) Progress(p wire.Progress) { c.progress = append(c.progress, p) }
+func (c *collect) Alerts(_ context.Context, b []*correlation.Alert) error {
+	c.alerts = append(c.alerts, b...)
+	return nil
+}
+
+var fixedNow = func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) }
+
+func sampleSettings() wire.Settings {
+	return wire.Settings{
+		DeviceInfo:    []string{"../../../../testdata/sample/device_info.ndjson"},
+		NetworkEvents: []string{"../../../../testdata/sample/network_events.ndjson"},
+		Feeds:         []string{"../../../../testdata/sample/feed.txt"},
+	}
+}
+
+// TestSampleGolden runs the bundled sample end to end and compares the alert
+// documents with testdata/sample/alerts.golden.ndjson (-update rewrites it).
+func TestSampleGolden(t *testing.T) {
+	s := sampleSettings()
+	be, err := Open(context.Background(), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obs collect
+	sum, err := RunWith(context.Background(), s, be, &obs, fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, a := range obs.alerts {
+		a.Edgewatch.RunID = "" // random per run
+		line, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	golden := filepath.Join("..", "..", "..", "..", "testdata", "sample", "alerts.golden.ndjson")
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/edgewatch-defender-ti/internal/engine -run TestSampleGolden -update)", err)
+	}
+	if b.String() != string(want) {
+		got, wantLines := strings.Split(b.String(), "\n"), strings.Split(string(want), "\n")
+		for i := range max(len(got), len(wantLines)) {
+			var g, w string
+			if i < len(got) {
+				g = got[i]
+			}
+			if i < len(wantLines) {
+				w = wantLines[i]
+			}
+			if g != w {
+				t.Errorf("alerts differ from %s at line %d (rerun with -update and review the diff)\ngot:  %.300s\nwant: %.300s", golden, i+1, g, w)
+				break
+			}
+		}
+	}
+	if sum.Alerts.Matched == 0 || sum.Outcome != "success" {
+		t.Errorf("summary = %+v", sum.Alerts)
+	}
+	if sum.Events.SkippedTotal() == 0 {
+		t.Errorf("the sample plants a malformed row; summary counted none skipped")
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	cases := []struct {
+		name    string
+		mutate  func(*wire.Settings)
+		wantErr string
+		config  bool
+	}{
+		{"no feed", func(s *wire.Settings) { s.Feeds = nil }, "no indicator feed", true},
+		{"missing feed file", func(s *wire.Settings) { s.Feeds = []string{"nope.txt"} }, "nope.txt", true},
+		{"missing events file", func(s *wire.Settings) { s.NetworkEvents = []string{"missing.ndjson"} }, "missing.ndjson", false},
+		{"no device info", func(s *wire.Settings) { s.DeviceInfo = nil }, "--device-info", true},
+		{"bad allow", func(s *wire.Settings) { s.Allow = []string{"not-a-cidr"} }, "not-a-cidr", true},
+		{"bad port", func(s *wire.Settings) { s.ExcludePorts = []int{70000} }, "70000", true},
+		{"unknown source", func(s *wire.Settings) { s.Source = "kafka" }, "kafka", true},
+		{"window backwards", func(s *wire.Settings) {
+			s.From = time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)
+			s.To = s.From.Add(-time.Hour)
+		}, "not before", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sampleSettings()
+			tc.mutate(&s)
+			_, err := Run(context.Background(), s, nil, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+			}
+			if got := errors.Is(err, ErrConfig); got != tc.config {
+				t.Errorf("errors.Is(err, ErrConfig) = %v, want %v (%v)", got, tc.config, err)
+			}
+		})
+	}
+}
+
+func TestExclusionsAndWindow(t *testing.T) {
+	base := sampleSettings()
+	var all collect
+	if _, err := Run(context.Background(), base, nil, &all); err != nil {
+		t.Fatal(err)
+	}
+	if len(all.alerts) < 2 {
+		t.Fatalf("sample yields %d alerts; need at least 2", len(all.alerts))
+	}
+	first := all.alerts[0]
+
+	t.Run("exclude port drops that port only", func(t *testing.T) {
+		s := base
+		s.ExcludePorts = []int{first.Dest.Port}
+		var got collect
+		if _, err := Run(context.Background(), s, nil, &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range got.alerts {
+			if a.Dest.Port == first.Dest.Port {
+				t.Errorf("alert on excluded port %d", a.Dest.Port)
+			}
+		}
+		if len(got.alerts) >= len(all.alerts) {
+			t.Errorf("exclusion removed nothing: %d >= %d", len(got.alerts), len(all.alerts))
+		}
+	})
+	t.Run("allow drops that remote only", func(t *testing.T) {
+		s := base
+		s.Allow = []string{first.Source.IP}
+		var got collect
+		if _, err := Run(context.Background(), s, nil, &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range got.alerts {
+			if a.Source.IP == first.Source.IP {
+				t.Errorf("alert from allowed remote %s", a.Source.IP)
+			}
+		}
+	})
+	t.Run("window keeps events inside it", func(t *testing.T) {
+		s := base
+		s.From = first.Timestamp
+		s.To = first.Timestamp.Add(time.Nanosecond)
+		var got collect
+		if _, err := Run(context.Background(), s, nil, &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.alerts) == 0 {
+			t.Fatalf("window [%s, +1ns) lost the alert at its start", first.Timestamp)
+		}
+		for _, a := range got.alerts {
+			if a.Timestamp.Before(s.From) || !a.Timestamp.Before(s.To) {
+				t.Errorf("alert at %s outside [%s, %s)", a.Timestamp, s.From, s.To)
+			}
+		}
+	})
+	t.Run("same input same ids", func(t *testing.T) {
+		var again collect
+		if _, err := Run(context.Background(), base, nil, &again); err != nil {
+			t.Fatal(err)
+		}
+		if len(again.alerts) != len(all.alerts) {
+			t.Fatalf("%d alerts then %d", len(all.alerts), len(again.alerts))
+		}
+		for i := range again.alerts {
+			if again.alerts[i].Event.ID != all.alerts[i].Event.ID {
+				t.Errorf("alert %d id changed between runs", i)
+			}
+		}
+	})
+}
+
+// TestRunRecordOf: the state index's run record carries the settings'
+// detection, trigger and retro-hunt mark, every skipped row and the lag
+// behind the window's end at the run's own finish time.
+func TestRunRecordOf(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	sum := &wire.Summary{RunID: "r1", Started: t0, Finished: t0.Add(2 * time.Second), DurationMS: 2000, Outcome: wire.StatusSuccess,
+		Window: wire.RunWindow{From: t0.Add(-time.Hour), To: t0.Add(-time.Minute)}}
+	sum.Events.Read, sum.Events.Skipped = 100, map[string]int64{"bad JSON": 2, "bad RemoteIP": 1}
+	sum.DeviceInfo.Skipped = map[string]int64{"bad JSON": 4}
+	sum.Alerts.Matched, sum.Alerts.Created, sum.Alerts.AlreadyPresent = 3, 2, 1
+	tests := map[string]struct {
+		settings           wire.Settings
+		detection, trigger string
+		retro              bool
+	}{
+		"cli run":    {settings: wire.Settings{Trigger: "cli"}, detection: "default", trigger: "cli"},
+		"schedule":   {settings: wire.Settings{Detection: "prod", Trigger: "schedule"}, detection: "prod", trigger: "schedule"},
+		"retro-hunt": {settings: wire.Settings{Detection: "prod", Trigger: "retro-hunt", RetroHunt: true}, detection: "prod", trigger: "retro-hunt", retro: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			rec := RunRecordOf(tc.settings, sum)
+			if rec.Detection != tc.detection || rec.Trigger != tc.trigger || rec.RetroHunt != tc.retro || rec.RunID != "r1" {
+				t.Errorf("identity %+v", rec)
+			}
+			if rec.Counts.Skipped != 7 || rec.Counts.EventsScanned != 100 || rec.Counts.AlertsCreated != 2 || rec.Counts.AlertsAlreadyPresent != 1 {
+				t.Errorf("counts %+v", rec.Counts)
+			}
+			if rec.LagMS != (time.Minute + 2*time.Second).Milliseconds() {
+				t.Errorf("lag %d ms", rec.LagMS)
+			}
+		})
+	}
+}

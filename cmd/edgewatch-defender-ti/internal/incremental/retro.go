@@ -1,0 +1,156 @@
+package incremental
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
+)
+
+// RetroID is the state document id of a detection's last retro-hunt record.
+func RetroID(detection string) string { return "retro-" + detection }
+
+// RetroRequest is one retro-hunt.
+type RetroRequest struct {
+	Detection string
+	// wire.Config supplies RetroLookback (default 7 days) and RetroMaxWindow
+	// (default 24h).
+	Config wire.Config
+	// Indicators is the number of new indicators the WindowFunc hunts for;
+	// zero makes the call a no-op.
+	Indicators int
+	RunID      string
+	Logger     *slog.Logger
+}
+
+// RetroHunt re-scans [now − RetroLookback, now) in windows of at most
+// RetroMaxWindow, oldest first, with a WindowFunc that the caller has restricted
+// to the indicators a feed load just added and that marks its alerts
+// edgewatch.retro_hunt: true. It is how a SOC learns that yesterday's
+// connection came from today's known-bad address; no anchor does this.
+//
+// Retro-hunt alerts carry the same finding id as a scheduled run's alert for
+// the same event would, so an event that was already alerted (the address
+// was on the feed before, dropped off, and came back) is counted as
+// "already present" and not written twice; the existing alert keeps
+// retro_hunt: false.
+//
+// It takes no lease and never touches the checkpoint: the re-scan is
+// idempotent, and the window after the checkpoint is covered by the next
+// scheduled run, which loads the full (new) indicator set. A failed window
+// stops the hunt; wire.Outcome.Windows and Remaining say how far it got, and the
+// caller can re-run the rest with the same indicators. When store is not
+// nil the result is recorded in "retro-<detection>".
+func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store StateStore, now func() time.Time) (*wire.Outcome, error) {
+	if now == nil {
+		now = time.Now
+	}
+	log := req.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("detection", req.Detection)
+	out := &wire.Outcome{Detection: req.Detection, RunID: req.RunID, Mode: wire.ModeRetroHunt, Started: now().UTC(), Windows: []wire.WindowOutcome{}, CaughtUp: true}
+	if err := wire.ValidateDetectionName(req.Detection); err != nil {
+		out.Status, out.Error = wire.StatusFailed, err.Error()
+		finish(out, now)
+		return out, err
+	}
+	if err := req.Config.Validate(); err != nil {
+		out.Status, out.Error = wire.StatusFailed, err.Error()
+		finish(out, now)
+		return out, err
+	}
+	cfg := req.Config.WithDefaults()
+	if req.Indicators <= 0 {
+		out.Status, out.Reason = wire.StatusNoop, "no new indicators"
+		finish(out, now)
+		return out, nil
+	}
+	end := out.Started.Truncate(time.Second)
+	win := wire.Window{From: end.Add(-cfg.RetroLookback.D()), To: end}
+	windows := Split(win.From, win.To, cfg.RetroMaxWindow.D())
+	log.Info("retro-hunt started", "indicators", req.Indicators, "window", win.String(), "windows", len(windows))
+
+	var err error
+	for i, w := range windows {
+		if cerr := ctx.Err(); cerr != nil {
+			err = fmt.Errorf("stopped before window %s: %w", w, cerr)
+			out.Remaining = len(windows) - i
+			break
+		}
+		t0 := time.Now()
+		stats, rerr := run(ctx, w)
+		wo := wire.WindowOutcome{Window: w, WindowStats: stats, Status: wire.StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}
+		out.EventsScanned += stats.EventsScanned
+		out.AlertsCreated += stats.AlertsCreated
+		out.AlreadyPresent += stats.AlreadyPresent
+		if rerr != nil {
+			wo.Status, wo.Error = wire.StatusFailed, rerr.Error()
+			out.Windows = append(out.Windows, wo)
+			out.Remaining = len(windows) - i - 1
+			err = fmt.Errorf("retro-hunt window %s: %w", w, rerr)
+			break
+		}
+		out.Windows = append(out.Windows, wo)
+	}
+	out.Status = wire.StatusSuccess
+	if err != nil {
+		out.Status, out.Error, out.CaughtUp = wire.StatusFailed, err.Error(), false
+	}
+	finish(out, now)
+	out.LagSeconds = 0
+	if store != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		if rerr := recordRetro(rctx, store, req, win, record(out), now()); rerr != nil {
+			log.Warn("could not record the retro-hunt", "err", rerr)
+		}
+		cancel()
+	}
+	log.Info("retro-hunt finished", "status", out.Status, "windows", len(out.Windows), "events", out.EventsScanned,
+		"alerts_created", out.AlertsCreated, "already_present", out.AlreadyPresent, "duration_ms", out.DurationMS)
+	return out, err
+}
+
+func recordRetro(ctx context.Context, store StateStore, req RetroRequest, win wire.Window, rec wire.LastRun, now time.Time) error {
+	doc, err := json.Marshal(wire.RetroDoc{Type: wire.StateTypeRetroHunt, Detection: req.Detection, Updated: now.UTC(), Indicators: req.Indicators, Window: win, LastRun: rec})
+	if err != nil {
+		return err
+	}
+	id := RetroID(req.Detection)
+	for range 3 {
+		_, v, gerr := store.Get(ctx, id)
+		switch {
+		case errors.Is(gerr, ErrNotFound):
+			_, err = store.Create(ctx, id, doc)
+		case gerr != nil:
+			return gerr
+		default:
+			_, err = store.Update(ctx, id, doc, v)
+		}
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return err
+}
+
+// ReadRetro returns the detection's last retro-hunt record, if any.
+func ReadRetro(ctx context.Context, store StateStore, detection string) (*wire.RetroDoc, error) {
+	raw, _, err := store.Get(ctx, RetroID(detection))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", RetroID(detection), err)
+	}
+	var d wire.RetroDoc
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, fmt.Errorf("read %s: bad document: %w", RetroID(detection), err)
+	}
+	return &d, nil
+}

@@ -1,0 +1,241 @@
+package incremental
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
+)
+
+// WindowFunc runs the detection over one window [w.From, w.To) and returns
+// only once every alert it found is durable. An error means the window is
+// not done (its alerts may be partly written: ids keep the retry clean).
+type WindowFunc func(ctx context.Context, w wire.Window) (wire.WindowStats, error)
+
+// Request is one incremental run.
+type Request struct {
+	Detection string
+	Config    wire.Config
+	// Holder identifies the runner in the lease. Give a stable id per host
+	// process (serve instance) so that a restarted plugin re-takes its own
+	// lease at once; empty means a fresh wire.NewHolderID().
+	Holder string
+	// wire.Window, when set, runs exactly that window (split by MaxWindow) and
+	// leaves the checkpoint where it is: a backfill or a manual re-run.
+	Window *wire.Window
+	// RunID is the caller's id for this call, recorded in the last run.
+	RunID string
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// commitTimeout bounds a checkpoint commit, which runs even when the run's
+// context was cancelled just after its window finished: the window's alerts
+// are durable, so recording that is right.
+const commitTimeout = 15 * time.Second
+
+// RunIncremental takes the detection's lease, plans the windows from its
+// checkpoint, runs them oldest first and commits the checkpoint after each
+// successful window; then records the run and releases the lease.
+//
+//   - A failed window stops the sequence; the checkpoint stays at the end of
+//     the last successful window.
+//   - Another runner holding the lease gives wire.StatusSkipped and no error.
+//   - Cancelling ctx abandons the current window without committing it.
+//   - A lease lost mid-run (this process stalled past the TTL and another
+//     took over) cancels the current window; the checkpoint commit is a
+//     compare-and-set, so a stale runner can never move it.
+//
+// The wire.Outcome is always returned; the error is non-nil when its status is
+// wire.StatusFailed.
+func RunIncremental(ctx context.Context, req Request, run WindowFunc, store StateStore, now func() time.Time) (*wire.Outcome, error) {
+	if now == nil {
+		now = time.Now
+	}
+	log := req.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	out := &wire.Outcome{Detection: req.Detection, RunID: req.RunID, Mode: wire.ModeIncremental, Started: now().UTC(), Windows: []wire.WindowOutcome{}}
+	if req.Window != nil {
+		out.Mode = wire.ModeWindow
+	}
+	fail := func(err error) (*wire.Outcome, error) {
+		out.Status, out.Error = wire.StatusFailed, err.Error()
+		finish(out, now)
+		return out, err
+	}
+	if err := wire.ValidateDetectionName(req.Detection); err != nil {
+		return fail(err)
+	}
+	if err := req.Config.Validate(); err != nil {
+		return fail(err)
+	}
+	if req.Window != nil && !req.Window.From.Before(req.Window.To) {
+		return fail(fmt.Errorf("%w: window %s is empty", wire.ErrInvalidConfig, req.Window))
+	}
+	cfg := req.Config.WithDefaults()
+	holder := req.Holder
+	if holder == "" {
+		holder = wire.NewHolderID()
+	}
+	out.Holder = holder
+	log = log.With("detection", req.Detection)
+
+	lease, err := AcquireLease(ctx, store, req.Detection, holder, cfg.LeaseTTL.D(), now())
+	if errors.Is(err, ErrLeaseHeld) {
+		out.Status, out.Reason = wire.StatusSkipped, err.Error()
+		finish(out, now)
+		log.Info("run skipped: another runner holds the lease", "reason", out.Reason)
+		return out, nil
+	}
+	if err != nil {
+		return fail(err)
+	}
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	alive := make(chan struct{})
+	go func() {
+		defer close(alive)
+		lease.keepAlive(runCtx, now, func(err error) {
+			log.Warn("lease lost; abandoning the current window", "err", err)
+			cancel(err)
+		})
+	}()
+	defer func() {
+		cancel(nil)
+		<-alive // no renewal may land after the release
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		defer rcancel()
+		if err := lease.Release(rctx, now()); err != nil {
+			log.Warn("lease release failed; it will expire", "err", err, "expires", lease.Expires())
+		}
+	}()
+
+	err = runWindows(runCtx, ctx, req, cfg, run, store, now, out, log)
+	if err != nil && out.Status == "" {
+		out.Status, out.Error = wire.StatusFailed, err.Error()
+	}
+	if out.Status == "" {
+		out.Status = wire.StatusSuccess
+	}
+	finish(out, now)
+	if out.Status != wire.StatusNoop || err != nil {
+		rec := record(out)
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		if rerr := recordRun(rctx, store, req.Detection, rec, now()); rerr != nil {
+			log.Warn("could not record the run", "err", rerr)
+		}
+		rcancel()
+	}
+	log.Info("incremental run finished", "status", out.Status, "mode", out.Mode, "windows", len(out.Windows),
+		"remaining", out.Remaining, "events", out.EventsScanned, "alerts_created", out.AlertsCreated,
+		"checkpoint", out.CheckpointAfter, "lag_s", int64(out.LagSeconds), "duration_ms", out.DurationMS)
+	return out, err
+}
+
+// runWindows plans and runs the windows under the lease. runCtx is
+// cancelled on lease loss or by the caller; parent is the caller's ctx.
+func runWindows(runCtx, parent context.Context, req Request, cfg wire.Config, run WindowFunc, store StateStore,
+	now func() time.Time, out *wire.Outcome, log *slog.Logger) error {
+	st, err := readCheckpoint(runCtx, store, req.Detection)
+	if err != nil {
+		return err
+	}
+	out.CheckpointBefore, out.CheckpointAfter = st.doc.Checkpoint, st.doc.Checkpoint
+
+	var windows []wire.Window
+	if req.Window != nil {
+		windows = Split(req.Window.From, req.Window.To, cfg.MaxWindow.D())
+	} else {
+		all := cfg
+		all.MaxWindows = 0
+		windows = Plan(now(), st.doc.Checkpoint, all)
+	}
+	out.CaughtUp = true
+	if cfg.MaxWindows > 0 && len(windows) > cfg.MaxWindows {
+		out.Remaining = len(windows) - cfg.MaxWindows
+		out.CaughtUp = false
+		windows = windows[:cfg.MaxWindows]
+	}
+	if len(windows) == 0 {
+		out.Status = wire.StatusNoop
+		out.Reason = fmt.Sprintf("nothing to run: now − delay is not after the checkpoint %s", st.doc.Checkpoint.UTC().Format(time.RFC3339))
+		return nil
+	}
+
+	for i, w := range windows {
+		if err := context.Cause(runCtx); err != nil {
+			out.Remaining += len(windows) - i
+			out.CaughtUp = false
+			return fmt.Errorf("stopped before window %s: %w", w, err)
+		}
+		t0 := time.Now()
+		stats, err := run(runCtx, w)
+		wo := wire.WindowOutcome{Window: w, WindowStats: stats, Status: wire.StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}
+		out.EventsScanned += stats.EventsScanned
+		out.AlertsCreated += stats.AlertsCreated
+		out.AlreadyPresent += stats.AlreadyPresent
+		if err != nil {
+			if cause := context.Cause(runCtx); cause != nil && !errors.Is(err, cause) {
+				err = fmt.Errorf("%w (%w)", err, cause)
+			}
+			wo.Status, wo.Error = wire.StatusFailed, err.Error()
+			out.Windows = append(out.Windows, wo)
+			out.Remaining += len(windows) - i - 1
+			out.CaughtUp = false
+			log.Warn("window failed; checkpoint not advanced", "window", w.String(), "err", err)
+			return fmt.Errorf("window %s: %w", w, err)
+		}
+		if req.Window == nil {
+			// The window is durable: commit even if the caller has just
+			// cancelled (shutdown), but not after losing the lease (the
+			// compare-and-set would refuse it anyway).
+			if errors.Is(context.Cause(runCtx), ErrLeaseLost) {
+				out.Windows = append(out.Windows, wo)
+				out.Remaining += len(windows) - i - 1
+				out.CaughtUp = false
+				return fmt.Errorf("window %s ran but was not committed: %w", w, context.Cause(runCtx))
+			}
+			doc := st.doc
+			doc.Type, doc.Detection = wire.StateTypeCheckpoint, req.Detection
+			doc.Checkpoint, doc.Updated = w.To, now().UTC()
+			cctx, ccancel := context.WithTimeout(context.WithoutCancel(parent), commitTimeout)
+			st, err = writeCheckpoint(cctx, store, st, doc)
+			ccancel()
+			if err != nil {
+				wo.Status, wo.Error = wire.StatusFailed, err.Error()
+				out.Windows = append(out.Windows, wo)
+				out.Remaining += len(windows) - i - 1
+				out.CaughtUp = false
+				return err
+			}
+			wo.Committed = true
+			out.CheckpointAfter = w.To
+		}
+		out.Windows = append(out.Windows, wo)
+		log.Debug("window done", "window", w.String(), "events", stats.EventsScanned,
+			"alerts_created", stats.AlertsCreated, "already_present", stats.AlreadyPresent, "duration_ms", wo.DurationMS)
+	}
+	return nil
+}
+
+func finish(o *wire.Outcome, now func() time.Time) {
+	o.Finished = now().UTC()
+	o.DurationMS = o.Finished.Sub(o.Started).Milliseconds()
+	if !o.CheckpointAfter.IsZero() {
+		o.LagSeconds = o.Finished.Sub(o.CheckpointAfter).Seconds()
+	}
+}
+
+func record(o *wire.Outcome) wire.LastRun {
+	return wire.LastRun{
+		RunID: o.RunID, Mode: o.Mode, Outcome: o.Status, Holder: o.Holder,
+		Started: o.Started, Finished: o.Finished, DurationMS: o.DurationMS,
+		Windows: len(o.Windows), EventsScanned: o.EventsScanned,
+		AlertsCreated: o.AlertsCreated, AlreadyPresent: o.AlreadyPresent, Error: o.Error,
+	}
+}

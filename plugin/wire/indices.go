@@ -1,0 +1,85 @@
+package wire
+
+import "time"
+
+// The indices edgewatch keeps in a cluster. The bundled index templates
+// (dashboards/templates) match these names.
+const (
+	// StateIndex holds run records, checkpoints, leases and retro-hunt
+	// records (one document type each, the "type" field).
+	StateIndex = "edgewatch-state"
+	// AlertIndexPrefix starts every alert index; the alert template
+	// matches AlertsPattern.
+	AlertIndexPrefix = "edgewatch-alerts-"
+	AlertsPattern    = AlertIndexPrefix + "*"
+	// DefaultAlertIndex is where alerts go when the settings name none.
+	DefaultAlertIndex = AlertIndexPrefix + "default"
+	// IndicatorIndexPrefix starts every indicator lookup index and alias:
+	// feed N is served by the alias FeedAlias(N).
+	IndicatorIndexPrefix = "edgewatch-indicators-"
+	IndicatorsPattern    = IndicatorIndexPrefix + "*"
+)
+
+// FeedAlias is the alias that serves feed name.
+func FeedAlias(name string) string { return IndicatorIndexPrefix + name }
+
+// State document types (the "type" field of the state index).
+const (
+	StateTypeRun        = "run"
+	StateTypeCheckpoint = "checkpoint"
+	StateTypeLease      = "lease"
+	StateTypeRetroHunt  = "retro_hunt"
+)
+
+// Outcomes of a run, an incremental call and a window.
+const (
+	StatusSuccess = "success" // done (every planned window ran and committed)
+	StatusFailed  = "failed"  // see the Error field
+	StatusNoop    = "noop"    // nothing to do (now − delay is not after the checkpoint)
+	StatusSkipped = "skipped" // another runner holds the lease
+)
+
+// RunRecord is one detection run in the state index (type StateTypeRun,
+// id "run-<run id>"), as the run-health dashboards and the report read it.
+type RunRecord struct {
+	Type       string    `json:"type"` // always StateTypeRun
+	Detection  string    `json:"detection"`
+	RunID      string    `json:"run_id"`
+	Trigger    string    `json:"trigger,omitempty"` // "cli", "schedule", "webhook", "retro-hunt"
+	RetroHunt  bool      `json:"retro_hunt,omitempty"`
+	Window     Window    `json:"window"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	DurationMS int64     `json:"duration_ms"`
+	Outcome    string    `json:"outcome"` // StatusSuccess or StatusFailed
+	Error      string    `json:"error,omitempty"`
+	LagMS      int64     `json:"lag_ms,omitempty"` // finished − window end
+	Counts     RunCounts `json:"counts"`
+	Host       string    `json:"host,omitempty"`
+}
+
+// RunCounts are the numbers of one run.
+type RunCounts struct {
+	Facing               int64 `json:"facing"`
+	Indicators           int64 `json:"indicators"`
+	EventsScanned        int64 `json:"events_scanned"`
+	Matches              int64 `json:"matches"`
+	AlertsCreated        int64 `json:"alerts_created"`
+	AlertsAlreadyPresent int64 `json:"alerts_already_present"`
+	AlertsFailed         int64 `json:"alerts_failed"`
+	Skipped              int64 `json:"skipped"`
+}
+
+// Window is the half-open time range [From, To) of one detection pass.
+type Window struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// String formats w as "from/to" in RFC 3339.
+func (w Window) String() string {
+	return w.From.UTC().Format(time.RFC3339) + "/" + w.To.UTC().Format(time.RFC3339)
+}
+
+// Duration is the window's length.
+func (w Window) Duration() time.Duration { return w.To.Sub(w.From) }
