@@ -105,6 +105,9 @@ type EventSummary struct {
 	Misses map[string]int64 `json:"misses,omitempty"`
 	// Duplicates counts rows that produced an already-seen finding id.
 	Duplicates int64 `json:"duplicates"`
+	// RawNotObject counts alerts whose raw record was not a JSON object
+	// (defender.network_event then holds it as a JSON string).
+	RawNotObject int64 `json:"raw_not_object,omitempty"`
 }
 
 // AlertSummary counts the alerts.
@@ -277,6 +280,9 @@ func run(ctx context.Context, s Settings, be *Backend, obs Observer, now func() 
 		a := correlation.NewAlert(ev, m, rule, created)
 		// ev (and its Raw bytes) is only valid during this call.
 		a.Defender.NetworkEvent = bytes.Clone(a.Defender.NetworkEvent)
+		if a.Defender.RawNotObject {
+			sum.Events.RawNotObject++
+		}
 		a.Edgewatch.RunID = sum.RunID
 		if _, dup := seen[a.Event.ID]; dup {
 			sum.Events.Duplicates++

@@ -2,6 +2,8 @@ package gen
 
 import (
 	"strconv"
+
+	"github.com/edgewatch/edgewatch/internal/jsonenc"
 )
 
 // value kinds of a row cell.
@@ -66,7 +68,7 @@ func (r *row) appendJSON(dst []byte) []byte {
 func (r *row) appendValue(dst []byte, c int) []byte {
 	switch r.kind[c] {
 	case vString:
-		return appendJSONString(dst, r.str[c])
+		return jsonenc.AppendString(dst, r.str[c])
 	case vNumber:
 		return strconv.AppendInt(dst, r.num[c], 10)
 	case vBool:
@@ -137,31 +139,3 @@ func appendCSVField(dst []byte, s string) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
