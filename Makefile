@@ -64,9 +64,10 @@ lint:
 fuzz:
 	@scripts/fuzz.sh $(FUZZTIME)
 
-## bench: file-mode throughput and memory on a generated dataset (1M and 4M events)
+## bench: file-mode throughput and memory on generated datasets (1M and 4M events, vs encoding/json),
+## and the alert-heavy run through host + plugin vs DuckDB (scripts/bench.sh; RUNS=N, PROFILE=1)
 bench: build
-	./$(BIN)/edgewatch-gen bench --events 1000000 --compare 4000000
+	BIN=$(BIN) scripts/bench.sh
 
 ## bench-cluster: detection against the running OpenSearch vs its own floor and a naive baseline
 bench-cluster: build clusters-up

@@ -8,20 +8,30 @@ import (
 // Alert is the ECS alert document edgewatch writes for one matched network
 // event. Its JSON form is the contract with the index template and the bundled
 // dashboards (dashboards/): rename a field here and both must follow.
+//
+// AppendJSON (encode.go) writes the document; it writes what json.Marshal
+// would, except that defender.network_event is written verbatim. A field
+// added here must be added to AppendJSON too (TestAppendJSONMatchesMarshal
+// fails until it is).
 type Alert struct {
-	Timestamp time.Time         `json:"@timestamp"`
-	Event     AlertEvent        `json:"event"`
-	Rule      AlertRule         `json:"rule"`
-	Host      AlertHost         `json:"host"`
-	Source    Endpoint          `json:"source"`      // the remote peer (the threat-intel address)
-	Dest      Endpoint          `json:"destination"` // the local listener on the device
-	Network   AlertNetwork      `json:"network"`
-	Process   *AlertProcess     `json:"process,omitempty"`
-	Threat    AlertThreat       `json:"threat"`
-	Edgewatch AlertEdgewatch    `json:"edgewatch"`
-	Defender  AlertDefender     `json:"defender"`
-	Related   AlertRelated      `json:"related"`
-	ECS       map[string]string `json:"ecs"`
+	Timestamp time.Time      `json:"@timestamp"`
+	Event     AlertEvent     `json:"event"`
+	Rule      AlertRule      `json:"rule"`
+	Host      AlertHost      `json:"host"`
+	Source    Endpoint       `json:"source"`      // the remote peer (the threat-intel address)
+	Dest      Endpoint       `json:"destination"` // the local listener on the device
+	Network   AlertNetwork   `json:"network"`
+	Process   *AlertProcess  `json:"process,omitempty"`
+	Threat    AlertThreat    `json:"threat"`
+	Edgewatch AlertEdgewatch `json:"edgewatch"`
+	Defender  AlertDefender  `json:"defender"`
+	Related   AlertRelated   `json:"related"`
+	ECS       AlertECS       `json:"ecs"`
+}
+
+// AlertECS is the ECS ecs.* block.
+type AlertECS struct {
+	Version string `json:"version"`
 }
 
 // AlertEvent is the ECS event.* block.
@@ -131,7 +141,10 @@ type AlertEdgewatch struct {
 	Indicator      IndicatorEvidence `json:"indicator"`
 	Severity       string            `json:"severity"`   // low | medium | high | critical
 	RetroHunt      bool              `json:"retro_hunt"` // found by a re-scan after a feed load
-	RunID          string            `json:"run_id,omitempty"`
+	// FindingIDVersion is the scheme of event.id (FindingIDVersion); alerts
+	// written before the field existed used scheme 1.
+	FindingIDVersion int    `json:"finding_id_version"`
+	RunID            string `json:"run_id,omitempty"`
 }
 
 // FacingEvidence is edgewatch.internet_facing.*: the DeviceInfo row that made
@@ -150,7 +163,15 @@ type IndicatorEvidence struct {
 
 // AlertDefender is defender.*: the original row verbatim.
 type AlertDefender struct {
+	// NetworkEvent is the event's raw record as NewAlert keeps it (see
+	// NewAlert): a JSON object, byte for byte as it was read, or a JSON
+	// string when the record was not a JSON object. AppendJSON writes it
+	// as it is, so it must hold one JSON value.
 	NetworkEvent json.RawMessage `json:"network_event"`
+	// RawNotObject is set when the event's raw record was not a JSON object
+	// (in valid UTF-8) and NetworkEvent holds it as a JSON string instead.
+	// It is not part of the document; the engine counts it.
+	RawNotObject bool `json:"-"`
 }
 
 // AlertRelated is the ECS related.* block.

@@ -30,9 +30,15 @@ const maxFeedLine = 64 << 10
 
 // FeedOptions controls ParseFeed.
 type FeedOptions struct {
-	Name          string // feed name recorded on each indicator; default "ipsum"
-	MinLevel      int    // files with counts (ipsum.txt): keep count >= MinLevel; levels/N.txt: keep when N >= MinLevel (N from LevelHint)
-	LevelHint     int    // level of a levels/N.txt file (0 = unknown; derived from file name by callers)
+	// Name is the feed name recorded on each indicator (threat.feed.name).
+	// Empty means the set's name ("ipsum" unless the set says otherwise),
+	// or, with DeriveName, the name of what the file is (FeedName).
+	Name string
+	// DeriveName names a feed without a Name after its content and file:
+	// see FeedName.
+	DeriveName    bool
+	MinLevel      int // files with counts (ipsum.txt): keep count >= MinLevel; levels/N.txt: keep when N >= MinLevel (N from LevelHint)
+	LevelHint     int // level of a levels/N.txt file (0 = unknown; derived from file name by callers)
 	KeepNonGlobal bool
 }
 
@@ -41,6 +47,7 @@ type FeedOptions struct {
 // their sum equals Lines.
 type FeedReport struct {
 	Source       string         `json:"source"`
+	Name         string         `json:"name"`   // the feed name its indicators carry
 	Format       string         `json:"format"` // "ipsum", "levels", "list", "empty"
 	Lines        int            `json:"lines"`
 	Blank        int            `json:"blank,omitempty"`
@@ -102,9 +109,16 @@ func ParseFeed(r io.Reader, source string, opts FeedOptions, set *IndicatorSet) 
 		opts:      opts,
 		set:       set,
 		rep:       &rep,
-		feed:      set.feedIndex(cmpOr(opts.Name, set.Name())),
 		hintLevel: int16(min(max(opts.LevelHint, 0), MaxLevel)),
 		allBareV4: true,
+	}
+	if p.derive = opts.Name == "" && opts.DeriveName; p.derive {
+		// Named once the format is known (finish); until then the slot is
+		// this parse's own.
+		p.feed = set.feedSlot()
+	} else {
+		rep.Name = cmpOr(opts.Name, set.Name())
+		p.feed = set.feedIndex(rep.Name)
 	}
 	p.presize(r)
 	br := bufio.NewReaderSize(r, maxFeedLine)
@@ -148,6 +162,7 @@ type feedParser struct {
 	set       *IndicatorSet
 	rep       *FeedReport
 	feed      uint16
+	derive    bool // name the feed in finish
 	hintLevel int16
 
 	dataLines     int
@@ -189,6 +204,10 @@ func (p *feedParser) finish() {
 		p.rep.Format = FormatLevels
 	default:
 		p.rep.Format = FormatList
+	}
+	if p.derive {
+		p.rep.Name = FeedName(p.rep.Format, p.opts.LevelHint, p.rep.Source)
+		p.set.nameFeed(p.feed, p.rep.Name)
 	}
 }
 
@@ -381,6 +400,43 @@ func parseIPv4(b []byte) (netip.Addr, bool) {
 	}
 	out[3] = byte(val)
 	return netip.AddrFrom4(out), true
+}
+
+// IPsumFeed reports whether a feed file is one of IPsum's: an ipsum.txt
+// ("IP<TAB>count" lines) or a levels/N.txt (bare IPv4 addresses, no
+// comments, a level in the file name). A plain list of bare addresses
+// without a level in its name has the same shape as a levels file but is not
+// IPsum.
+func IPsumFeed(format string, levelHint int) bool {
+	switch format {
+	case FormatIPsum:
+		return true
+	case FormatLevels, FormatEmpty:
+		return levelHint > 0
+	}
+	return false
+}
+
+// FeedName is the name of a feed file that was given none: DefaultFeedName
+// ("ipsum") for IPsum's files (IPsumFeed), otherwise the file's base name
+// without its extensions ("corp-blocklist.txt.gz" is "corp-blocklist"),
+// or "feed" when nothing is left. Alerts show it as threat.feed.name and,
+// for feeds other than IPsum, as threat.indicator.provider and in
+// event.reason ("listed by corp-blocklist").
+func FeedName(format string, levelHint int, source string) string {
+	if IPsumFeed(format, levelHint) {
+		return DefaultFeedName
+	}
+	base := path.Base(filepath.ToSlash(source))
+	for _, ext := range []string{".gz", ".txt", ".csv", ".lst", ".list", ".netset", ".ipset", ".tsv"} {
+		if len(base) > len(ext) && strings.EqualFold(base[len(base)-len(ext):], ext) {
+			base = base[:len(base)-len(ext)]
+		}
+	}
+	if base == "" || base == "." || base == "/" || base == "-" {
+		return "feed"
+	}
+	return base
 }
 
 // LevelFromFileName derives an IPsum level from a feed file name: "4.txt" and

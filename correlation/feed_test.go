@@ -211,7 +211,7 @@ func TestParseFeed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rep, set := parseString(t, tt.text, tt.opts)
-			tt.want.Source = "test.txt"
+			tt.want.Source, tt.want.Name = "test.txt", cmpOr(tt.opts.Name, DefaultFeedName)
 			if diff := cmp.Diff(tt.want, rep); diff != "" {
 				t.Errorf("report (-want +got):\n%s", diff)
 			}
@@ -219,6 +219,68 @@ func TestParseFeed(t *testing.T) {
 				t.Errorf("set (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestFeedNaming: a feed given no name is named after what it is, so a
+// plain list is not labelled IPsum (issue 18, item 4).
+func TestFeedNaming(t *testing.T) {
+	const (
+		ipsumText  = "# IPsum Threat Intelligence Feed\n# IP\tnumber of (black)lists\n77.90.185.20\t10\n2.57.122.53\t3\n"
+		levelsText = "77.90.185.20\n2.57.122.53\n"
+		listText   = "# corp blocklist\n77.90.185.20\n2a00:1450::/32\n"
+	)
+	tests := []struct {
+		name, file, text string
+		opts             FeedOptions
+		want             string // the feed name on the indicators and in the report
+		ipsum            bool
+	}{
+		{"ipsum.txt", "ipsum.txt", ipsumText, FeedOptions{DeriveName: true}, "ipsum", true},
+		{"counts under another file name", "daily.txt", ipsumText, FeedOptions{DeriveName: true}, "ipsum", true},
+		{"levels file", "levels/4.txt", levelsText, FeedOptions{DeriveName: true, LevelHint: 4}, "ipsum", true},
+		{"dated levels file", "levels-4-2026-01-02.txt", levelsText, FeedOptions{DeriveName: true, LevelHint: 4}, "ipsum", true},
+		{"bare addresses, no level in the name", "/srv/feeds/blocklist.txt", levelsText, FeedOptions{DeriveName: true}, "blocklist", false},
+		{"list with comments and CIDRs", "corp-blocklist.txt.gz", listText, FeedOptions{DeriveName: true}, "corp-blocklist", false},
+		{"list named like a level", "4.txt", listText, FeedOptions{DeriveName: true, LevelHint: 4}, "4", false},
+		{"firehol netset", "firehol_level1.netset", listText, FeedOptions{DeriveName: true}, "firehol_level1", false},
+		{"stdin", "-", listText, FeedOptions{DeriveName: true}, "feed", false},
+		{"feed_name wins", "corp-blocklist.txt", listText, FeedOptions{DeriveName: true, Name: "corp"}, "corp", false},
+		{"feed_name wins over IPsum too", "ipsum.txt", ipsumText, FeedOptions{DeriveName: true, Name: "ipsum-l3"}, "ipsum-l3", true},
+		{"no derivation: the set's name", "corp.txt", listText, FeedOptions{}, "ipsum", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := NewIndicatorSet("")
+			rep, err := ParseFeed(strings.NewReader(tt.text), tt.file, tt.opts, set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Name != tt.want {
+				t.Errorf("report name %q, want %q", rep.Name, tt.want)
+			}
+			for ind := range set.All() {
+				if ind.Feed != tt.want {
+					t.Errorf("indicator %s feed %q, want %q", ind.Value(), ind.Feed, tt.want)
+				}
+			}
+			if got := IPsumFeed(rep.Format, tt.opts.LevelHint); got != tt.ipsum {
+				t.Errorf("IPsumFeed(%s, %d) = %v, want %v", rep.Format, tt.opts.LevelHint, got, tt.ipsum)
+			}
+		})
+	}
+
+	// Two files into one set: each indicator keeps its own file's name.
+	set := NewIndicatorSet("")
+	for _, f := range []struct{ file, text string }{{"ipsum.txt", ipsumText}, {"corp.txt", "# corp\n198.51.100.0/24\n45.155.205.233\n"}} {
+		if _, err := ParseFeed(strings.NewReader(f.text), f.file, FeedOptions{DeriveName: true, KeepNonGlobal: true}, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for addr, want := range map[string]string{"77.90.185.20": "ipsum", "45.155.205.233": "corp", "198.51.100.7": "corp"} {
+		if ind, ok := set.Lookup(netip.MustParseAddr(addr)); !ok || ind.Feed != want {
+			t.Errorf("%s: feed %q (found %v), want %q", addr, ind.Feed, ok, want)
+		}
 	}
 }
 

@@ -1,18 +1,23 @@
 package correlation
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
 
-// goldenFinding is a fixed input whose id was computed outside Go:
+// goldenFinding is a fixed input whose id was computed outside Go (scheme 2:
+// the table after the rule id, the time at millisecond precision):
 //
-//	printf 'edgewatch-defender-ti-inbound\x1f4f8e2b1c9d0a7e6f5b4c3d2e1f0a9b8c7d6e5f4a\x1f31337\x1f2026-08-22T10:15:30.1234567Z\x1f77.90.185.20\x1f3389' | sha256sum
+//	printf 'edgewatch-defender-ti-inbound\x1fDeviceNetworkEvents\x1f4f8e2b1c9d0a7e6f5b4c3d2e1f0a9b8c7d6e5f4a\x1f31337\x1f2026-08-22T10:15:30.123Z\x1f77.90.185.20\x1f3389' | sha256sum
 //
 // If this test fails, every alert id changes and reruns write duplicates:
-// change FindingID only with a migration note.
-const goldenFindingID = "3007e521c175ed80b83319ac97d5c0cd7f64d73b0ca5ecefb135bbd00a595473"
+// change FindingID only with a new FindingIDVersion and a migration note.
+// (Scheme 1 gave 3007e521c175ed80… for the same input.)
+const goldenFindingID = "dc3086271b60e1378440e13c56e3022b6ef8c900bfa84f35b0ea32f661fb94a8"
 
 var (
 	goldenDevice = "4f8e2b1c9d0a7e6f5b4c3d2e1f0a9b8c7d6e5f4a"
@@ -39,6 +44,8 @@ func TestFindingIDNormalisesInput(t *testing.T) {
 		{"same instant in another zone", goldenTime.In(time.FixedZone("CEST", 2*3600)), goldenRemote},
 		{"IPv4-mapped remote", goldenTime, netip.MustParseAddr("::ffff:77.90.185.20")},
 		{"monotonic clock reading stripped", goldenTime.Round(0), goldenRemote},
+		{"millisecond precision (Elastic's @timestamp)", goldenTime.Truncate(time.Millisecond), goldenRemote},
+		{"last 100 ns of the millisecond", goldenTime.Truncate(time.Millisecond).Add(time.Millisecond - 100), goldenRemote},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,7 +67,14 @@ func TestFindingIDDistinct(t *testing.T) {
 		{"rule", func() string { _, d, r, tm, a, p := base(); return FindingID("other-rule", d, r, tm, a, p) }},
 		{"device", func() string { ru, _, r, tm, a, p := base(); return FindingID(ru, "other", r, tm, a, p) }},
 		{"report", func() string { ru, d, _, tm, a, p := base(); return FindingID(ru, d, "31338", tm, a, p) }},
-		{"time +100ns", func() string { ru, d, r, tm, a, p := base(); return FindingID(ru, d, r, tm.Add(100), a, p) }},
+		{"time +1ms", func() string {
+			ru, d, r, tm, a, p := base()
+			return FindingID(ru, d, r, tm.Add(time.Millisecond), a, p)
+		}},
+		{"time in the previous millisecond", func() string {
+			ru, d, r, tm, a, p := base()
+			return FindingID(ru, d, r, tm.Truncate(time.Millisecond).Add(-100), a, p)
+		}},
 		{"remote", func() string {
 			ru, d, r, tm, _, p := base()
 			return FindingID(ru, d, r, tm, netip.MustParseAddr("77.90.185.21"), p)
@@ -85,6 +99,37 @@ func TestFindingIDDistinct(t *testing.T) {
 			}
 			seen[id] = tt.name
 		})
+	}
+}
+
+func TestAppendFindingID(t *testing.T) {
+	dst := []byte("id=")
+	got := AppendFindingID(dst, DefaultRuleID, goldenDevice, "31337", goldenTime, goldenRemote, 3389)
+	if string(got) != "id="+goldenFindingID {
+		t.Errorf("AppendFindingID = %s", got)
+	}
+	// Long fields (past the stack buffer) and escaped ones still hash the
+	// documented bytes.
+	long := strings.Repeat("x", 300)
+	sep := "a\x1fb\x1bc"
+	want := sha256.Sum256([]byte(long + "\x1fDeviceNetworkEvents\x1fa\x1b\x1fb\x1b\x1bc\x1f\x1f2026-08-22T10:15:30.123Z\x1f77.90.185.20\x1f-1"))
+	if got := FindingID(long, sep, "", goldenTime, netip.MustParseAddr("::ffff:77.90.185.20"), NoPort); got != hex.EncodeToString(want[:]) {
+		t.Errorf("FindingID(long, escaped) = %s, want %x", got, want)
+	}
+}
+
+func TestFindingIDAllocs(t *testing.T) {
+	var buf [64]byte
+	n := testing.AllocsPerRun(100, func() {
+		AppendFindingID(buf[:0], DefaultRuleID, goldenDevice, "31337", goldenTime, goldenRemote, 3389)
+	})
+	if n != 0 {
+		t.Errorf("AppendFindingID allocates %v times, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		_ = FindingID(DefaultRuleID, goldenDevice, "31337", goldenTime, goldenRemote, 3389)
+	}); n > 1 {
+		t.Errorf("FindingID allocates %v times, want 1 (the string)", n)
 	}
 }
 

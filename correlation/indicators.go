@@ -254,6 +254,22 @@ func (s *IndicatorSet) feedIndex(feed string) uint16 {
 	return uint16(len(s.feeds) - 1)
 }
 
+// feedSlot reserves a feed index whose name is set later (nameFeed).
+func (s *IndicatorSet) feedSlot() uint16 {
+	if len(s.feeds) == math.MaxUint16 {
+		return 0
+	}
+	s.feeds = append(s.feeds, "")
+	return uint16(len(s.feeds) - 1)
+}
+
+// nameFeed names a slot reserved by feedSlot.
+func (s *IndicatorSet) nameFeed(i uint16, name string) {
+	if int(i) < len(s.feeds) && s.feeds[i] == "" {
+		s.feeds[i] = name
+	}
+}
+
 // table4 and table6 return the range table for a prefix length, creating
 // it in longest-first order.
 func (s *IndicatorSet) table4(bits int) *table4 {

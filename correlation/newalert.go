@@ -1,11 +1,14 @@
 package correlation
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgewatch/edgewatch/internal/jsonenc"
 )
 
 // Constant values of the alert document.
@@ -24,8 +27,18 @@ const (
 // (the threat-intel address) and destination.* the local listener, the way
 // round an analyst reads an inbound connection (Elastic's m365_defender
 // pipeline swaps them for events without a direction; edgewatch does not).
-// defender.network_event is ev.Raw verbatim when it is valid JSON, otherwise a
-// flat object of the event's known fields under their Advanced Hunting names.
+//
+// defender.network_event is ev.Raw itself when it is one JSON object in
+// valid UTF-8: the record's bytes as the connector read them, never
+// re-serialised (line breaks between tokens, possible only in a record read
+// from a multi-line JSON document, become spaces so that the document stays
+// on one NDJSON line; the slice is then a copy). A Raw that is anything else
+// is kept as a JSON string holding its text (invalid UTF-8 as U+FFFD) and
+// flagged in Defender.RawNotObject; an empty Raw gives a flat object of the
+// event's known fields under their Advanced Hunting names.
+//
+// The alert and its slices are one allocation; the strings it holds are a
+// few more.
 func NewAlert(ev *NetworkEvent, m Match, rule Rule, created time.Time) *Alert {
 	rule = rule.withDefaults()
 	remote := m.Remote
@@ -33,10 +46,7 @@ func NewAlert(ev *NetworkEvent, m Match, rule Rule, created time.Time) *Alert {
 		remote, _ = EventRemote(ev)
 	}
 	remote = NormalizeAddr(remote)
-	remoteText := ""
-	if remote.IsValid() {
-		remoteText = remote.String()
-	}
+	remoteText := addrText(remote, ev.RemoteIPRaw)
 	localText := eventLocalIP(ev)
 	deviceName := ev.DeviceName
 	if deviceName == "" && m.Facing != nil {
@@ -48,27 +58,35 @@ func NewAlert(ev *NetworkEvent, m Match, rule Rule, created time.Time) *Alert {
 	if feedName == "" {
 		feedName = DefaultFeedName
 	}
+	rangeText := ""
+	if ind.Prefix.IsValid() && ind.IsRange() {
+		rangeText = ind.Prefix.String()
+	}
 	sevLabel, sevScore := SeverityForLevel(ind.Level)
 	ti := ThreatIndicator{
-		IP:         remoteText,
-		Type:       indicatorType(remote),
-		Provider:   FeedProvider(feedName),
-		Confidence: ConfidenceForLevel(ind.Level),
+		IP:          remoteText,
+		Type:        indicatorType(remote),
+		Provider:    FeedProvider(feedName),
+		Description: rangeText,
+		Confidence:  ConfidenceForLevel(ind.Level),
 	}
-	if ind.Prefix.IsValid() && ind.IsRange() {
-		ti.Description = ind.Prefix.String()
-	}
-	enrichment := ThreatEnrichment{Indicator: ti, Feed: ThreatFeed{Name: feedName}}
-	enrichment.Matched.Atomic = remoteText
-	enrichment.Matched.Field = EnrichmentField
-	enrichment.Matched.Type = EnrichmentMatchType
+	transport := Transport(ev.Protocol)
 
-	a := &Alert{
+	blk := &alertBlock{
+		category: [2]string{"network", "threat"},
+		typ:      [2]string{"connection", "indicator"},
+	}
+	en := &blk.enrichments[0]
+	en.Indicator, en.Feed = ti, ThreatFeed{Name: feedName}
+	en.Matched.Atomic, en.Matched.Field, en.Matched.Type = remoteText, EnrichmentField, EnrichmentMatchType
+
+	a := &blk.a
+	*a = Alert{
 		Timestamp: ev.Time.UTC(),
 		Event: AlertEvent{
 			Kind:     "alert",
-			Category: []string{"network", "threat"},
-			Type:     []string{"connection", "indicator"},
+			Category: blk.category[:],
+			Type:     blk.typ[:],
 			Action:   ev.ActionType,
 			ID:       FindingID(rule.ID, ev.DeviceID, ev.ReportID, ev.Time, remote, ev.LocalPort),
 			Created:  created.UTC(),
@@ -76,7 +94,7 @@ func NewAlert(ev *NetworkEvent, m Match, rule Rule, created time.Time) *Alert {
 			Dataset:  AlertDataset,
 			Module:   AlertModule,
 			Provider: AlertProvider,
-			Reason:   alertReason(ev, deviceName, remoteText, ind, feedName),
+			Reason:   alertReason(ev, deviceName, remoteText, transport, ind, rangeText, ti.Provider),
 		},
 		Rule: AlertRule{
 			ID:          rule.ID,
@@ -89,30 +107,63 @@ func NewAlert(ev *NetworkEvent, m Match, rule Rule, created time.Time) *Alert {
 		Host:    AlertHost{ID: ev.DeviceID, Name: deviceName},
 		Source:  Endpoint{IP: remoteText, Port: portOrZero(ev.RemotePort)},
 		Dest:    Endpoint{IP: localText, Port: portOrZero(ev.LocalPort)},
-		Network: AlertNetwork{Transport: Transport(ev.Protocol), Direction: "inbound"},
+		Network: AlertNetwork{Transport: transport, Direction: "inbound"},
 		Process: alertProcess(&ev.Process),
 		Threat: AlertThreat{
 			Indicator:   ti,
 			Feed:        ThreatFeed{Name: feedName},
-			Enrichments: []ThreatEnrichment{enrichment},
+			Enrichments: blk.enrichments[:],
 		},
 		Edgewatch: AlertEdgewatch{
-			Indicator: IndicatorEvidence{Value: indicatorValue(ind, remote), Count: ind.Count, Level: ind.Level},
-			Severity:  sevLabel,
+			Indicator:        IndicatorEvidence{Value: indicatorValue(ind, remote, remoteText, rangeText), Count: ind.Count, Level: ind.Level},
+			Severity:         sevLabel,
+			FindingIDVersion: FindingIDVersion,
 		},
-		Defender: AlertDefender{NetworkEvent: networkEventJSON(ev)},
-		Related:  AlertRelated{IP: related(remoteText, localText)},
-		ECS:      map[string]string{"version": ECSVersion},
+		ECS: AlertECS{Version: ECSVersion},
 	}
+	a.Defender.NetworkEvent, a.Defender.RawNotObject = networkEventJSON(ev)
+	n := 0
+	for _, ip := range [2]string{remoteText, localText} {
+		if ip != "" && (n == 0 || blk.relatedIP[0] != ip) {
+			blk.relatedIP[n] = ip
+			n++
+		}
+	}
+	a.Related.IP = blk.relatedIP[:n]
 	if m.Facing != nil {
 		a.Edgewatch.InternetFacing = FacingEvidence{InternetFacing: m.Facing.Row.Facing, DeviceInfoTime: m.Facing.Row.Time.UTC()}
 	} else {
 		a.Edgewatch.InternetFacing.LocalPort = NoPort
 	}
 	if deviceName != "" {
-		a.Related.Hosts = []string{deviceName}
+		blk.hosts[0] = deviceName
+		a.Related.Hosts = blk.hosts[:]
 	}
 	return a
+}
+
+// alertBlock holds an alert and the backing arrays of its slices, so that
+// NewAlert makes them in one allocation.
+type alertBlock struct {
+	a           Alert
+	category    [2]string
+	typ         [2]string
+	enrichments [1]ThreatEnrichment
+	relatedIP   [2]string
+	hosts       [1]string
+}
+
+// addrText is a's text; raw (the text the address was read from) is reused
+// when it is already that text, sparing an allocation.
+func addrText(a netip.Addr, raw string) string {
+	if !a.IsValid() {
+		return ""
+	}
+	var buf [64]byte
+	if b := a.AppendTo(buf[:0]); string(b) == raw {
+		return raw
+	}
+	return a.String()
 }
 
 // FeedProvider is the threat.indicator.provider for a feed name: "IPsum" for
@@ -127,6 +178,12 @@ func FeedProvider(feed string) string {
 // Transport maps Defender's Protocol ("Tcp", "Udp", "TcpV4", "UdpV6"...) to
 // ECS network.transport ("tcp", "udp").
 func Transport(protocol string) string {
+	switch protocol { // Defender's own spellings, without allocating
+	case "Tcp", "TcpV4", "TcpV6", "tcp":
+		return "tcp"
+	case "Udp", "UdpV4", "UdpV6", "udp":
+		return "udp"
+	}
 	p := strings.ToLower(strings.TrimSpace(protocol))
 	if strings.HasSuffix(p, "v4") || strings.HasSuffix(p, "v6") {
 		p = p[:len(p)-2]
@@ -141,14 +198,16 @@ func indicatorType(a netip.Addr) string {
 	return "ipv4-addr"
 }
 
-func indicatorValue(ind Indicator, remote netip.Addr) string {
-	if ind.Prefix.IsValid() {
+// indicatorValue is edgewatch.indicator.value: the range's text, or the
+// matched address (remoteText when the indicator is the remote itself).
+func indicatorValue(ind Indicator, remote netip.Addr, remoteText, rangeText string) string {
+	switch {
+	case rangeText != "":
+		return rangeText
+	case ind.Prefix.IsValid() && ind.Prefix.Addr() != remote:
 		return ind.Value()
 	}
-	if remote.IsValid() {
-		return remote.String()
-	}
-	return ""
+	return remoteText
 }
 
 func portOrZero(p int) int {
@@ -162,80 +221,92 @@ func portOrZero(p int) int {
 // not parse.
 func eventLocalIP(ev *NetworkEvent) string {
 	if ev.LocalIP.IsValid() {
-		return NormalizeAddr(ev.LocalIP).String()
+		return addrText(NormalizeAddr(ev.LocalIP), ev.LocalIPRaw)
 	}
 	raw := strings.TrimSpace(ev.LocalIPRaw)
 	if a, err := netip.ParseAddr(raw); err == nil {
-		return NormalizeAddr(a).String()
+		return addrText(NormalizeAddr(a), raw)
 	}
 	return raw
 }
 
-func related(ips ...string) []string {
-	out := make([]string, 0, len(ips))
-	for _, ip := range ips {
-		if ip == "" {
-			continue
-		}
-		dup := false
-		for _, o := range out {
-			dup = dup || o == ip
-		}
-		if !dup {
-			out = append(out, ip)
-		}
-	}
-	return out
-}
-
-func alertReason(ev *NetworkEvent, device, remote string, ind Indicator, feed string) string {
-	var b strings.Builder
+// alertReason is event.reason: "Device web01 accepted an inbound tcp
+// connection on internet-facing port 3389 from 77.90.185.20, listed by IPsum
+// at level 8 (on 10 blacklists)." The feed is named by its provider name
+// (FeedProvider).
+func alertReason(ev *NetworkEvent, device, remote, transport string, ind Indicator, rangeText, provider string) string {
+	var buf [320]byte
+	b := append(buf[:0], "Device "...)
 	if device == "" {
 		device = ev.DeviceID
 	}
-	fmt.Fprintf(&b, "Device %s accepted an inbound", device)
-	if t := Transport(ev.Protocol); t != "" {
-		b.WriteString(" " + t)
+	b = append(b, device...)
+	b = append(b, " accepted an inbound"...)
+	if transport != "" {
+		b = append(b, ' ')
+		b = append(b, transport...)
 	}
-	fmt.Fprintf(&b, " connection on internet-facing port %d from %s", ev.LocalPort, remote)
-	if ind.Prefix.IsValid() && ind.IsRange() {
-		fmt.Fprintf(&b, " (in %s)", ind.Prefix)
+	b = append(b, " connection on internet-facing port "...)
+	b = strconv.AppendInt(b, int64(ev.LocalPort), 10)
+	b = append(b, " from "...)
+	b = append(b, remote...)
+	if rangeText != "" {
+		b = append(b, " (in "...)
+		b = append(b, rangeText...)
+		b = append(b, ')')
 	}
-	fmt.Fprintf(&b, ", listed by %s", FeedProvider(feed))
-	switch {
-	case ind.Level > 0 && ind.Count > 0:
-		fmt.Fprintf(&b, " at level %d (on %d blacklists)", ind.Level, ind.Count)
-	case ind.Level > 0:
-		fmt.Fprintf(&b, " at level %d", ind.Level)
+	b = append(b, ", listed by "...)
+	b = append(b, provider...)
+	if ind.Level > 0 {
+		b = append(b, " at level "...)
+		b = strconv.AppendInt(b, int64(ind.Level), 10)
+		if ind.Count > 0 {
+			b = append(b, " (on "...)
+			b = strconv.AppendInt(b, int64(ind.Count), 10)
+			b = append(b, " blacklists)"...)
+		}
 	}
-	b.WriteString(".")
-	return b.String()
+	b = append(b, '.')
+	return string(b)
+}
+
+// processBlock holds an alert's process block and its parts, so that
+// alertProcess makes them in one allocation.
+type processBlock struct {
+	p      AlertProcess
+	hash   Hash
+	parent struct {
+		Name string `json:"name,omitempty"`
+		PID  int64  `json:"pid,omitempty"`
+	}
+	user struct {
+		Name   string `json:"name,omitempty"`
+		Domain string `json:"domain,omitempty"`
+	}
 }
 
 func alertProcess(p *Process) *AlertProcess {
 	if *p == (Process{}) {
 		return nil
 	}
-	ap := &AlertProcess{
+	blk := &processBlock{p: AlertProcess{
 		Name:        p.FileName,
 		PID:         p.PID,
 		Executable:  p.FolderPath,
 		CommandLine: p.CommandLine,
-	}
+	}}
+	ap := &blk.p
 	if p.MD5 != "" || p.SHA1 != "" || p.SHA256 != "" {
-		ap.Hash = &Hash{MD5: p.MD5, SHA1: p.SHA1, SHA256: p.SHA256}
+		blk.hash = Hash{MD5: p.MD5, SHA1: p.SHA1, SHA256: p.SHA256}
+		ap.Hash = &blk.hash
 	}
 	if p.ParentName != "" || p.ParentPID != 0 {
-		ap.Parent = &struct {
-			Name string `json:"name,omitempty"`
-			PID  int64  `json:"pid,omitempty"`
-		}{Name: p.ParentName, PID: p.ParentPID}
+		blk.parent.Name, blk.parent.PID = p.ParentName, p.ParentPID
+		ap.Parent = &blk.parent
 	}
 	if p.AccountName != "" || p.AccountDom != "" {
-		ap.User = &struct {
-			Name   string `json:"name,omitempty"`
-			Domain string `json:"domain,omitempty"`
-		}{Name: p.AccountName, Domain: p.AccountDom}
+		blk.user.Name, blk.user.Domain = p.AccountName, p.AccountDom
+		ap.User = &blk.user
 	}
 	return ap
 }
@@ -266,9 +337,25 @@ type flatNetworkEvent struct {
 	InitiatingProcessParentID      int64     `json:"InitiatingProcessParentId,omitempty"`
 }
 
-func networkEventJSON(ev *NetworkEvent) json.RawMessage {
-	if len(ev.Raw) > 0 && json.Valid(ev.Raw) {
-		return ev.Raw
+// networkEventJSON is defender.network_event for ev (see NewAlert) and
+// whether the raw record was not a JSON object.
+func networkEventJSON(ev *NetworkEvent) (json.RawMessage, bool) {
+	if len(ev.Raw) > 0 {
+		if !rawObject(ev.Raw) {
+			return jsonenc.AppendString(nil, ev.Raw), true
+		}
+		if bytes.IndexByte(ev.Raw, '\n') < 0 && bytes.IndexByte(ev.Raw, '\r') < 0 {
+			return ev.Raw, false
+		}
+		// Outside strings a valid record can only hold line breaks as
+		// whitespace: a space in their place keeps every other byte.
+		raw := bytes.Clone(ev.Raw)
+		for i, c := range raw {
+			if c == '\n' || c == '\r' {
+				raw[i] = ' '
+			}
+		}
+		return raw, false
 	}
 	ip := func(a netip.Addr, raw string) string {
 		if a.IsValid() {
@@ -307,7 +394,7 @@ func networkEventJSON(ev *NetworkEvent) json.RawMessage {
 	}
 	b, err := json.Marshal(f)
 	if err != nil {
-		return json.RawMessage("{}")
+		return json.RawMessage("{}"), false
 	}
-	return b
+	return b, false
 }

@@ -82,13 +82,14 @@ func goldenFacing() *FacingPort {
 	}}
 }
 
+// marshalAlert renders a's document (AppendJSON) indented for a golden file.
 func marshalAlert(t *testing.T, a *Alert) []byte {
 	t.Helper()
-	b, err := json.MarshalIndent(a, "", "  ")
-	if err != nil {
-		t.Fatalf("marshal alert: %v", err)
+	var b bytes.Buffer
+	if err := json.Indent(&b, a.AppendJSON(nil), "", "  "); err != nil {
+		t.Fatalf("alert document is not JSON: %v", err)
 	}
-	return append(b, '\n')
+	return append(b.Bytes(), '\n')
 }
 
 func TestNewAlertGolden(t *testing.T) {
@@ -178,7 +179,7 @@ func TestNewAlertFields(t *testing.T) {
 	}
 	got := want
 	got.Kind, got.Action, got.Dataset, got.Module, got.Provider = a.Event.Kind, a.Event.Action, a.Event.Dataset, a.Event.Module, a.Event.Provider
-	got.RuleID, got.RuleVersion, got.Ruleset, got.Direction, got.ECS = a.Rule.ID, a.Rule.Version, a.Rule.Ruleset, a.Network.Direction, a.ECS["version"]
+	got.RuleID, got.RuleVersion, got.Ruleset, got.Direction, got.ECS = a.Rule.ID, a.Rule.Version, a.Rule.Ruleset, a.Network.Direction, a.ECS.Version
 	got.Confidence, got.IndProvider, got.Feed = a.Threat.Indicator.Confidence, a.Threat.Indicator.Provider, a.Threat.Feed.Name
 	got.Category, got.Type, got.RelatedIP, got.Hosts, got.Created = a.Event.Category, a.Event.Type, a.Related.IP, a.Related.Hosts, a.Event.Created
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -210,16 +211,8 @@ func TestNewAlertFields(t *testing.T) {
 	}
 }
 
-func TestNewAlertInvalidRawFallsBack(t *testing.T) {
-	ev := goldenEvent()
-	ev.Raw = json.RawMessage(`{"truncated":`)
-	a := NewAlert(ev, Match{Remote: goldenRemote}, Rule{}, alertCreated)
-	if _, err := json.Marshal(a); err != nil {
-		t.Fatalf("alert with an invalid raw row does not marshal: %v", err)
-	}
-	if !bytes.Contains(a.Defender.NetworkEvent, []byte(`"ReportId":"31337"`)) {
-		t.Errorf("fallback row %s", a.Defender.NetworkEvent)
-	}
+func TestNewAlertNoFacingEvidence(t *testing.T) {
+	a := NewAlert(goldenEvent(), Match{Remote: goldenRemote}, Rule{}, alertCreated)
 	if a.Edgewatch.InternetFacing.LocalPort != NoPort {
 		t.Errorf("no facing evidence should read NoPort, got %d", a.Edgewatch.InternetFacing.LocalPort)
 	}

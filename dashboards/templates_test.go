@@ -99,7 +99,7 @@ func TestAlertTemplateCoversAlert(t *testing.T) {
 	walk("", body.Template.Mappings.Properties)
 
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	a := correlation.Alert{Timestamp: now, ECS: map[string]string{"version": "8.11.0"}}
+	a := correlation.Alert{Timestamp: now, ECS: correlation.AlertECS{Version: "8.11.0"}}
 	a.Event = correlation.AlertEvent{Kind: "alert", Category: []string{"network"}, Type: []string{"connection"},
 		Action: "InboundConnectionAccepted", ID: "x", Created: now, Severity: 73, Dataset: "d", Module: "m", Provider: "p", Reason: "r"}
 	a.Rule = correlation.AlertRule{ID: "r", Name: "n", Version: "1", Ruleset: "s", Description: "d", Reference: "u"}
@@ -126,14 +126,11 @@ func TestAlertTemplateCoversAlert(t *testing.T) {
 		InternetFacing: correlation.FacingEvidence{InternetFacing: correlation.InternetFacing{Reason: "r", LocalIP: "10.0.0.1",
 			LocalPort: 2, PublicScannedIP: "5.6.7.8", PublicScannedPort: 3, TransportProtocol: "Tcp", LastSeen: now}, DeviceInfoTime: now},
 		Indicator: correlation.IndicatorEvidence{Value: "1.2.3.4", Count: 5, Level: 5},
-		Severity:  "high", RetroHunt: true, RunID: "run"}
+		Severity:  "high", RetroHunt: true, FindingIDVersion: correlation.FindingIDVersion, RunID: "run"}
 	a.Defender.NetworkEvent = json.RawMessage(`{"RemoteIP":"1.2.3.4","Nested":{"deep":[1,2]}}`)
 	a.Related = correlation.AlertRelated{IP: []string{"1.2.3.4"}, Hosts: []string{"n"}}
 
-	raw, err := json.Marshal(a)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := a.AppendJSON(nil) // what the detector writes
 	var doc map[string]any
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)

@@ -94,6 +94,9 @@ func benchMain(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := applyShape(fs, &cfg); err != nil {
+		return err
+	}
 	if cfg.FeedPath == "" {
 		if def := defaultBenchFeed(); isFile(def) {
 			cfg.FeedPath = def
@@ -220,6 +223,14 @@ func ensureDataset(cfg gen.Config, dir string, stderr io.Writer) (gen.Result, er
 	if cfg.Gzip {
 		name += "-gz"
 	}
+	for _, sh := range []struct {
+		tag string
+		v   float64
+	}{{"fs", cfg.FacingShare}, {"is", cfg.InboundShare}, {"fh", cfg.FeedHitShare}} {
+		if sh.v > 0 {
+			name += "-" + sh.tag + strconv.FormatFloat(sh.v, 'g', -1, 64)
+		}
+	}
 	out := filepath.Join(dir, name)
 	marker := filepath.Join(out, "dataset.json")
 	var res gen.Result
@@ -252,6 +263,14 @@ func ensureDataset(cfg gen.Config, dir string, stderr io.Writer) (gen.Result, er
 	}
 	if cfg.Gzip {
 		args = append(args, "--gzip")
+	}
+	for _, sh := range []struct {
+		flag string
+		v    float64
+	}{{"--facing-share", cfg.FacingShare}, {"--inbound-share", cfg.InboundShare}, {"--feed-hit-share", cfg.FeedHitShare}} {
+		if sh.v > 0 {
+			args = append(args, sh.flag, strconv.FormatFloat(sh.v, 'g', -1, 64))
+		}
 	}
 	fmt.Fprintf(stderr, "generating %s ...\n", out)
 	cmd := exec.Command(self, args...)
@@ -339,17 +358,14 @@ func detect(ctx context.Context, ds gen.Result, feedPath string, workers int) (b
 	m := correlation.NewMatcher(facing, set, correlation.MatchOptions{})
 	rule := correlation.DefaultRule()
 	ids := map[string]struct{}{}
-	var out bytes.Buffer
+	var out []byte
 	rep, err := src.NetworkEvents(ctx, connectors.EventQuery{Facing: facing, Indicators: set}, func(ev *correlation.NetworkEvent) error {
 		match, _, ok := m.Match(ev)
 		if !ok {
 			return nil
 		}
 		a := correlation.NewAlert(ev, match, rule, start)
-		out.Reset()
-		if err := json.NewEncoder(&out).Encode(a); err != nil {
-			return err
-		}
+		out = append(a.AppendJSON(out[:0]), '\n')
 		res.Alerts++
 		ids[a.Event.ID] = struct{}{}
 		return nil

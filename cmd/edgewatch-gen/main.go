@@ -47,6 +47,21 @@ func genFlags(fs *flag.FlagSet, cfg *gen.Config) {
 	fs.StringVar(&cfg.Columns, "columns", gen.ColumnsTypical, "network event columns: typical (~450 B a row) or full (every column)")
 	fs.BoolVar(&cfg.Gzip, "gzip", false, "gzip the outputs")
 	fs.IntVar(&cfg.BadRows, "bad-rows", 0, "malformed network event rows to plant")
+	fs.Float64Var(&cfg.FacingShare, "facing-share", 0, "share of devices that are internet-facing (default 0.2)")
+	fs.Float64Var(&cfg.InboundShare, "inbound-share", 0, "share of events that are inbound accepts (default 0.14)")
+	fs.Float64Var(&cfg.FeedHitShare, "feed-hit-share", 0, "share of events whose remote is a feed address (default 0.03)")
+	fs.String("shape", "", "dataset preset: "+strings.Join(gen.Shapes, "|")+" (flags given explicitly win)")
+}
+
+// applyShape fills the fields of the --shape preset that no flag set.
+func applyShape(fs *flag.FlagSet, cfg *gen.Config) error {
+	f := fs.Lookup("shape")
+	if f == nil {
+		return nil
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return cfg.ApplyShape(f.Value.String(), set)
 }
 
 func genMain(args []string, stdout, stderr io.Writer) error {
@@ -61,6 +76,9 @@ func genMain(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := applyShape(fs, &cfg); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

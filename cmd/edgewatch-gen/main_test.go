@@ -33,6 +33,27 @@ func TestGenMain(t *testing.T) {
 	}
 }
 
+// TestGenMainShape: --shape alert-heavy sets the fleet and shares, and an
+// explicit flag still wins.
+func TestGenMainShape(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if err := genMain([]string{"--shape", "alert-heavy", "--events", "2000", "--out", dir}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	var res struct {
+		Events         int `json:"events"`
+		DeviceInfoRows int `json:"device_info_rows"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	// 300 devices, 5 DeviceInfo rows each; 2000 events (plus duplicates).
+	if res.DeviceInfoRows != 1500 || res.Events < 2000 || res.Events > 2010 {
+		t.Errorf("result %+v, want 1500 DeviceInfo rows and ~2000 events", res)
+	}
+}
+
 func TestGenMainErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -44,6 +65,7 @@ func TestGenMainErrors(t *testing.T) {
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
 		{"missing feed", []string{"--feed", "/nonexistent/feed.txt", "--out", t.TempDir()}, "/nonexistent/feed.txt"},
 		{"stray argument", []string{"--out", t.TempDir(), "extra"}, `unexpected argument "extra"`},
+		{"unknown shape", []string{"--shape", "huge", "--out", t.TempDir()}, `unknown shape "huge"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -399,6 +399,7 @@ func (w *AlertWriter) Index() string { return w.index }
 func (w *AlertWriter) Write(ctx context.Context, alerts []*correlation.Alert) (connectors.WriteResult, error) {
 	bw := w.c.NewBulkWriter(w.index, w.opts)
 	var out connectors.WriteResult
+	var src []byte // Add copies the document, so one buffer serves them all
 	for _, a := range alerts {
 		if a == nil {
 			continue
@@ -408,12 +409,7 @@ func (w *AlertWriter) Write(ctx context.Context, alerts []*correlation.Alert) (c
 			bw.total++
 			continue
 		}
-		src, err := json.Marshal(a)
-		if err != nil {
-			bw.res.fail(DocFailure{ID: a.Event.ID, Type: "edgewatch_encoding_error", Reason: err.Error()})
-			bw.total++
-			continue
-		}
+		src = a.AppendJSON(src[:0])
 		if err := bw.Add(ctx, Doc{ID: a.Event.ID, Source: src}); err != nil {
 			res, _ := bw.Close(ctx)
 			return toWriteResult(res), err

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
-	"github.com/edgewatch/edgewatch/internal/jsonstr"
+	"github.com/edgewatch/edgewatch/internal/jsonenc"
 )
 
 // CSV exports (Defender portal "Export" of an Advanced Hunting result, or a
@@ -86,7 +86,7 @@ func csvRows(r io.Reader, fn func(row []byte, line int) error, bad func(line int
 			if len(buf) > 1 {
 				buf = append(buf, ',')
 			}
-			buf = jsonstr.Append(buf, cols[i])
+			buf = jsonenc.AppendString(buf, cols[i])
 			buf = append(buf, ':')
 			switch kinds[i] {
 			case jsonscan.KindNumber:
@@ -104,7 +104,7 @@ func csvRows(r io.Reader, fn func(row []byte, line int) error, bad func(line int
 					continue
 				}
 			}
-			buf = jsonstr.Append(buf, v)
+			buf = jsonenc.AppendString(buf, v)
 		}
 		buf = append(buf, '}')
 		if err := fn(buf, line); err != nil {

@@ -131,7 +131,7 @@ cluster:
   alert_index: from-config-alerts
 `)
 	args := append(append([]string{"run"}, h.inputs()...), "--config", cfg, "--min-level", "4", "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-02",
-		"--allow", "198.18.0.0/15", "--allow", "1.2.3.4", "--exclude-port", "587", "--password-file", pw,
+		"--allow", "198.18.0.0/15", "--allow", "1.2.3.4", "--exclude-port", "587", "--password-file", pw, "--feed-name", "corp",
 		"--url", "https://127.0.0.1:9200", "--profile", "sentinel", "--out", filepath.Join(h.dir, "alerts.ndjson"))
 	code, _, errOut := h.main(context.Background(), args...)
 	if code != ExitOK {
@@ -142,7 +142,7 @@ cluster:
 	_ = json.Unmarshal(got["settings"], &settings)
 	_ = json.Unmarshal([]byte(`{"source":"file","trigger":"cli",
 		"device_info":["`+filepath.Join(h.dir, "di.ndjson")+`"],"network_events":["`+filepath.Join(h.dir, "ev.ndjson")+`"],
-		"feeds":["`+filepath.Join(h.dir, "ipsum.txt")+`"],"feed_name":"ipsum","min_level":4,
+		"feeds":["`+filepath.Join(h.dir, "ipsum.txt")+`"],"feed_name":"corp","min_level":4,
 		"from":"2026-01-01T00:00:00Z","to":"2026-01-02T00:00:00Z","facing_lookback":"168h0m0s",
 		"exclude_ports":[587],"allow":["198.18.0.0/15","1.2.3.4"],
 		"cluster":{"urls":["https://127.0.0.1:9200"],"username":"from-config","profile":"sentinel","alert_index":"from-config-alerts"}}`), &want)

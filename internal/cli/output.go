@@ -3,12 +3,14 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -145,8 +147,11 @@ func (n *ndjsonWriter) Write(batch []plugin.Alert) error {
 
 func (n *ndjsonWriter) Flush() error { return n.w.Flush() }
 
-// tableColumns are the table format's columns: the seed query's projection
-// first, then the enrichment edgewatch adds.
+// tableColumns are the table format's columns for IPsum alerts: the seed
+// query's projection first, then the enrichment edgewatch adds. Alerts from
+// other feeds have no IPsum count: a block of rows shows IPsumCount only
+// when one of its rows comes from IPsum, and a Feed column (the feed's name)
+// when one comes from another feed.
 var tableColumns = []string{"Timestamp", "DeviceName", "ThreatIntelligenceIP", "LocalPort",
 	"InitiatingProcessFileName", "RemotePort", "IPsumCount", "Severity"}
 
@@ -154,63 +159,119 @@ var tableColumns = []string{"Timestamp", "DeviceName", "ThreatIntelligenceIP", "
 // huge result still streams (columns may widen between blocks).
 const tableFlushRows = 10000
 
+type tableRow struct {
+	plugin.Row
+	feed  string // threat.feed.name
+	ipsum bool   // the indicator is IPsum's (threat.indicator.provider)
+}
+
 type tableWriter struct {
-	out  io.Writer
-	tw   *tabwriter.Writer
-	rows int
+	out    io.Writer
+	rows   []tableRow // the block being aligned
+	blocks int
 }
 
-func newTableWriter(w io.Writer) *tableWriter {
-	t := &tableWriter{out: w}
-	t.reset()
-	return t
-}
-
-func (t *tableWriter) reset() {
-	t.tw = tabwriter.NewWriter(t.out, 0, 0, 2, ' ', 0)
-	for i, c := range tableColumns {
-		if i > 0 {
-			_, _ = io.WriteString(t.tw, "\t")
-		}
-		_, _ = io.WriteString(t.tw, c)
-	}
-	_, _ = io.WriteString(t.tw, "\n")
-}
+func newTableWriter(w io.Writer) *tableWriter { return &tableWriter{out: w} }
 
 func (t *tableWriter) Write(batch []plugin.Alert) error {
 	for i := range batch {
-		r := &batch[i].Row
-		ts := ""
-		if !r.Timestamp.IsZero() {
-			ts = r.Timestamp.UTC().Format(time.RFC3339Nano)
-		}
-		fields := []string{ts, dash(r.DeviceName), dash(r.ThreatIntelligenceIP), port(r.LocalPort),
-			dash(r.InitiatingProcessFileName), port(r.RemotePort), strconv.Itoa(r.IPsumCount), dash(r.Severity)}
-		for j, f := range fields {
-			if j > 0 {
-				if _, err := io.WriteString(t.tw, "\t"); err != nil {
-					return err
-				}
-			}
-			if _, err := io.WriteString(t.tw, f); err != nil {
+		feed, ipsum := alertFeed(batch[i].Document)
+		t.rows = append(t.rows, tableRow{Row: batch[i].Row, feed: feed, ipsum: ipsum})
+		if len(t.rows) == tableFlushRows {
+			if err := t.flushBlock(); err != nil {
 				return err
 			}
-		}
-		if _, err := io.WriteString(t.tw, "\n"); err != nil {
-			return err
-		}
-		t.rows++
-		if t.rows%tableFlushRows == 0 {
-			if err := t.tw.Flush(); err != nil {
-				return err
-			}
-			t.reset()
 		}
 	}
 	return nil
 }
 
-func (t *tableWriter) Flush() error { return t.tw.Flush() }
+// alertFeed reads the feed of an alert document: its name, and whether it
+// is IPsum. A document that names no provider (an older plugin) is IPsum's.
+func alertFeed(doc []byte) (name string, ipsum bool) {
+	var d struct {
+		Threat struct {
+			Indicator struct {
+				Provider string `json:"provider"`
+			} `json:"indicator"`
+			Feed struct {
+				Name string `json:"name"`
+			} `json:"feed"`
+		} `json:"threat"`
+	}
+	_ = json.Unmarshal(doc, &d)
+	p := d.Threat.Indicator.Provider
+	return d.Threat.Feed.Name, p == "" || strings.EqualFold(p, "IPsum")
+}
+
+func (t *tableWriter) flushBlock() error {
+	if len(t.rows) == 0 && t.blocks > 0 {
+		return nil
+	}
+	t.blocks++
+	counts, feeds := len(t.rows) == 0, false // no alerts at all: the IPsum header
+	for i := range t.rows {
+		counts = counts || t.rows[i].ipsum
+		feeds = feeds || !t.rows[i].ipsum
+	}
+	cols := append([]string(nil), tableColumns[:6]...)
+	if counts {
+		cols = append(cols, "IPsumCount")
+	}
+	if feeds {
+		cols = append(cols, "Feed")
+	}
+	cols = append(cols, "Severity")
+	tw := tabwriter.NewWriter(t.out, 0, 0, 2, ' ', 0)
+	line := func(fields []string) error {
+		for j, f := range fields {
+			if j > 0 {
+				if _, err := io.WriteString(tw, "\t"); err != nil {
+					return err
+				}
+			}
+			if _, err := io.WriteString(tw, f); err != nil {
+				return err
+			}
+		}
+		_, err := io.WriteString(tw, "\n")
+		return err
+	}
+	if err := line(cols); err != nil {
+		return err
+	}
+	for i := range t.rows {
+		r := &t.rows[i]
+		ts := ""
+		if !r.Timestamp.IsZero() {
+			ts = r.Timestamp.UTC().Format(time.RFC3339Nano)
+		}
+		fields := []string{ts, dash(r.DeviceName), dash(r.ThreatIntelligenceIP), port(r.LocalPort),
+			dash(r.InitiatingProcessFileName), port(r.RemotePort)}
+		if counts {
+			fields = append(fields, count(r.IPsumCount, r.ipsum))
+		}
+		if feeds {
+			fields = append(fields, dash(r.feed))
+		}
+		if err := line(append(fields, dash(r.Severity))); err != nil {
+			return err
+		}
+	}
+	t.rows = t.rows[:0]
+	return tw.Flush()
+}
+
+func (t *tableWriter) Flush() error { return t.flushBlock() }
+
+// count is the IPsumCount cell: "-" when the feed has no counts (a levels
+// file) or is not IPsum.
+func count(n int, ipsum bool) string {
+	if !ipsum || n <= 0 {
+		return "-"
+	}
+	return strconv.Itoa(n)
+}
 
 func dash(s string) string {
 	if s == "" {

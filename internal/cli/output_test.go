@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestWriteFileAtomic(t *testing.T) {
@@ -40,5 +45,55 @@ func TestWriteFileAtomic(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(dir, ".*tmp-*"))
 	if len(left) > 0 {
 		t.Errorf("temporary files left behind: %v", left)
+	}
+}
+
+// TestTableFeedColumns: the IPsum count column shows only for IPsum alerts;
+// alerts from another feed are labelled with the feed's name (issue 18).
+func TestTableFeedColumns(t *testing.T) {
+	alert := func(provider, feed string, count int) plugin.Alert {
+		doc := `{"threat":{"indicator":{"ip":"45.155.205.233","provider":"` + provider + `"},"feed":{"name":"` + feed + `"}}}`
+		return plugin.Alert{Document: json.RawMessage(doc), Row: plugin.Row{DeviceName: "web01", ThreatIntelligenceIP: "45.155.205.233",
+			LocalPort: 443, RemotePort: 50000, IPsumCount: count, Severity: "medium"}}
+	}
+	tests := []struct {
+		name  string
+		batch []plugin.Alert
+		want  []string // lines, fields joined by one space
+	}{
+		{"IPsum", []plugin.Alert{alert("IPsum", "ipsum", 7)}, []string{
+			"Timestamp DeviceName ThreatIntelligenceIP LocalPort InitiatingProcessFileName RemotePort IPsumCount Severity",
+			"web01 45.155.205.233 443 - 50000 7 medium"}},
+		{"IPsum levels file: no count", []plugin.Alert{alert("IPsum", "ipsum", 0)}, []string{
+			"Timestamp DeviceName ThreatIntelligenceIP LocalPort InitiatingProcessFileName RemotePort IPsumCount Severity",
+			"web01 45.155.205.233 443 - 50000 - medium"}},
+		{"plain list", []plugin.Alert{alert("corp-blocklist", "corp-blocklist", 0)}, []string{
+			"Timestamp DeviceName ThreatIntelligenceIP LocalPort InitiatingProcessFileName RemotePort Feed Severity",
+			"web01 45.155.205.233 443 - 50000 corp-blocklist medium"}},
+		{"both", []plugin.Alert{alert("IPsum", "ipsum", 3), alert("corp", "corp", 0)}, []string{
+			"Timestamp DeviceName ThreatIntelligenceIP LocalPort InitiatingProcessFileName RemotePort IPsumCount Feed Severity",
+			"web01 45.155.205.233 443 - 50000 3 ipsum medium",
+			"web01 45.155.205.233 443 - 50000 - corp medium"}},
+		{"no alerts", nil, []string{
+			"Timestamp DeviceName ThreatIntelligenceIP LocalPort InitiatingProcessFileName RemotePort IPsumCount Severity"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			tw := newTableWriter(&b)
+			if err := tw.Write(tt.batch); err != nil {
+				t.Fatal(err)
+			}
+			if err := tw.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+				got = append(got, strings.Join(strings.Fields(l), " "))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("table (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -22,6 +22,7 @@ type runFlags struct {
 	deviceInfo     []string
 	networkEvents  []string
 	feeds          []string
+	feedName       string
 	minLevel       int
 	from, to       string
 	facingLookback string
@@ -79,6 +80,7 @@ func (a *app) runCommand() *cobra.Command {
 	fs.StringArrayVar(&rf.deviceInfo, "device-info", nil, "DeviceInfo `file` (NDJSON, JSON, CSV, gzip; repeatable)")
 	fs.StringArrayVar(&rf.networkEvents, "network-events", nil, "DeviceNetworkEvents `file` (repeatable)")
 	fs.StringArrayVar(&rf.feeds, "feed", nil, "indicator feed `file`: IPsum ipsum.txt or levels/N.txt, or a list of IPs/CIDRs (repeatable)")
+	fs.StringVar(&rf.feedName, "feed-name", "", "name the --feed files' indicators carry in alerts (default: ipsum for IPsum's files, else the file's name)")
 	fs.IntVar(&rf.minLevel, "min-level", 0, "minimum IPsum level (count of blacklists) for files with counts")
 	fs.StringVar(&rf.from, "from", "", "window start: RFC 3339, YYYY-MM-DD, now, or relative like -24h, -7d")
 	fs.StringVar(&rf.to, "to", "", "window end (same forms as --from)")
@@ -116,6 +118,7 @@ func (a *app) buildSettings(fs *pflag.FlagSet, rf *runFlags, cf *clusterFlags, n
 		s.DeviceInfo = pickList(fs, "device-info", rf.deviceInfo, c.DeviceInfo)
 		s.NetworkEvents = pickList(fs, "network-events", rf.networkEvents, c.NetworkEvents)
 		s.Feeds = pickList(fs, "feed", rf.feeds, c.Feeds)
+		s.FeedName = pickString(fs, "feed-name", rf.feedName, c.FeedName)
 		if fs.Changed("min-level") {
 			s.MinLevel = rf.minLevel
 		}

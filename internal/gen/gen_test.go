@@ -214,3 +214,80 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestApplyShape(t *testing.T) {
+	tests := []struct {
+		name     string
+		shape    string
+		explicit map[string]bool
+		in, want Config
+		wantErr  bool
+	}{
+		{name: "default leaves the config alone", shape: ShapeDefault, in: Config{Devices: 7}, want: Config{Devices: 7}},
+		{name: "alert-heavy", shape: ShapeAlertHeavy, in: Config{Devices: 2000, Events: 100000},
+			want: Config{Devices: 300, Events: 1_000_000, FacingShare: 0.25, FeedHitShare: 0.15, InboundShare: alertHeavyInbound}},
+		{name: "explicit flags win", shape: ShapeAlertHeavy, explicit: map[string]bool{"events": true, "feed-hit-share": true},
+			in:   Config{Devices: 2000, Events: 5000, FeedHitShare: 0.5},
+			want: Config{Devices: 300, Events: 5000, FacingShare: 0.25, FeedHitShare: 0.5, InboundShare: alertHeavyInbound}},
+		{name: "unknown shape", shape: "huge", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.in
+			err := c.ApplyShape(tt.shape, tt.explicit)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if !tt.wantErr && c != tt.want {
+				t.Errorf("config %+v, want %+v", c, tt.want)
+			}
+		})
+	}
+}
+
+// TestAlertHeavyShape: the alert-heavy shape plants many more matching
+// inbound events than the default, in the proportions issue 14 describes
+// (about 15% of remotes from the feed, a quarter of devices facing).
+func TestAlertHeavyShape(t *testing.T) {
+	var c Config
+	if err := c.ApplyShape(ShapeAlertHeavy, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Events, c.Seed = 20000, 3
+	res, err := Generate(c, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWorld(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(w.facing); n < 50 || n > 100 {
+		t.Errorf("%d of 300 devices facing, want about a quarter", n)
+	}
+	feed := map[string]bool{}
+	for _, a := range w.feed {
+		feed[a.String()] = true
+	}
+	var rows, fromFeed, inbound int
+	sc := bufio.NewScanner(bytes.NewReader(readAll(t, res.NetworkEventsPath)))
+	for sc.Scan() {
+		var r struct{ RemoteIP, ActionType string }
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		rows++
+		if feed[strings.TrimPrefix(r.RemoteIP, "::ffff:")] {
+			fromFeed++
+		}
+		if r.ActionType == "InboundConnectionAccepted" {
+			inbound++
+		}
+	}
+	if share := float64(fromFeed) / float64(rows); share < 0.13 || share > 0.17 {
+		t.Errorf("%.3f of remotes from the feed, want about 0.15", share)
+	}
+	if share := float64(inbound) / float64(rows); share < 0.40 || share > 0.46 {
+		t.Errorf("%.3f of events inbound, want about %.2f", share, alertHeavyInbound)
+	}
+}

@@ -3,7 +3,7 @@ package gen
 import (
 	"strconv"
 
-	"github.com/edgewatch/edgewatch/internal/jsonstr"
+	"github.com/edgewatch/edgewatch/internal/jsonenc"
 )
 
 // value kinds of a row cell.
@@ -68,7 +68,7 @@ func (r *row) appendJSON(dst []byte) []byte {
 func (r *row) appendValue(dst []byte, c int) []byte {
 	switch r.kind[c] {
 	case vString:
-		return jsonstr.Append(dst, r.str[c])
+		return jsonenc.AppendString(dst, r.str[c])
 	case vNumber:
 		return strconv.AppendInt(dst, r.num[c], 10)
 	case vBool:

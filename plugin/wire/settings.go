@@ -42,7 +42,7 @@ type Settings struct {
 
 	// Feeds are indicator files (file mode, or any mode without a lookup index).
 	Feeds    []string `json:"feeds,omitempty"`
-	FeedName string   `json:"feed_name,omitempty"` // default "ipsum"
+	FeedName string   `json:"feed_name,omitempty"` // default: "ipsum" for IPsum's files, else the file's name
 	MinLevel int      `json:"min_level,omitempty"` // default 1 for ipsum.txt; levels files carry their own
 	// KeepNonGlobal keeps private/loopback/... indicators (off by default).
 	KeepNonGlobal bool `json:"keep_non_global,omitempty"`

@@ -47,6 +47,7 @@ type IndicatorSummary struct {
 // wire form).
 type FeedReport struct {
 	Source       string         `json:"source"`
+	Name         string         `json:"name"`   // the feed name its indicators carry
 	Format       string         `json:"format"` // "ipsum", "levels", "list", "empty"
 	Lines        int            `json:"lines"`
 	Blank        int            `json:"blank,omitempty"`
@@ -79,6 +80,9 @@ type EventSummary struct {
 	Misses map[string]int64 `json:"misses,omitempty"`
 	// Duplicates counts rows that produced an already-seen finding id.
 	Duplicates int64 `json:"duplicates"`
+	// RawNotObject counts alerts whose raw record was not a JSON object
+	// (defender.network_event then holds it as a JSON string).
+	RawNotObject int64 `json:"raw_not_object,omitempty"`
 }
 
 // AlertSummary counts the alerts.

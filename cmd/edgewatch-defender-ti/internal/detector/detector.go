@@ -180,6 +180,8 @@ type observer struct {
 	s   plugin.Stream
 	err error // first stream error, for the run's error message
 	buf []plugin.Alert
+	// docBytes sizes a batch's document buffer: the last batch's size.
+	docBytes int
 }
 
 func (o *observer) Progress(p wire.Progress) {
@@ -190,13 +192,15 @@ func (o *observer) Progress(p wire.Progress) {
 
 func (o *observer) Alerts(ctx context.Context, batch []*correlation.Alert) error {
 	o.buf = o.buf[:0]
+	// The batch's documents share one new buffer (the stream may keep them).
+	docs := make([]byte, 0, o.docBytes)
 	for _, a := range batch {
-		doc, err := json.Marshal(a)
-		if err != nil {
-			return fmt.Errorf("encode alert %s: %w", a.Event.ID, err)
-		}
+		start := len(docs)
+		docs = a.AppendJSON(docs)
+		doc := docs[start:len(docs):len(docs)]
 		o.buf = append(o.buf, plugin.Alert{ID: a.Event.ID, Document: doc, Row: RowOf(a)})
 	}
+	o.docBytes = max(o.docBytes, len(docs))
 	if err := o.s.Alerts(ctx, o.buf); err != nil {
 		if o.err == nil {
 			o.err = err

@@ -184,6 +184,9 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 		a := correlation.NewAlert(ev, m, rule, created)
 		// ev (and its Raw bytes) is only valid during this call.
 		a.Defender.NetworkEvent = bytes.Clone(a.Defender.NetworkEvent)
+		if a.Defender.RawNotObject {
+			sum.Events.RawNotObject++
+		}
 		a.Edgewatch.RunID = sum.RunID
 		if _, dup := seen[a.Event.ID]; dup {
 			sum.Events.Duplicates++

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -53,12 +52,8 @@ func TestSampleGolden(t *testing.T) {
 	}
 	var b strings.Builder
 	for _, a := range obs.alerts {
-		a.Edgewatch.RunID = "" // random per run
-		line, err := json.Marshal(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Write(line)
+		a.Edgewatch.RunID = ""     // random per run
+		b.Write(a.AppendJSON(nil)) // the document the detector writes
 		b.WriteByte('\n')
 	}
 	golden := filepath.Join("..", "..", "..", "..", "testdata", "sample", "alerts.golden.ndjson")
@@ -234,5 +229,32 @@ func TestRunRecordOf(t *testing.T) {
 				t.Errorf("lag %d ms", rec.LagMS)
 			}
 		})
+	}
+}
+
+// TestFeedNamedAfterFile: a feed file that is not IPsum is labelled as
+// itself in the alerts; feed_name overrides (issue 18).
+func TestFeedNamedAfterFile(t *testing.T) {
+	list := filepath.Join(t.TempDir(), "corp-blocklist.txt")
+	if err := os.WriteFile(list, []byte("# corp blocklist\n77.90.185.20\n2.57.122.0/24\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ feedName, want string }{{"", "corp-blocklist"}, {"corp", "corp"}} {
+		s := sampleSettings()
+		s.Feeds, s.FeedName = []string{list}, tc.feedName
+		var obs collect
+		sum, err := Run(context.Background(), s, nil, &obs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(obs.alerts) == 0 || len(sum.Indicators.Feeds) != 1 || sum.Indicators.Feeds[0].Name != tc.want {
+			t.Fatalf("feed_name %q: %d alerts, feeds %+v", tc.feedName, len(obs.alerts), sum.Indicators.Feeds)
+		}
+		for _, a := range obs.alerts {
+			if a.Threat.Feed.Name != tc.want || a.Threat.Indicator.Provider != tc.want ||
+				!strings.Contains(a.Event.Reason, "listed by "+tc.want+".") || a.Edgewatch.Indicator.Count != 0 {
+				t.Errorf("feed_name %q: alert feed %q provider %q reason %q", tc.feedName, a.Threat.Feed.Name, a.Threat.Indicator.Provider, a.Event.Reason)
+			}
+		}
 	}
 }

@@ -18,9 +18,9 @@ import (
 // detected by content. A file that cannot be opened or read fails the load
 // with its name; malformed lines are only counted.
 func LoadFeedFiles(ctx context.Context, paths []string, opts correlation.FeedOptions) (*correlation.IndicatorSet, []correlation.FeedReport, error) {
-	if opts.Name == "" {
-		opts.Name = wire.DefaultFeedName
-	}
+	// Without a name each file is named after what it is: "ipsum" for
+	// IPsum's files, its own name otherwise (correlation.FeedName).
+	opts.DeriveName = opts.Name == ""
 	set := correlation.NewIndicatorSet(opts.Name)
 	reps := make([]correlation.FeedReport, 0, len(paths))
 	for _, p := range paths {

@@ -1,0 +1,149 @@
+"""Driver of the alert-heavy part of `make bench` (scripts/bench.sh alerts).
+
+Runs, RUNS times and interleaved so that machine noise hits all three alike:
+edgewatch's whole CLI (host + plugin, NDJSON to a file), DuckDB count-only
+and DuckDB writing the matched rows (scripts/bench_duckdb.py), each under
+/usr/bin/time -v. Prints every run, then min / median / max and the
+per-run ratios. Fails when DuckDB's count differs from edgewatch's alerts.
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def timed(cmd):
+    """Runs cmd under GNU time; returns (wall s, peak RSS MB, stdout, stderr)."""
+    start = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    rss = int(m.group(1)) / 1024 if m else float("nan")
+    return wall, rss, p.stdout, p.stderr
+
+
+def lines(path):
+    n = 0
+    with open(path, "rb") as f:
+        for _ in f:
+            n += 1
+    return n
+
+
+def spread(xs, fmt="{:.3f}"):
+    return "{} / {} / {}".format(fmt.format(min(xs)), fmt.format(statistics.median(xs)), fmt.format(max(xs)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default="bin")
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--feed", required=True)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--work", default=".cache/bench/work")
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--other-bin", help="also run this build's edgewatch (e.g. the previous commit's bin/) in every round")
+    a = ap.parse_args()
+
+    os.makedirs(a.work, exist_ok=True)
+    di = os.path.join(a.dataset, "device_info.ndjson")
+    ev = os.path.join(a.dataset, "network_events.ndjson")
+    size = os.path.getsize(ev)
+    ew_out = os.path.join(a.work, "edgewatch-alerts.ndjson")
+    dk_out = os.path.join(a.work, "duckdb-matched.ndjson")
+    ew_cmd = [os.path.join(a.bin, "edgewatch"), "run", "--device-info", di, "--network-events", ev,
+              "--feed", a.feed, "--out", ew_out]
+    dk = [sys.executable, os.path.join(HERE, "bench_duckdb.py"), "--device-info", di,
+          "--network-events", ev, "--feed", a.feed]
+
+    other_cmd = None
+    if a.other_bin:
+        other_cmd = [os.path.join(a.other_bin, "edgewatch")] + ew_cmd[1:-1] + [os.path.join(a.work, "other-alerts.ndjson")]
+
+    print(f"dataset   {a.dataset}: {lines(ev)} events, {size / 1e6:.0f} MB; feed {a.feed}")
+    rows = []
+    for i in range(a.runs):
+        ow_wall = ow_rss = None
+        if other_cmd and i % 2 == 0:  # alternate which build goes first
+            ow_wall, ow_rss, _, _ = timed(other_cmd)
+        ew_wall, ew_rss, _, ew_err = timed(ew_cmd)
+        ew_n = lines(ew_out)
+        if other_cmd and i % 2 == 1:
+            ow_wall, ow_rss, _, _ = timed(other_cmd)
+        c_wall, c_rss, c_out, _ = timed(dk + ["--count"])
+        c = json.loads(c_out)
+        w_wall, w_rss, w_out, _ = timed(dk + ["--out", dk_out])
+        w = json.loads(w_out)
+        if not (ew_n == c["count"] == w["count"]):
+            sys.exit(f"bench: counts differ: edgewatch {ew_n} alerts, DuckDB {c['count']} (count) / {w['count']} (write)\n{ew_err}")
+        r = dict(ew=ew_wall, ew_rss=ew_rss, n=ew_n, dc=c["seconds"], dc_wall=c_wall, dc_rss=c_rss,
+                 dw=w["seconds"], dw_wall=w_wall, dw_rss=w_rss, ow=ow_wall, ow_rss=ow_rss)
+        rows.append(r)
+        if other_cmd:
+            print(f"run {i + 1}     other build {ow_wall:.3f} s ({ow_rss:.0f} MB)   ratio this / other {ew_wall / ow_wall:.2f}x")
+        print(f"run {i + 1}     edgewatch {r['ew']:.3f} s ({r['ew_rss']:.0f} MB)   "
+              f"duckdb count {r['dc']:.3f} s (process {r['dc_wall']:.3f} s, {r['dc_rss']:.0f} MB)   "
+              f"duckdb write {r['dw']:.3f} s (process {r['dw_wall']:.3f} s)   "
+              f"ratio {r['ew'] / r['dc']:.2f}x   alerts {r['n']}")
+
+    col = lambda k: [r[k] for r in rows]
+    print(f"\nalerts    {rows[0]['n']} (DuckDB's count agrees in every run; DuckDB {json.loads(c_out)['duckdb']})")
+    print("                                 min / median / max")
+    print(f"edgewatch wall (s)               {spread(col('ew'))}   {size / 1e6 / statistics.median(col('ew')):.0f} MB/s, "
+          f"{rows[0]['n'] and lines(ev) / statistics.median(col('ew')) / 1e6:.2f}M events/s (median)")
+    print(f"edgewatch peak RSS (MB)          {spread(col('ew_rss'), '{:.0f}')}")
+    print(f"duckdb count, query (s)          {spread(col('dc'))}")
+    print(f"duckdb count, process (s)        {spread(col('dc_wall'))}")
+    print(f"duckdb write, query (s)          {spread(col('dw'))}")
+    print(f"duckdb peak RSS (MB)             {spread(col('dc_rss'), '{:.0f}')} (count), {spread(col('dw_rss'), '{:.0f}')} (write)")
+    print(f"ratio edgewatch / duckdb count   {spread([r['ew'] / r['dc'] for r in rows], '{:.2f}')}   (goal <= 0.70; DuckDB's query time, interpreter start excluded)")
+    print(f"ratio vs duckdb count process    {spread([r['ew'] / r['dc_wall'] for r in rows], '{:.2f}')}")
+    print(f"ratio edgewatch / duckdb write   {spread([r['ew'] / r['dw'] for r in rows], '{:.2f}')}")
+    if other_cmd:
+        print(f"other build wall (s)             {spread(col('ow'))}")
+        print(f"other build peak RSS (MB)        {spread(col('ow_rss'), '{:.0f}')}")
+        print(f"ratio this / other build         {spread([r['ew'] / r['ow'] for r in rows], '{:.2f}')}")
+        print(f"ratio other build / duckdb count {spread([r['ow'] / r['dc'] for r in rows], '{:.2f}')}")
+
+    if a.profile:
+        profile(ew_cmd, a.work)
+
+
+def perf_lines(args):
+    out = subprocess.run(["perf", "report"] + args + ["--stdio", "-g", "none"], capture_output=True, text=True).stdout
+    return [l.rstrip() for l in out.splitlines() if l.strip() and not l.startswith("#")]
+
+
+def profile(cmd, work):
+    """Records one run with perf (both processes) and prints where the CPU
+    goes: each process's share, then its heaviest functions, inclusive
+    (edgewatch, gRPC and protobuf frames) and self."""
+    data = os.path.join(work, "perf.data")
+    subprocess.run(["perf", "record", "-q", "-F", "1999", "-g", "-o", data, "--"] + cmd, check=True, capture_output=True)
+    print("\nprofile   CPU samples by process (perf, one run)")
+    for l in perf_lines(["-i", data, "--sort", "comm"]):
+        print("   ", l.strip())
+    for comm, label in (("edgewatch-defen", "plugin"), ("edgewatch", "host")):
+        print(f"\nprofile   {label} ({comm}), % of all samples: inclusive")
+        n = 0
+        for l in perf_lines(["-i", data, "--comm", comm, "--children", "--sort", "sym", "--percent-limit", "2"]):
+            if any(k in l for k in ("edgewatch/", "grpc", "protobuf", "syscall.", "runtime.mallocgc", "runtime.gcBgMarkWorker")) and n < 30:
+                print("   ", l.strip()[:140])
+                n += 1
+        print(f"profile   {label} ({comm}): self")
+        for l in perf_lines(["-i", data, "--comm", comm, "--no-children", "--sort", "sym", "--percent-limit", "1"])[:20]:
+            print("   ", l.strip()[:140])
+    print(f"\n(perf data: {data}; `perf report -i {data} --comm edgewatch-defen` for call graphs)")
+
+
+if __name__ == "__main__":
+    main()
