@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime/debug"
 	"strings"
 
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/engine"
+	buildversion "github.com/edgewatch/edgewatch/internal/version"
 	"github.com/edgewatch/edgewatch/plugin"
 )
 
@@ -23,11 +23,6 @@ const Description = "Finds inbound connections that an internet-facing device ac
 	"internet-facing ports from an IP address on a threat-intelligence list (IPsum by default), " +
 	"over Defender for Endpoint DeviceInfo and DeviceNetworkEvents data in files, OpenSearch or " +
 	"Elasticsearch, and writes ECS alert documents."
-
-// Version is the plugin version; release builds set it with
-// -ldflags "-X github.com/edgewatch/edgewatch/internal/detector.Version=v1.2.3".
-// Empty means "the module version from the build information".
-var Version = ""
 
 // RunFunc is the engine entry point (engine.Run; tests substitute fakes).
 type RunFunc func(ctx context.Context, s engine.Settings, secrets map[string]string, obs engine.Observer) (*engine.Summary, error)
@@ -73,16 +68,10 @@ func (d *Detector) Describe(context.Context) (plugin.Info, error) {
 	}, nil
 }
 
-// version is Version, or the main module's version from the build info.
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+// version is the plugin's build identity in internal/version's one-line
+// form (version, commit, build date: stamped by -ldflags, else from the
+// build information); the host parses it back for `edgewatch plugins`.
+func version() string { return buildversion.Get().String() }
 
 // decodeSettings reads the settings document strictly: an unknown key is an
 // error (a typo in a config file, or a host newer than this plugin).
