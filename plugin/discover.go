@@ -158,12 +158,21 @@ func Find(name string, dirs []string, self string) (string, error) {
 		ErrPluginNotFound, name, strings.Join(searched, ", "))
 }
 
+// SystemDir is where the packages install plugins (the host binary is
+// /usr/bin/edgewatch). A distribution that uses another layout sets it
+// with -ldflags "-X github.com/edgewatch/edgewatch/plugin.SystemDir=DIR".
+var SystemDir = "/usr/lib/edgewatch/plugins"
+
 // SearchDirs is the plugin search path: the configured directories first,
-// then the directory of the host executable.
+// then the directory of the host executable (a tarball, a `go install`
+// into $GOBIN, bin/ of a checkout), then SystemDir.
 func SearchDirs(configured []string, self string) []string {
 	dirs := append([]string(nil), configured...)
 	if self != "" {
 		dirs = append(dirs, filepath.Dir(self))
+	}
+	if SystemDir != "" {
+		dirs = append(dirs, SystemDir)
 	}
 	return dirs
 }

@@ -80,7 +80,7 @@ func TestDiscover(t *testing.T) {
 func TestSearchDirs(t *testing.T) {
 	t.Parallel()
 	got := SearchDirs([]string{"/opt/p"}, "/usr/local/bin/edgewatch")
-	if diff := cmp.Diff([]string{"/opt/p", "/usr/local/bin"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"/opt/p", "/usr/local/bin", "/usr/lib/edgewatch/plugins"}, got); diff != "" {
 		t.Error(diff)
 	}
 }

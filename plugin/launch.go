@@ -294,7 +294,7 @@ func (c *Client) startError(err error, want []byte) error {
 	msg := err.Error()
 	switch {
 	case errors.Is(err, goplugin.ErrChecksumsDoNotMatch):
-		got, _ := fileSHA256(c.path)
+		got, _ := FileSHA256(c.path)
 		return fmt.Errorf("%w: %s has sha256 %s, expected %s; not started",
 			ErrChecksumMismatch, c.path, got, hex.EncodeToString(want))
 	case strings.Contains(msg, "incompatible API version"), strings.Contains(msg, "incompatible core API version"):
@@ -322,8 +322,9 @@ func firstLine(s string) string {
 	return s
 }
 
-// fileSHA256 is the hex SHA-256 of a file.
-func fileSHA256(path string) (string, error) {
+// FileSHA256 is the hex SHA-256 of a file: what --plugin-sha256 takes and
+// what packaging compiles into the host for the plugin it ships.
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Go and Java: Debian's chromium
-# (headless report test) and unzip/curl (cluster script). Idempotent; does
+# (headless report test), unzip/curl (cluster script), rpm and systemd
+# (package tests). Idempotent; does
 # nothing when everything is present. Go modules come from the module proxy
 # on first build; OpenSearch/Elasticsearch come from Maven Central through
 # scripts/cluster.sh.
@@ -10,6 +11,10 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# The package tests (packaging/): rpm reads the .rpm, systemd-analyze
+# verifies the unit; dpkg is part of every Debian system.
+command -v rpm >/dev/null 2>&1 || need+=(rpm)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

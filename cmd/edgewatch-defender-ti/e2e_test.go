@@ -276,7 +276,7 @@ func TestPluginsListsRealPlugin(t *testing.T) {
 		t.Fatalf("listing:\n%s", out)
 	}
 	f := strings.Fields(lines[1])
-	if len(f) != 6 || f[0] != "edgewatch-defender-ti" || f[2] != "1" || f[4] != filepath.Join(dir, "edgewatch-defender-ti") || f[5] != "ok" {
+	if len(f) != 9 || f[0] != "edgewatch-defender-ti" || f[4] != "1" || f[7] != filepath.Join(dir, "edgewatch-defender-ti") || f[8] != "ok" {
 		t.Errorf("row %v", f)
 	}
 }

@@ -3,10 +3,13 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -474,8 +477,18 @@ func TestPluginsCommand(t *testing.T) {
 		t.Fatalf("listing:\n%s", out)
 	}
 	f := strings.Fields(lines[1])
-	if want := []string{"edgewatch-defender-ti", "v9.9.9-fake", "1", "feed.load,report", filepath.Join(h.pluginDir, "edgewatch-defender-ti"), "ok"}; !cmp.Equal(f, want) {
+	path := filepath.Join(h.pluginDir, "edgewatch-defender-ti")
+	if want := []string{"edgewatch-defender-ti", "v9.9.9-fake", "-", "-", "1", "feed.load,report", "-", path, "ok"}; !cmp.Equal(f, want) {
 		t.Errorf("row %v, want %v", f, want)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	code, out, errOut = h.main(context.Background(), "--plugin-sha256", "edgewatch-defender-ti="+hex.EncodeToString(sum[:]), "plugins")
+	if f := strings.Fields(out); code != ExitOK || !slices.Contains(f, "verified") {
+		t.Errorf("listing with the right checksum: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ = h.main(context.Background(), "--plugin-sha256", "edgewatch-defender-ti="+strings.Repeat("00", 32), "plugins")
 	if code != ExitError || !strings.Contains(out, "error: plugin checksum mismatch") {
@@ -486,7 +499,7 @@ func TestPluginsCommand(t *testing.T) {
 func TestVersionCommand(t *testing.T) {
 	h := newHarness(t, "ok")
 	code, out, _ := h.main(context.Background(), "version")
-	if code != ExitOK || !strings.HasPrefix(out, "edgewatch ") || !strings.Contains(out, "plugin protocol 1") {
+	if code != ExitOK || !strings.HasPrefix(out, "edgewatch ") || !strings.Contains(out, "plugin protocol: 1") {
 		t.Errorf("exit %d: %q", code, out)
 	}
 }

@@ -27,6 +27,9 @@ const (
 func TestMain(m *testing.M) {
 	switch mode := os.Getenv(envMode); mode {
 	case "":
+		// Only the test's own plugin directories: a plugin installed on the
+		// machine by a package must not answer for a missing one.
+		plugin.SystemDir = ""
 		os.Exit(m.Run())
 	case "noadmin":
 		plugin.Serve(&fakePlugin{})

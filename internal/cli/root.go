@@ -8,12 +8,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"github.com/edgewatch/edgewatch/internal/serve/servecmd"
+	"github.com/edgewatch/edgewatch/internal/version"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 
 	"github.com/edgewatch/edgewatch/plugin"
@@ -28,10 +27,6 @@ const (
 	ExitError = 1 // the run (or operation) failed
 	ExitUsage = 2 // edgewatch was invoked wrongly: flags, config, missing input
 )
-
-// Version is the host version; release builds set it with -ldflags
-// "-X github.com/edgewatch/edgewatch/internal/cli.Version=v1.2.3".
-var Version = ""
 
 // Environment variables the host reads secrets from. They are never passed
 // on to plugin processes (plugin.Launch filters them out).
@@ -160,7 +155,7 @@ connection an internet-facing device accepted on one of its internet-facing
 ports from a listed address, as ECS alert documents.
 
 The detection runs in a plugin process (edgewatch-defender-ti) that edgewatch
-finds next to its own executable or in --plugin-dir.`,
+finds in --plugin-dir, next to its own executable, or in ` + plugin.SystemDir + `.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
@@ -290,7 +285,8 @@ func (a *app) pluginName() string {
 
 // checksumFor returns the configured SHA-256 for the plugin called name:
 // a NAME=HEX entry for it, else a bare HEX entry when name is the selected
-// plugin.
+// plugin, else the checksum compiled into this host when it was packaged
+// with that plugin (internal/version).
 func (a *app) checksumFor(name string, selected bool) ([]byte, error) {
 	var bare string
 	for _, v := range a.pluginSHA {
@@ -304,6 +300,9 @@ func (a *app) checksumFor(name string, selected bool) ([]byte, error) {
 	}
 	if bare != "" && selected {
 		return a.parseSHA(bare)
+	}
+	if sum := version.PluginSHA256(name); sum != "" {
+		return a.parseSHA(sum)
 	}
 	return nil, nil
 }
@@ -342,22 +341,14 @@ func (a *app) versionCommand() *cobra.Command {
 		Use:   "version",
 		Short: "Print the edgewatch version",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "edgewatch %s (plugin protocol %d, %s %s/%s)\n",
-				hostVersion(), plugin.ProtocolVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			printVersion(cmd.OutOrStdout(), version.Get(), plugin.DefaultPlugin)
 			return nil
 		},
 	}
 }
 
-func hostVersion() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+// hostVersion is the release version /healthz reports.
+func hostVersion() string { return version.Get().Version }
 
 // timeoutContext applies the config's run timeout, if any.
 func (a *app) timeoutContext(ctx context.Context) (context.Context, context.CancelFunc, error) {

@@ -236,6 +236,12 @@ func (c *Config) resolve(getenv func(string) string) error {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return fmt.Errorf("%w: tls needs both cert_file and key_file", ErrConfig)
 	}
+	for _, p := range []*string{&c.TLS.CertFile, &c.TLS.KeyFile} {
+		var err error
+		if *p, err = credentialPath(*p, getenv); err != nil {
+			return fmt.Errorf("%w: tls: %w", ErrConfig, err)
+		}
+	}
 	switch strings.ToLower(c.Log.Format) {
 	case "", "text", "json":
 	default:
@@ -335,7 +341,7 @@ func (c *Config) resolve(getenv func(string) string) error {
 }
 
 // secret reads a secret from an env var or a file (trailing newline
-// trimmed). Errors name the variable or file, never the value. Nil means
+// trimmed; $CREDENTIALS_DIRECTORY in the path names a systemd credential). Errors name the variable or file, never the value. Nil means
 // not configured.
 func secret(what string, ref SecretRef, getenv func(string) string) ([]byte, error) {
 	switch {
@@ -348,13 +354,17 @@ func secret(what string, ref SecretRef, getenv func(string) string) ([]byte, err
 		}
 		return []byte(v), nil
 	case ref.File != "":
-		b, err := os.ReadFile(ref.File)
+		path, err := credentialPath(ref.File, getenv)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrConfig, what, err)
+		}
+		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrConfig, what, err)
 		}
 		b = bytes.TrimRight(b, "\r\n")
 		if len(b) == 0 {
-			return nil, fmt.Errorf("%w: %s: file %s is empty", ErrConfig, what, ref.File)
+			return nil, fmt.Errorf("%w: %s: file %s is empty", ErrConfig, what, path)
 		}
 		return b, nil
 	}

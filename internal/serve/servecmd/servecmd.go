@@ -15,13 +15,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgewatch/edgewatch/internal/serve"
+	"github.com/edgewatch/edgewatch/internal/version"
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Options are the command's environment.
 type Options struct {
-	// Getenv reads secrets' environment variables (default os.Getenv).
+	// Getenv reads secrets' environment variables, $CREDENTIALS_DIRECTORY
+	// and the variables systemd sets for a service (default os.Getenv).
 	Getenv func(string) string
 	// Executable is the host executable, next to which plugins are looked
 	// for (default os.Executable).
@@ -70,8 +72,13 @@ checkpoint in the state index, and answers:
 
 SIGHUP reloads the configuration (a bad file is logged and the old one kept);
 SIGTERM and SIGINT stop gracefully (the run in progress is abandoned without
-advancing its checkpoint). A crashed plugin is restarted with backoff.`,
-		Example: `  edgewatch serve --config /etc/edgewatch/serve.yaml
+advancing its checkpoint). A crashed plugin is restarted with backoff.
+
+Logs go to stderr as text; under systemd (INVOCATION_ID or JOURNAL_STREAM
+set) to stdout as JSON lines, unless log.format or --log-format says
+otherwise. Secret files may name systemd credentials:
+file: ${CREDENTIALS_DIRECTORY}/NAME.`,
+		Example: `  edgewatch serve --config /etc/edgewatch/edgewatch.yaml
   edgewatch serve --config serve.yaml --listen 127.0.0.1:8080
   edgewatch serve --config serve.yaml --check     # validate and exit`,
 		Args: cobra.NoArgs,
@@ -119,7 +126,7 @@ func run(cmd *cobra.Command, o Options, listen string, check bool) error {
 	if l, changed := stringFlag(cmd, "log-level"); changed {
 		cfg.Log.Level = l
 	}
-	log := cfg.NewLogger(cmd.ErrOrStderr())
+	log := cfg.NewLogger(logOutput(cmd, cfg, o.Getenv))
 
 	pluginPath, sum, err := findPlugin(cmd, cfg, o)
 	if err != nil {
@@ -135,7 +142,7 @@ func run(cmd *cobra.Command, o Options, listen string, check bool) error {
 	sup := serve.NewSupervisor(func(context.Context) (serve.PluginProcess, error) {
 		c, err := plugin.Launch(pctx, pluginPath, plugin.Options{Logger: log, SHA256: sum})
 		if err != nil {
-			return nil, err
+			return nil, permanentStartError(err)
 		}
 		log.Info("plugin started", "plugin", c.Info().Name, "version", c.Info().Version, "pid", c.Pid(), "startup", c.StartupTime())
 		return process{c: c, log: log}, nil
@@ -193,6 +200,10 @@ func findPlugin(cmd *cobra.Command, cfg *serve.Config, o Options) (string, []byt
 			continue
 		}
 		hexsum = v
+	}
+	if hexsum == "" {
+		// The checksum a packaged edgewatch carries for its plugin.
+		hexsum = version.PluginSHA256(filepath.Base(path))
 	}
 	if hexsum == "" {
 		return path, nil, nil

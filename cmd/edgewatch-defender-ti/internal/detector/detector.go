@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime/debug"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
 	"github.com/edgewatch/edgewatch/correlation"
+	buildversion "github.com/edgewatch/edgewatch/internal/version"
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
@@ -21,11 +21,6 @@ const Description = "Finds inbound connections that an internet-facing device ac
 	"internet-facing ports from an IP address on a threat-intelligence list (IPsum by default), " +
 	"over Defender for Endpoint DeviceInfo and DeviceNetworkEvents data in files, OpenSearch or " +
 	"Elasticsearch, and writes ECS alert documents."
-
-// Version is the plugin version; release builds set it with
-// -ldflags "-X github.com/edgewatch/edgewatch/internal/detector.Version=v1.2.3".
-// Empty means "the module version from the build information".
-var Version = ""
 
 // RunFunc is the engine entry point (engine.Run; tests substitute fakes).
 type RunFunc func(ctx context.Context, s wire.Settings, secrets map[string]string, obs engine.Observer) (*wire.Summary, error)
@@ -72,16 +67,10 @@ func (d *Detector) Describe(context.Context) (plugin.Info, error) {
 	}, nil
 }
 
-// version is Version, or the main module's version from the build info.
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+// version is the plugin's build identity in internal/version's one-line
+// form (version, commit, build date: stamped by -ldflags, else from the
+// build information); the host parses it back for `edgewatch plugins`.
+func version() string { return buildversion.Get().String() }
 
 // Validate checks a settings document: it decodes, its values are in range,
 // and the inputs its source needs are named. Files are not opened.
