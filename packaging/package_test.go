@@ -19,6 +19,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/edgewatch/edgewatch/internal/testenv"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/edgewatch/edgewatch/internal/version"
@@ -73,27 +74,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// required reports whether the environment demands that the package tests
-// run (CI, or EDGEWATCH_REQUIRE_PACKAGE=1): then a missing tool fails them
-// instead of skipping them.
-// TODO(lead): swap for internal/testenv's require helper (branch i10).
-func required(env string) bool {
-	return os.Getenv("CI") == "true" || os.Getenv(env) == "1"
-}
-
-// requireTool returns the path of a tool the test needs, failing when the
-// tests are required and skipping otherwise.
+// requireTool returns the path of a tool the test needs: a missing one
+// skips the test, or fails it when packaging is required (CI=true or
+// EDGEWATCH_REQUIRE_PACKAGE=1; see internal/testenv).
 func requireTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
+	if err != nil {
+		testenv.Unavailable(t, testenv.Packaging, name+" not installed")
 	}
-	if required("EDGEWATCH_REQUIRE_PACKAGE") {
-		t.Fatalf("%s is required (CI=true or EDGEWATCH_REQUIRE_PACKAGE=1) but missing: %v; scripts/deps.sh installs it", name, err)
-	}
-	t.Skipf("%s not installed (scripts/deps.sh installs it)", name)
-	return ""
+	return p
 }
 
 // run runs a command and returns its exit code, stdout and stderr.
@@ -148,9 +138,7 @@ func TestPackageVersion(t *testing.T) {
 }
 
 func TestBuildInfoFromGit(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
+	requireTool(t, "git")
 	head := strings.TrimSpace(mustRun(t, nil, "git", "-C", "..", "rev-parse", "HEAD"))
 	describe := strings.TrimSpace(mustRun(t, nil, "git", "-C", "..", "describe", "--tags", "--always", "--dirty"))
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
@@ -668,12 +656,7 @@ func TestGoInstall(t *testing.T) {
 // (CI=true or EDGEWATCH_REQUIRE_PACKAGE_INSTALL=1), as root, and refuses a
 // machine where edgewatch is already installed.
 func TestInstallDeb(t *testing.T) {
-	if !required("EDGEWATCH_REQUIRE_PACKAGE_INSTALL") {
-		t.Skip("installs a package on this machine: set EDGEWATCH_REQUIRE_PACKAGE_INSTALL=1 (as root) to run it")
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("the install test must run as root (dpkg -i)")
-	}
+	testenv.Require(t, testenv.PackageInstall)
 	for _, tool := range []string{"dpkg", "dpkg-query", "getent"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is required: %v", tool, err)

@@ -18,12 +18,20 @@ const (
 	Elasticsearch
 	Data
 	Chromium
+	// Packaging is the packaging tools: dpkg-deb, rpm, systemd-analyze.
+	Packaging
+	// PackageInstall is leave to install and purge the .deb on this
+	// machine, as root. It is never available unless required.
+	PackageInstall
 
 	Clusters = OpenSearch | Elasticsearch
 )
 
 // needs lists every single need, in the order Require checks them.
-var needs = []Need{OpenSearch, Elasticsearch, Data, Chromium}
+var needs = []Need{OpenSearch, Elasticsearch, Data, Chromium, Packaging, PackageInstall}
+
+// packagingTools are the commands the Packaging need stands for.
+var packagingTools = []string{"dpkg-deb", "rpm", "systemd-analyze"}
 
 // Environment variables read by the package.
 const (
@@ -31,6 +39,8 @@ const (
 	EnvRequireClusters = "EDGEWATCH_REQUIRE_CLUSTERS"
 	EnvRequireData     = "EDGEWATCH_REQUIRE_DATA"
 	EnvRequireChromium = "EDGEWATCH_REQUIRE_CHROMIUM"
+	EnvRequirePackage  = "EDGEWATCH_REQUIRE_PACKAGE"
+	EnvRequireInstall  = "EDGEWATCH_REQUIRE_PACKAGE_INSTALL"
 	EnvOpenSearchURL   = "EDGEWATCH_OPENSEARCH_URL"
 	EnvElasticURL      = "EDGEWATCH_ELASTICSEARCH_URL"
 	EnvIPsumDir        = "EDGEWATCH_IPSUM_DIR"
@@ -48,6 +58,10 @@ func (n Need) String() string {
 		return "data"
 	case Chromium:
 		return "chromium"
+	case Packaging:
+		return "packaging tools"
+	case PackageInstall:
+		return "package install"
 	case Clusters:
 		return "clusters"
 	}
@@ -75,6 +89,10 @@ func (n Need) requireEnv() string {
 		return EnvRequireData
 	case Chromium:
 		return EnvRequireChromium
+	case Packaging:
+		return EnvRequirePackage
+	case PackageInstall:
+		return EnvRequireInstall
 	}
 	return EnvRequireClusters
 }
@@ -92,6 +110,10 @@ func (n Need) howTo() string {
 			EnvIPsumDir + " to a copy"
 	case Chromium:
 		return "install it (`apt-get install -y chromium`, see scripts/deps.sh) or set " + EnvChromium + " to the browser"
+	case Packaging:
+		return "install dpkg-dev, rpm and systemd (scripts/deps.sh does)"
+	case PackageInstall:
+		return "run as root with " + EnvRequireInstall + "=1 on a machine without edgewatch installed (it installs and purges the .deb)"
 	}
 	return ""
 }
@@ -129,6 +151,22 @@ func Available(n Need) error {
 	case Chromium:
 		_, err := chromiumPath()
 		return err
+	case Packaging:
+		for _, tool := range packagingTools {
+			if _, err := exec.LookPath(tool); err != nil {
+				return err
+			}
+		}
+		return nil
+	case PackageInstall:
+		// It changes the machine: only ever on request.
+		if !Required(PackageInstall) {
+			return fmt.Errorf("installing a package on this machine was not asked for")
+		}
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("installing a package needs root")
+		}
+		return nil
 	}
 	return fmt.Errorf("unknown need %v", n)
 }
