@@ -165,7 +165,7 @@ func TestInstallILMAccepted(t *testing.T) {
 	}
 	// A different retention updates the policy.
 	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 7}, nil)
-	if s := stepOf(r, stepRetention, "ILM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 30d -> 7d" {
+	if s := stepOf(r, "retention policy", "ILM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 30d -> 7d" {
 		t.Errorf("retention change: %s", s)
 	}
 }
@@ -212,10 +212,10 @@ func TestInstallISMAccepted(t *testing.T) {
 	var managed []string
 	withISM(f, &managed)
 	r := runInstall(t, f, wire.InstallArgs{}, nil)
-	if s := stepOf(r, stepRetention, "ISM"); s.Outcome != wire.StepOK || s.Detail != "delete after 90d" {
+	if s := stepOf(r, "retention policy", "ISM"); s.Outcome != wire.StepOK || s.Detail != "delete after 90d" {
 		t.Errorf("policy: %s", s)
 	}
-	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepOK || !strings.Contains(s.Detail, "1 alert indices now managed") {
+	if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepOK || !strings.Contains(s.Detail, "1 alert indices now managed") {
 		t.Errorf("attach: %s", s)
 	}
 	if body := f.sent(http.MethodPut, "/_plugins/_ism/policies/"+dashboards.RetentionPolicyID); !strings.Contains(body, `"min_index_age":"90d"`) {
@@ -232,10 +232,10 @@ func TestInstallISMAccepted(t *testing.T) {
 	// A new retention updates with the concurrency token and moves the
 	// managed indices to the new policy.
 	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 14}, nil)
-	if s := stepOf(r, stepRetention, "ISM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 90d -> 14d" {
+	if s := stepOf(r, "retention policy", "ISM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 90d -> 14d" {
 		t.Errorf("policy update: %s", s)
 	}
-	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepUpdated || !strings.Contains(s.Detail, "moved to the new policy") {
+	if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepUpdated || !strings.Contains(s.Detail, "moved to the new policy") {
 		t.Errorf("attach after update: %s", s)
 	}
 	if r.Failed != 0 {
@@ -256,11 +256,11 @@ func TestInstallWithoutPolicyEngine(t *testing.T) {
 			if r.Failed != 0 {
 				t.Errorf("failed: %v", outcomes(r))
 			}
-			pol := stepOf(r, stepRetention, "")
+			pol := stepOf(r, "retention policy", "")
 			if pol.Outcome != wire.StepSkipped || !strings.Contains(pol.Detail, "no handler found") {
 				t.Errorf("retention: %s", pol)
 			}
-			if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepSkipped {
+			if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepSkipped {
 				t.Errorf("attach: %s", s)
 			}
 			for _, s := range r.Steps {
@@ -295,10 +295,10 @@ func TestInstallPolicyRefused(t *testing.T) {
 	if r.Failed != 1 {
 		t.Errorf("failed = %d, want 1: %v", r.Failed, outcomes(r))
 	}
-	if s := stepOf(r, stepRetention, "ILM"); s.Outcome != wire.StepFailed || s.Detail != "400 x_content_parse_exception: unknown field [bogus]" {
+	if s := stepOf(r, "retention policy", "ILM"); s.Outcome != wire.StepFailed || s.Detail != "400 x_content_parse_exception: unknown field [bogus]" {
 		t.Errorf("policy: %s", s)
 	}
-	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepSkipped {
+	if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepSkipped {
 		t.Errorf("attach: %s", s)
 	}
 }

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/internal/report"
 	"github.com/edgewatch/edgewatch/plugin"
@@ -97,7 +97,7 @@ func streamAlerts(ctx context.Context, c *cluster.Client, index string, max int,
 			} `json:"hits"`
 		}
 		if err := c.Call(ctx, "read alerts from "+index, req, &r); err != nil {
-			if isNotFound(err) {
+			if cluster.IsNotFound(err) {
 				return 0, fmt.Errorf("%w: report: alert index %s does not exist (run `edgewatch install` and a detection first, or give --alerts FILE)", engine.ErrConfig, index)
 			}
 			return 0, err
@@ -159,7 +159,7 @@ func reportFeed(ctx context.Context, c *cluster.Client, a wire.ReportArgs) (*wir
 		name = a.Settings.Cluster.IndicatorFeed
 	}
 	if name == "" {
-		feeds, err := c.Feeds(ctx)
+		feeds, err := stack.Feeds(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("report: list feeds: %w", err)
 		}
@@ -175,7 +175,7 @@ func reportFeed(ctx context.Context, c *cluster.Client, a wire.ReportArgs) (*wir
 	if name == "" {
 		return nil, nil
 	}
-	st, err := c.FeedStatus(ctx, name)
+	st, err := stack.FeedStatus(ctx, c, name)
 	if err != nil {
 		return nil, fmt.Errorf("report: feed %s: %w", name, err)
 	}
@@ -183,12 +183,4 @@ func reportFeed(ctx context.Context, c *cluster.Client, a wire.ReportArgs) (*wir
 		return nil, nil
 	}
 	return &wire.FeedPanel{Feed: st.Feed, LoadedAt: st.LoadedAt, Total: st.Total, PerLevel: st.PerLevel}, nil
-}
-
-func isNotFound(err error) bool {
-	if errors.Is(err, cluster.ErrNotFound) {
-		return true
-	}
-	var e *cluster.Error
-	return errors.As(err, &e) && (e.Status == http.StatusNotFound || strings.Contains(e.Type, "not_found"))
 }

@@ -1,4 +1,4 @@
-package admin
+package stack
 
 import (
 	"context"
@@ -12,43 +12,8 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/dashboards/importer"
-	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
-
-func (d Deps) uninstall(ctx context.Context, a wire.UninstallArgs, secrets map[string]string, s plugin.Stream) (wire.StepsResult, error) {
-	progress := progressTo(ctx, s)
-	target, err := dashboardsTarget(&a.StackArgs, secrets)
-	if err != nil {
-		return wire.StepsResult{}, err
-	}
-	c, err := d.connect(ctx, wire.OpUninstall.Name, a.Settings, secrets)
-	if err != nil {
-		return wire.StepsResult{}, err
-	}
-	res := &wire.StepsResult{Operation: wire.OpUninstall.Name, Cluster: c.Info().String(), DryRun: a.DryRun}
-	dry := a.DryRun
-
-	progress(wire.Progress{Stage: "uninstall", Message: "triggers"})
-	for _, s := range uninstallTriggers(ctx, c, detectionOf(&a.StackArgs), dry) {
-		res.Add(s)
-	}
-	progress(wire.Progress{Stage: "uninstall", Message: "saved objects"})
-	res.Add(removeSavedObjects(ctx, target, dry))
-	progress(wire.Progress{Stage: "uninstall", Message: "retention policy"})
-	for _, s := range uninstallRetention(ctx, c, dry) {
-		res.Add(s)
-	}
-	progress(wire.Progress{Stage: "uninstall", Message: "index templates"})
-	for _, t := range dashboards.IndexTemplates() {
-		res.Add(removeTemplate(ctx, c, t.Name, dry))
-	}
-	progress(wire.Progress{Stage: "uninstall", Message: "data"})
-	for _, s := range removeData(ctx, c, a.Settings, a.DeleteData, dry) {
-		res.Add(s)
-	}
-	return *res, nil
-}
 
 func uninstallTriggers(ctx context.Context, c *cluster.Client, detection string, dry bool) []wire.Step {
 	if c.Flavor() == cluster.Elasticsearch {
@@ -281,7 +246,7 @@ func listIndices(ctx context.Context, c *cluster.Client, pattern string) ([]stri
 		Index string `json:"index"`
 	}
 	if err := c.Call(ctx, "list indices "+pattern, req, &rows); err != nil {
-		if isNotFound(err) {
+		if cluster.IsNotFound(err) {
 			return nil, nil
 		}
 		return nil, err
@@ -296,11 +261,8 @@ func listIndices(ctx context.Context, c *cluster.Client, pattern string) ([]stri
 
 // removeData deletes (deleteData) or reports as kept the alert indices,
 // the indicator feeds and the state index.
-func removeData(ctx context.Context, c *cluster.Client, s wire.Settings, deleteData, dry bool) []wire.Step {
-	var cl wire.ClusterSettings
-	if s.Cluster != nil {
-		cl = *s.Cluster
-	}
+func removeData(ctx context.Context, c *cluster.Client, o UninstallOptions, dry bool) []wire.Step {
+	cl, deleteData := o, o.DeleteData
 	scoped := cl.AlertIndex != "" || cl.IndicatorFeed != ""
 	type group struct {
 		step, target, pattern string
