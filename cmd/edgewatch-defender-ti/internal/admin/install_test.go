@@ -206,6 +206,39 @@ func withISM(f *fakeCluster, managed *[]string) {
 	f.on(http.MethodPost, "/_plugins/_ism/change_policy/edgewatch-alerts-*", 200, `{"updated_indices":1,"failures":false,"failed_indices":[]}`)
 }
 
+// TestRetentionAnswersThatDoNotReadFailTheStep: an answer the installer
+// cannot read is a failed step with the reason, on both engines, never an
+// outcome guessed from a half-decoded body.
+func TestRetentionAnswersThatDoNotReadFailTheStep(t *testing.T) {
+	t.Run("ISM change_policy", func(t *testing.T) {
+		f := newFake(t, cluster.OpenSearch)
+		withTemplates(f)
+		var managed []string
+		withISM(f, &managed)
+		runInstall(t, f, wire.InstallArgs{}, nil)
+		f.on(http.MethodPost, "/_plugins/_ism/change_policy/edgewatch-alerts-*", 200, `<html>proxy error</html>`)
+		r := runInstall(t, f, wire.InstallArgs{RetentionDays: 14}, nil)
+		if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepFailed || !strings.Contains(s.Detail, "cannot read the ISM change_policy answer") {
+			t.Errorf("attach: %s", s)
+		}
+		if r.Failed != 1 {
+			t.Errorf("failed steps: %v", outcomes(r))
+		}
+	})
+	t.Run("ILM policy", func(t *testing.T) {
+		f := newFake(t, cluster.Elasticsearch)
+		withTemplates(f)
+		f.on(http.MethodGet, "/_ilm/policy/"+dashboards.RetentionPolicyID, 200, `not json`)
+		r := runInstall(t, f, wire.InstallArgs{}, nil)
+		if s := stepOf(r, "retention policy", "ILM"); s.Outcome != wire.StepFailed || !strings.Contains(s.Detail, "cannot read the installed policy") {
+			t.Errorf("policy: %s", s)
+		}
+		if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepSkipped {
+			t.Errorf("attach: %s", s)
+		}
+	})
+}
+
 func TestInstallISMAccepted(t *testing.T) {
 	f := newFake(t, cluster.OpenSearch)
 	withTemplates(f)

@@ -147,64 +147,91 @@ func LoadFeed(ctx context.Context, c *cluster.Client, name string, indicators it
 	}
 	loadedAt := now().UTC().Truncate(time.Millisecond)
 	res := LoadResult{Feed: name, Alias: wire.FeedAlias(name), LoadedAt: loadedAt}
-	fail := func(stage, index string, err error) (LoadResult, error) {
-		e := &FeedLoadError{Feed: name, Stage: stage, Index: index, Live: res.Previous, Err: err, Cleanup: "was not created"}
-		if index != "" {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			if derr := deleteIndices(cctx, c, []string{index}); derr != nil && !errors.Is(derr, cluster.ErrNotFound) {
-				e.Cleanup = "could not be deleted: " + derr.Error()
-			} else {
-				e.Cleanup = "was deleted"
-			}
-		}
-		return res, e
-	}
 
 	live, err := aliasIndices(ctx, c, res.Alias)
 	if err != nil {
-		return fail("resolve alias", "", err)
+		return res, loadFailed(ctx, c, &res, "resolve alias", "", err)
 	}
 	if len(live) > 0 {
 		res.Previous = live[len(live)-1] // newest by name (= load time)
 	}
 	res.FirstLoad = res.Previous == ""
-
-	// first_seen of what is live now, keyed by value (unix ms saves memory).
-	prev := map[string]int64{}
-	if !res.FirstLoad {
-		err := scanIndicatorDocs(ctx, c, res.Previous, []string{"first_seen"}, func(d *indicatorDoc) error {
-			if !d.FirstSeen.IsZero() {
-				prev[d.Value] = d.FirstSeen.UnixMilli()
-			} else {
-				prev[d.Value] = loadedAt.UnixMilli()
-			}
-			return nil
-		})
-		if err != nil {
-			return fail("read previous", "", err)
-		}
+	prev, err := firstSeen(ctx, c, res.Previous, loadedAt)
+	if err != nil {
+		return res, loadFailed(ctx, c, &res, "read previous", "", err)
 	}
-
 	index := loadIndexName(name, loadedAt)
 	if err := createLoadIndex(ctx, c, index); err != nil {
-		return fail("create index", "", err)
+		return res, loadFailed(ctx, c, &res, "create index", "", err)
 	}
 	res.Index = index
+	if err := writeIndicators(ctx, c, &res, indicators, prev, opts); err != nil {
+		return res, loadFailed(ctx, c, &res, "write", index, err)
+	}
+	if err := verifyLoadIndex(ctx, c, index, res.Written); err != nil {
+		return res, loadFailed(ctx, c, &res, "verify", index, err)
+	}
+	if err := swapAlias(ctx, c, res.Alias, live, index); err != nil {
+		return res, loadFailed(ctx, c, &res, "swap", index, err)
+	}
+	res.Deleted, res.Warnings = pruneLoadIndices(ctx, c, name, index, opts.KeepPrevious)
+	res.Duration = time.Since(start)
+	c.Logger().Info("feed loaded", "feed", name, "index", index, "written", res.Written,
+		"added", len(res.Added), "removed", res.Removed, "duration", res.Duration)
+	return res, nil
+}
 
+// loadFailed deletes the half-written index (if any) and says why the
+// load failed and that the live feed is unchanged.
+func loadFailed(ctx context.Context, c *cluster.Client, res *LoadResult, stage, index string, err error) error {
+	e := &FeedLoadError{Feed: res.Feed, Stage: stage, Index: index, Live: res.Previous, Err: err, Cleanup: "was not created"}
+	if index != "" {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if derr := deleteIndices(cctx, c, []string{index}); derr != nil && !errors.Is(derr, cluster.ErrNotFound) {
+			e.Cleanup = "could not be deleted: " + derr.Error()
+		} else {
+			e.Cleanup = "was deleted"
+		}
+	}
+	return e
+}
+
+// firstSeen reads the first_seen of every indicator of the live index,
+// keyed by value (unix ms saves memory); none on a first load.
+func firstSeen(ctx context.Context, c *cluster.Client, live string, loadedAt time.Time) (map[string]int64, error) {
+	prev := map[string]int64{}
+	if live == "" {
+		return prev, nil
+	}
+	err := scanIndicatorDocs(ctx, c, live, []string{"first_seen"}, func(d *indicatorDoc) error {
+		if !d.FirstSeen.IsZero() {
+			prev[d.Value] = d.FirstSeen.UnixMilli()
+		} else {
+			prev[d.Value] = loadedAt.UnixMilli()
+		}
+		return nil
+	})
+	return prev, err
+}
+
+// writeIndicators bulk-writes the indicators into the load index, carrying
+// first_seen over from prev, and counts them in res: written, kept, added
+// and removed (what prev holds that the load did not).
+func writeIndicators(ctx context.Context, c *cluster.Client, res *LoadResult, indicators iter.Seq[correlation.Indicator], prev map[string]int64, opts LoadOptions) error {
 	bopts := opts.Bulk
 	bopts.Refresh = ""
 	if opts.Progress != nil {
 		written := 0
 		bopts.OnRequest = func(n int) { written += n; opts.Progress(written) }
 	}
-	w := c.NewBulkWriter(index, bopts)
+	w := c.NewBulkWriter(res.Index, bopts)
 	for ind := range indicators {
 		value := ind.Value()
 		doc := indicatorDoc{Value: value, Count: ind.Count, Level: ind.Level, Feed: ind.Feed,
-			FirstSeen: loadedAt, LastSeen: loadedAt, LoadedAt: loadedAt}
+			FirstSeen: res.LoadedAt, LastSeen: res.LoadedAt, LoadedAt: res.LoadedAt}
 		if doc.Feed == "" {
-			doc.Feed = name
+			doc.Feed = res.Feed
 		}
 		if ind.IsRange() {
 			doc.Range = value
@@ -219,45 +246,46 @@ func LoadFeed(ctx context.Context, c *cluster.Client, name string, indicators it
 			res.Added = append(res.Added, ind)
 		}
 		if err := w.Add(ctx, cluster.Doc{ID: value, Source: cluster.JSON(doc)}); err != nil {
-			return fail("write", index, err)
+			return err
 		}
 	}
 	br, err := w.Close(ctx)
 	if err != nil {
-		return fail("write", index, err)
+		return err
 	}
 	if br.AlreadyPresent > 0 {
-		return fail("write", index, fmt.Errorf("%d indicators were given twice (the input must be distinct)", br.AlreadyPresent))
+		return fmt.Errorf("%d indicators were given twice (the input must be distinct)", br.AlreadyPresent)
 	}
-	res.Written = br.Created
-	res.Removed = len(prev)
+	res.Written, res.Removed = br.Created, len(prev)
+	return nil
+}
 
+// verifyLoadIndex makes the load index searchable and checks it holds
+// what was written.
+func verifyLoadIndex(ctx context.Context, c *cluster.Client, index string, written int) error {
 	if err := finishLoadIndex(ctx, c, index); err != nil {
-		return fail("verify", index, err)
+		return err
 	}
 	n, err := count(ctx, c, index)
 	if err != nil {
-		return fail("verify", index, err)
+		return err
 	}
-	if n != int64(res.Written) {
-		return fail("verify", index, fmt.Errorf("index holds %d documents after refresh, %d were written", n, res.Written))
+	if n != int64(written) {
+		return fmt.Errorf("index holds %d documents after refresh, %d were written", n, written)
 	}
+	return nil
+}
 
+// swapAlias points alias at index instead of live, in one _aliases call:
+// readers see the old feed or the new one, never both or none.
+func swapAlias(ctx context.Context, c *cluster.Client, alias string, live []string, index string) error {
 	actions := []any{}
 	for _, old := range live {
-		actions = append(actions, map[string]any{"remove": map[string]any{"index": old, "alias": res.Alias}})
+		actions = append(actions, map[string]any{"remove": map[string]any{"index": old, "alias": alias}})
 	}
-	actions = append(actions, map[string]any{"add": map[string]any{"index": index, "alias": res.Alias}})
+	actions = append(actions, map[string]any{"add": map[string]any{"index": index, "alias": alias}})
 	swap := cluster.Request{Method: http.MethodPost, Path: "/_aliases", Body: cluster.JSON(map[string]any{"actions": actions})}
-	if err := c.Call(ctx, "swap alias "+res.Alias, swap, nil); err != nil {
-		return fail("swap", index, err)
-	}
-
-	res.Deleted, res.Warnings = pruneLoadIndices(ctx, c, name, index, opts.KeepPrevious)
-	res.Duration = time.Since(start)
-	c.Logger().Info("feed loaded", "feed", name, "index", index, "written", res.Written,
-		"added", len(res.Added), "removed", res.Removed, "duration", res.Duration)
-	return res, nil
+	return c.Call(ctx, "swap alias "+alias, swap, nil)
 }
 
 // createLoadIndex creates a load index with the indicator template's

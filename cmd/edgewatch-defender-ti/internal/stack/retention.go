@@ -17,15 +17,150 @@ import (
 const (
 	stepRetention = "retention policy"
 	stepAttach    = "retention attach"
-	alertsPattern = dashboards.AlertsPattern
+	alertsPattern = wire.AlertsPattern
 )
 
-func installRetention(ctx context.Context, c *cluster.Client, days int, dryRun bool) []wire.Step {
-	if c.Flavor() == cluster.Elasticsearch {
-		return installILM(ctx, c, days, dryRun)
-	}
-	return installISM(ctx, c, days, dryRun)
+// The alert retention policy is one installer over two policy engines: ISM
+// on OpenSearch and ILM on Elasticsearch differ in how a policy reads back,
+// how an update is made safe, and how alert indices come under it; the
+// steps (render, read, compare, put, attach) and their reporting are the
+// same.
+
+// policyEngine is what differs between ISM and ILM.
+type policyEngine struct {
+	name   string // "ISM", "ILM"
+	flavor string // dashboards.FlavorOpenSearch / FlavorElasticsearch
+	// versioned says an update must carry the installed policy's
+	// concurrency token (ISM answers 409 without it).
+	versioned bool
+	// read decodes a policy (the rendered body when installed is false, a
+	// GET answer when true).
+	read func(body []byte, installed bool) (policyState, error)
+	// attach puts the alert indices under the policy once it is in place;
+	// changed says the policy was just updated.
+	attach func(ctx context.Context, c *cluster.Client, id string, changed, dryRun bool) []wire.Step
 }
+
+// policyState is what the installer compares of a policy.
+type policyState struct {
+	description string
+	deleteAge   string // "90d"
+	// version is the concurrency token an update must carry (ISM's
+	// if_seq_no/if_primary_term); nil when the engine needs none.
+	version url.Values
+}
+
+func (p policyState) same(q policyState) bool {
+	return p.description == q.description && p.deleteAge == q.deleteAge
+}
+
+func engineOf(c *cluster.Client) policyEngine {
+	if c.Flavor() == cluster.Elasticsearch {
+		return ilmEngine
+	}
+	return ismEngine
+}
+
+// installRetention installs the alert retention policy and attaches the
+// alert indices to it: the policy step, then the attach step(s). A
+// cluster without the policy engine (the integ-test distributions) skips
+// both with the server's reason; any other error fails the step it
+// happened in, and the attach steps are skipped.
+func installRetention(ctx context.Context, c *cluster.Client, days int, dryRun bool) []wire.Step {
+	e := engineOf(c)
+	id := dashboards.RetentionPolicyID
+	st := wire.Step{Step: stepRetention, Target: e.name + " " + id}
+	failed := func(st wire.Step) []wire.Step {
+		return []wire.Step{st, skippedAttach(wire.Step{Step: stepAttach, Target: alertsPattern})}
+	}
+
+	body, want, path, err := e.render(days)
+	if err != nil {
+		st.Outcome, st.Detail = wire.StepFailed, err.Error()
+		return failed(st)
+	}
+	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return failed(failStep(st, req, resp, err))
+	}
+	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
+		st.Outcome, st.Detail = wire.StepSkipped, why
+		attach := wire.Step{Step: stepAttach, Target: alertsPattern, Outcome: wire.StepSkipped,
+			Detail: "no retention policy: the cluster has no " + e.name}
+		return []wire.Step{st, attach}
+	}
+
+	var query url.Values
+	outcome, detail := wire.StepOK, fmt.Sprintf("delete after %dd", days)
+	switch resp.Status {
+	case http.StatusNotFound:
+	case http.StatusOK:
+		cur, err := e.read(resp.Body, true)
+		if err != nil {
+			st.Outcome, st.Detail = wire.StepFailed, "cannot read the installed policy: "+err.Error()
+			return failed(st)
+		}
+		if cur.same(want) {
+			st.Outcome, st.Detail = wire.StepAlreadyPresent, "delete after "+cur.deleteAge
+			return append([]wire.Step{st}, e.attach(ctx, c, id, false, dryRun)...)
+		}
+		outcome, detail = wire.StepUpdated, fmt.Sprintf("delete after %s -> %s", orNone(cur.deleteAge), want.deleteAge)
+		query = cur.version
+		if e.versioned && query == nil && !dryRun {
+			st.Outcome, st.Detail = wire.StepFailed, "the installed policy has no _seq_no/_primary_term to update it with"
+			return failed(st)
+		}
+	default:
+		return failed(failStep(st, req, resp, nil))
+	}
+
+	if dryRun {
+		st.Outcome, st.Detail = wire.StepWouldApply, detail
+		return append([]wire.Step{st}, e.attach(ctx, c, id, false, dryRun)...)
+	}
+	req, resp, err = call(ctx, c, http.MethodPut, path, query, body)
+	if err == nil && !ok2xx(resp) {
+		if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
+			st.Outcome, st.Detail = wire.StepSkipped, why
+			return failed(st)
+		}
+	}
+	if err != nil || !ok2xx(resp) {
+		return failed(failStep(st, req, resp, err))
+	}
+	st.Outcome, st.Detail = outcome, detail
+	return append([]wire.Step{st}, e.attach(ctx, c, id, outcome == wire.StepUpdated, dryRun)...)
+}
+
+// render is the policy body for days, what it says, and where it goes.
+func (e policyEngine) render(days int) (body []byte, want policyState, path string, err error) {
+	if body, err = dashboards.RetentionPolicy(e.flavor, days); err != nil {
+		return nil, policyState{}, "", err
+	}
+	if want, err = e.read(body, false); err != nil {
+		return nil, policyState{}, "", fmt.Errorf("bundled %s policy: %w", e.name, err)
+	}
+	if path, err = dashboards.RetentionPolicyPath(e.flavor); err != nil {
+		return nil, policyState{}, "", err
+	}
+	return body, want, path, nil
+}
+
+func skippedAttach(s wire.Step) wire.Step {
+	s.Outcome, s.Detail = wire.StepSkipped, "the retention policy is not installed"
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// ---- ISM (OpenSearch) ----
+
+var ismEngine = policyEngine{name: "ISM", flavor: dashboards.FlavorOpenSearch, versioned: true, read: readISM, attach: attachISM}
 
 // ismPolicy is the part of an ISM policy install compares.
 type ismPolicy struct {
@@ -42,136 +177,78 @@ type ismPolicy struct {
 				} `json:"conditions"`
 			} `json:"transitions"`
 		} `json:"states"`
-		ISMTemplate json.RawMessage `json:"ism_template"`
 	} `json:"policy"`
 }
 
-// retentionAge is the delete age the policy carries ("90d").
-func (p *ismPolicy) retentionAge() string {
+// readISM reads an ISM policy (the body and the GET answer have the same
+// shape; the answer adds the concurrency token).
+func readISM(body []byte, _ bool) (policyState, error) {
+	var p ismPolicy
+	if err := json.Unmarshal(body, &p); err != nil {
+		return policyState{}, err
+	}
+	st := policyState{description: p.Policy.Description}
 	for _, s := range p.Policy.States {
 		for _, t := range s.Transitions {
-			if t.StateName == "delete" {
-				return t.Conditions.MinIndexAge
+			if t.StateName == "delete" && st.deleteAge == "" {
+				st.deleteAge = t.Conditions.MinIndexAge
 			}
 		}
 	}
-	return ""
+	if p.SeqNo != nil && p.PrimaryTerm != nil {
+		st.version = url.Values{"if_seq_no": {fmt.Sprint(*p.SeqNo)}, "if_primary_term": {fmt.Sprint(*p.PrimaryTerm)}}
+	}
+	return st, nil
 }
 
-func installISM(ctx context.Context, c *cluster.Client, days int, dryRun bool) []wire.Step {
-	id := dashboards.RetentionPolicyID
-	st := wire.Step{Step: stepRetention, Target: "ISM " + id}
-	attach := wire.Step{Step: stepAttach, Target: alertsPattern}
-	body, err := dashboards.RetentionPolicy(dashboards.FlavorOpenSearch, days)
-	if err != nil {
-		st.Outcome, st.Detail = wire.StepFailed, err.Error()
-		return []wire.Step{st, skippedAttach(attach)}
-	}
-	var want ismPolicy
-	_ = json.Unmarshal(body, &want)
-	path, _ := dashboards.RetentionPolicyPath(dashboards.FlavorOpenSearch)
-
-	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
-	if err != nil {
-		return []wire.Step{failStep(st, req, resp, err), skippedAttach(attach)}
-	}
-	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = wire.StepSkipped, why
-		attach.Outcome, attach.Detail = wire.StepSkipped, "no retention policy: the cluster has no ISM"
-		return []wire.Step{st, attach}
-	}
-	changed := false
-	switch {
-	case resp.Status == http.StatusNotFound:
-		if dryRun {
-			st.Outcome, st.Detail = wire.StepWouldApply, fmt.Sprintf("delete alert indices after %dd", days)
-			break
-		}
-		req, resp, err := call(ctx, c, http.MethodPut, path, nil, body)
-		if err != nil || !ok2xx(resp) {
-			if err == nil {
-				if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-					st.Outcome, st.Detail = wire.StepSkipped, why
-					return []wire.Step{st, skippedAttach(attach)}
-				}
-			}
-			return []wire.Step{failStep(st, req, resp, err), skippedAttach(attach)}
-		}
-		st.Outcome, st.Detail = wire.StepOK, fmt.Sprintf("delete after %dd", days)
-	case resp.Status == http.StatusOK:
-		var cur ismPolicy
-		if err := json.Unmarshal(resp.Body, &cur); err != nil {
-			st.Outcome, st.Detail = wire.StepFailed, "cannot read the installed policy: "+err.Error()
-			return []wire.Step{st, skippedAttach(attach)}
-		}
-		if cur.Policy.Description == want.Policy.Description && cur.retentionAge() == want.retentionAge() {
-			st.Outcome, st.Detail = wire.StepAlreadyPresent, "delete after "+cur.retentionAge()
-			break
-		}
-		detail := fmt.Sprintf("delete after %s -> %s", orNone(cur.retentionAge()), want.retentionAge())
-		if dryRun {
-			st.Outcome, st.Detail = wire.StepWouldApply, detail
-			break
-		}
-		if cur.SeqNo == nil || cur.PrimaryTerm == nil {
-			st.Outcome, st.Detail = wire.StepFailed, "the installed policy has no _seq_no/_primary_term to update it with"
-			return []wire.Step{st, skippedAttach(attach)}
-		}
-		q := url.Values{"if_seq_no": {fmt.Sprint(*cur.SeqNo)}, "if_primary_term": {fmt.Sprint(*cur.PrimaryTerm)}}
-		req, resp, err := call(ctx, c, http.MethodPut, path, q, body)
-		if err != nil || !ok2xx(resp) {
-			return []wire.Step{failStep(st, req, resp, err), skippedAttach(attach)}
-		}
-		st.Outcome, st.Detail = wire.StepUpdated, detail
-		changed = true
-	default:
-		return []wire.Step{failStep(st, req, resp, nil), skippedAttach(attach)}
-	}
-	return []wire.Step{st, attachISM(ctx, c, id, changed, dryRun)}
+// ismAnswer is the answer of ISM's add, change_policy and remove.
+type ismAnswer struct {
+	Updated       int  `json:"updated_indices"`
+	Failures      bool `json:"failures"`
+	FailedIndices []struct {
+		IndexName string `json:"index_name"`
+		Reason    string `json:"reason"`
+	} `json:"failed_indices"`
 }
 
-func skippedAttach(s wire.Step) wire.Step {
-	s.Outcome, s.Detail = wire.StepSkipped, "the retention policy is not installed"
-	return s
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
+// ismCall posts body to an ISM endpoint over the alert indices and reads
+// its answer; a failure fills st.
+func ismCall(ctx context.Context, c *cluster.Client, st *wire.Step, endpoint, id string) (ismAnswer, bool) {
+	req, resp, err := call(ctx, c, http.MethodPost, "/_plugins/_ism/"+endpoint+"/"+alertsPattern, nil, map[string]any{"policy_id": id})
+	if err != nil || !ok2xx(resp) {
+		*st = failStep(*st, req, resp, err)
+		return ismAnswer{}, false
 	}
-	return s
+	var r ismAnswer
+	if err := json.Unmarshal(resp.Body, &r); err != nil {
+		st.Outcome, st.Detail = wire.StepFailed, "cannot read the ISM "+endpoint+" answer: "+err.Error()
+		return ismAnswer{}, false
+	}
+	return r, true
 }
 
 // attachISM puts existing alert indices under the policy (its ism_template
 // only catches indices created after it). After an update, indices already
 // managed move to the new version with change_policy.
-func attachISM(ctx context.Context, c *cluster.Client, id string, changed, dryRun bool) wire.Step {
+func attachISM(ctx context.Context, c *cluster.Client, id string, changed, dryRun bool) []wire.Step {
 	st := wire.Step{Step: stepAttach, Target: alertsPattern}
 	if dryRun {
 		st.Outcome, st.Detail = wire.StepWouldApply, "manage existing alert indices with "+id
-		return st
+		return []wire.Step{st}
 	}
 	var parts []string
 	if changed {
-		req, resp, err := call(ctx, c, http.MethodPost, "/_plugins/_ism/change_policy/"+alertsPattern, nil,
-			map[string]any{"policy_id": id})
-		if err != nil || !ok2xx(resp) {
-			return failStep(st, req, resp, err)
+		r, ok := ismCall(ctx, c, &st, "change_policy", id)
+		if !ok {
+			return []wire.Step{st}
 		}
-		var r ismAnswer
-		_ = json.Unmarshal(resp.Body, &r)
 		if r.Updated > 0 {
 			parts = append(parts, fmt.Sprintf("%d managed indices moved to the new policy", r.Updated))
 		}
 	}
-	req, resp, err := call(ctx, c, http.MethodPost, "/_plugins/_ism/add/"+alertsPattern, nil, map[string]any{"policy_id": id})
-	if err != nil || !ok2xx(resp) {
-		return failStep(st, req, resp, err)
-	}
-	var r ismAnswer
-	if err := json.Unmarshal(resp.Body, &r); err != nil {
-		st.Outcome, st.Detail = wire.StepFailed, "cannot read the ISM answer: "+err.Error()
-		return st
+	r, ok := ismCall(ctx, c, &st, "add", id)
+	if !ok {
+		return []wire.Step{st}
 	}
 	managed := 0
 	var fails []string
@@ -185,7 +262,7 @@ func attachISM(ctx context.Context, c *cluster.Client, id string, changed, dryRu
 	switch {
 	case len(fails) > 0:
 		st.Outcome, st.Detail = wire.StepFailed, strings.Join(fails, "; ")
-		return st
+		return []wire.Step{st}
 	case r.Updated > 0:
 		st.Outcome = wire.StepOK
 		parts = append(parts, fmt.Sprintf("%d alert indices now managed", r.Updated))
@@ -199,17 +276,12 @@ func attachISM(ctx context.Context, c *cluster.Client, id string, changed, dryRu
 		parts = append(parts, fmt.Sprintf("%d alert indices already managed; the policy's ism_template catches new ones", managed))
 	}
 	st.Detail = strings.Join(parts, "; ")
-	return st
+	return []wire.Step{st}
 }
 
-type ismAnswer struct {
-	Updated       int  `json:"updated_indices"`
-	Failures      bool `json:"failures"`
-	FailedIndices []struct {
-		IndexName string `json:"index_name"`
-		Reason    string `json:"reason"`
-	} `json:"failed_indices"`
-}
+// ---- ILM (Elasticsearch) ----
+
+var ilmEngine = policyEngine{name: "ILM", flavor: dashboards.FlavorElasticsearch, read: readILM, attach: attachILM}
 
 // ilmPolicy is the part of an ILM policy install compares.
 type ilmPolicy struct {
@@ -225,70 +297,26 @@ type ilmPolicy struct {
 	} `json:"policy"`
 }
 
-func installILM(ctx context.Context, c *cluster.Client, days int, dryRun bool) []wire.Step {
-	id := dashboards.RetentionPolicyID
-	st := wire.Step{Step: stepRetention, Target: "ILM " + id}
-	attach := wire.Step{Step: stepAttach, Target: alertsPattern}
-	body, err := dashboards.RetentionPolicy(dashboards.FlavorElasticsearch, days)
-	if err != nil {
-		st.Outcome, st.Detail = wire.StepFailed, err.Error()
-		return []wire.Step{st, skippedAttach(attach)}
+// readILM reads an ILM policy: the body, or a GET answer, which keys the
+// policy by its id.
+func readILM(body []byte, installed bool) (policyState, error) {
+	var p ilmPolicy
+	if installed {
+		var byID map[string]ilmPolicy
+		if err := json.Unmarshal(body, &byID); err != nil {
+			return policyState{}, err
+		}
+		p = byID[dashboards.RetentionPolicyID]
+	} else if err := json.Unmarshal(body, &p); err != nil {
+		return policyState{}, err
 	}
-	var want ilmPolicy
-	_ = json.Unmarshal(body, &want)
-	path, _ := dashboards.RetentionPolicyPath(dashboards.FlavorElasticsearch)
+	return policyState{description: p.Policy.Meta.Description, deleteAge: p.Policy.Phases.Delete.MinAge}, nil
+}
 
-	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
-	if err != nil {
-		return []wire.Step{failStep(st, req, resp, err), skippedAttach(attach)}
-	}
-	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = wire.StepSkipped, why
-		attach.Outcome, attach.Detail = wire.StepSkipped, "no retention policy: the cluster has no ILM"
-		return []wire.Step{st, attach}
-	}
-	put := func(outcome, detail string) []wire.Step {
-		if dryRun {
-			st.Outcome, st.Detail = wire.StepWouldApply, detail
-			return nil
-		}
-		req, resp, err := call(ctx, c, http.MethodPut, path, nil, body)
-		if err != nil || !ok2xx(resp) {
-			if err == nil {
-				if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-					st.Outcome, st.Detail = wire.StepSkipped, why
-					return []wire.Step{st, skippedAttach(attach)}
-				}
-			}
-			return []wire.Step{failStep(st, req, resp, err), skippedAttach(attach)}
-		}
-		st.Outcome, st.Detail = outcome, detail
-		return nil
-	}
-	switch resp.Status {
-	case http.StatusNotFound:
-		if out := put(wire.StepOK, fmt.Sprintf("delete after %dd", days)); out != nil {
-			return out
-		}
-	case http.StatusOK:
-		var cur map[string]ilmPolicy
-		if err := json.Unmarshal(resp.Body, &cur); err != nil {
-			st.Outcome, st.Detail = wire.StepFailed, "cannot read the installed policy: "+err.Error()
-			return []wire.Step{st, skippedAttach(attach)}
-		}
-		p := cur[id]
-		if p.Policy.Meta.Description == want.Policy.Meta.Description && p.Policy.Phases.Delete.MinAge == want.Policy.Phases.Delete.MinAge {
-			st.Outcome, st.Detail = wire.StepAlreadyPresent, "delete after "+p.Policy.Phases.Delete.MinAge
-			break
-		}
-		detail := fmt.Sprintf("delete after %s -> %s", orNone(p.Policy.Phases.Delete.MinAge), want.Policy.Phases.Delete.MinAge)
-		if out := put(wire.StepUpdated, detail); out != nil {
-			return out
-		}
-	default:
-		return []wire.Step{failStep(st, req, resp, nil), skippedAttach(attach)}
-	}
-	return []wire.Step{st, attachILMTemplate(ctx, c, id, dryRun), attachILMIndices(ctx, c, id, dryRun)}
+// attachILM sets index.lifecycle.name in the alerts template and on the
+// alert indices that exist.
+func attachILM(ctx context.Context, c *cluster.Client, id string, _, dryRun bool) []wire.Step {
+	return []wire.Step{attachILMTemplate(ctx, c, id, dryRun), attachILMIndices(ctx, c, id, dryRun)}
 }
 
 // attachILMTemplate sets index.lifecycle.name in the alerts index template,

@@ -44,21 +44,11 @@ func installWatch(ctx context.Context, c *cluster.Client, p dashboards.TriggerPa
 		return st
 	}
 	req, resp, err = call(ctx, c, http.MethodPut, path, nil, body)
-	if err != nil {
-		return failStep(st, req, resp, err)
-	}
-	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = wire.StepSkipped, why
-		return st
-	}
-	if !ok2xx(resp) {
-		return failStep(st, req, resp, nil)
-	}
 	st.Outcome, st.Detail = wire.StepOK, "every "+intervalText(p.Interval)
 	if exists {
 		st.Outcome, st.Detail = wire.StepUpdated, "re-applied; every "+intervalText(p.Interval)
 	}
-	return st
+	return putOutcome(st, req, resp, err)
 }
 
 func intervalText(d time.Duration) string {
@@ -75,89 +65,104 @@ func channelID(p dashboards.TriggerParams) string {
 	return "edgewatch-" + p.Detection
 }
 
+// installAlerting installs OpenSearch Alerting's trigger: the
+// notifications channel that calls edgewatch serve, then the monitor that
+// fires it (skipped when the channel is not in place).
 func installAlerting(ctx context.Context, c *cluster.Client, p dashboards.TriggerParams, dryRun bool) []wire.Step {
-	cid := channelID(p)
-	ch := wire.Step{Step: "trigger", Target: "notifications channel " + cid}
+	ch := installChannel(ctx, c, p, dryRun)
 	mon := wire.Step{Step: "trigger", Target: "alerting monitor " + dashboards.MonitorName(p.Detection)}
-	chBody, err := dashboards.NotificationChannel(p)
-	if err != nil {
-		ch.Outcome, ch.Detail = wire.StepFailed, err.Error()
-		return []wire.Step{ch, skippedMonitor(mon)}
+	switch ch.Outcome {
+	case wire.StepOK, wire.StepUpdated, wire.StepWouldApply:
+		return []wire.Step{ch, installMonitor(ctx, c, mon, p, dryRun)}
 	}
-	monBody, err := dashboards.AlertingMonitor(p)
-	if err != nil {
-		mon.Outcome, mon.Detail = wire.StepFailed, err.Error()
-		return []wire.Step{ch, mon}
-	}
+	return []wire.Step{ch, skippedMonitor(mon)}
+}
 
-	// Channel.
-	chPath := cluster.DocPath("_plugins", "_notifications", "configs", cid)
-	req, resp, err := call(ctx, c, http.MethodGet, chPath, nil, nil)
+// installChannel creates the notifications channel, or re-applies its
+// config when it exists.
+func installChannel(ctx context.Context, c *cluster.Client, p dashboards.TriggerParams, dryRun bool) wire.Step {
+	cid := channelID(p)
+	st := wire.Step{Step: "trigger", Target: "notifications channel " + cid}
+	body, err := dashboards.NotificationChannel(p)
 	if err != nil {
-		return []wire.Step{failStep(ch, req, resp, err), skippedMonitor(mon)}
+		st.Outcome, st.Detail = wire.StepFailed, err.Error()
+		return st
+	}
+	path := cluster.DocPath("_plugins", "_notifications", "configs", cid)
+	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return failStep(st, req, resp, err)
 	}
 	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		ch.Outcome, ch.Detail = wire.StepSkipped, why
-		return []wire.Step{ch, skippedMonitor(mon)}
+		st.Outcome, st.Detail = wire.StepSkipped, why
+		return st
 	}
-	chExists := resp.Status == http.StatusOK
-	if !chExists && resp.Status != http.StatusNotFound {
-		return []wire.Step{failStep(ch, req, resp, nil), skippedMonitor(mon)}
-	}
+	exists := resp.Status == http.StatusOK
 	switch {
+	case !exists && resp.Status != http.StatusNotFound:
+		return failStep(st, req, resp, nil)
 	case dryRun:
-		ch.Outcome = wire.StepWouldApply
-	case chExists:
-		var full map[string]any
-		_ = json.Unmarshal(chBody, &full)
-		req, resp, err = call(ctx, c, http.MethodPut, chPath, nil, map[string]any{"config": full["config"]})
-		if err != nil || !ok2xx(resp) {
-			return []wire.Step{failStep(ch, req, resp, err), skippedMonitor(mon)}
+		st.Outcome = wire.StepWouldApply
+		return st
+	case exists:
+		var full struct {
+			Config json.RawMessage `json:"config"`
 		}
-		ch.Outcome, ch.Detail = wire.StepUpdated, "re-applied"
+		if err := json.Unmarshal(body, &full); err != nil {
+			st.Outcome, st.Detail = wire.StepFailed, "bundled notifications channel: "+err.Error()
+			return st
+		}
+		req, resp, err = call(ctx, c, http.MethodPut, path, nil, map[string]any{"config": full.Config})
+		st.Outcome, st.Detail = wire.StepUpdated, "re-applied"
 	default:
-		req, resp, err = call(ctx, c, http.MethodPost, "/_plugins/_notifications/configs", nil, chBody)
-		if err != nil || !ok2xx(resp) {
-			if err == nil {
-				if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-					ch.Outcome, ch.Detail = wire.StepSkipped, why
-					return []wire.Step{ch, skippedMonitor(mon)}
-				}
-			}
-			return []wire.Step{failStep(ch, req, resp, err), skippedMonitor(mon)}
-		}
-		ch.Outcome = wire.StepOK
+		req, resp, err = call(ctx, c, http.MethodPost, "/_plugins/_notifications/configs", nil, body)
+		st.Outcome = wire.StepOK
 	}
+	return putOutcome(st, req, resp, err)
+}
 
-	// Monitor.
-	monID, step, ok := findMonitor(ctx, c, mon, dashboards.MonitorName(p.Detection))
-	if !ok {
-		return []wire.Step{ch, step}
+// installMonitor creates the Alerting monitor, or re-applies it when one of
+// its name exists.
+func installMonitor(ctx context.Context, c *cluster.Client, st wire.Step, p dashboards.TriggerParams, dryRun bool) wire.Step {
+	body, err := dashboards.AlertingMonitor(p)
+	if err != nil {
+		st.Outcome, st.Detail = wire.StepFailed, err.Error()
+		return st
 	}
+	id, found, ok := findMonitor(ctx, c, st, dashboards.MonitorName(p.Detection))
+	if !ok {
+		return found
+	}
+	var req cluster.Request
+	var resp *cluster.Response
 	switch {
 	case dryRun:
-		mon.Outcome, mon.Detail = wire.StepWouldApply, "every "+intervalText(p.Interval)
-	case monID != "":
-		req, resp, err = call(ctx, c, http.MethodPut, cluster.DocPath("_plugins", "_alerting", "monitors", monID), nil, monBody)
-		if err != nil || !ok2xx(resp) {
-			return []wire.Step{ch, failStep(mon, req, resp, err)}
-		}
-		mon.Outcome, mon.Detail = wire.StepUpdated, "re-applied; every "+intervalText(p.Interval)
+		st.Outcome, st.Detail = wire.StepWouldApply, "every "+intervalText(p.Interval)
+		return st
+	case id != "":
+		req, resp, err = call(ctx, c, http.MethodPut, cluster.DocPath("_plugins", "_alerting", "monitors", id), nil, body)
+		st.Outcome, st.Detail = wire.StepUpdated, "re-applied; every "+intervalText(p.Interval)
 	default:
-		req, resp, err = call(ctx, c, http.MethodPost, "/_plugins/_alerting/monitors", nil, monBody)
-		if err != nil {
-			return []wire.Step{ch, failStep(mon, req, resp, err)}
-		}
-		if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-			mon.Outcome, mon.Detail = wire.StepSkipped, why
-			return []wire.Step{ch, mon}
-		}
-		if !ok2xx(resp) {
-			return []wire.Step{ch, failStep(mon, req, resp, nil)}
-		}
-		mon.Outcome, mon.Detail = wire.StepOK, "every "+intervalText(p.Interval)
+		req, resp, err = call(ctx, c, http.MethodPost, "/_plugins/_alerting/monitors", nil, body)
+		st.Outcome, st.Detail = wire.StepOK, "every "+intervalText(p.Interval)
 	}
-	return []wire.Step{ch, mon}
+	return putOutcome(st, req, resp, err)
+}
+
+// putOutcome is st, with its outcome when the write succeeded, skipped when
+// the API is not served, and failed with the reason otherwise.
+func putOutcome(st wire.Step, req cluster.Request, resp *cluster.Response, err error) wire.Step {
+	switch {
+	case err != nil:
+		return failStep(st, req, resp, err)
+	case ok2xx(resp):
+		return st
+	}
+	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
+		st.Outcome, st.Detail = wire.StepSkipped, why
+		return st
+	}
+	return failStep(st, req, resp, nil)
 }
 
 func skippedMonitor(s wire.Step) wire.Step {
@@ -196,7 +201,10 @@ func findMonitor(ctx context.Context, c *cluster.Client, st wire.Step, name stri
 			} `json:"hits"`
 		} `json:"hits"`
 	}
-	_ = json.Unmarshal(resp.Body, &r)
+	if err := json.Unmarshal(resp.Body, &r); err != nil {
+		st.Outcome, st.Detail = wire.StepFailed, "cannot read the monitor search: "+err.Error()
+		return "", st, false
+	}
 	for _, h := range r.Hits.Hits {
 		if h.Source.Name == name || h.Source.Monitor.Name == name {
 			return h.ID, st, true

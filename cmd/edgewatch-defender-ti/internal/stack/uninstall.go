@@ -111,9 +111,13 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []wire
 	if es {
 		flavor, kind = dashboards.FlavorElasticsearch, "ILM "
 	}
-	path, _ := dashboards.RetentionPolicyPath(flavor)
 	st := wire.Step{Step: stepRetention, Target: kind + dashboards.RetentionPolicyID}
 	det := wire.Step{Step: "retention detach", Target: alertsPattern}
+	path, err := dashboards.RetentionPolicyPath(flavor)
+	if err != nil {
+		st.Outcome, st.Detail = wire.StepFailed, err.Error()
+		return []wire.Step{st}
+	}
 
 	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
 	if err != nil {
@@ -142,33 +146,10 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []wire
 	switch {
 	case err != nil || (!ok2xx(resp) && resp.Status != http.StatusNotFound):
 		det = failStep(det, req, resp, err)
-	default:
+	case resp.Status == http.StatusNotFound: // no alert index to detach
 		det.Outcome = wire.StepRemoved
-		var r struct {
-			Updated       int      `json:"updated_indices"` // ISM
-			Failures      bool     `json:"failures"`        // ISM
-			HasFailures   bool     `json:"has_failures"`    // ILM
-			FailedIndexes []string `json:"failed_indexes"`  // ILM
-		}
-		_ = json.Unmarshal(resp.Body, &r)
-		switch {
-		case r.HasFailures:
-			det.Outcome, det.Detail = wire.StepFailed, "could not detach from "+strings.Join(r.FailedIndexes, ", ")
-		case r.Failures:
-			var ism ismAnswer
-			_ = json.Unmarshal(resp.Body, &ism)
-			var fails []string
-			for _, f := range ism.FailedIndices {
-				if !strings.Contains(strings.ToLower(f.Reason), "does not have a policy") {
-					fails = append(fails, f.IndexName+": "+f.Reason)
-				}
-			}
-			if len(fails) > 0 {
-				det.Outcome, det.Detail = wire.StepFailed, strings.Join(fails, "; ")
-			}
-		case r.Updated > 0:
-			det.Detail = fmt.Sprintf("%d indices", r.Updated)
-		}
+	default:
+		det = detached(det, resp.Body)
 	}
 	req, resp, err = call(ctx, c, http.MethodDelete, path, nil, nil)
 	switch {
@@ -182,6 +163,39 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []wire
 		st = failStep(st, req, resp, nil)
 	}
 	return []wire.Step{det, st}
+}
+
+// detached reads the answer of ISM's remove or ILM's _ilm/remove into the
+// detach step: removed, or failed with the indices that kept the policy
+// (an index without the policy is not a failure).
+func detached(st wire.Step, body []byte) wire.Step {
+	var r struct {
+		ismAnswer
+		HasFailures   bool     `json:"has_failures"`   // ILM
+		FailedIndexes []string `json:"failed_indexes"` // ILM
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		st.Outcome, st.Detail = wire.StepFailed, "cannot read the answer: "+err.Error()
+		return st
+	}
+	st.Outcome = wire.StepRemoved
+	switch {
+	case r.HasFailures:
+		st.Outcome, st.Detail = wire.StepFailed, "could not detach from "+strings.Join(r.FailedIndexes, ", ")
+	case r.Failures:
+		var fails []string
+		for _, f := range r.FailedIndices {
+			if !strings.Contains(strings.ToLower(f.Reason), "does not have a policy") {
+				fails = append(fails, f.IndexName+": "+f.Reason)
+			}
+		}
+		if len(fails) > 0 {
+			st.Outcome, st.Detail = wire.StepFailed, strings.Join(fails, "; ")
+		}
+	case r.Updated > 0:
+		st.Detail = fmt.Sprintf("%d indices", r.Updated)
+	}
+	return st
 }
 
 // removeTemplate deletes an index template install put, and leaves one
@@ -210,7 +224,10 @@ func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry boo
 			} `json:"index_template"`
 		} `json:"index_templates"`
 	}
-	_ = json.Unmarshal(resp.Body, &got)
+	if err := json.Unmarshal(resp.Body, &got); err != nil {
+		st.Outcome, st.Detail = wire.StepFailed, "cannot read the installed template: "+err.Error()
+		return st
+	}
 	if len(got.IndexTemplates) == 0 {
 		st.Outcome = wire.StepAbsent
 		return st
