@@ -101,12 +101,19 @@ func withILM(f *fakeCluster) {
 
 func runInstall(t *testing.T, f *fakeCluster, args wire.InstallArgs, secrets map[string]string) wire.StepsResult {
 	t.Helper()
-	if args.Settings.Source == "" {
-		args.Settings = stackSettings(f.flavor)
+	return runSteps(t, f, wire.OpInstall, &args, &args.StackArgs, secrets)
+}
+
+// runSteps runs install or uninstall on f (the fake's cluster when args
+// name none) and fails the test when the operation could not run.
+func runSteps[A any](t *testing.T, f *fakeCluster, op wire.Op[A, wire.StepsResult], args *A, stack *wire.StackArgs, secrets map[string]string) wire.StepsResult {
+	t.Helper()
+	if stack.Settings.Source == "" {
+		stack.Settings = stackSettings(f.flavor)
 	}
-	r, err := callOp(f.deps(), wire.OpInstall, args, secrets, nil)
+	r, err := callOp(f.deps(), op, *args, secrets, nil)
 	if err != nil {
-		t.Fatalf("install: %v", err)
+		t.Fatalf("%s: %v", op.Name, err)
 	}
 	return r
 }

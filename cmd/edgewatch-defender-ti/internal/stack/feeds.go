@@ -340,7 +340,21 @@ func count(ctx context.Context, c *cluster.Client, index string) (int64, error) 
 // aliasIndices lists the indices alias points at, sorted; none when the
 // alias does not exist.
 func aliasIndices(ctx context.Context, c *cluster.Client, alias string) ([]string, error) {
-	req := cluster.Request{Method: http.MethodGet, Path: cluster.DocPath("_alias", alias)}
+	m, err := aliases(ctx, c, "resolve alias "+alias, alias)
+	out := make([]string, 0, len(m))
+	for idx := range m {
+		out = append(out, idx)
+	}
+	sort.Strings(out)
+	return out, err
+}
+
+// aliases is GET _alias/name: the indices and their aliases, none when
+// nothing matches.
+func aliases(ctx context.Context, c *cluster.Client, op, name string) (map[string]struct {
+	Aliases map[string]json.RawMessage `json:"aliases"`
+}, error) {
+	req := cluster.Request{Method: http.MethodGet, Path: cluster.DocPath("_alias", name)}
 	resp, err := c.Do(ctx, req)
 	if err != nil {
 		return nil, err
@@ -349,18 +363,15 @@ func aliasIndices(ctx context.Context, c *cluster.Client, alias string) ([]strin
 		return nil, nil
 	}
 	if resp.Status != 200 {
-		return nil, cluster.StatusError("resolve alias "+alias, req, resp.Status, resp.Body)
+		return nil, cluster.StatusError(op, req, resp.Status, resp.Body)
 	}
-	var m map[string]json.RawMessage
+	var m map[string]struct {
+		Aliases map[string]json.RawMessage `json:"aliases"`
+	}
 	if err := json.Unmarshal(resp.Body, &m); err != nil {
-		return nil, &cluster.Error{Op: "resolve alias " + alias, Status: 200, Downstream: true, Reason: "cannot decode answer"}
+		return nil, &cluster.Error{Op: op, Status: 200, Downstream: true, Reason: "cannot decode answer"}
 	}
-	out := make([]string, 0, len(m))
-	for idx := range m {
-		out = append(out, idx)
-	}
-	sort.Strings(out)
-	return out, nil
+	return m, nil
 }
 
 // loadIndices lists the concrete load indices of feed name, oldest first.
@@ -666,22 +677,9 @@ func FeedStatus(ctx context.Context, c *cluster.Client, name string) (FeedState,
 
 // Feeds lists the feeds that have a live alias, sorted.
 func Feeds(ctx context.Context, c *cluster.Client) ([]string, error) {
-	req := cluster.Request{Method: http.MethodGet, Path: cluster.DocPath("_alias", wire.IndicatorIndexPrefix+"*")}
-	resp, err := c.Do(ctx, req)
+	m, err := aliases(ctx, c, "list feeds", wire.IndicatorsPattern)
 	if err != nil {
 		return nil, err
-	}
-	if resp.Status == 404 {
-		return nil, nil
-	}
-	if resp.Status != 200 {
-		return nil, cluster.StatusError("list feeds", req, resp.Status, resp.Body)
-	}
-	var m map[string]struct {
-		Aliases map[string]json.RawMessage `json:"aliases"`
-	}
-	if err := json.Unmarshal(resp.Body, &m); err != nil {
-		return nil, &cluster.Error{Op: "list feeds", Status: 200, Downstream: true, Reason: "cannot decode answer"}
 	}
 	seen := map[string]bool{}
 	for _, v := range m {

@@ -46,8 +46,8 @@ func savedObjectsStep(t *importer.Target) (st wire.Step, bundle []byte, objects 
 	st.Target = targetName(t)
 	bundle, err := dashboards.SavedObjects(bundleKind(t))
 	if err == nil {
-		var refs []importer.ObjectRef
-		refs, err = importer.RefsOf(bundle)
+		var refs []dashboards.ObjectRef
+		refs, err = dashboards.ObjectRefs(bundle)
 		objects = len(refs)
 	}
 	if err != nil {

@@ -3,9 +3,11 @@ package stack
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
@@ -43,4 +45,52 @@ func failStep(s wire.Step, req cluster.Request, resp *cluster.Response, err erro
 		s.Detail = serverReason(req, resp)
 	}
 	return s
+}
+
+// lookup GETs path for step st. exists says whether it is there; when done
+// is true st is final: the call failed, the API is not served (skipped with
+// the server's reason), or the answer was neither 200 nor 404.
+func lookup(ctx context.Context, c *cluster.Client, st wire.Step, path string) (exists bool, resp *cluster.Response, out wire.Step, done bool) {
+	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return false, resp, failStep(st, req, resp, err), true
+	}
+	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
+		st.Outcome, st.Detail = wire.StepSkipped, why
+		return false, resp, st, true
+	}
+	switch resp.Status {
+	case http.StatusOK:
+		return true, resp, st, false
+	case http.StatusNotFound:
+		return false, resp, st, false
+	}
+	return false, resp, failStep(st, req, resp, nil), true
+}
+
+// present is lookup for a removal: a thing that is not there is final too,
+// as absent. ok says st is not final: the thing exists.
+func present(ctx context.Context, c *cluster.Client, st wire.Step, path string) (resp *cluster.Response, out wire.Step, ok bool) {
+	exists, resp, st, done := lookup(ctx, c, st, path)
+	if !done && !exists {
+		st.Outcome, done = wire.StepAbsent, true
+	}
+	return resp, st, !done
+}
+
+// remove DELETEs path for step st: removed, absent (gone meanwhile) or
+// failed.
+func remove(ctx context.Context, c *cluster.Client, st wire.Step, path string) wire.Step {
+	req, resp, err := call(ctx, c, http.MethodDelete, path, nil, nil)
+	switch {
+	case err != nil:
+		return failStep(st, req, resp, err)
+	case resp.Status == http.StatusNotFound:
+		st.Outcome = wire.StepAbsent
+	case ok2xx(resp):
+		st.Outcome = wire.StepRemoved
+	default:
+		return failStep(st, req, resp, nil)
+	}
+	return st
 }

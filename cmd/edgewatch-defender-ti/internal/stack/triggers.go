@@ -27,23 +27,15 @@ func installWatch(ctx context.Context, c *cluster.Client, p dashboards.TriggerPa
 		return st
 	}
 	path := cluster.DocPath("_watcher", "watch", id)
-	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
-	if err != nil {
-		return failStep(st, req, resp, err)
-	}
-	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = wire.StepSkipped, why
+	exists, _, st, done := lookup(ctx, c, st, path)
+	if done {
 		return st
-	}
-	exists := resp.Status == http.StatusOK
-	if !exists && resp.Status != http.StatusNotFound {
-		return failStep(st, req, resp, nil)
 	}
 	if dryRun {
 		st.Outcome, st.Detail = wire.StepWouldApply, "every "+intervalText(p.Interval)
 		return st
 	}
-	req, resp, err = call(ctx, c, http.MethodPut, path, nil, body)
+	req, resp, err := call(ctx, c, http.MethodPut, path, nil, body)
 	st.Outcome, st.Detail = wire.StepOK, "every "+intervalText(p.Interval)
 	if exists {
 		st.Outcome, st.Detail = wire.StepUpdated, "re-applied; every "+intervalText(p.Interval)
@@ -89,18 +81,12 @@ func installChannel(ctx context.Context, c *cluster.Client, p dashboards.Trigger
 		return st
 	}
 	path := cluster.DocPath("_plugins", "_notifications", "configs", cid)
-	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
-	if err != nil {
-		return failStep(st, req, resp, err)
-	}
-	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = wire.StepSkipped, why
-		return st
-	}
-	exists := resp.Status == http.StatusOK
+	exists, _, st, done := lookup(ctx, c, st, path)
+	var req cluster.Request
+	var resp *cluster.Response
 	switch {
-	case !exists && resp.Status != http.StatusNotFound:
-		return failStep(st, req, resp, nil)
+	case done:
+		return st
 	case dryRun:
 		st.Outcome = wire.StepWouldApply
 		return st

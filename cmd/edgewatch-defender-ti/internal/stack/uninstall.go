@@ -40,37 +40,15 @@ func uninstallTriggers(ctx context.Context, c *cluster.Client, detection string,
 // deleteThing GETs path and DELETEs it when present: removed, absent,
 // skipped (the API is not served) or failed.
 func deleteThing(ctx context.Context, c *cluster.Client, st wire.Step, path string, dry bool) wire.Step {
-	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
-	if err != nil {
-		return failStep(st, req, resp, err)
-	}
-	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = wire.StepSkipped, why
-		return st
-	}
+	_, st, ok := present(ctx, c, st, path)
 	switch {
-	case resp.Status == http.StatusNotFound:
-		st.Outcome = wire.StepAbsent
+	case !ok:
 		return st
-	case resp.Status != http.StatusOK:
-		return failStep(st, req, resp, nil)
 	case dry:
 		st.Outcome = wire.StepWouldRemove
 		return st
 	}
-	req, resp, err = call(ctx, c, http.MethodDelete, path, nil, nil)
-	if err != nil {
-		return failStep(st, req, resp, err)
-	}
-	switch {
-	case resp.Status == http.StatusNotFound:
-		st.Outcome = wire.StepAbsent
-	case ok2xx(resp):
-		st.Outcome = wire.StepRemoved
-	default:
-		return failStep(st, req, resp, nil)
-	}
-	return st
+	return remove(ctx, c, st, path)
 }
 
 func removeSavedObjects(ctx context.Context, t *importer.Target, dry bool) wire.Step {
@@ -119,25 +97,17 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []wire
 		return []wire.Step{st}
 	}
 
-	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
-	if err != nil {
-		return []wire.Step{failStep(st, req, resp, err)}
-	}
-	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = wire.StepSkipped, why
-		return []wire.Step{st}
-	}
+	_, st, ok := present(ctx, c, st, path)
 	switch {
-	case resp.Status == http.StatusNotFound:
-		st.Outcome = wire.StepAbsent
+	case !ok:
 		return []wire.Step{st}
-	case resp.Status != http.StatusOK:
-		return []wire.Step{failStep(st, req, resp, nil)}
 	case dry:
 		st.Outcome, det.Outcome = wire.StepWouldRemove, wire.StepWouldRemove
 		return []wire.Step{det, st}
 	}
 	// Detach.
+	var req cluster.Request
+	var resp *cluster.Response
 	if es {
 		req, resp, err = call(ctx, c, http.MethodPost, "/"+alertsPattern+"/_ilm/remove", nil, nil)
 	} else {
@@ -151,18 +121,7 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []wire
 	default:
 		det = detached(det, resp.Body)
 	}
-	req, resp, err = call(ctx, c, http.MethodDelete, path, nil, nil)
-	switch {
-	case err != nil:
-		st = failStep(st, req, resp, err)
-	case resp.Status == http.StatusNotFound:
-		st.Outcome = wire.StepAbsent
-	case ok2xx(resp):
-		st.Outcome = wire.StepRemoved
-	default:
-		st = failStep(st, req, resp, nil)
-	}
-	return []wire.Step{det, st}
+	return []wire.Step{det, remove(ctx, c, st, path)}
 }
 
 // detached reads the answer of ISM's remove or ILM's _ilm/remove into the
@@ -203,17 +162,9 @@ func detached(st wire.Step, body []byte) wire.Step {
 func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry bool) wire.Step {
 	st := wire.Step{Step: "index template", Target: name}
 	path := cluster.DocPath("_index_template", name)
-	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
-	if err != nil {
-		return failStep(st, req, resp, err)
-	}
-	switch resp.Status {
-	case http.StatusNotFound:
-		st.Outcome = wire.StepAbsent
+	resp, st, ok := present(ctx, c, st, path)
+	if !ok {
 		return st
-	case http.StatusOK:
-	default:
-		return failStep(st, req, resp, nil)
 	}
 	var got struct {
 		IndexTemplates []struct {
@@ -240,18 +191,7 @@ func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry boo
 		st.Outcome = wire.StepWouldRemove
 		return st
 	}
-	req, resp, err = call(ctx, c, http.MethodDelete, path, nil, nil)
-	switch {
-	case err != nil:
-		return failStep(st, req, resp, err)
-	case resp.Status == http.StatusNotFound:
-		st.Outcome = wire.StepAbsent
-	case ok2xx(resp):
-		st.Outcome = wire.StepRemoved
-	default:
-		return failStep(st, req, resp, nil)
-	}
-	return st
+	return remove(ctx, c, st, path)
 }
 
 // listIndices lists the concrete indices matching pattern (none when
