@@ -1,6 +1,3 @@
-// Package jsonstr appends strings to JSON being written by hand, for the hot
-// paths that build JSON rows byte by byte (the CSV reader of connectors/file,
-// the dataset generator) instead of through encoding/json.
 package jsonstr
 
 // Append appends s to dst as a JSON string: quotes, backslashes and control
