@@ -15,7 +15,7 @@ import (
 // feed.load into each cluster: a first load, then a reload of the same
 // file (which reads the live feed to carry first_seen over). Run it alone:
 //
-//	go test ./internal/ops -run '^$' -bench FeedLoadLevel1 -benchtime 1x
+//	go test ./cmd/edgewatch-defender-ti/internal/admin -run '^$' -bench FeedLoadLevel1 -benchtime 1x
 //
 // The IPsum directory is $EDGEWATCH_IPSUM_DIR (default
 // ../../../shared/data/ipsum).

@@ -41,7 +41,7 @@ func (d Deps) report(ctx context.Context, a wire.ReportArgs, secrets map[string]
 	if res.TotalAlerts, err = streamAlerts(ctx, c, index, a.MaxAlerts, s); err != nil {
 		return wire.ReportData{}, err
 	}
-	runs, err := readRuns(ctx, c, a.Runs)
+	runs, err := stack.RunRecords(ctx, c, a.Runs)
 	switch {
 	case errors.Is(err, cluster.ErrNotFound):
 		res.Notes = append(res.Notes, "no state index "+wire.StateIndex+": no run records")
@@ -123,32 +123,6 @@ func streamAlerts(ctx context.Context, c *cluster.Client, index string, max int,
 		after = r.Hits.Hits[len(r.Hits.Hits)-1].Sort
 	}
 	return total, nil
-}
-
-// readRuns reads the newest run records of the state index.
-func readRuns(ctx context.Context, c *cluster.Client, n int) ([]wire.RunRecord, error) {
-	body := map[string]any{
-		"size":  min(n, 10_000),
-		"query": map[string]any{"term": map[string]any{"type": wire.StateTypeRun}},
-		"sort":  []any{map[string]any{"started_at": map[string]any{"order": "desc", "unmapped_type": "date"}}},
-	}
-	req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(wire.StateIndex, "_search"), Body: cluster.JSON(body),
-		Query: url.Values{"filter_path": {"hits.hits._source"}}}
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				Source wire.RunRecord `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
-	if err := c.Call(ctx, "read run records", req, &r); err != nil {
-		return nil, err
-	}
-	out := make([]wire.RunRecord, 0, len(r.Hits.Hits))
-	for i := len(r.Hits.Hits) - 1; i >= 0; i-- { // oldest first
-		out = append(out, r.Hits.Hits[i].Source)
-	}
-	return out, nil
 }
 
 // reportFeed is the feed panel: the chosen feed's live status, nil when

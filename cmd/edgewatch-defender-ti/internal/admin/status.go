@@ -43,7 +43,7 @@ func (d Deps) status(ctx context.Context, a wire.StatusArgs, secrets map[string]
 		res.Detections = dets
 	}
 
-	runs, err := readRuns(ctx, c, lastRuns)
+	runs, err := stack.RunRecords(ctx, c, lastRuns)
 	if err != nil && !cluster.IsNotFound(err) {
 		return wire.StatusResult{}, fmt.Errorf("status: %w", err)
 	}

@@ -30,6 +30,33 @@ func WriteRunRecord(ctx context.Context, c *cluster.Client, rec wire.RunRecord) 
 	return id, err
 }
 
+// RunRecords reads the n newest run records of the state index, oldest
+// first.
+func RunRecords(ctx context.Context, c *cluster.Client, n int) ([]wire.RunRecord, error) {
+	body := map[string]any{
+		"size":  min(n, 10_000),
+		"query": map[string]any{"term": map[string]any{"type": wire.StateTypeRun}},
+		"sort":  []any{map[string]any{"started_at": map[string]any{"order": "desc", "unmapped_type": "date"}}},
+	}
+	req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(wire.StateIndex, "_search"), Body: cluster.JSON(body),
+		Query: url.Values{"filter_path": {"hits.hits._source"}}}
+	var r struct {
+		Hits struct {
+			Hits []struct {
+				Source wire.RunRecord `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := c.Call(ctx, "read run records", req, &r); err != nil {
+		return nil, err
+	}
+	out := make([]wire.RunRecord, 0, len(r.Hits.Hits))
+	for i := len(r.Hits.Hits) - 1; i >= 0; i-- { // oldest first
+		out = append(out, r.Hits.Hits[i].Source)
+	}
+	return out, nil
+}
+
 // StoredDoc is a document as read with its concurrency token.
 type StoredDoc struct {
 	Source      json.RawMessage
