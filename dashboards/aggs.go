@@ -1,8 +1,6 @@
 package dashboards
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -89,28 +87,17 @@ type searchSourceJSON struct {
 
 func parseObjects(ndjson []byte) ([]rawObject, error) {
 	var objs []rawObject
-	sc := bufio.NewScanner(bytes.NewReader(ndjson))
-	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
+	err := eachObject(ndjson, func(line int, b []byte) error {
 		var o rawObject
 		if err := json.Unmarshal(b, &o); err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+			return fmt.Errorf("line %d: %w", line, err)
 		}
-		if o.Type == "" && o.ID == "" {
-			continue
+		if o.Type != "" || o.ID != "" {
+			objs = append(objs, o)
 		}
-		objs = append(objs, o)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	return objs, nil
+		return nil
+	})
+	return objs, err
 }
 
 type pattern struct{ title, timeField string }

@@ -69,15 +69,7 @@ type ObjectRef struct {
 // export-summary line (no type/id) are skipped.
 func ObjectRefs(ndjson []byte) ([]ObjectRef, error) {
 	var refs []ObjectRef
-	sc := bufio.NewScanner(bytes.NewReader(ndjson))
-	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
+	err := eachObject(ndjson, func(line int, b []byte) error {
 		var o struct {
 			Type       string `json:"type"`
 			ID         string `json:"id"`
@@ -86,18 +78,36 @@ func ObjectRefs(ndjson []byte) ([]ObjectRef, error) {
 			} `json:"attributes"`
 		}
 		if err := json.Unmarshal(b, &o); err != nil {
-			return nil, fmt.Errorf("dashboards: ndjson line %d: %w", line, err)
+			return fmt.Errorf("dashboards: ndjson line %d: %w", line, err)
 		}
 		if o.Type == "" && o.ID == "" {
-			continue // export summary line
+			return nil // export summary line
 		}
 		if o.Type == "" || o.ID == "" {
-			return nil, fmt.Errorf("dashboards: ndjson line %d: object without type or id", line)
+			return fmt.Errorf("dashboards: ndjson line %d: object without type or id", line)
 		}
 		refs = append(refs, ObjectRef{Type: o.Type, ID: o.ID, Title: o.Attributes.Title})
+		return nil
+	})
+	return refs, err
+}
+
+// eachObject calls fn with each non-blank line of an NDJSON bundle and its
+// 1-based number.
+func eachObject(ndjson []byte, fn func(line int, b []byte) error) error {
+	sc := bufio.NewScanner(bytes.NewReader(ndjson))
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	line := 0
+	for sc.Scan() {
+		line++
+		if b := bytes.TrimSpace(sc.Bytes()); len(b) > 0 {
+			if err := fn(line, b); err != nil {
+				return err
+			}
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("dashboards: read ndjson: %w", err)
+		return fmt.Errorf("dashboards: read ndjson: %w", err)
 	}
-	return refs, nil
+	return nil
 }

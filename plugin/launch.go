@@ -32,6 +32,11 @@ const DefaultStartTimeout = 20 * time.Second
 // plugin process to be seen as exited before it blames the transport instead.
 const exitGrace = 2 * time.Second
 
+// ParseLogLevel reads a log level name as the host and its plugins use it:
+// trace, debug, info (or empty), warn (or warning), error, in any case; ok
+// is false for anything else.
+func ParseLogLevel(s string) (level slog.Level, ok bool) { return logbridge.ParseLevel(s) }
+
 // Options configure Launch. The zero value is valid.
 type Options struct {
 	// Logger receives the plugin's log lines (with a "plugin" attribute)

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
@@ -518,7 +519,7 @@ func TestClusterEndToEnd(t *testing.T) {
 
 			// Both runs left a run record in the state index.
 			for _, s := range []wire.Summary{sum, re} {
-				doc, err := tg.Client.GetDoc(ctx, wire.StateIndex, "run-"+s.RunID)
+				doc, err := stack.GetDoc(ctx, tg.Client, wire.StateIndex, "run-"+s.RunID)
 				if err != nil || !doc.Found {
 					t.Errorf("run record run-%s: found=%v err=%v", s.RunID, doc.Found, err)
 					continue
@@ -559,7 +560,7 @@ func TestClusterEndToEnd(t *testing.T) {
 			// Uninstall removes the (shared) templates: put them back at the
 			// end whatever happens, for the other tests of this cluster.
 			t.Cleanup(func() {
-				if _, err := tg.Client.Install(context.Background(), cluster.InstallOptions{AlertIndex: "-"}); err != nil {
+				if _, err := stack.InstallTemplates(context.Background(), tg.Client, stack.TemplateOptions{AlertIndex: "-"}); err != nil {
 					t.Errorf("reinstall templates: %v", err)
 				}
 			})

@@ -153,24 +153,8 @@ func (c *Client) NewBulkWriter(index string, opts BulkOptions) *BulkWriter {
 	if opts.MaxDocs <= 0 {
 		opts.MaxDocs = defaultBulkDocs
 	}
-	opts.Retry = mergeRetry(opts.Retry, c.retry)
+	opts.Retry = opts.Retry.or(c.retry).withDefaults()
 	return &BulkWriter{c: c, index: index, opts: opts}
-}
-
-func mergeRetry(p, base RetryPolicy) RetryPolicy {
-	if p.Initial <= 0 {
-		p.Initial = base.Initial
-	}
-	if p.Max <= 0 {
-		p.Max = base.Max
-	}
-	if p.MaxTries == 0 {
-		p.MaxTries = base.MaxTries
-	}
-	if p.MaxElapsed <= 0 {
-		p.MaxElapsed = base.MaxElapsed
-	}
-	return p.withDefaults()
 }
 
 // Add queues doc and sends a request when the batch is full. A document

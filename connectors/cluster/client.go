@@ -136,6 +136,11 @@ func (c *Client) Call(ctx context.Context, op string, req Request, out any) erro
 	return nil
 }
 
+// Refresh makes recent writes to index visible to search.
+func (c *Client) Refresh(ctx context.Context, index string) error {
+	return c.Call(ctx, "refresh "+index, Request{Method: http.MethodPost, Path: DocPath(index, "_refresh")}, nil)
+}
+
 // JSON marshals v for a request body, byte for byte as json.Marshal does
 // (see appendJSON); it panics only on values that cannot be marshalled (a
 // programming error).

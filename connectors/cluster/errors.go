@@ -163,6 +163,16 @@ func IsRetryable(err error) bool {
 	return errors.As(err, &e) && e.Retryable
 }
 
+// IsNotFound reports whether err says that what was asked for does not
+// exist: a 404, or an error answer whose type is a *_not_found_exception.
+func IsNotFound(err error) bool {
+	if errors.Is(err, ErrNotFound) {
+		return true
+	}
+	var e *Error
+	return errors.As(err, &e) && strings.Contains(e.Type, "not_found")
+}
+
 // IsDownstream reports whether err was caused by the cluster (an error
 // answer or an unreachable cluster) rather than by edgewatch.
 func IsDownstream(err error) bool {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/buger/jsonparser"
@@ -429,19 +430,10 @@ func (p *Profile) DecodeDeviceInfo(src json.RawMessage, row *correlation.DeviceI
 
 func (p *Profile) decodeDeviceInfo(d *docView, row *correlation.DeviceInfo) error {
 	*row = correlation.DeviceInfo{}
-	t, ok, err := d.timeAt(p.field(FieldTime))
-	switch {
-	case err != nil:
-		return badRow(SkipBadTime, err)
-	case !ok:
-		return badRow(SkipMissingTime, nil)
+	var err error
+	if row.Time, row.DeviceID, row.DeviceName, err = p.rowIdentity(d); err != nil {
+		return err
 	}
-	row.Time = t
-	row.DeviceID = d.str(p.field(FieldDeviceID))
-	if row.DeviceID == "" {
-		return badRow(SkipMissingDeviceID, nil)
-	}
-	row.DeviceName = d.str(p.field(FieldDeviceName))
 	row.IsInternetFacing = d.boolean(p.field(FieldIsInternetFacing))
 	row.PublicIP = d.str(p.field(FieldPublicIP))
 	row.OSPlatform = d.str(p.field(FieldOSPlatform))
@@ -493,6 +485,23 @@ func (p *Profile) facingKeyOverrides(d *docView, f *correlation.InternetFacing) 
 	}
 }
 
+// rowIdentity reads what every row needs: its time and DeviceId (a row
+// without either is skipped, with the reason) and its DeviceName.
+func (p *Profile) rowIdentity(d *docView) (t time.Time, deviceID, deviceName string, err error) {
+	t, ok, err := d.timeAt(p.field(FieldTime))
+	switch {
+	case err != nil:
+		return t, "", "", badRow(SkipBadTime, err)
+	case !ok:
+		return t, "", "", badRow(SkipMissingTime, nil)
+	}
+	deviceID = d.str(p.field(FieldDeviceID))
+	if deviceID == "" {
+		return t, "", "", badRow(SkipMissingDeviceID, nil)
+	}
+	return t, deviceID, d.str(p.field(FieldDeviceName)), nil
+}
+
 // DecodeNetworkEvent fills ev from one DeviceNetworkEvents searchHit's _source.
 // ev.Raw is the Advanced Hunting row (the whole _source, or the Row path).
 func (p *Profile) DecodeNetworkEvent(src json.RawMessage, ev *correlation.NetworkEvent) error {
@@ -505,19 +514,10 @@ func (p *Profile) DecodeNetworkEvent(src json.RawMessage, ev *correlation.Networ
 
 func (p *Profile) decodeNetworkEvent(d *docView, ev *correlation.NetworkEvent) error {
 	*ev = correlation.NetworkEvent{}
-	t, ok, err := d.timeAt(p.field(FieldTime))
-	switch {
-	case err != nil:
-		return badRow(SkipBadTime, err)
-	case !ok:
-		return badRow(SkipMissingTime, nil)
+	var err error
+	if ev.Time, ev.DeviceID, ev.DeviceName, err = p.rowIdentity(d); err != nil {
+		return err
 	}
-	ev.Time = t
-	ev.DeviceID = d.str(p.field(FieldDeviceID))
-	if ev.DeviceID == "" {
-		return badRow(SkipMissingDeviceID, nil)
-	}
-	ev.DeviceName = d.str(p.field(FieldDeviceName))
 	ev.ActionType = d.str(p.field(FieldActionType))
 	if ev.ActionType != correlation.ActionInboundAccepted && strings.EqualFold(ev.ActionType, p.InboundAction) {
 		ev.ActionType = correlation.ActionInboundAccepted

@@ -52,33 +52,20 @@ func anyOf(clauses []any) any {
 // to the client side. A path no index maps yields a terms query on the path
 // itself, which matches nothing, as it should.
 func termsClause(path string, plan fieldPlan, values []any, maxTerms int) (any, bool) {
-	if !plan.Pushable {
-		return nil, false
-	}
-	if len(values) == 0 {
-		return matchNone(), true
-	}
-	if maxTerms <= 0 {
-		maxTerms = 65536
-	}
-	fields := plan.Fields
-	if len(fields) == 0 {
-		fields = []string{path}
-	}
-	var clauses []any
-	for _, f := range fields {
-		for start := 0; start < len(values); start += maxTerms {
-			end := min(start+maxTerms, len(values))
-			clauses = append(clauses, jsonObj{"terms": jsonObj{f: values[start:end]}})
-		}
-	}
-	return anyOf(clauses), true
+	return chunkedTerms(path, plan, values, maxTerms, func(v []any) any { return v })
 }
 
 // termsClauseStrings is termsClause for long lists of strings (indicator
 // terms): each chunk is marshalled once, here, instead of element by
 // element as []any on every page.
 func termsClauseStrings(path string, plan fieldPlan, values []string, maxTerms int) (any, bool) {
+	return chunkedTerms(path, plan, values, maxTerms, func(v []string) any { return trustedJSON(appendJSONStrings(nil, v)) })
+}
+
+// chunkedTerms is the terms queries of termsClause: values cut into chunks
+// of at most maxTerms (each built once by chunk), one query per field and
+// chunk.
+func chunkedTerms[V any](path string, plan fieldPlan, values []V, maxTerms int, chunk func([]V) any) (any, bool) {
 	if !plan.Pushable {
 		return nil, false
 	}
@@ -92,9 +79,9 @@ func termsClauseStrings(path string, plan fieldPlan, values []string, maxTerms i
 	if len(fields) == 0 {
 		fields = []string{path}
 	}
-	var chunks []trustedJSON
+	var chunks []any
 	for start := 0; start < len(values); start += maxTerms {
-		chunks = append(chunks, appendJSONStrings(nil, values[start:min(start+maxTerms, len(values))]))
+		chunks = append(chunks, chunk(values[start:min(start+maxTerms, len(values))]))
 	}
 	var clauses []any
 	for _, f := range fields {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,15 +138,7 @@ func indicators(t *testing.T, vals ...string) *correlation.IndicatorSet {
 	t.Helper()
 	s := correlation.NewIndicatorSet("test")
 	for _, v := range vals {
-		var p netip.Prefix
-		var err error
-		if strings.Contains(v, "/") {
-			p, err = netip.ParsePrefix(v)
-		} else {
-			var a netip.Addr
-			a, err = netip.ParseAddr(v)
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
+		p, err := correlation.ParsePrefix(v)
 		if err != nil {
 			t.Fatal(err)
 		}

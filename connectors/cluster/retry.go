@@ -26,18 +26,21 @@ var DefaultRetry = RetryPolicy{Initial: 200 * time.Millisecond, Max: 10 * time.S
 // NoRetry runs an operation once.
 var NoRetry = RetryPolicy{MaxTries: 1}
 
-func (p RetryPolicy) withDefaults() RetryPolicy {
+func (p RetryPolicy) withDefaults() RetryPolicy { return p.or(DefaultRetry) }
+
+// or fills p's unset fields from base.
+func (p RetryPolicy) or(base RetryPolicy) RetryPolicy {
 	if p.Initial <= 0 {
-		p.Initial = DefaultRetry.Initial
+		p.Initial = base.Initial
 	}
 	if p.Max <= 0 {
-		p.Max = DefaultRetry.Max
+		p.Max = base.Max
 	}
 	if p.MaxTries == 0 {
-		p.MaxTries = DefaultRetry.MaxTries
+		p.MaxTries = base.MaxTries
 	}
 	if p.MaxElapsed <= 0 {
-		p.MaxElapsed = DefaultRetry.MaxElapsed
+		p.MaxElapsed = base.MaxElapsed
 	}
 	return p
 }

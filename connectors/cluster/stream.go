@@ -150,8 +150,9 @@ const (
 )
 
 // streamPIT runs spec with a point in time and search_after, calling fn for
-// each hit in order. Memory is one page. The point in time is closed on
-// every return path, and ctx is checked between pages.
+// each hit in order. Memory is one page (two while the next page is
+// prefetched). The point in time is closed on every return path, and ctx
+// is checked between pages.
 //
 // shardDoc says whether the store sorts on _shard_doc. Without it (OpenSearch
 // before 3.3) a one-shard point in time sorts on _doc, and so does a
@@ -173,65 +174,130 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 			err = cerr
 		}
 	}()
-	var total int64
-	counted, probe := false, false
-	known := false // total is exact
-	tiebreak := tiebreakShardDoc
-	if !shardDoc {
-		tiebreak = tiebreakDoc
-		switch {
-		case p.shards == 1:
-		case !spec.CheapQuery:
-			probe = true
-		default:
-			sr, err := pitPage(ctx, c, spec.Index, jsonObj{
-				"size": 0, "track_total_hits": true, "query": spec.Query,
-				"pit": jsonObj{"id": p.id, "keep_alive": keepAliveParam(spec.KeepAlive)},
-			})
-			if err != nil {
-				return err
-			}
-			if sr.PitID != "" {
-				p.id = sr.PitID
-			}
-			if sr.Hits.Total != nil {
-				total, counted = sr.Hits.Total.Value, true
-				known = true
-			}
-			if !counted || total > int64(spec.PageSize) {
-				// Several pages over several shards: _doc would skip hits.
-				tiebreak = tiebreakID
-			}
-		}
+	s := &pitStream{c: c, spec: spec, pit: p}
+	first, err := s.chooseTiebreak(ctx, shardDoc)
+	if err != nil {
+		return err
 	}
+	return s.pages(ctx, first, fn)
+}
 
-	sortBy := func(tb string) []any {
-		var s []any
-		if spec.TimeSort && spec.TimeField != "" {
-			s = append(s, jsonObj{spec.TimeField: jsonObj{"order": "asc", "unmapped_type": "date", "missing": "_last"}})
+// pitStream is one streamed search over an open point in time.
+type pitStream struct {
+	c    *Client
+	spec searchSpec
+	pit  *pointInTime
+	// tiebreak is the unique last sort key (tiebreakShardDoc, tiebreakDoc
+	// or tiebreakID).
+	tiebreak string
+	// total is the exact number of hits when known; the first page
+	// tracks it when it is not known yet.
+	total int64
+	known bool
+}
+
+// chooseTiebreak picks the tiebreak (see streamPIT). When it had to fetch
+// the first page on _doc to decide and that page is the whole read, it
+// returns the page, which the stream then starts with.
+func (s *pitStream) chooseTiebreak(ctx context.Context, shardDoc bool) (*searchResponse, error) {
+	switch {
+	case shardDoc:
+		s.tiebreak = tiebreakShardDoc
+		return nil, nil
+	case s.pit.shards == 1:
+		s.tiebreak = tiebreakDoc
+		return nil, nil
+	case s.spec.CheapQuery:
+		if err := s.count(ctx); err != nil {
+			return nil, err
 		}
-		return append(s, jsonObj{tb: jsonObj{"order": "asc"}})
+		s.tiebreak = tiebreakDoc
+		if !s.known || s.total > int64(s.spec.PageSize) {
+			s.tiebreak = tiebreakID // several pages over several shards: _doc would skip hits
+		}
+		return nil, nil
 	}
-	sort := sortBy(tiebreak)
+	return s.probe(ctx)
+}
 
-	pageBody := func(page int, after []json.RawMessage) []byte {
-		body := jsonObj{
-			"size":    spec.PageSize,
-			"query":   spec.Query,
-			"_source": spec.Source,
-			"sort":    sort,
-			"pit":     jsonObj{"id": p.id, "keep_alive": keepAliveParam(spec.KeepAlive)},
-			// Count once, on the first page, for progress.
-			"track_total_hits": page == 0 && !counted,
-		}
-		if after != nil {
-			body["search_after"] = after
-		}
-		return JSON(body)
+// count counts the query's hits on the point in time (size 0).
+func (s *pitStream) count(ctx context.Context) error {
+	sr, err := pitPage(ctx, s.c, s.spec.Index, jsonObj{
+		"size": 0, "track_total_hits": true, "query": s.spec.Query,
+		"pit": jsonObj{"id": s.pit.id, "keep_alive": keepAliveParam(s.spec.KeepAlive)},
+	})
+	if err != nil {
+		return err
 	}
+	s.nextPIT(sr)
+	if sr.Hits.Total != nil {
+		s.total, s.known = sr.Hits.Total.Value, true
+	}
+	return nil
+}
 
-	// While fn consumes a full page, the next one is already being
-	// searched and sent (one request in flight: memory stays two pages).
+// probe fetches the first page sorted on _doc. A page that is the whole
+// read is returned to be streamed; when more pages follow, _doc would skip
+// hits across shards: the read starts over on _id (nothing was delivered
+// yet) and the probe's total is kept.
+func (s *pitStream) probe(ctx context.Context) (*searchResponse, error) {
+	s.tiebreak = tiebreakDoc
+	sr, err := pitPageBody(ctx, s.c, s.spec.Index, s.pageBody(nil))
+	if err != nil {
+		return nil, err
+	}
+	s.nextPIT(sr)
+	s.learnTotal(sr)
+	if len(sr.Hits.Hits) >= s.spec.PageSize && (sr.Hits.Total == nil || sr.Hits.Total.Value > int64(len(sr.Hits.Hits))) {
+		s.tiebreak = tiebreakID
+		return nil, nil
+	}
+	return sr, nil
+}
+
+// nextPIT keeps the point-in-time id a page answered: it may change
+// between pages.
+func (s *pitStream) nextPIT(sr *searchResponse) {
+	if sr.PitID != "" {
+		s.pit.id = sr.PitID
+	}
+}
+
+// learnTotal keeps the total the first page tracked.
+func (s *pitStream) learnTotal(sr *searchResponse) {
+	if !s.known && sr.Hits.Total != nil {
+		s.total, s.known = sr.Hits.Total.Value, true
+	}
+}
+
+// pageBody is the search of the page after the sort values after (nil:
+// the first page). The first page tracks the total when it is not known,
+// for progress and to know the last page without asking for one more.
+func (s *pitStream) pageBody(after []json.RawMessage) []byte {
+	var sort []any
+	if s.spec.TimeSort && s.spec.TimeField != "" {
+		sort = append(sort, jsonObj{s.spec.TimeField: jsonObj{"order": "asc", "unmapped_type": "date", "missing": "_last"}})
+	}
+	sort = append(sort, jsonObj{s.tiebreak: jsonObj{"order": "asc"}})
+	body := jsonObj{
+		"size":             s.spec.PageSize,
+		"query":            s.spec.Query,
+		"_source":          s.spec.Source,
+		"sort":             sort,
+		"pit":              jsonObj{"id": s.pit.id, "keep_alive": keepAliveParam(s.spec.KeepAlive)},
+		"track_total_hits": after == nil && !s.known,
+	}
+	if after != nil {
+		body["search_after"] = after
+	}
+	return JSON(body)
+}
+
+// pages streams the pages in order, starting with first when the
+// tiebreak choice already fetched it. While fn consumes a full page, the
+// next one is already being searched and sent (one request in flight:
+// memory stays two pages).
+func (s *pitStream) pages(ctx context.Context, first *searchResponse, fn func(*searchHit) error) error {
 	var next chan pageResult
 	cancelNext := func() {}
 	defer func() {
@@ -246,50 +312,34 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 			return err
 		}
 		var sr *searchResponse
-		if next != nil {
+		var err error
+		switch {
+		case first != nil:
+			sr, first = first, nil
+		case next != nil:
 			r := <-next
 			cancelNext()
 			next, cancelNext = nil, func() {}
 			sr, err = r.sr, r.err
-		} else {
-			sr, err = pitPageBody(ctx, c, spec.Index, pageBody(page, nil))
+		default:
+			sr, err = pitPageBody(ctx, s.c, s.spec.Index, s.pageBody(nil))
 		}
 		if err != nil {
 			return err
 		}
-		if sr.PitID != "" {
-			p.id = sr.PitID // the id may change between pages
+		s.nextPIT(sr)
+		if page == 0 {
+			s.learnTotal(sr)
 		}
-		if page == 0 && !counted && sr.Hits.Total != nil {
-			total, known = sr.Hits.Total.Value, true
-		}
-		if probe {
-			probe = false
-			if len(sr.Hits.Hits) >= spec.PageSize && (sr.Hits.Total == nil || sr.Hits.Total.Value > int64(len(sr.Hits.Hits))) {
-				// More than one page on several shards: _doc would skip
-				// hits. Start over on _id; nothing was delivered yet.
-				sort = sortBy(tiebreakID)
-				page = -1
-				counted = sr.Hits.Total != nil
-				continue
-			}
-		}
-		// A full page is followed by another, unless the exact total
-		// (counted, or tracked on the first page) says this was the last.
-		full := len(sr.Hits.Hits) >= spec.PageSize && !(known && done+int64(len(sr.Hits.Hits)) >= total)
+		// A full page is followed by another, unless the exact total says
+		// this was the last.
+		full := len(sr.Hits.Hits) >= s.spec.PageSize && !(s.known && done+int64(len(sr.Hits.Hits)) >= s.total)
 		if full {
 			last := sr.Hits.Hits[len(sr.Hits.Hits)-1]
 			if len(last.Sort) == 0 {
-				return fmt.Errorf("search %s: hit without sort values", spec.Index)
+				return fmt.Errorf("search %s: hit without sort values", s.spec.Index)
 			}
-			body := pageBody(page+1, last.Sort)
-			nctx, cancel := context.WithCancel(ctx)
-			ch := make(chan pageResult, 1)
-			go func() {
-				sr, err := pitPageBody(nctx, c, spec.Index, body)
-				ch <- pageResult{sr, err}
-			}()
-			next, cancelNext = ch, cancel
+			next, cancelNext = s.prefetch(ctx, last.Sort)
 		}
 		for i := range sr.Hits.Hits {
 			if err := fn(&sr.Hits.Hits[i]); err != nil {
@@ -297,13 +347,25 @@ func streamPIT(ctx context.Context, c *Client, shardDoc bool, spec searchSpec, f
 			}
 		}
 		done += int64(len(sr.Hits.Hits))
-		if spec.Progress != nil {
-			spec.Progress(done, total)
+		if s.spec.Progress != nil {
+			s.spec.Progress(done, s.total)
 		}
 		if !full {
 			return nil
 		}
 	}
+}
+
+// prefetch starts searching the page after the sort values after.
+func (s *pitStream) prefetch(ctx context.Context, after []json.RawMessage) (chan pageResult, context.CancelFunc) {
+	body := s.pageBody(after)
+	nctx, cancel := context.WithCancel(ctx)
+	ch := make(chan pageResult, 1)
+	go func() {
+		sr, err := pitPageBody(nctx, s.c, s.spec.Index, body)
+		ch <- pageResult{sr, err}
+	}()
+	return ch, cancel
 }
 
 type pageResult struct {

@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/edgewatch/edgewatch/dashboards"
 )
 
 // Kind is the product a Target runs.
@@ -341,11 +342,8 @@ func Import(ctx context.Context, t Target, ndjson []byte, overwrite bool) (Resul
 	return res, nil
 }
 
-// ObjectRef names one saved object.
-type ObjectRef struct {
-	Type string `json:"type"`
-	ID   string `json:"id"`
-}
+// ObjectRef names one saved object (dashboards.ObjectRef).
+type ObjectRef = dashboards.ObjectRef
 
 // DeleteOutcome is what happened to one object.
 type DeleteOutcome struct {
@@ -403,40 +401,9 @@ func (t Target) deleteOne(ctx context.Context, base *url.URL, o ObjectRef) (dele
 	}
 }
 
-// RefsOf lists the objects of an NDJSON bundle in file order, skipping blank
-// lines and the export-summary line.
-func RefsOf(ndjson []byte) ([]ObjectRef, error) {
-	var refs []ObjectRef
-	sc := bufio.NewScanner(bytes.NewReader(ndjson))
-	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		var r ObjectRef
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("ndjson line %d: %w", line, err)
-		}
-		if r.Type == "" && r.ID == "" {
-			continue
-		}
-		if r.Type == "" || r.ID == "" {
-			return nil, fmt.Errorf("ndjson line %d: object without type or id", line)
-		}
-		refs = append(refs, r)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read ndjson: %w", err)
-	}
-	return refs, nil
-}
-
 // Uninstall deletes every object of an NDJSON bundle, last object first.
 func Uninstall(ctx context.Context, t Target, ndjson []byte) ([]DeleteOutcome, error) {
-	refs, err := RefsOf(ndjson)
+	refs, err := dashboards.ObjectRefs(ndjson)
 	if err != nil {
 		return nil, fmt.Errorf("saved objects uninstall: %w", err)
 	}

@@ -409,7 +409,7 @@ func TestDeleteReportsFailuresAndGoesOn(t *testing.T) {
 	fake := &fakeStack{kind: Kibana, deleteStatus: map[string]int{"search/b": http.StatusInternalServerError}}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	out, err := Delete(context.Background(), Target{Kind: Kibana, URL: srv.URL}, []ObjectRef{{"visualization", "a"}, {"search", "b"}, {"index-pattern", "c"}, {"bad/type", "d"}})
+	out, err := Delete(context.Background(), Target{Kind: Kibana, URL: srv.URL}, []ObjectRef{{Type: "visualization", ID: "a"}, {Type: "search", ID: "b"}, {Type: "index-pattern", ID: "c"}, {Type: "bad/type", ID: "d"}})
 	if err == nil || !strings.Contains(err.Error(), "delete search/b") || !strings.Contains(err.Error(), "HTTP 500") || !strings.Contains(err.Error(), "bad object reference") {
 		t.Fatalf("err = %v", err)
 	}
@@ -418,16 +418,6 @@ func TestDeleteReportsFailuresAndGoesOn(t *testing.T) {
 	}
 	if len(fake.calls) != 3 {
 		t.Errorf("%d calls, want 3 (the bad reference is never sent)", len(fake.calls))
-	}
-}
-
-func TestRefsOf(t *testing.T) {
-	refs, err := RefsOf([]byte("{\"type\":\"a\",\"id\":\"1\"}\n\n{\"exportedCount\":1}\n"))
-	if err != nil || len(refs) != 1 || refs[0] != (ObjectRef{"a", "1"}) {
-		t.Fatalf("refs %v err %v", refs, err)
-	}
-	if _, err := RefsOf([]byte("nope\n")); err == nil {
-		t.Error("want error")
 	}
 }
 

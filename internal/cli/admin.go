@@ -41,6 +41,24 @@ func (a *app) adminSettings(cmd *cobra.Command, f *adminFlags) (wire.Settings, m
 	return a.buildSettings(cmd.Flags(), nil, &f.cluster, time.Now().UTC())
 }
 
+// printOp builds op's arguments from the settings, runs op and prints its
+// result as JSON.
+func printOp[A, R any](a *app, cmd *cobra.Command, af *adminFlags, op wire.Op[A, R], args func(s wire.Settings) (A, error)) error {
+	s, secrets, err := a.adminSettings(cmd, af)
+	if err != nil {
+		return err
+	}
+	in, err := args(s)
+	if err != nil {
+		return err
+	}
+	res, err := callOp(a, cmd, op, in, secrets, af.sets, nil)
+	if err != nil {
+		return err
+	}
+	return printJSON(cmd.OutOrStdout(), res)
+}
+
 // callOp starts the plugin and runs op with args (--set applied), showing
 // its progress on stderr; s, when not nil, also receives the stream.
 func callOp[A, R any](a *app, cmd *cobra.Command, op wire.Op[A, R], args A, secrets map[string]string, sets []string, s plugin.Stream) (R, error) {

@@ -39,26 +39,19 @@ func (a *app) feedLoadCommand() *cobra.Command {
 			if file == "" {
 				return usageErrorf("feed load: --file is required")
 			}
-			s, secrets, err := a.adminSettings(cmd, &af)
-			if err != nil {
-				return err
-			}
-			args := wire.FeedLoadArgs{Settings: s, Name: name, AllowEmpty: allowEmpty}
-			if cmd.Flags().Changed("min-level") {
-				args.MinLevel = &minLevel
-			}
-			if file == "-" {
-				if args.Content, err = readStdinFeed(a.env.Stdin); err != nil {
-					return err
+			return printOp(a, cmd, &af, wire.OpFeedLoad, func(s wire.Settings) (wire.FeedLoadArgs, error) {
+				args := wire.FeedLoadArgs{Settings: s, Name: name, AllowEmpty: allowEmpty}
+				if cmd.Flags().Changed("min-level") {
+					args.MinLevel = &minLevel
 				}
-			} else if args.File, err = inputFile("--file", file); err != nil {
-				return err
-			}
-			res, err := callOp(a, cmd, wire.OpFeedLoad, args, secrets, af.sets, nil)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), res)
+				var err error
+				if file == "-" {
+					args.Content, err = readStdinFeed(a.env.Stdin)
+				} else {
+					args.File, err = inputFile("--file", file)
+				}
+				return args, err
+			})
 		},
 	}
 	fs := cmd.Flags()
@@ -77,15 +70,9 @@ func (a *app) feedStatusCommand() *cobra.Command {
 		Use:   "status",
 		Short: "Show the indicator feeds loaded in the cluster (size per level, age)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, secrets, err := a.adminSettings(cmd, &af)
-			if err != nil {
-				return err
-			}
-			res, err := callOp(a, cmd, wire.OpFeedStatus, wire.FeedStatusArgs{Settings: s, Name: name}, secrets, af.sets, nil)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), res)
+			return printOp(a, cmd, &af, wire.OpFeedStatus, func(s wire.Settings) (wire.FeedStatusArgs, error) {
+				return wire.FeedStatusArgs{Settings: s, Name: name}, nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "feed name (default: every live feed)")

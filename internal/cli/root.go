@@ -216,7 +216,7 @@ func (a *app) setup(cmd *cobra.Command) error {
 	a.pluginDirs = pickList(fs, "plugin-dir", a.pluginDirs, a.cfg.PluginDir)
 	a.pluginSHA = pickList(fs, "plugin-sha256", a.pluginSHA, a.cfg.PluginSHA256)
 
-	level, ok := parseLevel(a.logLevel)
+	level, ok := plugin.ParseLogLevel(a.logLevel)
 	if !ok {
 		return usageErrorf("--log-level %q: want trace, debug, info, warn or error", a.logLevel)
 	}
@@ -230,24 +230,6 @@ func (a *app) setup(cmd *cobra.Command) error {
 		return usageErrorf("--log-format %q: want text or json", a.logFormat)
 	}
 	return nil
-}
-
-const levelTrace = slog.LevelDebug - 4
-
-func parseLevel(s string) (slog.Level, bool) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "trace":
-		return levelTrace, true
-	case "debug":
-		return slog.LevelDebug, true
-	case "info", "":
-		return slog.LevelInfo, true
-	case "warn", "warning":
-		return slog.LevelWarn, true
-	case "error":
-		return slog.LevelError, true
-	}
-	return 0, false
 }
 
 // pickString returns the flag value when the flag was given, else the

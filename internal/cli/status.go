@@ -12,15 +12,9 @@ func (a *app) statusCommand() *cobra.Command {
 		Use:   "status",
 		Short: "Show edgewatch's state in the cluster (feeds, checkpoints, last runs)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, secrets, err := a.adminSettings(cmd, &af)
-			if err != nil {
-				return err
-			}
-			res, err := callOp(a, cmd, wire.OpStatus, wire.StatusArgs{Settings: s, Detections: detections}, secrets, af.sets, nil)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), res)
+			return printOp(a, cmd, &af, wire.OpStatus, func(s wire.Settings) (wire.StatusArgs, error) {
+				return wire.StatusArgs{Settings: s, Detections: detections}, nil
+			})
 		},
 	}
 	cmd.Flags().StringSliceVar(&detections, "detection", nil, "detection to show (repeatable; default: every detection with a checkpoint)")

@@ -7,7 +7,7 @@
 // run health. It is what `edgewatch report --out report.html` writes, from the
 // alert index or from an alerts NDJSON file (file mode).
 //
-// Alerts are streamed into a Summary (Add, ReadNDJSON), which keeps counts
+// Alerts are streamed into a Summary (Add, AddDocument, ReadNDJSON), which keeps counts
 // and a bounded list of the newest alerts, so memory does not grow with the
 // number of alerts beyond one counter per distinct IP, device, port, process
 // and reason. The package decodes the alert document itself and does not

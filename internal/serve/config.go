@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 	"go.yaml.in/yaml/v3"
 )
@@ -371,19 +372,13 @@ func secret(what string, ref SecretRef, getenv func(string) string) ([]byte, err
 	return nil, nil
 }
 
-// ParseLevel reads a log level name ("" is info).
+// ParseLevel reads a log level name ("" is info; plugin.ParseLogLevel).
 func ParseLevel(s string) (slog.Level, error) {
-	switch strings.ToLower(s) {
-	case "", "info":
-		return slog.LevelInfo, nil
-	case "debug":
-		return slog.LevelDebug, nil
-	case "warn", "warning":
-		return slog.LevelWarn, nil
-	case "error":
-		return slog.LevelError, nil
+	level, ok := plugin.ParseLogLevel(s)
+	if !ok {
+		return 0, fmt.Errorf("%w: log level %q: want debug, info, warn or error", ErrConfig, s)
 	}
-	return 0, fmt.Errorf("%w: log level %q: want debug, info, warn or error", ErrConfig, s)
+	return level, nil
 }
 
 // NewLogger builds the logger the configuration asks for.

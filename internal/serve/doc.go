@@ -5,9 +5,11 @@
 // keeps a detector plugin process alive (restarting it with exponential
 // backoff when it crashes).
 //
-// It does no data work: every run is one call of the plugin's
-// "detection.run_incremental" operation (behind the Runner interface), and
-// the checkpoints, leases and windows live plugin-side in
-// internal/incremental. This package must not import correlation/ or
-// connectors/ (a test checks `go list -deps`).
+// It does no data work: every run is one typed call of the plugin's
+// wire.OpRunIncremental (behind the Runner interface; the Supervisor is the
+// plugin.Admin plugin.Call goes through), every feed refresh one
+// wire.OpFeedRefresh, and the checkpoints, leases and windows live
+// plugin-side (cmd/edgewatch-defender-ti/internal/incremental). It reads
+// and writes wire types only; cmd/edgewatch's go list test keeps
+// correlation/ and connectors/ out of the host.
 package serve

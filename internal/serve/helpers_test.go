@@ -2,23 +2,15 @@ package serve
 
 import (
 	"context"
-	"flag"
-	"log/slog"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/edgewatch/edgewatch/internal/testlog"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if !testing.Verbose() {
-		slog.SetDefault(slog.New(slog.DiscardHandler))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testlog.Main(m) }
 
 // fakeRunner records runs; with block set, each run waits for it to be
 // closed (or for its context to end).

@@ -159,3 +159,27 @@ func DeleteIndices(t testing.TB, tg Target, names ...string) {
 		}
 	}
 }
+
+// Call sends one request (body marshalled as JSON when not nil), decodes
+// the answer into out (when not nil) and fails the test on an error.
+func Call(t testing.TB, c *cluster.Client, method, path string, body, out any) {
+	t.Helper()
+	req := cluster.Request{Method: method, Path: path}
+	if body != nil {
+		req.Body = cluster.JSON(body)
+	}
+	if err := c.Call(context.Background(), method+" "+path, req, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Count refreshes index and returns how many documents it holds.
+func Count(t testing.TB, c *cluster.Client, index string) int64 {
+	t.Helper()
+	var r struct {
+		Count int64 `json:"count"`
+	}
+	Call(t, c, http.MethodPost, "/"+index+"/_refresh", nil, nil)
+	Call(t, c, http.MethodGet, "/"+index+"/_count", nil, &r)
+	return r.Count
+}

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
@@ -104,7 +105,7 @@ func TestFeedLoadOnClusters(t *testing.T) {
 		}))
 		other := writeFile(t, "other.txt", "20.0.0.1\n20.0.0.2\n")
 		_, err = callOp(realDeps(faulty), wire.OpFeedLoad, wire.FeedLoadArgs{Settings: s, File: other, Name: name}, nil, nil)
-		var fe *cluster.FeedLoadError
+		var fe *stack.FeedLoadError
 		if !errors.As(err, &fe) || fe.Live != res.Index || !strings.Contains(err.Error(), "injected failure") || !strings.Contains(err.Error(), "unchanged") {
 			t.Fatalf("failed load: %v, want a FeedLoadError naming the reason and the unchanged live index %s", err, res.Index)
 		}
@@ -155,7 +156,7 @@ func TestReportOnClusters(t *testing.T) {
 	golden := goldenAlerts(t)
 	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
 		ctx := context.Background()
-		if _, err := tg.Client.Install(ctx, cluster.InstallOptions{AlertIndex: "-"}); err != nil {
+		if _, err := stack.InstallTemplates(ctx, tg.Client, stack.TemplateOptions{AlertIndex: "-"}); err != nil {
 			t.Fatal(err)
 		}
 		index := clustertest.Name(t, tg, "edgewatch-alerts-test")

@@ -10,7 +10,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental"
-	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental/clusterstate"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
 	"github.com/edgewatch/edgewatch/correlation"
@@ -66,7 +66,7 @@ func benchEnv(b *testing.B) (*Env, wire.Settings, *cluster.Client) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env.State = clusterstate.New(c, state)
+	env.State = stack.NewStateStore(c, state)
 	env.Backend.Indicators = func(context.Context) (*correlation.IndicatorSet, error) { return set, nil }
 	if os.Getenv("EDGEWATCH_BENCH_NO_FACING_CACHE") == "" {
 		env.Backend.Source = (&FacingCache{}).Wrap(sourceKey(s), env.Backend.Source)

@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental/clusterstate"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
 	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
 	"github.com/edgewatch/edgewatch/connectors/opensearch"
@@ -49,17 +50,6 @@ func connectEnv(t *testing.T, prefix string) *cluster.Client {
 	return c
 }
 
-func clusterCall(t *testing.T, c *cluster.Client, method, path string, body any, out any) {
-	t.Helper()
-	var b []byte
-	if body != nil {
-		b = cluster.JSON(body)
-	}
-	if err := c.Call(context.Background(), method+" "+path, cluster.Request{Method: method, Path: path, Body: b}, out); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func newClusterWorld(c *cluster.Client) func(t *testing.T) World {
 	return func(t *testing.T) World {
 		w := &clusterWorld{c: c,
@@ -71,7 +61,7 @@ func newClusterWorld(c *cluster.Client) func(t *testing.T) World {
 			}
 		})
 		kw := map[string]any{"type": "keyword"}
-		clusterCall(t, c, http.MethodPut, "/"+w.evIdx, map[string]any{
+		clustertest.Call(t, c, http.MethodPut, "/"+w.evIdx, map[string]any{
 			"settings": map[string]any{"number_of_shards": 2, "number_of_replicas": 0},
 			"mappings": map[string]any{"properties": map[string]any{
 				"Timestamp": map[string]any{"type": "date"}, "DeviceId": kw, "DeviceName": kw, "ActionType": kw,
@@ -110,7 +100,7 @@ func (w *clusterWorld) Env(t *testing.T) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.State = clusterstate.New(w.c, w.state)
+	env.State = stack.NewStateStore(w.c, w.state)
 	env.Backend.Indicators = func(context.Context) (*correlation.IndicatorSet, error) { return feedSet(), nil }
 	// Run records go to the shared edgewatch-state index: scenarios do not
 	// write them.
@@ -159,7 +149,7 @@ func (w *clusterWorld) Alerts(t *testing.T) map[string]bool {
 			} `json:"hits"`
 		} `json:"hits"`
 	}
-	clusterCall(t, w.c, http.MethodPost, "/"+w.alerts+"/_search", map[string]any{"size": 10000, "_source": []string{"edgewatch.retro_hunt"}}, &r)
+	clustertest.Call(t, w.c, http.MethodPost, "/"+w.alerts+"/_search", map[string]any{"size": 10000, "_source": []string{"edgewatch.retro_hunt"}}, &r)
 	out := map[string]bool{}
 	for _, h := range r.Hits.Hits {
 		out[h.ID] = h.Source.Edgewatch.RetroHunt
@@ -214,6 +204,6 @@ func opensearchConnect(cfg cluster.Config) (*cluster.Client, error) {
 	return opensearch.Connect(context.Background(), cfg)
 }
 
-func clusterStateOf(c *cluster.Client) *clusterstate.Store {
-	return clusterstate.New(c, wire.StateIndex)
+func clusterStateOf(c *cluster.Client) *stack.StateStore {
+	return stack.NewStateStore(c, wire.StateIndex)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
 	"github.com/edgewatch/edgewatch/internal/serve"
@@ -84,7 +85,7 @@ func TestPluginKilledMidWrite(t *testing.T) {
 	}
 	w.Publish(t, evs)
 	feed := "e2e" + conformance.UniqueIndex("f")[2:]
-	if _, err := c.LoadFeed(ctx, feed, feedSet().All(), cluster.LoadOptions{}); err != nil {
+	if _, err := stack.LoadFeed(ctx, c, feed, feedSet().All(), stack.LoadOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	det := conformance.UniqueIndex("e2e-kill")

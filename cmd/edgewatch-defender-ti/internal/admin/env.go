@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
-	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental/clusterstate"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/plugin/wire"
@@ -36,9 +36,9 @@ func ClusterEnv(c *cluster.Client, s wire.Settings) (*Env, error) {
 	}
 	return &Env{
 		Backend: be,
-		State:   clusterstate.New(c, wire.StateIndex),
+		State:   stack.NewStateStore(c, wire.StateIndex),
 		LoadFeed: func(ctx context.Context, name string, set *correlation.IndicatorSet) (FeedLoad, error) {
-			res, err := c.LoadFeed(ctx, name, set.All(), cluster.LoadOptions{})
+			res, err := stack.LoadFeed(ctx, c, name, set.All(), stack.LoadOptions{})
 			if err != nil {
 				return FeedLoad{}, err
 			}

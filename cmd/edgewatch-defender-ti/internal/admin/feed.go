@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/plugin"
@@ -25,7 +26,7 @@ func (d Deps) feedLoad(ctx context.Context, a wire.FeedLoadArgs, secrets map[str
 	if name == "" {
 		name = wire.DefaultFeedName
 	}
-	if err := cluster.CheckFeedName(name); err != nil {
+	if err := stack.CheckFeedName(name); err != nil {
 		return wire.FeedLoadResult{}, fmt.Errorf("%w: %w", engine.ErrConfig, err)
 	}
 	minLevel := a.Settings.MinLevel
@@ -62,7 +63,7 @@ func (d Deps) feedLoad(ctx context.Context, a wire.FeedLoadArgs, secrets map[str
 	}
 	total := int64(set.Len())
 	progress(wire.Progress{Stage: "feed", Total: total, Unit: "rows", Message: "loading " + wire.FeedAlias(name)})
-	lr, err := c.LoadFeed(ctx, name, set.All(), cluster.LoadOptions{
+	lr, err := stack.LoadFeed(ctx, c, name, set.All(), stack.LoadOptions{
 		Now:          d.Now,
 		KeepPrevious: a.KeepPrevious,
 		Progress: func(written int) {
@@ -70,7 +71,7 @@ func (d Deps) feedLoad(ctx context.Context, a wire.FeedLoadArgs, secrets map[str
 		},
 	})
 	if err != nil {
-		var fe *cluster.FeedLoadError
+		var fe *stack.FeedLoadError
 		if errors.As(err, &fe) {
 			return wire.FeedLoadResult{}, err // says why and that the live feed is unchanged
 		}
@@ -94,7 +95,7 @@ func (d Deps) feedLoad(ctx context.Context, a wire.FeedLoadArgs, secrets map[str
 	return res, nil
 }
 
-func feedView(st cluster.FeedStatus, now time.Time) wire.FeedView {
+func feedView(st stack.FeedState, now time.Time) wire.FeedView {
 	v := wire.FeedView{Feed: st.Feed, Alias: st.Alias, Live: st.Live, Index: st.Index, Total: st.Total,
 		Ranges: st.Ranges, LoadedAt: st.LoadedAt, FirstSeen: st.FirstSeen, Others: st.Others}
 	if len(st.PerLevel) > 0 {
@@ -131,7 +132,7 @@ func (d Deps) feedStatus(ctx context.Context, a wire.FeedStatusArgs, secrets map
 	now := d.Now().UTC()
 	res := wire.FeedStatusResult{Cluster: c.Info().String(), Now: now, Feeds: []wire.FeedView{}}
 	for _, n := range names {
-		st, err := c.FeedStatus(ctx, n)
+		st, err := stack.FeedStatus(ctx, c, n)
 		if err != nil {
 			return wire.FeedStatusResult{}, fmt.Errorf("feed.status %s: %w", n, err)
 		}
@@ -144,12 +145,12 @@ func (d Deps) feedStatus(ctx context.Context, a wire.FeedStatusArgs, secrets map
 // indicator feed.
 func feedNames(ctx context.Context, c *cluster.Client, name string, s wire.Settings) ([]string, error) {
 	if name != "" {
-		if err := cluster.CheckFeedName(name); err != nil {
+		if err := stack.CheckFeedName(name); err != nil {
 			return nil, fmt.Errorf("%w: %w", engine.ErrConfig, err)
 		}
 		return []string{name}, nil
 	}
-	names, err := c.Feeds(ctx)
+	names, err := stack.Feeds(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("list feeds: %w", err)
 	}

@@ -101,12 +101,19 @@ func withILM(f *fakeCluster) {
 
 func runInstall(t *testing.T, f *fakeCluster, args wire.InstallArgs, secrets map[string]string) wire.StepsResult {
 	t.Helper()
-	if args.Settings.Source == "" {
-		args.Settings = stackSettings(f.flavor)
+	return runSteps(t, f, wire.OpInstall, &args, &args.StackArgs, secrets)
+}
+
+// runSteps runs install or uninstall on f (the fake's cluster when args
+// name none) and fails the test when the operation could not run.
+func runSteps[A any](t *testing.T, f *fakeCluster, op wire.Op[A, wire.StepsResult], args *A, stack *wire.StackArgs, secrets map[string]string) wire.StepsResult {
+	t.Helper()
+	if stack.Settings.Source == "" {
+		stack.Settings = stackSettings(f.flavor)
 	}
-	r, err := callOp(f.deps(), wire.OpInstall, args, secrets, nil)
+	r, err := callOp(f.deps(), op, *args, secrets, nil)
 	if err != nil {
-		t.Fatalf("install: %v", err)
+		t.Fatalf("%s: %v", op.Name, err)
 	}
 	return r
 }
@@ -165,7 +172,7 @@ func TestInstallILMAccepted(t *testing.T) {
 	}
 	// A different retention updates the policy.
 	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 7}, nil)
-	if s := stepOf(r, stepRetention, "ILM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 30d -> 7d" {
+	if s := stepOf(r, "retention policy", "ILM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 30d -> 7d" {
 		t.Errorf("retention change: %s", s)
 	}
 }
@@ -206,16 +213,49 @@ func withISM(f *fakeCluster, managed *[]string) {
 	f.on(http.MethodPost, "/_plugins/_ism/change_policy/edgewatch-alerts-*", 200, `{"updated_indices":1,"failures":false,"failed_indices":[]}`)
 }
 
+// TestRetentionAnswersThatDoNotReadFailTheStep: an answer the installer
+// cannot read is a failed step with the reason, on both engines, never an
+// outcome guessed from a half-decoded body.
+func TestRetentionAnswersThatDoNotReadFailTheStep(t *testing.T) {
+	t.Run("ISM change_policy", func(t *testing.T) {
+		f := newFake(t, cluster.OpenSearch)
+		withTemplates(f)
+		var managed []string
+		withISM(f, &managed)
+		runInstall(t, f, wire.InstallArgs{}, nil)
+		f.on(http.MethodPost, "/_plugins/_ism/change_policy/edgewatch-alerts-*", 200, `<html>proxy error</html>`)
+		r := runInstall(t, f, wire.InstallArgs{RetentionDays: 14}, nil)
+		if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepFailed || !strings.Contains(s.Detail, "cannot read the ISM change_policy answer") {
+			t.Errorf("attach: %s", s)
+		}
+		if r.Failed != 1 {
+			t.Errorf("failed steps: %v", outcomes(r))
+		}
+	})
+	t.Run("ILM policy", func(t *testing.T) {
+		f := newFake(t, cluster.Elasticsearch)
+		withTemplates(f)
+		f.on(http.MethodGet, "/_ilm/policy/"+dashboards.RetentionPolicyID, 200, `not json`)
+		r := runInstall(t, f, wire.InstallArgs{}, nil)
+		if s := stepOf(r, "retention policy", "ILM"); s.Outcome != wire.StepFailed || !strings.Contains(s.Detail, "cannot read the installed policy") {
+			t.Errorf("policy: %s", s)
+		}
+		if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepSkipped {
+			t.Errorf("attach: %s", s)
+		}
+	})
+}
+
 func TestInstallISMAccepted(t *testing.T) {
 	f := newFake(t, cluster.OpenSearch)
 	withTemplates(f)
 	var managed []string
 	withISM(f, &managed)
 	r := runInstall(t, f, wire.InstallArgs{}, nil)
-	if s := stepOf(r, stepRetention, "ISM"); s.Outcome != wire.StepOK || s.Detail != "delete after 90d" {
+	if s := stepOf(r, "retention policy", "ISM"); s.Outcome != wire.StepOK || s.Detail != "delete after 90d" {
 		t.Errorf("policy: %s", s)
 	}
-	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepOK || !strings.Contains(s.Detail, "1 alert indices now managed") {
+	if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepOK || !strings.Contains(s.Detail, "1 alert indices now managed") {
 		t.Errorf("attach: %s", s)
 	}
 	if body := f.sent(http.MethodPut, "/_plugins/_ism/policies/"+dashboards.RetentionPolicyID); !strings.Contains(body, `"min_index_age":"90d"`) {
@@ -232,10 +272,10 @@ func TestInstallISMAccepted(t *testing.T) {
 	// A new retention updates with the concurrency token and moves the
 	// managed indices to the new policy.
 	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 14}, nil)
-	if s := stepOf(r, stepRetention, "ISM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 90d -> 14d" {
+	if s := stepOf(r, "retention policy", "ISM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 90d -> 14d" {
 		t.Errorf("policy update: %s", s)
 	}
-	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepUpdated || !strings.Contains(s.Detail, "moved to the new policy") {
+	if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepUpdated || !strings.Contains(s.Detail, "moved to the new policy") {
 		t.Errorf("attach after update: %s", s)
 	}
 	if r.Failed != 0 {
@@ -256,11 +296,11 @@ func TestInstallWithoutPolicyEngine(t *testing.T) {
 			if r.Failed != 0 {
 				t.Errorf("failed: %v", outcomes(r))
 			}
-			pol := stepOf(r, stepRetention, "")
+			pol := stepOf(r, "retention policy", "")
 			if pol.Outcome != wire.StepSkipped || !strings.Contains(pol.Detail, "no handler found") {
 				t.Errorf("retention: %s", pol)
 			}
-			if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepSkipped {
+			if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepSkipped {
 				t.Errorf("attach: %s", s)
 			}
 			for _, s := range r.Steps {
@@ -295,10 +335,10 @@ func TestInstallPolicyRefused(t *testing.T) {
 	if r.Failed != 1 {
 		t.Errorf("failed = %d, want 1: %v", r.Failed, outcomes(r))
 	}
-	if s := stepOf(r, stepRetention, "ILM"); s.Outcome != wire.StepFailed || s.Detail != "400 x_content_parse_exception: unknown field [bogus]" {
+	if s := stepOf(r, "retention policy", "ILM"); s.Outcome != wire.StepFailed || s.Detail != "400 x_content_parse_exception: unknown field [bogus]" {
 		t.Errorf("policy: %s", s)
 	}
-	if s := stepOf(r, stepAttach, alertsPattern); s.Outcome != wire.StepSkipped {
+	if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepSkipped {
 		t.Errorf("attach: %s", s)
 	}
 }

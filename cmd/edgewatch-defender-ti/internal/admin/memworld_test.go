@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
-	"log/slog"
 	"net/netip"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -16,16 +13,11 @@ import (
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental"
 	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/internal/testlog"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if !testing.Verbose() {
-		slog.SetDefault(slog.New(slog.DiscardHandler))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testlog.Main(m) }
 
 // memWorld keeps events and alerts in memory; its alert writer behaves as
 // bulk create with deterministic ids does.

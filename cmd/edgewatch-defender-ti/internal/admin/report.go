@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/internal/report"
 	"github.com/edgewatch/edgewatch/plugin"
@@ -41,7 +41,7 @@ func (d Deps) report(ctx context.Context, a wire.ReportArgs, secrets map[string]
 	if res.TotalAlerts, err = streamAlerts(ctx, c, index, a.MaxAlerts, s); err != nil {
 		return wire.ReportData{}, err
 	}
-	runs, err := readRuns(ctx, c, a.Runs)
+	runs, err := stack.RunRecords(ctx, c, a.Runs)
 	switch {
 	case errors.Is(err, cluster.ErrNotFound):
 		res.Notes = append(res.Notes, "no state index "+wire.StateIndex+": no run records")
@@ -97,7 +97,7 @@ func streamAlerts(ctx context.Context, c *cluster.Client, index string, max int,
 			} `json:"hits"`
 		}
 		if err := c.Call(ctx, "read alerts from "+index, req, &r); err != nil {
-			if isNotFound(err) {
+			if cluster.IsNotFound(err) {
 				return 0, fmt.Errorf("%w: report: alert index %s does not exist (run `edgewatch install` and a detection first, or give --alerts FILE)", engine.ErrConfig, index)
 			}
 			return 0, err
@@ -125,32 +125,6 @@ func streamAlerts(ctx context.Context, c *cluster.Client, index string, max int,
 	return total, nil
 }
 
-// readRuns reads the newest run records of the state index.
-func readRuns(ctx context.Context, c *cluster.Client, n int) ([]wire.RunRecord, error) {
-	body := map[string]any{
-		"size":  min(n, 10_000),
-		"query": map[string]any{"term": map[string]any{"type": wire.StateTypeRun}},
-		"sort":  []any{map[string]any{"started_at": map[string]any{"order": "desc", "unmapped_type": "date"}}},
-	}
-	req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(wire.StateIndex, "_search"), Body: cluster.JSON(body),
-		Query: url.Values{"filter_path": {"hits.hits._source"}}}
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				Source wire.RunRecord `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
-	if err := c.Call(ctx, "read run records", req, &r); err != nil {
-		return nil, err
-	}
-	out := make([]wire.RunRecord, 0, len(r.Hits.Hits))
-	for i := len(r.Hits.Hits) - 1; i >= 0; i-- { // oldest first
-		out = append(out, r.Hits.Hits[i].Source)
-	}
-	return out, nil
-}
-
 // reportFeed is the feed panel: the chosen feed's live status, nil when
 // no feed is live.
 func reportFeed(ctx context.Context, c *cluster.Client, a wire.ReportArgs) (*wire.FeedPanel, error) {
@@ -159,7 +133,7 @@ func reportFeed(ctx context.Context, c *cluster.Client, a wire.ReportArgs) (*wir
 		name = a.Settings.Cluster.IndicatorFeed
 	}
 	if name == "" {
-		feeds, err := c.Feeds(ctx)
+		feeds, err := stack.Feeds(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("report: list feeds: %w", err)
 		}
@@ -175,7 +149,7 @@ func reportFeed(ctx context.Context, c *cluster.Client, a wire.ReportArgs) (*wir
 	if name == "" {
 		return nil, nil
 	}
-	st, err := c.FeedStatus(ctx, name)
+	st, err := stack.FeedStatus(ctx, c, name)
 	if err != nil {
 		return nil, fmt.Errorf("report: feed %s: %w", name, err)
 	}
@@ -183,12 +157,4 @@ func reportFeed(ctx context.Context, c *cluster.Client, a wire.ReportArgs) (*wir
 		return nil, nil
 	}
 	return &wire.FeedPanel{Feed: st.Feed, LoadedAt: st.LoadedAt, Total: st.Total, PerLevel: st.PerLevel}, nil
-}
-
-func isNotFound(err error) bool {
-	if errors.Is(err, cluster.ErrNotFound) {
-		return true
-	}
-	var e *cluster.Error
-	return errors.As(err, &e) && (e.Status == http.StatusNotFound || strings.Contains(e.Type, "not_found"))
 }

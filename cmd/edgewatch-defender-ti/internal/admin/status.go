@@ -5,7 +5,8 @@ import (
 	"fmt"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental"
-	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental/clusterstate"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
+	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
@@ -27,23 +28,23 @@ func (d Deps) status(ctx context.Context, a wire.StatusArgs, secrets map[string]
 		return wire.StatusResult{}, err
 	}
 	for _, n := range names {
-		st, err := c.FeedStatus(ctx, n)
+		st, err := stack.FeedStatus(ctx, c, n)
 		if err != nil {
 			return wire.StatusResult{}, fmt.Errorf("status: feed %s: %w", n, err)
 		}
 		res.Feeds = append(res.Feeds, feedView(st, now))
 	}
 
-	dets, err := incremental.Status(ctx, clusterstate.New(c, wire.StateIndex), a.Detections, now)
-	if err != nil && !isNotFound(err) {
+	dets, err := incremental.Status(ctx, stack.NewStateStore(c, wire.StateIndex), a.Detections, now)
+	if err != nil && !cluster.IsNotFound(err) {
 		return wire.StatusResult{}, fmt.Errorf("status: detections: %w", err)
 	}
 	if dets != nil {
 		res.Detections = dets
 	}
 
-	runs, err := readRuns(ctx, c, lastRuns)
-	if err != nil && !isNotFound(err) {
+	runs, err := stack.RunRecords(ctx, c, lastRuns)
+	if err != nil && !cluster.IsNotFound(err) {
 		return wire.StatusResult{}, fmt.Errorf("status: %w", err)
 	}
 	for i := len(runs) - 1; i >= 0; i-- {

@@ -16,14 +16,7 @@ import (
 
 func runUninstall(t *testing.T, f *fakeCluster, args wire.UninstallArgs) wire.StepsResult {
 	t.Helper()
-	if args.Settings.Source == "" {
-		args.Settings = stackSettings(f.flavor)
-	}
-	r, err := callOp(f.deps(), wire.OpUninstall, args, nil, nil)
-	if err != nil {
-		t.Fatalf("uninstall: %v", err)
-	}
-	return r
+	return runSteps(t, f, wire.OpUninstall, &args, &args.StackArgs, nil)
 }
 
 // withIndices routes _cat/indices listings over a fixed set of indices and

@@ -2,7 +2,9 @@
 // store's own floor and a naive baseline, on a generated dataset loaded into
 // a running OpenSearch (or Elasticsearch).
 //
-// One Run loads (or reuses) a dataset made by internal/gen into two indices
+// It is plugin-side (it measures the plugin's read path, with the plugin's
+// GC settings); the edgewatch-bench-cluster command beside the plugin's
+// main runs it. One Run loads (or reuses) a dataset made by internal/gen into two indices
 // named bench-*, then times, alternating, as many rounds as asked:
 //
 //   - edgewatch: the facing step (DeviceInfo rows with internet-facing data,

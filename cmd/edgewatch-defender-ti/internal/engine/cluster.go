@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
 	"github.com/edgewatch/edgewatch/connectors/opensearch"
@@ -67,13 +68,13 @@ func ClusterBackend(c *cluster.Client, s wire.Settings) (*Backend, error) {
 		Source: src,
 		Writer: cluster.NewAlertWriter(c, cl.AlertIndex, cluster.BulkOptions{}),
 		RecordRun: func(ctx context.Context, rec wire.RunRecord) error {
-			_, err := c.WriteRunRecord(ctx, rec)
+			_, err := stack.WriteRunRecord(ctx, c, rec)
 			return err
 		},
 	}
 	if feed := cl.IndicatorFeed; feed != "" {
 		be.Indicators = func(ctx context.Context) (*correlation.IndicatorSet, error) {
-			return c.ReadIndicators(ctx, feed)
+			return stack.ReadIndicators(ctx, c, feed)
 		}
 	}
 	return be, nil

@@ -19,6 +19,8 @@
 // and any re-run write nothing twice; the checkpoint only bounds the work.
 //
 // The package imports no connector: callers pass a StateStore (the cluster
-// state index, or [MemStore] in tests) and a [WindowFunc] that runs the
-// detection over one window.
+// state index, stack.StateStore, or [MemStore] in tests) and a [WindowFunc]
+// that runs the detection over one window. What it answers and reports (a
+// Config, Window, Outcome, DetectionStatus) are plugin/wire types, which
+// the host reads; the host never imports this package.
 package incremental

@@ -148,20 +148,8 @@ func (l *Lease) TTL() time.Duration { return l.ttl }
 func (l *Lease) Renew(ctx context.Context, now time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	doc := wire.LeaseDoc{Type: wire.StateTypeLease, Detection: l.detection, Holder: l.holder, Acquired: l.acquired, Renewed: now.UTC(), Expires: now.Add(l.ttl).UTC()}
-	body, err := json.Marshal(doc)
-	if err != nil {
-		return err
-	}
-	v, err := l.store.Update(ctx, LeaseID(l.detection), body, l.version)
-	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%s: %w", LeaseID(l.detection), ErrLeaseLost)
-	}
-	if err != nil {
-		return fmt.Errorf("renew lease %s: %w", LeaseID(l.detection), err)
-	}
-	l.version, l.expires = v, doc.Expires
-	return nil
+	return l.write(ctx, "renew", wire.LeaseDoc{Type: wire.StateTypeLease, Detection: l.detection, Holder: l.holder,
+		Acquired: l.acquired, Renewed: now.UTC(), Expires: now.Add(l.ttl).UTC()})
 }
 
 // Release gives the lease up so that another runner can take it at once.
@@ -169,7 +157,13 @@ func (l *Lease) Renew(ctx context.Context, now time.Time) error {
 func (l *Lease) Release(ctx context.Context, now time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	doc := wire.LeaseDoc{Type: wire.StateTypeLease, Detection: l.detection, Holder: "", Renewed: now.UTC(), Expires: now.UTC()}
+	return l.write(ctx, "release", wire.LeaseDoc{Type: wire.StateTypeLease, Detection: l.detection, Holder: "",
+		Renewed: now.UTC(), Expires: now.UTC()})
+}
+
+// write replaces the lease document with doc if it is still at our
+// version (l.mu held).
+func (l *Lease) write(ctx context.Context, what string, doc wire.LeaseDoc) error {
 	body, err := json.Marshal(doc)
 	if err != nil {
 		return err
@@ -179,7 +173,7 @@ func (l *Lease) Release(ctx context.Context, now time.Time) error {
 		return fmt.Errorf("%s: %w", LeaseID(l.detection), ErrLeaseLost)
 	}
 	if err != nil {
-		return fmt.Errorf("release lease %s: %w", LeaseID(l.detection), err)
+		return fmt.Errorf("%s lease %s: %w", what, LeaseID(l.detection), err)
 	}
 	l.version, l.expires = v, doc.Expires
 	return nil

@@ -46,25 +46,11 @@ type RetroRequest struct {
 // caller can re-run the rest with the same indicators. When store is not
 // nil the result is recorded in "retro-<detection>".
 func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store StateStore, now func() time.Time) (*wire.Outcome, error) {
-	if now == nil {
-		now = time.Now
-	}
-	log := req.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	log = log.With("detection", req.Detection)
-	out := &wire.Outcome{Detection: req.Detection, RunID: req.RunID, Mode: wire.ModeRetroHunt, Started: now().UTC(), Windows: []wire.WindowOutcome{}, CaughtUp: true}
-	if err := wire.ValidateDetectionName(req.Detection); err != nil {
-		out.Status, out.Error = wire.StatusFailed, err.Error()
-		finish(out, now)
+	out, log, now, err := begin(req.Detection, req.RunID, wire.ModeRetroHunt, req.Config, req.Logger, now)
+	if err != nil {
 		return out, err
 	}
-	if err := req.Config.Validate(); err != nil {
-		out.Status, out.Error = wire.StatusFailed, err.Error()
-		finish(out, now)
-		return out, err
-	}
+	out.CaughtUp = true
 	cfg := req.Config.WithDefaults()
 	if req.Indicators <= 0 {
 		out.Status, out.Reason = wire.StatusNoop, "no new indicators"
@@ -76,19 +62,13 @@ func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store Stat
 	windows := Split(win.From, win.To, cfg.RetroMaxWindow.D())
 	log.Info("retro-hunt started", "indicators", req.Indicators, "window", win.String(), "windows", len(windows))
 
-	var err error
 	for i, w := range windows {
 		if cerr := ctx.Err(); cerr != nil {
 			err = fmt.Errorf("stopped before window %s: %w", w, cerr)
 			out.Remaining = len(windows) - i
 			break
 		}
-		t0 := time.Now()
-		stats, rerr := run(ctx, w)
-		wo := wire.WindowOutcome{Window: w, WindowStats: stats, Status: wire.StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}
-		out.EventsScanned += stats.EventsScanned
-		out.AlertsCreated += stats.AlertsCreated
-		out.AlreadyPresent += stats.AlreadyPresent
+		wo, rerr := runWindow(ctx, run, w, out)
 		if rerr != nil {
 			wo.Status, wo.Error = wire.StatusFailed, rerr.Error()
 			out.Windows = append(out.Windows, wo)
@@ -141,16 +121,5 @@ func recordRetro(ctx context.Context, store StateStore, req RetroRequest, win wi
 
 // ReadRetro returns the detection's last retro-hunt record, if any.
 func ReadRetro(ctx context.Context, store StateStore, detection string) (*wire.RetroDoc, error) {
-	raw, _, err := store.Get(ctx, RetroID(detection))
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", RetroID(detection), err)
-	}
-	var d wire.RetroDoc
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return nil, fmt.Errorf("read %s: bad document: %w", RetroID(detection), err)
-	}
-	return &d, nil
+	return readDoc[wire.RetroDoc](ctx, store, RetroID(detection))
 }

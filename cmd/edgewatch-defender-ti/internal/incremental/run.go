@@ -52,30 +52,16 @@ const commitTimeout = 15 * time.Second
 // The wire.Outcome is always returned; the error is non-nil when its status is
 // wire.StatusFailed.
 func RunIncremental(ctx context.Context, req Request, run WindowFunc, store StateStore, now func() time.Time) (*wire.Outcome, error) {
-	if now == nil {
-		now = time.Now
-	}
-	log := req.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	out := &wire.Outcome{Detection: req.Detection, RunID: req.RunID, Mode: wire.ModeIncremental, Started: now().UTC(), Windows: []wire.WindowOutcome{}}
+	mode := wire.ModeIncremental
 	if req.Window != nil {
-		out.Mode = wire.ModeWindow
+		mode = wire.ModeWindow
 	}
-	fail := func(err error) (*wire.Outcome, error) {
-		out.Status, out.Error = wire.StatusFailed, err.Error()
-		finish(out, now)
+	out, log, now, err := begin(req.Detection, req.RunID, mode, req.Config, req.Logger, now)
+	if err != nil {
 		return out, err
 	}
-	if err := wire.ValidateDetectionName(req.Detection); err != nil {
-		return fail(err)
-	}
-	if err := req.Config.Validate(); err != nil {
-		return fail(err)
-	}
 	if req.Window != nil && !req.Window.From.Before(req.Window.To) {
-		return fail(fmt.Errorf("%w: window %s is empty", wire.ErrInvalidConfig, req.Window))
+		return failed(out, now, fmt.Errorf("%w: window %s is empty", wire.ErrInvalidConfig, req.Window))
 	}
 	cfg := req.Config.WithDefaults()
 	holder := req.Holder
@@ -83,7 +69,6 @@ func RunIncremental(ctx context.Context, req Request, run WindowFunc, store Stat
 		holder = wire.NewHolderID()
 	}
 	out.Holder = holder
-	log = log.With("detection", req.Detection)
 
 	lease, err := AcquireLease(ctx, store, req.Detection, holder, cfg.LeaseTTL.D(), now())
 	if errors.Is(err, ErrLeaseHeld) {
@@ -93,7 +78,7 @@ func RunIncremental(ctx context.Context, req Request, run WindowFunc, store Stat
 		return out, nil
 	}
 	if err != nil {
-		return fail(err)
+		return failed(out, now, err)
 	}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
@@ -173,12 +158,7 @@ func runWindows(runCtx, parent context.Context, req Request, cfg wire.Config, ru
 			out.CaughtUp = false
 			return fmt.Errorf("stopped before window %s: %w", w, err)
 		}
-		t0 := time.Now()
-		stats, err := run(runCtx, w)
-		wo := wire.WindowOutcome{Window: w, WindowStats: stats, Status: wire.StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}
-		out.EventsScanned += stats.EventsScanned
-		out.AlertsCreated += stats.AlertsCreated
-		out.AlreadyPresent += stats.AlreadyPresent
+		wo, err := runWindow(runCtx, run, w, out)
 		if err != nil {
 			if cause := context.Cause(runCtx); cause != nil && !errors.Is(err, cause) {
 				err = fmt.Errorf("%w (%w)", err, cause)
@@ -217,10 +197,48 @@ func runWindows(runCtx, parent context.Context, req Request, cfg wire.Config, ru
 			out.CheckpointAfter = w.To
 		}
 		out.Windows = append(out.Windows, wo)
-		log.Debug("window done", "window", w.String(), "events", stats.EventsScanned,
-			"alerts_created", stats.AlertsCreated, "already_present", stats.AlreadyPresent, "duration_ms", wo.DurationMS)
+		log.Debug("window done", "window", w.String(), "events", wo.EventsScanned,
+			"alerts_created", wo.AlertsCreated, "already_present", wo.AlreadyPresent, "duration_ms", wo.DurationMS)
 	}
 	return nil
+}
+
+// runWindow runs one window and adds its counts to out.
+func runWindow(ctx context.Context, run WindowFunc, w wire.Window, out *wire.Outcome) (wire.WindowOutcome, error) {
+	t0 := time.Now()
+	stats, err := run(ctx, w)
+	out.EventsScanned += stats.EventsScanned
+	out.AlertsCreated += stats.AlertsCreated
+	out.AlreadyPresent += stats.AlreadyPresent
+	return wire.WindowOutcome{Window: w, WindowStats: stats, Status: wire.StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}, err
+}
+
+// begin starts the Outcome of one call of mode: the clock and logger
+// defaults, then the detection name and configuration checks; a failed
+// check finishes the Outcome as failed and is returned.
+func begin(detection, runID, mode string, cfg wire.Config, log *slog.Logger, now func() time.Time) (*wire.Outcome, *slog.Logger, func() time.Time, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	out := &wire.Outcome{Detection: detection, RunID: runID, Mode: mode, Started: now().UTC(), Windows: []wire.WindowOutcome{}}
+	err := wire.ValidateDetectionName(detection)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		failed(out, now, err)
+	}
+	return out, log.With("detection", detection), now, err
+}
+
+// failed finishes out as failed with err.
+func failed(out *wire.Outcome, now func() time.Time, err error) (*wire.Outcome, error) {
+	out.Status, out.Error = wire.StatusFailed, err.Error()
+	finish(out, now)
+	return out, err
 }
 
 func finish(o *wire.Outcome, now func() time.Time) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -143,4 +144,20 @@ func (m *MemStore) List(_ context.Context, prefix string) ([]string, error) {
 	}
 	sort.Strings(ids)
 	return ids, nil
+}
+
+// readDoc reads the state document id as a T; nil when there is none.
+func readDoc[T any](ctx context.Context, store StateStore, id string) (*T, error) {
+	raw, _, err := store.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", id, err)
+	}
+	var doc T
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("read %s: bad document: %w", id, err)
+	}
+	return &doc, nil
 }

@@ -1,19 +1,12 @@
 package incremental
 
 import (
-	"flag"
-	"log/slog"
-	"os"
 	"testing"
 	"time"
+
+	"github.com/edgewatch/edgewatch/internal/testlog"
 )
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if !testing.Verbose() {
-		slog.SetDefault(slog.New(slog.DiscardHandler))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testlog.Main(m) }
 
 func fixed(t time.Time) func() time.Time { return func() time.Time { return t } }

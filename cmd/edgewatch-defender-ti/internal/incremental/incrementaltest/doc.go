@@ -1,4 +1,4 @@
 // Package incrementaltest holds the conformance suite every
 // incremental.StateStore passes: the in-memory store and the cluster store
-// against real OpenSearch and Elasticsearch.
+// (stack.StateStore) against real OpenSearch and Elasticsearch.
 package incrementaltest

@@ -60,59 +60,37 @@ func StoreSuite(t *testing.T, store inc.StateStore) {
 
 	t.Run("racing holders: exactly one wins", func(t *testing.T) {
 		det := "race-" + randHex()
-		const n = 8
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var won []string
-		var errs []error
-		start := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				holder := fmt.Sprintf("holder-%d", i)
-				_, err := inc.AcquireLease(ctx, store, det, holder, time.Minute, t0)
-				mu.Lock()
-				defer mu.Unlock()
-				if err == nil {
-					won = append(won, holder)
-				} else if !errors.Is(err, inc.ErrLeaseHeld) {
-					errs = append(errs, err)
-				}
-			}()
+		// race lets n holders acquire det's lease at once.
+		race := func(prefix string, now time.Time) (won []string, errs []error) {
+			const n = 8
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			start := make(chan struct{})
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					holder := fmt.Sprintf("%s-%d", prefix, i)
+					_, err := inc.AcquireLease(ctx, store, det, holder, time.Minute, now)
+					mu.Lock()
+					defer mu.Unlock()
+					if err == nil {
+						won = append(won, holder)
+					} else if !errors.Is(err, inc.ErrLeaseHeld) {
+						errs = append(errs, err)
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			return won, errs
 		}
-		close(start)
-		wg.Wait()
-		if len(errs) > 0 {
-			t.Fatalf("unexpected errors: %v", errs)
-		}
-		if len(won) != 1 {
-			t.Fatalf("%d holders won (%v), want exactly 1", len(won), won)
+		if won, errs := race("holder", t0); len(errs) > 0 || len(won) != 1 {
+			t.Fatalf("race: winners %v errors %v, want exactly 1 winner", won, errs)
 		}
 		// Racing for an expired lease: again exactly one.
-		won = nil
-		later := t0.Add(2 * time.Minute)
-		start2 := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start2
-				holder := fmt.Sprintf("late-%d", i)
-				_, err := inc.AcquireLease(ctx, store, det, holder, time.Minute, later)
-				mu.Lock()
-				defer mu.Unlock()
-				if err == nil {
-					won = append(won, holder)
-				} else if !errors.Is(err, inc.ErrLeaseHeld) {
-					errs = append(errs, err)
-				}
-			}()
-		}
-		close(start2)
-		wg.Wait()
-		if len(errs) > 0 || len(won) != 1 {
+		if won, errs := race("late", t0.Add(2*time.Minute)); len(errs) > 0 || len(won) != 1 {
 			t.Fatalf("expired-lease race: winners %v errors %v, want exactly 1 winner", won, errs)
 		}
 	})

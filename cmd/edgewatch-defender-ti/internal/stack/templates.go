@@ -1,4 +1,4 @@
-package cluster
+package stack
 
 import (
 	"context"
@@ -9,30 +9,13 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-// StepResult is one install step: what, on which target, how it went.
-type StepResult struct {
-	Step    string `json:"step"`   // "index template", "index"
-	Target  string `json:"target"` // template or index name
-	Outcome string `json:"outcome"`
-	Detail  string `json:"detail,omitempty"` // version change, or the server's reason
-	Err     error  `json:"-"`
-}
-
-// String renders "index template edgewatch-alerts: updated (v1 -> v2)".
-func (s StepResult) String() string {
-	out := s.Step + " " + s.Target + ": " + s.Outcome
-	if s.Detail != "" {
-		out += " (" + s.Detail + ")"
-	}
-	return out
-}
-
-// InstallOptions tunes Install.
-type InstallOptions struct {
+// TemplateOptions tunes InstallTemplates.
+type TemplateOptions struct {
 	DryRun bool
 	// AlertIndex, when not empty, is created too (with the alert template's
 	// mapping) so that the first write does not depend on index
@@ -41,25 +24,27 @@ type InstallOptions struct {
 }
 
 // InstallTemplates puts the bundled index templates and creates the state
-// index and the default alert index. See Install.
-func (c *Client) InstallTemplates(ctx context.Context) ([]StepResult, error) {
-	return c.Install(ctx, InstallOptions{})
-}
-
-// Install is idempotent: each template is compared with the installed one
-// (its _meta.version and a digest of the bundled body, stored as
-// _meta.content_sha256) and put only when missing or different; the indices
-// are created only when missing. Every step is reported; the error is
-// non-nil when any step failed (the other steps still ran).
-func (c *Client) Install(ctx context.Context, opts InstallOptions) ([]StepResult, error) {
-	var steps []StepResult
+// index and the alert index. It is idempotent: each template is compared
+// with the installed one (its _meta.version and a digest of the bundled
+// body, stored as _meta.content_sha256) and put only when missing or
+// different; the indices are created only when missing. Every step is
+// reported; the error is non-nil when any step failed (the other steps
+// still ran).
+func InstallTemplates(ctx context.Context, c *cluster.Client, opts TemplateOptions) ([]wire.Step, error) {
+	var steps []wire.Step
 	var failed []string
-	for _, t := range dashboards.IndexTemplates() {
-		s := c.installTemplate(ctx, t, opts.DryRun)
+	var first error
+	add := func(s wire.Step, err error) {
 		steps = append(steps, s)
 		if s.Outcome == wire.StepFailed {
 			failed = append(failed, s.Step+" "+s.Target)
+			if first == nil {
+				first = err
+			}
 		}
+	}
+	for _, t := range dashboards.IndexTemplates() {
+		add(installTemplate(ctx, c, t, opts.DryRun))
 	}
 	indices := []string{wire.StateIndex}
 	switch opts.AlertIndex {
@@ -70,20 +55,9 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) ([]StepResult
 		indices = append(indices, opts.AlertIndex)
 	}
 	for _, idx := range indices {
-		s := c.ensureIndex(ctx, idx, opts.DryRun)
-		steps = append(steps, s)
-		if s.Outcome == wire.StepFailed {
-			failed = append(failed, s.Step+" "+s.Target)
-		}
+		add(ensureIndex(ctx, c, idx, opts.DryRun))
 	}
 	if len(failed) > 0 {
-		var first error
-		for _, s := range steps {
-			if s.Err != nil {
-				first = s.Err
-				break
-			}
-		}
 		return steps, fmt.Errorf("install: %d step(s) failed (%v): %w", len(failed), failed, first)
 	}
 	return steps, nil
@@ -108,14 +82,14 @@ func templateBody(t dashboards.Template) ([]byte, string, int, error) {
 	return b, digest, dashboards.TemplateVersion(t.Body), err
 }
 
-func (c *Client) installTemplate(ctx context.Context, t dashboards.Template, dryRun bool) StepResult {
-	s := StepResult{Step: "index template", Target: t.Name}
+func installTemplate(ctx context.Context, c *cluster.Client, t dashboards.Template, dryRun bool) (wire.Step, error) {
+	s := wire.Step{Step: "index template", Target: t.Name}
 	body, digest, version, err := templateBody(t)
 	if err != nil {
-		s.Outcome, s.Detail, s.Err = wire.StepFailed, "bundled template is not JSON: "+err.Error(), err
-		return s
+		s.Outcome, s.Detail = wire.StepFailed, "bundled template is not cluster.JSON: "+err.Error()
+		return s, err
 	}
-	get := Request{Method: http.MethodGet, Path: DocPath("_index_template", t.Name)}
+	get := cluster.Request{Method: http.MethodGet, Path: cluster.DocPath("_index_template", t.Name)}
 	var cur struct {
 		IndexTemplates []struct {
 			IndexTemplate struct {
@@ -128,15 +102,15 @@ func (c *Client) installTemplate(ctx context.Context, t dashboards.Template, dry
 	}
 	err = c.Call(ctx, "get index template "+t.Name, get, &cur)
 	exists := err == nil && len(cur.IndexTemplates) > 0
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		s.Outcome, s.Detail, s.Err = wire.StepFailed, reasonOf(err), err
-		return s
+	if err != nil && !errors.Is(err, cluster.ErrNotFound) {
+		s.Outcome, s.Detail = wire.StepFailed, reasonOf(err)
+		return s, err
 	}
 	if exists {
 		m := cur.IndexTemplates[0].IndexTemplate.Meta
 		if m.Version == version && m.Digest == digest {
 			s.Outcome, s.Detail = wire.StepAlreadyPresent, fmt.Sprintf("v%d", version)
-			return s
+			return s, nil
 		}
 		s.Detail = fmt.Sprintf("v%d -> v%d", m.Version, version)
 		if m.Version == version {
@@ -145,62 +119,62 @@ func (c *Client) installTemplate(ctx context.Context, t dashboards.Template, dry
 	}
 	if dryRun {
 		s.Outcome = wire.StepWouldApply
-		return s
+		return s, nil
 	}
-	put := Request{Method: http.MethodPut, Path: DocPath("_index_template", t.Name), Body: body}
+	put := cluster.Request{Method: http.MethodPut, Path: cluster.DocPath("_index_template", t.Name), Body: body}
 	if err := c.Call(ctx, "put index template "+t.Name, put, nil); err != nil {
-		s.Outcome, s.Detail, s.Err = wire.StepFailed, reasonOf(err), err
-		return s
+		s.Outcome, s.Detail = wire.StepFailed, reasonOf(err)
+		return s, err
 	}
 	if exists {
 		s.Outcome = wire.StepUpdated
 	} else {
 		s.Outcome, s.Detail = wire.StepOK, fmt.Sprintf("v%d", version)
 	}
-	return s
+	return s, nil
 }
 
 // ensureIndex creates index (its settings and mappings come from the
 // matching template) unless it exists.
-func (c *Client) ensureIndex(ctx context.Context, index string, dryRun bool) StepResult {
-	s := StepResult{Step: "index", Target: index}
-	head := Request{Method: http.MethodHead, Path: DocPath(index)}
+func ensureIndex(ctx context.Context, c *cluster.Client, index string, dryRun bool) (wire.Step, error) {
+	s := wire.Step{Step: "index", Target: index}
+	head := cluster.Request{Method: http.MethodHead, Path: cluster.DocPath(index)}
 	resp, err := c.Do(ctx, head)
 	if err != nil {
-		s.Outcome, s.Detail, s.Err = wire.StepFailed, reasonOf(err), err
-		return s
+		s.Outcome, s.Detail = wire.StepFailed, reasonOf(err)
+		return s, err
 	}
 	switch resp.Status {
 	case 200:
 		s.Outcome = wire.StepAlreadyPresent
-		return s
+		return s, nil
 	case 404:
 	default:
-		err := StatusError("check index "+index, head, resp.Status, resp.Body)
-		s.Outcome, s.Detail, s.Err = wire.StepFailed, reasonOf(err), err
-		return s
+		err := cluster.StatusError("check index "+index, head, resp.Status, resp.Body)
+		s.Outcome, s.Detail = wire.StepFailed, reasonOf(err)
+		return s, err
 	}
 	if dryRun {
 		s.Outcome = wire.StepWouldApply
-		return s
+		return s, nil
 	}
-	put := Request{Method: http.MethodPut, Path: DocPath(index)}
+	put := cluster.Request{Method: http.MethodPut, Path: cluster.DocPath(index)}
 	if err := c.Call(ctx, "create index "+index, put, nil); err != nil {
-		var e *Error
+		var e *cluster.Error
 		if errors.As(err, &e) && e.Type == "resource_already_exists_exception" {
 			s.Outcome = wire.StepAlreadyPresent // created concurrently
-			return s
+			return s, nil
 		}
-		s.Outcome, s.Detail, s.Err = wire.StepFailed, reasonOf(err), err
-		return s
+		s.Outcome, s.Detail = wire.StepFailed, reasonOf(err)
+		return s, err
 	}
 	s.Outcome = wire.StepOK
-	return s
+	return s, nil
 }
 
 // reasonOf is the server's reason for an *Error, else the message.
 func reasonOf(err error) string {
-	var e *Error
+	var e *cluster.Error
 	if errors.As(err, &e) && (e.Type != "" || e.Reason != "") {
 		if e.Type != "" {
 			return fmt.Sprintf("%d %s: %s", e.Status, e.Type, e.Reason)

@@ -1,4 +1,4 @@
-package cluster
+package stack
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/plugin/wire"
@@ -34,14 +35,14 @@ var (
 )
 
 // ErrNoFeed: the feed has no live index (never loaded, or its alias was
-// removed). It matches ErrNotFound too.
-var ErrNoFeed = fmt.Errorf("%w: %w", ErrNotFound, errNoLiveFeed)
+// removed). It matches cluster.ErrNotFound too.
+var ErrNoFeed = fmt.Errorf("%w: %w", cluster.ErrNotFound, errNoLiveFeed)
 
 // CheckFeedName accepts lower-case letters, digits, '-' and '_' (index name
 // rules), up to 64 characters.
 func CheckFeedName(name string) error {
 	if !feedNameRE.MatchString(name) {
-		return ConfigErrorf("feed name %q: want lower-case letters, digits, '-' or '_' (at most 64)", name)
+		return cluster.ConfigErrorf("feed name %q: want lower-case letters, digits, '-' or '_' (at most 64)", name)
 	}
 	return nil
 }
@@ -68,7 +69,7 @@ type LoadOptions struct {
 	// (rollback); 0 means 1, negative keeps none.
 	KeepPrevious int
 	// Bulk tunes the writes (refresh is handled by the load itself).
-	Bulk BulkOptions
+	Bulk cluster.BulkOptions
 	// Progress, when set, is called after each bulk request with the
 	// documents written so far.
 	Progress func(written int)
@@ -135,7 +136,7 @@ type indicatorDoc struct {
 // over from the previous live index for indicators that persist; last_seen
 // and loaded_at are the load time. A failed or partial load never touches
 // the alias, deletes its own index and returns a *FeedLoadError saying why.
-func (c *Client) LoadFeed(ctx context.Context, name string, indicators iter.Seq[correlation.Indicator], opts LoadOptions) (LoadResult, error) {
+func LoadFeed(ctx context.Context, c *cluster.Client, name string, indicators iter.Seq[correlation.Indicator], opts LoadOptions) (LoadResult, error) {
 	start := time.Now()
 	if err := CheckFeedName(name); err != nil {
 		return LoadResult{}, err
@@ -146,64 +147,91 @@ func (c *Client) LoadFeed(ctx context.Context, name string, indicators iter.Seq[
 	}
 	loadedAt := now().UTC().Truncate(time.Millisecond)
 	res := LoadResult{Feed: name, Alias: wire.FeedAlias(name), LoadedAt: loadedAt}
-	fail := func(stage, index string, err error) (LoadResult, error) {
-		e := &FeedLoadError{Feed: name, Stage: stage, Index: index, Live: res.Previous, Err: err, Cleanup: "was not created"}
-		if index != "" {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			if derr := c.deleteIndices(cctx, []string{index}); derr != nil && !errors.Is(derr, ErrNotFound) {
-				e.Cleanup = "could not be deleted: " + derr.Error()
-			} else {
-				e.Cleanup = "was deleted"
-			}
-		}
-		return res, e
-	}
 
-	live, err := c.aliasIndices(ctx, res.Alias)
+	live, err := aliasIndices(ctx, c, res.Alias)
 	if err != nil {
-		return fail("resolve alias", "", err)
+		return res, loadFailed(ctx, c, &res, "resolve alias", "", err)
 	}
 	if len(live) > 0 {
 		res.Previous = live[len(live)-1] // newest by name (= load time)
 	}
 	res.FirstLoad = res.Previous == ""
-
-	// first_seen of what is live now, keyed by value (unix ms saves memory).
-	prev := map[string]int64{}
-	if !res.FirstLoad {
-		err := c.scanIndicatorDocs(ctx, res.Previous, []string{"first_seen"}, func(d *indicatorDoc) error {
-			if !d.FirstSeen.IsZero() {
-				prev[d.Value] = d.FirstSeen.UnixMilli()
-			} else {
-				prev[d.Value] = loadedAt.UnixMilli()
-			}
-			return nil
-		})
-		if err != nil {
-			return fail("read previous", "", err)
-		}
+	prev, err := firstSeen(ctx, c, res.Previous, loadedAt)
+	if err != nil {
+		return res, loadFailed(ctx, c, &res, "read previous", "", err)
 	}
-
 	index := loadIndexName(name, loadedAt)
-	if err := c.createLoadIndex(ctx, index); err != nil {
-		return fail("create index", "", err)
+	if err := createLoadIndex(ctx, c, index); err != nil {
+		return res, loadFailed(ctx, c, &res, "create index", "", err)
 	}
 	res.Index = index
+	if err := writeIndicators(ctx, c, &res, indicators, prev, opts); err != nil {
+		return res, loadFailed(ctx, c, &res, "write", index, err)
+	}
+	if err := verifyLoadIndex(ctx, c, index, res.Written); err != nil {
+		return res, loadFailed(ctx, c, &res, "verify", index, err)
+	}
+	if err := swapAlias(ctx, c, res.Alias, live, index); err != nil {
+		return res, loadFailed(ctx, c, &res, "swap", index, err)
+	}
+	res.Deleted, res.Warnings = pruneLoadIndices(ctx, c, name, index, opts.KeepPrevious)
+	res.Duration = time.Since(start)
+	c.Logger().Info("feed loaded", "feed", name, "index", index, "written", res.Written,
+		"added", len(res.Added), "removed", res.Removed, "duration", res.Duration)
+	return res, nil
+}
 
+// loadFailed deletes the half-written index (if any) and says why the
+// load failed and that the live feed is unchanged.
+func loadFailed(ctx context.Context, c *cluster.Client, res *LoadResult, stage, index string, err error) error {
+	e := &FeedLoadError{Feed: res.Feed, Stage: stage, Index: index, Live: res.Previous, Err: err, Cleanup: "was not created"}
+	if index != "" {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if derr := deleteIndices(cctx, c, []string{index}); derr != nil && !errors.Is(derr, cluster.ErrNotFound) {
+			e.Cleanup = "could not be deleted: " + derr.Error()
+		} else {
+			e.Cleanup = "was deleted"
+		}
+	}
+	return e
+}
+
+// firstSeen reads the first_seen of every indicator of the live index,
+// keyed by value (unix ms saves memory); none on a first load.
+func firstSeen(ctx context.Context, c *cluster.Client, live string, loadedAt time.Time) (map[string]int64, error) {
+	prev := map[string]int64{}
+	if live == "" {
+		return prev, nil
+	}
+	err := scanIndicatorDocs(ctx, c, live, []string{"first_seen"}, func(d *indicatorDoc) error {
+		if !d.FirstSeen.IsZero() {
+			prev[d.Value] = d.FirstSeen.UnixMilli()
+		} else {
+			prev[d.Value] = loadedAt.UnixMilli()
+		}
+		return nil
+	})
+	return prev, err
+}
+
+// writeIndicators bulk-writes the indicators into the load index, carrying
+// first_seen over from prev, and counts them in res: written, kept, added
+// and removed (what prev holds that the load did not).
+func writeIndicators(ctx context.Context, c *cluster.Client, res *LoadResult, indicators iter.Seq[correlation.Indicator], prev map[string]int64, opts LoadOptions) error {
 	bopts := opts.Bulk
 	bopts.Refresh = ""
 	if opts.Progress != nil {
 		written := 0
 		bopts.OnRequest = func(n int) { written += n; opts.Progress(written) }
 	}
-	w := c.NewBulkWriter(index, bopts)
+	w := c.NewBulkWriter(res.Index, bopts)
 	for ind := range indicators {
 		value := ind.Value()
 		doc := indicatorDoc{Value: value, Count: ind.Count, Level: ind.Level, Feed: ind.Feed,
-			FirstSeen: loadedAt, LastSeen: loadedAt, LoadedAt: loadedAt}
+			FirstSeen: res.LoadedAt, LastSeen: res.LoadedAt, LoadedAt: res.LoadedAt}
 		if doc.Feed == "" {
-			doc.Feed = name
+			doc.Feed = res.Feed
 		}
 		if ind.IsRange() {
 			doc.Range = value
@@ -217,55 +245,56 @@ func (c *Client) LoadFeed(ctx context.Context, name string, indicators iter.Seq[
 		} else {
 			res.Added = append(res.Added, ind)
 		}
-		if err := w.Add(ctx, Doc{ID: value, Source: JSON(doc)}); err != nil {
-			return fail("write", index, err)
+		if err := w.Add(ctx, cluster.Doc{ID: value, Source: cluster.JSON(doc)}); err != nil {
+			return err
 		}
 	}
 	br, err := w.Close(ctx)
 	if err != nil {
-		return fail("write", index, err)
+		return err
 	}
 	if br.AlreadyPresent > 0 {
-		return fail("write", index, fmt.Errorf("%d indicators were given twice (the input must be distinct)", br.AlreadyPresent))
+		return fmt.Errorf("%d indicators were given twice (the input must be distinct)", br.AlreadyPresent)
 	}
-	res.Written = br.Created
-	res.Removed = len(prev)
+	res.Written, res.Removed = br.Created, len(prev)
+	return nil
+}
 
-	if err := c.finishLoadIndex(ctx, index); err != nil {
-		return fail("verify", index, err)
+// verifyLoadIndex makes the load index searchable and checks it holds
+// what was written.
+func verifyLoadIndex(ctx context.Context, c *cluster.Client, index string, written int) error {
+	if err := finishLoadIndex(ctx, c, index); err != nil {
+		return err
 	}
-	n, err := c.count(ctx, index)
+	n, err := count(ctx, c, index)
 	if err != nil {
-		return fail("verify", index, err)
+		return err
 	}
-	if n != int64(res.Written) {
-		return fail("verify", index, fmt.Errorf("index holds %d documents after refresh, %d were written", n, res.Written))
+	if n != int64(written) {
+		return fmt.Errorf("index holds %d documents after refresh, %d were written", n, written)
 	}
+	return nil
+}
 
+// swapAlias points alias at index instead of live, in one _aliases call:
+// readers see the old feed or the new one, never both or none.
+func swapAlias(ctx context.Context, c *cluster.Client, alias string, live []string, index string) error {
 	actions := []any{}
 	for _, old := range live {
-		actions = append(actions, map[string]any{"remove": map[string]any{"index": old, "alias": res.Alias}})
+		actions = append(actions, map[string]any{"remove": map[string]any{"index": old, "alias": alias}})
 	}
-	actions = append(actions, map[string]any{"add": map[string]any{"index": index, "alias": res.Alias}})
-	swap := Request{Method: http.MethodPost, Path: "/_aliases", Body: JSON(map[string]any{"actions": actions})}
-	if err := c.Call(ctx, "swap alias "+res.Alias, swap, nil); err != nil {
-		return fail("swap", index, err)
-	}
-
-	res.Deleted, res.Warnings = c.pruneLoadIndices(ctx, name, index, opts.KeepPrevious)
-	res.Duration = time.Since(start)
-	c.log.Info("feed loaded", "feed", name, "index", index, "written", res.Written,
-		"added", len(res.Added), "removed", res.Removed, "duration", res.Duration)
-	return res, nil
+	actions = append(actions, map[string]any{"add": map[string]any{"index": index, "alias": alias}})
+	swap := cluster.Request{Method: http.MethodPost, Path: "/_aliases", Body: cluster.JSON(map[string]any{"actions": actions})}
+	return c.Call(ctx, "swap alias "+alias, swap, nil)
 }
 
 // createLoadIndex creates a load index with the indicator template's
 // settings and mappings spelled out (so a load does not depend on the
 // template being installed) and refresh off while loading.
-func (c *Client) createLoadIndex(ctx context.Context, index string) error {
+func createLoadIndex(ctx context.Context, c *cluster.Client, index string) error {
 	t, ok := dashboards.IndexTemplate(dashboards.IndicatorsTemplate)
 	if !ok {
-		return ConfigErrorf("bundled template %s missing", dashboards.IndicatorsTemplate)
+		return cluster.ConfigErrorf("bundled template %s missing", dashboards.IndicatorsTemplate)
 	}
 	var tb struct {
 		Template struct {
@@ -274,7 +303,7 @@ func (c *Client) createLoadIndex(ctx context.Context, index string) error {
 		} `json:"template"`
 	}
 	if err := json.Unmarshal(t.Body, &tb); err != nil {
-		return ConfigErrorf("bundled template %s: %v", t.Name, err)
+		return cluster.ConfigErrorf("bundled template %s: %v", t.Name, err)
 	}
 	settings := tb.Template.Settings
 	if settings == nil {
@@ -286,13 +315,13 @@ func (c *Client) createLoadIndex(ctx context.Context, index string) error {
 		settings["index"] = idx
 	}
 	idx["refresh_interval"] = "-1"
-	body := JSON(map[string]any{"settings": settings, "mappings": tb.Template.Mappings})
-	return c.Call(ctx, "create index "+index, Request{Method: http.MethodPut, Path: DocPath(index), Body: body}, nil)
+	body := cluster.JSON(map[string]any{"settings": settings, "mappings": tb.Template.Mappings})
+	return c.Call(ctx, "create index "+index, cluster.Request{Method: http.MethodPut, Path: cluster.DocPath(index), Body: body}, nil)
 }
 
 // finishLoadIndex restores the refresh interval and refreshes.
-func (c *Client) finishLoadIndex(ctx context.Context, index string) error {
-	set := Request{Method: http.MethodPut, Path: DocPath(index, "_settings"),
+func finishLoadIndex(ctx context.Context, c *cluster.Client, index string) error {
+	set := cluster.Request{Method: http.MethodPut, Path: cluster.DocPath(index, "_settings"),
 		Body: []byte(`{"index":{"refresh_interval":null}}`)}
 	if err := c.Call(ctx, "reset refresh interval of "+index, set, nil); err != nil {
 		return err
@@ -300,23 +329,32 @@ func (c *Client) finishLoadIndex(ctx context.Context, index string) error {
 	return c.Refresh(ctx, index)
 }
 
-// Refresh makes recent writes to index visible to search.
-func (c *Client) Refresh(ctx context.Context, index string) error {
-	return c.Call(ctx, "refresh "+index, Request{Method: http.MethodPost, Path: DocPath(index, "_refresh")}, nil)
-}
-
-func (c *Client) count(ctx context.Context, index string) (int64, error) {
+func count(ctx context.Context, c *cluster.Client, index string) (int64, error) {
 	var r struct {
 		Count int64 `json:"count"`
 	}
-	err := c.Call(ctx, "count "+index, Request{Method: http.MethodGet, Path: DocPath(index, "_count")}, &r)
+	err := c.Call(ctx, "count "+index, cluster.Request{Method: http.MethodGet, Path: cluster.DocPath(index, "_count")}, &r)
 	return r.Count, err
 }
 
 // aliasIndices lists the indices alias points at, sorted; none when the
 // alias does not exist.
-func (c *Client) aliasIndices(ctx context.Context, alias string) ([]string, error) {
-	req := Request{Method: http.MethodGet, Path: DocPath("_alias", alias)}
+func aliasIndices(ctx context.Context, c *cluster.Client, alias string) ([]string, error) {
+	m, err := aliases(ctx, c, "resolve alias "+alias, alias)
+	out := make([]string, 0, len(m))
+	for idx := range m {
+		out = append(out, idx)
+	}
+	sort.Strings(out)
+	return out, err
+}
+
+// aliases is GET _alias/name: the indices and their aliases, none when
+// nothing matches.
+func aliases(ctx context.Context, c *cluster.Client, op, name string) (map[string]struct {
+	Aliases map[string]json.RawMessage `json:"aliases"`
+}, error) {
+	req := cluster.Request{Method: http.MethodGet, Path: cluster.DocPath("_alias", name)}
 	resp, err := c.Do(ctx, req)
 	if err != nil {
 		return nil, err
@@ -325,29 +363,26 @@ func (c *Client) aliasIndices(ctx context.Context, alias string) ([]string, erro
 		return nil, nil
 	}
 	if resp.Status != 200 {
-		return nil, StatusError("resolve alias "+alias, req, resp.Status, resp.Body)
+		return nil, cluster.StatusError(op, req, resp.Status, resp.Body)
 	}
-	var m map[string]json.RawMessage
+	var m map[string]struct {
+		Aliases map[string]json.RawMessage `json:"aliases"`
+	}
 	if err := json.Unmarshal(resp.Body, &m); err != nil {
-		return nil, &Error{Op: "resolve alias " + alias, Status: 200, Downstream: true, Reason: "cannot decode answer"}
+		return nil, &cluster.Error{Op: op, Status: 200, Downstream: true, Reason: "cannot decode answer"}
 	}
-	out := make([]string, 0, len(m))
-	for idx := range m {
-		out = append(out, idx)
-	}
-	sort.Strings(out)
-	return out, nil
+	return m, nil
 }
 
 // loadIndices lists the concrete load indices of feed name, oldest first.
-func (c *Client) loadIndices(ctx context.Context, name string) ([]string, error) {
-	req := Request{Method: http.MethodGet, Path: DocPath("_cat", "indices", wire.IndicatorIndexPrefix+name+"-*"),
+func loadIndices(ctx context.Context, c *cluster.Client, name string) ([]string, error) {
+	req := cluster.Request{Method: http.MethodGet, Path: cluster.DocPath("_cat", "indices", wire.IndicatorIndexPrefix+name+"-*"),
 		Query: url.Values{"format": {"json"}, "h": {"index"}}}
 	var rows []struct {
 		Index string `json:"index"`
 	}
 	if err := c.Call(ctx, "list indices of feed "+name, req, &rows); err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, cluster.ErrNotFound) {
 			return nil, nil
 		}
 		return nil, err
@@ -365,12 +400,12 @@ func (c *Client) loadIndices(ctx context.Context, name string) ([]string, error)
 // pruneLoadIndices deletes load indices of name older than current, keeping
 // the newest keep of them. Indices newer than current (a concurrent load in
 // progress) are left alone. Failures are warnings: the load has succeeded.
-func (c *Client) pruneLoadIndices(ctx context.Context, name, current string, keep int) (deleted, warnings []string) {
+func pruneLoadIndices(ctx context.Context, c *cluster.Client, name, current string, keep int) (deleted, warnings []string) {
 	if keep == 0 {
 		keep = 1
 	}
 	keep = max(keep, 0)
-	all, err := c.loadIndices(ctx, name)
+	all, err := loadIndices(ctx, c, name)
 	if err != nil {
 		return nil, []string{"list old indices: " + err.Error()}
 	}
@@ -384,22 +419,22 @@ func (c *Client) pruneLoadIndices(ctx context.Context, name, current string, kee
 		return nil, nil
 	}
 	victims := older[:len(older)-keep]
-	if err := c.deleteIndices(ctx, victims); err != nil {
+	if err := deleteIndices(ctx, c, victims); err != nil {
 		return nil, []string{"delete old indices: " + err.Error()}
 	}
 	return victims, nil
 }
 
-func (c *Client) deleteIndices(ctx context.Context, indices []string) error {
+func deleteIndices(ctx context.Context, c *cluster.Client, indices []string) error {
 	if len(indices) == 0 {
 		return nil
 	}
 	for _, idx := range indices {
 		if strings.ContainsAny(idx, "*?,") || idx == "" || idx == "_all" {
-			return ConfigErrorf("refusing to delete index pattern %q", idx)
+			return cluster.ConfigErrorf("refusing to delete index pattern %q", idx)
 		}
 	}
-	req := Request{Method: http.MethodDelete, Path: "/" + strings.Join(indices, ",")}
+	req := cluster.Request{Method: http.MethodDelete, Path: "/" + strings.Join(indices, ",")}
 	return c.Call(ctx, "delete "+strings.Join(indices, ","), req, nil)
 }
 
@@ -408,7 +443,7 @@ func (c *Client) deleteIndices(ctx context.Context, indices []string) error {
 // point in time is needed for a consistent read. Fields come from doc values
 // (docvalue_fields), not _source: no stored-field decompression; value is
 // the sort key itself. fields may name count, level, feed and first_seen.
-func (c *Client) scanIndicatorDocs(ctx context.Context, index string, fields []string, fn func(*indicatorDoc) error) error {
+func scanIndicatorDocs(ctx context.Context, c *cluster.Client, index string, fields []string, fn func(*indicatorDoc) error) error {
 	const page = 10000 // the largest page without raising index.max_result_window
 	dv := make([]any, 0, len(fields))
 	for _, f := range fields {
@@ -431,7 +466,7 @@ func (c *Client) scanIndicatorDocs(ctx context.Context, index string, fields []s
 		if after != nil {
 			body["search_after"] = after
 		}
-		req := Request{Method: http.MethodPost, Path: DocPath(index, "_search"), Body: JSON(body),
+		req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(index, "_search"), Body: cluster.JSON(body),
 			Query: url.Values{"filter_path": {"hits.hits.fields,hits.hits.sort,_shards.failed"}}}
 		var r struct {
 			Shards struct {
@@ -453,7 +488,7 @@ func (c *Client) scanIndicatorDocs(ctx context.Context, index string, fields []s
 			return err
 		}
 		if r.Shards.Failed > 0 {
-			return &Error{Op: "read indicators from " + index, Status: 200, Downstream: true, Retryable: true,
+			return &cluster.Error{Op: "read indicators from " + index, Status: 200, Downstream: true, Retryable: true,
 				Reason: fmt.Sprintf("%d shard(s) failed", r.Shards.Failed)}
 		}
 		for i := range r.Hits.Hits {
@@ -507,11 +542,11 @@ func epochMillis(v any) time.Time {
 // ScanIndicators streams the live indicators of feed name, sorted by value.
 // The alias is resolved once, so a swap during the scan does not mix two
 // loads. ErrNoFeed when the feed has no live index.
-func (c *Client) ScanIndicators(ctx context.Context, name string, fn func(correlation.Indicator) error) (index string, err error) {
+func ScanIndicators(ctx context.Context, c *cluster.Client, name string, fn func(correlation.Indicator) error) (index string, err error) {
 	if err := CheckFeedName(name); err != nil {
 		return "", err
 	}
-	live, err := c.aliasIndices(ctx, wire.FeedAlias(name))
+	live, err := aliasIndices(ctx, c, wire.FeedAlias(name))
 	if err != nil {
 		return "", err
 	}
@@ -520,7 +555,7 @@ func (c *Client) ScanIndicators(ctx context.Context, name string, fn func(correl
 	}
 	index = live[len(live)-1]
 	var bad int
-	err = c.scanIndicatorDocs(ctx, index, []string{"count", "level", "feed"}, func(d *indicatorDoc) error {
+	err = scanIndicatorDocs(ctx, c, index, []string{"count", "level", "feed"}, func(d *indicatorDoc) error {
 		p, perr := correlation.ParsePrefix(d.Value)
 		if perr != nil {
 			bad++
@@ -529,7 +564,7 @@ func (c *Client) ScanIndicators(ctx context.Context, name string, fn func(correl
 		return fn(correlation.Indicator{Prefix: p, Count: d.Count, Level: d.Level, Feed: d.Feed})
 	})
 	if err == nil && bad > 0 {
-		c.log.Warn("indicator documents with an unparsable value were skipped", "index", index, "count", bad)
+		c.Logger().Warn("indicator documents with an unparsable value were skipped", "index", index, "count", bad)
 	}
 	return index, err
 }
@@ -537,9 +572,9 @@ func (c *Client) ScanIndicators(ctx context.Context, name string, fn func(correl
 // ReadIndicators loads the live indicators of feed name into a set, the
 // detection's indicator step in cluster mode. Indicators are taken as
 // stored (non-global ones too: the load decided what to keep).
-func (c *Client) ReadIndicators(ctx context.Context, name string) (*correlation.IndicatorSet, error) {
+func ReadIndicators(ctx context.Context, c *cluster.Client, name string) (*correlation.IndicatorSet, error) {
 	set := correlation.NewIndicatorSet(name)
-	_, err := c.ScanIndicators(ctx, name, func(ind correlation.Indicator) error {
+	_, err := ScanIndicators(ctx, c, name, func(ind correlation.Indicator) error {
 		set.Add(ind, true)
 		return nil
 	})
@@ -549,8 +584,8 @@ func (c *Client) ReadIndicators(ctx context.Context, name string) (*correlation.
 	return set, nil
 }
 
-// FeedStatus is what feed status shows.
-type FeedStatus struct {
+// FeedState is a feed's live index, as feed status shows it.
+type FeedState struct {
 	Feed      string        `json:"feed"`
 	Alias     string        `json:"alias"`
 	Index     string        `json:"index,omitempty"` // the live index
@@ -567,16 +602,16 @@ type FeedStatus struct {
 // FeedStatus reports the live index of feed name: documents per level,
 // ranges, load time and age. A feed that was never loaded is Live=false
 // with a nil error.
-func (c *Client) FeedStatus(ctx context.Context, name string) (FeedStatus, error) {
+func FeedStatus(ctx context.Context, c *cluster.Client, name string) (FeedState, error) {
 	if err := CheckFeedName(name); err != nil {
-		return FeedStatus{}, err
+		return FeedState{}, err
 	}
-	st := FeedStatus{Feed: name, Alias: wire.FeedAlias(name)}
-	live, err := c.aliasIndices(ctx, st.Alias)
+	st := FeedState{Feed: name, Alias: wire.FeedAlias(name)}
+	live, err := aliasIndices(ctx, c, st.Alias)
 	if err != nil {
 		return st, err
 	}
-	all, err := c.loadIndices(ctx, name)
+	all, err := loadIndices(ctx, c, name)
 	if err != nil {
 		return st, err
 	}
@@ -620,7 +655,7 @@ func (c *Client) FeedStatus(ctx context.Context, name string) (FeedStatus, error
 			} `json:"ranges"`
 		} `json:"aggregations"`
 	}
-	req := Request{Method: http.MethodPost, Path: DocPath(st.Index, "_search"), Body: JSON(body)}
+	req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(st.Index, "_search"), Body: cluster.JSON(body)}
 	if err := c.Call(ctx, "feed status "+name, req, &r); err != nil {
 		return st, err
 	}
@@ -641,23 +676,10 @@ func (c *Client) FeedStatus(ctx context.Context, name string) (FeedStatus, error
 }
 
 // Feeds lists the feeds that have a live alias, sorted.
-func (c *Client) Feeds(ctx context.Context) ([]string, error) {
-	req := Request{Method: http.MethodGet, Path: DocPath("_alias", wire.IndicatorIndexPrefix+"*")}
-	resp, err := c.Do(ctx, req)
+func Feeds(ctx context.Context, c *cluster.Client) ([]string, error) {
+	m, err := aliases(ctx, c, "list feeds", wire.IndicatorsPattern)
 	if err != nil {
 		return nil, err
-	}
-	if resp.Status == 404 {
-		return nil, nil
-	}
-	if resp.Status != 200 {
-		return nil, StatusError("list feeds", req, resp.Status, resp.Body)
-	}
-	var m map[string]struct {
-		Aliases map[string]json.RawMessage `json:"aliases"`
-	}
-	if err := json.Unmarshal(resp.Body, &m); err != nil {
-		return nil, &Error{Op: "list feeds", Status: 200, Downstream: true, Reason: "cannot decode answer"}
 	}
 	seen := map[string]bool{}
 	for _, v := range m {

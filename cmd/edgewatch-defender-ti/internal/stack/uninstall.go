@@ -1,4 +1,4 @@
-package admin
+package stack
 
 import (
 	"context"
@@ -12,43 +12,8 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/dashboards/importer"
-	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
-
-func (d Deps) uninstall(ctx context.Context, a wire.UninstallArgs, secrets map[string]string, s plugin.Stream) (wire.StepsResult, error) {
-	progress := progressTo(ctx, s)
-	target, err := dashboardsTarget(&a.StackArgs, secrets)
-	if err != nil {
-		return wire.StepsResult{}, err
-	}
-	c, err := d.connect(ctx, wire.OpUninstall.Name, a.Settings, secrets)
-	if err != nil {
-		return wire.StepsResult{}, err
-	}
-	res := &wire.StepsResult{Operation: wire.OpUninstall.Name, Cluster: c.Info().String(), DryRun: a.DryRun}
-	dry := a.DryRun
-
-	progress(wire.Progress{Stage: "uninstall", Message: "triggers"})
-	for _, s := range uninstallTriggers(ctx, c, detectionOf(&a.StackArgs), dry) {
-		res.Add(s)
-	}
-	progress(wire.Progress{Stage: "uninstall", Message: "saved objects"})
-	res.Add(removeSavedObjects(ctx, target, dry))
-	progress(wire.Progress{Stage: "uninstall", Message: "retention policy"})
-	for _, s := range uninstallRetention(ctx, c, dry) {
-		res.Add(s)
-	}
-	progress(wire.Progress{Stage: "uninstall", Message: "index templates"})
-	for _, t := range dashboards.IndexTemplates() {
-		res.Add(removeTemplate(ctx, c, t.Name, dry))
-	}
-	progress(wire.Progress{Stage: "uninstall", Message: "data"})
-	for _, s := range removeData(ctx, c, a.Settings, a.DeleteData, dry) {
-		res.Add(s)
-	}
-	return *res, nil
-}
 
 func uninstallTriggers(ctx context.Context, c *cluster.Client, detection string, dry bool) []wire.Step {
 	if c.Flavor() == cluster.Elasticsearch {
@@ -75,37 +40,15 @@ func uninstallTriggers(ctx context.Context, c *cluster.Client, detection string,
 // deleteThing GETs path and DELETEs it when present: removed, absent,
 // skipped (the API is not served) or failed.
 func deleteThing(ctx context.Context, c *cluster.Client, st wire.Step, path string, dry bool) wire.Step {
-	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
-	if err != nil {
-		return failStep(st, req, resp, err)
-	}
-	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = wire.StepSkipped, why
-		return st
-	}
+	_, st, ok := present(ctx, c, st, path)
 	switch {
-	case resp.Status == http.StatusNotFound:
-		st.Outcome = wire.StepAbsent
+	case !ok:
 		return st
-	case resp.Status != http.StatusOK:
-		return failStep(st, req, resp, nil)
 	case dry:
 		st.Outcome = wire.StepWouldRemove
 		return st
 	}
-	req, resp, err = call(ctx, c, http.MethodDelete, path, nil, nil)
-	if err != nil {
-		return failStep(st, req, resp, err)
-	}
-	switch {
-	case resp.Status == http.StatusNotFound:
-		st.Outcome = wire.StepAbsent
-	case ok2xx(resp):
-		st.Outcome = wire.StepRemoved
-	default:
-		return failStep(st, req, resp, nil)
-	}
-	return st
+	return remove(ctx, c, st, path)
 }
 
 func removeSavedObjects(ctx context.Context, t *importer.Target, dry bool) wire.Step {
@@ -146,29 +89,25 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []wire
 	if es {
 		flavor, kind = dashboards.FlavorElasticsearch, "ILM "
 	}
-	path, _ := dashboards.RetentionPolicyPath(flavor)
 	st := wire.Step{Step: stepRetention, Target: kind + dashboards.RetentionPolicyID}
 	det := wire.Step{Step: "retention detach", Target: alertsPattern}
-
-	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
+	path, err := dashboards.RetentionPolicyPath(flavor)
 	if err != nil {
-		return []wire.Step{failStep(st, req, resp, err)}
-	}
-	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
-		st.Outcome, st.Detail = wire.StepSkipped, why
+		st.Outcome, st.Detail = wire.StepFailed, err.Error()
 		return []wire.Step{st}
 	}
+
+	_, st, ok := present(ctx, c, st, path)
 	switch {
-	case resp.Status == http.StatusNotFound:
-		st.Outcome = wire.StepAbsent
+	case !ok:
 		return []wire.Step{st}
-	case resp.Status != http.StatusOK:
-		return []wire.Step{failStep(st, req, resp, nil)}
 	case dry:
 		st.Outcome, det.Outcome = wire.StepWouldRemove, wire.StepWouldRemove
 		return []wire.Step{det, st}
 	}
 	// Detach.
+	var req cluster.Request
+	var resp *cluster.Response
 	if es {
 		req, resp, err = call(ctx, c, http.MethodPost, "/"+alertsPattern+"/_ilm/remove", nil, nil)
 	} else {
@@ -177,46 +116,45 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []wire
 	switch {
 	case err != nil || (!ok2xx(resp) && resp.Status != http.StatusNotFound):
 		det = failStep(det, req, resp, err)
-	default:
+	case resp.Status == http.StatusNotFound: // no alert index to detach
 		det.Outcome = wire.StepRemoved
-		var r struct {
-			Updated       int      `json:"updated_indices"` // ISM
-			Failures      bool     `json:"failures"`        // ISM
-			HasFailures   bool     `json:"has_failures"`    // ILM
-			FailedIndexes []string `json:"failed_indexes"`  // ILM
-		}
-		_ = json.Unmarshal(resp.Body, &r)
-		switch {
-		case r.HasFailures:
-			det.Outcome, det.Detail = wire.StepFailed, "could not detach from "+strings.Join(r.FailedIndexes, ", ")
-		case r.Failures:
-			var ism ismAnswer
-			_ = json.Unmarshal(resp.Body, &ism)
-			var fails []string
-			for _, f := range ism.FailedIndices {
-				if !strings.Contains(strings.ToLower(f.Reason), "does not have a policy") {
-					fails = append(fails, f.IndexName+": "+f.Reason)
-				}
-			}
-			if len(fails) > 0 {
-				det.Outcome, det.Detail = wire.StepFailed, strings.Join(fails, "; ")
-			}
-		case r.Updated > 0:
-			det.Detail = fmt.Sprintf("%d indices", r.Updated)
-		}
-	}
-	req, resp, err = call(ctx, c, http.MethodDelete, path, nil, nil)
-	switch {
-	case err != nil:
-		st = failStep(st, req, resp, err)
-	case resp.Status == http.StatusNotFound:
-		st.Outcome = wire.StepAbsent
-	case ok2xx(resp):
-		st.Outcome = wire.StepRemoved
 	default:
-		st = failStep(st, req, resp, nil)
+		det = detached(det, resp.Body)
 	}
-	return []wire.Step{det, st}
+	return []wire.Step{det, remove(ctx, c, st, path)}
+}
+
+// detached reads the answer of ISM's remove or ILM's _ilm/remove into the
+// detach step: removed, or failed with the indices that kept the policy
+// (an index without the policy is not a failure).
+func detached(st wire.Step, body []byte) wire.Step {
+	var r struct {
+		ismAnswer
+		HasFailures   bool     `json:"has_failures"`   // ILM
+		FailedIndexes []string `json:"failed_indexes"` // ILM
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		st.Outcome, st.Detail = wire.StepFailed, "cannot read the answer: "+err.Error()
+		return st
+	}
+	st.Outcome = wire.StepRemoved
+	switch {
+	case r.HasFailures:
+		st.Outcome, st.Detail = wire.StepFailed, "could not detach from "+strings.Join(r.FailedIndexes, ", ")
+	case r.Failures:
+		var fails []string
+		for _, f := range r.FailedIndices {
+			if !strings.Contains(strings.ToLower(f.Reason), "does not have a policy") {
+				fails = append(fails, f.IndexName+": "+f.Reason)
+			}
+		}
+		if len(fails) > 0 {
+			st.Outcome, st.Detail = wire.StepFailed, strings.Join(fails, "; ")
+		}
+	case r.Updated > 0:
+		st.Detail = fmt.Sprintf("%d indices", r.Updated)
+	}
+	return st
 }
 
 // removeTemplate deletes an index template install put, and leaves one
@@ -224,17 +162,9 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []wire
 func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry bool) wire.Step {
 	st := wire.Step{Step: "index template", Target: name}
 	path := cluster.DocPath("_index_template", name)
-	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
-	if err != nil {
-		return failStep(st, req, resp, err)
-	}
-	switch resp.Status {
-	case http.StatusNotFound:
-		st.Outcome = wire.StepAbsent
+	resp, st, ok := present(ctx, c, st, path)
+	if !ok {
 		return st
-	case http.StatusOK:
-	default:
-		return failStep(st, req, resp, nil)
 	}
 	var got struct {
 		IndexTemplates []struct {
@@ -245,7 +175,10 @@ func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry boo
 			} `json:"index_template"`
 		} `json:"index_templates"`
 	}
-	_ = json.Unmarshal(resp.Body, &got)
+	if err := json.Unmarshal(resp.Body, &got); err != nil {
+		st.Outcome, st.Detail = wire.StepFailed, "cannot read the installed template: "+err.Error()
+		return st
+	}
 	if len(got.IndexTemplates) == 0 {
 		st.Outcome = wire.StepAbsent
 		return st
@@ -258,18 +191,7 @@ func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry boo
 		st.Outcome = wire.StepWouldRemove
 		return st
 	}
-	req, resp, err = call(ctx, c, http.MethodDelete, path, nil, nil)
-	switch {
-	case err != nil:
-		return failStep(st, req, resp, err)
-	case resp.Status == http.StatusNotFound:
-		st.Outcome = wire.StepAbsent
-	case ok2xx(resp):
-		st.Outcome = wire.StepRemoved
-	default:
-		return failStep(st, req, resp, nil)
-	}
-	return st
+	return remove(ctx, c, st, path)
 }
 
 // listIndices lists the concrete indices matching pattern (none when
@@ -281,7 +203,7 @@ func listIndices(ctx context.Context, c *cluster.Client, pattern string) ([]stri
 		Index string `json:"index"`
 	}
 	if err := c.Call(ctx, "list indices "+pattern, req, &rows); err != nil {
-		if isNotFound(err) {
+		if cluster.IsNotFound(err) {
 			return nil, nil
 		}
 		return nil, err
@@ -296,11 +218,8 @@ func listIndices(ctx context.Context, c *cluster.Client, pattern string) ([]stri
 
 // removeData deletes (deleteData) or reports as kept the alert indices,
 // the indicator feeds and the state index.
-func removeData(ctx context.Context, c *cluster.Client, s wire.Settings, deleteData, dry bool) []wire.Step {
-	var cl wire.ClusterSettings
-	if s.Cluster != nil {
-		cl = *s.Cluster
-	}
+func removeData(ctx context.Context, c *cluster.Client, o UninstallOptions, dry bool) []wire.Step {
+	cl, deleteData := o, o.DeleteData
 	scoped := cl.AlertIndex != "" || cl.IndicatorFeed != ""
 	type group struct {
 		step, target, pattern string

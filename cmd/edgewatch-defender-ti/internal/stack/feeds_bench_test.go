@@ -1,4 +1,4 @@
-package cluster_test
+package stack_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/testenv"
@@ -36,19 +36,19 @@ func BenchmarkLoadFeedLevel1(b *testing.B) {
 			name := "bench-level1"
 			b.Cleanup(func() { clustertest.DeleteIndices(b, tg, wire.IndicatorIndexPrefix+name+"-*") })
 			ctx := context.Background()
-			opts := cluster.LoadOptions{}
+			opts := stack.LoadOptions{}
 			if n, err := strconv.Atoi(os.Getenv("EDGEWATCH_BENCH_BULK_DOCS")); err == nil {
 				opts.Bulk.MaxDocs = n
 			}
 			for b.Loop() {
-				res, err := tg.Client.LoadFeed(ctx, name, set.All(), opts)
+				res, err := stack.LoadFeed(ctx, tg.Client, name, set.All(), opts)
 				if err != nil {
 					b.Fatal(err)
 				}
 				b.ReportMetric(float64(res.Written), "indicators")
 				b.ReportMetric(res.Duration.Seconds(), "load-s")
 				start := time.Now()
-				got, err := tg.Client.ReadIndicators(ctx, name)
+				got, err := stack.ReadIndicators(ctx, tg.Client, name)
 				b.ReportMetric(time.Since(start).Seconds(), "read-s")
 				if err != nil || got.Len() != set.Len() {
 					b.Fatalf("read back %v: %v", got.Len(), err)

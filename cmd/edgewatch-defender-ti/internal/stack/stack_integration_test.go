@@ -1,4 +1,4 @@
-package cluster_test
+package stack_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/correlation"
@@ -25,27 +26,6 @@ import (
 // indicator lookup index, state index) against the real servers that
 // scripts/cluster.sh starts. Each runs once per flavor.
 
-func call(t *testing.T, c *cluster.Client, method, path string, body any, out any) {
-	t.Helper()
-	req := cluster.Request{Method: method, Path: path}
-	if body != nil {
-		req.Body = cluster.JSON(body)
-	}
-	if err := c.Call(context.Background(), "test", req, out); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func countDocs(t *testing.T, c *cluster.Client, index string) int64 {
-	t.Helper()
-	var r struct {
-		Count int64 `json:"count"`
-	}
-	call(t, c, "POST", "/"+index+"/_refresh", nil, nil)
-	call(t, c, "GET", "/"+index+"/_count", nil, &r)
-	return r.Count
-}
-
 // mappingTypes flattens GET <index>/_mapping into path -> type (objects
 // whose "enabled" is false are reported as "disabled-object").
 func mappingTypes(t *testing.T, c *cluster.Client, index string) map[string]string {
@@ -55,7 +35,7 @@ func mappingTypes(t *testing.T, c *cluster.Client, index string) map[string]stri
 			Properties map[string]any `json:"properties"`
 		} `json:"mappings"`
 	}
-	call(t, c, "GET", "/"+index+"/_mapping", nil, &m)
+	clustertest.Call(t, c, "GET", "/"+index+"/_mapping", nil, &m)
 	out := map[string]string{}
 	var walk func(prefix string, props map[string]any)
 	walk = func(prefix string, props map[string]any) {
@@ -90,7 +70,7 @@ func TestInstallTemplates(t *testing.T) {
 	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
 		ctx := context.Background()
 		c := tg.Client
-		steps, err := c.Install(ctx, cluster.InstallOptions{AlertIndex: "-"})
+		steps, err := stack.InstallTemplates(ctx, c, stack.TemplateOptions{AlertIndex: "-"})
 		if err != nil {
 			t.Fatalf("install: %v (%v)", err, steps)
 		}
@@ -100,7 +80,7 @@ func TestInstallTemplates(t *testing.T) {
 			}
 		}
 		// Idempotent: the second install changes nothing.
-		steps, err = c.Install(ctx, cluster.InstallOptions{AlertIndex: "-"})
+		steps, err = stack.InstallTemplates(ctx, c, stack.TemplateOptions{AlertIndex: "-"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +94,7 @@ func TestInstallTemplates(t *testing.T) {
 		}
 		// The mapping of a new alert index, as the server returns it.
 		index := clustertest.Name(t, tg, "edgewatch-alerts-it")
-		call(t, c, "PUT", "/"+index, nil, nil)
+		clustertest.Call(t, c, "PUT", "/"+index, nil, nil)
 		got := mappingTypes(t, c, index)
 		for path, want := range map[string]string{
 			"@timestamp": "date", "event.created": "date", "event.severity": "long", "event.id": "keyword",
@@ -136,7 +116,7 @@ func TestInstallTemplates(t *testing.T) {
 		}
 		// The indicator and state templates, through indices they match.
 		ind := clustertest.Name(t, tg, "edgewatch-indicators-it")
-		call(t, c, "PUT", "/"+ind, nil, nil)
+		clustertest.Call(t, c, "PUT", "/"+ind, nil, nil)
 		gi := mappingTypes(t, c, ind)
 		for path, want := range map[string]string{"ip": "ip", "range": "ip_range", "level": "integer", "count": "integer",
 			"feed": "keyword", "first_seen": "date", "last_seen": "date", "loaded_at": "date", "value": "keyword"} {
@@ -154,127 +134,8 @@ func TestInstallTemplates(t *testing.T) {
 	})
 }
 
-func testAlerts(n int, runID string) []*correlation.Alert {
-	out := make([]*correlation.Alert, n)
-	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for i := range out {
-		a := &correlation.Alert{Timestamp: base.Add(time.Duration(i) * time.Second)}
-		a.Event = correlation.AlertEvent{Kind: "alert", Category: []string{"network", "threat"}, Type: []string{"connection", "indicator"},
-			Action: correlation.ActionInboundAccepted, ID: fmt.Sprintf("%s-%04d", runID, i), Created: base, Severity: 73,
-			Dataset: "edgewatch.alerts", Module: "edgewatch", Provider: "DeviceNetworkEvents", Reason: "test"}
-		a.Host = correlation.AlertHost{ID: "dev-1", Name: "web-1"}
-		a.Source = correlation.Endpoint{IP: fmt.Sprintf("203.0.113.%d", i%250+1), Port: 40000 + i}
-		a.Dest = correlation.Endpoint{IP: "10.0.0.4", Port: 443}
-		a.Network = correlation.AlertNetwork{Transport: "tcp", Direction: "inbound"}
-		a.Threat.Indicator = correlation.ThreatIndicator{IP: a.Source.IP, Type: "ipv4-addr", Provider: "ipsum"}
-		a.Edgewatch.InternetFacing.LocalIP = "::ffff:10.0.0.4"
-		a.Edgewatch.InternetFacing.LocalPort = 443
-		a.Edgewatch.Indicator = correlation.IndicatorEvidence{Value: a.Source.IP, Count: 5, Level: 5}
-		a.Edgewatch.Severity = "high"
-		a.Defender.NetworkEvent = json.RawMessage(`{"RemoteIP":"` + a.Source.IP + `","AdditionalFields":{"x":[1,"y"]}}`)
-		a.Related.IP = []string{a.Source.IP, a.Dest.IP}
-		out[i] = a
-	}
-	return out
-}
-
-func TestAlertWriterRerunWritesNothingNew(t *testing.T) {
-	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
-		ctx := context.Background()
-		if _, err := tg.Client.Install(ctx, cluster.InstallOptions{AlertIndex: "-"}); err != nil {
-			t.Fatal(err)
-		}
-		index := clustertest.Name(t, tg, "edgewatch-alerts-it")
-		w := cluster.NewAlertWriter(tg.Client, index, cluster.BulkOptions{MaxDocs: 40})
-		alerts := testAlerts(100, "rerun")
-		res, err := w.Write(ctx, alerts)
-		if err != nil || res.Created != 100 || res.AlreadyPresent != 0 || res.Failed != 0 {
-			t.Fatalf("first write: %+v, %v", res, err)
-		}
-		res, err = w.Write(ctx, alerts)
-		if err != nil || res.Created != 0 || res.AlreadyPresent != 100 || res.Failed != 0 {
-			t.Fatalf("rerun: %+v, %v", res, err)
-		}
-		if n := countDocs(t, tg.Client, index); n != 100 {
-			t.Fatalf("index holds %d alerts, want 100", n)
-		}
-		// The stored document is the alert, findable by its typed fields.
-		var r struct {
-			Hits struct {
-				Hits []struct {
-					ID     string          `json:"_id"`
-					Source json.RawMessage `json:"_source"`
-				} `json:"hits"`
-			} `json:"hits"`
-		}
-		call(t, tg.Client, "POST", "/"+index+"/_search", map[string]any{
-			"query": map[string]any{"bool": map[string]any{"filter": []any{
-				map[string]any{"term": map[string]any{"source.ip": "203.0.113.8"}},
-				map[string]any{"term": map[string]any{"edgewatch.internet_facing.local_ip": "10.0.0.4"}},
-			}}},
-		}, &r)
-		if len(r.Hits.Hits) != 1 || r.Hits.Hits[0].ID != "rerun-0007" {
-			t.Fatalf("search by source.ip found %+v", r.Hits.Hits)
-		}
-		var back correlation.Alert
-		if err := json.Unmarshal(r.Hits.Hits[0].Source, &back); err != nil {
-			t.Fatal(err)
-		}
-		if string(back.Defender.NetworkEvent) != string(alerts[7].Defender.NetworkEvent) {
-			t.Fatalf("defender.network_event not kept verbatim: %s", back.Defender.NetworkEvent)
-		}
-	})
-}
-
-func TestBulkPartialRejectIsReportedPrecisely(t *testing.T) {
-	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
-		ctx := context.Background()
-		if _, err := tg.Client.Install(ctx, cluster.InstallOptions{AlertIndex: "-"}); err != nil {
-			t.Fatal(err)
-		}
-		index := clustertest.Name(t, tg, "edgewatch-alerts-it")
-		var docs []cluster.Doc
-		for i := range 20 {
-			ip := fmt.Sprintf("198.51.100.%d", i+1)
-			if i == 13 {
-				ip = "not-an-ip"
-			}
-			// Defender's InternetFacingLocalIp is not guaranteed to be an
-			// address: the template maps it ip with ignore_malformed, so
-			// junk there never costs the alert.
-			localIP := "10.0.0.4"
-			if i == 5 {
-				localIP = "garbage-local-ip"
-			}
-			docs = append(docs, cluster.Doc{ID: fmt.Sprintf("doc-%02d", i),
-				Source: []byte(fmt.Sprintf(`{"@timestamp":"2026-01-02T03:04:05Z","source":{"ip":%q},"edgewatch":{"internet_facing":{"local_ip":%q}}}`, ip, localIP))})
-		}
-		res, err := tg.Client.BulkCreate(ctx, index, docs, cluster.BulkOptions{Refresh: "true"})
-		var be *cluster.BulkError
-		if !errors.As(err, &be) {
-			t.Fatalf("err = %v, want *BulkError", err)
-		}
-		if res.Created != 19 || res.Failed != 1 || len(res.Failures) != 1 {
-			t.Fatalf("result %+v", res)
-		}
-		f := res.Failures[0]
-		// OpenSearch says mapper_parsing_exception, Elasticsearch 8
-		// document_parsing_exception.
-		if f.ID != "doc-13" || f.Status != 400 || !strings.HasSuffix(f.Type, "_parsing_exception") || !strings.Contains(f.Reason, "source.ip") {
-			t.Fatalf("failure %+v", f)
-		}
-		if !strings.Contains(err.Error(), "doc-13") || !strings.Contains(err.Error(), "1 of 20") {
-			t.Fatalf("error message %q", err)
-		}
-		t.Logf("reported: %s", f)
-		if n := countDocs(t, tg.Client, index); n != 19 {
-			t.Fatalf("index holds %d, want the 19 good documents", n)
-		}
-	})
-}
-
-// ipsumFile parses a real IPsum level-4 file from the repository's
-// testdata/ipsum (EDGEWATCH_IPSUM_DIR overrides).
+// ipsumFile parses a real IPsum level-4 file from the repository's snapshot
+// (testdata/ipsum; EDGEWATCH_IPSUM_DIR overrides).
 func ipsumFile(t *testing.T, rel string, want int) *correlation.IndicatorSet {
 	t.Helper()
 	path := filepath.Join(testenv.IPsumDir(t), rel)
@@ -314,14 +175,14 @@ func TestFeedRoundTripRealIPsum(t *testing.T) {
 		name := feedName(t)
 		cleanupFeed(t, tg, name)
 		t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		res, err := tg.Client.LoadFeed(ctx, name, set.All(), cluster.LoadOptions{Now: func() time.Time { return t0 }})
+		res, err := stack.LoadFeed(ctx, tg.Client, name, set.All(), stack.LoadOptions{Now: func() time.Time { return t0 }})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !res.FirstLoad || res.Written != 5354 || len(res.Added) != 5354 || res.Previous != "" {
 			t.Fatalf("load: %+v", res)
 		}
-		got, err := tg.Client.ReadIndicators(ctx, name)
+		got, err := stack.ReadIndicators(ctx, tg.Client, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,7 +195,7 @@ func TestFeedRoundTripRealIPsum(t *testing.T) {
 				t.Fatalf("indicator %v read back as %+v (found %v)", ind, back, ok)
 			}
 		}
-		st, err := tg.Client.FeedStatus(ctx, name)
+		st, err := stack.FeedStatus(ctx, tg.Client, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,7 +203,7 @@ func TestFeedRoundTripRealIPsum(t *testing.T) {
 			!st.LoadedAt.Equal(t0) || st.Age <= 0 || st.Ranges != 0 {
 			t.Fatalf("status %+v", st)
 		}
-		feeds, err := tg.Client.Feeds(ctx)
+		feeds, err := stack.Feeds(ctx, tg.Client)
 		if err != nil || !contains(feeds, name) {
 			t.Fatalf("feeds %v (%v) lacks %s", feeds, err, name)
 		}
@@ -392,7 +253,7 @@ func getIndicator(t *testing.T, tg clustertest.Target, alias, id string) seenDoc
 			} `json:"hits"`
 		} `json:"hits"`
 	}
-	call(t, tg.Client, "POST", "/"+alias+"/_search", map[string]any{"query": map[string]any{"term": map[string]any{"value": id}}}, &r)
+	clustertest.Call(t, tg.Client, "POST", "/"+alias+"/_search", map[string]any{"query": map[string]any{"term": map[string]any{"value": id}}}, &r)
 	if len(r.Hits.Hits) != 1 {
 		t.Fatalf("%s: %d hits for %s", alias, len(r.Hits.Hits), id)
 	}
@@ -408,13 +269,13 @@ func TestFeedSwapKeepsFirstSeenAndReportsAdded(t *testing.T) {
 		alias := wire.FeedAlias(name)
 		t1 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 		t2, t3 := t1.Add(24*time.Hour), t1.Add(48*time.Hour)
-		r1, err := c.LoadFeed(ctx, name, indicatorSeq("203.0.113.1", "203.0.113.2", "198.51.100.0/24", "2001:db8::1"),
-			cluster.LoadOptions{Now: func() time.Time { return t1 }})
+		r1, err := stack.LoadFeed(ctx, c, name, indicatorSeq("203.0.113.1", "203.0.113.2", "198.51.100.0/24", "2001:db8::1"),
+			stack.LoadOptions{Now: func() time.Time { return t1 }})
 		if err != nil {
 			t.Fatal(err)
 		}
-		r2, err := c.LoadFeed(ctx, name, indicatorSeq("203.0.113.2", "198.51.100.0/24", "203.0.113.9"),
-			cluster.LoadOptions{Now: func() time.Time { return t2 }})
+		r2, err := stack.LoadFeed(ctx, c, name, indicatorSeq("203.0.113.2", "198.51.100.0/24", "203.0.113.9"),
+			stack.LoadOptions{Now: func() time.Time { return t2 }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -431,7 +292,7 @@ func TestFeedSwapKeepsFirstSeenAndReportsAdded(t *testing.T) {
 		if d := getIndicator(t, tg, alias, "203.0.113.9"); !d.FirstSeen.Equal(t2) {
 			t.Fatalf("new indicator: %+v", d)
 		}
-		if n := countDocs(t, c, alias); n != 3 {
+		if n := clustertest.Count(t, c, alias); n != 3 {
 			t.Fatalf("alias serves %d documents, want 3", n)
 		}
 		// The range is looked up by containment.
@@ -440,19 +301,19 @@ func TestFeedSwapKeepsFirstSeenAndReportsAdded(t *testing.T) {
 				Total struct{ Value int } `json:"total"`
 			} `json:"hits"`
 		}
-		call(t, c, "POST", "/"+alias+"/_search", map[string]any{"query": map[string]any{"term": map[string]any{"range": "198.51.100.77"}}}, &hits)
+		clustertest.Call(t, c, "POST", "/"+alias+"/_search", map[string]any{"query": map[string]any{"term": map[string]any{"range": "198.51.100.77"}}}, &hits)
 		if hits.Hits.Total.Value != 1 {
 			t.Fatalf("ip_range lookup found %d", hits.Hits.Total.Value)
 		}
 		// Third load: the first index is deleted, the second kept for rollback.
-		r3, err := c.LoadFeed(ctx, name, indicatorSeq("203.0.113.9"), cluster.LoadOptions{Now: func() time.Time { return t3 }})
+		r3, err := stack.LoadFeed(ctx, c, name, indicatorSeq("203.0.113.9"), stack.LoadOptions{Now: func() time.Time { return t3 }})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(r3.Deleted) != 1 || r3.Deleted[0] != r1.Index {
 			t.Fatalf("third load deleted %v, want [%s]", r3.Deleted, r1.Index)
 		}
-		st, err := c.FeedStatus(ctx, name)
+		st, err := stack.FeedStatus(ctx, c, name)
 		if err != nil || st.Index != r3.Index || len(st.Others) != 1 || st.Others[0] != r2.Index || st.Total != 1 {
 			t.Fatalf("status %+v %v", st, err)
 		}
@@ -466,7 +327,7 @@ func TestFeedLoadFailureNeverChangesLiveFeed(t *testing.T) {
 		name := feedName(t)
 		cleanupFeed(t, tg, name)
 		alias := wire.FeedAlias(name)
-		good, err := tg.Client.LoadFeed(ctx, name, indicatorSeq("203.0.113.1", "203.0.113.2"), cluster.LoadOptions{})
+		good, err := stack.LoadFeed(ctx, tg.Client, name, indicatorSeq("203.0.113.1", "203.0.113.2"), stack.LoadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -481,15 +342,15 @@ func TestFeedLoadFailureNeverChangesLiveFeed(t *testing.T) {
 			if strings.HasSuffix(req.Path, "/_bulk") {
 				if bulks.Add(1) == 3 {
 					halfIndex = strings.Split(req.Path, "/")[1]
-					midLoadCount = countDocs(t, tg.Client, alias)
+					midLoadCount = clustertest.Count(t, tg.Client, alias)
 					return &cluster.Response{Status: 400, Body: []byte(`{"error":{"type":"injected_failure","reason":"test fault after 2 bulk requests"},"status":400}`)}, nil
 				}
 			}
 			return real.Do(ctx, req)
 		})
 		bad := tg.Client.WithDoer(faulty)
-		_, err = bad.LoadFeed(ctx, name, set.All(), cluster.LoadOptions{Bulk: cluster.BulkOptions{MaxDocs: 500}})
-		var fe *cluster.FeedLoadError
+		_, err = stack.LoadFeed(ctx, bad, name, set.All(), stack.LoadOptions{Bulk: cluster.BulkOptions{MaxDocs: 500}})
+		var fe *stack.FeedLoadError
 		if !errors.As(err, &fe) || fe.Stage != "write" || !strings.Contains(err.Error(), "injected_failure") || fe.Live != good.Index {
 			t.Fatalf("err = %v", err)
 		}
@@ -497,7 +358,7 @@ func TestFeedLoadFailureNeverChangesLiveFeed(t *testing.T) {
 		if midLoadCount != 2 {
 			t.Fatalf("while the new index was half written the alias served %d documents, want the old 2", midLoadCount)
 		}
-		st, err := tg.Client.FeedStatus(ctx, name)
+		st, err := stack.FeedStatus(ctx, tg.Client, name)
 		if err != nil || st.Index != good.Index || st.Total != 2 {
 			t.Fatalf("after the failed load: %+v %v", st, err)
 		}
@@ -506,7 +367,7 @@ func TestFeedLoadFailureNeverChangesLiveFeed(t *testing.T) {
 			t.Fatalf("half-written index %q still there (status %v, %v)", halfIndex, resp, err)
 		}
 		// The next good load still works and sees the old feed as previous.
-		r, err := tg.Client.LoadFeed(ctx, name, indicatorSeq("203.0.113.2", "203.0.113.3"), cluster.LoadOptions{})
+		r, err := stack.LoadFeed(ctx, tg.Client, name, indicatorSeq("203.0.113.2", "203.0.113.3"), stack.LoadOptions{})
 		if err != nil || r.Previous != good.Index || len(r.Added) != 1 {
 			t.Fatalf("load after failure: %+v %v", r, err)
 		}
@@ -516,14 +377,14 @@ func TestFeedLoadFailureNeverChangesLiveFeed(t *testing.T) {
 func TestFeedNameChecks(t *testing.T) {
 	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
 		for _, n := range []string{"", "UPPER", "a*b", "../x", strings.Repeat("x", 65)} {
-			if _, err := tg.Client.LoadFeed(context.Background(), n, indicatorSeq(), cluster.LoadOptions{}); !errors.Is(err, cluster.ErrConfig) {
+			if _, err := stack.LoadFeed(context.Background(), tg.Client, n, indicatorSeq(), stack.LoadOptions{}); !errors.Is(err, cluster.ErrConfig) {
 				t.Errorf("feed name %q: err = %v", n, err)
 			}
 		}
-		if _, err := tg.Client.ReadIndicators(context.Background(), "never-loaded-feed"); !errors.Is(err, cluster.ErrNoFeed) || !errors.Is(err, cluster.ErrNotFound) {
+		if _, err := stack.ReadIndicators(context.Background(), tg.Client, "never-loaded-feed"); !errors.Is(err, stack.ErrNoFeed) || !errors.Is(err, cluster.ErrNotFound) {
 			t.Errorf("missing feed: err = %v", err)
 		}
-		st, err := tg.Client.FeedStatus(context.Background(), "never-loaded-feed")
+		st, err := stack.FeedStatus(context.Background(), tg.Client, "never-loaded-feed")
 		if err != nil || st.Live {
 			t.Errorf("missing feed status: %+v %v", st, err)
 		}
@@ -536,36 +397,30 @@ func TestStateCompareAndSet(t *testing.T) {
 		c := tg.Client
 		index := clustertest.Name(t, tg, "edgewatch-cas-it")
 		id := "lease/detection-a" // a slash: the id is path-escaped
-		v1, err := c.CreateDoc(ctx, index, id, []byte(`{"type":"lease","holder":"a"}`))
+		v1, err := stack.CreateDoc(ctx, c, index, id, []byte(`{"type":"lease","holder":"a"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.CreateDoc(ctx, index, id, []byte(`{"type":"lease","holder":"b"}`)); !errors.Is(err, cluster.ErrConflict) {
+		if _, err := stack.CreateDoc(ctx, c, index, id, []byte(`{"type":"lease","holder":"b"}`)); !errors.Is(err, cluster.ErrConflict) {
 			t.Fatalf("second create: %v, want ErrConflict", err)
 		}
-		doc, err := c.GetDoc(ctx, index, id)
+		doc, err := stack.GetDoc(ctx, c, index, id)
 		if err != nil || !doc.Found || doc.SeqNo != v1.SeqNo || doc.PrimaryTerm != v1.PrimaryTerm || !strings.Contains(string(doc.Source), `"a"`) {
 			t.Fatalf("get: %+v %v (create returned %+v)", doc, err, v1)
 		}
-		v2, err := c.PutDocIfMatch(ctx, index, id, []byte(`{"type":"lease","holder":"b"}`), doc.SeqNo, doc.PrimaryTerm)
+		v2, err := stack.PutDocIfMatch(ctx, c, index, id, []byte(`{"type":"lease","holder":"b"}`), doc.SeqNo, doc.PrimaryTerm)
 		if err != nil || v2.SeqNo <= v1.SeqNo {
 			t.Fatalf("conditional put: %+v %v", v2, err)
 		}
 		// A writer holding the old token loses.
-		_, err = c.PutDocIfMatch(ctx, index, id, []byte(`{"type":"lease","holder":"c"}`), doc.SeqNo, doc.PrimaryTerm)
+		_, err = stack.PutDocIfMatch(ctx, c, index, id, []byte(`{"type":"lease","holder":"c"}`), doc.SeqNo, doc.PrimaryTerm)
 		if !errors.Is(err, cluster.ErrConflict) || cluster.IsRetryable(err) {
 			t.Fatalf("stale put: %v, want non-retryable ErrConflict", err)
 		}
-		if err := c.DeleteDocIfMatch(ctx, index, id, v1.SeqNo, v1.PrimaryTerm); !errors.Is(err, cluster.ErrConflict) {
-			t.Fatalf("stale delete: %v", err)
+		if doc, err := stack.GetDoc(ctx, c, index, id); err != nil || !doc.Found || doc.SeqNo != v2.SeqNo || !strings.Contains(string(doc.Source), `"b"`) {
+			t.Fatalf("after the conditional put: %+v %v", doc, err)
 		}
-		if err := c.DeleteDocIfMatch(ctx, index, id, v2.SeqNo, v2.PrimaryTerm); err != nil {
-			t.Fatal(err)
-		}
-		if doc, err := c.GetDoc(ctx, index, id); err != nil || doc.Found {
-			t.Fatalf("after delete: %+v %v", doc, err)
-		}
-		if _, err := c.GetDoc(ctx, index+"-missing", "x"); !errors.Is(err, cluster.ErrNotFound) {
+		if _, err := stack.GetDoc(ctx, c, index+"-missing", "x"); !errors.Is(err, cluster.ErrNotFound) {
 			t.Fatalf("missing index: %v", err)
 		}
 	})
@@ -575,24 +430,24 @@ func TestRunRecord(t *testing.T) {
 	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
 		ctx := context.Background()
 		c := tg.Client
-		if _, err := c.Install(ctx, cluster.InstallOptions{AlertIndex: "-"}); err != nil {
+		if _, err := stack.InstallTemplates(ctx, c, stack.TemplateOptions{AlertIndex: "-"}); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 		rec := wire.RunRecord{Detection: "it-detection", RunID: fmt.Sprintf("it-%d", time.Now().UnixNano()),
 			Window: wire.Window{From: start.Add(-time.Hour), To: start}, StartedAt: start, FinishedAt: start.Add(1500 * time.Millisecond),
 			Outcome: wire.StatusSuccess, Counts: wire.RunCounts{EventsScanned: 1000, AlertsCreated: 3}}
-		id, err := c.WriteRunRecord(ctx, rec)
+		id, err := stack.WriteRunRecord(ctx, c, rec)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
 			c.Call(context.Background(), "cleanup", cluster.Request{Method: "DELETE", Path: cluster.DocPath(wire.StateIndex, "_doc", id)}, nil)
 		})
-		if _, err := c.WriteRunRecord(ctx, rec); !errors.Is(err, cluster.ErrConflict) {
+		if _, err := stack.WriteRunRecord(ctx, c, rec); !errors.Is(err, cluster.ErrConflict) {
 			t.Fatalf("same run twice: %v", err)
 		}
-		doc, err := c.GetDoc(ctx, wire.StateIndex, id)
+		doc, err := stack.GetDoc(ctx, c, wire.StateIndex, id)
 		if err != nil || !doc.Found {
 			t.Fatal(doc, err)
 		}
@@ -616,10 +471,10 @@ func TestFeedDiffRealIPsum(t *testing.T) {
 		ctx := context.Background()
 		name := feedName(t)
 		cleanupFeed(t, tg, name)
-		if _, err := tg.Client.LoadFeed(ctx, name, old.All(), cluster.LoadOptions{}); err != nil {
+		if _, err := stack.LoadFeed(ctx, tg.Client, name, old.All(), stack.LoadOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		res, err := tg.Client.LoadFeed(ctx, name, cur.All(), cluster.LoadOptions{})
+		res, err := stack.LoadFeed(ctx, tg.Client, name, cur.All(), stack.LoadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -633,11 +488,11 @@ func TestFeedDiffRealIPsum(t *testing.T) {
 		}
 		// An empty feed file is a valid load (levels/8.txt was empty on
 		// 2025-04-08): the live feed becomes empty.
-		empty, err := tg.Client.LoadFeed(ctx, name, func(func(correlation.Indicator) bool) {}, cluster.LoadOptions{})
+		empty, err := stack.LoadFeed(ctx, tg.Client, name, func(func(correlation.Indicator) bool) {}, stack.LoadOptions{})
 		if err != nil || empty.Written != 0 || empty.Removed != 5354 {
 			t.Fatalf("empty load: %+v %v", empty, err)
 		}
-		st, err := tg.Client.FeedStatus(ctx, name)
+		st, err := stack.FeedStatus(ctx, tg.Client, name)
 		if err != nil || !st.Live || st.Total != 0 || st.Index != empty.Index {
 			t.Fatalf("after empty load: %+v %v", st, err)
 		}

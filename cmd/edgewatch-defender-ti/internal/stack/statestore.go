@@ -1,4 +1,4 @@
-package clusterstate
+package stack
 
 import (
 	"context"
@@ -15,44 +15,40 @@ import (
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-// Client is the part of *cluster.Client the store uses.
-type Client interface {
-	GetDoc(ctx context.Context, index, id string) (cluster.StoredDoc, error)
-	CreateDoc(ctx context.Context, index, id string, body []byte) (cluster.DocVersion, error)
-	PutDocIfMatch(ctx context.Context, index, id string, body []byte, seqNo, primaryTerm int64) (cluster.DocVersion, error)
-	Call(ctx context.Context, op string, req cluster.Request, out any) error
-}
-
-var _ Client = (*cluster.Client)(nil)
-
-// Store is an incremental.StateStore over one index of a cluster.
-type Store struct {
-	c     Client
+// StateStore is the incremental.StateStore over the state index: the
+// production store of checkpoints, leases and retro-hunt records.
+// Concurrency is the stores' own optimistic control: creates use
+// op_type=create (409 when the id exists) and updates carry
+// if_seq_no/if_primary_term (409 when someone wrote first). GET by id is
+// real-time in both stores, so no refresh is needed between a write and
+// the next read.
+type StateStore struct {
+	c     *cluster.Client
 	index string
 }
 
 var (
-	_ incremental.StateStore = (*Store)(nil)
-	_ incremental.Lister     = (*Store)(nil)
+	_ incremental.StateStore = (*StateStore)(nil)
+	_ incremental.Lister     = (*StateStore)(nil)
 )
 
-// New returns a store over index (wire.StateIndex when empty). The state
+// NewStateStore returns a store over index (wire.StateIndex when empty). The state
 // index template (dynamic: false) maps type, detection, checkpoint, holder
 // and expires_at; the rest of each document is kept in _source only.
-func New(c Client, index string) *Store {
+func NewStateStore(c *cluster.Client, index string) *StateStore {
 	if index == "" {
 		index = wire.StateIndex
 	}
-	return &Store{c: c, index: index}
+	return &StateStore{c: c, index: index}
 }
 
 // Index is the state index name.
-func (s *Store) Index() string { return s.index }
+func (s *StateStore) Index() string { return s.index }
 
 // Get implements incremental.StateStore. A missing index is a missing
 // document (the first write creates the index).
-func (s *Store) Get(ctx context.Context, id string) (json.RawMessage, incremental.Version, error) {
-	d, err := s.c.GetDoc(ctx, s.index, id)
+func (s *StateStore) Get(ctx context.Context, id string) (json.RawMessage, incremental.Version, error) {
+	d, err := GetDoc(ctx, s.c, s.index, id)
 	if errors.Is(err, cluster.ErrNotFound) {
 		return nil, incremental.Version{}, incremental.ErrNotFound
 	}
@@ -66,19 +62,19 @@ func (s *Store) Get(ctx context.Context, id string) (json.RawMessage, incrementa
 }
 
 // Create implements incremental.StateStore (op_type=create).
-func (s *Store) Create(ctx context.Context, id string, doc json.RawMessage) (incremental.Version, error) {
-	v, err := s.c.CreateDoc(ctx, s.index, id, doc)
+func (s *StateStore) Create(ctx context.Context, id string, doc json.RawMessage) (incremental.Version, error) {
+	v, err := CreateDoc(ctx, s.c, s.index, id, doc)
 	return version(v, err)
 }
 
 // Update implements incremental.StateStore (if_seq_no/if_primary_term). A
 // conditional write to a document that is gone is a conflict too.
-func (s *Store) Update(ctx context.Context, id string, doc json.RawMessage, v incremental.Version) (incremental.Version, error) {
-	nv, err := s.c.PutDocIfMatch(ctx, s.index, id, doc, v.SeqNo, v.PrimaryTerm)
+func (s *StateStore) Update(ctx context.Context, id string, doc json.RawMessage, v incremental.Version) (incremental.Version, error) {
+	nv, err := PutDocIfMatch(ctx, s.c, s.index, id, doc, v.SeqNo, v.PrimaryTerm)
 	return version(nv, err)
 }
 
-func version(v cluster.DocVersion, err error) (incremental.Version, error) {
+func version(v DocVersion, err error) (incremental.Version, error) {
 	switch {
 	case errors.Is(err, cluster.ErrConflict):
 		return incremental.Version{}, fmt.Errorf("%w: %w", incremental.ErrConflict, err)
@@ -92,7 +88,7 @@ func version(v cluster.DocVersion, err error) (incremental.Version, error) {
 // the documents whose type is the prefix's kind ("checkpoint-" → type
 // checkpoint). Search is near-real-time: a document created within the last
 // second may be missing.
-func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
+func (s *StateStore) List(ctx context.Context, prefix string) ([]string, error) {
 	kind := strings.TrimSuffix(prefix, "-")
 	req := cluster.Request{Method: http.MethodPost, Path: "/" + url.PathEscape(s.index) + "/_search",
 		Body: cluster.JSON(map[string]any{

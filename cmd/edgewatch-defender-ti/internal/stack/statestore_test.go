@@ -1,4 +1,4 @@
-package clusterstate_test
+package stack_test
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental"
-	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental/clusterstate"
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental/incrementaltest"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
 	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
@@ -49,7 +49,7 @@ func connect(t *testing.T, prefix string) *cluster.Client {
 // freshStore is a Store over a new, randomly named state index that is
 // deleted when the test ends. The index gets the state template's mapping
 // (dynamic: false) so that the suite runs against what production uses.
-func freshStore(t *testing.T, c *cluster.Client) *clusterstate.Store {
+func freshStore(t *testing.T, c *cluster.Client) *stack.StateStore {
 	t.Helper()
 	ctx := context.Background()
 	index := conformance.UniqueIndex("edgewatch-state-test")
@@ -64,7 +64,7 @@ func freshStore(t *testing.T, c *cluster.Client) *clusterstate.Store {
 	t.Cleanup(func() {
 		_ = c.Call(context.Background(), "delete index", cluster.Request{Method: http.MethodDelete, Path: "/" + url.PathEscape(index)}, nil)
 	})
-	return clusterstate.New(c, index)
+	return stack.NewStateStore(c, index)
 }
 
 func TestStoreSuite(t *testing.T) {
@@ -83,7 +83,7 @@ func TestMissingIndexIsMissingDocument(t *testing.T) {
 			t.Cleanup(func() {
 				_ = c.Call(context.Background(), "delete index", cluster.Request{Method: http.MethodDelete, Path: "/" + index}, nil)
 			})
-			s := clusterstate.New(c, index)
+			s := stack.NewStateStore(c, index)
 			if _, found, err := incremental.ReadCheckpoint(context.Background(), s, "x"); err != nil || found {
 				t.Fatalf("ReadCheckpoint on a missing index: found=%v err=%v", found, err)
 			}
