@@ -145,6 +145,40 @@ type AlertEdgewatch struct {
 	// written before the field existed used scheme 1.
 	FindingIDVersion int    `json:"finding_id_version"`
 	RunID            string `json:"run_id,omitempty"`
+	// GroupID is the id of the group the alert belongs to when its
+	// detection groups alerts (GroupSpec): on a per-event finding kept as
+	// evidence, the group it counts towards; on a grouped alert, its own id.
+	GroupID string `json:"group_id,omitempty"`
+	// Suppression is set on grouped alerts only: what the group holds.
+	Suppression *Suppression `json:"suppression,omitempty"`
+}
+
+// Suppression is edgewatch.suppression.*, the summary a grouped alert
+// carries of the events it stands for (Elastic Security's
+// kibana.alert.suppression.* under edgewatch's name).
+type Suppression struct {
+	// Terms are the group-by fields and the group's values (null when the
+	// alerts lack the field), in the order the detection names them.
+	Terms []SuppressionTerm `json:"terms"`
+	// Start and End are the times of the group's first and last events.
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// DocsCount is the number of distinct network events (finding ids) in
+	// the group.
+	DocsCount int64 `json:"docs_count"`
+	// WindowStart and WindowEnd bound the group's window [start, end),
+	// aligned to UTC multiples of the window length.
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"`
+	// FirstEventID is the finding id of the first event, whose alert the
+	// grouped alert carries.
+	FirstEventID string `json:"first_event_id"`
+}
+
+// SuppressionTerm is one group-by field and its value.
+type SuppressionTerm struct {
+	Field string  `json:"field"`
+	Value *string `json:"value"`
 }
 
 // FacingEvidence is edgewatch.internet_facing.*: the DeviceInfo row that made

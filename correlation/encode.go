@@ -185,6 +185,14 @@ func (a *Alert) AppendJSON(dst []byte) []byte {
 		dst = append(dst, `,"run_id":`...)
 		dst = jsonenc.AppendString(dst, ew.RunID)
 	}
+	if ew.GroupID != "" {
+		dst = append(dst, `,"group_id":`...)
+		dst = jsonenc.AppendString(dst, ew.GroupID)
+	}
+	if ew.Suppression != nil {
+		dst = append(dst, `,"suppression":`...)
+		dst = appendSuppression(dst, ew.Suppression)
+	}
 
 	dst = append(dst, `},"defender":{"network_event":`...)
 	if len(a.Defender.NetworkEvent) == 0 {
@@ -201,6 +209,43 @@ func (a *Alert) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `},"ecs":{"version":`...)
 	dst = jsonenc.AppendString(dst, a.ECS.Version)
 	return append(dst, `}}`...)
+}
+
+func appendSuppression(dst []byte, s *Suppression) []byte {
+	dst = append(dst, `{"terms":`...)
+	if s.Terms == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i := range s.Terms {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"field":`...)
+			dst = jsonenc.AppendString(dst, s.Terms[i].Field)
+			dst = append(dst, `,"value":`...)
+			if v := s.Terms[i].Value; v == nil {
+				dst = append(dst, "null"...)
+			} else {
+				dst = jsonenc.AppendString(dst, *v)
+			}
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"start":`...)
+	dst = appendTime(dst, s.Start)
+	dst = append(dst, `,"end":`...)
+	dst = appendTime(dst, s.End)
+	dst = append(dst, `,"docs_count":`...)
+	dst = strconv.AppendInt(dst, s.DocsCount, 10)
+	dst = append(dst, `,"window_start":`...)
+	dst = appendTime(dst, s.WindowStart)
+	dst = append(dst, `,"window_end":`...)
+	dst = appendTime(dst, s.WindowEnd)
+	dst = append(dst, `,"first_event_id":`...)
+	dst = jsonenc.AppendString(dst, s.FirstEventID)
+	return append(dst, '}')
 }
 
 func appendEndpoint(dst []byte, e *Endpoint) []byte {

@@ -148,6 +148,22 @@ func (g alertGen) alert() *Alert {
 			a.Process.User = &pb.user
 		}
 	}
+	if g.r.IntN(3) == 0 {
+		a.Edgewatch.GroupID = g.str()
+		s := &Suppression{Start: g.time(), End: g.time(), DocsCount: int64(g.int()), WindowStart: g.time(), WindowEnd: g.time(), FirstEventID: g.str()}
+		if g.r.IntN(4) > 0 {
+			s.Terms = []SuppressionTerm{}
+			for range g.r.IntN(4) {
+				t := SuppressionTerm{Field: g.str()}
+				if g.r.IntN(3) > 0 {
+					v := g.str()
+					t.Value = &v
+				}
+				s.Terms = append(s.Terms, t)
+			}
+		}
+		a.Edgewatch.Suppression = s
+	}
 	if g.r.IntN(5) > 0 {
 		a.Threat.Enrichments = []ThreatEnrichment{}
 		for range g.r.IntN(3) {
