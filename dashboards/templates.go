@@ -27,6 +27,7 @@ type Template struct {
 // Template names.
 const (
 	AlertsTemplate     = "edgewatch-alerts"     // edgewatch-alerts-*
+	FindingsTemplate   = "edgewatch-findings"   // edgewatch-findings-* (derived from the alerts template)
 	IndicatorsTemplate = "edgewatch-indicators" // edgewatch-indicators-*
 	StateTemplate      = "edgewatch-state"      // edgewatch-state
 )
@@ -47,6 +48,9 @@ func IndexTemplates() []Template {
 			panic("dashboards: read embedded template: " + err.Error())
 		}
 		out = append(out, Template{Name: strings.TrimSuffix(e.Name(), ".json"), Body: b})
+		if e.Name() == AlertsTemplate+".json" {
+			out = append(out, findingsTemplate(b))
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -73,4 +77,29 @@ func TemplateVersion(body []byte) int {
 		return 0
 	}
 	return t.Meta.Version
+}
+
+// findingsTemplate derives the findings template from the alerts template:
+// the same settings and mapping for edgewatch-findings-*, where a grouping
+// detection keeps its per-event findings, except that @timestamp is
+// date_nanos, so that a group's first and last events are told apart to the
+// nanosecond (a date field sorts at millisecond resolution). One mapping, two
+// templates: the findings can never drift from the alerts.
+func findingsTemplate(alerts []byte) Template {
+	var m map[string]any
+	if err := json.Unmarshal(alerts, &m); err != nil {
+		panic("dashboards: embedded alerts template: " + err.Error())
+	}
+	m["index_patterns"] = []string{"edgewatch-findings-*"}
+	meta, _ := m["_meta"].(map[string]any)
+	meta["description"] = "Per-event findings of a grouping detection (correlation.Alert with edgewatch.group_id), the evidence its grouped alerts in edgewatch-alerts-* are counted from. Derived from the edgewatch-alerts template; @timestamp is date_nanos."
+	tmpl, _ := m["template"].(map[string]any)
+	mappings, _ := tmpl["mappings"].(map[string]any)
+	props, _ := mappings["properties"].(map[string]any)
+	props["@timestamp"] = map[string]any{"type": "date_nanos"}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		panic("dashboards: findings template: " + err.Error())
+	}
+	return Template{Name: FindingsTemplate, Body: b}
 }

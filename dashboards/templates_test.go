@@ -16,12 +16,13 @@ func TestIndexTemplatesShape(t *testing.T) {
 	for i, tpl := range ts {
 		names[i] = tpl.Name
 	}
-	want := []string{AlertsTemplate, IndicatorsTemplate, StateTemplate}
+	want := []string{AlertsTemplate, FindingsTemplate, IndicatorsTemplate, StateTemplate}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("templates = %v, want %v", names, want)
 	}
 	patterns := map[string]string{
 		AlertsTemplate:     "edgewatch-alerts-*",
+		FindingsTemplate:   "edgewatch-findings-*",
 		IndicatorsTemplate: "edgewatch-indicators-*",
 		StateTemplate:      "edgewatch-state",
 	}
@@ -126,7 +127,10 @@ func TestAlertTemplateCoversAlert(t *testing.T) {
 		InternetFacing: correlation.FacingEvidence{InternetFacing: correlation.InternetFacing{Reason: "r", LocalIP: "10.0.0.1",
 			LocalPort: 2, PublicScannedIP: "5.6.7.8", PublicScannedPort: 3, TransportProtocol: "Tcp", LastSeen: now}, DeviceInfoTime: now},
 		Indicator: correlation.IndicatorEvidence{Value: "1.2.3.4", Count: 5, Level: 5},
-		Severity:  "high", RetroHunt: true, FindingIDVersion: correlation.FindingIDVersion, RunID: "run"}
+		Severity:  "high", RetroHunt: true, FindingIDVersion: correlation.FindingIDVersion, RunID: "run", GroupID: "g"}
+	v := "h"
+	a.Edgewatch.Suppression = &correlation.Suppression{Terms: []correlation.SuppressionTerm{{Field: "host.id", Value: &v}},
+		Start: now, End: now, DocsCount: 3, WindowStart: now, WindowEnd: now, FirstEventID: "x"}
 	a.Defender.NetworkEvent = json.RawMessage(`{"RemoteIP":"1.2.3.4","Nested":{"deep":[1,2]}}`)
 	a.Related = correlation.AlertRelated{IP: []string{"1.2.3.4"}, Hosts: []string{"n"}}
 
@@ -186,6 +190,8 @@ func TestAlertTemplateCoversAlert(t *testing.T) {
 		"destination.ip": "ip", "threat.indicator.ip": "ip", "threat.enrichments.indicator.ip": "ip",
 		"related.ip": "ip", "source.port": "long", "edgewatch.indicator.level": "integer",
 		"edgewatch.internet_facing.local_ip": "ip", "host.id": "keyword", "process.command_line": "keyword",
+		"edgewatch.group_id": "keyword", "edgewatch.suppression.docs_count": "long", "edgewatch.suppression.start": "date",
+		"edgewatch.suppression.end": "date", "edgewatch.suppression.terms.value": "keyword",
 	} {
 		if mapped[p] != want {
 			t.Errorf("%s mapped %q, want %q", p, mapped[p], want)

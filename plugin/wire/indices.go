@@ -1,6 +1,9 @@
 package wire
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // The indices edgewatch keeps in a cluster. The bundled index templates
 // (dashboards/templates) match these names.
@@ -19,6 +22,34 @@ const (
 	IndicatorIndexPrefix = "edgewatch-indicators-"
 	IndicatorsPattern    = IndicatorIndexPrefix + "*"
 )
+
+// FindingsIndexPrefix starts every findings alias and index: the per-event
+// findings a grouping detection keeps as the evidence its grouped alerts
+// are counted from.
+const (
+	FindingsIndexPrefix = "edgewatch-findings-"
+	FindingsPattern     = FindingsIndexPrefix + "*"
+)
+
+// AlertAlias is detection's alert write alias, edgewatch-alerts-<detection>
+// (detection "default" when empty): alerts are written through it into
+// rolled-over backing indices <alias>-000001, -000002, …
+func AlertAlias(detection string) string {
+	if detection == "" {
+		detection = "default"
+	}
+	return AlertIndexPrefix + detection
+}
+
+// FindingsAlias is the findings (evidence) alias that goes with an alert
+// alias: edgewatch-alerts-X keeps its findings in edgewatch-findings-X, any
+// other alert alias A in A-findings.
+func FindingsAlias(alertAlias string) string {
+	if rest, ok := strings.CutPrefix(alertAlias, AlertIndexPrefix); ok && rest != "" {
+		return FindingsIndexPrefix + rest
+	}
+	return alertAlias + "-findings"
+}
 
 // FeedAlias is the alias that serves feed name.
 func FeedAlias(name string) string { return IndicatorIndexPrefix + name }
@@ -68,6 +99,9 @@ type RunCounts struct {
 	AlertsAlreadyPresent int64 `json:"alerts_already_present"`
 	AlertsFailed         int64 `json:"alerts_failed"`
 	Skipped              int64 `json:"skipped"`
+	// Groups created and updated by a grouping detection (zero otherwise).
+	GroupsCreated int64 `json:"groups_created,omitempty"`
+	GroupsUpdated int64 `json:"groups_updated,omitempty"`
 }
 
 // Window is the half-open time range [From, To) of one detection pass.

@@ -56,6 +56,15 @@ type Settings struct {
 	ExcludePorts []int    `json:"exclude_ports,omitempty"`
 	Allow        []string `json:"allow,omitempty"` // CIDRs or addresses never alerted on
 
+	// GroupBy groups alerts (alert suppression): one alert per (rule,
+	// values of these alert fields, GroupWindow) instead of one per
+	// network event; at most 3 fields (correlation.GroupFieldNames). Empty:
+	// one alert per event.
+	GroupBy []string `json:"group_by,omitempty"`
+	// GroupWindow is the grouping window, aligned to UTC multiples of its
+	// length (default 24h when GroupBy is set).
+	GroupWindow Duration `json:"group_window,omitempty"`
+
 	// Rule overrides the rule identity written into alerts.
 	RuleID   string `json:"rule_id,omitempty"`
 	RuleName string `json:"rule_name,omitempty"`
@@ -99,6 +108,16 @@ func (s Settings) AlertIndexOf() string {
 		return ""
 	}
 	return s.Cluster.AlertIndex
+}
+
+// AlertAliasOf is where the settings' alerts go in a cluster: the
+// configured alert index, else the detection's write alias
+// AlertAlias(detection) (detection "default" when unnamed).
+func (s Settings) AlertAliasOf() string {
+	if a := s.AlertIndexOf(); a != "" {
+		return a
+	}
+	return AlertAlias(s.Detection)
 }
 
 // IndicatorFeedOf is the settings' lookup-index feed, "" for feed files.

@@ -18,6 +18,10 @@ type Summary struct {
 	DeviceInfo DeviceSummary    `json:"device_info"`
 	Events     EventSummary     `json:"events"`
 	Alerts     AlertSummary     `json:"alerts"`
+	// Groups is set when the detection groups alerts: Alerts then counts
+	// the per-event findings (kept as evidence in a cluster), Groups the
+	// grouped alerts.
+	Groups *GroupSummary `json:"groups,omitempty"`
 
 	DurationMS int64  `json:"duration_ms"`
 	Outcome    string `json:"outcome"` // StatusSuccess or StatusFailed
@@ -93,6 +97,29 @@ type AlertSummary struct {
 	Failed         int      `json:"failed"`
 	Failures       []string `json:"failures,omitempty"`
 	Index          string   `json:"index,omitempty"`
+}
+
+// GroupSummary counts the grouped alerts of a run.
+type GroupSummary struct {
+	By     []string `json:"by"`
+	Window Duration `json:"window"`
+	// Touched is the number of groups the run's events fall in.
+	Touched int `json:"touched"`
+	// Created, Updated and Unchanged sort the touched groups by what the
+	// run did to their grouped alert (file mode: all created); Failed
+	// could not be written.
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Failed    int `json:"failed"`
+	// Conflicts counts optimistic-concurrency retries (another writer got
+	// there first).
+	Conflicts int      `json:"conflicts,omitempty"`
+	Failures  []string `json:"failures,omitempty"`
+	// Index is the alert alias the grouped alerts are in; EvidenceIndex
+	// the findings alias (cluster mode).
+	Index         string `json:"index,omitempty"`
+	EvidenceIndex string `json:"evidence_index,omitempty"`
 }
 
 // Location is where a skipped row came from (correlation.Location's wire

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
+	"github.com/edgewatch/edgewatch/connectors/alertstore"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
 	"github.com/edgewatch/edgewatch/connectors/opensearch"
@@ -47,7 +48,10 @@ func Connect(ctx context.Context, s wire.Settings, secrets map[string]string) (*
 
 // ClusterBackend is a detection's backend over a connected cluster: it
 // reads the settings' DeviceInfo and network event indices with their field
-// profile, creates alerts in the alert index with bulk create, takes the
+// profile, creates alerts through the detection's write alias
+// (alertstore.Writer: bulk create, ids checked across its backing indices;
+// with grouping, findings as evidence and grouped alerts in an
+// alertstore.GroupStore), takes the
 // indicators from the lookup index when the settings name a feed (else
 // from the feed files) and records every run in the state index.
 func ClusterBackend(c *cluster.Client, s wire.Settings) (*Backend, error) {
@@ -66,11 +70,23 @@ func ClusterBackend(c *cluster.Client, s wire.Settings) (*Backend, error) {
 	}
 	be := &Backend{
 		Source: src,
-		Writer: cluster.NewAlertWriter(c, cl.AlertIndex, cluster.BulkOptions{}),
+		Writer: alertstore.NewWriter(c, s.AlertAliasOf(), alertstore.Options{}),
 		RecordRun: func(ctx context.Context, rec wire.RunRecord) error {
 			_, err := stack.WriteRunRecord(ctx, c, rec)
 			return err
 		},
+	}
+	spec, err := groupSpec(s)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Enabled() {
+		_, rule, err := matchOptions(s)
+		if err != nil {
+			return nil, err
+		}
+		alias := s.AlertAliasOf()
+		be.Groups = alertstore.NewGroupStore(c, spec, rule.ID, alias, wire.FindingsAlias(alias), alertstore.Options{})
 	}
 	if feed := cl.IndicatorFeed; feed != "" {
 		be.Indicators = func(ctx context.Context) (*correlation.IndicatorSet, error) {
@@ -112,6 +128,9 @@ func RunRecordOf(s wire.Settings, sum *wire.Summary) wire.RunRecord {
 			AlertsFailed:         int64(sum.Alerts.Failed),
 			Skipped:              sum.Events.SkippedTotal() + sum.DeviceInfo.SkippedTotal(),
 		},
+	}
+	if g := sum.Groups; g != nil {
+		rec.Counts.GroupsCreated, rec.Counts.GroupsUpdated = int64(g.Created), int64(g.Updated)
 	}
 	if !sum.Window.To.IsZero() {
 		rec.LagMS = sum.Finished.Sub(sum.Window.To).Milliseconds()

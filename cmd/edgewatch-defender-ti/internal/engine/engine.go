@@ -43,6 +43,9 @@ type Backend struct {
 	Source connectors.Source
 	// Writer stores alerts; nil means the observer is the only sink (file mode).
 	Writer connectors.AlertWriter
+	// Groups stores a grouping detection's findings and grouped alerts;
+	// nil groups in memory (file mode).
+	Groups GroupStore
 	// Indicators loads the indicator set from the store (the lookup index);
 	// nil means Settings.Feeds files.
 	Indicators func(ctx context.Context) (*correlation.IndicatorSet, error)
@@ -163,10 +166,13 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 
 	// 3+4 events, correlate
 	matcher := correlation.NewMatcher(facing, ind, opts)
-	w := &writer{be: be, obs: obs, sum: sum}
+	created := now().UTC()
+	w, err := newSink(s, rule, be, obs, sum, created)
+	if err != nil {
+		return err
+	}
 	seen := map[string]struct{}{}
 	misses := map[string]int64{}
-	created := now().UTC()
 	obs.Progress(wire.Progress{Stage: "events", Message: "reading DeviceNetworkEvents"})
 	erep, err := be.Source.NetworkEvents(ctx, connectors.EventQuery{
 		From:       s.From,

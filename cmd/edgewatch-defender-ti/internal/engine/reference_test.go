@@ -127,11 +127,33 @@ func head(s []string) []string {
 // runs seedSQL.
 func seedReference(t *testing.T, deviceInfo, events, feed string) []refKey {
 	t.Helper()
+	db := referenceDB(t, deviceInfo, events, feed)
+	rows, err := db.Query(seedSQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []refKey
+	for rows.Next() {
+		var k refKey
+		if err := rows.Scan(&k.DeviceID, &k.ReportID, &k.TS, &k.Remote, &k.Port); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// referenceDB loads the three files into an in-memory SQLite database
+// (tables deviceinfo, events, feed; times in microseconds), decoded with
+// encoding/json alone. It is closed when the test ends.
+func referenceDB(t *testing.T, deviceInfo, events, feed string) *sql.DB {
+	t.Helper()
 	db, err := sql.Open("sqlite", ":memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	db.SetMaxOpenConns(1)
 	for _, q := range []string{
 		`CREATE TABLE deviceinfo (seq INTEGER, device_id TEXT, ts INTEGER, facing INTEGER, port INTEGER)`,
@@ -219,20 +241,7 @@ func seedReference(t *testing.T, deviceInfo, events, feed string) []refKey {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := db.Query(seedSQL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []refKey
-	for rows.Next() {
-		var k refKey
-		if err := rows.Scan(&k.DeviceID, &k.ReportID, &k.TS, &k.Remote, &k.Port); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, k)
-	}
-	return out
+	return db
 }
 
 // eachRow decodes NDJSON (optionally gzip), unwrapping Streaming API records
