@@ -24,21 +24,48 @@ var ismPolicy []byte
 //go:embed retention/ilm.json
 var ilmPolicy []byte
 
-// RetentionPolicy renders the alert retention policy for flavor: alert
-// indices are deleted days after they were created. The body is for
-// PUT RetentionPolicyPath(flavor).
+// RolloverSize is the primary shard size at which the retention policy
+// rolls an alert or findings alias over to a new backing index.
+const RolloverSize = "10gb"
+
+// RolloverAge is the age at which the retention policy rolls an alias over
+// for a retention of days: a tenth of it, between 1 and 30 days, so that an
+// index is deleted at most a tenth of the retention after its oldest alert
+// reached the retention.
+func RolloverAge(days int) string {
+	return fmt.Sprintf("%dd", min(max((days+9)/10, 1), 30))
+}
+
+// RetentionPolicy renders the alert retention policy for flavor: alerts
+// and findings are written through write aliases (edgewatch-alerts-*,
+// edgewatch-findings-*) whose backing indices the policy rolls over by age
+// (RolloverAge) and size (RolloverSize), and deletes days after their
+// rollover — never the write index, so today's alerts are never deleted
+// with the old ones. The body is for PUT RetentionPolicyPath(flavor).
 //
-// OpenSearch: the policy carries an ism_template for edgewatch-alerts-*, so
-// it attaches itself to alert indices created after it; indices that already
-// exist need POST _plugins/_ism/add/<index> {"policy_id": RetentionPolicyID}.
+// When the age counts: ILM's delete min_age counts from the rollover for
+// an index that was rolled over (ILM records the rollover time as the
+// index's lifecycle date), from its creation otherwise. ISM's min_index_age
+// counts from the creation whatever happened, so the ISM policy's transition
+// to delete uses min_rollover_age, which counts from the rollover (the
+// cluster's rollover info, whoever rolled it over) and never fires for an
+// index that was not rolled over.
+//
+// Both engines roll an alias over only with the alias named in the index's
+// settings (RolloverIndexSettings): install puts them into the alias's own
+// index template and on its existing backing indices.
+//
+// OpenSearch: the policy carries an ism_template for both patterns, so it
+// attaches itself to indices created after it; indices that already exist
+// need POST _plugins/_ism/add/<index> {"policy_id": RetentionPolicyID}.
 // Updating an existing ISM policy needs ?if_seq_no=&if_primary_term= from a
 // GET of the policy, or the PUT answers 409.
 //
 // Elasticsearch: ILM attaches through the index setting
-// index.lifecycle.name (RetentionIndexSettings); put it into the alerts
-// template only once the policy was accepted, because a cluster without ILM
-// (the integ-test distribution) rejects the unknown setting and would then
-// refuse to create alert indices at all.
+// index.lifecycle.name; put it into a template only once the policy was
+// accepted, because a cluster without ILM (the integ-test distribution)
+// rejects the unknown setting and would then refuse to create alert indices
+// at all.
 func RetentionPolicy(flavor string, days int) ([]byte, error) {
 	if days < 1 || days > 36500 {
 		return nil, fmt.Errorf("dashboards: retention days %d out of range [1, 36500]", days)
@@ -52,7 +79,7 @@ func RetentionPolicy(flavor string, days int) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("dashboards: unknown retention flavor %q (want %q or %q)", flavor, FlavorOpenSearch, FlavorElasticsearch)
 	}
-	return fill("retention/"+flavor, doc, map[string]any{"days": fmt.Sprint(days)})
+	return fill("retention/"+flavor, doc, map[string]any{"days": fmt.Sprint(days), "rollover_age": RolloverAge(days), "rollover_size": RolloverSize})
 }
 
 // RetentionPolicyPath is the path the policy is PUT to.
@@ -67,13 +94,14 @@ func RetentionPolicyPath(flavor string) (string, error) {
 	}
 }
 
-// RetentionIndexSettings are the index settings that attach the policy to
-// alert indices: for Elasticsearch, {"index.lifecycle.name": RetentionPolicyID}
-// (template and existing indices); for OpenSearch none (the policy's
-// ism_template does it).
-func RetentionIndexSettings(flavor string) map[string]string {
+// RolloverIndexSettings are the index settings that put a backing index
+// of alias under the policy and let it roll the alias over: on
+// Elasticsearch index.lifecycle.name and index.lifecycle.rollover_alias; on
+// OpenSearch plugins.index_state_management.rollover_alias (the policy's
+// ism_template attaches the policy itself).
+func RolloverIndexSettings(flavor, alias string) map[string]any {
 	if flavor == FlavorElasticsearch {
-		return map[string]string{"index.lifecycle.name": RetentionPolicyID}
+		return map[string]any{"index.lifecycle.name": RetentionPolicyID, "index.lifecycle.rollover_alias": alias}
 	}
-	return nil
+	return map[string]any{"plugins.index_state_management.rollover_alias": alias}
 }

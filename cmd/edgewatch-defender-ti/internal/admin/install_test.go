@@ -18,18 +18,27 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// defaultAliases are the default detection's write aliases.
+var defaultAliases = []string{wire.AlertAlias(""), wire.FindingsAlias(wire.AlertAlias(""))}
+
 // withTemplates routes the index template and index calls of
-// cluster.Install: templates missing, then stored; indices missing, then
-// created.
+// cluster.Install: templates (the bundled ones and the default detection's
+// alias templates) missing, then stored; the state index missing, then
+// created; the default detection's write aliases missing, then created on
+// their first backing index (withAliases).
 func withTemplates(f *fakeCluster) {
 	stored := map[string]map[string]any{}
+	var names []string
 	for _, t := range dashboards.IndexTemplates() {
-		path := "/_index_template/" + t.Name
+		names = append(names, t.Name)
+	}
+	for _, name := range append(names, defaultAliases...) {
+		path := "/_index_template/" + name
 		f.onFunc(http.MethodGet, path, func(cluster.Request) (int, string) {
-			if stored[t.Name] == nil {
-				return 404, `{"error":{"type":"resource_not_found_exception","reason":"index template matching [` + t.Name + `] not found"},"status":404}`
+			if stored[name] == nil {
+				return 404, `{"error":{"type":"resource_not_found_exception","reason":"index template matching [` + name + `] not found"},"status":404}`
 			}
-			b, _ := json.Marshal(map[string]any{"index_templates": []any{map[string]any{"name": t.Name, "index_template": stored[t.Name]}}})
+			b, _ := json.Marshal(map[string]any{"index_templates": []any{map[string]any{"name": name, "index_template": stored[name]}}})
 			return 200, string(b)
 		})
 		f.onFunc(http.MethodPut, path, func(req cluster.Request) (int, string) {
@@ -37,16 +46,17 @@ func withTemplates(f *fakeCluster) {
 			if err := json.Unmarshal(req.Body, &m); err != nil {
 				return 400, `{"error":{"type":"parse_exception","reason":"bad json"}}`
 			}
-			stored[t.Name] = m
+			stored[name] = m
 			return 200, `{"acknowledged":true}`
 		})
 		f.onFunc(http.MethodDelete, path, func(cluster.Request) (int, string) {
-			delete(stored, t.Name)
+			delete(stored, name)
 			return 200, `{"acknowledged":true}`
 		})
 	}
+	withAliases(f)
 	indices := map[string]bool{}
-	for _, idx := range []string{wire.StateIndex, wire.DefaultAlertIndex} {
+	for _, idx := range []string{wire.StateIndex} {
 		f.onFunc(http.MethodHead, "/"+idx, func(cluster.Request) (int, string) {
 			if indices[idx] {
 				return 200, ""
@@ -60,11 +70,58 @@ func withTemplates(f *fakeCluster) {
 	}
 }
 
-// withILM routes a cluster that has ILM: the policy, and the alert index
-// settings.
+// aliasIndices are the settings of the default detection's backing
+// indices, by index (nil: the alias does not exist yet).
+type aliasIndices map[string]map[string]any
+
+// withAliases routes the default detection's write aliases: each missing
+// until its first backing index is created with it, or existing from the
+// start when named in existing; the backing index's settings are recorded.
+func withAliases(f *fakeCluster, existing ...string) aliasIndices {
+	settings := aliasIndices{}
+	for _, a := range defaultAliases {
+		first := a + "-000001"
+		if slices.Contains(existing, a) {
+			settings[first] = map[string]any{}
+		}
+		f.onFunc(http.MethodGet, "/"+a+"/_alias", func(cluster.Request) (int, string) {
+			if settings[first] == nil {
+				return 404, `{"error":"alias [` + a + `] missing","status":404}`
+			}
+			return 200, `{"` + first + `":{"aliases":{"` + a + `":{"is_write_index":true}}}}`
+		})
+		f.onFunc(http.MethodPut, "/"+first, func(req cluster.Request) (int, string) {
+			if settings[first] != nil {
+				return 400, `{"error":{"type":"resource_already_exists_exception","reason":"exists"},"status":400}`
+			}
+			settings[first] = map[string]any{}
+			return 200, `{"acknowledged":true,"index":"` + first + `"}`
+		})
+		f.on(http.MethodPut, "/"+a+"/_mapping", 200, `{"acknowledged":true}`)
+		read := func(cluster.Request) (int, string) {
+			b, _ := json.Marshal(map[string]any{first: map[string]any{"settings": settings[first]}})
+			return 200, string(b)
+		}
+		f.onFunc(http.MethodGet, cluster.DocPath(first, "_settings", "index.lifecycle.name,index.lifecycle.rollover_alias"), read)
+		f.onFunc(http.MethodGet, cluster.DocPath(first, "_settings", "plugins.index_state_management.rollover_alias"), read)
+		f.onFunc(http.MethodPut, "/"+first+"/_settings", func(req cluster.Request) (int, string) {
+			var m map[string]any
+			_ = json.Unmarshal(req.Body, &m)
+			for k, v := range m {
+				if !strings.HasPrefix(k, "index.") {
+					k = "index." + k
+				}
+				settings[first][k] = v
+			}
+			return 200, `{"acknowledged":true}`
+		})
+	}
+	return settings
+}
+
+// withILM routes a cluster that has ILM: the policy.
 func withILM(f *fakeCluster) {
 	var policy json.RawMessage
-	lifecycle := map[string]string{wire.DefaultAlertIndex: ""}
 	f.onFunc(http.MethodGet, "/_ilm/policy/"+dashboards.RetentionPolicyID, func(cluster.Request) (int, string) {
 		if policy == nil {
 			return 404, `{"error":{"type":"resource_not_found_exception","reason":"Lifecycle policy not found"},"status":404}`
@@ -77,24 +134,6 @@ func withILM(f *fakeCluster) {
 	})
 	f.onFunc(http.MethodPut, "/_ilm/policy/"+dashboards.RetentionPolicyID, func(req cluster.Request) (int, string) {
 		policy = req.Body
-		return 200, `{"acknowledged":true}`
-	})
-	f.onFunc(http.MethodGet, "/edgewatch-alerts-*/_settings/index.lifecycle.name", func(cluster.Request) (int, string) {
-		out := map[string]any{}
-		for idx, name := range lifecycle {
-			s := map[string]string{}
-			if name != "" {
-				s["index.lifecycle.name"] = name
-			}
-			out[idx] = map[string]any{"settings": s}
-		}
-		b, _ := json.Marshal(out)
-		return 200, string(b)
-	})
-	f.onFunc(http.MethodPut, "/"+wire.DefaultAlertIndex+"/_settings", func(req cluster.Request) (int, string) {
-		var s map[string]string
-		_ = json.Unmarshal(req.Body, &s)
-		lifecycle[wire.DefaultAlertIndex] = s["index.lifecycle.name"]
 		return 200, `{"acknowledged":true}`
 	})
 }
@@ -127,41 +166,59 @@ func outcomes(r wire.StepsResult) []string {
 }
 
 // TestInstallILMAccepted: on an Elasticsearch with ILM the policy is put,
-// then (and only then) attached to the alerts template and the existing
-// alert index; a second install finds everything already present.
+// then (and only then) the default detection's alias templates get the
+// rollover settings (index.lifecycle.name and its own rollover alias), the
+// alias a run created before install gets them on its backing index, and
+// the missing findings alias is created; a second install finds everything
+// already present.
 func TestInstallILMAccepted(t *testing.T) {
 	f := newFake(t, cluster.Elasticsearch)
 	withTemplates(f)
+	indices := withAliases(f, wire.DefaultAlertIndex)
 	withILM(f)
 	r := runInstall(t, f, wire.InstallArgs{RetentionDays: 30}, nil)
 	want := []string{
 		"index template edgewatch-alerts: ok",
+		"index template edgewatch-findings: ok",
 		"index template edgewatch-indicators: ok",
 		"index template edgewatch-state: ok",
 		"index edgewatch-state: ok",
-		"index edgewatch-alerts-default: ok",
 		"retention policy ILM edgewatch-alerts-retention: ok",
-		"retention attach index template edgewatch-alerts: updated",
-		"retention attach edgewatch-alerts-*: ok",
+		"index template edgewatch-alerts-default: ok",
+		"write alias edgewatch-alerts-default: updated",
+		"index template edgewatch-findings-default: ok",
+		"write alias edgewatch-findings-default: ok",
 		"saved objects dashboards: skipped",
 		"trigger schedule: skipped",
 	}
 	if diff := cmp.Diff(want, outcomes(r)); diff != "" {
 		t.Fatalf("first install (-want +got):\n%s", diff)
 	}
-	if !strings.Contains(f.sent(http.MethodPut, "/_ilm/policy/"+dashboards.RetentionPolicyID), `"min_age":"30d"`) {
-		t.Errorf("policy body: %s", f.sent(http.MethodPut, "/_ilm/policy/"+dashboards.RetentionPolicyID))
+	pb := f.sent(http.MethodPut, "/_ilm/policy/"+dashboards.RetentionPolicyID)
+	if !strings.Contains(pb, `"rollover":{"max_age":"3d","max_primary_shard_size":"10gb"}`) || !strings.Contains(pb, `"delete":{"min_age":"30d","actions":{"delete":{}}}`) {
+		t.Errorf("policy body: %s", pb)
 	}
-	// The policy went in before the template got the setting.
+	// The policy went in before the alias templates got the settings.
 	reqs := f.requests()
 	iPolicy := slices.Index(reqs, "PUT /_ilm/policy/"+dashboards.RetentionPolicyID)
-	iTmpl := slices.Index(reqs[iPolicy+1:], "PUT /_index_template/edgewatch-alerts")
-	if iPolicy < 0 || iTmpl < 0 {
-		t.Errorf("want the policy PUT before the template update, requests: %v", reqs)
+	iTmpl := slices.Index(reqs, "PUT /_index_template/edgewatch-alerts-default")
+	if iPolicy < 0 || iTmpl < iPolicy {
+		t.Errorf("want the policy PUT before the alias template, requests: %v", reqs)
 	}
-	tb := f.sent(http.MethodPut, "/_index_template/edgewatch-alerts")
-	if !strings.Contains(tb, `"lifecycle":{"name":"edgewatch-alerts-retention"}`) || !strings.Contains(tb, `"content_sha256"`) {
-		t.Errorf("template update must add the lifecycle and keep _meta: %s", tb)
+	for _, a := range defaultAliases {
+		tb := f.sent(http.MethodPut, "/_index_template/"+a)
+		if !strings.Contains(tb, `"lifecycle.name":"edgewatch-alerts-retention"`) || !strings.Contains(tb, `"lifecycle.rollover_alias":"`+a+`"`) ||
+			!strings.Contains(tb, `"index_patterns":["`+a+`-*"]`) || !strings.Contains(tb, `"content_sha256"`) {
+			t.Errorf("alias template %s: %s", a, tb)
+		}
+	}
+	if tb := f.sent(http.MethodPut, "/_index_template/edgewatch-alerts"); strings.Contains(tb, "lifecycle") {
+		t.Errorf("the shared alerts template got lifecycle settings: %s", tb)
+	}
+	for _, a := range defaultAliases {
+		if got := indices[a+"-000001"]; got["index.lifecycle.rollover_alias"] != a && a == wire.DefaultAlertIndex {
+			t.Errorf("backing index of %s: settings %v", a, got)
+		}
 	}
 
 	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 30}, nil)
@@ -172,7 +229,7 @@ func TestInstallILMAccepted(t *testing.T) {
 	}
 	// A different retention updates the policy.
 	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 7}, nil)
-	if s := stepOf(r, "retention policy", "ILM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 30d -> 7d" {
+	if s := stepOf(r, "retention policy", "ILM"); s.Outcome != wire.StepUpdated || s.Detail != "roll over at 3d/10gb, delete 30d after -> roll over at 1d/10gb, delete 7d after" {
 		t.Errorf("retention change: %s", s)
 	}
 }
@@ -203,14 +260,14 @@ func withISM(f *fakeCluster, managed *[]string) {
 		seq++
 		return 201, `{"_id":"x"}`
 	})
-	f.onFunc(http.MethodPost, "/_plugins/_ism/add/edgewatch-alerts-*", func(cluster.Request) (int, string) {
+	f.onFunc(http.MethodPost, "/_plugins/_ism/add/edgewatch-alerts-*,edgewatch-findings-*", func(cluster.Request) (int, string) {
 		if slices.Contains(*managed, wire.DefaultAlertIndex) {
 			return 200, `{"updated_indices":0,"failures":true,"failed_indices":[{"index_name":"edgewatch-alerts-default","index_uuid":"u","reason":"This index already has a policy, use the update policy API to update index policies"}]}`
 		}
 		*managed = append(*managed, wire.DefaultAlertIndex)
 		return 200, `{"updated_indices":1,"failures":false,"failed_indices":[]}`
 	})
-	f.on(http.MethodPost, "/_plugins/_ism/change_policy/edgewatch-alerts-*", 200, `{"updated_indices":1,"failures":false,"failed_indices":[]}`)
+	f.on(http.MethodPost, "/_plugins/_ism/change_policy/edgewatch-alerts-*,edgewatch-findings-*", 200, `{"updated_indices":1,"failures":false,"failed_indices":[]}`)
 }
 
 // TestRetentionAnswersThatDoNotReadFailTheStep: an answer the installer
@@ -223,7 +280,7 @@ func TestRetentionAnswersThatDoNotReadFailTheStep(t *testing.T) {
 		var managed []string
 		withISM(f, &managed)
 		runInstall(t, f, wire.InstallArgs{}, nil)
-		f.on(http.MethodPost, "/_plugins/_ism/change_policy/edgewatch-alerts-*", 200, `<html>proxy error</html>`)
+		f.on(http.MethodPost, "/_plugins/_ism/change_policy/edgewatch-alerts-*,edgewatch-findings-*", 200, `<html>proxy error</html>`)
 		r := runInstall(t, f, wire.InstallArgs{RetentionDays: 14}, nil)
 		if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepFailed || !strings.Contains(s.Detail, "cannot read the ISM change_policy answer") {
 			t.Errorf("attach: %s", s)
@@ -252,13 +309,18 @@ func TestInstallISMAccepted(t *testing.T) {
 	var managed []string
 	withISM(f, &managed)
 	r := runInstall(t, f, wire.InstallArgs{}, nil)
-	if s := stepOf(r, "retention policy", "ISM"); s.Outcome != wire.StepOK || s.Detail != "delete after 90d" {
+	if s := stepOf(r, "retention policy", "ISM"); s.Outcome != wire.StepOK || s.Detail != "roll over at 9d/10gb, delete 90d after" {
 		t.Errorf("policy: %s", s)
+	}
+	for _, a := range defaultAliases {
+		if tb := f.sent(http.MethodPut, "/_index_template/"+a); !strings.Contains(tb, `"plugins.index_state_management.rollover_alias":"`+a+`"`) {
+			t.Errorf("alias template %s: %s", a, tb)
+		}
 	}
 	if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepOK || !strings.Contains(s.Detail, "1 alert indices now managed") {
 		t.Errorf("attach: %s", s)
 	}
-	if body := f.sent(http.MethodPut, "/_plugins/_ism/policies/"+dashboards.RetentionPolicyID); !strings.Contains(body, `"min_index_age":"90d"`) {
+	if body := f.sent(http.MethodPut, "/_plugins/_ism/policies/"+dashboards.RetentionPolicyID); !strings.Contains(body, `"min_rollover_age":"90d"`) {
 		t.Errorf("policy body %s", body)
 	}
 
@@ -272,7 +334,7 @@ func TestInstallISMAccepted(t *testing.T) {
 	// A new retention updates with the concurrency token and moves the
 	// managed indices to the new policy.
 	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 14}, nil)
-	if s := stepOf(r, "retention policy", "ISM"); s.Outcome != wire.StepUpdated || s.Detail != "delete after 90d -> 14d" {
+	if s := stepOf(r, "retention policy", "ISM"); s.Outcome != wire.StepUpdated || s.Detail != "roll over at 9d/10gb, delete 90d after -> roll over at 2d/10gb, delete 14d after" {
 		t.Errorf("policy update: %s", s)
 	}
 	if s := stepOf(r, "retention attach", wire.AlertsPattern); s.Outcome != wire.StepUpdated || !strings.Contains(s.Detail, "moved to the new policy") {
@@ -313,8 +375,11 @@ func TestInstallWithoutPolicyEngine(t *testing.T) {
 					t.Errorf("sent %s to a cluster without the feature", m)
 				}
 			}
-			if n := strings.Count(strings.Join(f.requests(), "\n"), "PUT /_index_template/edgewatch-alerts"); n != 1 {
-				t.Errorf("alerts template put %d times, want once (no lifecycle update)", n)
+			for _, name := range append([]string{dashboards.AlertsTemplate}, defaultAliases...) {
+				tb := f.sent(http.MethodPut, "/_index_template/"+name)
+				if tb == "" || strings.Contains(tb, "lifecycle") || strings.Contains(tb, "index_state_management") {
+					t.Errorf("template %s without a policy engine: %s", name, tb)
+				}
 			}
 			if strings.Contains(string(mustJSON(t, r)), "s3cr3t") {
 				t.Error("the webhook token leaked into the answer")

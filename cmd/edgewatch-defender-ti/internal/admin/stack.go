@@ -46,7 +46,7 @@ func (d Deps) install(ctx context.Context, a wire.InstallArgs, secrets map[strin
 	}
 	res := wire.StepsResult{Operation: wire.OpInstall.Name, Cluster: c.Info().String(), DryRun: a.DryRun}
 	res.Add(stack.Install(ctx, c, stack.InstallOptions{
-		DryRun: a.DryRun, AlertIndex: a.Settings.AlertIndexOf(), RetentionDays: days,
+		DryRun: a.DryRun, AlertIndex: a.Settings.AlertIndexOf(), Detection: detectionOf(a.StackArgs), RetentionDays: days,
 		SavedObjects: target, Triggers: triggers, Progress: stageProgress(ctx, s, "install"),
 	})...)
 	return res, nil
@@ -169,3 +169,4 @@ func triggerParams(a *wire.InstallArgs, secrets map[string]string) (dashboards.T
 	}
 	return p, nil
 }
+

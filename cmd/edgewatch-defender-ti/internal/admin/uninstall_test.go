@@ -38,7 +38,7 @@ func withIndices(f *fakeCluster, indices []string, deleted *[]string) {
 		}
 	}
 	for _, p := range []string{"edgewatch-alerts-*", "edgewatch-indicators-*", "edgewatch-state", "edgewatch-alerts-mine",
-		"edgewatch-indicators-feed-*"} {
+		"edgewatch-indicators-feed-*", "edgewatch-findings-*", "edgewatch-findings-mine"} {
 		f.onFunc(http.MethodGet, cluster.DocPath("_cat", "indices", p), cat(p))
 	}
 	f.routes["DELETE *"] = func(req cluster.Request) (int, string) {
@@ -63,10 +63,10 @@ func TestUninstallRemovesOnlyWhatInstallPut(t *testing.T) {
 	// A template someone else manages under one of our names stays.
 	f.on(http.MethodGet, "/_index_template/edgewatch-state", 200,
 		`{"index_templates":[{"name":"edgewatch-state","index_template":{"index_patterns":["edgewatch-state"],"_meta":{"managed_by":"someone-else"}}}]}`)
-	f.on(http.MethodPost, "/edgewatch-alerts-*/_ilm/remove", 200, `{"has_failures":false,"failed_indexes":[]}`)
+	f.on(http.MethodPost, "/edgewatch-alerts-*,edgewatch-findings-*/_ilm/remove", 200, `{"has_failures":false,"failed_indexes":[]}`)
 	f.on(http.MethodDelete, "/_ilm/policy/"+dashboards.RetentionPolicyID, 200, `{"acknowledged":true}`)
 	var deleted []string
-	withIndices(f, []string{"edgewatch-alerts-default", "edgewatch-alerts-mine", "edgewatch-state",
+	withIndices(f, []string{"edgewatch-alerts-default", "edgewatch-alerts-mine", "edgewatch-state", "edgewatch-findings-mine",
 		"edgewatch-indicators-feed-20260101t000000000z", "edgewatch-indicators-feed-x-20260101t000000000z", "other-index"}, &deleted)
 	before := len(f.requests())
 
@@ -74,17 +74,18 @@ func TestUninstallRemovesOnlyWhatInstallPut(t *testing.T) {
 	if r.Failed != 0 {
 		t.Errorf("failed: %v", outcomes(r))
 	}
-	for name, want := range map[string]string{"edgewatch-alerts": wire.StepRemoved, "edgewatch-indicators": wire.StepRemoved, "edgewatch-state": wire.StepSkipped} {
+	for name, want := range map[string]string{"edgewatch-alerts": wire.StepRemoved, "edgewatch-indicators": wire.StepRemoved, "edgewatch-state": wire.StepSkipped,
+		"edgewatch-findings": wire.StepRemoved, "edgewatch-alerts-default": wire.StepRemoved, "edgewatch-findings-default": wire.StepRemoved} {
 		if s := stepOf(r, "index template", name); s.Outcome != want {
 			t.Errorf("template %s: %s, want %s", name, s, want)
 		}
 	}
 	reqs := f.requests()[before:]
-	iDetach, iDelete := slices.Index(reqs, "POST /edgewatch-alerts-*/_ilm/remove"), slices.Index(reqs, "DELETE /_ilm/policy/"+dashboards.RetentionPolicyID)
+	iDetach, iDelete := slices.Index(reqs, "POST /edgewatch-alerts-*,edgewatch-findings-*/_ilm/remove"), slices.Index(reqs, "DELETE /_ilm/policy/"+dashboards.RetentionPolicyID)
 	if iDetach < 0 || iDelete < iDetach {
 		t.Errorf("want the policy detached from the indices before it is deleted: %v", reqs)
 	}
-	for _, step := range []string{"alert indices", "indicator indices", "state index"} {
+	for _, step := range []string{"alert indices", "finding indices", "indicator indices", "state index"} {
 		if s := stepOf(r, step, ""); s.Outcome != wire.StepKept {
 			t.Errorf("%s: %s, want kept without delete_data", step, s)
 		}
@@ -102,7 +103,7 @@ func TestUninstallRemovesOnlyWhatInstallPut(t *testing.T) {
 	s.Cluster.AlertIndex, s.Cluster.IndicatorFeed = "edgewatch-alerts-mine", "feed"
 	r = runUninstall(t, f, wire.UninstallArgs{StackArgs: wire.StackArgs{Settings: s}, DeleteData: true})
 	slices.Sort(deleted)
-	if want := []string{"edgewatch-alerts-mine", "edgewatch-indicators-feed-20260101t000000000z"}; !slices.Equal(deleted, want) {
+	if want := []string{"edgewatch-alerts-mine", "edgewatch-findings-mine", "edgewatch-indicators-feed-20260101t000000000z"}; !slices.Equal(deleted, want) {
 		t.Errorf("scoped delete removed %v, want %v", deleted, want)
 	}
 	if st := stepOf(r, "state index", ""); st.Outcome != wire.StepKept {
@@ -113,7 +114,7 @@ func TestUninstallRemovesOnlyWhatInstallPut(t *testing.T) {
 	deleted = nil
 	runUninstall(t, f, wire.UninstallArgs{DeleteData: true})
 	slices.Sort(deleted)
-	want := []string{"edgewatch-alerts-default", "edgewatch-alerts-mine", "edgewatch-indicators-feed-20260101t000000000z",
+	want := []string{"edgewatch-alerts-default", "edgewatch-alerts-mine", "edgewatch-findings-mine", "edgewatch-indicators-feed-20260101t000000000z",
 		"edgewatch-indicators-feed-x-20260101t000000000z", "edgewatch-state"}
 	if !slices.Equal(deleted, want) {
 		t.Errorf("delete_data removed %v, want %v", deleted, want)
@@ -131,7 +132,7 @@ func TestUninstallDryRun(t *testing.T) {
 	if m := f.mutations()[before:]; len(m) != 0 {
 		t.Errorf("dry run sent %v", m)
 	}
-	if r.Outcomes[wire.StepWouldRemove] != 5 { // 3 templates, alerts, state
+	if r.Outcomes[wire.StepWouldRemove] != 8 { // 4 templates, 2 alias templates, alerts, state
 		t.Errorf("dry run: %v", outcomes(r))
 	}
 }

@@ -12,8 +12,12 @@ import (
 // InstallOptions say what Install puts into a stack.
 type InstallOptions struct {
 	DryRun bool
-	// AlertIndex is created with the templates (see TemplateOptions).
+	// AlertIndex is the detection's alert alias (default
+	// wire.AlertAlias(Detection)); it and its findings alias are prepared
+	// as write aliases (installAliases).
 	AlertIndex string
+	// Detection names the detection whose aliases are prepared.
+	Detection string
 	// RetentionDays is how long alert indices live (0: the default).
 	RetentionDays int
 	// SavedObjects is the Dashboards / Kibana the bundle goes to; nil skips
@@ -25,9 +29,11 @@ type InstallOptions struct {
 	Progress func(part string)
 }
 
-// Install prepares a stack, idempotently: index templates and the state and
-// alert indices, the alert retention policy (ISM / ILM), the saved objects
-// and the schedule trigger. Every step is reported; one that fails does not
+// Install prepares a stack, idempotently: index templates and the state
+// index, the alert retention policy (ISM / ILM), the detection's alert and
+// findings write aliases (with their own templates; a single alert index
+// of the alias's name is migrated), the saved objects and the schedule
+// trigger. Every step is reported; one that fails does not
 // stop the others.
 func Install(ctx context.Context, c *cluster.Client, o InstallOptions) []wire.Step {
 	progress := o.Progress
@@ -35,14 +41,23 @@ func Install(ctx context.Context, c *cluster.Client, o InstallOptions) []wire.St
 		progress = func(string) {}
 	}
 	progress("index templates and indices")
-	steps, _ := InstallTemplates(ctx, c, TemplateOptions{DryRun: o.DryRun, AlertIndex: o.AlertIndex})
+	steps, _ := InstallTemplates(ctx, c, TemplateOptions{DryRun: o.DryRun, AlertIndex: "-"})
 
 	progress("retention policy")
 	days := o.RetentionDays
 	if days == 0 {
 		days = dashboards.DefaultRetentionDays
 	}
-	steps = append(steps, installRetention(ctx, c, days, o.DryRun)...)
+	ret := installRetention(ctx, c, days, o.DryRun)
+	steps = append(steps, ret.steps...)
+
+	progress("write aliases")
+	alias := o.AlertIndex
+	if alias == "" {
+		alias = wire.AlertAlias(o.Detection)
+	}
+	steps = append(steps, installAliases(ctx, c, alias, ret.lifecycle, o.DryRun)...)
+	steps = append(steps, ret.attach(ctx, c, o.DryRun)...)
 
 	progress("saved objects")
 	steps = append(steps, importSavedObjects(ctx, o.SavedObjects, o.DryRun))
@@ -92,6 +107,13 @@ func Uninstall(ctx context.Context, c *cluster.Client, o UninstallOptions) []wir
 	progress("index templates")
 	for _, t := range dashboards.IndexTemplates() {
 		steps = append(steps, removeTemplate(ctx, c, t.Name, o.DryRun))
+	}
+	alias := o.AlertIndex
+	if alias == "" {
+		alias = wire.AlertAlias(detection)
+	}
+	for _, t := range aliasTargets(alias) {
+		steps = append(steps, removeTemplate(ctx, c, t.alias, o.DryRun))
 	}
 	progress("data")
 	return append(steps, removeData(ctx, c, o, o.DryRun)...)

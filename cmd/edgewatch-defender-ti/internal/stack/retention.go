@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
@@ -18,6 +17,9 @@ const (
 	stepRetention = "retention policy"
 	stepAttach    = "retention attach"
 	alertsPattern = wire.AlertsPattern
+	// managedPatterns are the indices the policy manages: the backing
+	// indices of the alert and findings aliases.
+	managedPatterns = wire.AlertsPattern + "," + wire.FindingsPattern
 )
 
 // The alert retention policy is one installer over two policy engines: ISM
@@ -36,8 +38,10 @@ type policyEngine struct {
 	// read decodes a policy (the rendered body when installed is false, a
 	// GET answer when true).
 	read func(body []byte, installed bool) (policyState, error)
-	// attach puts the alert indices under the policy once it is in place;
-	// changed says the policy was just updated.
+	// attach puts the existing alert and findings indices under the
+	// policy once it is in place and the aliases carry their rollover
+	// settings; changed says the policy was just updated. nil: the
+	// engine attaches through index settings alone (installAliases).
 	attach func(ctx context.Context, c *cluster.Client, id string, changed, dryRun bool) []wire.Step
 }
 
@@ -45,13 +49,23 @@ type policyEngine struct {
 type policyState struct {
 	description string
 	deleteAge   string // "90d"
+	rollover    string // "9d/10gb": the rollover conditions, "" without rollover
 	// version is the concurrency token an update must carry (ISM's
 	// if_seq_no/if_primary_term); nil when the engine needs none.
 	version url.Values
 }
 
 func (p policyState) same(q policyState) bool {
-	return p.description == q.description && p.deleteAge == q.deleteAge
+	return p.description == q.description && p.deleteAge == q.deleteAge && p.rollover == q.rollover
+}
+
+// String is what a step says of the policy: "roll over at 9d/10gb, delete
+// 90d after", or "delete after 90d" for a policy without rollover.
+func (p policyState) String() string {
+	if p.rollover == "" {
+		return "delete after " + orNone(p.deleteAge)
+	}
+	return "roll over at " + p.rollover + ", delete " + p.deleteAge + " after"
 }
 
 func engineOf(c *cluster.Client) policyEngine {
@@ -61,75 +75,103 @@ func engineOf(c *cluster.Client) policyEngine {
 	return ismEngine
 }
 
-// installRetention installs the alert retention policy and attaches the
-// alert indices to it: the policy step, then the attach step(s). A
-// cluster without the policy engine (the integ-test distributions) skips
-// both with the server's reason; any other error fails the step it
-// happened in, and the attach steps are skipped.
-func installRetention(ctx context.Context, c *cluster.Client, days int, dryRun bool) []wire.Step {
+// retention is what installRetention did: the policy step, whether the
+// policy is in place (or, in a dry run, would be), so that the aliases get
+// its rollover settings, and the attach steps to run once they have them.
+type retention struct {
+	steps     []wire.Step
+	lifecycle bool
+	changed   bool
+	engine    policyEngine
+}
+
+// attach puts the existing alert and findings indices under the policy: the
+// attach steps, or one skipped step saying why there is nothing to attach.
+func (r retention) attach(ctx context.Context, c *cluster.Client, dryRun bool) []wire.Step {
+	if !r.lifecycle {
+		why := "the retention policy is not installed"
+		if len(r.steps) > 0 && r.steps[0].Outcome == wire.StepSkipped {
+			why = "no retention policy: the cluster has no " + r.engine.name
+		}
+		return []wire.Step{{Step: stepAttach, Target: managedPatterns, Outcome: wire.StepSkipped, Detail: why}}
+	}
+	if r.engine.attach == nil {
+		return nil
+	}
+	return r.engine.attach(ctx, c, dashboards.RetentionPolicyID, r.changed, dryRun)
+}
+
+// installRetention installs the alert retention policy. A cluster without
+// the policy engine (the integ-test distributions) skips it with the
+// server's reason; any other error fails the step. Attaching the indices is
+// left to the returned retention, once the aliases exist.
+func installRetention(ctx context.Context, c *cluster.Client, days int, dryRun bool) retention {
 	e := engineOf(c)
 	id := dashboards.RetentionPolicyID
 	st := wire.Step{Step: stepRetention, Target: e.name + " " + id}
-	failed := func(st wire.Step) []wire.Step {
-		return []wire.Step{st, skippedAttach(wire.Step{Step: stepAttach, Target: alertsPattern})}
+	r := retention{engine: e}
+	done := func(st wire.Step) retention {
+		r.steps = []wire.Step{st}
+		return r
 	}
 
 	body, want, path, err := e.render(days)
 	if err != nil {
 		st.Outcome, st.Detail = wire.StepFailed, err.Error()
-		return failed(st)
+		return done(st)
 	}
 	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
 	if err != nil {
-		return failed(failStep(st, req, resp, err))
+		return done(failStep(st, req, resp, err))
 	}
 	if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
 		st.Outcome, st.Detail = wire.StepSkipped, why
-		attach := wire.Step{Step: stepAttach, Target: alertsPattern, Outcome: wire.StepSkipped,
-			Detail: "no retention policy: the cluster has no " + e.name}
-		return []wire.Step{st, attach}
+		return done(st)
 	}
 
 	var query url.Values
-	outcome, detail := wire.StepOK, fmt.Sprintf("delete after %dd", days)
+	outcome, detail := wire.StepOK, want.String()
 	switch resp.Status {
 	case http.StatusNotFound:
 	case http.StatusOK:
 		cur, err := e.read(resp.Body, true)
 		if err != nil {
 			st.Outcome, st.Detail = wire.StepFailed, "cannot read the installed policy: "+err.Error()
-			return failed(st)
+			return done(st)
 		}
 		if cur.same(want) {
-			st.Outcome, st.Detail = wire.StepAlreadyPresent, "delete after "+cur.deleteAge
-			return append([]wire.Step{st}, e.attach(ctx, c, id, false, dryRun)...)
+			st.Outcome, st.Detail = wire.StepAlreadyPresent, cur.String()
+			r.lifecycle = true
+			return done(st)
 		}
-		outcome, detail = wire.StepUpdated, fmt.Sprintf("delete after %s -> %s", orNone(cur.deleteAge), want.deleteAge)
+		outcome, detail = wire.StepUpdated, cur.String()+" -> "+want.String()
 		query = cur.version
 		if e.versioned && query == nil && !dryRun {
 			st.Outcome, st.Detail = wire.StepFailed, "the installed policy has no _seq_no/_primary_term to update it with"
-			return failed(st)
+			return done(st)
 		}
 	default:
-		return failed(failStep(st, req, resp, nil))
+		return done(failStep(st, req, resp, nil))
 	}
 
 	if dryRun {
 		st.Outcome, st.Detail = wire.StepWouldApply, detail
-		return append([]wire.Step{st}, e.attach(ctx, c, id, false, dryRun)...)
+		r.lifecycle = true
+		return done(st)
 	}
 	req, resp, err = call(ctx, c, http.MethodPut, path, query, body)
 	if err == nil && !ok2xx(resp) {
 		if why, ok := dashboards.Unsupported(resp.Status, resp.Body); ok {
 			st.Outcome, st.Detail = wire.StepSkipped, why
-			return failed(st)
+			return done(st)
 		}
 	}
 	if err != nil || !ok2xx(resp) {
-		return failed(failStep(st, req, resp, err))
+		return done(failStep(st, req, resp, err))
 	}
 	st.Outcome, st.Detail = outcome, detail
-	return append([]wire.Step{st}, e.attach(ctx, c, id, outcome == wire.StepUpdated, dryRun)...)
+	r.lifecycle, r.changed = true, outcome == wire.StepUpdated
+	return done(st)
 }
 
 // render is the policy body for days, what it says, and where it goes.
@@ -144,11 +186,6 @@ func (e policyEngine) render(days int) (body []byte, want policyState, path stri
 		return nil, policyState{}, "", err
 	}
 	return body, want, path, nil
-}
-
-func skippedAttach(s wire.Step) wire.Step {
-	s.Outcome, s.Detail = wire.StepSkipped, "the retention policy is not installed"
-	return s
 }
 
 func orNone(s string) string {
@@ -169,11 +206,18 @@ type ismPolicy struct {
 	Policy      struct {
 		Description string `json:"description"`
 		States      []struct {
-			Name        string `json:"name"`
+			Name    string `json:"name"`
+			Actions []struct {
+				Rollover *struct {
+					MinIndexAge         string `json:"min_index_age"`
+					MinPrimaryShardSize string `json:"min_primary_shard_size"`
+				} `json:"rollover"`
+			} `json:"actions"`
 			Transitions []struct {
 				StateName  string `json:"state_name"`
 				Conditions struct {
-					MinIndexAge string `json:"min_index_age"`
+					MinIndexAge    string `json:"min_index_age"`
+					MinRolloverAge string `json:"min_rollover_age"`
 				} `json:"conditions"`
 			} `json:"transitions"`
 		} `json:"states"`
@@ -189,9 +233,17 @@ func readISM(body []byte, _ bool) (policyState, error) {
 	}
 	st := policyState{description: p.Policy.Description}
 	for _, s := range p.Policy.States {
+		for _, a := range s.Actions {
+			if r := a.Rollover; r != nil && st.rollover == "" {
+				st.rollover = r.MinIndexAge + "/" + r.MinPrimaryShardSize
+			}
+		}
 		for _, t := range s.Transitions {
 			if t.StateName == "delete" && st.deleteAge == "" {
-				st.deleteAge = t.Conditions.MinIndexAge
+				st.deleteAge = t.Conditions.MinRolloverAge
+				if st.deleteAge == "" { // a policy from before rollover
+					st.deleteAge = t.Conditions.MinIndexAge
+				}
 			}
 		}
 	}
@@ -211,10 +263,10 @@ type ismAnswer struct {
 	} `json:"failed_indices"`
 }
 
-// ismCall posts body to an ISM endpoint over the alert indices and reads
+// ismCall posts body to an ISM endpoint over the alert and findings indices and reads
 // its answer; a failure fills st.
 func ismCall(ctx context.Context, c *cluster.Client, st *wire.Step, endpoint, id string) (ismAnswer, bool) {
-	req, resp, err := call(ctx, c, http.MethodPost, "/_plugins/_ism/"+endpoint+"/"+alertsPattern, nil, map[string]any{"policy_id": id})
+	req, resp, err := call(ctx, c, http.MethodPost, "/_plugins/_ism/"+endpoint+"/"+managedPatterns, nil, map[string]any{"policy_id": id})
 	if err != nil || !ok2xx(resp) {
 		*st = failStep(*st, req, resp, err)
 		return ismAnswer{}, false
@@ -227,11 +279,11 @@ func ismCall(ctx context.Context, c *cluster.Client, st *wire.Step, endpoint, id
 	return r, true
 }
 
-// attachISM puts existing alert indices under the policy (its ism_template
-// only catches indices created after it). After an update, indices already
-// managed move to the new version with change_policy.
+// attachISM puts existing alert and findings indices under the policy (its
+// ism_template only catches indices created after it). After an update,
+// indices already managed move to the new version with change_policy.
 func attachISM(ctx context.Context, c *cluster.Client, id string, changed, dryRun bool) []wire.Step {
-	st := wire.Step{Step: stepAttach, Target: alertsPattern}
+	st := wire.Step{Step: stepAttach, Target: managedPatterns}
 	if dryRun {
 		st.Outcome, st.Detail = wire.StepWouldApply, "manage existing alert indices with "+id
 		return []wire.Step{st}
@@ -281,7 +333,12 @@ func attachISM(ctx context.Context, c *cluster.Client, id string, changed, dryRu
 
 // ---- ILM (Elasticsearch) ----
 
-var ilmEngine = policyEngine{name: "ILM", flavor: dashboards.FlavorElasticsearch, read: readILM, attach: attachILM}
+// ilmEngine attaches through index settings alone: index.lifecycle.name
+// and index.lifecycle.rollover_alias, which name one alias, so they go into
+// each alias's own template and onto its backing indices (installAliases),
+// never into the shared alerts template, where an index of another alias
+// would get a rollover alias that is not its own.
+var ilmEngine = policyEngine{name: "ILM", flavor: dashboards.FlavorElasticsearch, read: readILM}
 
 // ilmPolicy is the part of an ILM policy install compares.
 type ilmPolicy struct {
@@ -290,6 +347,14 @@ type ilmPolicy struct {
 			Description string `json:"description"`
 		} `json:"_meta"`
 		Phases struct {
+			Hot struct {
+				Actions struct {
+					Rollover *struct {
+						MaxAge              string `json:"max_age"`
+						MaxPrimaryShardSize string `json:"max_primary_shard_size"`
+					} `json:"rollover"`
+				} `json:"actions"`
+			} `json:"hot"`
 			Delete struct {
 				MinAge string `json:"min_age"`
 			} `json:"delete"`
@@ -310,103 +375,9 @@ func readILM(body []byte, installed bool) (policyState, error) {
 	} else if err := json.Unmarshal(body, &p); err != nil {
 		return policyState{}, err
 	}
-	return policyState{description: p.Policy.Meta.Description, deleteAge: p.Policy.Phases.Delete.MinAge}, nil
-}
-
-// attachILM sets index.lifecycle.name in the alerts template and on the
-// alert indices that exist.
-func attachILM(ctx context.Context, c *cluster.Client, id string, _, dryRun bool) []wire.Step {
-	return []wire.Step{attachILMTemplate(ctx, c, id, dryRun), attachILMIndices(ctx, c, id, dryRun)}
-}
-
-// attachILMTemplate sets index.lifecycle.name in the alerts index template,
-// keeping everything else (its _meta too, so a later install still finds it
-// current). Only called once the policy was accepted: a cluster without ILM
-// refuses the setting and would then refuse every alert index.
-func attachILMTemplate(ctx context.Context, c *cluster.Client, id string, dryRun bool) wire.Step {
-	st := wire.Step{Step: stepAttach, Target: "index template " + dashboards.AlertsTemplate}
-	path := cluster.DocPath("_index_template", dashboards.AlertsTemplate)
-	req, resp, err := call(ctx, c, http.MethodGet, path, nil, nil)
-	if err != nil || resp.Status != http.StatusOK {
-		return failStep(st, req, resp, err)
+	st := policyState{description: p.Policy.Meta.Description, deleteAge: p.Policy.Phases.Delete.MinAge}
+	if r := p.Policy.Phases.Hot.Actions.Rollover; r != nil {
+		st.rollover = r.MaxAge + "/" + r.MaxPrimaryShardSize
 	}
-	var got struct {
-		IndexTemplates []struct {
-			IndexTemplate map[string]any `json:"index_template"`
-		} `json:"index_templates"`
-	}
-	if err := json.Unmarshal(resp.Body, &got); err != nil || len(got.IndexTemplates) == 0 {
-		st.Outcome, st.Detail = wire.StepFailed, "cannot read the installed alerts template"
-		return st
-	}
-	tmpl := got.IndexTemplates[0].IndexTemplate
-	inner := mapAt(tmpl, "template")
-	settings := mapAt(inner, "settings")
-	index := mapAt(settings, "index")
-	lifecycle := mapAt(index, "lifecycle")
-	if lifecycle["name"] == id || settings["index.lifecycle.name"] == id {
-		st.Outcome, st.Detail = wire.StepAlreadyPresent, "index.lifecycle.name: "+id
-		return st
-	}
-	if dryRun {
-		st.Outcome, st.Detail = wire.StepWouldApply, "set index.lifecycle.name: "+id
-		return st
-	}
-	lifecycle["name"] = id
-	req, resp, err = call(ctx, c, http.MethodPut, path, nil, tmpl)
-	if err != nil || !ok2xx(resp) {
-		return failStep(st, req, resp, err)
-	}
-	st.Outcome, st.Detail = wire.StepUpdated, "index.lifecycle.name: "+id
-	return st
-}
-
-// mapAt returns m[key] as a map, creating it when missing.
-func mapAt(m map[string]any, key string) map[string]any {
-	if v, ok := m[key].(map[string]any); ok {
-		return v
-	}
-	v := map[string]any{}
-	m[key] = v
-	return v
-}
-
-// attachILMIndices sets index.lifecycle.name on existing alert indices that
-// lack it.
-func attachILMIndices(ctx context.Context, c *cluster.Client, id string, dryRun bool) wire.Step {
-	st := wire.Step{Step: stepAttach, Target: alertsPattern}
-	q := url.Values{"flat_settings": {"true"}, "expand_wildcards": {"open"}, "allow_no_indices": {"true"}}
-	req, resp, err := call(ctx, c, http.MethodGet, "/"+alertsPattern+"/_settings/index.lifecycle.name", q, nil)
-	if err != nil || resp.Status != http.StatusOK {
-		return failStep(st, req, resp, err)
-	}
-	var got map[string]struct {
-		Settings map[string]string `json:"settings"`
-	}
-	if err := json.Unmarshal(resp.Body, &got); err != nil {
-		st.Outcome, st.Detail = wire.StepFailed, "cannot read alert index settings: "+err.Error()
-		return st
-	}
-	var todo []string
-	for idx, s := range got {
-		if s.Settings["index.lifecycle.name"] != id {
-			todo = append(todo, idx)
-		}
-	}
-	if len(todo) == 0 {
-		st.Outcome, st.Detail = wire.StepAlreadyPresent, fmt.Sprintf("%d alert indices use %s", len(got), id)
-		return st
-	}
-	sort.Strings(todo)
-	if dryRun {
-		st.Outcome, st.Detail = wire.StepWouldApply, fmt.Sprintf("set index.lifecycle.name on %d indices", len(todo))
-		return st
-	}
-	req, resp, err = call(ctx, c, http.MethodPut, "/"+strings.Join(todo, ",")+"/_settings", nil,
-		map[string]any{"index.lifecycle.name": id})
-	if err != nil || !ok2xx(resp) {
-		return failStep(st, req, resp, err)
-	}
-	st.Outcome, st.Detail = wire.StepOK, fmt.Sprintf("%d alert indices now use %s", len(todo), id)
-	return st
+	return st, nil
 }

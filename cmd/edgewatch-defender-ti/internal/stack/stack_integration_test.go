@@ -84,8 +84,8 @@ func TestInstallTemplates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(steps) != 4 {
-			t.Fatalf("steps %v, want 3 templates + state index", steps)
+		if len(steps) != 5 {
+			t.Fatalf("steps %v, want 4 templates + state index", steps)
 		}
 		for _, s := range steps {
 			if s.Outcome != wire.StepAlreadyPresent {
@@ -109,10 +109,19 @@ func TestInstallTemplates(t *testing.T) {
 			"edgewatch.indicator.count": "integer", "edgewatch.indicator.level": "integer",
 			"edgewatch.severity": "keyword", "edgewatch.retro_hunt": "boolean",
 			"defender.network_event": "disabled-object", "related.ip": "ip", "related.hosts": "keyword",
+			"edgewatch.group_id": "keyword", "edgewatch.suppression.docs_count": "long", "edgewatch.suppression.start": "date",
+			"edgewatch.suppression.terms.value": "keyword",
 		} {
 			if got[path] != want {
 				t.Errorf("%s: mapped %q, want %q", path, got[path], want)
 			}
+		}
+		// A findings index: the same, with @timestamp in nanoseconds.
+		fi := clustertest.Name(t, tg, "edgewatch-findings-it")
+		clustertest.Call(t, c, "PUT", "/"+fi, nil, nil)
+		gf := mappingTypes(t, c, fi)
+		if gf["@timestamp"] != "date_nanos" || gf["edgewatch.group_id"] != "keyword" || gf["event.id"] != "keyword" {
+			t.Errorf("findings mapping: @timestamp %q, group_id %q", gf["@timestamp"], gf["edgewatch.group_id"])
 		}
 		// The indicator and state templates, through indices they match.
 		ind := clustertest.Name(t, tg, "edgewatch-indicators-it")

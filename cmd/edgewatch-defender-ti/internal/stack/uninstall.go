@@ -90,7 +90,7 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []wire
 		flavor, kind = dashboards.FlavorElasticsearch, "ILM "
 	}
 	st := wire.Step{Step: stepRetention, Target: kind + dashboards.RetentionPolicyID}
-	det := wire.Step{Step: "retention detach", Target: alertsPattern}
+	det := wire.Step{Step: "retention detach", Target: managedPatterns}
 	path, err := dashboards.RetentionPolicyPath(flavor)
 	if err != nil {
 		st.Outcome, st.Detail = wire.StepFailed, err.Error()
@@ -109,9 +109,9 @@ func uninstallRetention(ctx context.Context, c *cluster.Client, dry bool) []wire
 	var req cluster.Request
 	var resp *cluster.Response
 	if es {
-		req, resp, err = call(ctx, c, http.MethodPost, "/"+alertsPattern+"/_ilm/remove", nil, nil)
+		req, resp, err = call(ctx, c, http.MethodPost, "/"+managedPatterns+"/_ilm/remove", nil, nil)
 	} else {
-		req, resp, err = call(ctx, c, http.MethodPost, "/_plugins/_ism/remove/"+alertsPattern, nil, nil)
+		req, resp, err = call(ctx, c, http.MethodPost, "/_plugins/_ism/remove/"+managedPatterns, nil, nil)
 	}
 	switch {
 	case err != nil || (!ok2xx(resp) && resp.Status != http.StatusNotFound):
@@ -232,26 +232,30 @@ func removeData(ctx context.Context, c *cluster.Client, o UninstallOptions, dry 
 		{step: "indicator indices", target: wire.IndicatorIndexPrefix + "*", pattern: wire.IndicatorIndexPrefix + "*", del: deleteData},
 		{step: "state index", target: wire.StateIndex, pattern: wire.StateIndex, del: deleteData && !scoped},
 	}
+	// The findings of grouping detections go with their alerts.
+	groups = append(groups[:1], append([]group{{step: "finding indices", target: wire.FindingsPattern, pattern: wire.FindingsPattern, del: deleteData}}, groups[1:]...)...)
 	if cl.AlertIndex != "" {
 		groups[0].target, groups[0].pattern = cl.AlertIndex, cl.AlertIndex
+		groups[1].target, groups[1].pattern = wire.FindingsAlias(cl.AlertIndex), wire.FindingsAlias(cl.AlertIndex)
 	} else if cl.IndicatorFeed != "" {
 		groups[0].del, groups[0].why = false, "scoped to --indicator-feed; give --alert-index to delete an alert index"
+		groups[1].del, groups[1].why = false, groups[0].why
 	}
 	if cl.IndicatorFeed != "" {
 		feed := cl.IndicatorFeed
-		groups[1].target = wire.FeedAlias(feed)
-		groups[1].pattern = wire.FeedAlias(feed) + "-*"
-		groups[1].filter = func(idx string) bool {
+		groups[2].target = wire.FeedAlias(feed)
+		groups[2].pattern = wire.FeedAlias(feed) + "-*"
+		groups[2].filter = func(idx string) bool {
 			// edgewatch-indicators-<feed>-<stamp>, not a feed whose name
 			// merely starts with <feed>-.
 			rest := strings.TrimPrefix(idx, wire.FeedAlias(feed)+"-")
 			return len(rest) == 19 && strings.HasSuffix(rest, "z") && rest[8] == 't'
 		}
 	} else if cl.AlertIndex != "" {
-		groups[1].del, groups[1].why = false, "scoped to --alert-index; give --indicator-feed to delete a feed"
+		groups[2].del, groups[2].why = false, "scoped to --alert-index; give --indicator-feed to delete a feed"
 	}
 	if deleteData && scoped {
-		groups[2].why = "scoped uninstall (--alert-index/--indicator-feed): the state index is shared"
+		groups[3].why = "scoped uninstall (--alert-index/--indicator-feed): the state index is shared"
 	}
 	var out []wire.Step
 	for _, g := range groups {
