@@ -162,7 +162,7 @@ func TestGrouper(t *testing.T) {
 	out := g.Alerts(created, "run1")
 	type row struct {
 		first, start, end, sev string
-		count             int64
+		count                  int64
 	}
 	var got []row
 	for _, a := range out {

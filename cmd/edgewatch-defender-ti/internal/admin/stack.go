@@ -169,4 +169,3 @@ func triggerParams(a *wire.InstallArgs, secrets map[string]string) (dashboards.T
 	}
 	return p, nil
 }
-
