@@ -1,0 +1,207 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
+	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
+	"github.com/edgewatch/edgewatch/connectors/conformance"
+	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/internal/gen"
+	"github.com/edgewatch/edgewatch/plugin/wire"
+)
+
+// windowSQL is seedSQL over one run's window: DeviceInfo rows in the
+// facing look-back [?1, ?3) and events in [?2, ?3), as a cluster run reads
+// them. Its distinct events go into the matched table, so that several
+// runs' results add up.
+var windowSQL = `INSERT OR IGNORE INTO matched
+WITH latest AS (
+  SELECT d.* FROM deviceinfo d
+  WHERE d.port IS NOT NULL AND d.ts >= ?1 AND d.ts < ?3 AND NOT EXISTS (
+    SELECT 1 FROM deviceinfo g
+    WHERE g.device_id = d.device_id AND g.port = d.port AND g.ts >= ?1 AND g.ts < ?3
+      AND (g.ts > d.ts OR (g.ts = d.ts AND g.seq > d.seq)))
+),
+facing AS (SELECT device_id, port FROM latest WHERE facing = 1)
+SELECT DISTINCT e.device_id, e.report_id, e.ts, e.remote, e.local_port
+FROM events e
+JOIN facing f ON e.device_id = f.device_id AND e.local_port = f.port
+WHERE e.action = 'InboundConnectionAccepted'
+  AND e.remote IN (SELECT ip FROM feed)
+  AND e.ts >= ?2 AND e.ts < ?3`
+
+// runsReference is the grouped reference of several runs over the dataset:
+// the union of each window's seed-SQL events, grouped by (DeviceId,
+// unmapped RemoteIP, LocalPort, window) with COUNT, MIN and MAX.
+func runsReference(t *testing.T, ds gen.Result, windows []wire.Window, group time.Duration) map[groupRef]groupVal {
+	t.Helper()
+	db := referenceDB(t, ds.DeviceInfoPath, ds.NetworkEventsPath, ds.FeedPath)
+	if _, err := db.Exec(`CREATE TABLE matched (device_id TEXT, report_id TEXT, ts INTEGER, remote TEXT, local_port INTEGER,
+		PRIMARY KEY (device_id, report_id, ts, remote, local_port))`); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range windows {
+		lb := w.From.Add(-DefaultFacingLookback)
+		if _, err := db.Exec(windowSQL, lb.UnixMicro(), w.From.UnixMicro(), w.To.UnixMicro()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := db.Query(`SELECT device_id, remote, local_port, (ts / ?1) * ?1 AS w, COUNT(*), MIN(ts), MAX(ts)
+		FROM matched GROUP BY device_id, remote, local_port, w`, group.Microseconds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[groupRef]groupVal{}
+	for rows.Next() {
+		var k groupRef
+		var v groupVal
+		if err := rows.Scan(&k.Device, &k.Remote, &k.Port, &k.Window, &v.Count, &v.Start, &v.End); err != nil {
+			t.Fatal(err)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// ingest indexes an NDJSON file of flat Advanced Hunting rows into a fresh
+// advanced-hunting index deleted when the test ends.
+func ingest(t *testing.T, tg clustertest.Target, path, index string) {
+	t.Helper()
+	conformance.CreateIndex(t, conformance.Target{Client: tg.Client}, index, conformance.IndexBody(cluster.ProfileAdvancedHunting, tg.Flavor))
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := context.Background()
+	var docs []conformance.Doc
+	flush := func() {
+		if err := conformance.Bulk(ctx, tg.Client.Doer(), docs, false); err != nil {
+			t.Fatal(err)
+		}
+		docs = docs[:0]
+	}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	first := true
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			continue // the bad rows the generator plants
+		}
+		docs = append(docs, conformance.Doc{Index: index, Source: m})
+		if first || len(docs) == 5000 { // the first document alone fixes the dynamic mapping
+			flush()
+			first = false
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	flush()
+	clustertest.Call(t, tg.Client, http.MethodPost, "/"+index+"/_refresh", nil, nil)
+}
+
+// TestGroupedClusterEqualsSQL (issue 15): in a cluster, two runs over
+// overlapping windows, a rerun of the second window, and then two runs at
+// once over the same last window leave one grouped alert per (device,
+// threat IP, port, window) whose docs_count, start and end equal the SQL
+// reference over the union of the runs' windows; the rerun changes
+// nothing. Both servers.
+func TestGroupedClusterEqualsSQL(t *testing.T) {
+	ds := repeatedHits(t)
+	const group = 6 * time.Hour
+	start := time.Date(2025, 11, 3, 0, 0, 0, 0, time.UTC) // gen's default Start
+	windows := []wire.Window{
+		{From: start, To: start.Add(40 * time.Hour)},
+		{From: start.Add(30 * time.Hour), To: start.Add(60 * time.Hour)},
+		{From: start.Add(50 * time.Hour), To: start.Add(73 * time.Hour)},
+	}
+	want := runsReference(t, ds, windows, group)
+	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
+		ctx := context.Background()
+		if _, err := stack.InstallTemplates(ctx, tg.Client, stack.TemplateOptions{AlertIndex: "-"}); err != nil {
+			t.Fatal(err)
+		}
+		di, ev := clustertest.Name(t, tg, "grp-deviceinfo"), clustertest.Name(t, tg, "grp-events")
+		ingest(t, tg, ds.DeviceInfoPath, di)
+		ingest(t, tg, ds.NetworkEventsPath, ev)
+		alias := clustertest.Name(t, tg, "edgewatch-alerts-grp")
+		findings := wire.FindingsAlias(alias)
+		t.Cleanup(func() { clustertest.DeleteIndices(t, tg, findings, findings+"-*") })
+
+		secrets := map[string]string{}
+		if tg.Config.Password != "" {
+			secrets[wire.SecretPassword] = tg.Config.Password
+		}
+		run := func(w wire.Window) (*wire.Summary, error) {
+			s := wire.Settings{Source: string(tg.Flavor), Feeds: []string{ds.FeedPath}, From: w.From, To: w.To,
+				GroupBy: groupBy, GroupWindow: wire.Duration(group),
+				Cluster: &wire.ClusterSettings{URLs: tg.Config.URLs, Username: tg.Config.Username, Profile: cluster.ProfileAdvancedHunting,
+					DeviceInfoIndex: di, NetworkEventsIndex: ev, AlertIndex: alias}}
+			return Run(ctx, s, secrets, nil)
+		}
+		for i, w := range windows[:2] {
+			sum, err := run(w)
+			if err != nil {
+				t.Fatalf("run %d: %v", i+1, err)
+			}
+			t.Logf("run %d %s: %d events, groups %+v", i+1, w, sum.Alerts.Matched, *sum.Groups)
+		}
+		rerun, err := run(windows[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := rerun.Groups; g.Created != 0 || g.Updated != 0 || g.Unchanged != g.Touched || rerun.Alerts.Created != 0 {
+			t.Errorf("rerun of the second window: findings %+v, groups %+v; want nothing written", rerun.Alerts, *g)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sum, err := run(windows[2])
+				errs[i] = err
+				if err == nil {
+					t.Logf("concurrent run %d: groups %+v", i+1, *sum.Groups)
+				}
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent run %d: %v", i+1, err)
+			}
+		}
+
+		clustertest.Call(t, tg.Client, http.MethodPost, "/"+alias+"/_refresh", nil, nil)
+		var r struct {
+			Hits struct {
+				Hits []struct {
+					Source json.RawMessage `json:"_source"`
+				} `json:"hits"`
+			} `json:"hits"`
+		}
+		clustertest.Call(t, tg.Client, http.MethodPost, "/"+alias+"/_search", map[string]any{"size": 10000}, &r)
+		var alerts []*correlation.Alert
+		for _, h := range r.Hits.Hits {
+			var a correlation.Alert
+			if err := json.Unmarshal(h.Source, &a); err != nil {
+				t.Fatal(err)
+			}
+			alerts = append(alerts, &a)
+		}
+		compareGroups(t, alertGroups(t, alerts), want)
+	})
+}
