@@ -57,9 +57,14 @@
 // have failed. So it comes after, and L is not the last writer — a
 // contradiction. Reading the version before aggregating is the whole trick:
 // aggregating first would let a writer publish counts older than a version
-// it never saw. Reruns and overlapping windows add no evidence (the finding
-// ids exist) and find every summary equal, so they write nothing; a group
-// whose alert is unchanged is not rewritten.
+// it never saw. A writer whose aggregation equals the summary of the
+// version it read (count, first and last events, severity) writes nothing:
+// evidence is only ever added (by finding id), so a version counting as
+// many events as the current evidence counted the same events, this
+// writer's included. Reruns and overlapping windows add no evidence (the
+// finding ids exist) and find every summary equal, so they write nothing.
+// Retention deleting old findings before the grouped alerts they count is
+// the one way a recount can shrink; both share the retention policy.
 //
 // Cost: a batch of up to GroupBatch groups is one search, one refresh, one
 // aggregation and one bulk request, plus one more round per contended

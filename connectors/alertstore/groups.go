@@ -60,6 +60,9 @@ func NewGroupStore(c *cluster.Client, spec correlation.GroupSpec, ruleID, alertA
 func (g *GroupStore) AlertAlias() string    { return g.alerts }
 func (g *GroupStore) FindingsAlias() string { return g.evidence.Name() }
 
+// StartRun tells the store a new run begins (see Writer.StartRun).
+func (g *GroupStore) StartRun() { g.evidence.StartRun() }
+
 // Touched is the number of distinct groups the evidence written so far
 // falls in.
 func (g *GroupStore) Touched() int { return len(g.order) }

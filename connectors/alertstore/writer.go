@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
 
 	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
@@ -41,9 +40,8 @@ type Writer struct {
 	alias string
 	opts  Options
 
-	once  sync.Once
-	state Alias
-	err   error
+	prepared bool
+	state    Alias
 
 	// Lookups counts the id lookups (searches) made.
 	Lookups int
@@ -63,11 +61,24 @@ func (w *Writer) Alias() Alias { return w.state }
 func (w *Writer) Name() string { return w.alias }
 
 // Prepare resolves (and if needed bootstraps) the alias and refreshes its
-// backing indices; Write calls it once.
+// backing indices; the first Write of a run calls it.
 func (w *Writer) Prepare(ctx context.Context) error {
-	w.once.Do(func() { w.state, w.err = prepareAlias(ctx, w.c, w.alias, w.opts.NoBootstrap) })
-	return w.err
+	if w.prepared {
+		return nil
+	}
+	st, err := prepareAlias(ctx, w.c, w.alias, w.opts.NoBootstrap)
+	if err != nil {
+		return err
+	}
+	w.state, w.prepared = st, true
+	return nil
 }
+
+// StartRun tells the Writer a new run begins (a Writer serves the windows of
+// an incremental catch-up one after the other): its first Write resolves
+// and refreshes the alias again, so that its lookups see what the previous
+// run wrote even if the alias rolled over since.
+func (w *Writer) StartRun() { w.prepared = false }
 
 // prepareAlias resolves name, bootstraps it when missing and allowed, and
 // refreshes it.

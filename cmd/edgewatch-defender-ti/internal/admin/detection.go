@@ -67,13 +67,13 @@ func (env *Env) close() {
 
 func (d Deps) runIncremental(ctx context.Context, a wire.RunIncrementalArgs, secrets map[string]string, s plugin.Stream) (wire.Outcome, error) {
 	progress := progressTo(ctx, s)
-	env, err := d.open(ctx, a.Settings, secrets)
+	settings := a.Settings
+	settings.Detection, settings.Trigger = a.Detection, a.Trigger // the run records' detection and trigger, and its alert alias
+	env, err := d.open(ctx, settings, secrets)
 	if err != nil {
 		return wire.Outcome{}, err
 	}
 	defer env.close()
-	settings := a.Settings
-	settings.Detection, settings.Trigger = a.Detection, a.Trigger // the run records' detection and trigger
 	run := WindowRunner(env.Backend, settings, progress, d.Now)
 	out, _ := incremental.RunIncremental(ctx, incremental.Request{
 		Detection: a.Detection, Config: a.Incremental, Holder: a.Holder, Window: a.Window, RunID: a.RunID, Logger: d.Logger,
@@ -156,7 +156,7 @@ func (d Deps) retroHunt(ctx context.Context, a wire.RetroHuntArgs, secrets map[s
 		}
 		set.Add(correlation.Indicator{Prefix: p, Feed: feed}, true)
 	}
-	env, err := d.open(ctx, a.Settings, secrets)
+	env, err := d.open(ctx, withDetection(a.Settings, a.Detection), secrets)
 	if err != nil {
 		return wire.Outcome{}, err
 	}
@@ -248,11 +248,14 @@ func (d Deps) feedRefresh(ctx context.Context, a wire.FeedRefreshArgs, secrets m
 			added.Add(ind, true)
 		}
 		for _, det := range a.Detections {
-			// Each detection's own settings say where its data is; the
-			// feed's store is the one the detection reads indicators from.
+			// Each detection's own settings say where its data is and
+			// where its alerts go; the feed's store is the one the
+			// detection reads indicators from.
 			denv := env
-			if det.Settings.Cluster != nil && (a.Settings.Cluster == nil || !sameCluster(*det.Settings.Cluster, *a.Settings.Cluster)) {
-				denv, err = d.open(ctx, det.Settings, secrets)
+			ds := withDetection(det.Settings, det.Name)
+			if (det.Settings.Cluster != nil && (a.Settings.Cluster == nil || !sameCluster(*det.Settings.Cluster, *a.Settings.Cluster))) ||
+				ds.AlertAliasOf() != a.Settings.AlertAliasOf() {
+				denv, err = d.open(ctx, ds, secrets)
 				if err != nil {
 					res.Retro = append(res.Retro, &wire.Outcome{Detection: det.Name, Mode: wire.ModeRetroHunt, Status: wire.StatusFailed, Error: err.Error()})
 					continue
@@ -266,6 +269,13 @@ func (d Deps) feedRefresh(ctx context.Context, a wire.FeedRefreshArgs, secrets m
 		}
 	}
 	return res, nil
+}
+
+// withDetection is s for detection name: its run records and its alert
+// alias (wire.Settings.AlertAliasOf) are the detection's.
+func withDetection(s wire.Settings, name string) wire.Settings {
+	s.Detection = name
+	return s
 }
 
 func sameCluster(a, b wire.ClusterSettings) bool {

@@ -21,6 +21,11 @@ type GroupStore interface {
 	FindingsAlias() string
 }
 
+// runStarter is a store that wants to know when a run begins (a backend
+// serves the windows of an incremental catch-up one after the other):
+// alertstore.Writer and GroupStore refresh their aliases then.
+type runStarter interface{ StartRun() }
+
 // alertSink is where the run's alerts go: add takes each new finding, flush
 // ends the run's writing. writer (one alert per event) and groupWriter
 // (one per group) are the two.
@@ -47,10 +52,15 @@ func newSink(s wire.Settings, rule correlation.Rule, be *Backend, obs Observer, 
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range []any{be.Writer, be.Groups} {
+		if r, ok := w.(runStarter); ok {
+			r.StartRun()
+		}
+	}
 	if !spec.Enabled() {
 		return &writer{be: be, obs: obs, sum: sum}, nil
 	}
-	gw := &groupWriter{spec: spec, ruleID: rule.ID, be: be, obs: obs, sum: sum, created: created}
+	gw := &groupWriter{spec: spec, ruleID: rule.ID, be: be, obs: obs, sum: sum, created: created, retro: s.RetroHunt}
 	sum.Groups = &wire.GroupSummary{By: spec.Fields, Window: wire.Duration(spec.Window)}
 	switch {
 	case be.Groups != nil:
@@ -72,11 +82,14 @@ type groupWriter struct {
 	obs     Observer
 	sum     *wire.Summary
 	created time.Time
-	mem     *correlation.Grouper
-	batch   []*correlation.Alert
+	// retro marks the findings of a retro-hunt (edgewatch.retro_hunt).
+	retro bool
+	mem   *correlation.Grouper
+	batch []*correlation.Alert
 }
 
 func (w *groupWriter) add(ctx context.Context, a *correlation.Alert) error {
+	a.Edgewatch.RetroHunt = a.Edgewatch.RetroHunt || w.retro
 	if w.mem != nil {
 		w.mem.Add(a)
 		return nil
