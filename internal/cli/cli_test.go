@@ -129,13 +129,15 @@ min_level: 2
 facing_lookback: 7d
 exclude_ports: [25]
 feed_name: ipsum
+group_by: [host.id, source.ip]
+group_window: 12h
 cluster:
   username: from-config
   alert_index: from-config-alerts
 `)
 	args := append(append([]string{"run"}, h.inputs()...), "--config", cfg, "--min-level", "4", "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-02",
 		"--allow", "198.18.0.0/15", "--allow", "1.2.3.4", "--exclude-port", "587", "--password-file", pw, "--feed-name", "corp",
-		"--url", "https://127.0.0.1:9200", "--profile", "sentinel", "--out", filepath.Join(h.dir, "alerts.ndjson"))
+		"--url", "https://127.0.0.1:9200", "--profile", "sentinel", "--out", filepath.Join(h.dir, "alerts.ndjson"), "--group-window", "1d")
 	code, _, errOut := h.main(context.Background(), args...)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -147,7 +149,7 @@ cluster:
 		"device_info":["`+filepath.Join(h.dir, "di.ndjson")+`"],"network_events":["`+filepath.Join(h.dir, "ev.ndjson")+`"],
 		"feeds":["`+filepath.Join(h.dir, "ipsum.txt")+`"],"feed_name":"corp","min_level":4,
 		"from":"2026-01-01T00:00:00Z","to":"2026-01-02T00:00:00Z","facing_lookback":"168h0m0s",
-		"exclude_ports":[587],"allow":["198.18.0.0/15","1.2.3.4"],
+		"exclude_ports":[587],"allow":["198.18.0.0/15","1.2.3.4"],"group_by":["host.id","source.ip"],"group_window":"24h0m0s",
 		"cluster":{"urls":["https://127.0.0.1:9200"],"username":"from-config","profile":"sentinel","alert_index":"from-config-alerts"}}`), &want)
 	if diff := cmp.Diff(want, settings); diff != "" {
 		t.Errorf("settings sent (-want +got):\n%s", diff)
@@ -314,6 +316,10 @@ func TestUsageErrors(t *testing.T) {
 			code: ExitUsage, want: "--password-file " + filepath.Join(h.dir, "nopw") + ": no such file or directory"},
 		"plugin diagnostic": {args: append([]string{"run", "--config", h.write("d.yaml", "feed_name: invalid\n")}, h.inputs()...),
 			code: ExitUsage, want: "edgewatch: settings: feed_name: bad feed name (invalid)"},
+		"four group fields": {args: append([]string{"run", "--group-by", "host.id,source.ip,destination.port,process.name"}, h.inputs()...),
+			code: ExitUsage, want: "--group-by host.id,source.ip,destination.port,process.name: at most 3 fields"},
+		"group window alone": {args: append([]string{"run", "--group-window", "6h"}, h.inputs()...), code: ExitUsage, want: "--group-window needs --group-by"},
+		"bad group window":   {args: append([]string{"run", "--group-by", "host.id", "--group-window", "daily"}, h.inputs()...), code: ExitUsage, want: `--group-window "daily"`},
 		"feed without subcommand": {args: []string{"feed"}, code: ExitUsage, want: "feed: want a subcommand"},
 		"feed load without file":  {args: []string{"feed", "load"}, code: ExitUsage, want: "--file is required"},
 	}

@@ -25,6 +25,8 @@ import (
 //	min_level: 3
 //	from: -24h
 //	exclude_ports: [25]
+//	group_by: [host.id, source.ip, destination.port]
+//	group_window: 24h
 type Config struct {
 	// Host.
 	LogFormat    string     `yaml:"log_format"`
@@ -49,6 +51,8 @@ type Config struct {
 	FacingLookback string     `yaml:"facing_lookback"`
 	ExcludePorts   []int      `yaml:"exclude_ports"`
 	Allow          StringList `yaml:"allow"`
+	GroupBy        StringList `yaml:"group_by"`
+	GroupWindow    string     `yaml:"group_window"`
 	RuleID         string     `yaml:"rule_id"`
 	RuleName       string     `yaml:"rule_name"`
 	Cluster        struct {

@@ -151,7 +151,8 @@ func (n *ndjsonWriter) Flush() error { return n.w.Flush() }
 // query's projection first, then the enrichment edgewatch adds. Alerts from
 // other feeds have no IPsum count: a block of rows shows IPsumCount only
 // when one of its rows comes from IPsum, and a Feed column (the feed's name)
-// when one comes from another feed.
+// when one comes from another feed. Grouped alerts (--group-by) add Count,
+// the group's events; their row is the group's first event.
 var tableColumns = []string{"Timestamp", "DeviceName", "ThreatIntelligenceIP", "LocalPort",
 	"InitiatingProcessFileName", "RemotePort", "IPsumCount", "Severity"}
 
@@ -163,6 +164,9 @@ type tableRow struct {
 	plugin.Row
 	feed  string // threat.feed.name
 	ipsum bool   // the indicator is IPsum's (threat.indicator.provider)
+	// count is a grouped alert's edgewatch.suppression.docs_count (-1 for
+	// an alert of one event).
+	count int64
 }
 
 type tableWriter struct {
@@ -175,8 +179,8 @@ func newTableWriter(w io.Writer) *tableWriter { return &tableWriter{out: w} }
 
 func (t *tableWriter) Write(batch []plugin.Alert) error {
 	for i := range batch {
-		feed, ipsum := alertFeed(batch[i].Document)
-		t.rows = append(t.rows, tableRow{Row: batch[i].Row, feed: feed, ipsum: ipsum})
+		feed, ipsum, count := alertColumns(batch[i].Document)
+		t.rows = append(t.rows, tableRow{Row: batch[i].Row, feed: feed, ipsum: ipsum, count: count})
 		if len(t.rows) == tableFlushRows {
 			if err := t.flushBlock(); err != nil {
 				return err
@@ -186,9 +190,11 @@ func (t *tableWriter) Write(batch []plugin.Alert) error {
 	return nil
 }
 
-// alertFeed reads the feed of an alert document: its name, and whether it
-// is IPsum. A document that names no provider (an older plugin) is IPsum's.
-func alertFeed(doc []byte) (name string, ipsum bool) {
+// alertColumns reads what the table shows of an alert document beyond its
+// row: the feed's name and whether it is IPsum (a document that names no
+// provider, from an older plugin, is IPsum's), and a grouped alert's event
+// count (-1 when the alert is not grouped).
+func alertColumns(doc []byte) (name string, ipsum bool, count int64) {
 	var d struct {
 		Threat struct {
 			Indicator struct {
@@ -198,10 +204,19 @@ func alertFeed(doc []byte) (name string, ipsum bool) {
 				Name string `json:"name"`
 			} `json:"feed"`
 		} `json:"threat"`
+		Edgewatch struct {
+			Suppression *struct {
+				DocsCount int64 `json:"docs_count"`
+			} `json:"suppression"`
+		} `json:"edgewatch"`
 	}
 	_ = json.Unmarshal(doc, &d)
 	p := d.Threat.Indicator.Provider
-	return d.Threat.Feed.Name, p == "" || strings.EqualFold(p, "IPsum")
+	count = -1
+	if s := d.Edgewatch.Suppression; s != nil {
+		count = s.DocsCount
+	}
+	return d.Threat.Feed.Name, p == "" || strings.EqualFold(p, "IPsum"), count
 }
 
 func (t *tableWriter) flushBlock() error {
@@ -209,10 +224,11 @@ func (t *tableWriter) flushBlock() error {
 		return nil
 	}
 	t.blocks++
-	counts, feeds := len(t.rows) == 0, false // no alerts at all: the IPsum header
+	counts, feeds, grouped := len(t.rows) == 0, false, false // no alerts at all: the IPsum header
 	for i := range t.rows {
 		counts = counts || t.rows[i].ipsum
 		feeds = feeds || !t.rows[i].ipsum
+		grouped = grouped || t.rows[i].count >= 0
 	}
 	cols := append([]string(nil), tableColumns[:6]...)
 	if counts {
@@ -222,6 +238,9 @@ func (t *tableWriter) flushBlock() error {
 		cols = append(cols, "Feed")
 	}
 	cols = append(cols, "Severity")
+	if grouped {
+		cols = append(cols, "Count")
+	}
 	tw := tabwriter.NewWriter(t.out, 0, 0, 2, ' ', 0)
 	line := func(fields []string) error {
 		for j, f := range fields {
@@ -254,7 +273,11 @@ func (t *tableWriter) flushBlock() error {
 		if feeds {
 			fields = append(fields, dash(r.feed))
 		}
-		if err := line(append(fields, dash(r.Severity))); err != nil {
+		fields = append(fields, dash(r.Severity))
+		if grouped {
+			fields = append(fields, count(int(r.count), r.count >= 0))
+		}
+		if err := line(fields); err != nil {
 			return err
 		}
 	}

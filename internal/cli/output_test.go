@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -56,6 +57,11 @@ func TestTableFeedColumns(t *testing.T) {
 		return plugin.Alert{Document: json.RawMessage(doc), Row: plugin.Row{DeviceName: "web01", ThreatIntelligenceIP: "45.155.205.233",
 			LocalPort: 443, RemotePort: 50000, IPsumCount: count, Severity: "medium"}}
 	}
+	grouped := func(events int) plugin.Alert {
+		a := alert("IPsum", "ipsum", 7)
+		a.Document = json.RawMessage(`{"threat":{"indicator":{"provider":"IPsum"},"feed":{"name":"ipsum"}},"edgewatch":{"suppression":{"docs_count":` + strconv.Itoa(events) + `}}}`)
+		return a
+	}
 	tests := []struct {
 		name  string
 		batch []plugin.Alert
@@ -74,6 +80,10 @@ func TestTableFeedColumns(t *testing.T) {
 			"Timestamp DeviceName ThreatIntelligenceIP LocalPort InitiatingProcessFileName RemotePort IPsumCount Feed Severity",
 			"web01 45.155.205.233 443 - 50000 3 ipsum medium",
 			"web01 45.155.205.233 443 - 50000 - corp medium"}},
+		{"grouped: the count column", []plugin.Alert{grouped(300), grouped(1)}, []string{
+			"Timestamp DeviceName ThreatIntelligenceIP LocalPort InitiatingProcessFileName RemotePort IPsumCount Severity Count",
+			"web01 45.155.205.233 443 - 50000 7 medium 300",
+			"web01 45.155.205.233 443 - 50000 7 medium 1"}},
 		{"no alerts", nil, []string{
 			"Timestamp DeviceName ThreatIntelligenceIP LocalPort InitiatingProcessFileName RemotePort IPsumCount Severity"}},
 	}

@@ -28,6 +28,8 @@ type runFlags struct {
 	facingLookback string
 	excludePorts   []int
 	allow          []string
+	groupBy        []string
+	groupWindow    string
 	format         string
 	out            string
 }
@@ -87,6 +89,8 @@ func (a *app) runCommand() *cobra.Command {
 	fs.StringVar(&rf.facingLookback, "facing-lookback", "", "how far before --from DeviceInfo rows count (e.g. 30d)")
 	fs.IntSliceVar(&rf.excludePorts, "exclude-port", nil, "local `port` never alerted on, e.g. 25 (repeatable)")
 	fs.StringSliceVar(&rf.allow, "allow", nil, "remote `CIDR` never alerted on, e.g. known scanners (repeatable)")
+	fs.StringSliceVar(&rf.groupBy, "group-by", nil, "group alerts by up to 3 alert `field`s (host.id, source.ip, destination.port, process.name…): one alert per group and window, with its event count")
+	fs.StringVar(&rf.groupWindow, "group-window", "", "grouping window, aligned to UTC multiples of it (default 24h with --group-by)")
 	fs.StringVar(&rf.format, "format", "ndjson", "output format: ndjson (ECS alert documents) or table")
 	fs.StringVar(&rf.out, "out", "-", "output `file`, - for stdout (written atomically)")
 	cf.register(fs)
@@ -129,6 +133,11 @@ func (a *app) buildSettings(fs *pflag.FlagSet, rf *runFlags, cf *clusterFlags, n
 			s.ExcludePorts = rf.excludePorts
 		}
 		s.Allow = pickList(fs, "allow", rf.allow, c.Allow)
+		s.GroupBy = pickList(fs, "group-by", rf.groupBy, c.GroupBy)
+		window := pickString(fs, "group-window", rf.groupWindow, c.GroupWindow)
+		if err := groupSettings(&s, window); err != nil {
+			return s, nil, err
+		}
 	}
 	switch s.Source {
 	case "file", "opensearch", "elasticsearch":
@@ -199,6 +208,23 @@ func (a *app) buildSettings(fs *pflag.FlagSet, rf *runFlags, cf *clusterFlags, n
 		secrets[wire.SecretAPIKey] = key
 	}
 	return s, secrets, nil
+}
+
+// groupSettings checks the grouping flags' shape (the plugin checks the
+// field names): at most 3 fields, a window only with them.
+func groupSettings(s *wire.Settings, window string) error {
+	d, err := wire.ParseDuration(window)
+	if err != nil || d < 0 {
+		return usageErrorf("--group-window %q: want a duration such as 24h", window)
+	}
+	if len(s.GroupBy) > 3 {
+		return usageErrorf("--group-by %s: at most 3 fields", strings.Join(s.GroupBy, ","))
+	}
+	if d != 0 && len(s.GroupBy) == 0 {
+		return usageErrorf("--group-window needs --group-by")
+	}
+	s.GroupWindow = wire.Duration(d)
+	return nil
 }
 
 // clusterSet reports whether any cluster setting was given.

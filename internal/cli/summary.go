@@ -55,6 +55,11 @@ func writeSummary(w io.Writer, raw json.RawMessage, t runTotals) {
 	if out == "-" || out == "" {
 		out = "stdout"
 	}
+	if g := s.Groups; g != nil {
+		groupLines(&b, s, g, t.Written, out)
+		_, _ = io.WriteString(w, b.String())
+		return
+	}
 	fmt.Fprintf(&b, "  alerts:         %d matched, %d written to %s", s.Alerts.Matched, t.Written, out)
 	if s.Alerts.Index != "" {
 		fmt.Fprintf(&b, "; index %s: %d created, %d already present, %d failed",
@@ -120,4 +125,44 @@ func round(d time.Duration) time.Duration {
 	default:
 		return d.Round(100 * time.Microsecond)
 	}
+}
+
+// groupLines are the summary of a grouping run: the events matched (and,
+// in a cluster, the findings stored as evidence), then the groups.
+func groupLines(b *strings.Builder, s wire.Summary, g *wire.GroupSummary, written int, out string) {
+	fmt.Fprintf(b, "  alerts:         %d events matched, %d grouped alerts written to %s", s.Alerts.Matched, written, out)
+	if g.EvidenceIndex != "" {
+		fmt.Fprintf(b, "; findings %s: %d created, %d already present, %d failed",
+			g.EvidenceIndex, s.Alerts.Created, s.Alerts.AlreadyPresent, s.Alerts.Failed)
+	}
+	b.WriteByte('\n')
+	fmt.Fprintf(b, "  groups:         %d by %s per %s: %d created, %d updated, %d unchanged",
+		g.Touched, strings.Join(g.By, ", "), durationText(g.Window.D()), g.Created, g.Updated, g.Unchanged)
+	if g.Failed > 0 {
+		fmt.Fprintf(b, ", %d failed", g.Failed)
+	}
+	if g.Conflicts > 0 {
+		fmt.Fprintf(b, " (%d writes retried after another writer)", g.Conflicts)
+	}
+	if g.Index != "" {
+		fmt.Fprintf(b, "; index %s", g.Index)
+	}
+	b.WriteByte('\n')
+	for _, f := range g.Failures {
+		fmt.Fprintf(b, "      failed: %s\n", f)
+	}
+}
+
+// durationText writes d in the largest whole unit: "24h" is "1d", "6h",
+// "90m"; anything else as Go writes it.
+func durationText(d time.Duration) string {
+	switch {
+	case d > 0 && d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d > 0 && d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d > 0 && d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
 }

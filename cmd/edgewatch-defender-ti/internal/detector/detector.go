@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
 	"github.com/edgewatch/edgewatch/correlation"
@@ -130,6 +131,9 @@ func validate(s wire.Settings, secrets map[string]string) []plugin.Diagnostic {
 	}
 	if s.FacingLookback < 0 {
 		add(plugin.SeverityError, "facing_lookback", "negative facing look-back", "")
+	}
+	if _, err := correlation.NewGroupSpec(s.GroupBy, time.Duration(s.GroupWindow)); err != nil {
+		add(plugin.SeverityError, "group_by", "alerts cannot be grouped so", err.Error())
 	}
 	return diags
 }
