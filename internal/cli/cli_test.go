@@ -318,8 +318,8 @@ func TestUsageErrors(t *testing.T) {
 			code: ExitUsage, want: "edgewatch: settings: feed_name: bad feed name (invalid)"},
 		"four group fields": {args: append([]string{"run", "--group-by", "host.id,source.ip,destination.port,process.name"}, h.inputs()...),
 			code: ExitUsage, want: "--group-by host.id,source.ip,destination.port,process.name: at most 3 fields"},
-		"group window alone": {args: append([]string{"run", "--group-window", "6h"}, h.inputs()...), code: ExitUsage, want: "--group-window needs --group-by"},
-		"bad group window":   {args: append([]string{"run", "--group-by", "host.id", "--group-window", "daily"}, h.inputs()...), code: ExitUsage, want: `--group-window "daily"`},
+		"group window alone":      {args: append([]string{"run", "--group-window", "6h"}, h.inputs()...), code: ExitUsage, want: "--group-window needs --group-by"},
+		"bad group window":        {args: append([]string{"run", "--group-by", "host.id", "--group-window", "daily"}, h.inputs()...), code: ExitUsage, want: `--group-window "daily"`},
 		"feed without subcommand": {args: []string{"feed"}, code: ExitUsage, want: "feed: want a subcommand"},
 		"feed load without file":  {args: []string{"feed", "load"}, code: ExitUsage, want: "--file is required"},
 	}
