@@ -234,7 +234,19 @@ func visAgg(o rawObject, patterns map[string]pattern) (VisAgg, error) {
 		if err != nil {
 			return VisAgg{}, err
 		}
-		metricDSL[m.ID] = map[string]any{m.Type: map[string]any{"field": f}}
+		body := map[string]any{"field": f}
+		if js, _ := m.Params["json"].(string); js != "" {
+			// The "JSON input" of a legacy visualization's agg, merged into
+			// the aggregation's body.
+			var extra map[string]any
+			if err := json.Unmarshal([]byte(js), &extra); err != nil {
+				return VisAgg{}, fmt.Errorf("visualization/%s: agg %s: json input: %w", o.ID, m.ID, err)
+			}
+			for k, v := range extra {
+				body[k] = v
+			}
+		}
+		metricDSL[m.ID] = map[string]any{m.Type: body}
 		va.Fields = append(va.Fields, FieldUse{Pattern: p.title, Field: f, Use: m.Type, Object: o.ID})
 	}
 	// Build from the deepest bucket outwards.

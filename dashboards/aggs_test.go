@@ -44,17 +44,17 @@ func TestAggregationsOfBundle(t *testing.T) {
 		{
 			id: "edgewatch-top-ips", index: AlertsPattern, timeField: "@timestamp",
 			query: `{"match_all":{}}`,
-			aggs:  `{"3":{"terms":{"field":"source.ip","size":20,"order":{"_count":"desc"}},"aggs":{"2":{"max":{"field":"edgewatch.indicator.count"}}}}}`,
+			aggs:  `{"3":{"terms":{"field":"source.ip","size":20,"order":{"_count":"desc"}},"aggs":{"2":{"max":{"field":"edgewatch.indicator.count"}},"4":{"sum":{"field":"edgewatch.suppression.docs_count","missing":1}}}}}`,
 		},
 		{
 			id: "edgewatch-alerts-over-time", index: AlertsPattern, timeField: "@timestamp",
 			query: `{"match_all":{}}`,
-			aggs:  `{"2":{"date_histogram":{"field":"@timestamp","fixed_interval":"1h","min_doc_count":1},"aggs":{"3":{"terms":{"field":"edgewatch.severity","size":4,"order":{"_count":"desc"}}}}}}`,
+			aggs:  `{"2":{"date_histogram":{"field":"@timestamp","fixed_interval":"1h","min_doc_count":1},"aggs":{"3":{"terms":{"field":"edgewatch.severity","size":4,"order":{"_count":"desc"}},"aggs":{"4":{"sum":{"field":"edgewatch.suppression.docs_count","missing":1}}}}}}}`,
 		},
 		{
 			id: "edgewatch-alert-count", index: AlertsPattern, timeField: "@timestamp",
 			query: `{"match_all":{}}`,
-			aggs:  `{"2":{"cardinality":{"field":"host.name"}}}`,
+			aggs:  `{"2":{"cardinality":{"field":"host.name"}},"3":{"sum":{"field":"edgewatch.suppression.docs_count","missing":1}}}`,
 		},
 		{
 			id: "edgewatch-feed-levels", index: IndicatorsPattern, timeField: "",

@@ -119,7 +119,25 @@ var plantedAlerts = []plantedAlert{
 
 var severityScore = map[string]int{"low": 21, "medium": 47, "high": 73, "critical": 99}
 
+// plantedGroups are the planted alerts that are grouped alerts, with the
+// number of events each stands for: the events panels count 13 - 2 + 8 =
+// 19, of which 203.0.113.7 and web-01 each 6 - 1 + 5 = 10.
+var plantedGroups = map[int]int{0: 5, 6: 3}
+
+const plantedEvents = 19
+
 func (a plantedAlert) doc(i int) map[string]any {
+	d := a.plain(i)
+	if n, ok := plantedGroups[i]; ok {
+		ew := d["edgewatch"].(map[string]any)
+		ew["group_id"] = fmt.Sprintf("planted-%02d", i)
+		ew["suppression"] = map[string]any{"docs_count": n, "start": a.ts, "end": a.ts,
+			"terms": []any{map[string]any{"field": "host.id", "value": "dev-" + a.host}}}
+	}
+	return d
+}
+
+func (a plantedAlert) plain(i int) map[string]any {
 	return map[string]any{
 		"@timestamp":  a.ts,
 		"event":       map[string]any{"kind": "alert", "id": fmt.Sprintf("planted-%02d", i), "severity": severityScore[a.sev], "dataset": "edgewatch.alerts"},
@@ -392,15 +410,19 @@ func aggChecks() map[string]func(t *testing.T, out, aggs map[string]any) {
 			if got := value(t, aggs, "2"); got != 4 {
 				t.Errorf("distinct devices %v, want 4", got)
 			}
+			if got := value(t, aggs, "3"); got != plantedEvents {
+				t.Errorf("events %v, want %d", got, plantedEvents)
+			}
 		},
 		"edgewatch-alerts-over-time": func(t *testing.T, out, aggs map[string]any) {
-			sum := 0
+			sum, events := 0, 0.0
 			sev := map[string]int{}
 			for _, b := range bucketsOf(t, aggs, "2") {
 				inner := 0
 				for _, s := range bucketsOf(t, b, "3") {
 					inner += count(s)
 					sev[s["key"].(string)] += count(s)
+					events += value(t, s, "4")
 				}
 				if inner != count(b) {
 					t.Errorf("bucket %v: severities add to %d, doc_count %d", b["key_as_string"], inner, count(b))
@@ -408,8 +430,8 @@ func aggChecks() map[string]func(t *testing.T, out, aggs map[string]any) {
 				sum += count(b)
 			}
 			want := map[string]int{"critical": 4, "high": 3, "medium": 4, "low": 2}
-			if sum != total || fmt.Sprint(sev) != fmt.Sprint(want) {
-				t.Errorf("over time: %d alerts, severities %v; want %d, %v", sum, sev, total, want)
+			if sum != total || fmt.Sprint(sev) != fmt.Sprint(want) || events != plantedEvents {
+				t.Errorf("over time: %d alerts, %v events, severities %v; want %d, %d, %v", sum, events, sev, total, plantedEvents, want)
 			}
 		},
 		"edgewatch-top-ips": func(t *testing.T, out, aggs map[string]any) {
@@ -417,12 +439,17 @@ func aggChecks() map[string]func(t *testing.T, out, aggs map[string]any) {
 			if got := value(t, top, "2"); got != 9 {
 				t.Errorf("planted IP's IPsum count %v, want 9", got)
 			}
+			if got := value(t, top, "4"); got != 10 {
+				t.Errorf("planted IP's events %v, want 10", got)
+			}
 			if n := len(bucketsOf(t, aggs, "3")); n != 4 {
 				t.Errorf("%d IPs, want 4", n)
 			}
 		},
 		"edgewatch-top-devices": func(t *testing.T, out, aggs map[string]any) {
-			topBucket(t, aggs, "2", "web-01", 6)
+			if got := value(t, topBucket(t, aggs, "2", "web-01", 6), "3"); got != 10 {
+				t.Errorf("web-01's events %v, want 10", got)
+			}
 		},
 		"edgewatch-targeted-ports": func(t *testing.T, out, aggs map[string]any) {
 			topBucket(t, aggs, "2", 443, 5)

@@ -30,7 +30,17 @@ type Alert struct {
 	Reason         string    // edgewatch.internet_facing.reason
 	Rule           string    // rule.name
 	RetroHunt      bool      // edgewatch.retro_hunt
+	// A grouped alert (--group-by) stands for Events network events, the
+	// first at GroupStart and the last at GroupEnd
+	// (edgewatch.suppression.docs_count, .start, .end); Events is 0 for an
+	// alert of one event.
+	Events               int
+	GroupStart, GroupEnd time.Time
 }
+
+// EventCount is how many network events the alert stands for: its group's
+// count, 1 for an alert that is not grouped.
+func (a Alert) EventCount() int { return max(a.Events, 1) }
 
 // Severities in display order, most severe first.
 var Severities = []string{"critical", "high", "medium", "low"}
@@ -69,6 +79,9 @@ var alertPaths = [][]string{
 	{"edgewatch", "internet_facing", "reason"},
 	{"edgewatch", "indicator", "count"},
 	{"edgewatch", "indicator", "level"},
+	{"edgewatch", "suppression", "docs_count"},
+	{"edgewatch", "suppression", "start"},
+	{"edgewatch", "suppression", "end"},
 }
 
 // AlertFields are the document fields DecodeAlert reads, dotted
@@ -107,9 +120,10 @@ func DecodeAlert(doc []byte) (Alert, error) {
 		}
 	}
 	var (
-		a        Alert
-		ts, sip  string
-		firstErr error
+		a            Alert
+		ts, sip      string
+		gstart, gend string
+		firstErr     error
 	)
 	fail := func(path []string, err error) {
 		if firstErr == nil {
@@ -187,6 +201,12 @@ func DecodeAlert(doc []byte) (Alert, error) {
 			a.IndicatorCount = num(v, t, p)
 		case 15:
 			a.IndicatorLevel = num(v, t, p)
+		case 16:
+			a.Events = num(v, t, p)
+		case 17:
+			gstart = str(v, t, p)
+		case 18:
+			gend = str(v, t, p)
 		}
 	}, alertPaths...)
 	if firstErr != nil {
@@ -200,6 +220,19 @@ func DecodeAlert(doc []byte) (Alert, error) {
 		return Alert{}, fmt.Errorf("decode alert: @timestamp: %w", err)
 	}
 	a.Timestamp = t.UTC()
+	for _, g := range []struct {
+		text string
+		dst  *time.Time
+	}{{gstart, &a.GroupStart}, {gend, &a.GroupEnd}} {
+		if g.text == "" {
+			continue
+		}
+		gt, err := time.Parse(time.RFC3339Nano, g.text)
+		if err != nil {
+			return Alert{}, fmt.Errorf("decode alert: edgewatch.suppression: %w", err)
+		}
+		*g.dst = gt.UTC()
+	}
 	ip, err := netip.ParseAddr(sip)
 	if err != nil {
 		return Alert{}, ErrNoSourceIP

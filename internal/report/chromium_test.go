@@ -83,7 +83,7 @@ func TestChromiumRendersCounts(t *testing.T) {
 		t.Errorf("window.onerror fired: %s", idText(dom, "js-errors"))
 	}
 	for id, want := range map[string]string{
-		"count-total": "13", "count-critical": "4", "count-high": "3", "count-medium": "4", "count-low": "2",
+		"count-total": "13", "count-events": "13", "count-critical": "4", "count-high": "3", "count-medium": "4", "count-low": "2",
 		"count-devices": "5", "count-ips": "4", "count-retro": "1", "latest-shown": "13",
 		"feed-total": "1450", "bad-count": "2",
 	} {

@@ -73,6 +73,7 @@ type countRow struct {
 type ipRow struct {
 	IP       string
 	Count    int
+	Events   int
 	MaxIPsum int
 }
 
@@ -103,6 +104,7 @@ type levelRow struct {
 
 type pageData struct {
 	Total     int            `json:"total"`
+	Events    int            `json:"events"`
 	Severity  map[string]int `json:"severity"`
 	Devices   int            `json:"devices"`
 	IPs       int            `json:"ips"`
@@ -122,13 +124,17 @@ type view struct {
 	Reasons                  []countRow
 	Latest                   []Alert
 	Total                    int
-	Feed                     *feedView
-	Runs                     []runRow
-	Failures                 []wire.RunRecord
-	Bad                      int
-	BadLines                 []string
-	Data                     pageData
-	TestScript               template.JS
+	Events                   int
+	// Grouped says some alert is a grouped alert: the latest-alerts table
+	// shows the events, first and last columns.
+	Grouped    bool
+	Feed       *feedView
+	Runs       []runRow
+	Failures   []wire.RunRecord
+	Bad        int
+	BadLines   []string
+	Data       pageData
+	TestScript template.JS
 }
 
 // Render writes the report page for s.
@@ -149,6 +155,7 @@ func Render(w io.Writer, s *Summary, opt Options) error {
 		First:      s.First,
 		Last:       s.Last,
 		Total:      s.Total,
+		Events:     s.Events,
 		Chart:      buildChart(s),
 		TopIPs:     topIPs(s.ips, opt.Top),
 		Hosts:      top(s.hosts, opt.Top, s.Total),
@@ -164,9 +171,12 @@ func Render(w io.Writer, s *Summary, opt Options) error {
 	for _, name := range Severities {
 		v.Severities = append(v.Severities, sevCount{name, s.BySeverity[name]})
 	}
+	for _, a := range v.Latest {
+		v.Grouped = v.Grouped || a.Events > 0
+	}
 	v.Runs, v.Failures = runs(s.Runs)
 	v.Data = pageData{
-		Total: s.Total, Severity: map[string]int{}, Devices: len(s.hosts), IPs: len(s.ips),
+		Total: s.Total, Events: s.Events, Severity: map[string]int{}, Devices: len(s.hosts), IPs: len(s.ips),
 		Retro: s.Retro, Bad: s.Bad, Latest: len(v.Latest), Generated: v.Generated,
 	}
 	for _, name := range Severities {
@@ -228,7 +238,7 @@ func topPorts(m map[int]int, n, total int) []countRow {
 func topIPs(m map[string]*ipStat, n int) []ipRow {
 	rows := make([]ipRow, 0, len(m))
 	for ip, st := range m {
-		rows = append(rows, ipRow{IP: ip, Count: st.count, MaxIPsum: st.maxIPsum})
+		rows = append(rows, ipRow{IP: ip, Count: st.count, Events: st.events, MaxIPsum: st.maxIPsum})
 	}
 	sort.Slice(rows, func(i, j int) bool {
 		if rows[i].Count != rows[j].Count {

@@ -252,7 +252,7 @@ func TestRenderContent(t *testing.T) {
 	page := string(renderSample(t, Options{}))
 	for _, want := range []string{
 		// top IP first with its count and IPsum count
-		`<tr class="drill" tabindex="0" data-filter="ip" data-value="203.0.113.7"><td>203.0.113.7</td><td class="n">6</td><td class="n">9</td></tr>`,
+		`<tr class="drill" tabindex="0" data-filter="ip" data-value="203.0.113.7"><td>203.0.113.7</td><td class="n">6</td><td class="n">6</td><td class="n">9</td></tr>`,
 		// the counts data the page's script reads
 		`"total":13`, `"critical":4`, `"devices":5`, `"ips":4`,
 		// seed columns in the latest table
@@ -281,6 +281,43 @@ func TestRenderContent(t *testing.T) {
 	}
 	if total != 13 {
 		t.Errorf("bars add up to %d, want 13", total)
+	}
+}
+
+// TestRenderGrouped: grouped alerts (--group-by) count their events in the
+// events figures, and the latest-alerts table shows each group's event
+// count and first and last event; an alert of one event counts one.
+func TestRenderGrouped(t *testing.T) {
+	docs := []string{
+		`{"@timestamp":"2024-05-01T00:10:00Z","event":{"id":"g1","severity":99},"host":{"name":"web-01"},"source":{"ip":"203.0.113.7"},"destination":{"port":443},
+		  "edgewatch":{"severity":"critical","suppression":{"docs_count":300,"start":"2024-05-01T00:10:00Z","end":"2024-05-01T23:59:00.5Z"}}}`,
+		`{"@timestamp":"2024-05-02T00:00:00Z","event":{"id":"g2","severity":47},"host":{"name":"web-01"},"source":{"ip":"203.0.113.7"},"destination":{"port":443},
+		  "edgewatch":{"severity":"medium","suppression":{"docs_count":2,"start":"2024-05-02T00:00:00Z","end":"2024-05-02T01:00:00Z"}}}`,
+		`{"@timestamp":"2024-05-02T05:00:00Z","event":{"id":"e3","severity":21},"host":{"name":"mail-01"},"source":{"ip":"198.51.100.23"},"destination":{"port":25},
+		  "edgewatch":{"severity":"low"}}`,
+	}
+	s := NewSummary(0)
+	for i, d := range docs {
+		s.AddDocument([]byte(strings.ReplaceAll(d, "\n", "")), "t", i+1)
+	}
+	if s.Bad != 0 || s.Total != 3 || s.Events != 303 {
+		t.Fatalf("summary: %d alerts, %d events, %d bad (%v)", s.Total, s.Events, s.Bad, s.BadLines)
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, s, Options{Now: fixedNow}); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{
+		`"total":3,"events":303`,
+		`<td>203.0.113.7</td><td class="n">2</td><td class="n">302</td>`,
+		`<th class="n">events</th><th>first event</th><th>last event</th>`,
+		`<td class="n">300</td><td>2024-05-01 00:10:00Z</td><td>2024-05-01 23:59:00Z</td>`,
+		`<td class="n">1</td><td></td><td></td>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
 	}
 }
 

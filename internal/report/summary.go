@@ -28,7 +28,10 @@ const maxBadKept = 20
 // Summary accumulates alerts (and optionally runs and the feed state) into
 // what the report shows. Its zero value is not usable; call NewSummary.
 type Summary struct {
-	Total      int
+	Total int
+	// Events is the number of network events the alerts stand for: a
+	// grouped alert counts its group's events, any other alert one.
+	Events     int
 	BySeverity map[string]int
 	Retro      int
 	First      time.Time
@@ -55,6 +58,7 @@ type Summary struct {
 
 type ipStat struct {
 	count    int
+	events   int
 	maxIPsum int
 }
 
@@ -88,6 +92,7 @@ func sevIndex(s string) int {
 // Add counts one alert.
 func (s *Summary) Add(a Alert) {
 	s.Total++
+	s.Events += a.EventCount()
 	s.BySeverity[a.Severity]++
 	if a.RetroHunt {
 		s.Retro++
@@ -109,6 +114,7 @@ func (s *Summary) Add(a Alert) {
 		s.ips[a.SourceIP] = st
 	}
 	st.count++
+	st.events += a.EventCount()
 	st.maxIPsum = max(st.maxIPsum, a.IndicatorCount)
 	s.hosts[orDash(a.HostName)]++
 	s.ports[a.DestPort]++

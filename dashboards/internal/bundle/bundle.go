@@ -231,6 +231,16 @@ func count(id string) Agg {
 	return Agg{ID: id, Enabled: true, Type: "count", Schema: "metric", Params: map[string]any{}}
 }
 
+// events is the number of network events alerts stand for: the sum of a
+// grouped alert's edgewatch.suppression.docs_count, an alert without one
+// (one per event, no --group-by) counting 1 (the metric's JSON input,
+// merged into the aggregation, as both products do).
+func events(id string) Agg {
+	a := metric(id, "sum", "edgewatch.suppression.docs_count", "Events")
+	a.Params["json"] = `{"missing":1}`
+	return a
+}
+
 func metric(id, typ, field, label string) Agg {
 	p := map[string]any{"field": field}
 	if label != "" {
@@ -289,7 +299,9 @@ var severityColors = map[string]any{
 
 // Columns of the saved search: the seed query's projection (Timestamp,
 // DeviceName, ThreatIntelligenceIP, LocalPort, InitiatingProcessFileName),
-// plus severity and the IPsum count. Discover shows @timestamp itself.
+// plus severity and the IPsum count, and for a grouped alert (--group-by)
+// its event count and first and last event times. Discover shows
+// @timestamp itself.
 var Columns = []string{
 	"host.name",
 	"source.ip",
@@ -297,6 +309,9 @@ var Columns = []string{
 	"process.name",
 	"edgewatch.severity",
 	"edgewatch.indicator.count",
+	"edgewatch.suppression.docs_count",
+	"edgewatch.suppression.start",
+	"edgewatch.suppression.end",
 }
 
 const runQuery = `type:"run"`
@@ -326,7 +341,7 @@ func objects(kind string) []Object {
 		vis(IDAlertCount, IDAlertsPattern, "", VisState{
 			Title:  "edgewatch: alerts",
 			Type:   "metric",
-			Aggs:   []Agg{count("1"), metric("2", "cardinality", "host.name", "Devices")},
+			Aggs:   []Agg{count("1"), metric("2", "cardinality", "host.name", "Devices"), events("3")},
 			Params: map[string]any{"type": "metric", "addTooltip": true, "addLegend": false},
 		}, nil),
 		vis(IDAlertsOverTime, IDAlertsPattern, "", VisState{
@@ -336,6 +351,7 @@ func objects(kind string) []Object {
 				count("1"),
 				dateHistogram("2", "segment", "@timestamp"),
 				terms("3", "group", "edgewatch.severity", 4, "1", "Severity"),
+				events("4"),
 			},
 			Params: map[string]any{"type": "histogram", "addTooltip": true, "addLegend": true, "legendPosition": "right"},
 		}, map[string]any{"vis": map[string]any{"colors": severityColors}}),
@@ -346,13 +362,14 @@ func objects(kind string) []Object {
 				count("1"),
 				metric("2", "max", "edgewatch.indicator.count", "IPsum count"),
 				terms("3", "bucket", "source.ip", 20, "1", "Threat-intel IP"),
+				events("4"),
 			},
 			Params: map[string]any{"perPage": 10, "showPartialRows": false, "showMetricsAtAllLevels": false, "showTotal": false, "totalFunc": "sum", "percentageCol": ""},
 		}, nil),
 		vis(IDTopDevices, IDAlertsPattern, "", VisState{
 			Title:  "edgewatch: top targeted devices",
 			Type:   "horizontal_bar",
-			Aggs:   []Agg{count("1"), terms("2", "segment", "host.name", 15, "1", "Device")},
+			Aggs:   []Agg{count("1"), terms("2", "segment", "host.name", 15, "1", "Device"), events("3")},
 			Params: map[string]any{"type": "histogram", "addTooltip": true, "addLegend": false},
 		}, nil),
 		vis(IDPorts, IDAlertsPattern, "", VisState{
