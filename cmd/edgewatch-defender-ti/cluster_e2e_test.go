@@ -332,7 +332,11 @@ func TestClusterEndToEnd(t *testing.T) {
 			if os.Getenv("EDGEWATCH_KEEP_TEST_INDICES") == "1" {
 				return
 			}
-			clustertest.DeleteIndices(t, tg, alertIndex, wire.FeedAlias(ipsumFeed)+"-*", wire.FeedAlias(sampleFeed)+"-*")
+			findings := wire.FindingsAlias(alertIndex)
+			clustertest.DeleteIndices(t, tg, alertIndex+"-*", findings+"-*", wire.FeedAlias(ipsumFeed)+"-*", wire.FeedAlias(sampleFeed)+"-*")
+			for _, name := range []string{alertIndex, findings} {
+				get(t, tg, http.MethodDelete, "/_index_template/"+name, nil, nil, nil)
+			}
 		})
 		scope := []string{"--alert-index", alertIndex}
 		with := func(args ...string) []string { return append(append(args, ca...), scope...) }
@@ -343,8 +347,8 @@ func TestClusterEndToEnd(t *testing.T) {
 			if first.Failed != 0 {
 				t.Fatalf("first install failed steps: %s", out)
 			}
-			if got := first.outcome("index", alertIndex); got != "ok" {
-				t.Errorf("alert index step %q, want ok (created)", got)
+			if got := first.outcome("write alias", alertIndex); got != "ok" {
+				t.Errorf("alert alias step %q, want ok (created)", got)
 			}
 			// Retention: the integ-test distributions have no ISM/ILM; install
 			// must say so and go on.
@@ -407,8 +411,8 @@ func TestClusterEndToEnd(t *testing.T) {
 			other := "edgewatch-alerts-test-" + suffix + "-dry"
 			out, _ := mustHost(t, append([]string{"install", "--dry-run", "--json", "--alert-index", other}, ca...)...)
 			r := decodeJSON[stepsResult](t, "install --dry-run", out)
-			if got := r.outcome("index", other); got != "would-apply" {
-				t.Errorf("dry run: alert index step %q, want would-apply", got)
+			if got := r.outcome("write alias", other); got != "would-apply" {
+				t.Errorf("dry run: alert alias step %q, want would-apply", got)
 			}
 			if st := get(t, tg, http.MethodHead, "/"+other, nil, nil, nil); st != 404 {
 				t.Errorf("dry run created %s (HEAD: %d)", other, st)

@@ -121,6 +121,13 @@ func datasets(t *testing.T) []dataset {
 			deviceInfo: []string{abs(s + "/device_info.ndjson")},
 			events:     []string{abs(s + "/network_events.ndjson")},
 			feeds:      []string{abs(s + "/feed.txt")},
+		}, dataset{
+			name:       "bundled sample grouped",
+			deviceInfo: []string{abs(s + "/device_info.ndjson")},
+			events:     []string{abs(s + "/network_events.ndjson")},
+			feeds:      []string{abs(s + "/feed.txt")},
+			extra:      []string{"--group-by", "host.id,source.ip", "--group-window", "7d"},
+			settings:   wire.Settings{GroupBy: []string{"host.id", "source.ip"}, GroupWindow: wire.Duration(7 * 24 * time.Hour)},
 		})
 	}
 	return sets
@@ -223,6 +230,9 @@ func TestEndToEndMatchesInProcess(t *testing.T) {
 			lines := strings.Split(strings.TrimSpace(table), "\n")
 			if len(lines) != len(col.docs)+1 {
 				t.Fatalf("table has %d rows, want %d:\n%s", len(lines)-1, len(col.docs), table)
+			}
+			if grouped := len(s.GroupBy) > 0; grouped != strings.HasSuffix(lines[0], " Count") || grouped != strings.Contains(stderr, "  groups: ") {
+				t.Errorf("grouped %v: table header %q, summary:\n%s", grouped, lines[0], stderr)
 			}
 			var wantRows, gotRows []string
 			for _, d := range col.docs {
