@@ -155,8 +155,8 @@ func (g GroupSpec) KeyOf(a *Alert) GroupKey {
 // is hashed as its name alone, so "no value" and "empty value" never meet.
 // The id is the grouped alert's _id and event.id.
 func (g GroupSpec) ID(ruleID string, k GroupKey) string {
-	b := make([]byte, 0, 256)
-	b = append(b, "edgewatch-group"...)
+	var buf [256]byte
+	b := append(buf[:0], "edgewatch-group"...)
 	b = append(b, findingSep)
 	b = strconv.AppendInt(b, GroupIDVersion, 10)
 	b = append(b, findingSep)
@@ -174,7 +174,9 @@ func (g GroupSpec) ID(ruleID string, k GroupKey) string {
 		}
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	var id [64]byte
+	hex.Encode(id[:], sum[:])
+	return string(id[:])
 }
 
 // Terms are the key's edgewatch.suppression.terms.
@@ -216,10 +218,23 @@ func Before(t1 time.Time, id1 string, t2 time.Time, id2 string) bool {
 // the group's highest, with edgewatch.suppression filled from st, and
 // written at created by run runID. first is not modified.
 func (g GroupSpec) GroupedAlert(ruleID string, first *Alert, st GroupStats, created time.Time, runID string) *Alert {
-	k := g.KeyOf(first)
+	return g.groupedAlert(ruleID, g.KeyOf(first), first, st, created, runID)
+}
+
+// groupedBlock holds a grouped alert and what its suppression points to,
+// so that groupedAlert makes them in one allocation.
+type groupedBlock struct {
+	a     Alert
+	sup   Suppression
+	terms [MaxGroupFields]SuppressionTerm
+	vals  [MaxGroupFields]string
+}
+
+func (g GroupSpec) groupedAlert(ruleID string, k GroupKey, first *Alert, st GroupStats, created time.Time, runID string) *Alert {
 	id := g.ID(ruleID, k)
-	a := *first
-	ws, we := g.WindowOf(first.Timestamp)
+	blk := &groupedBlock{a: *first}
+	a := &blk.a
+	ws := time.Unix(k.windowStart, 0).UTC()
 	a.Event.ID = id
 	a.Event.Created = created.UTC()
 	if st.MaxSeverity > a.Event.Severity {
@@ -228,16 +243,24 @@ func (g GroupSpec) GroupedAlert(ruleID string, first *Alert, st GroupStats, crea
 	}
 	a.Edgewatch.RunID = runID
 	a.Edgewatch.GroupID = id
-	a.Edgewatch.Suppression = &Suppression{
-		Terms:        g.Terms(k),
+	for i, f := range g.Fields {
+		blk.terms[i].Field = f
+		if v := k.values[i]; v != "" {
+			blk.vals[i] = v
+			blk.terms[i].Value = &blk.vals[i]
+		}
+	}
+	blk.sup = Suppression{
+		Terms:        blk.terms[:len(g.Fields)],
 		Start:        st.Start.UTC(),
 		End:          st.End.UTC(),
 		DocsCount:    st.DocsCount,
 		WindowStart:  ws,
-		WindowEnd:    we,
+		WindowEnd:    ws.Add(g.Window),
 		FirstEventID: first.Event.ID,
 	}
-	return &a
+	a.Edgewatch.Suppression = &blk.sup
+	return a
 }
 
 // SeverityForScore is the severity label of an event.severity score: the
@@ -266,6 +289,7 @@ type Grouper struct {
 }
 
 type groupState struct {
+	key    GroupKey
 	first  *Alert
 	lastID string
 	st     GroupStats
@@ -282,7 +306,7 @@ func (g *Grouper) Add(a *Alert) {
 	k := g.spec.KeyOf(a)
 	s := g.groups[k]
 	if s == nil {
-		s = &groupState{first: a, lastID: a.Event.ID,
+		s = &groupState{key: k, first: a, lastID: a.Event.ID,
 			st: GroupStats{Start: a.Timestamp, End: a.Timestamp, MaxSeverity: a.Event.Severity}}
 		g.groups[k] = s
 		g.order = append(g.order, k)
@@ -309,17 +333,15 @@ func (g *Grouper) Alerts(created time.Time, runID string) []*Alert {
 		states = append(states, g.groups[k])
 	}
 	sort.Slice(states, func(i, j int) bool {
-		a, b := states[i].first, states[j].first
-		wa, _ := g.spec.WindowOf(a.Timestamp)
-		wb, _ := g.spec.WindowOf(b.Timestamp)
-		if !wa.Equal(wb) {
-			return wa.Before(wb)
+		if wa, wb := states[i].key.windowStart, states[j].key.windowStart; wa != wb {
+			return wa < wb
 		}
+		a, b := states[i].first, states[j].first
 		return Before(a.Timestamp, a.Event.ID, b.Timestamp, b.Event.ID)
 	})
 	out := make([]*Alert, len(states))
 	for i, s := range states {
-		out[i] = g.spec.GroupedAlert(g.ruleID, s.first, s.st, created, runID)
+		out[i] = g.spec.groupedAlert(g.ruleID, s.key, s.first, s.st, created, runID)
 	}
 	return out
 }

@@ -24,7 +24,9 @@
 #   2.0.1), PROFILE=1 (also record one alert-heavy run with perf and print
 #   the top functions of host and plugin), OTHER_BIN=DIR (also run that
 #   build's edgewatch in every round, e.g. the previous commit's, for a
-#   before/after ratio measured in the same run).
+#   before/after ratio measured in the same run), GROUP_BY=FIELDS (default
+#   host.id,source.ip,destination.port; also run edgewatch with --group-by
+#   in every round and print grouping's cost; GROUP_BY= skips it).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +36,7 @@ BIN=${BIN:-bin}
 RUNS=${RUNS:-5}
 FEED=${FEED:-testdata/ipsum/levels/1.txt}
 DUCKDB_VERSION=${DUCKDB_VERSION:-2.0.1}
+GROUP_BY=${GROUP_BY-host.id,source.ip,destination.port}
 cache=.cache/bench
 
 for b in edgewatch edgewatch-defender-ti edgewatch-gen; do
@@ -76,7 +79,8 @@ alerts() {
 	fi
 	echo "== alert-heavy: whole CLI (host + plugin, NDJSON to a file) vs DuckDB $DUCKDB_VERSION, $RUNS runs"
 	"$cache/venv/bin/python" scripts/bench_alerts.py --bin "$BIN" --dataset "$ds" --feed "$FEED" \
-		--runs "$RUNS" --work "$cache/work" ${PROFILE:+--profile} ${OTHER_BIN:+--other-bin "$OTHER_BIN"}
+		--runs "$RUNS" --work "$cache/work" ${PROFILE:+--profile} ${OTHER_BIN:+--other-bin "$OTHER_BIN"} \
+		${GROUP_BY:+--group-by "$GROUP_BY"}
 }
 
 case $what in

@@ -5,6 +5,12 @@ edgewatch's whole CLI (host + plugin, NDJSON to a file), DuckDB count-only
 and DuckDB writing the matched rows (scripts/bench_duckdb.py), each under
 /usr/bin/time -v. Prints every run, then min / median / max and the
 per-run ratios. Fails when DuckDB's count differs from edgewatch's alerts.
+
+With --group-by FIELDS every round also runs edgewatch with --group-by
+(alert suppression, issue 15), before or after the ungrouped run in turn,
+and prints the grouped / ungrouped ratios of wall and CPU time (goal:
+grouping costs at most 15%); the grouped run's events must equal the
+ungrouped run's alerts.
 """
 
 import argparse
@@ -21,6 +27,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def timed(cmd):
     """Runs cmd under GNU time; returns (wall s, peak RSS MB, stdout, stderr)."""
+    wall, rss, _, out, err = timed_cpu(cmd)
+    return wall, rss, out, err
+
+
+def timed_cpu(cmd):
+    """timed, plus the CPU seconds (user + system) of cmd and the children
+    it waited for (the plugin)."""
     start = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -28,7 +41,8 @@ def timed(cmd):
         sys.exit(f"bench: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
     rss = int(m.group(1)) / 1024 if m else float("nan")
-    return wall, rss, p.stdout, p.stderr
+    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", p.stderr))
+    return wall, rss, cpu, p.stdout, p.stderr
 
 
 def lines(path):
@@ -52,6 +66,7 @@ def main():
     ap.add_argument("--work", default=".cache/bench/work")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--other-bin", help="also run this build's edgewatch (e.g. the previous commit's bin/) in every round")
+    ap.add_argument("--group-by", help="also run edgewatch with --group-by FIELDS in every round (grouping's cost)")
     a = ap.parse_args()
 
     os.makedirs(a.work, exist_ok=True)
@@ -65,6 +80,10 @@ def main():
     dk = [sys.executable, os.path.join(HERE, "bench_duckdb.py"), "--device-info", di,
           "--network-events", ev, "--feed", a.feed]
 
+    gr_cmd = None
+    if a.group_by:
+        gr_cmd = ew_cmd[:-1] + [os.path.join(a.work, "grouped-alerts.ndjson"), "--group-by", a.group_by]
+
     other_cmd = None
     if a.other_bin:
         other_cmd = [os.path.join(a.other_bin, "edgewatch")] + ew_cmd[1:-1] + [os.path.join(a.work, "other-alerts.ndjson")]
@@ -75,8 +94,13 @@ def main():
         ow_wall = ow_rss = None
         if other_cmd and i % 2 == 0:  # alternate which build goes first
             ow_wall, ow_rss, _, _ = timed(other_cmd)
-        ew_wall, ew_rss, _, ew_err = timed(ew_cmd)
+        gr = None
+        if gr_cmd and i % 2 == 0:
+            gr = timed_cpu(gr_cmd)
+        ew_wall, ew_rss, ew_cpu, _, ew_err = timed_cpu(ew_cmd)
         ew_n = lines(ew_out)
+        if gr_cmd and i % 2 == 1:
+            gr = timed_cpu(gr_cmd)
         if other_cmd and i % 2 == 1:
             ow_wall, ow_rss, _, _ = timed(other_cmd)
         c_wall, c_rss, c_out, _ = timed(dk + ["--count"])
@@ -85,8 +109,15 @@ def main():
         w = json.loads(w_out)
         if not (ew_n == c["count"] == w["count"]):
             sys.exit(f"bench: counts differ: edgewatch {ew_n} alerts, DuckDB {c['count']} (count) / {w['count']} (write)\n{ew_err}")
-        r = dict(ew=ew_wall, ew_rss=ew_rss, n=ew_n, dc=c["seconds"], dc_wall=c_wall, dc_rss=c_rss,
+        r = dict(ew=ew_wall, ew_rss=ew_rss, ew_cpu=ew_cpu, n=ew_n, dc=c["seconds"], dc_wall=c_wall, dc_rss=c_rss,
                  dw=w["seconds"], dw_wall=w_wall, dw_rss=w_rss, ow=ow_wall, ow_rss=ow_rss)
+        if gr:
+            m = re.search(r"(\d+) events matched, (\d+) grouped alerts", gr[4])
+            if not m or int(m.group(1)) != ew_n:
+                sys.exit(f"bench: the grouped run's events differ from the ungrouped run's {ew_n} alerts:\n{gr[4]}")
+            r.update(gr=gr[0], gr_rss=gr[1], gr_cpu=gr[2], groups=int(m.group(2)))
+            print(f"run {i + 1}     grouped {gr[0]:.3f} s, {gr[2]:.2f} s CPU ({gr[1]:.0f} MB), {r['groups']} groups   "
+                  f"ratio grouped / ungrouped: wall {gr[0] / ew_wall:.2f}x, CPU {gr[2] / ew_cpu:.2f}x")
         rows.append(r)
         if other_cmd:
             print(f"run {i + 1}     other build {ow_wall:.3f} s ({ow_rss:.0f} MB)   ratio this / other {ew_wall / ow_wall:.2f}x")
@@ -108,6 +139,14 @@ def main():
     print(f"ratio edgewatch / duckdb count   {spread([r['ew'] / r['dc'] for r in rows], '{:.2f}')}   (goal <= 0.70; DuckDB's query time, interpreter start excluded)")
     print(f"ratio vs duckdb count process    {spread([r['ew'] / r['dc_wall'] for r in rows], '{:.2f}')}")
     print(f"ratio edgewatch / duckdb write   {spread([r['ew'] / r['dw'] for r in rows], '{:.2f}')}")
+    if gr_cmd:
+        print(f"grouped ({a.group_by}): {rows[0]['groups']} groups")
+        print(f"edgewatch CPU (s)                {spread(col('ew_cpu'))}")
+        print(f"grouped wall (s)                 {spread(col('gr'))}")
+        print(f"grouped CPU (s)                  {spread(col('gr_cpu'))}")
+        print(f"grouped peak RSS (MB)            {spread(col('gr_rss'), '{:.0f}')}")
+        print(f"ratio grouped / ungrouped wall   {spread([r['gr'] / r['ew'] for r in rows], '{:.2f}')}   (goal <= 1.15)")
+        print(f"ratio grouped / ungrouped CPU    {spread([r['gr_cpu'] / r['ew_cpu'] for r in rows], '{:.2f}')}")
     if other_cmd:
         print(f"other build wall (s)             {spread(col('ow'))}")
         print(f"other build peak RSS (MB)        {spread(col('ow_rss'), '{:.0f}')}")

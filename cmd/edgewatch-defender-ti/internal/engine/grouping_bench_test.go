@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/plugin/wire"
+)
+
+// encodeObserver encodes every alert as the detector does, and drops it.
+type encodeObserver struct{ buf []byte }
+
+func (o *encodeObserver) Progress(wire.Progress) {}
+func (o *encodeObserver) Alerts(_ context.Context, batch []*correlation.Alert) error {
+	for _, a := range batch {
+		o.buf = a.AppendJSON(o.buf[:0])
+	}
+	return nil
+}
+
+// BenchmarkGrouping measures grouping's cost in file mode, in process, on
+// the alert-heavy dataset (scripts/bench.sh generates it; point
+// EDGEWATCH_BENCH_ALERT_HEAVY at its directory, e.g.
+// .cache/bench/alert-heavy-s1-f1): the same run without and with
+// --group-by host.id,source.ip,destination.port. Compare with benchstat.
+func BenchmarkGrouping(b *testing.B) {
+	dir := os.Getenv("EDGEWATCH_BENCH_ALERT_HEAVY")
+	if dir == "" {
+		b.Skip("EDGEWATCH_BENCH_ALERT_HEAVY is not set")
+	}
+	feed, _ := filepath.Abs("../../../../testdata/ipsum/levels/1.txt")
+	for _, tc := range []struct {
+		name    string
+		groupBy []string
+	}{{"ungrouped", nil}, {"grouped", groupBy}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := wire.Settings{DeviceInfo: []string{filepath.Join(dir, "device_info.ndjson")},
+				NetworkEvents: []string{filepath.Join(dir, "network_events.ndjson")}, Feeds: []string{feed}, GroupBy: tc.groupBy}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Run(context.Background(), s, nil, &encodeObserver{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
