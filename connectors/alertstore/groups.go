@@ -1,9 +1,9 @@
 package alertstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -185,7 +185,10 @@ func (g *GroupStore) flushBatch(ctx context.Context, alias Alias, batch []string
 			return written, err
 		}
 		// 3 write, conditionally.
-		docs, ops := g.plan(pending, groups, versions, dups, alias, created, runID, res)
+		docs, ops, err := g.plan(ctx, pending, groups, versions, dups, alias, created, runID, res)
+		if err != nil {
+			return written, err
+		}
 		if len(ops) == 0 {
 			return written, nil
 		}
@@ -342,17 +345,24 @@ func (g *GroupStore) reread(ctx context.Context, ids []string, versions map[stri
 }
 
 // groupAgg is one group as its evidence says: the count, the highest
-// severity, the first event's finding and the last event's time.
+// severity, the first event's finding id and the first and last event
+// times.
 type groupAgg struct {
-	st    correlation.GroupStats
-	first *correlation.Alert
+	st      correlation.GroupStats
+	firstID string
 }
 
 // aggregate counts the evidence of ids in one search: a terms aggregation
 // on edgewatch.group_id restricted to ids, with the highest severity and
-// the first and last events (top_hits sorted by @timestamp, a date_nanos
-// in the findings template, then by finding id).
+// the first and last events (top_hits of one hit sorted by @timestamp — a
+// date_nanos in the findings template, whose sort value is the time in
+// nanoseconds — then by finding id, without _source: the first event's
+// alert is fetched only for the groups whose alert must be written).
 func (g *GroupStore) aggregate(ctx context.Context, ids []string) (map[string]groupAgg, error) {
+	edge := func(order string) map[string]any {
+		return map[string]any{"top_hits": map[string]any{"size": 1, "_source": false,
+			"sort": []any{map[string]any{"@timestamp": order}, map[string]any{"event.id": order}}}}
+	}
 	body := map[string]any{
 		"size":             0,
 		"track_total_hits": false,
@@ -360,12 +370,9 @@ func (g *GroupStore) aggregate(ctx context.Context, ids []string) (map[string]gr
 		"aggs": map[string]any{"g": map[string]any{
 			"terms": map[string]any{"field": "edgewatch.group_id", "size": len(ids)},
 			"aggs": map[string]any{
-				"sev": map[string]any{"max": map[string]any{"field": "event.severity"}},
-				"first": map[string]any{"top_hits": map[string]any{"size": 1,
-					"sort": []any{map[string]any{"@timestamp": "asc"}, map[string]any{"event.id": "asc"}}}},
-				"last": map[string]any{"top_hits": map[string]any{"size": 1,
-					"sort":    []any{map[string]any{"@timestamp": "desc"}, map[string]any{"event.id": "desc"}},
-					"_source": []string{"@timestamp", "event.id"}}},
+				"sev":   map[string]any{"max": map[string]any{"field": "event.severity"}},
+				"first": edge("asc"),
+				"last":  edge("desc"),
 			},
 		}},
 	}
@@ -386,6 +393,8 @@ func (g *GroupStore) aggregate(ctx context.Context, ids []string) (map[string]gr
 			} `json:"g"`
 		} `json:"aggregations"`
 	}
+	// The sort values stay raw: in nanoseconds they exceed a float64's
+	// precision.
 	if _, err := cluster.Retry(ctx, cluster.RetryPolicy{}, func() (struct{}, error) {
 		return struct{}{}, g.c.Call(ctx, "aggregate the evidence in "+g.evidence.Name(), req, &r)
 	}, nil); err != nil {
@@ -393,25 +402,16 @@ func (g *GroupStore) aggregate(ctx context.Context, ids []string) (map[string]gr
 	}
 	out := make(map[string]groupAgg, len(r.Aggregations.G.Buckets))
 	for _, b := range r.Aggregations.G.Buckets {
-		if len(b.First.Hits.Hits) == 0 || len(b.Last.Hits.Hits) == 0 {
-			continue
+		firstID, start, err1 := b.First.edge()
+		_, end, err2 := b.Last.edge()
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("group %s: %w", b.Key, err)
 		}
-		var first correlation.Alert
-		if err := json.Unmarshal(b.First.Hits.Hits[0].Source, &first); err != nil {
-			return nil, fmt.Errorf("group %s: first event's finding: %w", b.Key, err)
-		}
-		var last struct {
-			Timestamp time.Time `json:"@timestamp"`
-		}
-		if err := json.Unmarshal(b.Last.Hits.Hits[0].Source, &last); err != nil {
-			return nil, fmt.Errorf("group %s: last event's finding: %w", b.Key, err)
-		}
-		first.Defender.NetworkEvent = bytes.Clone(first.Defender.NetworkEvent)
-		st := correlation.GroupStats{DocsCount: b.DocCount, Start: first.Timestamp, End: last.Timestamp}
+		st := correlation.GroupStats{DocsCount: b.DocCount, Start: start, End: end}
 		if b.Sev.Value != nil {
 			st.MaxSeverity = int(*b.Sev.Value)
 		}
-		out[b.Key] = groupAgg{st: st, first: &first}
+		out[b.Key] = groupAgg{st: st, firstID: firstID}
 	}
 	return out, nil
 }
@@ -419,9 +419,57 @@ func (g *GroupStore) aggregate(ctx context.Context, ids []string) (map[string]gr
 type topHits struct {
 	Hits struct {
 		Hits []struct {
-			Source json.RawMessage `json:"_source"`
+			ID   string            `json:"_id"`
+			Sort []json.RawMessage `json:"sort"`
 		} `json:"hits"`
 	} `json:"hits"`
+}
+
+// edge is the one hit of a first/last top_hits: its finding id and its
+// time (the first sort value, in nanoseconds).
+func (t topHits) edge() (string, time.Time, error) {
+	if len(t.Hits.Hits) == 0 || len(t.Hits.Hits[0].Sort) == 0 {
+		return "", time.Time{}, errors.New("no first or last event in the aggregation")
+	}
+	h := t.Hits.Hits[0]
+	ns, err := strconv.ParseInt(string(h.Sort[0]), 10, 64)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("event time sort value %q: %w (is @timestamp a date_nanos in the findings index?)", h.Sort[0], err)
+	}
+	return h.ID, time.Unix(0, ns).UTC(), nil
+}
+
+// firstEvents fetches the findings of ids (first events of groups to
+// write) in one search.
+func (g *GroupStore) firstEvents(ctx context.Context, ids []string) (map[string]*correlation.Alert, error) {
+	out := make(map[string]*correlation.Alert, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	body := map[string]any{"size": len(ids) * 2, "track_total_hits": false, "query": map[string]any{"ids": map[string]any{"values": ids}}}
+	req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(g.evidence.Name(), "_search"),
+		Query: url.Values{"filter_path": {"hits.hits._id,hits.hits._source"}}, Body: cluster.JSON(body)}
+	var r struct {
+		Hits struct {
+			Hits []struct {
+				ID     string          `json:"_id"`
+				Source json.RawMessage `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	if _, err := cluster.Retry(ctx, cluster.RetryPolicy{}, func() (struct{}, error) {
+		return struct{}{}, g.c.Call(ctx, "read the first events in "+g.evidence.Name(), req, &r)
+	}, nil); err != nil {
+		return nil, err
+	}
+	for _, h := range r.Hits.Hits {
+		var a correlation.Alert
+		if err := json.Unmarshal(h.Source, &a); err != nil {
+			return nil, fmt.Errorf("finding %s: %w", h.ID, err)
+		}
+		out[h.ID] = &a
+	}
+	return out, nil
 }
 
 // groupOp is one action of a group bulk request.
@@ -437,31 +485,49 @@ type groupOp struct {
 // plan turns the aggregated groups into bulk actions: create a group's
 // alert that does not exist, overwrite one whose summary changed on the
 // condition that it is still the version read, leave an unchanged one
-// alone, and delete extra copies.
-func (g *GroupStore) plan(ids []string, groups map[string]groupAgg, versions map[string]version, dups []hit, alias Alias,
-	created time.Time, runID string, res *GroupResult) (map[string]*correlation.Alert, []groupOp) {
-	docs := map[string]*correlation.Alert{}
-	var ops []groupOp
+// alone, and delete extra copies. Only the groups to write have their first
+// event's finding fetched.
+func (g *GroupStore) plan(ctx context.Context, ids []string, groups map[string]groupAgg, versions map[string]version, dups []hit, alias Alias,
+	created time.Time, runID string, res *GroupResult) (map[string]*correlation.Alert, []groupOp, error) {
+	var todo, firstIDs []string
 	for _, id := range ids {
 		ga, ok := groups[id]
 		if !ok {
 			res.fail(id + ": no evidence found for the group in " + g.evidence.Name())
 			continue
 		}
-		a := g.spec.GroupedAlert(g.ruleID, ga.first, ga.st, created, runID)
+		v, exists := versions[id]
+		// The grouped alert's severity is the group's highest, first
+		// event's included.
+		want := groupSummary{count: ga.st.DocsCount, start: ga.st.Start, end: ga.st.End, first: ga.firstID, severity: ga.st.MaxSeverity}
+		if exists && v.summary.equal(want) {
+			res.Unchanged++
+			continue
+		}
+		todo = append(todo, id)
+		firstIDs = append(firstIDs, ga.firstID)
+	}
+	firsts, err := g.firstEvents(ctx, firstIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	docs := map[string]*correlation.Alert{}
+	var ops []groupOp
+	for _, id := range todo {
+		ga := groups[id]
+		first := firsts[ga.firstID]
+		if first == nil {
+			res.fail(id + ": the first event's finding " + ga.firstID + " is not in " + g.evidence.Name())
+			continue
+		}
+		a := g.spec.GroupedAlert(g.ruleID, first, ga.st, created, runID)
 		if a.Event.ID != id {
 			res.fail(fmt.Sprintf("%s: the evidence belongs to group %s (the detection's group-by changed?)", id, a.Event.ID))
 			continue
 		}
-		want := groupSummary{count: ga.st.DocsCount, start: ga.st.Start, end: ga.st.End, first: ga.first.Event.ID, severity: a.Event.Severity}
-		v, exists := versions[id]
-		switch {
-		case exists && v.summary.equal(want):
-			res.Unchanged++
-			continue
-		case exists:
+		if v, exists := versions[id]; exists {
 			ops = append(ops, groupOp{action: "index", id: id, index: v.index, seqNo: v.seqNo, term: v.term, src: a.AppendJSON(nil)})
-		default:
+		} else {
 			target := g.alerts
 			if alias.Concrete {
 				target = alias.Name
@@ -477,7 +543,7 @@ func (g *GroupStore) plan(ids []string, groups map[string]groupAgg, versions map
 		}
 		ops = append(ops, op)
 	}
-	return docs, ops
+	return docs, ops, nil
 }
 
 // groupAnswer is one item of the group bulk's answer.

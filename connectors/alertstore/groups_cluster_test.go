@@ -234,7 +234,11 @@ func TestGroupsLostRace(t *testing.T) {
 				defer close(done)
 				xres, xerr = x.Flush(ctx, time.Now(), "x", nil)
 			}()
-			<-paused
+			select {
+			case <-paused:
+			case <-done:
+				t.Fatalf("phase %d: X finished without writing: %+v %v", phase, xres, xerr)
+			}
 			yres, err := runGroups(ctx, tg.Client, spec, alerts, findings, parts[1])
 			if err != nil {
 				t.Fatal(err)
