@@ -36,9 +36,10 @@
 //     _seq_no/_primary_term (a search by id over the alert alias; after a
 //     lost race, a real-time _mget from that index);
 //  2. then refreshes the findings alias and aggregates the evidence of the
-//     batch in one search (terms on edgewatch.group_id restricted to the
-//     batch: doc_count, max event.severity, the first and last events by
-//     @timestamp — date_nanos in the findings template — then finding id);
+//     batch (terms on edgewatch.group_id restricted to the batch: doc_count
+//     and max event.severity; then, for the groups whose alert differs,
+//     the first and last events by @timestamp — date_nanos in the findings
+//     template — then finding id, and the first event's finding);
 //  3. writes each changed group's alert with if_seq_no/if_primary_term into
 //     the index where it lives, or with create through the alias when it
 //     has none; a 409 (another writer got there first) sends the group back
@@ -58,15 +59,17 @@
 // contradiction. Reading the version before aggregating is the whole trick:
 // aggregating first would let a writer publish counts older than a version
 // it never saw. A writer whose aggregation equals the summary of the
-// version it read (count, first and last events, severity) writes nothing:
-// evidence is only ever added (by finding id), so a version counting as
-// many events as the current evidence counted the same events, this
-// writer's included. Reruns and overlapping windows add no evidence (the
+// version it read (count and severity) writes nothing: evidence is only
+// ever added (by finding id), so a version counting as many events as the
+// current evidence counted the same events, this writer's included, and
+// has the same first and last events. Reruns and overlapping windows add no evidence (the
 // finding ids exist) and find every summary equal, so they write nothing.
 // Retention deleting old findings before the grouped alerts they count is
 // the one way a recount can shrink; both share the retention policy.
 //
-// Cost: a batch of up to GroupBatch groups is one search, one refresh, one
-// aggregation and one bulk request, plus one more round per contended
-// write.
+// Cost: a batch of up to GroupBatch groups is a search (versions), a
+// refresh and a counting aggregation; when some groups changed, a second
+// aggregation (top_hits without _source), a search for their first
+// events' findings and one bulk request; plus one more round per contended
+// write. A rerun stops after the counting aggregation.
 package alertstore

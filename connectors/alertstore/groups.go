@@ -180,12 +180,33 @@ func (g *GroupStore) flushBatch(ctx context.Context, alias Alias, batch []string
 		if err := g.c.Refresh(ctx, g.evidence.Name()); err != nil {
 			return written, fmt.Errorf("refresh %s: %w", g.evidence.Name(), err)
 		}
-		groups, err := g.aggregate(ctx, pending)
+		// Counts first: evidence is only ever added, so a group whose
+		// alert counts as many events (at the same severity) as its
+		// evidence holds is unchanged; the first and last events are
+		// aggregated for the others only.
+		counts, err := g.aggregate(ctx, pending, false)
+		if err != nil {
+			return written, err
+		}
+		var changed []string
+		for _, id := range pending {
+			ga, ok := counts[id]
+			if !ok {
+				res.fail(id + ": no evidence found for the group in " + g.evidence.Name())
+				continue
+			}
+			if v, exists := versions[id]; exists && v.summary.count == ga.st.DocsCount && v.summary.severity == ga.st.MaxSeverity {
+				res.Unchanged++
+				continue
+			}
+			changed = append(changed, id)
+		}
+		groups, err := g.aggregate(ctx, changed, true)
 		if err != nil {
 			return written, err
 		}
 		// 3 write, conditionally.
-		docs, ops, err := g.plan(ctx, pending, groups, versions, dups, alias, created, runID, res)
+		docs, ops, err := g.plan(ctx, changed, groups, versions, dups, alias, created, runID, res)
 		if err != nil {
 			return written, err
 		}
@@ -353,15 +374,23 @@ type groupAgg struct {
 }
 
 // aggregate counts the evidence of ids in one search: a terms aggregation
-// on edgewatch.group_id restricted to ids, with the highest severity and
-// the first and last events (top_hits of one hit sorted by @timestamp — a
-// date_nanos in the findings template, whose sort value is the time in
-// nanoseconds — then by finding id, without _source: the first event's
-// alert is fetched only for the groups whose alert must be written).
-func (g *GroupStore) aggregate(ctx context.Context, ids []string) (map[string]groupAgg, error) {
+// on edgewatch.group_id restricted to ids, with the highest severity and,
+// with edges, the first and last events (top_hits of one hit sorted by
+// @timestamp — a date_nanos in the findings template, whose sort value is
+// the time in nanoseconds — then by finding id, without _source: the first
+// event's alert is fetched only for the groups whose alert must be
+// written).
+func (g *GroupStore) aggregate(ctx context.Context, ids []string, edges bool) (map[string]groupAgg, error) {
+	if len(ids) == 0 {
+		return map[string]groupAgg{}, nil
+	}
 	edge := func(order string) map[string]any {
 		return map[string]any{"top_hits": map[string]any{"size": 1, "_source": false,
 			"sort": []any{map[string]any{"@timestamp": order}, map[string]any{"event.id": order}}}}
+	}
+	sub := map[string]any{"sev": map[string]any{"max": map[string]any{"field": "event.severity"}}}
+	if edges {
+		sub["first"], sub["last"] = edge("asc"), edge("desc")
 	}
 	body := map[string]any{
 		"size":             0,
@@ -369,11 +398,7 @@ func (g *GroupStore) aggregate(ctx context.Context, ids []string) (map[string]gr
 		"query":            map[string]any{"terms": map[string]any{"edgewatch.group_id": ids}},
 		"aggs": map[string]any{"g": map[string]any{
 			"terms": map[string]any{"field": "edgewatch.group_id", "size": len(ids)},
-			"aggs": map[string]any{
-				"sev":   map[string]any{"max": map[string]any{"field": "event.severity"}},
-				"first": edge("asc"),
-				"last":  edge("desc"),
-			},
+			"aggs":  sub,
 		}},
 	}
 	req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(g.evidence.Name(), "_search"),
@@ -402,16 +427,19 @@ func (g *GroupStore) aggregate(ctx context.Context, ids []string) (map[string]gr
 	}
 	out := make(map[string]groupAgg, len(r.Aggregations.G.Buckets))
 	for _, b := range r.Aggregations.G.Buckets {
-		firstID, start, err1 := b.First.edge()
-		_, end, err2 := b.Last.edge()
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("group %s: %w", b.Key, err)
-		}
-		st := correlation.GroupStats{DocsCount: b.DocCount, Start: start, End: end}
+		ga := groupAgg{st: correlation.GroupStats{DocsCount: b.DocCount}}
 		if b.Sev.Value != nil {
-			st.MaxSeverity = int(*b.Sev.Value)
+			ga.st.MaxSeverity = int(*b.Sev.Value)
 		}
-		out[b.Key] = groupAgg{st: st, firstID: firstID}
+		if edges {
+			var err1, err2 error
+			ga.firstID, ga.st.Start, err1 = b.First.edge()
+			_, ga.st.End, err2 = b.Last.edge()
+			if err := errors.Join(err1, err2); err != nil {
+				return nil, fmt.Errorf("group %s: %w", b.Key, err)
+			}
+		}
+		out[b.Key] = ga
 	}
 	return out, nil
 }
