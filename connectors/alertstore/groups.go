@@ -184,12 +184,18 @@ func (g *GroupStore) flushBatch(ctx context.Context, alias Alias, batch []string
 		// alert counts as many events (at the same severity) as its
 		// evidence holds is unchanged; the first and last events are
 		// aggregated for the others only.
-		counts, err := g.aggregate(ctx, pending, false)
-		if err != nil {
-			return written, err
+		var counts map[string]groupAgg
+		if len(versions) > 0 { // nothing to compare with otherwise
+			if counts, err = g.aggregate(ctx, pending, false); err != nil {
+				return written, err
+			}
 		}
 		var changed []string
 		for _, id := range pending {
+			if counts == nil {
+				changed = append(changed, id)
+				continue
+			}
 			ga, ok := counts[id]
 			if !ok {
 				res.fail(id + ": no evidence found for the group in " + g.evidence.Name())

@@ -34,7 +34,7 @@ func (f *stackFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.tenant, "tenant", "", "OpenSearch Dashboards security tenant (with --dashboards)")
 	fs.StringVar(&f.dashboardsUser, "dashboards-username", "", "Dashboards/Kibana user when it differs from --username (password from $"+EnvDashboardsPassword+" or --dashboards-password-file)")
 	fs.StringVar(&f.dashPass, "dashboards-password-file", "", "file holding the Dashboards/Kibana password")
-	fs.StringVar(&f.detection, "detection", "", "detection the schedule trigger runs (default \"default\")")
+	fs.StringVar(&f.detection, "detection", "", "detection the schedule trigger runs and whose write aliases install prepares (default \"default\")")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print what would be done and change nothing")
 	fs.BoolVar(&f.asJSON, "json", false, "print the steps as JSON")
 	f.adminFlags.register(fs)

@@ -40,6 +40,8 @@ func (c *collectAll) Alerts(_ context.Context, b []*correlation.Alert) error {
 //	               then one grouped alert per (host.id, source.ip,
 //	               destination.port, 24h)
 //	grouped-rerun  the same again (evidence present, groups unchanged)
+//	grouped-few    GroupStore by (host.id, destination.port) per 24h: a
+//	               few hundred groups, the shape grouping is for
 //
 //	EDGEWATCH_BENCH_ALERT_HEAVY=$PWD/.cache/bench/alert-heavy-s1-f1 \
 //	  go test ./cmd/edgewatch-defender-ti/internal/engine -run '^$' -bench ClusterAlertWrite -benchtime 3x
@@ -57,9 +59,15 @@ func BenchmarkClusterAlertWrite(b *testing.B) {
 	}
 	alerts := col.alerts
 	spec, _ := correlation.NewGroupSpec(groupBy, 24*time.Hour)
-	for _, a := range alerts {
-		a.Edgewatch.GroupID = spec.ID(DefaultRuleID, spec.KeyOf(a))
+	few, _ := correlation.NewGroupSpec([]string{"host.id", "destination.port"}, 24*time.Hour)
+	var cur correlation.GroupSpec // the grouping the alerts' group ids are of
+	setGroups := func(g correlation.GroupSpec) {
+		for _, a := range alerts {
+			a.Edgewatch.GroupID = g.ID(DefaultRuleID, g.KeyOf(a))
+		}
+		cur = g
 	}
+	setGroups(spec)
 	b.Logf("%d alerts", len(alerts))
 
 	for _, f := range clustertest.Flavors {
@@ -103,7 +111,7 @@ func BenchmarkClusterAlertWrite(b *testing.B) {
 				return r
 			}
 			grouped := func(name string) alertstore.GroupResult {
-				st := alertstore.NewGroupStore(c, spec, DefaultRuleID, name, wire.FindingsAlias(name), alertstore.Options{})
+				st := alertstore.NewGroupStore(c, cur, DefaultRuleID, name, wire.FindingsAlias(name), alertstore.Options{})
 				for start := 0; start < len(alerts); start += BatchSize {
 					if _, err := st.Evidence(ctx, alerts[start:min(start+BatchSize, len(alerts))]); err != nil {
 						b.Fatal(err)
@@ -157,6 +165,14 @@ func BenchmarkClusterAlertWrite(b *testing.B) {
 					if r := grouped(gr); r.Created != 0 || r.Updated != 0 {
 						b.Fatalf("rerun %+v", r)
 					}
+				}
+			})
+			setGroups(few)
+			defer setGroups(spec)
+			b.Run("grouped-few", func(b *testing.B) {
+				for b.Loop() {
+					r := grouped(fresh())
+					b.ReportMetric(float64(r.Created), "groups")
 				}
 			})
 		})
