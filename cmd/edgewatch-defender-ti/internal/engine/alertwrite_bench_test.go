@@ -16,15 +16,6 @@ import (
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-// collectAll keeps every alert of a run.
-type collectAll struct{ alerts []*correlation.Alert }
-
-func (c *collectAll) Progress(wire.Progress) {}
-func (c *collectAll) Alerts(_ context.Context, b []*correlation.Alert) error {
-	c.alerts = append(c.alerts, b...)
-	return nil
-}
-
 // BenchmarkClusterAlertWrite measures what the write alias and grouping
 // cost against the real clusters, on the alert-heavy run's 21,600 alerts
 // (EDGEWATCH_BENCH_ALERT_HEAVY names the dataset directory scripts/bench.sh
@@ -51,7 +42,7 @@ func BenchmarkClusterAlertWrite(b *testing.B) {
 		b.Skip("EDGEWATCH_BENCH_ALERT_HEAVY is not set")
 	}
 	feed, _ := filepath.Abs("../../../../testdata/ipsum/levels/1.txt")
-	var col collectAll
+	col := benchObserver{keep: true}
 	s := wire.Settings{DeviceInfo: []string{filepath.Join(dir, "device_info.ndjson")},
 		NetworkEvents: []string{filepath.Join(dir, "network_events.ndjson")}, Feeds: []string{feed}}
 	if _, err := Run(context.Background(), s, nil, &col); err != nil {

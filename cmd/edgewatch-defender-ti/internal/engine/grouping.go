@@ -65,6 +65,10 @@ func newSink(s wire.Settings, rule correlation.Rule, be *Backend, obs Observer, 
 	switch {
 	case be.Groups != nil:
 		sum.Groups.Index, sum.Groups.EvidenceIndex = be.Groups.AlertAlias(), be.Groups.FindingsAlias()
+		// The findings are written (and counted in sum.Alerts) as alerts
+		// are without grouping, to the store's evidence; the observer gets
+		// the grouped alerts only.
+		gw.findings = &writer{be: &Backend{Writer: evidenceWriter{be.Groups}}, obs: nopObserver{}, sum: sum}
 	case be.Writer != nil:
 		return nil, fmt.Errorf("%w: this backend cannot store grouped alerts", ErrConfig)
 	default:
@@ -83,9 +87,16 @@ type groupWriter struct {
 	sum     *wire.Summary
 	created time.Time
 	// retro marks the findings of a retro-hunt (edgewatch.retro_hunt).
-	retro bool
-	mem   *correlation.Grouper
-	batch []*correlation.Alert
+	retro    bool
+	mem      *correlation.Grouper
+	findings *writer
+}
+
+// evidenceWriter is a GroupStore's evidence as an AlertWriter.
+type evidenceWriter struct{ g GroupStore }
+
+func (e evidenceWriter) Write(ctx context.Context, alerts []*correlation.Alert) (connectors.WriteResult, error) {
+	return e.g.Evidence(ctx, alerts)
 }
 
 func (w *groupWriter) add(ctx context.Context, a *correlation.Alert) error {
@@ -95,31 +106,7 @@ func (w *groupWriter) add(ctx context.Context, a *correlation.Alert) error {
 		return nil
 	}
 	a.Edgewatch.GroupID = w.spec.ID(w.ruleID, w.spec.KeyOf(a))
-	w.batch = append(w.batch, a)
-	if len(w.batch) >= BatchSize {
-		return w.evidence(ctx)
-	}
-	return nil
-}
-
-// evidence stores the batch of findings.
-func (w *groupWriter) evidence(ctx context.Context) error {
-	if len(w.batch) == 0 {
-		return nil
-	}
-	batch := w.batch
-	w.batch = nil
-	res, err := w.be.Groups.Evidence(ctx, batch)
-	w.sum.Alerts.Created += res.Created
-	w.sum.Alerts.AlreadyPresent += res.AlreadyPresent
-	w.sum.Alerts.Failed += res.Failed
-	if len(w.sum.Alerts.Failures) < 10 {
-		w.sum.Alerts.Failures = append(w.sum.Alerts.Failures, res.Failures...)
-	}
-	if err != nil {
-		return fmt.Errorf("write findings: %w", err)
-	}
-	return nil
+	return w.findings.add(ctx, a)
 }
 
 func (w *groupWriter) flush(ctx context.Context) error {
@@ -134,7 +121,7 @@ func (w *groupWriter) flush(ctx context.Context) error {
 		}
 		return nil
 	}
-	if err := w.evidence(ctx); err != nil {
+	if err := w.findings.flush(ctx); err != nil {
 		return err
 	}
 	if w.sum.Alerts.Failed > 0 {

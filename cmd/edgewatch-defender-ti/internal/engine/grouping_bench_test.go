@@ -10,13 +10,21 @@ import (
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-// encodeObserver encodes every alert as the detector does, and drops it.
-type encodeObserver struct{ buf []byte }
+// benchObserver encodes every alert as the detector does, and keeps it
+// when keep is set.
+type benchObserver struct {
+	keep   bool
+	alerts []*correlation.Alert
+	buf    []byte
+}
 
-func (o *encodeObserver) Progress(wire.Progress) {}
-func (o *encodeObserver) Alerts(_ context.Context, batch []*correlation.Alert) error {
+func (o *benchObserver) Progress(wire.Progress) {}
+func (o *benchObserver) Alerts(_ context.Context, batch []*correlation.Alert) error {
 	for _, a := range batch {
 		o.buf = a.AppendJSON(o.buf[:0])
+	}
+	if o.keep {
+		o.alerts = append(o.alerts, batch...)
 	}
 	return nil
 }
@@ -41,7 +49,7 @@ func BenchmarkGrouping(b *testing.B) {
 				NetworkEvents: []string{filepath.Join(dir, "network_events.ndjson")}, Feeds: []string{feed}, GroupBy: tc.groupBy}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := Run(context.Background(), s, nil, &encodeObserver{}); err != nil {
+				if _, err := Run(context.Background(), s, nil, &benchObserver{}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,21 +24,16 @@ import (
 // facing look-back [?1, ?3) and events in [?2, ?3), as a cluster run reads
 // them. Its distinct events go into the matched table, so that several
 // runs' results add up.
-var windowSQL = `INSERT OR IGNORE INTO matched
-WITH latest AS (
-  SELECT d.* FROM deviceinfo d
-  WHERE d.port IS NOT NULL AND d.ts >= ?1 AND d.ts < ?3 AND NOT EXISTS (
-    SELECT 1 FROM deviceinfo g
-    WHERE g.device_id = d.device_id AND g.port = d.port AND g.ts >= ?1 AND g.ts < ?3
-      AND (g.ts > d.ts OR (g.ts = d.ts AND g.seq > d.seq)))
-),
-facing AS (SELECT device_id, port FROM latest WHERE facing = 1)
-SELECT DISTINCT e.device_id, e.report_id, e.ts, e.remote, e.local_port
-FROM events e
-JOIN facing f ON e.device_id = f.device_id AND e.local_port = f.port
-WHERE e.action = 'InboundConnectionAccepted'
-  AND e.remote IN (SELECT ip FROM feed)
-  AND e.ts >= ?2 AND e.ts < ?3`
+var windowSQL = func() string {
+	q := strings.Replace(seedSQL, "WHERE d.port IS NOT NULL AND NOT EXISTS (", "WHERE d.port IS NOT NULL AND d.ts >= ?1 AND d.ts < ?3 AND NOT EXISTS (", 1)
+	q = strings.Replace(q, "WHERE g.device_id = d.device_id AND g.port = d.port", "WHERE g.device_id = d.device_id AND g.port = d.port AND g.ts >= ?1 AND g.ts < ?3", 1)
+	q = strings.Replace(q, "AND e.remote IN (SELECT ip FROM feed)", "AND e.remote IN (SELECT ip FROM feed)\n  AND e.ts >= ?2 AND e.ts < ?3", 1)
+	body, _, _ := strings.Cut(q, "ORDER BY")
+	if body == seedSQL || !strings.Contains(body, "?2") || strings.Count(body, "?1") != 2 {
+		panic("windowSQL: seedSQL changed shape")
+	}
+	return "INSERT OR IGNORE INTO matched\n" + body
+}()
 
 // runsReference is the grouped reference of several runs over the dataset:
 // the union of each window's seed-SQL events, grouped by (DeviceId,
@@ -55,22 +51,8 @@ func runsReference(t *testing.T, ds gen.Result, windows []wire.Window, group tim
 			t.Fatal(err)
 		}
 	}
-	rows, err := db.Query(`SELECT device_id, remote, local_port, (ts / ?1) * ?1 AS w, COUNT(*), MIN(ts), MAX(ts)
+	return queryGroups(t, db, `SELECT device_id, remote, local_port, (ts / ?1) * ?1 AS w, COUNT(*), MIN(ts), MAX(ts)
 		FROM matched GROUP BY device_id, remote, local_port, w`, group.Microseconds())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	out := map[groupRef]groupVal{}
-	for rows.Next() {
-		var k groupRef
-		var v groupVal
-		if err := rows.Scan(&k.Device, &k.Remote, &k.Port, &k.Window, &v.Count, &v.Start, &v.End); err != nil {
-			t.Fatal(err)
-		}
-		out[k] = v
-	}
-	return out
 }
 
 // ingest indexes an NDJSON file of flat Advanced Hunting rows into a fresh

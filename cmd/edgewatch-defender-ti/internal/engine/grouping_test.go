@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,7 +52,14 @@ FROM m GROUP BY device_id, remote, local_port, w`
 func sqlGroups(t *testing.T, deviceInfo, events, feed string, window time.Duration) map[groupRef]groupVal {
 	t.Helper()
 	db := referenceDB(t, deviceInfo, events, feed)
-	rows, err := db.Query(groupedSQL, window.Microseconds())
+	return queryGroups(t, db, groupedSQL, window.Microseconds())
+}
+
+// queryGroups runs a query answering (device, remote, port, window start,
+// count, min time, max time) rows.
+func queryGroups(t *testing.T, db *sql.DB, query string, args ...any) map[groupRef]groupVal {
+	t.Helper()
+	rows, err := db.Query(query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

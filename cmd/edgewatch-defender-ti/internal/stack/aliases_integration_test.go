@@ -65,6 +65,16 @@ func ids(alerts []*correlation.Alert) []string {
 	return out
 }
 
+// removeAliasTemplates deletes the templates install puts for alias and its
+// findings alias when the test ends.
+func removeAliasTemplates(t *testing.T, c *cluster.Client, alias string) {
+	t.Cleanup(func() {
+		for _, name := range []string{alias, wire.FindingsAlias(alias)} {
+			_, _ = c.Do(context.Background(), cluster.Request{Method: http.MethodDelete, Path: "/_index_template/" + name})
+		}
+	})
+}
+
 func stepFor(steps []wire.Step, step, target string) wire.Step {
 	for _, s := range steps {
 		if s.Step == step && s.Target == target {
@@ -86,11 +96,7 @@ func TestInstallMigratesSingleAlertIndex(t *testing.T) {
 		ctx := context.Background()
 		c := tg.Client
 		alias := clustertest.Name(t, tg, "ewmig-alerts")
-		t.Cleanup(func() {
-			for _, name := range []string{alias, wire.FindingsAlias(alias)} {
-				_, _ = c.Do(context.Background(), cluster.Request{Method: http.MethodDelete, Path: "/_index_template/" + name})
-			}
-		})
+		removeAliasTemplates(t, c, alias)
 		// The single index of an older edgewatch, with an older mapping.
 		clustertest.Call(t, c, http.MethodPut, "/"+alias, map[string]any{"mappings": map[string]any{"dynamic": false,
 			"properties": map[string]any{"@timestamp": map[string]any{"type": "date"}, "event": map[string]any{"properties": map[string]any{"id": map[string]any{"type": "keyword"}}}}}}, nil)
@@ -151,11 +157,7 @@ func TestMigrationRefusesAPartialClone(t *testing.T) {
 		ctx := context.Background()
 		c := tg.Client
 		alias := clustertest.Name(t, tg, "ewmig-partial")
-		t.Cleanup(func() {
-			for _, name := range []string{alias, wire.FindingsAlias(alias)} {
-				_, _ = c.Do(context.Background(), cluster.Request{Method: http.MethodDelete, Path: "/_index_template/" + name})
-			}
-		})
+		removeAliasTemplates(t, c, alias)
 		clustertest.Call(t, c, http.MethodPut, "/"+alias, map[string]any{}, nil)
 		clustertest.Call(t, c, http.MethodPut, "/"+alias+"-000001", map[string]any{}, nil)
 		docs := []cluster.Doc{{ID: "a", Source: []byte(`{"x":1}`)}, {ID: "b", Source: []byte(`{"x":2}`)}}
