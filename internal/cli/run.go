@@ -62,7 +62,7 @@ func (c *clusterFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.profile, "profile", "", "field profile of the indexed data: advanced-hunting, sentinel, streaming, elastic-m365, custom")
 	fs.StringVar(&c.deviceInfoIndex, "device-info-index", "", "index (pattern) holding DeviceInfo")
 	fs.StringVar(&c.networkEventsIndex, "network-events-index", "", "index (pattern) holding DeviceNetworkEvents")
-	fs.StringVar(&c.alertIndex, "alert-index", "", "index alerts are written to")
+	fs.StringVar(&c.alertIndex, "alert-index", "", "write alias alerts go through (default edgewatch-alerts-<detection>; a single index of that name is written as it is until install migrates it)")
 	fs.StringVar(&c.indicatorFeed, "indicator-feed", "", "indicator lookup index feed name (edgewatch-indicators-NAME) instead of --feed files")
 }
 
