@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Go and Java: Debian's chromium
-# (headless report test) and unzip/curl (cluster script). Idempotent; does
-# nothing when everything is present. Go modules come from the module proxy
-# on first build; OpenSearch/Elasticsearch come from Maven Central through
-# scripts/cluster.sh.
+# (headless report test), unzip/curl (cluster script), openssl (the secured
+# servers' test CA) and a JDK 17 with javac (the secured Elasticsearch's test
+# plugin). Idempotent; does nothing when everything is present. Go modules come
+# from the module proxy on first build; OpenSearch/Elasticsearch come from Maven
+# Central through scripts/cluster.sh.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ -x "${EDGEWATCH_JAVA17_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}/bin/javac" ] || need+=(openjdk-17-jdk-headless)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
