@@ -275,7 +275,7 @@ fetch_zip() {
   echo "cluster.sh: fetching $group:$artifact:$version:zip from Maven Central"
   local repo=()
   [ -z "${EDGEWATCH_M2_REPO:-}" ] || repo=("-Dmaven.repo.local=$EDGEWATCH_M2_REPO")
-  mvn -B -q "${repo[@]}" dependency:copy -Dartifact="$group:$artifact:$version:zip" \
+  mvn -B -q -Dstyle.color=never "${repo[@]}" dependency:copy -Dartifact="$group:$artifact:$version:zip" \
     -DoutputDirectory="$CACHE/dist" -Dmdep.overWriteIfNewer=true \
     || die "mvn could not fetch $group:$artifact:$version:zip"
   [ -s "$dest" ] || die "mvn reported success but $dest is missing"
@@ -335,7 +335,7 @@ configure() {
     fi
   fi
   if as_root; then chown -R "$RUN_USER:" "$inst"; fi
-  chmod 600 "$inst/home/config/certs/"*-key.pem 2>/dev/null || true
+  chmod 600 "$inst/home/config/certs/"*-key.pem "$inst/home/config/opensearch-security/internal_users.yml" 2>/dev/null || true
   if [ "$FLAVOR" = elasticsearch ]; then
     if [ "$MODE" = secure ]; then
       es_file_user "$inst" "$ADMIN_USER" superuser "$CRED/admin.password"
@@ -781,22 +781,23 @@ version_line() {
   http "/_nodes/_local?filter_path=nodes.*.version" 2>/dev/null | sed -n 's/.*"version":"\([^"]*\)".*/version \1/p'
 }
 
-# stop_one I [KILL]: stop node I (SIGTERM, SIGKILL after 60 s; SIGKILL at once when KILL=1).
+# stop_one I [KILL]: stop node I (SIGTERM, SIGKILL after 60 s; SIGKILL at once when KILL=1;
+# KILL=sent: the caller has sent SIGTERM already, only wait).
 stop_one() {
   local i="${1:-1}" kill9="${2:-0}" d; d="$(node_dir "$i")"
   local label="$LABEL"
   [ "$MODE" = multi ] && label="$NAME node $i"
   if ! pid_alive "$i"; then
     rm -f "$d/pid"
-    echo "cluster.sh: $label not running"
+    if [ "$kill9" = sent ]; then echo "cluster.sh: $label stopped"; else echo "cluster.sh: $label not running"; fi
     return 0
   fi
   local pid; pid="$(cat "$d/pid")"
-  if [ "$kill9" = 1 ]; then
-    kill -KILL "$pid"
-  else
-    kill -TERM "$pid"
-  fi
+  case "$kill9" in
+    1) kill -KILL "$pid" ;;
+    sent) ;;
+    *) kill -TERM "$pid" ;;
+  esac
   for _ in $(seq 1 120); do
     kill -0 "$pid" 2>/dev/null || { rm -f "$d/pid"; echo "cluster.sh: $label stopped$([ "$kill9" = 1 ] && echo ' (SIGKILL)')"; return 0; }
     sleep 0.5
@@ -808,11 +809,13 @@ stop_one() {
 
 cmd_stop() {
   if [ "$MODE" != multi ]; then stop_one 1; return; fi
-  local i
+  local i sent=()
   for i in $(seq 1 "$NODES"); do   # SIGTERM all first: nodes shut down in parallel
-    if pid_alive "$i"; then kill -TERM "$(cat "$(node_dir "$i")/pid")" 2>/dev/null || true; fi
+    if pid_alive "$i"; then kill -TERM "$(cat "$(node_dir "$i")/pid")" 2>/dev/null || true; sent+=("$i"); fi
   done
-  for i in $(seq 1 "$NODES"); do stop_one "$i"; done
+  for i in $(seq 1 "$NODES"); do
+    if [[ " ${sent[*]} " == *" $i "* ]]; then stop_one "$i" sent; else stop_one "$i"; fi
+  done
 }
 
 cmd_status() {
