@@ -31,7 +31,9 @@ PASS=0; FAIL=0
 FLAVOR=""; CODE=""; BODY=""
 
 row() { # row PASS|FAIL WHO GOT WANT LABEL [DETAIL]
-  printf '%-4s %-13s %-9s %-5s %-5s %s\n' "$1" "$FLAVOR" "$2" "$3" "$4" "$5"
+  local who="$2"
+  case "$who" in key:Zm9vOmJhcg==) who="bogus key" ;; key:*) who="2nd key" ;; esac   # never print a key
+  printf '%-4s %-13s %-9s %-5s %-5s %s\n' "$1" "$FLAVOR" "$who" "$3" "$4" "$5"
   if [ "$1" = PASS ]; then PASS=$((PASS + 1)); else FAIL=$((FAIL + 1)); [ -z "${6:-}" ] || printf '       %s\n' "${6:0:400}"; fi
 }
 
