@@ -14,7 +14,8 @@ OS_URL ?= http://127.0.0.1:9200
 ES_URL ?= http://127.0.0.1:9201
 
 .PHONY: all build demo test test-unit test-integration lint fuzz bench bench-cluster proto \
-        clusters-up clusters-down deps clean package
+        clusters-up clusters-down clusters-secure-up clusters-secure-down clusters-3node-up \
+        clusters-3node-down secure-check deps clean package
 
 all: build
 
@@ -103,6 +104,27 @@ clusters-up:
 clusters-down:
 	-scripts/cluster.sh stop opensearch
 	-scripts/cluster.sh stop elasticsearch
+
+## clusters-secure-up: TLS + authentication: OpenSearch 2.19.4 + security on https://127.0.0.1:9210,
+## Elasticsearch 8.19.21 on https://127.0.0.1:9211 (`scripts/cluster.sh env <flavor> --secure`)
+clusters-secure-up: deps
+	scripts/cluster.sh start opensearch --secure
+	scripts/cluster.sh start elasticsearch --secure
+
+clusters-secure-down:
+	-scripts/cluster.sh stop opensearch --secure
+	-scripts/cluster.sh stop elasticsearch --secure
+
+## clusters-3node-up: a three-node OpenSearch 2.19.6 cluster on 127.0.0.1:9220-9222 (fault tests)
+clusters-3node-up: deps
+	scripts/cluster.sh start opensearch --nodes 3
+
+clusters-3node-down:
+	-scripts/cluster.sh stop opensearch --nodes 3
+
+## secure-check: proves the roles in dashboards/security/ on the secured servers (curl, pass/fail table)
+secure-check: clusters-secure-up
+	scripts/secure-check.sh
 
 deps:
 	scripts/deps.sh
