@@ -12,6 +12,11 @@ func (a *app) statusCommand() *cobra.Command {
 		Use:   "status",
 		Short: "Show edgewatch's state in the cluster (feeds, checkpoints, last runs)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, d := range detections {
+				if err := wire.ValidateDetectionName(d); err != nil {
+					return usageErrorf("--detection: %v", err)
+				}
+			}
 			s, secrets, err := a.adminSettings(cmd, &af)
 			if err != nil {
 				return err

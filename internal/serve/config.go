@@ -105,8 +105,9 @@ type DetectionDefaults struct {
 
 // Detection is one scheduled detection.
 type Detection struct {
-	// Name identifies the detection (lower-case, digits, '.', '_', '-'): in
-	// URLs, metrics and state document ids.
+	// Name identifies the detection in URLs, metrics, state document ids
+	// and trigger ids: 1 to 64 of [a-z0-9_-], starting with a letter or
+	// digit (wire.ValidateDetectionName).
 	Name string `yaml:"name"`
 	// Interval between scheduled runs (default 5m).
 	Interval wire.Duration `yaml:"interval"`

@@ -124,18 +124,36 @@ func (c Config) Validate() error {
 	return nil
 }
 
-var detectionNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`)
+// MaxDetectionName is the longest detection name.
+const MaxDetectionName = 64
 
-// ValidateDetectionName checks a detection name: lower-case letters,
-// digits, '.', '_' and '-', starting with a letter or digit, at most 100
-// characters. Names become document ids ("checkpoint-<name>"), URL path
-// segments and metric labels.
+var detectionNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// ValidateDetectionName is the one detection name rule, checked by the host
+// (serve config, --detection, settings) and the plugin (install, every
+// incremental operation): 1 to 64 lower-case letters, digits, '_' and '-',
+// starting with a letter or a digit. A name becomes a URL path segment, a
+// metric label, a state document id ("checkpoint-<name>"), a Watcher watch
+// id and an OpenSearch Notifications channel id ("edgewatch-<name>"), whose
+// config_id takes only letters, digits, '_' and '-': a '.' there makes
+// install fail with a 400, so names may not hold one.
 func ValidateDetectionName(name string) error {
-	if !detectionNameRE.MatchString(name) {
-		return fmt.Errorf("%w: detection name %q: use lower-case letters, digits, '.', '_' and '-' (at most 100)", ErrInvalidConfig, name)
+	if len(name) > MaxDetectionName || !detectionNameRE.MatchString(name) {
+		return nameError(name)
 	}
 	return nil
 }
+
+// nameError is a refused detection name; errors.Is(err, ErrInvalidConfig)
+// holds, and the message stands alone after a flag or a config path.
+type nameError string
+
+func (e nameError) Error() string {
+	return fmt.Sprintf("detection name %q: use 1 to %d lower-case letters, digits, '_' and '-', starting with a letter or digit (no '.', which OpenSearch Notifications channel ids refuse)",
+		string(e), MaxDetectionName)
+}
+
+func (e nameError) Is(target error) bool { return target == ErrInvalidConfig }
 
 // NewHolderID returns a lease holder id unique to this process and call:
 // "<hostname>/<pid>/<random>". serve gives one per instance, so that a

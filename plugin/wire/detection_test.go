@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,13 +29,35 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestValidateName(t *testing.T) {
-	for name, ok := range map[string]bool{
-		"defender-ti": true, "a": true, "x.y_z-1": true,
-		"": false, "Upper": false, "-lead": false, "has space": false, "a/b": false,
-	} {
-		if err := ValidateDetectionName(name); (err == nil) != ok {
-			t.Errorf("ValidateDetectionName(%q) = %v, want ok=%v", name, err, ok)
-		}
+	tests := []struct {
+		name string
+		in   string
+		ok   bool
+	}{
+		{"plain", "defender-ti", true},
+		{"one character", "a", true},
+		{"underscore and digit", "x_z-1", true},
+		{"64 characters", strings.Repeat("a", 64), true},
+		{"65 characters", strings.Repeat("a", 65), false},
+		{"dotted", "defender.ti", false},
+		{"empty", "", false},
+		{"upper case", "Upper", false},
+		{"leading dash", "-lead", false},
+		{"leading underscore", "_lead", false},
+		{"space", "has space", false},
+		{"slash", "a/b", false},
+		{"non-ASCII", "défense", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ValidateDetectionName(tc.in)
+			if (err == nil) != tc.ok {
+				t.Fatalf("ValidateDetectionName(%q) = %v, want ok=%v", tc.in, err, tc.ok)
+			}
+			if err != nil && (!errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "'_' and '-'")) {
+				t.Errorf("error %q does not say what a name may hold", err)
+			}
+		})
 	}
 }
 

@@ -120,6 +120,9 @@ func triggerParams(a *wire.InstallArgs, secrets map[string]string) (dashboards.T
 }
 
 func (d Deps) install(ctx context.Context, a wire.InstallArgs, secrets map[string]string, s plugin.Stream) (wire.StepsResult, error) {
+	if err := wire.ValidateDetectionName(detectionOf(&a.StackArgs)); err != nil {
+		return wire.StepsResult{}, fmt.Errorf("%w: --detection: %w", engine.ErrConfig, err)
+	}
 	progress := progressTo(ctx, s)
 	days := a.RetentionDays
 	if days == 0 {
