@@ -76,7 +76,7 @@ func (d Deps) runIncremental(ctx context.Context, a wire.RunIncrementalArgs, sec
 	settings.Detection, settings.Trigger = a.Detection, a.Trigger // the run records' detection and trigger
 	run := WindowRunner(env.Backend, settings, progress, d.Now)
 	out, _ := incremental.RunIncremental(ctx, incremental.Request{
-		Detection: a.Detection, Config: a.Incremental, Holder: a.Holder, Window: a.Window, RunID: a.RunID, Logger: d.Logger,
+		Detection: a.Detection, Config: a.Incremental, Holder: a.Holder, Window: a.Window, RunID: a.RunID, Logger: d.log(),
 	}, run, env.State, d.Now)
 	return *out, nil
 }
@@ -161,7 +161,7 @@ func (d Deps) retroHunt(ctx context.Context, a wire.RetroHuntArgs, secrets map[s
 		return wire.Outcome{}, err
 	}
 	defer env.close()
-	out, _ := RetroHunt(ctx, env, a.Detection, a.RunID, a.Settings, a.Incremental, set, progress, d.Now, d.Logger)
+	out, _ := RetroHunt(ctx, env, a.Detection, a.RunID, a.Settings, a.Incremental, set, progress, d.Now, d.log())
 	return *out, nil
 }
 
@@ -258,7 +258,7 @@ func (d Deps) feedRefresh(ctx context.Context, a wire.FeedRefreshArgs, secrets m
 					continue
 				}
 			}
-			out, _ := RetroHunt(ctx, denv, det.Name, a.RunID, det.Settings, det.Incremental, added, progress, d.Now, d.Logger)
+			out, _ := RetroHunt(ctx, denv, det.Name, a.RunID, det.Settings, det.Incremental, added, progress, d.Now, d.log())
 			if denv != env {
 				denv.close()
 			}
