@@ -56,6 +56,16 @@ func RenderStatus(w io.Writer, raw json.RawMessage) error {
 			lease = d.Lease.Holder + " until " + d.Lease.Expires.UTC().Format(time.RFC3339)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Detection, cp, lag, last, outcome, dur, alerts, lease)
+		if bf := d.Backfill; bf != nil {
+			switch {
+			case bf.State == wire.BackfillRunning:
+				notes = append(notes, fmt.Sprintf("%s: backfill %s running: %d of %d windows (holder %s, updated %s)",
+					d.Detection, bf.Window, bf.Done, bf.Total, bf.Holder, bf.Updated.UTC().Format(time.RFC3339)))
+			case bf.LastRun != nil:
+				notes = append(notes, fmt.Sprintf("%s: last backfill %s finished %s: %s, %d of %d windows, %d alerts",
+					d.Detection, bf.Window, bf.LastRun.Finished.UTC().Format(time.RFC3339), bf.LastRun.Outcome, bf.Done, bf.Total, bf.LastRun.AlertsCreated))
+			}
+		}
 		if rh := d.Retro; rh != nil {
 			notes = append(notes, fmt.Sprintf("%s: last retro-hunt %s over %s with %d new indicators: %s, %d alerts",
 				d.Detection, rh.LastRun.Finished.UTC().Format(time.RFC3339), rh.Window, rh.Indicators, rh.LastRun.Outcome, rh.LastRun.AlertsCreated))

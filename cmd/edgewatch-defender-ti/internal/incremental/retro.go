@@ -25,6 +25,8 @@ type RetroRequest struct {
 	Indicators int
 	RunID      string
 	Logger     *slog.Logger
+	// OnWindow, when set, is told after each window: done of total.
+	OnWindow func(done, total int)
 }
 
 // RetroHunt re-scans [now − RetroLookback, now) in windows of at most
@@ -97,6 +99,9 @@ func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store Stat
 			break
 		}
 		out.Windows = append(out.Windows, wo)
+		if req.OnWindow != nil {
+			req.OnWindow(i+1, len(windows))
+		}
 	}
 	out.Status = wire.StatusSuccess
 	if err != nil {
