@@ -77,6 +77,9 @@ func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store Stat
 	win := wire.Window{From: end.Add(-cfg.RetroLookback.D()), To: end}
 	windows := Split(win.From, win.To, cfg.RetroMaxWindow.D())
 	log.Info("retro-hunt started", "indicators", req.Indicators, "window", win.String(), "windows", len(windows))
+	if req.OnWindow != nil {
+		req.OnWindow(0, len(windows))
+	}
 
 	var err error
 	for i, w := range windows {

@@ -179,6 +179,9 @@ func runWindows(runCtx, parent context.Context, req Request, cfg wire.Config, ru
 		out.CaughtUp = false
 		windows = windows[:cfg.MaxWindows]
 	}
+	if req.OnWindow != nil && len(windows) > 0 {
+		req.OnWindow(0, len(windows))
+	}
 	if len(windows) == 0 {
 		out.Status = wire.StatusNoop
 		out.Reason = fmt.Sprintf("nothing to run: now − delay is not after the checkpoint %s", st.doc.Checkpoint.UTC().Format(time.RFC3339))
@@ -259,6 +262,9 @@ func runBackfill(runCtx context.Context, req Request, cfg wire.Config, run Windo
 		Type: wire.StateTypeBackfill, Detection: req.Detection, RunID: req.RunID, Holder: out.Holder,
 		Window: *req.Window, State: wire.BackfillRunning, Total: len(windows)}}
 	rec.write(runCtx)
+	if req.OnWindow != nil {
+		req.OnWindow(0, len(windows))
+	}
 	log.Info("backfill started", "window", req.Window.String(), "windows", len(windows), "run_id", req.RunID)
 	err := func() error {
 		for i, w := range windows {
