@@ -125,17 +125,7 @@ func newClockServer(t *testing.T, yaml string, runner Runner, clock *fakeClock, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(cfg, Options{Runner: runner, Holder: "test-holder", Now: clock.Now, Tick: ticks.tick, SkipInitialRun: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	})
-	return s
+	return startServer(t, cfg, Options{Runner: runner, Holder: "test-holder", Now: clock.Now, Tick: ticks.tick, SkipInitialRun: true})
 }
 
 // TestLongBackfillDoesNotStallTheSchedule is issue 12, item 6: a webhook

@@ -13,25 +13,28 @@ import (
 // BackfillID is the state document id of a detection's backfill record.
 func BackfillID(detection string) string { return "backfill-" + detection }
 
-// writeBackfill stores doc as the detection's backfill record (last writer
-// wins: the backfill lease makes this runner the only writer). It is
-// progress reporting: a failure is the caller's to log, never a reason to
-// stop the backfill.
-func writeBackfill(ctx context.Context, store StateStore, doc wire.BackfillDoc) error {
-	body, err := json.Marshal(doc)
+// ReadBackfill returns the detection's backfill record, if any.
+func ReadBackfill(ctx context.Context, store StateStore, detection string) (*wire.BackfillDoc, error) {
+	return getDoc[wire.BackfillDoc](ctx, store, BackfillID(detection))
+}
+
+// putDoc stores v as document id, last writer wins: for records a single
+// writer keeps (a retro-hunt's, a backfill's under its lease), never for
+// the checkpoint, which is a compare-and-set.
+func putDoc(ctx context.Context, store StateStore, id string, v any) error {
+	body, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	id := BackfillID(doc.Detection)
 	for range 3 {
-		_, v, gerr := store.Get(ctx, id)
+		_, ver, gerr := store.Get(ctx, id)
 		switch {
 		case errors.Is(gerr, ErrNotFound):
 			_, err = store.Create(ctx, id, body)
 		case gerr != nil:
 			return gerr
 		default:
-			_, err = store.Update(ctx, id, body, v)
+			_, err = store.Update(ctx, id, body, ver)
 		}
 		if !errors.Is(err, ErrConflict) {
 			return err
@@ -40,18 +43,18 @@ func writeBackfill(ctx context.Context, store StateStore, doc wire.BackfillDoc) 
 	return err
 }
 
-// ReadBackfill returns the detection's backfill record, if any.
-func ReadBackfill(ctx context.Context, store StateStore, detection string) (*wire.BackfillDoc, error) {
-	raw, _, err := store.Get(ctx, BackfillID(detection))
+// getDoc reads document id into a T; nil when there is none.
+func getDoc[T any](ctx context.Context, store StateStore, id string) (*T, error) {
+	raw, _, err := store.Get(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", BackfillID(detection), err)
+		return nil, fmt.Errorf("read %s: %w", id, err)
 	}
-	var d wire.BackfillDoc
+	var d T
 	if err := json.Unmarshal(raw, &d); err != nil {
-		return nil, fmt.Errorf("read %s: bad document: %w", BackfillID(detection), err)
+		return nil, fmt.Errorf("read %s: bad document: %w", id, err)
 	}
 	return &d, nil
 }
@@ -68,7 +71,7 @@ func (r *backfillRecorder) write(ctx context.Context) {
 	r.doc.Updated = r.now().UTC()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
-	if err := writeBackfill(cctx, r.store, r.doc); err != nil {
+	if err := putDoc(cctx, r.store, BackfillID(r.doc.Detection), r.doc); err != nil {
 		r.warn("could not record the backfill's progress", "err", err)
 	}
 }

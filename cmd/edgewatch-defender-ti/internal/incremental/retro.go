@@ -2,8 +2,6 @@ package incremental
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -88,14 +86,8 @@ func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store Stat
 			out.Remaining = len(windows) - i
 			break
 		}
-		t0 := time.Now()
-		stats, rerr := run(ctx, w)
-		wo := wire.WindowOutcome{Window: w, WindowStats: stats, Status: wire.StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}
-		out.EventsScanned += stats.EventsScanned
-		out.AlertsCreated += stats.AlertsCreated
-		out.AlreadyPresent += stats.AlreadyPresent
+		wo, rerr := runWindow(ctx, run, w, out)
 		if rerr != nil {
-			wo.Status, wo.Error = wire.StatusFailed, rerr.Error()
 			out.Windows = append(out.Windows, wo)
 			out.Remaining = len(windows) - i - 1
 			err = fmt.Errorf("retro-hunt window %s: %w", w, rerr)
@@ -125,40 +117,11 @@ func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store Stat
 }
 
 func recordRetro(ctx context.Context, store StateStore, req RetroRequest, win wire.Window, rec wire.LastRun, now time.Time) error {
-	doc, err := json.Marshal(wire.RetroDoc{Type: wire.StateTypeRetroHunt, Detection: req.Detection, Updated: now.UTC(), Indicators: req.Indicators, Window: win, LastRun: rec})
-	if err != nil {
-		return err
-	}
-	id := RetroID(req.Detection)
-	for range 3 {
-		_, v, gerr := store.Get(ctx, id)
-		switch {
-		case errors.Is(gerr, ErrNotFound):
-			_, err = store.Create(ctx, id, doc)
-		case gerr != nil:
-			return gerr
-		default:
-			_, err = store.Update(ctx, id, doc, v)
-		}
-		if !errors.Is(err, ErrConflict) {
-			return err
-		}
-	}
-	return err
+	return putDoc(ctx, store, RetroID(req.Detection), wire.RetroDoc{Type: wire.StateTypeRetroHunt, Detection: req.Detection,
+		Updated: now.UTC(), Indicators: req.Indicators, Window: win, LastRun: rec})
 }
 
 // ReadRetro returns the detection's last retro-hunt record, if any.
 func ReadRetro(ctx context.Context, store StateStore, detection string) (*wire.RetroDoc, error) {
-	raw, _, err := store.Get(ctx, RetroID(detection))
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", RetroID(detection), err)
-	}
-	var d wire.RetroDoc
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return nil, fmt.Errorf("read %s: bad document: %w", RetroID(detection), err)
-	}
-	return &d, nil
+	return getDoc[wire.RetroDoc](ctx, store, RetroID(detection))
 }

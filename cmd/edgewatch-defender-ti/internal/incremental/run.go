@@ -194,17 +194,8 @@ func runWindows(runCtx, parent context.Context, req Request, cfg wire.Config, ru
 			out.CaughtUp = false
 			return fmt.Errorf("stopped before window %s: %w", w, err)
 		}
-		t0 := time.Now()
-		stats, err := run(runCtx, w)
-		wo := wire.WindowOutcome{Window: w, WindowStats: stats, Status: wire.StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}
-		out.EventsScanned += stats.EventsScanned
-		out.AlertsCreated += stats.AlertsCreated
-		out.AlreadyPresent += stats.AlreadyPresent
+		wo, err := runWindow(runCtx, run, w, out)
 		if err != nil {
-			if cause := context.Cause(runCtx); cause != nil && !errors.Is(err, cause) {
-				err = fmt.Errorf("%w (%w)", err, cause)
-			}
-			wo.Status, wo.Error = wire.StatusFailed, err.Error()
 			out.Windows = append(out.Windows, wo)
 			out.Remaining += len(windows) - i - 1
 			out.CaughtUp = false
@@ -239,8 +230,8 @@ func runWindows(runCtx, parent context.Context, req Request, cfg wire.Config, ru
 		if req.OnWindow != nil {
 			req.OnWindow(i+1, len(windows))
 		}
-		log.Debug("window done", "window", w.String(), "events", stats.EventsScanned,
-			"alerts_created", stats.AlertsCreated, "already_present", stats.AlreadyPresent, "duration_ms", wo.DurationMS)
+		log.Debug("window done", "window", w.String(), "events", wo.EventsScanned,
+			"alerts_created", wo.AlertsCreated, "already_present", wo.AlreadyPresent, "duration_ms", wo.DurationMS)
 	}
 	return nil
 }
@@ -273,17 +264,8 @@ func runBackfill(runCtx context.Context, req Request, cfg wire.Config, run Windo
 				out.CaughtUp = false
 				return fmt.Errorf("stopped before window %s: %w", w, err)
 			}
-			t0 := time.Now()
-			stats, err := run(runCtx, w)
-			wo := wire.WindowOutcome{Window: w, WindowStats: stats, Status: wire.StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}
-			out.EventsScanned += stats.EventsScanned
-			out.AlertsCreated += stats.AlertsCreated
-			out.AlreadyPresent += stats.AlreadyPresent
+			wo, err := runWindow(runCtx, run, w, out)
 			if err != nil {
-				if cause := context.Cause(runCtx); cause != nil && !errors.Is(err, cause) {
-					err = fmt.Errorf("%w (%w)", err, cause)
-				}
-				wo.Status, wo.Error = wire.StatusFailed, err.Error()
 				out.Windows = append(out.Windows, wo)
 				out.Remaining += len(windows) - i - 1
 				out.CaughtUp = false
@@ -312,6 +294,25 @@ func runBackfill(runCtx context.Context, req Request, cfg wire.Config, run Windo
 	rec.doc.State, rec.doc.LastRun = wire.BackfillDone, &last
 	rec.write(runCtx)
 	return err
+}
+
+// runWindow runs w and adds its counts to out. A failed window comes back
+// marked failed, with the cause of a cancelled ctx (lease lost, shutdown)
+// attached to its error.
+func runWindow(ctx context.Context, run WindowFunc, w wire.Window, out *wire.Outcome) (wire.WindowOutcome, error) {
+	t0 := time.Now()
+	stats, err := run(ctx, w)
+	wo := wire.WindowOutcome{Window: w, WindowStats: stats, Status: wire.StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}
+	out.EventsScanned += stats.EventsScanned
+	out.AlertsCreated += stats.AlertsCreated
+	out.AlreadyPresent += stats.AlreadyPresent
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w (%w)", err, cause)
+		}
+		wo.Status, wo.Error = wire.StatusFailed, err.Error()
+	}
+	return wo, err
 }
 
 func finish(o *wire.Outcome, now func() time.Time) {

@@ -2,8 +2,6 @@ package incremental
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -60,16 +58,5 @@ func Status(ctx context.Context, store StateStore, detections []string, now time
 }
 
 func readLease(ctx context.Context, store StateStore, detection string) (*wire.LeaseDoc, error) {
-	raw, _, err := store.Get(ctx, LeaseID(detection))
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", LeaseID(detection), err)
-	}
-	var l wire.LeaseDoc
-	if err := json.Unmarshal(raw, &l); err != nil {
-		return nil, fmt.Errorf("read %s: bad document: %w", LeaseID(detection), err)
-	}
-	return &l, nil
+	return getDoc[wire.LeaseDoc](ctx, store, LeaseID(detection))
 }
