@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors"
@@ -354,22 +355,35 @@ func (w *BulkWriter) send(ctx context.Context, items []bulkItem) ([]bulkAnswer, 
 // deterministic finding id (alert.Event.ID) as _id: a rerun over the same
 // window writes nothing new. It implements connectors.AlertWriter.
 type AlertWriter struct {
-	c     *Client
-	index string
-	opts  BulkOptions
+	c       *Client
+	index   string
+	opts    BulkOptions
+	checked sync.Once
 }
 
-// NewAlertWriter writes into index ("" = wire.DefaultAlertIndex). An index
-// the alert template does not match (wire.AlertsPattern) is allowed but logged:
-// its fields would be mapped dynamically.
+// NewAlertWriter writes into index ("" = wire.DefaultAlertIndex). Before
+// its first write it asks the cluster whether the index gets edgewatch's
+// alert mapping (AlertMappingProblem) and logs a warning only when it does
+// not: an index is allowed whatever its name, and a healthy run warns about
+// nothing.
 func NewAlertWriter(c *Client, index string, opts BulkOptions) *AlertWriter {
 	if index == "" {
 		index = wire.DefaultAlertIndex
 	}
-	if !strings.HasPrefix(index, wire.AlertIndexPrefix) {
-		c.log.Warn("alert index is not matched by the "+wire.AlertsPattern+" template; fields will be mapped dynamically", "index", index)
-	}
 	return &AlertWriter{c: c, index: index, opts: opts}
+}
+
+// checkMapping warns once when the alerts would be mapped dynamically.
+func (w *AlertWriter) checkMapping(ctx context.Context) {
+	w.checked.Do(func() {
+		problem, err := w.c.AlertMappingProblem(ctx, w.index)
+		switch {
+		case err != nil:
+			w.c.log.Debug("could not check the alert index mapping", "index", w.index, "err", err)
+		case problem != "":
+			w.c.log.Warn(problem, "index", w.index)
+		}
+	})
 }
 
 // Index is the index alerts go to.
@@ -381,6 +395,7 @@ func (w *AlertWriter) Index() string { return w.index }
 // the result and make the error non-nil (a *BulkError), so a run exits
 // non-zero.
 func (w *AlertWriter) Write(ctx context.Context, alerts []*correlation.Alert) (connectors.WriteResult, error) {
+	w.checkMapping(ctx)
 	bw := w.c.NewBulkWriter(w.index, w.opts)
 	var out connectors.WriteResult
 	var src []byte // Add copies the document, so one buffer serves them all

@@ -52,6 +52,11 @@ func (f *stackFlags) args(a *app, cmd *cobra.Command) (wire.StackArgs, map[strin
 	case f.tenant != "" && f.kibana != "":
 		return wire.StackArgs{}, nil, usageErrorf("--tenant is an OpenSearch Dashboards feature; Kibana uses --space")
 	}
+	if f.detection != "" {
+		if err := wire.ValidateDetectionName(f.detection); err != nil {
+			return wire.StackArgs{}, nil, usageErrorf("--detection: %v", err)
+		}
+	}
 	s, secrets, err := a.adminSettings(cmd, &f.adminFlags)
 	if err != nil {
 		return wire.StackArgs{}, nil, err

@@ -75,6 +75,9 @@ func TestStackUsageErrors(t *testing.T) {
 		"report missing alerts":  {[]string{"report", "--alerts", filepath.Join(h.dir, "nope.ndjson")}, "--alerts " + filepath.Join(h.dir, "nope.ndjson")},
 		"delete-data on install": {[]string{"install", "--delete-data"}, "unknown flag: --delete-data"},
 		"negative max alerts":    {[]string{"report", "--max-alerts", "-1"}, "--max-alerts -1"},
+		"dotted detection":       {[]string{"install", "--opensearch", "http://a", "--detection", "prod.eu"}, `--detection: detection name "prod.eu": use 1 to 64`},
+		"upper-case detection":   {[]string{"uninstall", "--opensearch", "http://a", "--detection", "Prod"}, `detection name "Prod"`},
+		"status dotted":          {[]string{"status", "--opensearch", "http://a", "--detection", "ok,prod.eu"}, `detection name "prod.eu"`},
 	}
 	h.env[EnvWebhookToken] = ""
 	for name, tc := range cases {

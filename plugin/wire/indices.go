@@ -29,6 +29,7 @@ const (
 	StateTypeCheckpoint = "checkpoint"
 	StateTypeLease      = "lease"
 	StateTypeRetroHunt  = "retro_hunt"
+	StateTypeBackfill   = "backfill"
 )
 
 // Outcomes of a run, an incremental call and a window.

@@ -110,8 +110,9 @@ func (s Settings) IndicatorFeedOf() string {
 }
 
 // DecodeSettings reads a settings document strictly: an unknown key is an
-// error (a typo in a config file, or a host newer than the plugin). Empty
-// input is the zero Settings.
+// error (a typo in a config file, or a host newer than the plugin), and so
+// is a detection name ValidateDetectionName refuses. Empty input is the
+// zero Settings.
 func DecodeSettings(raw []byte) (Settings, error) {
 	var s Settings
 	if len(bytes.TrimSpace(raw)) == 0 {
@@ -121,6 +122,11 @@ func DecodeSettings(raw []byte) (Settings, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
 		return s, fmt.Errorf("settings: %w", err)
+	}
+	if s.Detection != "" {
+		if err := ValidateDetectionName(s.Detection); err != nil {
+			return s, fmt.Errorf("settings: detection: %w", err)
+		}
 	}
 	return s, nil
 }

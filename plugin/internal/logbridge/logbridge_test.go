@@ -3,6 +3,7 @@ package logbridge
 import (
 	"bytes"
 	"encoding/json"
+	"log"
 	"log/slog"
 	"strings"
 	"testing"
@@ -132,5 +133,63 @@ func TestParseLevel(t *testing.T) {
 	}
 	if _, ok := ParseLevel("loud"); ok {
 		t.Error("ParseLevel accepted loud")
+	}
+}
+
+func TestStdLogWriterKeepsTheLevel(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		line      string
+		wantLevel string
+		wantMsg   string
+	}{
+		{"warn from a captured slog default", "WARN window failed; checkpoint not advanced detection=d", "warn", "window failed; checkpoint not advanced detection=d"},
+		{"error", "ERROR boom err=x", "error", "boom err=x"},
+		{"debug", "DEBUG detail", "debug", "detail"},
+		{"offset level", "DEBUG-4 very detailed", "trace", "very detailed"},
+		{"log.Print without a level", "plain words from log.Print", "info", "plain words from log.Print"},
+		{"one word", "alone", "info", "alone"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			w := StdLogWriter(slog.New(NewJSONHandler(&buf, LevelTrace)))
+			if _, err := w.Write([]byte(tc.line + "\n")); err != nil {
+				t.Fatal(err)
+			}
+			var rec map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+				t.Fatalf("%v: %q", err, buf.String())
+			}
+			if rec["@level"] != tc.wantLevel || rec["@message"] != tc.wantMsg {
+				t.Errorf("@level %v @message %q, want %s %q", rec["@level"], rec["@message"], tc.wantLevel, tc.wantMsg)
+			}
+		})
+	}
+}
+
+// TestSetDefaultKeepsCapturedLoggersLevels: a logger taken from
+// slog.Default() before the plugin installed its logger (issue 12, item 7:
+// the plugin's operations were registered first) still logs at its own
+// level. Not parallel: it sets the process's slog default and log output.
+func TestSetDefaultKeepsCapturedLoggersLevels(t *testing.T) {
+	early := slog.Default()
+	prevOut, prevFlags := log.Writer(), log.Flags()
+	t.Cleanup(func() {
+		slog.SetDefault(early)
+		log.SetOutput(prevOut)
+		log.SetFlags(prevFlags)
+	})
+	var buf bytes.Buffer
+	SetDefault(slog.New(NewJSONHandler(&buf, LevelTrace)))
+	early.Warn("window failed", "window", "a/b")
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("%v: %q", err, buf.String())
+	}
+	if rec["@level"] != "warn" || rec["@message"] != "window failed window=a/b" {
+		t.Errorf("captured logger's warning arrived as %v", rec)
 	}
 }

@@ -22,7 +22,11 @@ type Deps struct {
 	Open func(ctx context.Context, s wire.Settings, secrets map[string]string) (*Env, error)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Logger (default slog.Default()).
+	// Logger (default: slog.Default() at the time of each call, never at
+	// registration: the plugin registers its operations before plugin.Serve
+	// installs the logger the host parses, and a logger captured earlier
+	// would write plain-text lines the host can only log at INFO with the
+	// level inside the message).
 	Logger *slog.Logger
 	// Facing caches DeviceInfo rows between incremental runs (default: a
 	// FacingCache with its defaults); NoFacingCache turns it off.
@@ -40,9 +44,6 @@ func (d Deps) withDefaults() Deps {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.Logger == nil {
-		d.Logger = slog.Default()
-	}
 	if d.Facing == nil && !d.NoFacingCache {
 		d.Facing = &FacingCache{}
 	}
@@ -50,6 +51,14 @@ func (d Deps) withDefaults() Deps {
 		d.Facing = nil
 	}
 	return d
+}
+
+// log is the operations' logger.
+func (d Deps) log() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.Default()
 }
 
 // Register adds every operation of the plugin to m.

@@ -76,7 +76,8 @@ func (d Deps) runIncremental(ctx context.Context, a wire.RunIncrementalArgs, sec
 	settings.Detection, settings.Trigger = a.Detection, a.Trigger // the run records' detection and trigger
 	run := WindowRunner(env.Backend, settings, progress, d.Now)
 	out, _ := incremental.RunIncremental(ctx, incremental.Request{
-		Detection: a.Detection, Config: a.Incremental, Holder: a.Holder, Window: a.Window, RunID: a.RunID, Logger: d.Logger,
+		Detection: a.Detection, Config: a.Incremental, Holder: a.Holder, Window: a.Window, RunID: a.RunID, Logger: d.log(),
+		OnWindow: windowProgress(progress, a.Detection),
 	}, run, env.State, d.Now)
 	return *out, nil
 }
@@ -161,7 +162,7 @@ func (d Deps) retroHunt(ctx context.Context, a wire.RetroHuntArgs, secrets map[s
 		return wire.Outcome{}, err
 	}
 	defer env.close()
-	out, _ := RetroHunt(ctx, env, a.Detection, a.RunID, a.Settings, a.Incremental, set, progress, d.Now, d.Logger)
+	out, _ := RetroHunt(ctx, env, a.Detection, a.RunID, a.Settings, a.Incremental, set, progress, d.Now, d.log())
 	return *out, nil
 }
 
@@ -185,7 +186,20 @@ func RetroHunt(ctx context.Context, env *Env, detection, runID string, s wire.Se
 	rs.Cluster = &cl
 	return incremental.RetroHunt(ctx, incremental.RetroRequest{
 		Detection: detection, Config: cfg, Indicators: set.Len(), RunID: runID, Logger: log,
+		OnWindow: windowProgress(progress, detection),
 	}, WindowRunner(be, rs, progress, now), env.State, now)
+}
+
+// windowProgress reports each finished window of detection's call to the
+// host (wire.ProgressWindows: serve shows a backfill's and a retro-hunt's
+// progress from it).
+func windowProgress(progress func(wire.Progress), detection string) func(done, total int) {
+	if progress == nil {
+		return nil
+	}
+	return func(done, total int) {
+		progress(wire.Progress{Stage: wire.ProgressWindows, Done: int64(done), Total: int64(total), Unit: "windows", Message: detection})
+	}
 }
 
 // RetroBackend is be restricted to the indicators in set, with every alert
@@ -258,7 +272,7 @@ func (d Deps) feedRefresh(ctx context.Context, a wire.FeedRefreshArgs, secrets m
 					continue
 				}
 			}
-			out, _ := RetroHunt(ctx, denv, det.Name, a.RunID, det.Settings, det.Incremental, added, progress, d.Now, d.Logger)
+			out, _ := RetroHunt(ctx, denv, det.Name, a.RunID, det.Settings, det.Incremental, added, progress, d.Now, d.log())
 			if denv != env {
 				denv.close()
 			}

@@ -461,6 +461,11 @@ func TestInstallBadArgs(t *testing.T) {
 		"retention out of range": {args: wire.InstallArgs{RetentionDays: -3}, want: "--retention-days"},
 		"no cluster":             {args: wire.InstallArgs{StackArgs: wire.StackArgs{Settings: wire.Settings{Source: "file"}}}, want: "install needs a cluster"},
 		"triggers bad url":       {args: wire.InstallArgs{Triggers: true, EdgewatchURL: "ftp://x"}, secrets: map[string]string{wire.SecretWebhookToken: "tok"}, want: "scheme must be http or https"},
+		// A '.' made the Notifications channel id invalid: a 400 from the
+		// cluster after the templates were already installed.
+		"dotted detection with triggers": {args: wire.InstallArgs{Triggers: true, EdgewatchURL: "https://e:8443", StackArgs: wire.StackArgs{Detection: "prod.eu"}},
+			secrets: map[string]string{wire.SecretWebhookToken: "tok"}, want: `detection name "prod.eu"`},
+		"dotted detection": {args: wire.InstallArgs{StackArgs: wire.StackArgs{Detection: "prod.eu"}}, want: `detection name "prod.eu"`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

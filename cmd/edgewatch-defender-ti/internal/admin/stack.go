@@ -21,6 +21,9 @@ import (
 // install checks the arguments before anything changes (retention days,
 // the Dashboards / Kibana target, the trigger), then runs stack.Install.
 func (d Deps) install(ctx context.Context, a wire.InstallArgs, secrets map[string]string, s plugin.Stream) (wire.StepsResult, error) {
+	if err := wire.ValidateDetectionName(detectionOf(a.StackArgs)); err != nil {
+		return wire.StepsResult{}, fmt.Errorf("%w: --detection: %w", engine.ErrConfig, err)
+	}
 	days := a.RetentionDays
 	if days == 0 {
 		days = dashboards.DefaultRetentionDays
