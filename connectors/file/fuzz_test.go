@@ -2,13 +2,16 @@ package file
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
@@ -53,31 +56,44 @@ func FuzzDecodeRow(f *testing.F) {
 	m := correlation.NewMatcher(facing, ind, correlation.MatchOptions{})
 
 	f.Fuzz(func(t *testing.T, b []byte) {
-		u := &eventDecoder{f: all, src: "fuzz"}
-		u.row(b, 1, nil, 0)
-		p := &eventDecoder{f: pushed, src: "fuzz"}
-		p.row(b, 1, nil, 0)
-		d := &deviceDecoder{src: "fuzz"}
-		d.row(b, 1, nil, 0)
-
-		if u.rep.Read != p.rep.Read {
-			t.Errorf("rows counted: unfiltered %d, filtered %d", u.rep.Read, p.rep.Read)
-		}
+		u := newEventDecoder(all, "fuzz", true)
+		u.row(b, rowCtx{line: 1})
+		d := newDeviceDecoder(time.Time{}, time.Time{}, "fuzz")
+		d.row(b, rowCtx{line: 1})
 		unfiltered := map[string]bool{}
 		for i := range u.out {
 			unfiltered[evSummary(&u.out[i])+string(u.out[i].Raw)] = true
 		}
-		filtered := map[string]bool{}
-		for i := range p.out {
-			k := evSummary(&p.out[i]) + string(p.out[i].Raw)
-			filtered[k] = true
-			if !unfiltered[k] {
-				t.Errorf("filtered decode yielded %s, the unfiltered one did not", k)
+		for _, anyKeyOrder := range []bool{true, false} {
+			p := newEventDecoder(pushed, "fuzz", anyKeyOrder)
+			p.row(b, rowCtx{line: 1})
+			// Reading every key, the push-down counts each row as the full
+			// decode does; stopping early, it may count a row of another
+			// table (named after ActionType) as read.
+			if anyKeyOrder && (u.rep.Read != p.rep.Read || !maps.Equal(u.rep.OtherTables, p.rep.OtherTables)) {
+				t.Errorf("rows counted: unfiltered %d %v, filtered %d %v", u.rep.Read, u.rep.OtherTables, p.rep.Read, p.rep.OtherTables)
+			}
+			if u.rep.Read+sum(u.rep.OtherTables) != p.rep.Read+sum(p.rep.OtherTables) {
+				t.Errorf("anyKeyOrder=%v: rows seen: unfiltered %d, filtered %d", anyKeyOrder, u.rep.Read+sum(u.rep.OtherTables), p.rep.Read+sum(p.rep.OtherTables))
+			}
+			filtered := map[string]bool{}
+			for i := range p.out {
+				k := evSummary(&p.out[i]) + string(p.out[i].Raw)
+				filtered[k] = true
+				if !unfiltered[k] {
+					t.Errorf("anyKeyOrder=%v: filtered decode yielded %s, the unfiltered one did not", anyKeyOrder, k)
+				}
+			}
+			for i := range u.out {
+				if _, _, ok := m.Match(&u.out[i]); ok && !filtered[evSummary(&u.out[i])+string(u.out[i].Raw)] {
+					t.Errorf("anyKeyOrder=%v: push-down lost a match: %s", anyKeyOrder, evSummary(&u.out[i]))
+				}
 			}
 		}
+		// Raw is the record as read: a whole JSON object.
 		for i := range u.out {
-			if _, _, ok := m.Match(&u.out[i]); ok && !filtered[evSummary(&u.out[i])+string(u.out[i].Raw)] {
-				t.Errorf("push-down lost a match: %s", evSummary(&u.out[i]))
+			if raw := u.out[i].Raw; !bytes.Contains(b, raw) || !isCompleteValue(raw) {
+				t.Errorf("Raw %q is not an object of the input", raw)
 			}
 		}
 		if json.Valid(b) {
@@ -116,4 +132,12 @@ func FuzzReadFile(f *testing.F) {
 			t.Errorf("error does not start with the file name: %v", err)
 		}
 	})
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }

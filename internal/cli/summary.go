@@ -28,18 +28,20 @@ type Summary struct {
 		} `json:"feeds,omitempty"`
 	} `json:"indicators"`
 	DeviceInfo struct {
-		Read        int64                 `json:"read"`
-		Skipped     map[string]int64      `json:"skipped,omitempty"`
-		Examples    map[string][]Location `json:"examples,omitempty"`
-		FacingPorts int                   `json:"facing_ports"`
-		Devices     int                   `json:"devices"`
+		Read     int64                 `json:"read"`
+		Skipped  map[string]int64      `json:"skipped,omitempty"`
+		Examples map[string][]Location `json:"examples,omitempty"`
+		inputNotes
+		FacingPorts int `json:"facing_ports"`
+		Devices     int `json:"devices"`
 	} `json:"device_info"`
 	Events struct {
 		Read       int64                 `json:"read"`
 		Candidates int64                 `json:"candidates"`
 		Skipped    map[string]int64      `json:"skipped,omitempty"`
 		Examples   map[string][]Location `json:"examples,omitempty"`
-		Duplicates int64                 `json:"duplicates"`
+		inputNotes
+		Duplicates int64 `json:"duplicates"`
 	} `json:"events"`
 	Alerts struct {
 		Matched        int    `json:"matched"`
@@ -48,6 +50,22 @@ type Summary struct {
 		Failed         int    `json:"failed"`
 		Index          string `json:"index,omitempty"`
 	} `json:"alerts"`
+}
+
+// inputNotes is what a read saw besides its rows: rows of other tables,
+// and the columns a CSV file lacks.
+type inputNotes struct {
+	OtherTables    map[string]int64    `json:"other_tables,omitempty"`
+	MissingColumns map[string][]string `json:"missing_columns,omitempty"`
+}
+
+func (n *inputNotes) write(b *strings.Builder) {
+	if len(n.OtherTables) > 0 {
+		fmt.Fprintf(b, "      other tables (not read): %s\n", countsText(n.OtherTables))
+	}
+	for _, file := range sortedKeys(n.MissingColumns) {
+		fmt.Fprintf(b, "      missing columns: %s: %s\n", file, strings.Join(n.MissingColumns[file], ", "))
+	}
 }
 
 // Location is where a skipped row came from (correlation.Location).
@@ -101,6 +119,7 @@ func writeSummary(w io.Writer, raw json.RawMessage, t runTotals) {
 	fmt.Fprintf(&b, "  device info:    %d rows read, %d skipped; %d internet-facing ports on %d devices\n",
 		s.DeviceInfo.Read, sumInt(s.DeviceInfo.Skipped), s.DeviceInfo.FacingPorts, s.DeviceInfo.Devices)
 	skipLines(&b, s.DeviceInfo.Skipped, s.DeviceInfo.Examples)
+	s.DeviceInfo.write(&b)
 	fmt.Fprintf(&b, "  network events: %d rows read, %d skipped, %d candidates",
 		s.Events.Read, sumInt(s.Events.Skipped), s.Events.Candidates)
 	if s.Events.Duplicates > 0 {
@@ -108,6 +127,7 @@ func writeSummary(w io.Writer, raw json.RawMessage, t runTotals) {
 	}
 	b.WriteByte('\n')
 	skipLines(&b, s.Events.Skipped, s.Events.Examples)
+	s.Events.write(&b)
 	out := t.Out
 	if out == "-" || out == "" {
 		out = "stdout"

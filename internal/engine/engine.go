@@ -87,12 +87,15 @@ type IndicatorSummary struct {
 
 // DeviceSummary counts the facing step.
 type DeviceSummary struct {
-	Read        int64                             `json:"read"`
-	Skipped     map[string]int64                  `json:"skipped,omitempty"`
-	Examples    map[string][]correlation.Location `json:"examples,omitempty"`
-	NoPort      int                               `json:"rows_without_port"`
-	FacingPorts int                               `json:"facing_ports"`
-	Devices     int                               `json:"devices"`
+	Read     int64                             `json:"read"`
+	Skipped  map[string]int64                  `json:"skipped,omitempty"`
+	Examples map[string][]correlation.Location `json:"examples,omitempty"`
+	// OtherTables and MissingColumns: connectors.Report's.
+	OtherTables    map[string]int64    `json:"other_tables,omitempty"`
+	MissingColumns map[string][]string `json:"missing_columns,omitempty"`
+	NoPort         int                 `json:"rows_without_port"`
+	FacingPorts    int                 `json:"facing_ports"`
+	Devices        int                 `json:"devices"`
 }
 
 // EventSummary counts the event step.
@@ -101,6 +104,9 @@ type EventSummary struct {
 	Candidates int64                             `json:"candidates"`
 	Skipped    map[string]int64                  `json:"skipped,omitempty"`
 	Examples   map[string][]correlation.Location `json:"examples,omitempty"`
+	// OtherTables and MissingColumns: connectors.Report's.
+	OtherTables    map[string]int64    `json:"other_tables,omitempty"`
+	MissingColumns map[string][]string `json:"missing_columns,omitempty"`
 	// Misses counts candidate rows the exact match refused, by reason.
 	Misses map[string]int64 `json:"misses,omitempty"`
 	// Duplicates counts rows that produced an already-seen finding id.
@@ -246,6 +252,7 @@ func run(ctx context.Context, s Settings, be *Backend, obs Observer, now func() 
 	})
 	sum.DeviceInfo.Read = frep.Read
 	sum.DeviceInfo.Skipped, sum.DeviceInfo.Examples = frep.Skipped, frep.Examples
+	sum.DeviceInfo.OtherTables, sum.DeviceInfo.MissingColumns = frep.OtherTables, frep.MissingColumns
 	if err != nil {
 		return fmt.Errorf("read DeviceInfo: %w", err)
 	}
@@ -288,6 +295,7 @@ func run(ctx context.Context, s Settings, be *Backend, obs Observer, now func() 
 	})
 	sum.Events.Read = erep.Read
 	sum.Events.Skipped, sum.Events.Examples = erep.Skipped, erep.Examples
+	sum.Events.OtherTables, sum.Events.MissingColumns = erep.OtherTables, erep.MissingColumns
 	if len(misses) > 0 {
 		sum.Events.Misses = misses
 	}
