@@ -12,6 +12,7 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
@@ -118,18 +119,34 @@ func FuzzReadFile(f *testing.F) {
 		string(lines(rowA, rowB)), "[" + rowA + "," + rowB + "]", "[\n" + rowA + ",\n", "{\n\"records\": [\n" + rowA + "\n]\n}",
 		"Timestamp,DeviceId,ActionType\n2025-11-03T10:00:00Z,x,y\n", "\"a,b\n", "{\n", "[", "]", "}{", "\ufeff[]", "{\"a\":1}\n{",
 		string(gzipBytes(f, lines(rowA))), "\x1f\x8b", "  \n\t",
+		rowA + "\n" + strings.Repeat("x", 100) + "\n" + rowB, "[" + rowA + "," + strings.Repeat(" ", 80) + rowB + "]",
+		"Timestamp,DeviceId,ActionType,RemoteIP,LocalPort,Type\nx,y,z,1.1.1.1,443,DeviceEvents\n\"" + strings.Repeat("q\n", 40),
+		`{"records":[{"category":"AdvancedHunting-DeviceInfo","properties":{"DeviceId":"x"}},` + rowA + `]}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fsys := fstest.MapFS{"f": {Data: b}}
-		src := New(Options{FS: fsys, DeviceInfo: []string{"f"}, NetworkEvents: []string{"f"}, Workers: 2})
-		_, err := src.NetworkEvents(context.Background(), connectors.EventQuery{}, func(*correlation.NetworkEvent) error { return nil })
-		if err != nil && !strings.HasPrefix(err.Error(), "f: ") {
-			t.Errorf("error does not start with the file name: %v", err)
-		}
-		if _, err := src.DeviceInfo(context.Background(), connectors.FacingQuery{}, func(*correlation.DeviceInfo) error { return nil }); err != nil && !strings.HasPrefix(err.Error(), "f: ") {
-			t.Errorf("error does not start with the file name: %v", err)
+		for _, maxRow := range []int{0, 64} { // the default, and one small enough to reach the too-large paths
+			src := New(Options{FS: fsys, DeviceInfo: []string{"f"}, NetworkEvents: []string{"f"}, Workers: 2, MaxRowBytes: maxRow})
+			rep, err := src.NetworkEvents(context.Background(), connectors.EventQuery{}, func(ev *correlation.NetworkEvent) error {
+				if !isCompleteValue(ev.Raw) || ev.Raw[0] != '{' {
+					t.Errorf("Raw %q is not one JSON object", ev.Raw)
+				}
+				if !utf8.ValidString(ev.DeviceID) || !utf8.ValidString(ev.DeviceName) || !utf8.ValidString(ev.ActionType) {
+					t.Errorf("decoded fields are not valid UTF-8: %+v", ev)
+				}
+				return nil
+			})
+			if err != nil && !strings.HasPrefix(err.Error(), "f:") {
+				t.Errorf("error does not start with the file name: %v", err)
+			}
+			if err == nil && rep.Read != rep.Passed+rep.SkippedTotal() {
+				t.Errorf("unfiltered read: %d read, %d passed, %d skipped", rep.Read, rep.Passed, rep.SkippedTotal())
+			}
+			if _, err := src.DeviceInfo(context.Background(), connectors.FacingQuery{}, func(*correlation.DeviceInfo) error { return nil }); err != nil && !strings.HasPrefix(err.Error(), "f:") {
+				t.Errorf("error does not start with the file name: %v", err)
+			}
 		}
 	})
 }
