@@ -232,6 +232,9 @@ func (l *lineLimiter) nextLine() error {
 		if err == bufio.ErrBufferFull {
 			continue
 		}
+		if err != nil && err != io.EOF {
+			return err // a line cut short by a read error is not handed out
+		}
 		ended := len(frag) > 0 && frag[len(frag)-1] == '\n'
 		switch {
 		case over:

@@ -90,7 +90,9 @@ func (d *eventDecoder) row(raw []byte, c rowCtx) {
 		d.skipRow(reasonBadJSON, c.line)
 		return
 	case scanNotInbound:
-		d.filtered()
+		if !d.otherTableRow(&s.shape, c) { // a Type seen before ActionType still counts
+			d.filtered()
+		}
 		return
 	case scanAll:
 		if d.descend(b, &s.shape, s.isRow(), c, d.row) {

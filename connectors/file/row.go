@@ -327,7 +327,7 @@ func (sh *shape) time(envTime, scratch []byte) (t time.Time, reason string) {
 	return t, ""
 }
 
-// otherTable counts a row whose Type names another table than the one
+// otherTableRow counts a row whose Type names another table than the one
 // read (unless an enclosing record already named the table read).
 func (rc *rowCounter) otherTableRow(sh *shape, c rowCtx) bool {
 	if c.tableOK || sh.typ == nil {

@@ -215,6 +215,7 @@ func TestTableMarkers(t *testing.T) {
 		{"blank or null category: no marker", lines(`{"category":" ","properties":`+props+`}`, `{"category":null,"properties":`+props+`}`), 2, nil},
 		{"Type of this table, first", lines(`{"Type":"DeviceNetworkEvents",` + props[1:]), 1, nil},
 		{"Type of another table, last", lines(props[:len(props)-1] + `,"Type":"DeviceEvents"}`), 0, map[string]int64{"DeviceEvents": 1}},
+		{"first row unmarked, a later Type before a non-inbound ActionType", lines(props, `{"Type":"DeviceEvents","DeviceId":"`+devA+`","ActionType":"FirewallInboundConnectionBlocked"}`), 1, map[string]int64{"DeviceEvents": 1}},
 		{"the record's category wins over the row's Type", lines(`{"category":"AdvancedHunting-DeviceNetworkEvents","properties":` + props[:len(props)-1] + `,"Type":"DeviceEvents"}}`), 1, nil},
 		{"escaped marker", lines(`{"category":"AdvancedHunting-Device\u0045vents","properties":` + props + `}`), 0, map[string]int64{"DeviceEvents": 1}},
 		{"records of a batch, each its own table", lines(`{"records":[{"category":"AdvancedHunting-DeviceEvents","properties":` + props + `},{"category":"AdvancedHunting-DeviceNetworkEvents","properties":` + props + `},` + props + `]}`), 2, map[string]int64{"DeviceEvents": 1}},
