@@ -15,6 +15,7 @@ type deviceDecoder struct {
 	from, to  time.Time
 	out       []correlation.DeviceInfo
 	scratch   []byte
+	kbuf      []byte // escaped keys, decoded
 	afScratch []byte // unquoted AdditionalFields
 }
 
@@ -34,7 +35,7 @@ func (f *deviceFields) get(i int) ([]byte, byte) { return f.val[i], f.kind[i] }
 // row decodes one DeviceInfo row (flat, Sentinel, Streaming API record or
 // Event Hub batch; see eventDecoder.row).
 func (d *deviceDecoder) row(raw []byte, c rowCtx) {
-	b, ok := d.objectRow(raw, c)
+	b, ok := d.objectRow(raw, c.line, c.depth)
 	if !ok {
 		return
 	}
@@ -47,7 +48,7 @@ func (d *deviceDecoder) row(raw []byte, c rowCtx) {
 		return
 	}
 	isRow := vals.val[fDeviceId] != nil || vals.val[fIsInternetFacing] != nil
-	if d.descend(b, &sh, isRow, c, d.row) || d.otherTableRow(&sh, c) {
+	if d.elsewhere(b, &sh, isRow, c, d.row) {
 		return
 	}
 	di, ok, reason := d.deviceInfo(&sh, &vals, c)
@@ -64,10 +65,17 @@ func (d *deviceDecoder) row(raw []byte, c rowCtx) {
 
 // decode reads the members of b into sh and vals; false for malformed JSON.
 func (d *deviceDecoder) decode(b []byte, sh *shape, vals *deviceFields) bool {
-	it := newMembers(b)
+	it := jsonscan.NewObjIter(b)
 	for it.Next() {
-		f := it.F
-		if sh.take(f, &it.ObjIter) || f == fNone || vals.val[f] != nil {
+		f := fieldOf(it.Key)
+		if it.KeyEsc {
+			f = escapedField(it.Key, &d.kbuf)
+		}
+		if isShape(f) {
+			sh.take(f, &it)
+			continue
+		}
+		if f == fNone || vals.val[f] != nil {
 			continue
 		}
 		vals.val[f], vals.kind[f] = it.Val, it.Kind

@@ -16,7 +16,7 @@
 // table read.
 //
 // Each row goes one way, in named steps (eventDecoder.row): trimmed and
-// checked to be an object; opened when it is a container (rowCounter.descend);
+// checked to be an object; opened when it is a container (rowCounter.container);
 // set aside when it names another table; with a filter in the query, scanned
 // for the few fields the filter needs (ActionType, DeviceId, LocalPort,
 // RemoteIP, and the time when a window is set) and dropped when it cannot

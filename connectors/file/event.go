@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -21,7 +22,10 @@ type eventFilter struct {
 	window   bool // from or to is set
 	active   bool // Facing or Indicators given: drop rows that cannot match
 	facing   map[string][]int
-	ind      *correlation.IndicatorSet
+	// facingFFFD: a facing device id holds U+FFFD, which is how the full
+	// decode spells invalid UTF-8: look such ids up sanitised too.
+	facingFFFD bool
+	ind        *correlation.IndicatorSet
 }
 
 func newEventFilter(q connectors.EventQuery) *eventFilter {
@@ -32,6 +36,7 @@ func newEventFilter(q connectors.EventQuery) *eventFilter {
 		f.facing = map[string][]int{}
 		for fp := range q.Facing.All() {
 			f.facing[fp.DeviceID] = append(f.facing[fp.DeviceID], fp.Port)
+			f.facingFFFD = f.facingFFFD || strings.ContainsRune(fp.DeviceID, utf8.RuneError)
 		}
 	}
 	return f
@@ -60,6 +65,7 @@ type eventDecoder struct {
 	anyKeyOrder bool
 	out         []correlation.NetworkEvent
 	scratch     []byte
+	kbuf        []byte // escaped keys, decoded
 	arena       []byte // copies of passed rows, see keep
 }
 
@@ -73,7 +79,7 @@ func newEventDecoder(f *eventFilter, src string, anyKeyOrder bool) *eventDecoder
 // one, a scan of the few fields the filter needs comes first and only the
 // rows that can still match are decoded in full.
 func (d *eventDecoder) row(raw []byte, c rowCtx) {
-	b, ok := d.objectRow(raw, c)
+	b, ok := d.objectRow(raw, c.line, c.depth)
 	if !ok {
 		return
 	}
@@ -90,19 +96,22 @@ func (d *eventDecoder) row(raw []byte, c rowCtx) {
 		d.skipRow(reasonBadJSON, c.line)
 		return
 	case scanNotInbound:
-		if !d.otherTableRow(&s.shape, c) { // a Type seen before ActionType still counts
+		if s.val[fType] == nil || !d.otherTableRow(&s.shape, c.tableOK) { // a Type seen before ActionType still counts
 			d.filtered()
 		}
 		return
 	case scanAll:
-		if d.descend(b, &s.shape, s.isRow(), c, d.row) {
+		if props, inner, ok := d.container(b, &s.shape, s.isRow(), c, d.row); ok {
+			if props != nil {
+				d.row(props, inner)
+			}
 			return
 		}
 	}
-	if d.otherTableRow(&s.shape, c) {
+	if d.otherTableRow(&s.shape, c.tableOK) {
 		return
 	}
-	if reason, candidate := d.prefilter(&s, c); !candidate {
+	if reason, candidate := d.prefilter(&s, c.envTime); !candidate {
 		d.drop(reason, c.line)
 		return
 	}
@@ -134,34 +143,45 @@ func (d *eventDecoder) scan(b []byte, s *scanned) scanOutcome {
 	if b[len(b)-1] != '}' { // truncated: caught here even when the scan stops early
 		return scanBad
 	}
-	it := newMembers(b)
+	it := jsonscan.NewObjIter(b)
 	for it.Next() {
-		if s.take(it.F, &it.ObjIter) {
-			continue
+		key := it.Key
+		if it.KeyEsc {
+			key = d.unescapeKey(key)
 		}
-		switch it.F {
-		case fActionType:
+		switch string(key) {
+		case "ActionType":
 			if s.action == nil {
 				s.action, s.actionK = it.Val, it.Kind
 				if !d.anyKeyOrder && !d.isInbound(it.Val, it.Kind) {
 					return scanNotInbound
 				}
 			}
-		case fDeviceId:
+		case "DeviceId":
 			if s.device == nil {
 				s.device, s.deviceK = it.Val, it.Kind
 			}
-		case fLocalPort:
+		case "LocalPort":
 			if s.localPort == nil {
 				s.localPort, s.localPortK = it.Val, it.Kind
 			}
-		case fRemoteIP:
+		case "RemoteIP":
 			if s.remoteIP == nil {
 				s.remoteIP, s.remoteIPK = it.Val, it.Kind
 			}
+		case "Timestamp":
+			s.take(fTimestamp, &it)
+		case "time":
+			s.take(fEnvTime, &it)
+		case "category":
+			s.take(fCategory, &it)
+		case "properties":
+			s.take(fProperties, &it)
+		case "TimeGenerated", "Type", "records":
+			s.take(fieldOf(key), &it)
 		}
 		if !d.anyKeyOrder && s.action != nil && s.device != nil && s.localPort != nil && s.remoteIP != nil &&
-			(!d.f.window || s.tsK == jsonscan.KindString) {
+			(!d.f.window || s.kind[fTimestamp] == jsonscan.KindString) {
 			return scanNeeded
 		}
 	}
@@ -171,11 +191,22 @@ func (d *eventDecoder) scan(b []byte, s *scanned) scanOutcome {
 	return scanAll
 }
 
+// unescapeKey decodes a key written with escapes (rare) into d.kbuf; nil
+// when it does not decode.
+func (d *eventDecoder) unescapeKey(key []byte) []byte {
+	k, ok := jsonscan.Unescape(key, d.kbuf[:0])
+	if !ok {
+		return nil
+	}
+	d.kbuf = k[:0]
+	return k
+}
+
 // prefilter decides from the scanned fields whether a row can match the
 // query: candidate true when it can (decode it in full); otherwise reason is
 // a skip reason for a field the filter needs that is missing or bad, or ""
 // for a row that simply does not match.
-func (d *eventDecoder) prefilter(s *scanned, c rowCtx) (reason string, candidate bool) {
+func (d *eventDecoder) prefilter(s *scanned, envTime []byte) (reason string, candidate bool) {
 	if s.action == nil || !d.isInbound(s.action, s.actionK) {
 		return "", false
 	}
@@ -183,7 +214,7 @@ func (d *eventDecoder) prefilter(s *scanned, c rowCtx) (reason string, candidate
 		return reasonMissingDevice, false
 	}
 	if d.f.window {
-		t, reason := s.time(c.envTime, d.scratch[:0])
+		t, reason := s.time(envTime, d.scratch[:0])
 		if reason != "" {
 			return reason, false
 		}
@@ -211,10 +242,8 @@ func (d *eventDecoder) facingHit(s *scanned) (reason string, ok bool) {
 	if st != fieldOK {
 		return reasonMissingDevice, false
 	}
-	var ports []int
-	if utf8.Valid(dev) {
-		ports, ok = d.f.facing[string(dev)]
-	} else {
+	ports, ok := d.f.facing[string(dev)]
+	if !ok && d.f.facingFFFD && !utf8.Valid(dev) {
 		ports, ok = d.f.facing[validText(dev)] // as the full decode spells it
 	}
 	if !ok {
@@ -285,7 +314,7 @@ func (d *eventDecoder) full(b []byte, c rowCtx) {
 		d.skipRow(reasonBadJSON, c.line)
 		return
 	}
-	if d.descend(b, &sh, isRow, c, d.row) || d.otherTableRow(&sh, c) {
+	if d.elsewhere(b, &sh, isRow, c, d.row) {
 		return
 	}
 	if ev.DeviceID == "" {
@@ -312,10 +341,17 @@ func (d *eventDecoder) full(b []byte, c rowCtx) {
 // DeviceId (it is a row, not a container); ok is false for malformed JSON.
 func (d *eventDecoder) decode(b []byte, ev *correlation.NetworkEvent, sh *shape) (isRow, ok bool) {
 	var seen uint64 // bit per field: duplicate keys, the first occurrence wins
-	it := newMembers(b)
+	it := jsonscan.NewObjIter(b)
 	for it.Next() {
-		f := it.F
-		if sh.take(f, &it.ObjIter) || f == fNone || seen&(1<<f) != 0 {
+		f := fieldOf(it.Key)
+		if it.KeyEsc {
+			f = escapedField(it.Key, &d.kbuf)
+		}
+		if isShape(f) {
+			sh.take(f, &it)
+			continue
+		}
+		if f == fNone || seen&(1<<f) != 0 {
 			continue
 		}
 		seen |= 1 << f

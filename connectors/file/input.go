@@ -212,9 +212,10 @@ func sniff(br *bufio.Reader) (f format, anyKeyOrder bool, err error) {
 // hasTypeKey reports whether the object b has a top-level Type member (a
 // Log Analytics row names its table there).
 func hasTypeKey(b []byte) bool {
-	it := newMembers(b)
+	var kbuf []byte
+	it := jsonscan.NewObjIter(b)
 	for it.Next() {
-		if it.F == fType {
+		if f := fieldOf(it.Key); f == fType || it.KeyEsc && escapedField(it.Key, &kbuf) == fType {
 			return true
 		}
 	}

@@ -89,13 +89,13 @@ func (rc *rowCounter) otherTable(name []byte) {
 
 // objectRow trims a row and checks that it can be an object; a row that
 // cannot is counted. ok is false for blank rows too.
-func (rc *rowCounter) objectRow(row []byte, c rowCtx) (b []byte, ok bool) {
+func (rc *rowCounter) objectRow(row []byte, line, depth int) (b []byte, ok bool) {
 	b = jsonscan.TrimSpace(row)
 	if len(b) == 0 {
 		return nil, false
 	}
-	if reason := shapeReason(b, c.depth); reason != "" {
-		rc.skipRow(reason, c.line)
+	if reason := shapeReason(b, depth); reason != "" {
+		rc.skipRow(reason, line)
 		return nil, false
 	}
 	return b, true
@@ -228,91 +228,64 @@ func fieldOf(k []byte) int {
 	return fNone
 }
 
-// members walks the members of an object with their field numbers: keys
-// with escapes are decoded first, keys that do not decode are passed over.
-type members struct {
-	jsonscan.ObjIter
-	F    int // the current member's field (fNone for keys no decoder reads)
-	kbuf [64]byte
-}
-
-func newMembers(b []byte) members {
-	return members{ObjIter: jsonscan.NewObjIter(b)}
-}
-
-// Next moves to the next member; false at the end or on an error (Err).
-func (m *members) Next() bool {
-	for m.ObjIter.Next() {
-		key := m.Key
-		if m.KeyEsc {
-			k, ok := jsonscan.Unescape(m.Key, m.kbuf[:0])
-			if !ok {
-				continue
-			}
-			key = k
-		}
-		m.F = fieldOf(key)
-		return true
+// escapedField returns the field of a key written with escapes (rare;
+// callers take fieldOf(key) for the others): the key is decoded into *kbuf,
+// and one that does not decode is fNone.
+func escapedField(key []byte, kbuf *[]byte) int {
+	k, ok := jsonscan.Unescape(key, (*kbuf)[:0])
+	if !ok {
+		return fNone
 	}
-	return false
+	*kbuf = k[:0]
+	return fieldOf(k)
 }
 
 // shape holds the members that place a row: its time columns, its table
-// marker, and what makes an object a container rather than a row.
+// marker, and what makes an object a container rather than a row. val and
+// kind are indexed by field (fTimestamp..fRecords); the first occurrence of
+// a key wins.
 type shape struct {
-	seen           uint8 // bit per shape field: the first occurrence wins
-	ts, tg, typ    []byte
-	tsK, tgK, typK byte
-	envTime        []byte // a string
-	category       []byte
-	categoryK      byte
-	props, records []byte // an object, an array
-	recordsOff     int
+	seen       uint8
+	val        [fRecords + 1][]byte
+	kind       [fRecords + 1]byte
+	recordsOff int
 }
 
-// take keeps the current member when it is a shape field f and reports
-// whether it was one.
-func (sh *shape) take(f int, it *jsonscan.ObjIter) bool {
-	if f == fNone || f > fRecords {
-		return false
-	}
-	if sh.seen&(1<<f) != 0 {
-		return true
-	}
-	sh.seen |= 1 << f
-	v, k := it.Val, it.Kind
-	switch f {
-	case fTimestamp:
-		sh.ts, sh.tsK = v, k
-	case fTimeGenerated:
-		sh.tg, sh.tgK = v, k
-	case fType:
-		sh.typ, sh.typK = v, k
-	case fCategory:
-		sh.category, sh.categoryK = v, k
-	case fEnvTime:
-		if k == jsonscan.KindString {
-			sh.envTime = v
-		}
-	case fProperties:
-		if k == jsonscan.KindObject {
-			sh.props = v
-		}
-	case fRecords:
-		if k == jsonscan.KindArray {
-			sh.records, sh.recordsOff = v, it.ValOff
+// isShape reports whether f is a shape field (see take).
+func isShape(f int) bool { return f != fNone && f <= fRecords }
+
+// take keeps the current member as shape field f (isShape(f)).
+func (sh *shape) take(f int, it *jsonscan.ObjIter) {
+	if sh.seen&(1<<f) == 0 {
+		sh.seen |= 1 << f
+		sh.val[f], sh.kind[f] = it.Val, it.Kind
+		if f == fRecords {
+			sh.recordsOff = it.ValOff
 		}
 	}
-	return true
 }
+
+// of returns field f's value when it is of kind k, else nil.
+func (sh *shape) of(f int, k byte) []byte {
+	if sh.kind[f] != k {
+		return nil
+	}
+	return sh.val[f]
+}
+
+// envTime is the Streaming API record's time, props its row, records the
+// Event Hub batch's records: nil when absent or of another kind.
+func (sh *shape) envTime() []byte { return sh.of(fEnvTime, jsonscan.KindString) }
+func (sh *shape) props() []byte   { return sh.of(fProperties, jsonscan.KindObject) }
+func (sh *shape) records() []byte { return sh.of(fRecords, jsonscan.KindArray) }
 
 // time returns a row's time: Timestamp, else TimeGenerated, else the
 // enclosing record's time; reason is a skip reason when there is none that
 // parses.
 func (sh *shape) time(envTime, scratch []byte) (t time.Time, reason string) {
-	tv, tk := sh.ts, sh.tsK
+	tv, tk := sh.val[fTimestamp], sh.kind[fTimestamp]
 	if tv == nil || tk == jsonscan.KindNull {
-		tv, tk = sh.tg, sh.tgK
+		tv, tk = sh.val[fTimeGenerated], sh.kind[fTimeGenerated]
 	}
 	if tv == nil || tk == jsonscan.KindNull {
 		tv, tk = envTime, jsonscan.KindString
@@ -329,12 +302,12 @@ func (sh *shape) time(envTime, scratch []byte) (t time.Time, reason string) {
 
 // otherTableRow counts a row whose Type names another table than the one
 // read (unless an enclosing record already named the table read).
-func (rc *rowCounter) otherTableRow(sh *shape, c rowCtx) bool {
-	if c.tableOK || sh.typ == nil {
+func (rc *rowCounter) otherTableRow(sh *shape, tableOK bool) bool {
+	if tableOK || sh.val[fType] == nil {
 		return false
 	}
 	var buf [64]byte
-	name := markerTable(sh.typ, sh.typK, &buf)
+	name := markerTable(sh.val[fType], sh.kind[fType], &buf)
 	if name == nil || rc.want.is(name) {
 		return false
 	}
@@ -342,40 +315,56 @@ func (rc *rowCounter) otherTableRow(sh *shape, c rowCtx) bool {
 	return true
 }
 
-// descend hands the rows of a container to row and reports whether b (an
-// object that is not a row: isRow false) was one: a Streaming API record
-// (its properties are the row, its time the row's default time, its
-// category the row's table) or an Event Hub batch (each record a row of its
-// own). A record of another table is counted, not descended into.
-func (rc *rowCounter) descend(b []byte, sh *shape, isRow bool, c rowCtx, row func([]byte, rowCtx)) bool {
+// container opens an object that is not a row (isRow false) and reports
+// whether it was a container: for a Streaming API record it returns the row
+// it holds (its properties) with that row's context (the record's time as
+// the default time, its category as the table); an Event Hub batch's
+// records go to row one by one. A record of another table is counted, and
+// no row returned. The caller decodes a returned row itself: the common
+// case stays a direct call.
+func (rc *rowCounter) container(b []byte, sh *shape, isRow bool, c rowCtx, row func([]byte, rowCtx)) (props []byte, inner rowCtx, ok bool) {
 	if isRow {
-		return false
+		return nil, inner, false
 	}
+	props, records := sh.props(), sh.records()
 	switch {
-	case sh.props != nil:
-		inner := rowCtx{line: c.line, depth: c.depth + 1, envTime: sh.envTime, rec: c.rec, tableOK: c.tableOK}
+	case props != nil:
+		inner = rowCtx{line: c.line, depth: c.depth + 1, envTime: sh.envTime(), rec: c.rec, tableOK: c.tableOK}
 		if inner.envTime == nil {
 			inner.envTime = c.envTime
 		}
-		if !c.tableOK {
+		if !c.tableOK && string(sh.val[fCategory]) == rc.want.category {
+			inner.tableOK = true
+		} else if !c.tableOK {
 			var buf [64]byte
-			if name := markerTable(sh.category, sh.categoryK, &buf); name != nil {
+			if name := markerTable(sh.val[fCategory], sh.kind[fCategory], &buf); name != nil {
 				if !rc.want.is(name) {
 					rc.otherTable(name)
-					return true
+					return nil, inner, true
 				}
 				inner.tableOK = true
 			}
 		}
-		row(sh.props, inner)
-	case sh.records != nil:
-		eachRecord(b, sh.records, sh.recordsOff, c.line,
+		return props, inner, true
+	case records != nil:
+		eachRecord(b, records, sh.recordsOff, c.line,
 			func(rec []byte, l int) { row(rec, rowCtx{line: l, depth: c.depth + 1, tableOK: c.tableOK}) },
 			rc.skipRow)
-	default:
-		return false
+		return nil, inner, true
 	}
-	return true
+	return nil, inner, false
+}
+
+// elsewhere reports whether b is not a row of the table read: a container,
+// whose rows it hands to row, or a row of another table, which it counts.
+func (rc *rowCounter) elsewhere(b []byte, sh *shape, isRow bool, c rowCtx, row func([]byte, rowCtx)) bool {
+	if props, inner, ok := rc.container(b, sh, isRow, c, row); ok {
+		if props != nil {
+			row(props, inner)
+		}
+		return true
+	}
+	return rc.otherTableRow(sh, c.tableOK)
 }
 
 // eachRecord walks the records array of an Event Hub batch that starts at

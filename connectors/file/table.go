@@ -12,6 +12,9 @@ import (
 // usable.
 type table struct {
 	name string
+	// category is the Streaming API category as written, quotes included:
+	// the common case, compared as bytes before any decoding.
+	category string
 	// needed lists the columns a CSV export must have; each entry is one
 	// column or alternatives ("Timestamp" or "TimeGenerated").
 	needed [][]string
@@ -19,13 +22,15 @@ type table struct {
 
 var (
 	networkEventsTable = &table{
-		name: "DeviceNetworkEvents",
+		name:     "DeviceNetworkEvents",
+		category: `"` + categoryPrefix + "DeviceNetworkEvents" + `"`,
 		// The match needs an inbound accept (ActionType) on a facing
 		// (DeviceId, LocalPort) from a feed address (RemoteIP), at a time.
 		needed: [][]string{{"DeviceId"}, {"ActionType"}, {"RemoteIP"}, {"LocalPort"}, {"Timestamp", "TimeGenerated"}},
 	}
 	deviceInfoTable = &table{
-		name: "DeviceInfo",
+		name:     "DeviceInfo",
+		category: `"` + categoryPrefix + "DeviceInfo" + `"`,
 		// A facing port comes from AdditionalFields on a row whose
 		// IsInternetFacing is true.
 		needed: [][]string{{"DeviceId"}, {"IsInternetFacing"}, {"AdditionalFields"}, {"Timestamp", "TimeGenerated"}},
@@ -54,7 +59,7 @@ func (t *table) missing(cols []string) []string {
 
 // is reports whether name (a table marker's value) is this table.
 func (t *table) is(name []byte) bool {
-	return bytes.EqualFold(name, []byte(t.name))
+	return string(name) == t.name || bytes.EqualFold(name, []byte(t.name))
 }
 
 // Table markers. A Streaming API record names its table in category
@@ -80,7 +85,7 @@ func markerTable(v []byte, kind byte, buf *[64]byte) []byte {
 // AdvancedHunting- prefix, a Type as it is; nil when it is blank.
 func tableName(s []byte) []byte {
 	s = jsonscan.TrimSpace(s)
-	if len(s) > len(categoryPrefix) && bytes.EqualFold(s[:len(categoryPrefix)], []byte(categoryPrefix)) {
+	if len(s) > len(categoryPrefix) && (string(s[:len(categoryPrefix)]) == categoryPrefix || bytes.EqualFold(s[:len(categoryPrefix)], []byte(categoryPrefix))) {
 		s = s[len(categoryPrefix):]
 	}
 	if len(s) == 0 {
