@@ -48,7 +48,7 @@ func (d *deviceDecoder) row(raw []byte, c rowCtx) {
 		return
 	}
 	isRow := vals.val[fDeviceId] != nil || vals.val[fIsInternetFacing] != nil
-	if d.elsewhere(b, &sh, isRow, c, d.row) {
+	if (!isRow || sh.val[fType] != nil) && d.elsewhere(b, &sh, isRow, c, d.row) {
 		return
 	}
 	di, ok, reason := d.deviceInfo(&sh, &vals, c)

@@ -65,6 +65,7 @@ type eventDecoder struct {
 	anyKeyOrder bool
 	out         []correlation.NetworkEvent
 	scratch     []byte
+	rowValid    bool   // the row being decoded in full is valid UTF-8
 	kbuf        []byte // escaped keys, decoded
 	arena       []byte // copies of passed rows, see keep
 }
@@ -314,7 +315,7 @@ func (d *eventDecoder) full(b []byte, c rowCtx) {
 		d.skipRow(reasonBadJSON, c.line)
 		return
 	}
-	if d.elsewhere(b, &sh, isRow, c, d.row) {
+	if (!isRow || sh.val[fType] != nil) && d.elsewhere(b, &sh, isRow, c, d.row) {
 		return
 	}
 	if ev.DeviceID == "" {
@@ -340,6 +341,7 @@ func (d *eventDecoder) full(b []byte, c rowCtx) {
 // decode reads the members of b into ev and sh. isRow: b has ActionType or
 // DeviceId (it is a row, not a container); ok is false for malformed JSON.
 func (d *eventDecoder) decode(b []byte, ev *correlation.NetworkEvent, sh *shape) (isRow, ok bool) {
+	d.rowValid = utf8.Valid(b)
 	var seen uint64 // bit per field: duplicate keys, the first occurrence wins
 	it := jsonscan.NewObjIter(b)
 	for it.Next() {
@@ -424,7 +426,20 @@ const arenaSize = 64 << 10
 
 // str returns a scalar's text as a new string ("" for null/missing).
 func (d *eventDecoder) str(v []byte, kind byte) string {
-	return str(v, kind, d.scratch[:0])
+	t, st := scalarText(v, kind, d.scratch[:0])
+	if st != fieldOK {
+		return ""
+	}
+	return d.text(t)
+}
+
+// text is validText, checked once per row: the text of a row that is valid
+// UTF-8 is valid UTF-8 (escapes decode to valid runes or U+FFFD).
+func (d *eventDecoder) text(t []byte) string {
+	if d.rowValid {
+		return string(t)
+	}
+	return validText(t)
 }
 
 // addr parses an address field; the text is kept whether it parses or not.
@@ -434,5 +449,5 @@ func (d *eventDecoder) addr(v []byte, kind byte) (netip.Addr, string) {
 		return netip.Addr{}, ""
 	}
 	a, _ := parseAddr(bytes.TrimSpace(t))
-	return a, validText(t)
+	return a, d.text(t)
 }
