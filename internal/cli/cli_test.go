@@ -108,6 +108,8 @@ func TestRunTableAndSummary(t *testing.T) {
 		"skipped bad JSON: 1 (first: DeviceInfo.ndjson:5)",
 		"network events: 8 rows read, 1 skipped, 3 candidates",
 		"skipped bad RemoteIP: 1 (first: ev.ndjson:6)",
+		"other tables (not read): DeviceInfo: 3, DeviceProcessEvents: 2",
+		"missing columns: old.csv: RemoteIP, LocalPort",
 		"alerts:         2 matched, 2 written to stdout",
 	} {
 		if !strings.Contains(errOut, w) {

@@ -82,7 +82,8 @@ func fakeAlerts(n int) []plugin.Alert {
 const fakeSummary = `{"run_id":"fake-run","source":"file","indicators":{"loaded":3,"dropped":{"private":1},"invalid":1,
 "feeds":[{"source":"ipsum.txt","invalid":1,"invalid_lines":[7]}]},"device_info":{"read":5,"skipped":{"bad JSON":1},
 "examples":{"bad JSON":[{"source":"DeviceInfo.ndjson","line":5}]},"facing_ports":2,"devices":1},
-"events":{"read":8,"candidates":3,"skipped":{"bad RemoteIP":1},"examples":{"bad RemoteIP":[{"source":"ev.ndjson","line":6}]}},
+"events":{"read":8,"candidates":3,"skipped":{"bad RemoteIP":1},"examples":{"bad RemoteIP":[{"source":"ev.ndjson","line":6}]},
+"other_tables":{"DeviceProcessEvents":2,"DeviceInfo":3},"missing_columns":{"old.csv":["RemoteIP","LocalPort"]}},
 "alerts":{"matched":2}}`
 
 func (f *fakePlugin) Run(ctx context.Context, req plugin.RunRequest, s plugin.Stream) (plugin.Result, error) {

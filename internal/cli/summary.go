@@ -44,6 +44,7 @@ func writeSummary(w io.Writer, raw json.RawMessage, t runTotals) {
 	fmt.Fprintf(&b, "  device info:    %d rows read, %d skipped; %d internet-facing ports on %d devices\n",
 		s.DeviceInfo.Read, sumInt(s.DeviceInfo.Skipped), s.DeviceInfo.FacingPorts, s.DeviceInfo.Devices)
 	skipLines(&b, s.DeviceInfo.Skipped, s.DeviceInfo.Examples)
+	inputNotes(&b, s.DeviceInfo.InputNotes)
 	fmt.Fprintf(&b, "  network events: %d rows read, %d skipped, %d candidates",
 		s.Events.Read, sumInt(s.Events.Skipped), s.Events.Candidates)
 	if s.Events.Duplicates > 0 {
@@ -51,6 +52,7 @@ func writeSummary(w io.Writer, raw json.RawMessage, t runTotals) {
 	}
 	b.WriteByte('\n')
 	skipLines(&b, s.Events.Skipped, s.Events.Examples)
+	inputNotes(&b, s.Events.InputNotes)
 	out := t.Out
 	if out == "-" || out == "" {
 		out = "stdout"
@@ -119,5 +121,16 @@ func round(d time.Duration) time.Duration {
 		return d.Round(10 * time.Millisecond)
 	default:
 		return d.Round(100 * time.Microsecond)
+	}
+}
+
+// inputNotes writes what a read saw besides its rows: rows of other tables
+// and the columns a CSV file lacks.
+func inputNotes(b *strings.Builder, n wire.InputNotes) {
+	if len(n.OtherTables) > 0 {
+		fmt.Fprintf(b, "      other tables (not read): %s\n", countsText(n.OtherTables))
+	}
+	for _, file := range sortedKeys(n.MissingColumns) {
+		fmt.Fprintf(b, "      missing columns: %s: %s\n", file, strings.Join(n.MissingColumns[file], ", "))
 	}
 }

@@ -62,12 +62,13 @@ type FeedReport struct {
 
 // DeviceSummary counts the facing step.
 type DeviceSummary struct {
-	Read        int64                 `json:"read"`
-	Skipped     map[string]int64      `json:"skipped,omitempty"`
-	Examples    map[string][]Location `json:"examples,omitempty"`
-	NoPort      int                   `json:"rows_without_port"`
-	FacingPorts int                   `json:"facing_ports"`
-	Devices     int                   `json:"devices"`
+	Read     int64                 `json:"read"`
+	Skipped  map[string]int64      `json:"skipped,omitempty"`
+	Examples map[string][]Location `json:"examples,omitempty"`
+	InputNotes
+	NoPort      int `json:"rows_without_port"`
+	FacingPorts int `json:"facing_ports"`
+	Devices     int `json:"devices"`
 }
 
 // EventSummary counts the event step.
@@ -76,6 +77,7 @@ type EventSummary struct {
 	Candidates int64                 `json:"candidates"`
 	Skipped    map[string]int64      `json:"skipped,omitempty"`
 	Examples   map[string][]Location `json:"examples,omitempty"`
+	InputNotes
 	// Misses counts candidate rows the exact match refused, by reason.
 	Misses map[string]int64 `json:"misses,omitempty"`
 	// Duplicates counts rows that produced an already-seen finding id.
@@ -83,6 +85,14 @@ type EventSummary struct {
 	// RawNotObject counts alerts whose raw record was not a JSON object
 	// (defender.network_event then holds it as a JSON string).
 	RawNotObject int64 `json:"raw_not_object,omitempty"`
+}
+
+// InputNotes is what a read saw besides its rows: rows of other Defender
+// tables (a mixed dump), by table, and the columns a CSV file lacks, by
+// file.
+type InputNotes struct {
+	OtherTables    map[string]int64    `json:"other_tables,omitempty"`
+	MissingColumns map[string][]string `json:"missing_columns,omitempty"`
 }
 
 // AlertSummary counts the alerts.

@@ -153,6 +153,7 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 	})
 	sum.DeviceInfo.Read = frep.Read
 	sum.DeviceInfo.Skipped, sum.DeviceInfo.Examples = frep.Skipped, locations(frep.Examples)
+	sum.DeviceInfo.OtherTables, sum.DeviceInfo.MissingColumns = frep.OtherTables, frep.MissingColumns
 	if err != nil {
 		return fmt.Errorf("read DeviceInfo: %w", err)
 	}
@@ -198,6 +199,7 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 	})
 	sum.Events.Read = erep.Read
 	sum.Events.Skipped, sum.Events.Examples = erep.Skipped, locations(erep.Examples)
+	sum.Events.OtherTables, sum.Events.MissingColumns = erep.OtherTables, erep.MissingColumns
 	if len(misses) > 0 {
 		sum.Events.Misses = misses
 	}

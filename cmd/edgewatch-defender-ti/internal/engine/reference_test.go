@@ -92,6 +92,9 @@ func TestEngineEqualsSeedSQL(t *testing.T) {
 				ts := a.Timestamp.UnixMicro()
 				var raw map[string]any
 				_ = json.Unmarshal(a.Defender.NetworkEvent, &raw)
+				if props, ok := raw["properties"].(map[string]any); ok { // a Streaming API record
+					raw = props
+				}
 				k := refKey{a.Host.ID, refString(raw["ReportId"]), ts, a.Source.IP, port}
 				got[k.String()] = true
 			}
