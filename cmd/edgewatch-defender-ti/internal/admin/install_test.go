@@ -687,3 +687,71 @@ func TestInstallAlertIndex(t *testing.T) {
 		})
 	}
 }
+
+// TestInstallKibanaImportsKibana8Bundle: install --kibana sends Kibana the
+// Kibana 8.x bundle (every object with coreMigrationVersion and
+// typeMigrationVersion), with kbn-xsrf, into the space given; --dashboards
+// sends OSD the 7.x-format bundle.
+func TestInstallKibanaImportsKibana8Bundle(t *testing.T) {
+	cases := map[string]struct {
+		flavor   cluster.Flavor
+		kibana   bool
+		wantKind string
+		wantPath string
+		wantHdr  string
+	}{
+		"kibana": {flavor: cluster.Elasticsearch, kibana: true, wantKind: dashboards.KindKibana,
+			wantPath: "/s/soc/api/saved_objects/_import?overwrite=true", wantHdr: "kbn-xsrf"},
+		"opensearch dashboards": {flavor: cluster.OpenSearch, wantKind: dashboards.KindOpenSearchDashboards,
+			wantPath: "/api/saved_objects/_import?overwrite=true", wantHdr: "osd-xsrf"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var gotPath, gotHdr string
+			var file []byte
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				gotPath = r.URL.RequestURI()
+				if r.Header.Get(tc.wantHdr) != "" {
+					gotHdr = tc.wantHdr
+				}
+				mr, err := r.MultipartReader()
+				if err != nil {
+					http.Error(w, err.Error(), 400)
+					return
+				}
+				if p, err := mr.NextPart(); err == nil {
+					file, _ = io.ReadAll(p)
+				}
+				fmt.Fprint(w, `{"success":true,"successCount":16}`)
+			}))
+			defer srv.Close()
+			f := newFake(t, tc.flavor)
+			withTemplates(f)
+			sa := wire.StackArgs{Settings: stackSettings(tc.flavor)}
+			if tc.kibana {
+				sa.KibanaURL, sa.Space = srv.URL, "soc"
+			} else {
+				sa.DashboardsURL = srv.URL
+			}
+			r := runInstall(t, f, wire.InstallArgs{StackArgs: sa}, nil)
+			if s := stepOf(r, "saved objects", ""); s.Outcome != wire.StepOK {
+				t.Fatalf("saved objects: %s", s)
+			}
+			want, _ := dashboards.SavedObjects(tc.wantKind)
+			if gotPath != tc.wantPath || gotHdr != tc.wantHdr || string(file) != string(want) {
+				t.Errorf("import %s (header %q), file is the %s bundle: %v", gotPath, gotHdr, tc.wantKind, string(file) == string(want))
+			}
+			for i, line := range strings.Split(strings.TrimSpace(string(file)), "\n") {
+				var o map[string]any
+				if err := json.Unmarshal([]byte(line), &o); err != nil {
+					t.Fatal(err)
+				}
+				_, tmv := o["typeMigrationVersion"]
+				_, mv := o["migrationVersion"]
+				if tmv != tc.kibana || mv == tc.kibana {
+					t.Errorf("line %d (%v/%v): typeMigrationVersion %v, migrationVersion %v", i+1, o["type"], o["id"], tmv, mv)
+				}
+			}
+		})
+	}
+}
