@@ -463,29 +463,7 @@ func TestInstallTriggers(t *testing.T) {
 	t.Run("alerting", func(t *testing.T) {
 		f := newFake(t, cluster.OpenSearch)
 		withTemplates(f)
-		channel, monitor := false, ""
-		f.onFunc(http.MethodGet, "/_plugins/_notifications/configs/edgewatch-prod", func(cluster.Request) (int, string) {
-			if channel {
-				return 200, `{"config_list":[{"config_id":"edgewatch-prod"}]}`
-			}
-			return 404, `{"error":{"type":"status_exception","reason":"Config not found"},"status":404}`
-		})
-		f.onFunc(http.MethodPost, "/_plugins/_notifications/configs", func(cluster.Request) (int, string) {
-			channel = true
-			return 200, `{"config_id":"edgewatch-prod"}`
-		})
-		f.on(http.MethodPut, "/_plugins/_notifications/configs/edgewatch-prod", 200, `{"config_id":"edgewatch-prod"}`)
-		f.onFunc(http.MethodPost, "/_plugins/_alerting/monitors/_search", func(cluster.Request) (int, string) {
-			if monitor == "" {
-				return 404, `{"error":{"type":"index_not_found_exception","reason":"no such index [.opendistro-alerting-config]"},"status":404}`
-			}
-			return 200, `{"hits":{"hits":[{"_id":"` + monitor + `","_source":{"type":"monitor","monitor":{"name":"edgewatch-prod"}}}]}}`
-		})
-		f.onFunc(http.MethodPost, "/_plugins/_alerting/monitors", func(cluster.Request) (int, string) {
-			monitor = "m-1"
-			return 201, `{"_id":"m-1"}`
-		})
-		f.on(http.MethodPut, "/_plugins/_alerting/monitors/m-1", 200, `{"_id":"m-1"}`)
+		(&fakeAlerting{names: map[string]string{}}).route(f)
 		r := runInstall(t, f, args, secrets)
 		if s := stepOf(r, "trigger", "notifications channel edgewatch-prod"); s.Outcome != wire.StepOK {
 			t.Errorf("channel: %s", s)

@@ -50,6 +50,9 @@ func (a *fakeAlerting) search(req cluster.Request) (int, string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.bodies = append(a.bodies, req.Body)
+	if a.next == 0 { // no monitor was ever created: no config index yet
+		return 404, `{"error":{"type":"index_not_found_exception","reason":"no such index [.opendistro-alerting-config]"},"status":404}`
+	}
 	var q struct {
 		Size  *int `json:"size"`
 		Query struct {

@@ -172,7 +172,7 @@ func CheckAlertIndexName(name string) error {
 	case strings.ContainsAny(name, `\/?"<>| #:`) || name != strings.ToLower(name):
 		return fmt.Errorf("alert index %q: index names are lower case without \\ / ? \" < > | # : or spaces", name)
 	case strings.IndexAny(name[:1], "-_+") == 0 || name == "." || name == "..":
-		return fmt.Errorf("alert index %q: an index name cannot start with - _ + or be . or ..", name)
+		return fmt.Errorf("alert index %q: an index name cannot be \".\" or \"..\" nor start with - _ +", name)
 	case len(name) > 255:
 		return fmt.Errorf("alert index %q: longer than 255 bytes", name)
 	}
