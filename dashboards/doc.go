@@ -1,8 +1,9 @@
 // Package dashboards holds the assets edgewatch installs into a stack, embedded
 // with go:embed so the binary needs no files at run time:
 //
-//   - saved objects for OpenSearch Dashboards 2.x and Kibana 8.x (NDJSON,
-//     fixed ids) — SavedObjects, ObjectRefs;
+//   - saved objects for OpenSearch Dashboards 2.x (7.x format) and Kibana
+//     8.9+/9.x (Kibana 8 export format), the same objects with fixed ids —
+//     SavedObjects, ObjectRefs;
 //   - retention policies for the alert indices (ISM on OpenSearch, ILM on
 //     Elasticsearch) — RetentionPolicy;
 //   - schedule triggers that call edgewatch's webhook (an Elastic Watcher

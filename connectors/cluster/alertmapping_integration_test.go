@@ -39,18 +39,27 @@ func TestAlertMappingWarning(t *testing.T) {
 				clustertest.Call(t, tg.Client, http.MethodPut, "/"+index, nil, nil)
 			}},
 			{name: "other name covered by a template of its own", prefix: "ew-ownmap", setup: func(t *testing.T, index string) {
-				tmpl := index + "-tmpl"
-				clustertest.Call(t, tg.Client, http.MethodPut, "/_index_template/"+tmpl, map[string]any{
+				// What install --alert-index does: the alert template's
+				// mappings under a template matching just this index.
+				var body struct {
+					Template struct {
+						Mappings json.RawMessage `json:"mappings"`
+					} `json:"template"`
+				}
+				if err := json.Unmarshal(tmpl.Body, &body); err != nil {
+					t.Fatal(err)
+				}
+				own := index + "-tmpl"
+				clustertest.Call(t, tg.Client, http.MethodPut, "/_index_template/"+own, map[string]any{
 					"index_patterns": []string{index}, "priority": 1000,
-					"template": map[string]any{"mappings": map[string]any{"dynamic": false, "properties": map[string]any{
-						"source": map[string]any{"properties": map[string]any{"ip": map[string]any{"type": "ip"}}}}}},
+					"template": map[string]any{"mappings": body.Template.Mappings},
 				}, nil)
 				t.Cleanup(func() {
-					_ = tg.Client.Call(context.Background(), "cleanup", cluster.Request{Method: http.MethodDelete, Path: "/_index_template/" + tmpl}, nil)
+					_ = tg.Client.Call(context.Background(), "cleanup", cluster.Request{Method: http.MethodDelete, Path: "/_index_template/" + own}, nil)
 				})
 			}},
-			{name: "no template matches", prefix: "ew-nomap", wantWarn: "no index template gives alert index"},
-			{name: "existing index mapped dynamically", prefix: "ew-dynmap", wantWarn: "source.ip is text", setup: func(t *testing.T, index string) {
+			{name: "no template matches", prefix: "ew-nomap", wantWarn: "no index template matches it"},
+			{name: "existing index mapped dynamically", prefix: "ew-dynmap", wantWarn: "source.ip is text (want ip)", setup: func(t *testing.T, index string) {
 				clustertest.Call(t, tg.Client, http.MethodPut, "/"+index+"/_doc/x", map[string]any{"source": map[string]any{"ip": "192.0.2.1"}}, nil)
 			}},
 		}

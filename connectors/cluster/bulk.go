@@ -363,9 +363,9 @@ type AlertWriter struct {
 
 // NewAlertWriter writes into index ("" = wire.DefaultAlertIndex). Before
 // its first write it asks the cluster whether the index gets edgewatch's
-// alert mapping (AlertMappingProblem) and logs a warning only when it does
-// not: an index is allowed whatever its name, and a healthy run warns about
-// nothing.
+// alert mapping (CheckAlertIndex, the rule install applies too) and logs a
+// warning only when it does not: an index is allowed whatever its name, and
+// a healthy run warns about nothing.
 func NewAlertWriter(c *Client, index string, opts BulkOptions) *AlertWriter {
 	if index == "" {
 		index = wire.DefaultAlertIndex
@@ -376,12 +376,13 @@ func NewAlertWriter(c *Client, index string, opts BulkOptions) *AlertWriter {
 // checkMapping warns once when the alerts would be mapped dynamically.
 func (w *AlertWriter) checkMapping(ctx context.Context) {
 	w.checked.Do(func() {
-		problem, err := w.c.AlertMappingProblem(ctx, w.index)
+		m, err := CheckAlertIndex(ctx, w.c, w.index)
 		switch {
-		case err != nil:
+		case err != nil: // unknown (e.g. no privilege to read mappings), not a problem
 			w.c.log.Debug("could not check the alert index mapping", "index", w.index, "err", err)
-		case problem != "":
-			w.c.log.Warn(problem, "index", w.index)
+		case !m.OK():
+			w.c.log.Warn("alerts would be mapped dynamically: the dashboards cannot use them; run edgewatch install (with --alert-index for an index outside "+
+				wire.AlertsPattern+"): "+m.String(), "index", w.index)
 		}
 	})
 }

@@ -156,6 +156,23 @@ func ConfigErrorf(format string, args ...any) *Error {
 	return &Error{Op: "config", Reason: fmt.Sprintf(format, args...)}
 }
 
+// IndexMissingError: an index, alias, data stream or pattern a source was
+// told to read matches no index. It matches ErrNotFound; its message is one
+// short line naming the index (the caller adds the setting that named it).
+type IndexMissingError struct {
+	Index string
+}
+
+func (e *IndexMissingError) Error() string {
+	if strings.ContainsAny(e.Index, "*,") {
+		return "no index matches " + e.Index
+	}
+	return "no index, alias or data stream named " + e.Index
+}
+
+// Is matches ErrNotFound.
+func (e *IndexMissingError) Is(target error) bool { return target == ErrNotFound }
+
 // IsRetryable reports whether err (or an error it wraps) is a retryable
 // *Error.
 func IsRetryable(err error) bool {

@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/plugin/wire"
@@ -19,17 +21,28 @@ import (
 )
 
 // withTemplates routes the index template and index calls of
-// cluster.Install: templates missing, then stored; indices missing, then
-// created.
-func withTemplates(f *fakeCluster) {
+// stack.Install: templates missing, then stored; indices missing, then
+// created with the mapping of the stored template of highest priority that
+// matches them (as the servers do), which the alert mapping step reads back.
+// alertIndices are alert indices besides the default one.
+func withTemplates(f *fakeCluster, alertIndices ...string) {
 	stored := map[string]map[string]any{}
+	names := []string{}
 	for _, t := range dashboards.IndexTemplates() {
-		path := "/_index_template/" + t.Name
+		names = append(names, t.Name)
+	}
+	for _, idx := range alertIndices {
+		if t, needed, _ := stack.AlertTemplateFor(idx); needed {
+			names = append(names, t.Name)
+		}
+	}
+	for _, name := range names {
+		path := "/_index_template/" + name
 		f.onFunc(http.MethodGet, path, func(cluster.Request) (int, string) {
-			if stored[t.Name] == nil {
-				return 404, `{"error":{"type":"resource_not_found_exception","reason":"index template matching [` + t.Name + `] not found"},"status":404}`
+			if stored[name] == nil {
+				return 404, `{"error":{"type":"resource_not_found_exception","reason":"index template matching [` + name + `] not found"},"status":404}`
 			}
-			b, _ := json.Marshal(map[string]any{"index_templates": []any{map[string]any{"name": t.Name, "index_template": stored[t.Name]}}})
+			b, _ := json.Marshal(map[string]any{"index_templates": []any{map[string]any{"name": name, "index_template": stored[name]}}})
 			return 200, string(b)
 		})
 		f.onFunc(http.MethodPut, path, func(req cluster.Request) (int, string) {
@@ -37,16 +50,44 @@ func withTemplates(f *fakeCluster) {
 			if err := json.Unmarshal(req.Body, &m); err != nil {
 				return 400, `{"error":{"type":"parse_exception","reason":"bad json"}}`
 			}
-			stored[t.Name] = m
+			stored[name] = m
 			return 200, `{"acknowledged":true}`
 		})
 		f.onFunc(http.MethodDelete, path, func(cluster.Request) (int, string) {
-			delete(stored, t.Name)
+			delete(stored, name)
 			return 200, `{"acknowledged":true}`
 		})
 	}
+	f.onFunc(http.MethodGet, "/_index_template/edgewatch-*", func(cluster.Request) (int, string) {
+		var list []any
+		for name, t := range stored {
+			list = append(list, map[string]any{"name": name, "index_template": t})
+		}
+		b, _ := json.Marshal(map[string]any{"index_templates": list})
+		if len(list) == 0 {
+			return 404, string(b)
+		}
+		return 200, string(b)
+	})
+	// mappingFor is the mappings object of the winning stored template.
+	mappingFor := func(idx string) (any, bool) {
+		best, prio := map[string]any(nil), -1
+		for _, t := range stored {
+			pats, _ := t["index_patterns"].([]any)
+			p, _ := t["priority"].(float64)
+			for _, pat := range pats {
+				if ok, _ := path.Match(pat.(string), idx); ok && int(p) > prio {
+					best, prio = t, int(p)
+				}
+			}
+		}
+		if best == nil {
+			return nil, false
+		}
+		return best["template"].(map[string]any)["mappings"], true
+	}
 	indices := map[string]bool{}
-	for _, idx := range []string{wire.StateIndex, wire.DefaultAlertIndex} {
+	for _, idx := range append([]string{wire.StateIndex, wire.DefaultAlertIndex}, alertIndices...) {
 		f.onFunc(http.MethodHead, "/"+idx, func(cluster.Request) (int, string) {
 			if indices[idx] {
 				return 200, ""
@@ -56,6 +97,25 @@ func withTemplates(f *fakeCluster) {
 		f.onFunc(http.MethodPut, "/"+idx, func(cluster.Request) (int, string) {
 			indices[idx] = true
 			return 200, `{"acknowledged":true}`
+		})
+		f.onFunc(http.MethodGet, "/"+idx+"/_mapping", func(cluster.Request) (int, string) {
+			if !indices[idx] {
+				return 404, `{"error":{"type":"index_not_found_exception","reason":"no such index [` + idx + `]"},"status":404}`
+			}
+			m, ok := mappingFor(idx)
+			if !ok {
+				m = map[string]any{}
+			}
+			b, _ := json.Marshal(map[string]any{idx: map[string]any{"mappings": m}})
+			return 200, string(b)
+		})
+		f.onFunc(http.MethodPost, "/_index_template/_simulate_index/"+idx, func(cluster.Request) (int, string) {
+			m, ok := mappingFor(idx)
+			if !ok {
+				return 200, `{}`
+			}
+			b, _ := json.Marshal(map[string]any{"template": map[string]any{"mappings": m}})
+			return 200, string(b)
 		})
 	}
 }
@@ -140,6 +200,7 @@ func TestInstallILMAccepted(t *testing.T) {
 		"index template edgewatch-state: ok",
 		"index edgewatch-state: ok",
 		"index edgewatch-alerts-default: ok",
+		"alert mapping edgewatch-alerts-default: ok",
 		"retention policy ILM edgewatch-alerts-retention: ok",
 		"retention attach index template edgewatch-alerts: updated",
 		"retention attach edgewatch-alerts-*: ok",
@@ -402,29 +463,7 @@ func TestInstallTriggers(t *testing.T) {
 	t.Run("alerting", func(t *testing.T) {
 		f := newFake(t, cluster.OpenSearch)
 		withTemplates(f)
-		channel, monitor := false, ""
-		f.onFunc(http.MethodGet, "/_plugins/_notifications/configs/edgewatch-prod", func(cluster.Request) (int, string) {
-			if channel {
-				return 200, `{"config_list":[{"config_id":"edgewatch-prod"}]}`
-			}
-			return 404, `{"error":{"type":"status_exception","reason":"Config not found"},"status":404}`
-		})
-		f.onFunc(http.MethodPost, "/_plugins/_notifications/configs", func(cluster.Request) (int, string) {
-			channel = true
-			return 200, `{"config_id":"edgewatch-prod"}`
-		})
-		f.on(http.MethodPut, "/_plugins/_notifications/configs/edgewatch-prod", 200, `{"config_id":"edgewatch-prod"}`)
-		f.onFunc(http.MethodPost, "/_plugins/_alerting/monitors/_search", func(cluster.Request) (int, string) {
-			if monitor == "" {
-				return 404, `{"error":{"type":"index_not_found_exception","reason":"no such index [.opendistro-alerting-config]"},"status":404}`
-			}
-			return 200, `{"hits":{"hits":[{"_id":"` + monitor + `","_source":{"type":"monitor","monitor":{"name":"edgewatch-prod"}}}]}}`
-		})
-		f.onFunc(http.MethodPost, "/_plugins/_alerting/monitors", func(cluster.Request) (int, string) {
-			monitor = "m-1"
-			return 201, `{"_id":"m-1"}`
-		})
-		f.on(http.MethodPut, "/_plugins/_alerting/monitors/m-1", 200, `{"_id":"m-1"}`)
+		(&fakeAlerting{names: map[string]string{}}).route(f)
 		r := runInstall(t, f, args, secrets)
 		if s := stepOf(r, "trigger", "notifications channel edgewatch-prod"); s.Outcome != wire.StepOK {
 			t.Errorf("channel: %s", s)
@@ -465,7 +504,9 @@ func TestInstallBadArgs(t *testing.T) {
 		// cluster after the templates were already installed.
 		"dotted detection with triggers": {args: wire.InstallArgs{Triggers: true, EdgewatchURL: "https://e:8443", StackArgs: wire.StackArgs{Detection: "prod.eu"}},
 			secrets: map[string]string{wire.SecretWebhookToken: "tok"}, want: `detection name "prod.eu"`},
-		"dotted detection": {args: wire.InstallArgs{StackArgs: wire.StackArgs{Detection: "prod.eu"}}, want: `detection name "prod.eu"`},
+		"dotted detection":       {args: wire.InstallArgs{StackArgs: wire.StackArgs{Detection: "prod.eu"}}, want: `detection name "prod.eu"`},
+		"alert index pattern":    {args: wire.InstallArgs{StackArgs: wire.StackArgs{Settings: alertIndexSettings("ops-*")}}, want: "--alert-index: alert index \"ops-*\": alerts are written to one index"},
+		"alert index upper case": {args: wire.InstallArgs{StackArgs: wire.StackArgs{Settings: alertIndexSettings("Ops")}}, want: "--alert-index"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -538,5 +579,162 @@ func TestInstallSavedObjects(t *testing.T) {
 	}
 	if strings.Contains(string(mustJSON(t, r)), "s3cr3t-pass") {
 		t.Error("the password leaked into the answer")
+	}
+}
+
+func alertIndexSettings(index string) wire.Settings {
+	s := stackSettings(cluster.OpenSearch)
+	s.Cluster.AlertIndex = index
+	return s
+}
+
+// TestInstallAlertIndex: install --alert-index puts a template derived from
+// the alert template for an index edgewatch-alerts-* does not match,
+// creates the index and checks its mapping; an index the bundled template
+// matches needs no template of its own; an index that already exists with
+// dynamic mapping fails the alert mapping step with what to do. Uninstall
+// removes the derived template.
+func TestInstallAlertIndex(t *testing.T) {
+	cases := map[string]struct {
+		index       string
+		preexisting string // the index's mapping before install ("" = absent)
+		wantSteps   []string
+		wantDetail  string
+	}{
+		"outside the alerts pattern": {
+			index: "ops-alerts",
+			wantSteps: []string{"index template edgewatch-alert-index-ops-alerts: ok", "index ops-alerts: ok",
+				"alert mapping ops-alerts: ok"},
+		},
+		"inside the alerts pattern": {
+			index:     "edgewatch-alerts-soc",
+			wantSteps: []string{"index edgewatch-alerts-soc: ok", "alert mapping edgewatch-alerts-soc: ok"},
+		},
+		"existing index mapped dynamically": {
+			index:       "ops-alerts",
+			preexisting: `{"properties":{"source":{"properties":{"ip":{"type":"text","fields":{"keyword":{"type":"keyword"}}}}},"defender":{"properties":{"network_event":{"properties":{"RemoteIP":{"type":"text"}}}}}}}`,
+			wantSteps: []string{"index template edgewatch-alert-index-ops-alerts: ok", "index ops-alerts: already-present",
+				"alert mapping ops-alerts: failed"},
+			wantDetail: "source.ip is text (want ip); destination.port is not mapped (want long); defender.network_event is indexed",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFake(t, cluster.OpenSearch)
+			withTemplates(f, tc.index)
+			if tc.preexisting != "" {
+				f.on(http.MethodHead, "/"+tc.index, 200, "")
+				f.on(http.MethodGet, "/"+tc.index+"/_mapping", 200, `{"`+tc.index+`":{"mappings":`+tc.preexisting+`}}`)
+			}
+			r := runInstall(t, f, wire.InstallArgs{StackArgs: wire.StackArgs{Settings: alertIndexSettings(tc.index)}}, nil)
+			got := outcomes(r)
+			for _, w := range tc.wantSteps {
+				if !slices.Contains(got, w) {
+					t.Errorf("missing step %q in %v", w, got)
+				}
+			}
+			if s := stepOf(r, "alert mapping", tc.index); !strings.Contains(s.Detail, tc.wantDetail) {
+				t.Errorf("alert mapping step %s, want %q", s, tc.wantDetail)
+			}
+			derived := "/_index_template/edgewatch-alert-index-" + tc.index
+			body := f.sent(http.MethodPut, derived)
+			if !strings.HasPrefix(tc.index, "edgewatch-alerts-") {
+				var tb struct {
+					IndexPatterns []string `json:"index_patterns"`
+					Priority      int      `json:"priority"`
+				}
+				if err := json.Unmarshal([]byte(body), &tb); err != nil || !slices.Equal(tb.IndexPatterns, []string{tc.index}) || tb.Priority <= 200 {
+					t.Errorf("derived template %s (%v)", body, err)
+				}
+			} else if body != "" || slices.Contains(f.requests(), "PUT "+derived) {
+				t.Errorf("a template was derived for %s, which the bundled one matches", tc.index)
+			}
+			if tc.preexisting != "" {
+				if slices.Contains(f.mutations(), "PUT /"+tc.index) {
+					t.Error("install re-created an existing index")
+				}
+				return
+			}
+			r = runInstall(t, f, wire.InstallArgs{StackArgs: wire.StackArgs{Settings: alertIndexSettings(tc.index)}}, nil)
+			for _, s := range r.Steps {
+				if s.Outcome != wire.StepAlreadyPresent && s.Outcome != wire.StepSkipped {
+					t.Errorf("second install: %s", s)
+				}
+			}
+			u := runUninstall(t, f, wire.UninstallArgs{StackArgs: wire.StackArgs{Settings: alertIndexSettings(tc.index)}})
+			if !strings.HasPrefix(tc.index, "edgewatch-alerts-") {
+				if s := stepOf(u, "index template", "edgewatch-alert-index-"+tc.index); s.Outcome != wire.StepRemoved {
+					t.Errorf("uninstall: %s", s)
+				}
+			}
+		})
+	}
+}
+
+// TestInstallKibanaImportsKibana8Bundle: install --kibana sends Kibana the
+// Kibana 8.x bundle (every object with coreMigrationVersion and
+// typeMigrationVersion), with kbn-xsrf, into the space given; --dashboards
+// sends OSD the 7.x-format bundle.
+func TestInstallKibanaImportsKibana8Bundle(t *testing.T) {
+	cases := map[string]struct {
+		flavor   cluster.Flavor
+		kibana   bool
+		wantKind string
+		wantPath string
+		wantHdr  string
+	}{
+		"kibana": {flavor: cluster.Elasticsearch, kibana: true, wantKind: dashboards.KindKibana,
+			wantPath: "/s/soc/api/saved_objects/_import?overwrite=true", wantHdr: "kbn-xsrf"},
+		"opensearch dashboards": {flavor: cluster.OpenSearch, wantKind: dashboards.KindOpenSearchDashboards,
+			wantPath: "/api/saved_objects/_import?overwrite=true", wantHdr: "osd-xsrf"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var gotPath, gotHdr string
+			var file []byte
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				gotPath = r.URL.RequestURI()
+				if r.Header.Get(tc.wantHdr) != "" {
+					gotHdr = tc.wantHdr
+				}
+				mr, err := r.MultipartReader()
+				if err != nil {
+					http.Error(w, err.Error(), 400)
+					return
+				}
+				if p, err := mr.NextPart(); err == nil {
+					file, _ = io.ReadAll(p)
+				}
+				fmt.Fprint(w, `{"success":true,"successCount":16}`)
+			}))
+			defer srv.Close()
+			f := newFake(t, tc.flavor)
+			withTemplates(f)
+			sa := wire.StackArgs{Settings: stackSettings(tc.flavor)}
+			if tc.kibana {
+				sa.KibanaURL, sa.Space = srv.URL, "soc"
+			} else {
+				sa.DashboardsURL = srv.URL
+			}
+			r := runInstall(t, f, wire.InstallArgs{StackArgs: sa}, nil)
+			if s := stepOf(r, "saved objects", ""); s.Outcome != wire.StepOK {
+				t.Fatalf("saved objects: %s", s)
+			}
+			want, _ := dashboards.SavedObjects(tc.wantKind)
+			if gotPath != tc.wantPath || gotHdr != tc.wantHdr || string(file) != string(want) {
+				t.Errorf("import %s (header %q), file is the %s bundle: %v", gotPath, gotHdr, tc.wantKind, string(file) == string(want))
+			}
+			for i, line := range strings.Split(strings.TrimSpace(string(file)), "\n") {
+				var o map[string]any
+				if err := json.Unmarshal([]byte(line), &o); err != nil {
+					t.Fatal(err)
+				}
+				_, tmv := o["typeMigrationVersion"]
+				_, mv := o["migrationVersion"]
+				if tmv != tc.kibana || mv == tc.kibana {
+					t.Errorf("line %d (%v/%v): typeMigrationVersion %v, migrationVersion %v", i+1, o["type"], o["id"], tmv, mv)
+				}
+			}
+		})
 	}
 }

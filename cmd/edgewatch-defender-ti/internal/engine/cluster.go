@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -74,10 +75,25 @@ func ClusterBackend(c *cluster.Client, s wire.Settings) (*Backend, error) {
 	}
 	if feed := cl.IndicatorFeed; feed != "" {
 		be.Indicators = func(ctx context.Context) (*correlation.IndicatorSet, error) {
-			return stack.ReadIndicators(ctx, c, feed)
+			set, err := stack.ReadIndicators(ctx, c, feed)
+			if errors.Is(err, stack.ErrNoFeed) {
+				return nil, fmt.Errorf("%w: --indicator-feed: %w", ErrConfig, err)
+			}
+			return set, err
 		}
 	}
 	return be, nil
+}
+
+// readError is the error of a failed read of table. A name that matches no
+// index is the configuration's fault (ErrConfig: the run cannot work until
+// the setting changes) and is said in one line naming the flag that set it.
+func readError(table, flag string, err error) error {
+	var mi *cluster.IndexMissingError
+	if errors.As(err, &mi) {
+		return fmt.Errorf("%w: %s: %w", ErrConfig, flag, mi)
+	}
+	return fmt.Errorf("read %s: %w", table, err)
 }
 
 // RunRecordOf is the state index's record of one run with settings s: the

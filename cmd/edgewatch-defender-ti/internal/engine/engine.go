@@ -155,7 +155,7 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 	sum.DeviceInfo.Skipped, sum.DeviceInfo.Examples = frep.Skipped, locations(frep.Examples)
 	sum.DeviceInfo.OtherTables, sum.DeviceInfo.MissingColumns = frep.OtherTables, frep.MissingColumns
 	if err != nil {
-		return fmt.Errorf("read DeviceInfo: %w", err)
+		return readError("DeviceInfo", "--device-info-index", err)
 	}
 	facing := fb.Build()
 	sum.DeviceInfo.NoPort = fb.Ignored()
@@ -204,7 +204,7 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 		sum.Events.Misses = misses
 	}
 	if err != nil {
-		return fmt.Errorf("read DeviceNetworkEvents: %w", err)
+		return readError("DeviceNetworkEvents", "--network-events-index", err)
 	}
 
 	// 5 write
@@ -259,6 +259,9 @@ func (w *writer) flush(ctx context.Context) error {
 func loadIndicators(ctx context.Context, s wire.Settings, be *Backend, sum *wire.Summary) (*correlation.IndicatorSet, error) {
 	if be.Indicators != nil && (s.Cluster != nil && s.Cluster.IndicatorFeed != "") {
 		ind, err := be.Indicators(ctx)
+		if errors.Is(err, ErrConfig) {
+			return nil, err
+		}
 		if err != nil {
 			return nil, fmt.Errorf("load indicators from %s: %w", s.Cluster.IndicatorFeed, err)
 		}

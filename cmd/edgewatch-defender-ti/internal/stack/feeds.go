@@ -38,6 +38,22 @@ var (
 // removed). It matches cluster.ErrNotFound too.
 var ErrNoFeed = fmt.Errorf("%w: %w", cluster.ErrNotFound, errNoLiveFeed)
 
+// noFeedError says which feed is not loaded and how to load it, in one
+// line. It matches ErrNoFeed (and so cluster.ErrNotFound).
+type noFeedError struct{ name string }
+
+func (e *noFeedError) Error() string {
+	name := ""
+	if e.name != wire.DefaultFeedName {
+		name = " --name " + e.name
+	}
+	return fmt.Sprintf("feed %s is not loaded (no alias %s): run edgewatch feed load%s --file FEED", e.name, wire.FeedAlias(e.name), name)
+}
+
+func (e *noFeedError) Is(target error) bool {
+	return target == ErrNoFeed || errors.Is(ErrNoFeed, target)
+}
+
 // CheckFeedName accepts lower-case letters, digits, '-' and '_' (index name
 // rules), up to 64 characters.
 func CheckFeedName(name string) error {
@@ -551,7 +567,7 @@ func ScanIndicators(ctx context.Context, c *cluster.Client, name string, fn func
 		return "", err
 	}
 	if len(live) == 0 {
-		return "", fmt.Errorf("feed %s: %w", name, ErrNoFeed)
+		return "", &noFeedError{name: name}
 	}
 	index = live[len(live)-1]
 	var bad int

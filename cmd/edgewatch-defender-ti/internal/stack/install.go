@@ -93,6 +93,7 @@ func Uninstall(ctx context.Context, c *cluster.Client, o UninstallOptions) []wir
 	for _, t := range dashboards.IndexTemplates() {
 		steps = append(steps, removeTemplate(ctx, c, t.Name, o.DryRun))
 	}
+	steps = append(steps, removeDerivedTemplates(ctx, c, o.DryRun)...)
 	progress("data")
 	return append(steps, removeData(ctx, c, o, o.DryRun)...)
 }

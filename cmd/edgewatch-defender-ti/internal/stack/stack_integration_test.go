@@ -18,6 +18,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/internal/testenv"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
@@ -495,6 +496,96 @@ func TestFeedDiffRealIPsum(t *testing.T) {
 		st, err := stack.FeedStatus(ctx, tg.Client, name)
 		if err != nil || !st.Live || st.Total != 0 || st.Index != empty.Index {
 			t.Fatalf("after empty load: %+v %v", st, err)
+		}
+	})
+}
+
+// TestAlertIndexOutsidePattern: InstallTemplates for an alert index that
+// edgewatch-alerts-* does not match puts a derived template, creates the
+// index with the alert mapping and verifies it with the same check the run
+// side uses (cluster.CheckAlertIndex); an index auto-created with dynamic
+// mapping fails that check and install's alert mapping step; uninstall
+// finds the derived template (and no other).
+func TestAlertIndexOutsidePattern(t *testing.T) {
+	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
+		ctx := context.Background()
+		c := tg.Client
+		ops := clustertest.Name(t, tg, "ops-alerts")
+		derived := "edgewatch-alert-index-" + ops
+		t.Cleanup(func() {
+			_, _ = c.Do(context.Background(), cluster.Request{Method: http.MethodDelete, Path: "/_index_template/" + derived})
+		})
+
+		m, err := cluster.CheckAlertIndex(ctx, c, ops)
+		if err != nil || m.OK() || m.Exists || !strings.Contains(m.String(), "no index template matches") {
+			t.Fatalf("before install: %v, %v", m, err)
+		}
+		steps, err := stack.InstallTemplates(ctx, c, stack.TemplateOptions{AlertIndex: ops})
+		if err != nil {
+			t.Fatalf("install: %v (%v)", err, steps)
+		}
+		outcome := map[string]string{}
+		for _, s := range steps {
+			outcome[s.Step+" "+s.Target] = s.Outcome
+		}
+		for _, k := range []string{"index template " + derived, "index " + ops, "alert mapping " + ops} {
+			if outcome[k] != wire.StepOK {
+				t.Errorf("%s: %q, want ok (%v)", k, outcome[k], steps)
+			}
+		}
+		got := mappingTypes(t, c, ops)
+		if got["source.ip"] != "ip" || got["defender.network_event"] != "disabled-object" || got["event.id"] != "keyword" {
+			t.Errorf("mapping of %s: source.ip %q, defender.network_event %q, event.id %q", ops, got["source.ip"], got["defender.network_event"], got["event.id"])
+		}
+		if m, err := cluster.CheckAlertIndex(ctx, c, ops); err != nil || !m.OK() || !m.Exists {
+			t.Errorf("after install: %v, %v", m, err)
+		}
+		steps, err = stack.InstallTemplates(ctx, c, stack.TemplateOptions{AlertIndex: ops})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range steps {
+			if s.Outcome != wire.StepAlreadyPresent {
+				t.Errorf("second install: %s", s)
+			}
+		}
+
+		// Dynamic mapping: an index auto-created by a first write.
+		dyn := clustertest.Name(t, tg, "ops-dynamic")
+		clustertest.Call(t, c, http.MethodPut, "/"+dyn+"/_doc/1?refresh=true", map[string]any{
+			"source": map[string]any{"ip": "203.0.113.9"}, "defender": map[string]any{"network_event": map[string]any{"RemoteIP": "203.0.113.9"}}}, nil)
+		m, err = cluster.CheckAlertIndex(ctx, c, dyn)
+		if err != nil || m.OK() || !strings.Contains(m.String(), "source.ip is text (want ip)") || !strings.Contains(m.String(), "defender.network_event is indexed") {
+			t.Errorf("dynamic index: %v, %v", m, err)
+		}
+		t.Cleanup(func() {
+			_, _ = c.Do(context.Background(), cluster.Request{Method: http.MethodDelete, Path: "/_index_template/edgewatch-alert-index-" + dyn})
+		})
+		steps, err = stack.InstallTemplates(ctx, c, stack.TemplateOptions{AlertIndex: dyn})
+		if err == nil {
+			t.Errorf("install over a dynamically mapped alert index succeeded: %v", steps)
+		}
+		if s := steps[len(steps)-1]; s.Step != "alert mapping" || s.Outcome != wire.StepFailed || !strings.Contains(s.Detail, "exists without the alert mapping") {
+			t.Errorf("last step %s", s)
+		}
+
+		// Uninstall finds the derived templates (only those). A dry run: a
+		// real one would also remove derived templates of tests running in
+		// parallel on the shared clusters.
+		removed := map[string]string{}
+		for _, s := range stack.RemoveDerivedTemplates(ctx, c, true) {
+			removed[s.Target] = s.Outcome
+		}
+		if removed[derived] != wire.StepWouldRemove {
+			t.Errorf("derived template %s: %q (%v)", derived, removed[derived], removed)
+		}
+		for name := range removed {
+			if !strings.HasPrefix(name, "edgewatch-alert-index-") {
+				t.Errorf("uninstall would remove %s, which is not a derived alert template", name)
+			}
+		}
+		if resp, err := c.Do(ctx, cluster.Request{Method: http.MethodGet, Path: "/_index_template/" + dashboards.AlertsTemplate}); err != nil || resp.Status != 200 {
+			t.Errorf("the bundled alert template is gone: %v %v", resp, err)
 		}
 	})
 }

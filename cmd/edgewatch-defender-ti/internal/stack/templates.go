@@ -19,17 +19,20 @@ type TemplateOptions struct {
 	DryRun bool
 	// AlertIndex, when not empty, is created too (with the alert template's
 	// mapping) so that the first write does not depend on index
-	// auto-creation. Default wire.DefaultAlertIndex; "-" skips it.
+	// auto-creation. Default wire.DefaultAlertIndex; "-" skips it. An
+	// index the bundled alert template does not match (edgewatch-alerts-*)
+	// gets a template of its own first (AlertTemplateFor).
 	AlertIndex string
 }
 
-// InstallTemplates puts the bundled index templates and creates the state
-// index and the alert index. It is idempotent: each template is compared
-// with the installed one (its _meta.version and a digest of the bundled
-// body, stored as _meta.content_sha256) and put only when missing or
-// different; the indices are created only when missing. Every step is
-// reported; the error is non-nil when any step failed (the other steps
-// still ran).
+// InstallTemplates puts the bundled index templates (and the derived
+// template of an alert index outside edgewatch-alerts-*), creates the state
+// index and the alert index, and checks that the alert index holds the
+// alert mapping. It is idempotent: each template is compared with the
+// installed one (its _meta.version and a digest of the bundled body, stored
+// as _meta.content_sha256) and put only when missing or different; the
+// indices are created only when missing. Every step is reported; the error
+// is non-nil when any step failed (the other steps still ran).
 func InstallTemplates(ctx context.Context, c *cluster.Client, opts TemplateOptions) ([]wire.Step, error) {
 	var steps []wire.Step
 	var failed []string
@@ -40,22 +43,39 @@ func InstallTemplates(ctx context.Context, c *cluster.Client, opts TemplateOptio
 			failed = append(failed, s.Step+" "+s.Target)
 			if first == nil {
 				first = err
+				if first == nil {
+					first = errors.New(s.Detail)
+				}
 			}
 		}
 	}
-	for _, t := range dashboards.IndexTemplates() {
+	alertIndex := opts.AlertIndex
+	if alertIndex == "" {
+		alertIndex = wire.DefaultAlertIndex
+	}
+	templates := dashboards.IndexTemplates()
+	if alertIndex != "-" {
+		t, needed, err := AlertTemplateFor(alertIndex)
+		switch {
+		case err != nil:
+			add(wire.Step{Step: "index template", Target: alertIndexTemplatePrefix + alertIndex, Outcome: wire.StepFailed, Detail: err.Error()}, err)
+		case needed:
+			templates = append(templates, t)
+		}
+	}
+	for _, t := range templates {
 		add(installTemplate(ctx, c, t, opts.DryRun))
 	}
 	indices := []string{wire.StateIndex}
-	switch opts.AlertIndex {
-	case "":
-		indices = append(indices, wire.DefaultAlertIndex)
-	case "-":
-	default:
-		indices = append(indices, opts.AlertIndex)
+	if alertIndex != "-" {
+		indices = append(indices, alertIndex)
 	}
 	for _, idx := range indices {
-		add(ensureIndex(ctx, c, idx, opts.DryRun))
+		st, err := ensureIndex(ctx, c, idx, opts.DryRun)
+		add(st, err)
+		if idx == alertIndex && st.Outcome != wire.StepFailed {
+			add(checkAlertMapping(ctx, c, alertIndex, st.Outcome))
+		}
 	}
 	if len(failed) > 0 {
 		return steps, fmt.Errorf("install: %d step(s) failed (%v): %w", len(failed), failed, first)

@@ -24,13 +24,21 @@ func uninstallTriggers(ctx context.Context, c *cluster.Client, detection string,
 	name := dashboards.MonitorName(detection)
 	mon := wire.Step{Step: "trigger", Target: "alerting monitor " + name}
 	var out []wire.Step
-	if id, step, ok := findMonitor(ctx, c, mon, name); !ok {
+	if ids, step, ok := findMonitor(ctx, c, mon, name); !ok {
 		out = append(out, step)
-	} else if id == "" {
+	} else if len(ids) == 0 {
 		mon.Outcome = wire.StepAbsent
 		out = append(out, mon)
 	} else {
-		out = append(out, deleteThing(ctx, c, mon, cluster.DocPath("_plugins", "_alerting", "monitors", id), dry))
+		// Every monitor of the exact name: duplicates an older install
+		// created go too.
+		for _, id := range ids {
+			st := mon
+			if len(ids) > 1 {
+				st.Target += " (" + id + ")"
+			}
+			out = append(out, deleteThing(ctx, c, st, cluster.DocPath("_plugins", "_alerting", "monitors", id), dry))
+		}
 	}
 	cid := channelID(dashboards.TriggerParams{Detection: detection})
 	ch := wire.Step{Step: "trigger", Target: "notifications channel " + cid}
@@ -192,6 +200,32 @@ func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry boo
 		return st
 	}
 	return remove(ctx, c, st, path)
+}
+
+// removeDerivedTemplates removes every alert template derived from the
+// bundled one (AlertTemplateSpec: _meta.derived_from), e.g. the template
+// install put for --alert-index ops-alerts.
+func removeDerivedTemplates(ctx context.Context, c *cluster.Client, dry bool) []wire.Step {
+	req := cluster.Request{Method: http.MethodGet, Path: "/_index_template/edgewatch-*"}
+	var got struct {
+		IndexTemplates []struct {
+			Name          string `json:"name"`
+			IndexTemplate struct {
+				Meta map[string]any `json:"_meta"`
+			} `json:"index_template"`
+		} `json:"index_templates"`
+	}
+	if err := c.Call(ctx, "list index templates", req, &got); err != nil && !cluster.IsNotFound(err) {
+		return []wire.Step{{Step: "index template", Target: "edgewatch-* (derived alert templates)", Outcome: wire.StepFailed, Detail: reasonOf(err)}}
+	}
+	var out []wire.Step
+	for _, t := range got.IndexTemplates {
+		m := t.IndexTemplate.Meta
+		if m[metaDerivedFrom] == dashboards.AlertsTemplate && m["managed_by"] == managedBy {
+			out = append(out, removeTemplate(ctx, c, t.Name, dry))
+		}
+	}
+	return out
 }
 
 // listIndices lists the concrete indices matching pattern (none when
