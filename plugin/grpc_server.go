@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	pb "github.com/edgewatch/edgewatch/plugin/internal/proto/edgewatch/v1"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -16,13 +17,18 @@ import (
 
 // maxMessageBytes bounds one gRPC message in either direction. Alert batches
 // are split well below it (maxBatchBytes); the headroom is for a single
-// alert whose verbatim Defender row is unusually large.
+// alert document, which the engine keeps under wire.MaxAlertBytes.
 const maxMessageBytes = 64 << 20
 
-// maxBatchBytes is the soft size limit of one streamed alert batch: small
+// maxBatchBytes bounds the documents of one streamed alert message: small
 // enough to keep memory flat on both sides, large enough that per-message
-// overhead is negligible.
-const maxBatchBytes = 1 << 20
+// overhead is negligible. A single larger document travels alone.
+const maxBatchBytes = wire.AlertBatchBytes
+
+// A document the engine lets through, with its display columns and the
+// message framing, always fits one message (the constant overflows, and the
+// build fails, otherwise).
+const _ = uint(maxMessageBytes - wire.MaxAlertBytes - 1<<20)
 
 // grpcPlugin is the go-plugin glue: it registers the services on the plugin
 // side and builds the client adapter on the host side.
@@ -76,11 +82,16 @@ func (s *detectorServer) Validate(ctx context.Context, req *pb.ValidateRequest) 
 func (s *detectorServer) Run(req *pb.RunRequest, srv grpc.ServerStreamingServer[pb.RunEvent]) (err error) {
 	defer recoverRPC("Run", &err)
 	out := &sendStream{
+		encoding: req.GetAlertEncoding(),
+		rows:     req.GetAlertRows(),
 		progress: func(p *pb.Progress) error {
 			return srv.Send(&pb.RunEvent{Event: &pb.RunEvent_Progress{Progress: p}})
 		},
 		alerts: func(b *pb.AlertBatch) error {
 			return srv.Send(&pb.RunEvent{Event: &pb.RunEvent_Alerts{Alerts: b}})
+		},
+		documents: func(d *pb.AlertDocuments) error {
+			return srv.Send(&pb.RunEvent{Event: &pb.RunEvent_Documents{Documents: d}})
 		},
 	}
 	res, err := s.impl.Run(srv.Context(), runRequestFromProto(req), out)
@@ -103,11 +114,15 @@ func (s *adminServer) Exec(req *pb.ExecRequest, srv grpc.ServerStreamingServer[p
 		return status.Error(codes.Unimplemented, "plugin does not implement Admin")
 	}
 	out := &sendStream{
+		encoding: req.GetAlertEncoding(),
 		progress: func(p *pb.Progress) error {
 			return srv.Send(&pb.ExecEvent{Event: &pb.ExecEvent_Progress{Progress: p}})
 		},
 		alerts: func(b *pb.AlertBatch) error {
 			return srv.Send(&pb.ExecEvent{Event: &pb.ExecEvent_Alerts{Alerts: b}})
+		},
+		documents: func(d *pb.AlertDocuments) error {
+			return srv.Send(&pb.ExecEvent{Event: &pb.ExecEvent_Documents{Documents: d}})
 		},
 	}
 	res, err := admin.Exec(srv.Context(), req.GetOp(), rawJSON(req.GetArgsJson()), req.GetSecrets(), out)
@@ -121,8 +136,13 @@ func (s *adminServer) Exec(req *pb.ExecRequest, srv grpc.ServerStreamingServer[p
 // messages on the RPC's response stream. Send blocks while the host is
 // behind, which is the back-pressure a slow output needs.
 type sendStream struct {
-	progress func(*pb.Progress) error
-	alerts   func(*pb.AlertBatch) error
+	// encoding is what the host asked for: AlertDocuments, or (a host
+	// that predates it) AlertBatch; rows whether AlertDocuments carry rows.
+	encoding  pb.AlertEncoding
+	rows      bool
+	progress  func(*pb.Progress) error
+	alerts    func(*pb.AlertBatch) error
+	documents func(*pb.AlertDocuments) error
 }
 
 func (s *sendStream) Progress(ctx context.Context, p Progress) error {
@@ -132,33 +152,34 @@ func (s *sendStream) Progress(ctx context.Context, p Progress) error {
 	return s.progress(progressToProto(p))
 }
 
-// Alerts sends batch, split into messages of at most maxBatchBytes (a single
-// larger alert goes alone).
-func (s *sendStream) Alerts(ctx context.Context, batch []Alert) error {
-	for len(batch) > 0 {
+// Alerts sends batch in messages of at most maxBatchBytes of documents,
+// cut at line boundaries (a single larger document goes alone), in the
+// encoding the host asked for.
+func (s *sendStream) Alerts(ctx context.Context, batch AlertBatch) error {
+	if err := batch.check(); err != nil {
+		return fmt.Errorf("plugin: %w", err)
+	}
+	for part := range batch.split(maxBatchBytes) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, size := 0, 0
-		for n < len(batch) {
-			sz := alertSize(&batch[n])
-			if n > 0 && size+sz > maxBatchBytes {
-				break
-			}
-			size += sz
-			n++
+		var err error
+		if s.encoding == pb.AlertEncoding_ALERT_ENCODING_NDJSON {
+			err = s.documents(documentsToProto(part, s.rows))
+		} else {
+			err = s.alerts(alertsToProto(part))
 		}
-		if err := s.alerts(alertsToProto(batch[:n])); err != nil {
+		if err != nil {
 			return err
 		}
-		batch = batch[n:]
 	}
 	return nil
 }
 
 // toStatus maps an implementation error to a gRPC status whose message is the
 // error text: cancellation and deadlines keep their codes, unknown operations
-// become NotFound, unsupported capabilities Unimplemented.
+// become NotFound, unsupported capabilities Unimplemented, input errors
+// (wire.ErrInput, and arguments that do not decode) InvalidArgument.
 func toStatus(err error) error {
 	var se interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &se) {
@@ -174,7 +195,7 @@ func toStatus(err error) error {
 		code = codes.NotFound
 	case errors.Is(err, ErrUnsupported):
 		code = codes.Unimplemented
-	case errors.Is(err, ErrInvalidArgs):
+	case errors.Is(err, ErrInvalidArgs), errors.Is(err, wire.ErrInput):
 		code = codes.InvalidArgument
 	}
 	return status.Error(code, err.Error())

@@ -17,7 +17,6 @@ import (
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/gctune"
-	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/gen"
 	"github.com/edgewatch/edgewatch/internal/testenv"
 	"github.com/edgewatch/edgewatch/plugin"
@@ -76,24 +75,18 @@ func benchSettings(d gen.Result) wire.Settings {
 		NetworkEvents: []string{d.NetworkEventsPath}, Feeds: []string{d.FeedPath}}
 }
 
-// ndjsonObserver is the in-process equivalent of the host's output.
+// ndjsonObserver is the in-process equivalent of the host's output: the
+// engine's documents, written as they are.
 type ndjsonObserver struct {
 	w *bufio.Writer
 	n int
 }
 
 func (o *ndjsonObserver) Progress(wire.Progress) {}
-func (o *ndjsonObserver) Alerts(_ context.Context, batch []*correlation.Alert) error {
-	for _, a := range batch {
-		b, err := json.Marshal(a)
-		if err != nil {
-			return err
-		}
-		o.w.Write(b)
-		o.w.WriteByte('\n')
-		o.n++
-	}
-	return nil
+func (o *ndjsonObserver) Alerts(_ context.Context, batch engine.Batch) error {
+	o.n += len(batch.Alerts)
+	_, err := o.w.Write(batch.NDJSON)
+	return err
 }
 
 // ndjsonStream is the host side of the same output over the plugin.
@@ -107,13 +100,10 @@ func (s *ndjsonStream) Progress(context.Context, plugin.Progress) error {
 	s.progress++
 	return nil
 }
-func (s *ndjsonStream) Alerts(_ context.Context, batch []plugin.Alert) error {
-	for i := range batch {
-		s.w.Write(batch[i].Document)
-		s.w.WriteByte('\n')
-	}
-	s.n += len(batch)
-	return nil
+func (s *ndjsonStream) Alerts(_ context.Context, batch plugin.AlertBatch) error {
+	s.n += batch.Len()
+	_, err := s.w.Write(batch.NDJSON)
+	return err
 }
 
 // pluginGC gives this process the plugin's GC settings (gctune) and

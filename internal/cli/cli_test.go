@@ -105,7 +105,7 @@ func TestRunTableAndSummary(t *testing.T) {
 		"skipped bad JSON: 1 (first: DeviceInfo.ndjson:5)",
 		"network events: 8 rows read, 1 skipped, 3 candidates",
 		"skipped bad RemoteIP: 1 (first: ev.ndjson:6)",
-		"alerts:         2 matched, 2 written to stdout",
+		"alerts:         2 matched\n  written to:     stdout: 2 written (table)\n",
 	} {
 		if !strings.Contains(errOut, w) {
 			t.Errorf("summary lacks %q:\n%s", w, errOut)
@@ -175,7 +175,7 @@ func TestRunWritesOutputFile(t *testing.T) {
 		t.Errorf("output %q, want %q", b, want)
 	}
 	assertNoTemps(t, h.dir)
-	if !strings.Contains(errOut, "2 written to "+out) {
+	if !strings.Contains(errOut, "written to:     file "+out+": 2 written (ndjson)") {
 		t.Errorf("summary: %s", errOut)
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,6 +75,10 @@ func TestTableFeedColumns(t *testing.T) {
 			"Timestamp DeviceName ThreatIntelligenceIP LocalPort InitiatingProcessFileName RemotePort IPsumCount Feed Severity",
 			"web01 45.155.205.233 443 - 50000 3 ipsum medium",
 			"web01 45.155.205.233 443 - 50000 - corp medium"}},
+		{"feed in the row", []plugin.Alert{{Document: json.RawMessage(`{}`), Row: plugin.Row{DeviceName: "web01", ThreatIntelligenceIP: "45.155.205.233",
+			LocalPort: 443, RemotePort: 50000, Severity: "medium", Feed: "corp", Provider: "corp"}}}, []string{
+			"Timestamp DeviceName ThreatIntelligenceIP LocalPort InitiatingProcessFileName RemotePort Feed Severity",
+			"web01 45.155.205.233 443 - 50000 corp medium"}},
 		{"no alerts", nil, []string{
 			"Timestamp DeviceName ThreatIntelligenceIP LocalPort InitiatingProcessFileName RemotePort IPsumCount Severity"}},
 	}
@@ -81,19 +86,51 @@ func TestTableFeedColumns(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var b strings.Builder
 			tw := newTableWriter(&b)
-			if err := tw.Write(tt.batch); err != nil {
+			if err := tw.Write(plugin.NewAlertBatch(tt.batch)); err != nil {
 				t.Fatal(err)
 			}
 			if err := tw.Flush(); err != nil {
 				t.Fatal(err)
 			}
 			var got []string
-			for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+			for l := range strings.SplitSeq(strings.TrimSpace(b.String()), "\n") {
 				got = append(got, strings.Join(strings.Fields(l), " "))
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("table (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestTableNeedsRows: a table is rendered from the display columns the host
+// asks for; a batch without them is the plugin's error, not a blank table.
+func TestTableNeedsRows(t *testing.T) {
+	var b strings.Builder
+	err := newTableWriter(&b).Write(plugin.AlertBatch{NDJSON: []byte("{}\n")})
+	if !errors.Is(err, plugin.ErrInvalidResponse) {
+		t.Errorf("error %v, want ErrInvalidResponse", err)
+	}
+}
+
+// TestNDJSONWritesTheBytes: the NDJSON output is the plugin's bytes as they
+// are, batch after batch.
+func TestNDJSONWritesTheBytes(t *testing.T) {
+	var b strings.Builder
+	w, err := newAlertWriter("ndjson", &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := []string{"{\"a\":\"\\u003c\"}\n{\"b\":2}\n", "{\"raw\":{ \"x\" : 1 }}\n"}
+	for _, nd := range batches {
+		if err := w.Write(plugin.AlertBatch{NDJSON: []byte(nd)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != strings.Join(batches, "") {
+		t.Errorf("output %q, want the batches as they are", b.String())
 	}
 }

@@ -22,11 +22,11 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Exit codes.
+// Exit codes: one taxonomy for every command (wire.ErrInput).
 const (
 	ExitOK    = 0
-	ExitError = 1 // the run (or operation) failed
-	ExitUsage = 2 // edgewatch was invoked wrongly: flags, config, missing input
+	ExitError = 1 // the run (or operation) failed: the cluster, a write, the plugin
+	ExitUsage = 2 // a usage or input error: flags, config, input files, feeds, indices
 )
 
 // Version is the host version; release builds set it with -ldflags
@@ -113,8 +113,11 @@ func (r *reportedError) Is(t error) bool {
 	return t == errReported || (r.usage && t == errUsage)
 }
 
+// exitCode sorts an error: a usage error of the host, or an input error
+// of the host or the plugin (wire.ErrInput, which the plugin client gives
+// the plugin's InvalidArgument answers), exits 2; anything else 1.
 func exitCode(err error) int {
-	if errors.Is(err, errUsage) {
+	if errors.Is(err, errUsage) || errors.Is(err, wire.ErrInput) {
 		return ExitUsage
 	}
 	return ExitError
@@ -225,7 +228,7 @@ func (a *app) setup(cmd *cobra.Command) error {
 	if !ok {
 		return usageErrorf("--log-level %q: want trace, debug, info, warn or error", a.logLevel)
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationText}
 	switch a.logFormat {
 	case "text":
 		a.log = slog.New(slog.NewTextHandler(a.env.Stderr, opts))
@@ -235,6 +238,15 @@ func (a *app) setup(cmd *cobra.Command) error {
 		return usageErrorf("--log-format %q: want text or json", a.logFormat)
 	}
 	return nil
+}
+
+// durationText writes a duration as its text ("1.5s"), in JSON logs too
+// (where slog would write nanoseconds).
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }
 
 const levelTrace = slog.LevelDebug - 4
