@@ -51,6 +51,9 @@ type Env struct {
 	Executable string
 	// StderrIsTerminal enables the progress line.
 	StderrIsTerminal bool
+	// OwnProcess says that Main is the process's whole life (cmd/edgewatch),
+	// so that a command may tune the runtime (run: relayProcs).
+	OwnProcess bool
 }
 
 // Run is cmd/edgewatch's main: it wires signals (the first Ctrl-C or SIGTERM
@@ -71,6 +74,7 @@ func Run(args []string) int {
 		Getenv:           os.Getenv,
 		Executable:       exe,
 		StderrIsTerminal: isatty.IsTerminal(os.Stderr.Fd()) || isatty.IsCygwinTerminal(os.Stderr.Fd()),
+		OwnProcess:       true,
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -288,6 +289,9 @@ func checkInputs(s wire.Settings) error {
 }
 
 func (a *app) run(cmd *cobra.Command, rf *runFlags, cf *clusterFlags) error {
+	if a.env.OwnProcess {
+		relayProcs(a.env.Getenv)
+	}
 	started := time.Now()
 	fs := cmd.Flags()
 	settings, secrets, err := a.buildSettings(fs, rf, cf, started.UTC())
@@ -363,6 +367,18 @@ func (a *app) run(cmd *cobra.Command, rf *runFlags, cf *clusterFlags) error {
 		writeSummary(a.env.Stderr, res.Summary, totals)
 	}
 	return nil
+}
+
+// relayProcs gives the host of a run one P (unless the operator set
+// GOMAXPROCS): the host only relays, it receives the plugin's alert batches
+// and writes them, one after the other, while the plugin does the work on
+// the other cores. With a second P the Go scheduler spun an idle thread on
+// every frame's wake-up: one P costs 6% less CPU on the alert-heavy run
+// and no wall time (README "Tests and benchmarks").
+func relayProcs(getenv func(string) string) {
+	if getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 }
 
 // validate asks the plugin to check the settings; error diagnostics are

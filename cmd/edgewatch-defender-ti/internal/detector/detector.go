@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/gctune"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
@@ -149,8 +150,9 @@ func validate(s wire.Settings, secrets map[string]string) []plugin.Diagnostic {
 func (d *Detector) Run(ctx context.Context, req plugin.RunRequest, s plugin.Stream) (plugin.Result, error) {
 	settings, err := wire.DecodeSettings(req.Settings)
 	if err != nil {
-		return plugin.Result{}, err
+		return plugin.Result{}, wire.AsInput(err)
 	}
+	gctune.ForSource(settings.Source)
 	obs := &observer{ctx: ctx, s: s}
 	sum, err := d.run(ctx, settings, req.Secrets, obs)
 	if err != nil {
