@@ -723,9 +723,10 @@ func TestReportFromAlertsFile(t *testing.T) {
 		t.Errorf("report page does not show %d alerts:\n%.300s", n, page)
 	}
 
-	// A report without --alerts and without a cluster says what to give.
+	// A report without --alerts and without a cluster says what to give,
+	// as a usage error (exit 2).
 	code, _, stderr := host(t, "", "report", "--out", html)
-	if code != 1 || !strings.Contains(stderr, "--alerts FILE") {
+	if code != 2 || !strings.Contains(stderr, "--alerts FILE") {
 		t.Errorf("report with no input: exit %d, stderr %q", code, stderr)
 	}
 }

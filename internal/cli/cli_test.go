@@ -411,8 +411,6 @@ func TestFeedLoadFromStdin(t *testing.T) {
 	}
 }
 
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
 // TestOps: the host renders a cluster report from the data the plugin
 // streams and answers; an operation the plugin lacks names what it offers.
 func TestOps(t *testing.T) {
