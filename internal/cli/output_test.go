@@ -134,3 +134,38 @@ func TestNDJSONWritesTheBytes(t *testing.T) {
 		t.Errorf("output %q, want the batches as they are", b.String())
 	}
 }
+
+// TestSummarySinks: the summary states per sink what was created, already
+// present and written, and the alerts written nowhere with their file:line.
+func TestSummarySinks(t *testing.T) {
+	raw := []byte(`{"run_id":"r1","alerts":{"matched":10,"index":"edgewatch-alerts-default","created":0,"already_present":9,
+		"skipped":{"alert too large":1},"examples":{"alert too large":[{"source":"ev.csv","line":16}]}}}`)
+	tests := map[string]struct {
+		totals runTotals
+		want   []string
+	}{
+		"index and file": {totals: runTotals{Written: 9, Out: "alerts.ndjson", Format: "ndjson"}, want: []string{
+			"  alerts:         10 matched, 1 written nowhere\n",
+			"      skipped alert too large: 1 (first: ev.csv:16)\n",
+			"  written to:     index edgewatch-alerts-default: 0 created, 9 already present\n",
+			"                  file alerts.ndjson: 9 written (ndjson)\n"}},
+		"stdout table": {totals: runTotals{Written: 9, Out: "-", Format: "table"}, want: []string{
+			"                  stdout: 9 written (table)\n"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var b strings.Builder
+			writeSummary(&b, raw, tc.totals)
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("summary lacks %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+	var b strings.Builder
+	writeSummary(&b, []byte(`{"alerts":{"matched":2}}`), runTotals{Written: 2, Out: "-", Format: "ndjson", NoIndex: true})
+	if !strings.Contains(b.String(), "  written to:     stdout: 2 written (ndjson)\n                  no alert index, no run record (--no-index)\n") {
+		t.Errorf("--no-index summary:\n%s", b.String())
+	}
+}

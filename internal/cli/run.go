@@ -359,7 +359,7 @@ func (a *app) run(cmd *cobra.Command, rf *runFlags, cf *clusterFlags) error {
 		}
 	}
 	totals := runTotals{Written: stream.written, Out: out, Format: format, Elapsed: time.Since(started), Startup: client.StartupTime(),
-		NoIndex: settings.Cluster != nil && settings.Cluster.NoIndex}
+		NoIndex: settings.Source != wire.SourceFile && settings.Cluster != nil && settings.Cluster.NoIndex}
 	if a.logFormat == "json" {
 		a.log.Info("run finished", "summary", json.RawMessage(res.Summary), "sinks", sinksOf(res.Summary, totals),
 			"written", totals.Written, "out", out, "elapsed_ms", totals.Elapsed.Milliseconds(), "startup_ms", totals.Startup.Milliseconds())
