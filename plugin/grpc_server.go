@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 
 	pb "github.com/edgewatch/edgewatch/plugin/internal/proto/edgewatch/v1"
 	"github.com/edgewatch/edgewatch/plugin/wire"
@@ -94,7 +95,12 @@ func (s *detectorServer) Run(req *pb.RunRequest, srv grpc.ServerStreamingServer[
 			return srv.Send(&pb.RunEvent{Event: &pb.RunEvent_Documents{Documents: d}})
 		},
 	}
+	out.start(srv.Context())
+	defer out.close() // after a panic too
 	res, err := s.impl.Run(srv.Context(), runRequestFromProto(req), out)
+	if serr := out.close(); err == nil {
+		err = serr
+	}
 	if err != nil {
 		return toStatus(err)
 	}
@@ -125,7 +131,12 @@ func (s *adminServer) Exec(req *pb.ExecRequest, srv grpc.ServerStreamingServer[p
 			return srv.Send(&pb.ExecEvent{Event: &pb.ExecEvent_Documents{Documents: d}})
 		},
 	}
+	out.start(srv.Context())
+	defer out.close() // after a panic too
 	res, err := admin.Exec(srv.Context(), req.GetOp(), rawJSON(req.GetArgsJson()), req.GetSecrets(), out)
+	if serr := out.close(); err == nil {
+		err = serr
+	}
 	if err != nil {
 		return toStatus(err)
 	}
@@ -133,8 +144,12 @@ func (s *adminServer) Exec(req *pb.ExecRequest, srv grpc.ServerStreamingServer[p
 }
 
 // sendStream is the plugin-side Stream: each call becomes one or more
-// messages on the RPC's response stream. Send blocks while the host is
-// behind, which is the back-pressure a slow output needs.
+// messages on the RPC's response stream, sent in order by one goroutine
+// behind a short queue. gRPC lets one message be in flight per stream (its
+// 64 KiB write quota): without the queue the run waited for each batch's
+// TLS writes before producing the next one. A full queue blocks the run,
+// which is the back-pressure a slow host needs; a failed send fails the
+// next call (and the RPC).
 type sendStream struct {
 	// encoding is what the host asked for: AlertDocuments, or (a host
 	// that predates it) AlertBatch; rows whether AlertDocuments carry rows.
@@ -143,19 +158,85 @@ type sendStream struct {
 	progress  func(*pb.Progress) error
 	alerts    func(*pb.AlertBatch) error
 	documents func(*pb.AlertDocuments) error
+
+	ctx    context.Context
+	queue  chan func() error
+	done   chan struct{}
+	closed sync.Once
+	mu     sync.Mutex
+	err    error // the first failed send
+}
+
+// sendQueue is how many messages wait behind the one gRPC is writing: with
+// alert batches of up to 4 MiB, at most 8 MiB more in memory.
+const sendQueue = 2
+
+// start starts the sending goroutine; close ends it.
+func (s *sendStream) start(ctx context.Context) {
+	s.ctx, s.queue, s.done = ctx, make(chan func() error, sendQueue), make(chan struct{})
+	go func() {
+		defer close(s.done)
+		for send := range s.queue {
+			if err := send(); err != nil {
+				s.mu.Lock()
+				s.err = err
+				s.mu.Unlock()
+				return
+			}
+		}
+	}()
+}
+
+// close waits for every queued message to be sent and returns the first
+// send error; the implementation no longer calls the Stream. A second
+// close only returns the error.
+func (s *sendStream) close() error {
+	s.closed.Do(func() { close(s.queue) })
+	<-s.done
+	return s.failed()
+}
+
+func (s *sendStream) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// enqueue queues one send: it fails when an earlier send failed or the
+// call ended, and blocks while the queue is full.
+func (s *sendStream) enqueue(ctx context.Context, send func() error) error {
+	if err := s.failed(); err != nil {
+		return err
+	}
+	select {
+	case s.queue <- send:
+		return nil
+	case <-s.done:
+		return s.failed()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
 }
 
 func (s *sendStream) Progress(ctx context.Context, p Progress) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.progress(progressToProto(p))
+	msg := progressToProto(p)
+	return s.enqueue(ctx, func() error { return s.progress(msg) })
 }
 
 // Alerts sends batch in messages of at most maxBatchBytes of documents,
 // cut at line boundaries (a single larger document goes alone), in the
-// encoding the host asked for.
+// encoding the host asked for. The batch is sent after Alerts returns: the
+// Stream contract lets a Stream keep it.
 func (s *sendStream) Alerts(ctx context.Context, batch AlertBatch) error {
+	ndjson := s.encoding == pb.AlertEncoding_ALERT_ENCODING_NDJSON
+	if ndjson && !s.rows {
+		batch.Rows = nil // not asked for: neither counted nor sent
+	}
 	if err := batch.check(); err != nil {
 		return fmt.Errorf("plugin: %w", err)
 	}
@@ -163,13 +244,15 @@ func (s *sendStream) Alerts(ctx context.Context, batch AlertBatch) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var err error
-		if s.encoding == pb.AlertEncoding_ALERT_ENCODING_NDJSON {
-			err = s.documents(documentsToProto(part, s.rows))
+		var send func() error
+		if ndjson {
+			msg := documentsToProto(part, s.rows)
+			send = func() error { return s.documents(msg) }
 		} else {
-			err = s.alerts(alertsToProto(part))
+			msg := alertsToProto(part)
+			send = func() error { return s.alerts(msg) }
 		}
-		if err != nil {
+		if err := s.enqueue(ctx, send); err != nil {
 			return err
 		}
 	}
