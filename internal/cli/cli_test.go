@@ -355,6 +355,8 @@ func TestUsageErrors(t *testing.T) {
 			code: ExitUsage, want: "edgewatch: settings: feed_name: bad feed name (invalid)"},
 		"feed without subcommand": {args: []string{"feed"}, code: ExitUsage, want: "feed: want a subcommand"},
 		"feed load without file":  {args: []string{"feed", "load"}, code: ExitUsage, want: "--file is required"},
+		"password not UTF-8": {args: append([]string{"run", "--password-file", h.write("latin1.txt", "caf\xe9\n")}, h.inputs()...),
+			code: ExitUsage, want: "the secret is not valid UTF-8"},
 		"no index and an alert index": {args: []string{"run", "--source", "opensearch", "--url", "http://127.0.0.1:1", "--no-index", "--alert-index", "edgewatch-alerts-x"},
 			code: ExitUsage, want: "--no-index writes no alert index"},
 		"out into a missing directory": {args: append([]string{"run", "--out", filepath.Join(h.dir, "nodir", "a.ndjson")}, h.inputs()...),

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
@@ -250,9 +251,19 @@ func (a *app) secret(file, env, flag string) (string, error) {
 			}
 			return "", usageErrorf("%s %s: %v", flag, file, err)
 		}
-		return strings.TrimRight(string(b), "\r\n"), nil
+		return validSecret(flag+" "+file, strings.TrimRight(string(b), "\r\n"))
 	}
-	return a.env.Getenv(env), nil
+	return validSecret("$"+env, a.env.Getenv(env))
+}
+
+// validSecret refuses a secret that is not valid UTF-8 (a password file
+// saved in a legacy code page): it travels to the plugin as a protobuf
+// string, which must be UTF-8, and changing it would change the secret.
+func validSecret(from, v string) (string, error) {
+	if !utf8.ValidString(v) {
+		return "", usageErrorf("%s: the secret is not valid UTF-8 (save it as UTF-8)", from)
+	}
+	return v, nil
 }
 
 // checkInputs fails early, naming the file, when a file-mode input is
