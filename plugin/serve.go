@@ -58,6 +58,7 @@ func serve(d Detector, hs goplugin.HandshakeConfig) {
 		VersionedPlugins: plugins,
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			opts = append(opts, grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes),
+				grpc.ForceServerCodecV2(newCodec()),
 				grpc.ChainUnaryInterceptor(inflight.unary), grpc.ChainStreamInterceptor(inflight.stream))
 			return grpc.NewServer(opts...)
 		},

@@ -15,8 +15,58 @@ import (
 type runTotals struct {
 	Written int           // alerts written to the output
 	Out     string        // output path, "-" for stdout
+	Format  string        // ndjson or table
+	NoIndex bool          // a cluster run told to write no index
 	Elapsed time.Duration // wall time on the host, plugin start included
 	Startup time.Duration // plugin start-up and handshake
+}
+
+// sink is one place a run's alerts went: its alert index (the plugin
+// counts it), the output file or stdout (the host counts them).
+type sink struct {
+	Kind           string `json:"kind"`           // "index", "file" or "stdout"
+	Name           string `json:"name,omitempty"` // index name, file path
+	Format         string `json:"format,omitempty"`
+	Written        int    `json:"written"` // file, stdout: alerts written
+	Created        int    `json:"created,omitempty"`
+	AlreadyPresent int    `json:"already_present,omitempty"`
+	Failed         int    `json:"failed,omitempty"`
+}
+
+// sinks lists where the run's alerts went: the alert index first (when the
+// run wrote one), then the output.
+func sinks(a wire.AlertSummary, t runTotals) []sink {
+	var out []sink
+	if a.Index != "" {
+		out = append(out, sink{Kind: "index", Name: a.Index, Written: a.Created + a.AlreadyPresent,
+			Created: a.Created, AlreadyPresent: a.AlreadyPresent, Failed: a.Failed})
+	}
+	o := sink{Kind: "file", Name: t.Out, Format: t.Format, Written: t.Written}
+	if t.Out == "-" || t.Out == "" {
+		o.Kind, o.Name = "stdout", ""
+	}
+	return append(out, o)
+}
+
+// sinksOf is sinks for a summary as the plugin sent it (JSON).
+func sinksOf(raw json.RawMessage, t runTotals) []sink {
+	var s wire.Summary
+	_ = json.Unmarshal(raw, &s)
+	return sinks(s.Alerts, t)
+}
+
+func (k sink) String() string {
+	switch k.Kind {
+	case "index":
+		s := fmt.Sprintf("index %s: %d created, %d already present", k.Name, k.Created, k.AlreadyPresent)
+		if k.Failed > 0 {
+			s += fmt.Sprintf(", %d failed", k.Failed)
+		}
+		return s
+	case "stdout":
+		return fmt.Sprintf("stdout: %d written (%s)", k.Written, k.Format)
+	}
+	return fmt.Sprintf("file %s: %d written (%s)", k.Name, k.Written, k.Format)
 }
 
 // writeSummary renders the end-of-run summary for people.
@@ -53,16 +103,22 @@ func writeSummary(w io.Writer, raw json.RawMessage, t runTotals) {
 	b.WriteByte('\n')
 	skipLines(&b, s.Events.Skipped, s.Events.Examples)
 	inputNotes(&b, s.Events.InputNotes)
-	out := t.Out
-	if out == "-" || out == "" {
-		out = "stdout"
-	}
-	fmt.Fprintf(&b, "  alerts:         %d matched, %d written to %s", s.Alerts.Matched, t.Written, out)
-	if s.Alerts.Index != "" {
-		fmt.Fprintf(&b, "; index %s: %d created, %d already present, %d failed",
-			s.Alerts.Index, s.Alerts.Created, s.Alerts.AlreadyPresent, s.Alerts.Failed)
+	fmt.Fprintf(&b, "  alerts:         %d matched", s.Alerts.Matched)
+	if n := s.Alerts.SkippedTotal(); n > 0 {
+		fmt.Fprintf(&b, ", %d written nowhere", n)
 	}
 	b.WriteByte('\n')
+	skipLines(&b, s.Alerts.Skipped, s.Alerts.Examples)
+	for i, k := range sinks(s.Alerts, t) {
+		label := "                  "
+		if i == 0 {
+			label = "  written to:     "
+		}
+		b.WriteString(label + k.String() + "\n")
+	}
+	if t.NoIndex {
+		b.WriteString("                  no alert index, no run record (--no-index)\n")
+	}
 	_, _ = io.WriteString(w, b.String())
 }
 

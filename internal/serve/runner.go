@@ -324,7 +324,7 @@ func (t teeProgress) Progress(ctx context.Context, p plugin.Progress) error {
 	return nil
 }
 
-func (t teeProgress) Alerts(ctx context.Context, a []plugin.Alert) error {
+func (t teeProgress) Alerts(ctx context.Context, a plugin.AlertBatch) error {
 	if t.s != nil {
 		return t.s.Alerts(ctx, a)
 	}

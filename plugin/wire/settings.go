@@ -46,6 +46,10 @@ type Settings struct {
 	MinLevel int      `json:"min_level,omitempty"` // default 1 for ipsum.txt; levels files carry their own
 	// KeepNonGlobal keeps private/loopback/... indicators (off by default).
 	KeepNonGlobal bool `json:"keep_non_global,omitempty"`
+	// AllowEmptyFeed lets a run whose feeds (or lookup index) yield no
+	// indicator go on; by default such a run fails as an input error, since
+	// it cannot alert on anything.
+	AllowEmptyFeed bool `json:"allow_empty_feed,omitempty"`
 
 	// Window. Zero values are unbounded (file mode reads everything).
 	From time.Time `json:"from,omitzero"`
@@ -91,6 +95,10 @@ type ClusterSettings struct {
 	IndicatorFeed string `json:"indicator_feed,omitempty"`
 	// AlertIndex is where alerts go (default DefaultAlertIndex).
 	AlertIndex string `json:"alert_index,omitempty"`
+	// NoIndex makes the run read only: no alert is written to the alert
+	// index and no run record to the state index (the alerts still reach
+	// the host's output).
+	NoIndex bool `json:"no_index,omitempty"`
 }
 
 // AlertIndexOf is the settings' alert index, "" for the default.

@@ -95,14 +95,22 @@ type InputNotes struct {
 	MissingColumns map[string][]string `json:"missing_columns,omitempty"`
 }
 
-// AlertSummary counts the alerts.
+// AlertSummary counts the alerts. Matched alerts go to every sink of the
+// run except those in Skipped; the host counts what it wrote to a file or
+// stdout, and Created, AlreadyPresent and Failed count the alert index
+// (Index), which only a cluster run without no_index writes.
 type AlertSummary struct {
-	Matched        int      `json:"matched"`
+	Matched int `json:"matched"`
+	// Skipped counts matched alerts written nowhere, by reason
+	// (SkipAlertTooLarge), with the first few events' locations.
+	Skipped  map[string]int64      `json:"skipped,omitempty"`
+	Examples map[string][]Location `json:"examples,omitempty"`
+	// Index is the alert index the run wrote to, "" when it wrote none.
+	Index          string   `json:"index,omitempty"`
 	Created        int      `json:"created"`
 	AlreadyPresent int      `json:"already_present"`
 	Failed         int      `json:"failed"`
 	Failures       []string `json:"failures,omitempty"`
-	Index          string   `json:"index,omitempty"`
 }
 
 // Location is where a skipped row came from (correlation.Location's wire
@@ -127,6 +135,9 @@ func (l Location) String() string {
 
 // SkippedTotal is the number of rows skipped for any reason.
 func (e EventSummary) SkippedTotal() int64 { return sumCounts(e.Skipped) }
+
+// SkippedTotal is the number of matched alerts skipped for any reason.
+func (a AlertSummary) SkippedTotal() int64 { return sumCounts(a.Skipped) }
 
 // SkippedTotal is the number of rows skipped for any reason.
 func (d DeviceSummary) SkippedTotal() int64 { return sumCounts(d.Skipped) }

@@ -263,4 +263,4 @@ func (l progressLog) Progress(ctx context.Context, p plugin.Progress) error {
 	return nil
 }
 
-func (progressLog) Alerts(context.Context, []plugin.Alert) error { return nil }
+func (progressLog) Alerts(context.Context, plugin.AlertBatch) error { return nil }

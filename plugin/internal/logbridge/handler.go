@@ -20,6 +20,11 @@ func NewJSONHandler(w io.Writer, level slog.Leveler) slog.Handler {
 	return slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				// JSON would carry nanoseconds, which the host reads back
+				// as a float ("duration=1.2828091e+08"): send "128.3ms".
+				return slog.String(a.Key, a.Value.Duration().String())
+			}
 			if len(groups) > 0 {
 				return a
 			}

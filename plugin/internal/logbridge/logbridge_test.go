@@ -193,3 +193,30 @@ func TestSetDefaultKeepsCapturedLoggersLevels(t *testing.T) {
 		t.Errorf("captured logger's warning arrived as %v", rec)
 	}
 }
+
+// TestNumbersAndDurationsReadBack: a plugin's duration reaches the host log
+// as a duration ("128.28091ms"), never as nanoseconds that the host reads
+// back as a float ("duration=1.2828091e+08"); a whole number stays whole.
+func TestNumbersAndDurationsReadBack(t *testing.T) {
+	t.Parallel()
+	var plugin bytes.Buffer
+	slog.New(NewJSONHandler(&plugin, slog.LevelInfo)).Info("feed loaded", "duration", 128280910*time.Nanosecond,
+		"added", 120430, slog.Group("load", "took", 1500*time.Millisecond))
+	var line map[string]any
+	if err := json.Unmarshal(plugin.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	if line["duration"] != "128.28091ms" || line["load"].(map[string]any)["took"] != "1.5s" {
+		t.Errorf("plugin line %s: want durations as text", plugin.String())
+	}
+	// The host side: go-plugin hands the decoded values (numbers as
+	// float64) to the hclog adapter.
+	var host bytes.Buffer
+	NewHCLog(slog.New(slog.NewTextHandler(&host, nil))).Named("p").Info("feed loaded",
+		"duration", line["duration"], "added", line["added"], "ratio", 0.25)
+	for _, want := range []string{"duration=128.28091ms", "added=120430", "ratio=0.25"} {
+		if !strings.Contains(host.String(), want) {
+			t.Errorf("host line %q lacks %q", host.String(), want)
+		}
+	}
+}

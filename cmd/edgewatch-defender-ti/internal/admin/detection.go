@@ -49,7 +49,7 @@ func (d Deps) open(ctx context.Context, s wire.Settings, secrets map[string]stri
 		if env.Close != nil {
 			env.Close()
 		}
-		return nil, fmt.Errorf("%w: incremental runs need a cluster source (opensearch or elasticsearch) to store alerts and checkpoints", engine.ErrConfig)
+		return nil, fmt.Errorf("%w: incremental runs need a cluster source (opensearch or elasticsearch) to store alerts and checkpoints, and writes alerts (no no_index)", engine.ErrConfig)
 	}
 	if d.Facing != nil && env.Backend.Source != nil {
 		be := *env.Backend
@@ -139,7 +139,7 @@ func (o progressObs) Progress(p wire.Progress) {
 		o.fn(p)
 	}
 }
-func (progressObs) Alerts(context.Context, []*correlation.Alert) error { return nil }
+func (progressObs) Alerts(context.Context, engine.Batch) error { return nil }
 
 func progressObserver(fn func(wire.Progress)) engine.Observer { return progressObs{fn} }
 

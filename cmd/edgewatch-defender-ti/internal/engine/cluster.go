@@ -50,7 +50,8 @@ func Connect(ctx context.Context, s wire.Settings, secrets map[string]string) (*
 // reads the settings' DeviceInfo and network event indices with their field
 // profile, creates alerts in the alert index with bulk create, takes the
 // indicators from the lookup index when the settings name a feed (else
-// from the feed files) and records every run in the state index.
+// from the feed files) and records every run in the state index. With
+// cluster.no_index it only reads: no alert index, no run record.
 func ClusterBackend(c *cluster.Client, s wire.Settings) (*Backend, error) {
 	cl := s.Cluster
 	if cl == nil || cl.DeviceInfoIndex == "" || cl.NetworkEventsIndex == "" {
@@ -65,13 +66,14 @@ func ClusterBackend(c *cluster.Client, s wire.Settings) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	be := &Backend{
-		Source: src,
-		Writer: cluster.NewAlertWriter(c, cl.AlertIndex, cluster.BulkOptions{}),
-		RecordRun: func(ctx context.Context, rec wire.RunRecord) error {
+	be := &Backend{Source: src}
+	if !cl.NoIndex {
+		w := cluster.NewAlertWriter(c, cl.AlertIndex, cluster.BulkOptions{})
+		be.Writer, be.AlertIndex = w, w.Index()
+		be.RecordRun = func(ctx context.Context, rec wire.RunRecord) error {
 			_, err := stack.WriteRunRecord(ctx, c, rec)
 			return err
-		},
+		}
 	}
 	if feed := cl.IndicatorFeed; feed != "" {
 		be.Indicators = func(ctx context.Context) (*correlation.IndicatorSet, error) {
@@ -126,7 +128,7 @@ func RunRecordOf(s wire.Settings, sum *wire.Summary) wire.RunRecord {
 			AlertsCreated:        int64(sum.Alerts.Created),
 			AlertsAlreadyPresent: int64(sum.Alerts.AlreadyPresent),
 			AlertsFailed:         int64(sum.Alerts.Failed),
-			Skipped:              sum.Events.SkippedTotal() + sum.DeviceInfo.SkippedTotal(),
+			Skipped:              sum.Events.SkippedTotal() + sum.DeviceInfo.SkippedTotal() + sum.Alerts.SkippedTotal(),
 		},
 	}
 	if !sum.Window.To.IsZero() {
