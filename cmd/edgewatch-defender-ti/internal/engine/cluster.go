@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
@@ -64,9 +67,10 @@ func ClusterBackend(c *cluster.Client, s wire.Settings) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	aw := cluster.NewAlertWriter(c, cl.AlertIndex, cluster.BulkOptions{})
 	be := &Backend{
 		Source: src,
-		Writer: cluster.NewAlertWriter(c, cl.AlertIndex, cluster.BulkOptions{}),
+		Writer: aw,
 		RecordRun: func(ctx context.Context, rec wire.RunRecord) error {
 			_, err := stack.WriteRunRecord(ctx, c, rec)
 			return err
@@ -77,7 +81,42 @@ func ClusterBackend(c *cluster.Client, s wire.Settings) (*Backend, error) {
 			return stack.ReadIndicators(ctx, c, feed)
 		}
 	}
+	want := RunPrivileges(cl, aw.Index())
+	var checked atomic.Bool // a passed check holds for the backend's life
+	be.Preflight = func(ctx context.Context) error {
+		if checked.Load() {
+			return nil
+		}
+		if err := cluster.CheckPrivileges(ctx, c, want); err != nil {
+			return err
+		}
+		checked.Store(true)
+		return nil
+	}
 	return be, nil
+}
+
+// RunPrivileges are the index privileges a detection run over cl needs
+// (Elasticsearch names; dashboards/security/elasticsearch-detector.json
+// grants them): read on the Defender indices and the indicator feed,
+// create_doc on the alert index, read and write on the state index.
+func RunPrivileges(cl *wire.ClusterSettings, alertIndex string) []cluster.IndexPrivileges {
+	var read []string
+	for _, p := range []string{cl.DeviceInfoIndex, cl.NetworkEventsIndex} {
+		for _, n := range strings.Split(p, ",") {
+			if n = strings.TrimSpace(n); n != "" && !slices.Contains(read, n) {
+				read = append(read, n)
+			}
+		}
+	}
+	if cl.IndicatorFeed != "" {
+		read = append(read, wire.FeedAlias(cl.IndicatorFeed))
+	}
+	return []cluster.IndexPrivileges{
+		{Names: read, Privileges: []string{"read"}},
+		{Names: []string{alertIndex}, Privileges: []string{"create_doc"}},
+		{Names: []string{wire.StateIndex}, Privileges: []string{"read", "write"}},
+	}
 }
 
 // RunRecordOf is the state index's record of one run with settings s: the
