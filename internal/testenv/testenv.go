@@ -178,24 +178,18 @@ func Required(n Need) bool {
 	return false
 }
 
+// clusterURLEnv is the variable naming each cluster need's URL.
+var clusterURLEnv = map[Need]string{
+	OpenSearch: EnvOpenSearchURL, Elasticsearch: EnvElasticURL,
+	OpenSearchSecure: EnvOpenSearchSecureURL, ElasticsearchSecure: EnvElasticSecureURL,
+}
+
 // Available reports why the single need n is not available (nil when it
 // is), from the environment.
 func Available(n Need) error {
 	switch n {
-	case OpenSearch, Elasticsearch:
-		env := EnvOpenSearchURL
-		if n == Elasticsearch {
-			env = EnvElasticURL
-		}
-		if os.Getenv(env) == "" {
-			return fmt.Errorf("%s is not set", env)
-		}
-		return nil
-	case OpenSearchSecure, ElasticsearchSecure:
-		env := EnvOpenSearchSecureURL
-		if n == ElasticsearchSecure {
-			env = EnvElasticSecureURL
-		}
+	case OpenSearch, Elasticsearch, OpenSearchSecure, ElasticsearchSecure:
+		env := clusterURLEnv[n]
 		if os.Getenv(env) == "" {
 			return fmt.Errorf("%s is not set", env)
 		}
