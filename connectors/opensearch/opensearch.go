@@ -42,8 +42,8 @@ type Doer struct {
 	client   *opensearch.Client
 	timeout  time.Duration
 	secrets  []string
-	where    string
-	identity string // cfg.Identity() // redacted URLs, for messages
+	where    string // redacted URLs, for messages
+	identity string // cfg.Identity()
 }
 
 // NewDoer builds the official client without contacting the server.
