@@ -158,6 +158,14 @@ func TestSecureEndToEnd(t *testing.T) {
 			outFile := filepath.Join(t.TempDir(), "alerts.ndjson")
 			_, stderr := mustHost(t, w.runArgs(outFile)...)
 			sum := runSummary(t, stderr)
+			// The detector may not read the cluster settings (the clause and
+			// bucket limits): the run keeps its defaults without a warning.
+			for _, line := range strings.Split(stderr, "\n") {
+				var l struct{ Level, Msg string }
+				if json.Unmarshal([]byte(line), &l) == nil && l.Level != "INFO" && l.Level != "DEBUG" {
+					t.Errorf("the run as the detector logged %s: %s", l.Level, line)
+				}
+			}
 			b, err := os.ReadFile(outFile)
 			if err != nil {
 				t.Fatal(err)
