@@ -47,6 +47,10 @@ demo: build
 		--format table --out -
 
 ## test: the whole suite: lint, unit tests, fuzz smoke, integration tests against real clusters
+# (the plain servers and the secured ones: TLS, least-privileged roles, API keys)
+# The Go tests run through scripts/with-secure-env.sh, which exports the secured
+# servers' settings (`scripts/cluster.sh env <flavor> --secure`) and
+# EDGEWATCH_REQUIRE_SECURE=1: the secured tests fail, never skip.
 # cmd/edgewatch-defender-ti (the end-to-end tests through the built host and
 # plugin) runs on its own: its uninstall test removes and reinstalls the
 # shared index templates, which must not race other packages' alert indices.
@@ -63,10 +67,11 @@ TEST_ENV = EDGEWATCH_REQUIRE_CLUSTERS=1 \
 	EDGEWATCH_IPSUM_DIR=$(abspath $(IPSUM_DIR)) \
 	EDGEWATCH_BIN_DIR=$(CURDIR)/$(BIN) \
 	EDGEWATCH_REQUIRE_PACKAGE=1
+SECURE_ENV = scripts/with-secure-env.sh
 
-test: deps build lint clusters-up
-	$(TEST_ENV) $(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e '/cmd/edgewatch-defender-ti$$' -e '/packaging$$')
-	$(TEST_ENV) $(GO) test -count=1 -timeout 15m ./cmd/edgewatch-defender-ti
+test: deps build lint clusters-up clusters-secure-up
+	$(TEST_ENV) $(SECURE_ENV) $(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e '/cmd/edgewatch-defender-ti$$' -e '/packaging$$')
+	$(TEST_ENV) $(SECURE_ENV) $(GO) test -count=1 -timeout 20m ./cmd/edgewatch-defender-ti
 	$(TEST_ENV) $(GO) test -count=1 -timeout 20m ./packaging
 	$(MAKE) fuzz FUZZTIME=5s
 

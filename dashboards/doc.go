@@ -11,6 +11,9 @@
 //     WatcherDefinition, AlertingMonitor, NotificationChannel;
 //   - Aggregations, which rebuilds the search body each visualization sends,
 //     so tests can run the dashboards' queries against real clusters;
+//   - the least-privileged detector and installer roles for secured
+//     clusters (OpenSearch security role, Elasticsearch role) —
+//     SecurityRole, printed by `edgewatch install --print-roles`;
 //   - the index templates (templates.go, owned separately).
 //
 // The import HTTP client is in the importer subpackage.

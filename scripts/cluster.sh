@@ -491,11 +491,7 @@ EOF
     os_user_yml "$DETECTOR_USER" detector "edgewatch detector (least privilege)"
     os_user_yml "$INSTALLER_USER" installer "edgewatch installer"
   } > "$sec/internal_users.yml"
-  {
-    echo '_meta: {type: "roles", config_version: 2}'
-    echo "$DETECTOR_USER: $(role_json detector)"
-    echo "$INSTALLER_USER: $(role_json installer)"
-  } > "$sec/roles.yml"
+  os_roles_yml "$sec"
   {
     echo '_meta: {type: "rolesmapping", config_version: 2}'
     echo "all_access: {reserved: false, users: [\"$ADMIN_USER\"]}"
@@ -518,6 +514,16 @@ os_user_yml() {
   fi
   hash="$(head -n1 "$hf")"
   echo "$user: {hash: \"$hash\", reserved: false, description: \"$3\"}"
+}
+
+# os_roles_yml DIR: roles.yml from dashboards/security/opensearch-*.json (written at configure and
+# again after every start, so that a role changed while the server runs is loaded by the sync).
+os_roles_yml() {
+  {
+    echo '_meta: {type: "roles", config_version: 2}'
+    echo "$DETECTOR_USER: $(role_json detector)"
+    echo "$INSTALLER_USER: $(role_json installer)"
+  } > "$1/roles.yml"
 }
 
 # security_stamp: digest of the security configuration this script wrote.
@@ -635,7 +641,12 @@ ensure_api_key() {
 # post_start: what a secured server needs once it answers.
 post_start() {
   [ "$MODE" = secure ] || return 0
-  if [ "$FLAVOR" = opensearch ]; then os_security_sync; else es_secure_setup; fi
+  if [ "$FLAVOR" = opensearch ]; then
+    os_roles_yml "$(instance_dir)/home/config/opensearch-security"
+    os_security_sync
+  else
+    es_secure_setup
+  fi
 }
 
 # ---- requests ----

@@ -299,6 +299,9 @@ check_flavor() {
   if [[ "$BODY" == *"\"_index\":\"$ro-000002\""* ]] && [[ "$BODY" == *'"errors":false'* ]]; then
     row PASS detector "$CODE" 2xx "write after the rollover lands in $ro-000002"
   else row FAIL detector "$CODE" 2xx "write after the rollover lands in $ro-000002" "$BODY"; fi
+  # uninstall lists what it deletes with _resolve (not _cat/indices: cluster:monitor/state).
+  HAS="\"$alerts-installed\"" expect installer 2xx "list edgewatch indices (uninstall, _resolve)" \
+    GET "/_resolve/index/edgewatch-*?expand_wildcards=open,closed"
   expect installer 2xx "delete an edgewatch index (uninstall)" DELETE "/$alerts-installed"
   req admin GET "/$defender/_count"
   if [[ "$BODY" == *'"count":5,'* ]]; then row PASS admin "$CODE" 200 "$defender still holds its 5 documents"

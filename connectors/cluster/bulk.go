@@ -95,10 +95,15 @@ type BulkError struct {
 	Failures []DocFailure
 }
 
-// Error names the count and the first three failures.
+// Error names the count and the first three failures, or the one reason
+// when every failure has the same (a missing privilege refuses them all).
 func (e *BulkError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "bulk create into %s: %d of %d documents failed", e.Index, e.Failed, e.Total)
+	if f, same := e.sameFailure(); same {
+		fmt.Fprintf(&b, ", all with %d %s: %s", f.Status, f.Type, f.Reason)
+		return b.String()
+	}
 	for i, f := range e.Failures {
 		if i == 3 {
 			fmt.Fprintf(&b, "; … (%d more)", e.Failed-3)
@@ -108,6 +113,21 @@ func (e *BulkError) Error() string {
 		b.WriteString(f.String())
 	}
 	return b.String()
+}
+
+// sameFailure reports whether every document failed alike (status, type
+// and reason), and how.
+func (e *BulkError) sameFailure() (DocFailure, bool) {
+	if len(e.Failures) < 2 || len(e.Failures) != e.Failed {
+		return DocFailure{}, false
+	}
+	f := e.Failures[0]
+	for _, g := range e.Failures[1:] {
+		if g.Status != f.Status || g.Type != f.Type || g.Reason != f.Reason {
+			return DocFailure{}, false
+		}
+	}
+	return f, true
 }
 
 // IsDownstream: a document the cluster rejected is the cluster's answer.
@@ -245,9 +265,9 @@ func (w *BulkWriter) sendWithItemRetries(ctx context.Context, items []bulkItem) 
 				w.res.AlreadyPresent++
 			case RetryableStatus(a.Status):
 				again = append(again, items[i])
-				last = append(last, a.failure(items[i].id))
+				last = append(last, a.failure(w.index, items[i].id))
 			default:
-				w.res.fail(a.failure(items[i].id))
+				w.res.fail(a.failure(w.index, items[i].id))
 			}
 		}
 		if len(again) == 0 {
@@ -283,12 +303,15 @@ type bulkAnswer struct {
 	Error  *errorDetail `json:"error,omitempty"`
 }
 
-func (a bulkAnswer) failure(id string) DocFailure {
+func (a bulkAnswer) failure(index, id string) DocFailure {
 	f := DocFailure{ID: id, Status: a.Status}
 	if a.Error != nil {
 		f.Type, f.Reason = a.Error.Type, a.Error.fullReason()
 	} else {
 		f.Reason = httpStatusText(a.Status)
+	}
+	if f.Status == 403 {
+		f.Reason = forbiddenReason(f.Reason, Request{Path: DocPath(index)})
 	}
 	return f
 }

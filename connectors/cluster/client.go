@@ -61,6 +61,7 @@ type Client struct {
 	log     *slog.Logger
 	retry   RetryPolicy
 	secrets []string
+	who     string // Config.Identity, for messages
 }
 
 // Option tunes a Client.
@@ -72,6 +73,10 @@ func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 // WithRetry sets the policy for edgewatch's own retries (bulk rounds,
 // idempotent calls); the official client's transport retries come first.
 func WithRetry(p RetryPolicy) Option { return func(c *Client) { c.retry = p } }
+
+// WithIdentity names the credential the client sends (Config.Identity:
+// "user NAME", "API key id ID"), for messages about privileges.
+func WithIdentity(who string) Option { return func(c *Client) { c.who = who } }
 
 // WithSecrets lists values to scrub from transport error messages.
 func WithSecrets(s ...string) Option { return func(c *Client) { c.secrets = append(c.secrets, s...) } }
@@ -99,6 +104,10 @@ func (c *Client) Flavor() Flavor { return c.info.Flavor }
 
 // Info is what the version check learned.
 func (c *Client) Info() ServerInfo { return c.info }
+
+// Identity names the client's credential ("user NAME", "API key id ID"),
+// or "" when unknown.
+func (c *Client) Identity() string { return c.who }
 
 // Doer is the underlying Doer.
 func (c *Client) Doer() Doer { return c.doer }

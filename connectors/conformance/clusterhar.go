@@ -19,11 +19,25 @@ import (
 
 // Target is a cluster the suite loads datasets into.
 type Target struct {
+	// Client reads the data: the source under test uses it.
 	Client *cluster.Client
+	// Loader, when set, creates, fills and deletes the test indices
+	// instead of Client: the admin of a secured server, where Client is
+	// the least-privileged detector that may only read them.
+	Loader *cluster.Client
+	// IndexPrefix starts the test index names (default
+	// "edgewatch-conf-"): "defender-" for a detector that reads defender-*.
+	IndexPrefix string
 }
 
-// Doer is the target's request path.
-func (tg Target) Doer() cluster.Doer { return tg.Client.Doer() }
+// Doer is the target's request path for loading data: the Loader's when
+// set, else the Client's.
+func (tg Target) Doer() cluster.Doer {
+	if tg.Loader != nil {
+		return tg.Loader.Doer()
+	}
+	return tg.Client.Doer()
+}
 
 // Flavor is the target's store.
 func (tg Target) Flavor() cluster.Flavor { return tg.Client.Flavor() }
@@ -41,7 +55,11 @@ func ClusterHarness(tg Target, profile string) Harness {
 	return func(t *testing.T, ds Dataset) Loaded {
 		t.Helper()
 		ctx := context.Background()
-		base := UniqueIndex("edgewatch-conf-" + profile)
+		prefix := tg.IndexPrefix
+		if prefix == "" {
+			prefix = "edgewatch-conf-"
+		}
+		base := UniqueIndex(prefix + profile)
 		diIndex, evIndex := base+"-deviceinfo", base+"-networkevents"
 		if profile == cluster.ProfileElasticM365 {
 			diIndex, evIndex = base+"-events", base+"-events"

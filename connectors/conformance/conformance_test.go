@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 )
 
 func TestFileConnector(t *testing.T) {
@@ -29,4 +30,18 @@ func TestElasticsearch(t *testing.T) {
 	for _, p := range clusterProfiles {
 		t.Run(p, func(t *testing.T) { Run(t, ClusterHarness(tg, p)) })
 	}
+}
+
+// TestSecure runs the suite's cluster cases on the secured servers as the
+// least-privileged detector (OpenSearch: user and password; Elasticsearch:
+// API key, then user and password), over TLS with the test CA: the admin
+// loads the data into defender-* indices, the detector reads them.
+func TestSecure(t *testing.T) {
+	clustertest.RunSecure(t, func(t *testing.T, tg clustertest.Target) {
+		admin := tg.As(t, clustertest.Admin)
+		ct := Target{Client: tg.Client, Loader: admin.Client, IndexPrefix: "defender-conf-"}
+		for _, p := range clusterProfiles {
+			t.Run(p, func(t *testing.T) { Run(t, ClusterHarness(ct, p)) })
+		}
+	})
 }

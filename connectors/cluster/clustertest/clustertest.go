@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
-	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
-	"github.com/edgewatch/edgewatch/connectors/opensearch"
 	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
@@ -24,6 +22,9 @@ type Target struct {
 	Env    string // env prefix, e.g. EDGEWATCH_OPENSEARCH
 	Config cluster.Config
 	Client *cluster.Client
+	// Identity is who Client is on a secured server (ConnectSecure); ""
+	// on the plain test servers.
+	Identity Identity
 }
 
 // Flavors lists the clusters tests run against, in order.
@@ -51,15 +52,7 @@ func Connect(t testing.TB, flavor cluster.Flavor) Target {
 		if !ok {
 			t.Fatalf("%s_URL is not set", f.Env)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		var c *cluster.Client
-		switch flavor {
-		case cluster.OpenSearch:
-			c, err = opensearch.Connect(ctx, cfg)
-		case cluster.Elasticsearch:
-			c, err = elasticsearch.Connect(ctx, cfg)
-		}
+		c, err := Dial(flavor, cfg)
 		if err != nil {
 			t.Fatalf("connect to %s (%s): %v", flavor, cfg, err)
 		}
@@ -141,15 +134,17 @@ func Name(t testing.TB, tg Target, prefix string) string {
 	return name
 }
 
-// DeleteIndices deletes the named indices or patterns, ignoring missing ones.
+// DeleteIndices deletes the named indices or patterns, ignoring missing
+// ones. On a secured server the admin deletes them.
 func DeleteIndices(t testing.TB, tg Target, names ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	c := tg.cleaner(t)
 	for _, n := range names {
 		req := cluster.Request{Method: http.MethodDelete, Path: "/" + n,
 			Query: map[string][]string{"ignore_unavailable": {"true"}, "allow_no_indices": {"true"}, "expand_wildcards": {"open,closed"}}}
-		resp, err := tg.Client.Do(ctx, req)
+		resp, err := c.Do(ctx, req)
 		if err != nil {
 			t.Logf("cleanup %s: %v", n, err)
 			continue

@@ -93,11 +93,9 @@ func (d Deps) connect(ctx context.Context, op string, s wire.Settings, secrets m
 	if s.Cluster == nil || len(s.Cluster.URLs) == 0 {
 		return nil, fmt.Errorf("%w: %s: source %s needs a cluster URL (--url)", engine.ErrConfig, op, s.Source)
 	}
-	c, err := d.Connect(ctx, s, secrets)
-	if err != nil {
-		return nil, fmt.Errorf("%s: connect to %s: %w", op, s.Source, err)
-	}
-	return c, nil
+	// The connector's error says "connect to <flavor> [urls]: …" and the
+	// host names the operation.
+	return d.Connect(ctx, s, secrets)
 }
 
 // humanDuration renders d rounded for people: "3h12m", "41s", "2d4h".

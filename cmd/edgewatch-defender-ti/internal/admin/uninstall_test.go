@@ -19,27 +19,27 @@ func runUninstall(t *testing.T, f *fakeCluster, args wire.UninstallArgs) wire.St
 	return runSteps(t, f, wire.OpUninstall, &args, &args.StackArgs, nil)
 }
 
-// withIndices routes _cat/indices listings over a fixed set of indices and
-// records the indices of every other DELETE.
+// withIndices routes _resolve/index listings over a fixed set of indices
+// and records the indices of every other DELETE.
 func withIndices(f *fakeCluster, indices []string, deleted *[]string) {
-	cat := func(pattern string) func(cluster.Request) (int, string) {
+	resolve := func(pattern string) func(cluster.Request) (int, string) {
 		return func(cluster.Request) (int, string) {
-			var rows []map[string]string
+			rows := []map[string]any{}
 			for _, idx := range indices {
 				if ok, _ := pathMatch(pattern, idx); ok {
-					rows = append(rows, map[string]string{"index": idx})
+					rows = append(rows, map[string]any{"name": idx, "attributes": []string{"open"}})
 				}
 			}
-			if rows == nil && !strings.Contains(pattern, "*") {
+			if len(rows) == 0 && !strings.Contains(pattern, "*") {
 				return 404, `{"error":{"type":"index_not_found_exception","reason":"no such index"},"status":404}`
 			}
-			b, _ := json.Marshal(rows)
+			b, _ := json.Marshal(map[string]any{"indices": rows, "aliases": []any{}, "data_streams": []any{}})
 			return 200, string(b)
 		}
 	}
 	for _, p := range []string{"edgewatch-alerts-*", "edgewatch-indicators-*", "edgewatch-state", "edgewatch-alerts-mine",
 		"edgewatch-indicators-feed-*"} {
-		f.onFunc(http.MethodGet, cluster.DocPath("_cat", "indices", p), cat(p))
+		f.onFunc(http.MethodGet, cluster.DocPath("_resolve", "index", p), resolve(p))
 	}
 	f.routes["DELETE *"] = func(req cluster.Request) (int, string) {
 		*deleted = append(*deleted, strings.Split(strings.TrimPrefix(req.Path, "/"), ",")...)

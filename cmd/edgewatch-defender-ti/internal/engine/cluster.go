@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
@@ -84,6 +87,18 @@ func ClusterBackend(c *cluster.Client, s wire.Settings) (*Backend, error) {
 			return set, err
 		}
 	}
+	want := RunPrivileges(cl, be.AlertIndex)
+	var checked atomic.Bool // a passed check holds for the backend's life
+	be.Preflight = func(ctx context.Context) error {
+		if checked.Load() {
+			return nil
+		}
+		if err := cluster.CheckPrivileges(ctx, c, want); err != nil {
+			return err
+		}
+		checked.Store(true)
+		return nil
+	}
 	return be, nil
 }
 
@@ -96,6 +111,33 @@ func readError(table, flag string, err error) error {
 		return fmt.Errorf("%w: %s: %w", ErrConfig, flag, mi)
 	}
 	return fmt.Errorf("read %s: %w", table, err)
+}
+
+// RunPrivileges are the index privileges a detection run over cl needs
+// (Elasticsearch names; dashboards/security/elasticsearch-detector.json
+// grants them): read on the Defender indices and the indicator feed,
+// create_doc on the alert index, read and write on the state index (the
+// last two only when alertIndex is not "": a run with no_index writes
+// nothing).
+func RunPrivileges(cl *wire.ClusterSettings, alertIndex string) []cluster.IndexPrivileges {
+	var read []string
+	for _, p := range []string{cl.DeviceInfoIndex, cl.NetworkEventsIndex} {
+		for _, n := range strings.Split(p, ",") {
+			if n = strings.TrimSpace(n); n != "" && !slices.Contains(read, n) {
+				read = append(read, n)
+			}
+		}
+	}
+	if cl.IndicatorFeed != "" {
+		read = append(read, wire.FeedAlias(cl.IndicatorFeed))
+	}
+	privs := []cluster.IndexPrivileges{{Names: read, Privileges: []string{"read"}}}
+	if alertIndex == "" { // cluster.no_index: the run writes nothing
+		return privs
+	}
+	return append(privs,
+		cluster.IndexPrivileges{Names: []string{alertIndex}, Privileges: []string{"create_doc"}},
+		cluster.IndexPrivileges{Names: []string{wire.StateIndex}, Privileges: []string{"read", "write"}})
 }
 
 // RunRecordOf is the state index's record of one run with settings s: the

@@ -66,6 +66,10 @@ type Backend struct {
 	Indicators func(ctx context.Context) (*correlation.IndicatorSet, error)
 	// RecordRun stores the run's record (RunRecordOf); nil in file mode.
 	RecordRun func(ctx context.Context, rec wire.RunRecord) error
+	// Preflight, when set, runs before anything is read: the cluster
+	// backend checks there that its credential may read the Defender
+	// indices and write alerts (cluster.CheckPrivileges).
+	Preflight func(ctx context.Context) error
 	// Close releases the backend.
 	Close func() error
 }
@@ -150,6 +154,11 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 	}
 	if !s.From.IsZero() {
 		sum.Window.FacingFrom = s.From.Add(-lookback)
+	}
+	if be.Preflight != nil {
+		if err := be.Preflight(ctx); err != nil {
+			return err
+		}
 	}
 
 	// 1 indicators

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"sort"
 	"strings"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
@@ -226,28 +224,6 @@ func removeDerivedTemplates(ctx context.Context, c *cluster.Client, dry bool) []
 		}
 	}
 	return out
-}
-
-// listIndices lists the concrete indices matching pattern (none when
-// nothing matches).
-func listIndices(ctx context.Context, c *cluster.Client, pattern string) ([]string, error) {
-	req := cluster.Request{Method: http.MethodGet, Path: cluster.DocPath("_cat", "indices", pattern),
-		Query: url.Values{"format": {"json"}, "h": {"index"}, "expand_wildcards": {"open,closed"}}}
-	var rows []struct {
-		Index string `json:"index"`
-	}
-	if err := c.Call(ctx, "list indices "+pattern, req, &rows); err != nil {
-		if cluster.IsNotFound(err) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	out := make([]string, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, r.Index)
-	}
-	sort.Strings(out)
-	return out, nil
 }
 
 // removeData deletes (deleteData) or reports as kept the alert indices,
