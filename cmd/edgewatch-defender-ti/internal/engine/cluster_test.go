@@ -56,7 +56,7 @@ func TestClusterInputErrors(t *testing.T) {
 						return &cluster.Response{Status: 500, Body: []byte(`{"error":{"type":"exception","reason":"boom"},"status":500}`)}, nil
 					}
 					return &cluster.Response{Status: tc.mapping, Body: []byte(`{}`)}, nil
-				case req.Path == "/_alias/"+wire.FeedAlias("nofeed"):
+				case strings.HasSuffix(req.Path, "/_alias/"+wire.FeedAlias("nofeed")):
 					return &cluster.Response{Status: 404, Body: []byte(`{"error":"alias [edgewatch-indicators-nofeed] missing","status":404}`)}, nil
 				}
 				return &cluster.Response{Status: 400, Body: []byte(`{"error":"unexpected ` + req.Method + " " + req.Path + `"}`)}, nil
