@@ -23,12 +23,16 @@ const (
 	// PackageInstall is leave to install and purge the .deb on this
 	// machine, as root. It is never available unless required.
 	PackageInstall
+	// ThreeNodes is the three-node OpenSearch cluster of the fault tests
+	// (scripts/cluster.sh start opensearch --nodes 3), which they stop and
+	// start node by node.
+	ThreeNodes
 
 	Clusters = OpenSearch | Elasticsearch
 )
 
 // needs lists every single need, in the order Require checks them.
-var needs = []Need{OpenSearch, Elasticsearch, Data, Chromium, Packaging, PackageInstall}
+var needs = []Need{OpenSearch, Elasticsearch, Data, Chromium, Packaging, PackageInstall, ThreeNodes}
 
 // packagingTools are the commands the Packaging need stands for.
 var packagingTools = []string{"dpkg-deb", "rpm", "systemd-analyze"}
@@ -41,10 +45,14 @@ const (
 	EnvRequireChromium = "EDGEWATCH_REQUIRE_CHROMIUM"
 	EnvRequirePackage  = "EDGEWATCH_REQUIRE_PACKAGE"
 	EnvRequireInstall  = "EDGEWATCH_REQUIRE_PACKAGE_INSTALL"
-	EnvOpenSearchURL   = "EDGEWATCH_OPENSEARCH_URL"
-	EnvElasticURL      = "EDGEWATCH_ELASTICSEARCH_URL"
-	EnvIPsumDir        = "EDGEWATCH_IPSUM_DIR"
-	EnvChromium        = "EDGEWATCH_CHROMIUM"
+	EnvRequire3Node    = "EDGEWATCH_REQUIRE_3NODE"
+	// Env3NodeURLs lists the three nodes' URLs, comma-separated (what
+	// `scripts/cluster.sh env opensearch --nodes 3` prints).
+	Env3NodeURLs     = "EDGEWATCH_OPENSEARCH_3NODE_URLS"
+	EnvOpenSearchURL = "EDGEWATCH_OPENSEARCH_URL"
+	EnvElasticURL    = "EDGEWATCH_ELASTICSEARCH_URL"
+	EnvIPsumDir      = "EDGEWATCH_IPSUM_DIR"
+	EnvChromium      = "EDGEWATCH_CHROMIUM"
 )
 
 // String names the single need n ("opensearch", "data"…).
@@ -62,6 +70,8 @@ func (n Need) String() string {
 		return "packaging tools"
 	case PackageInstall:
 		return "package install"
+	case ThreeNodes:
+		return "three-node opensearch"
 	case Clusters:
 		return "clusters"
 	}
@@ -93,6 +103,8 @@ func (n Need) requireEnv() string {
 		return EnvRequirePackage
 	case PackageInstall:
 		return EnvRequireInstall
+	case ThreeNodes:
+		return EnvRequire3Node
 	}
 	return EnvRequireClusters
 }
@@ -114,6 +126,9 @@ func (n Need) howTo() string {
 		return "install dpkg-dev, rpm and systemd (scripts/deps.sh does)"
 	case PackageInstall:
 		return "run as root with " + EnvRequireInstall + "=1 on a machine without edgewatch installed (it installs and purges the .deb)"
+	case ThreeNodes:
+		return "start it with `scripts/cluster.sh start opensearch --nodes 3` (or `make clusters-3node-up`) and set " + Env3NodeURLs +
+			" (`eval \"$(scripts/cluster.sh env opensearch --nodes 3)\"`); `make test-faults` does both"
 	}
 	return ""
 }
@@ -143,6 +158,11 @@ func Available(n Need) error {
 		}
 		if os.Getenv(env) == "" {
 			return fmt.Errorf("%s is not set", env)
+		}
+		return nil
+	case ThreeNodes:
+		if os.Getenv(Env3NodeURLs) == "" {
+			return fmt.Errorf("%s is not set", Env3NodeURLs)
 		}
 		return nil
 	case Data:
