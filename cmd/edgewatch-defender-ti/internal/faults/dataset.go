@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/benchcluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/internal/gen"
 )
@@ -126,34 +127,11 @@ func lines(b []byte) [][]byte {
 	return out
 }
 
-// Index mappings of the dataset's indices: the columns the detection
-// queries, typed as an operator who maps Defender data would type them;
-// the rest stays in _source only.
+// The dataset's index mappings: the benchmark's (the columns the detection
+// queries, typed as an operator would type them; the rest in _source only).
 var (
-	DeviceInfoMapping = map[string]any{
-		"dynamic": false,
-		"properties": map[string]any{
-			"Timestamp":        map[string]any{"type": "date"},
-			"DeviceId":         map[string]any{"type": "keyword"},
-			"DeviceName":       map[string]any{"type": "keyword"},
-			"IsInternetFacing": map[string]any{"type": "boolean"},
-			"AdditionalFields": map[string]any{"type": "text"},
-		},
-	}
-	NetworkEventsMapping = map[string]any{
-		"dynamic": false,
-		"properties": map[string]any{
-			"Timestamp":  map[string]any{"type": "date"},
-			"DeviceId":   map[string]any{"type": "keyword"},
-			"DeviceName": map[string]any{"type": "keyword"},
-			"ActionType": map[string]any{"type": "keyword"},
-			"RemoteIP":   map[string]any{"type": "ip", "ignore_malformed": true},
-			"LocalIP":    map[string]any{"type": "ip", "ignore_malformed": true},
-			"RemotePort": map[string]any{"type": "integer", "ignore_malformed": true},
-			"LocalPort":  map[string]any{"type": "integer", "ignore_malformed": true},
-			"ReportId":   map[string]any{"type": "long", "ignore_malformed": true},
-		},
-	}
+	DeviceInfoMapping    = benchcluster.DeviceInfoMapping
+	NetworkEventsMapping = benchcluster.NetworkEventsMapping
 )
 
 // CreateIndex creates index with shards primaries, replicas copies of each

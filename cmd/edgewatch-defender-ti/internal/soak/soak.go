@@ -188,6 +188,7 @@ type soak struct {
 	serveA  *instance
 	serveB  *instance
 	bUntil  time.Time
+	bKill   bool // serve B ends with SIGKILL (else SIGTERM)
 	serveNo int
 }
 
@@ -238,8 +239,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if !o.Keep {
 			s.cleanup()
 		}
-		if o.Work == "" && s.rep.OK() && !o.Keep {
-			_ = os.RemoveAll(work)
+		if o.Work == "" && s.rep.OK() && !o.Keep && os.RemoveAll(work) == nil {
+			s.rep.Work += " (removed)"
 		}
 	}()
 
@@ -515,24 +516,27 @@ func (s *soak) restartNode(ctx context.Context) error {
 	return nil
 }
 
-// race starts serve B over the same detection for 10–25 s (endRace stops it).
+// race starts serve B over the same detection for 10–25 s, after which
+// endRace stops it (SIGTERM or SIGKILL, drawn now), whatever else runs.
 func (s *soak) race() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.serveB != nil && s.serveB.alive() {
 		return nil
 	}
+	life := 10*time.Second + time.Duration(s.rng.Int64N(int64(15*time.Second)))
+	s.bKill = s.rng.IntN(2) == 1
 	var err error
 	if s.serveB, err = s.startServe("B"); err != nil {
 		return err
 	}
-	s.bUntil = time.Now().Add(10*time.Second + time.Duration(s.rng.Int64N(int64(15*time.Second))))
-	s.fault(FaultRaceStart, "serve B pid %d until +%v", s.serveB.pid(), time.Until(s.bUntil).Round(time.Second))
+	s.bUntil = time.Now().Add(life)
+	time.AfterFunc(life, func() { s.endRace(false) })
+	s.fault(FaultRaceStart, "serve B pid %d for %v", s.serveB.pid(), life.Round(time.Second))
 	return nil
 }
 
-// endRace stops serve B when its time is up (or now, with force): SIGTERM
-// or SIGKILL at random.
+// endRace stops serve B when its time is up (or now, with force).
 func (s *soak) endRace(force bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -540,7 +544,7 @@ func (s *soak) endRace(force bool) {
 	if b == nil || !b.alive() || (!force && time.Now().Before(s.bUntil)) {
 		return
 	}
-	if !force && s.rng.IntN(2) == 1 {
+	if !force && s.bKill {
 		b.stop(syscall.SIGKILL, 10*time.Second)
 		s.fault(FaultRaceKill, "serve B pid %d", b.pid())
 		return
