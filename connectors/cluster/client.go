@@ -127,14 +127,24 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 
 // Call performs req, turns an error status into *Error (op names the
 // operation in messages) and decodes a JSON answer into out when out is not
-// nil.
+// nil. A search, count or point-in-time creation answered by only some
+// shards is an error matching ErrPartialResults, never a result.
 func (c *Client) Call(ctx context.Context, op string, req Request, out any) error {
+	search := isSearchCall(req)
+	if search {
+		req.Query = shardsKept(req.Query)
+	}
 	resp, err := c.doer.Do(ctx, req)
 	if err != nil {
 		return transportError(ctx, op, req, err, c.secrets)
 	}
 	if resp.Status < 200 || resp.Status > 299 {
 		return StatusError(op, req, resp.Status, resp.Body)
+	}
+	if search {
+		if err := checkSearchAnswer(op, req, resp.Body); err != nil {
+			return err
+		}
 	}
 	if out != nil && len(resp.Body) > 0 {
 		if err := json.Unmarshal(resp.Body, out); err != nil {

@@ -28,13 +28,17 @@ const (
 	// --secure`), reached through EDGEWATCH_<FLAVOR>_SECURE_*.
 	OpenSearchSecure
 	ElasticsearchSecure
+	// ThreeNodes is the three-node OpenSearch cluster of the fault tests
+	// (scripts/cluster.sh start opensearch --nodes 3), which they stop and
+	// start node by node.
+	ThreeNodes
 
 	Clusters = OpenSearch | Elasticsearch
 	Secure   = OpenSearchSecure | ElasticsearchSecure
 )
 
 // needs lists every single need, in the order Require checks them.
-var needs = []Need{OpenSearch, Elasticsearch, OpenSearchSecure, ElasticsearchSecure, Data, Chromium, Packaging, PackageInstall}
+var needs = []Need{OpenSearch, Elasticsearch, OpenSearchSecure, ElasticsearchSecure, Data, Chromium, Packaging, PackageInstall, ThreeNodes}
 
 // packagingTools are the commands the Packaging need stands for.
 var packagingTools = []string{"dpkg-deb", "rpm", "systemd-analyze"}
@@ -56,6 +60,10 @@ const (
 	EnvElasticSecureURL    = "EDGEWATCH_ELASTICSEARCH_SECURE_URL"
 	EnvIPsumDir            = "EDGEWATCH_IPSUM_DIR"
 	EnvChromium            = "EDGEWATCH_CHROMIUM"
+	EnvRequire3Node        = "EDGEWATCH_REQUIRE_3NODE"
+	// Env3NodeURLs lists the three nodes' URLs, comma-separated (what
+	// `scripts/cluster.sh env opensearch --nodes 3` prints).
+	Env3NodeURLs = "EDGEWATCH_OPENSEARCH_3NODE_URLS"
 )
 
 // String names the single need n ("opensearch", "data"…).
@@ -77,6 +85,8 @@ func (n Need) String() string {
 		return "secured opensearch"
 	case ElasticsearchSecure:
 		return "secured elasticsearch"
+	case ThreeNodes:
+		return "three-node opensearch"
 	case Clusters:
 		return "clusters"
 	case Secure:
@@ -123,6 +133,8 @@ func (n Need) requireEnv() string {
 		return EnvRequireInstall
 	case OpenSearchSecure, ElasticsearchSecure:
 		return EnvRequireSecure
+	case ThreeNodes:
+		return EnvRequire3Node
 	}
 	return EnvRequireClusters
 }
@@ -160,6 +172,9 @@ func (n Need) howTo() string {
 		return "install dpkg-dev, rpm and systemd (scripts/deps.sh does)"
 	case PackageInstall:
 		return "run as root with " + EnvRequireInstall + "=1 on a machine without edgewatch installed (it installs and purges the .deb)"
+	case ThreeNodes:
+		return "start it with `scripts/cluster.sh start opensearch --nodes 3` (or `make clusters-3node-up`) and set " + Env3NodeURLs +
+			" (`eval \"$(scripts/cluster.sh env opensearch --nodes 3)\"`); `make test-faults` does both"
 	}
 	return ""
 }
@@ -192,6 +207,11 @@ func Available(n Need) error {
 		env := clusterURLEnv[n]
 		if os.Getenv(env) == "" {
 			return fmt.Errorf("%s is not set", env)
+		}
+		return nil
+	case ThreeNodes:
+		if os.Getenv(Env3NodeURLs) == "" {
+			return fmt.Errorf("%s is not set", Env3NodeURLs)
 		}
 		return nil
 	case Data:

@@ -59,8 +59,8 @@ func outcome(fn func(tb testing.TB)) (string, string) {
 // setEnv clears every variable the package reads, then sets env.
 func setEnv(t *testing.T, env map[string]string) {
 	t.Helper()
-	for _, k := range []string{EnvCI, EnvRequireClusters, EnvRequireData, EnvRequireChromium, EnvRequireSecure,
-		EnvOpenSearchURL, EnvElasticURL, EnvOpenSearchSecureURL, EnvElasticSecureURL, EnvIPsumDir, EnvChromium} {
+	for _, k := range []string{EnvCI, EnvRequireClusters, EnvRequireData, EnvRequireChromium, EnvRequireSecure, EnvRequire3Node,
+		EnvOpenSearchURL, EnvElasticURL, EnvOpenSearchSecureURL, EnvElasticSecureURL, EnvIPsumDir, EnvChromium, Env3NodeURLs} {
 		t.Setenv(k, env[k])
 	}
 }
@@ -110,6 +110,12 @@ func TestRequire(t *testing.T) {
 		{name: "plain clusters do not stand in for secured ones", need: ElasticsearchSecure,
 			env:  map[string]string{EnvOpenSearchURL: url, EnvElasticURL: url, EnvRequireSecure: "1"},
 			want: "fail", wantMsg: []string{EnvElasticSecureURL}},
+		{name: "three nodes set", need: ThreeNodes, env: map[string]string{Env3NodeURLs: url + "," + url}, want: "run"},
+		{name: "three nodes missing, clusters required only", need: ThreeNodes, env: map[string]string{EnvRequireClusters: "1"},
+			want: "skip", wantMsg: []string{Env3NodeURLs + " is not set", EnvRequire3Node + "=1 makes this a failure"}},
+		{name: "three nodes missing, required", need: ThreeNodes, env: map[string]string{EnvRequire3Node: "1"},
+			want: "fail", wantMsg: []string{"three-node opensearch is required", "--nodes 3", "make test-faults"}},
+		{name: "three nodes missing, CI=true", need: ThreeNodes, env: map[string]string{EnvCI: "true"}, want: "fail"},
 		{name: "data from the repository", need: Data, env: map[string]string{EnvRequireData: "1"}, want: "run"},
 		{name: "data missing, required by EDGEWATCH_REQUIRE_DATA", need: Data,
 			env:  map[string]string{EnvIPsumDir: empty, EnvRequireData: "1"},

@@ -138,14 +138,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	start := time.Now()
-	loadedDI, err := ensureLoaded(ctx, c, diIndex, deviceInfoMapping, o, logf, func(out io.Writer) error {
+	loadedDI, err := ensureLoaded(ctx, c, diIndex, DeviceInfoMapping, o, logf, func(out io.Writer) error {
 		_, err := w.WriteDeviceInfo(out)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	loadedEv, err := ensureLoaded(ctx, c, evIndex, eventsMapping, o, logf, func(out io.Writer) error {
+	loadedEv, err := ensureLoaded(ctx, c, evIndex, NetworkEventsMapping, o, logf, func(out io.Writer) error {
 		_, err := w.WriteNetworkEvents(out)
 		return err
 	})
@@ -342,8 +342,8 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // Index mappings: the columns the detection queries are typed as an
 // operator who maps Defender data would type them; the rest stays in
 // _source without being indexed (dynamic: false), which keeps the load
-// short.
-var deviceInfoMapping = map[string]any{
+// short. The fault tests and the soak (internal/faults) index the same way.
+var DeviceInfoMapping = map[string]any{
 	"dynamic": false,
 	"properties": map[string]any{
 		"Timestamp":        map[string]any{"type": "date"},
@@ -354,7 +354,7 @@ var deviceInfoMapping = map[string]any{
 	},
 }
 
-var eventsMapping = map[string]any{
+var NetworkEventsMapping = map[string]any{
 	"dynamic": false,
 	"properties": map[string]any{
 		"Timestamp":  map[string]any{"type": "date"},
