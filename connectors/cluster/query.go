@@ -395,6 +395,15 @@ func arrangementQuery(filter []any, a arrClause) jsonObj {
 // wildcard query would miss values longer than ignore_above), the presence
 // test is left to the client.
 func facingQuery(p *Profile, m *mappings, from, to time.Time) (jsonObj, []string) {
+	filter, notes := facingFilter(p, m, from, to)
+	if len(filter) == 0 {
+		return jsonObj{"match_all": jsonObj{}}, notes
+	}
+	return boolQuery(filter, nil, nil), notes
+}
+
+// facingFilter is facingQuery's filter clauses.
+func facingFilter(p *Profile, m *mappings, from, to time.Time) ([]any, []string) {
 	var filter []any
 	var notes []string
 	tf := p.field(FieldTime)
@@ -418,10 +427,7 @@ func facingQuery(p *Profile, m *mappings, from, to time.Time) (jsonObj, []string
 	} else {
 		notes = append(notes, "internet-facing presence not pushed down: "+p.field(FieldAdditionalFields)+" is a keyword")
 	}
-	if len(filter) == 0 {
-		return jsonObj{"match_all": jsonObj{}}, notes
-	}
-	return boolQuery(filter, nil, nil), notes
+	return filter, notes
 }
 
 func facingPresence(p *Profile, m *mappings) (any, bool) {
