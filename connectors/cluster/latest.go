@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 
 	"github.com/edgewatch/edgewatch/correlation"
@@ -39,8 +40,15 @@ type LatestRows struct {
 // Add offers a copy of row; rows without a DeviceId or a facing port are
 // not kept (Add reports false).
 func (l *LatestRows) Add(row *correlation.DeviceInfo) bool {
+	pair, _ := l.Offer(row)
+	return pair
+}
+
+// Offer is Add, and also reports whether the row replaced the pair's latest
+// row (or was its first).
+func (l *LatestRows) Offer(row *correlation.DeviceInfo) (pair, changed bool) {
 	if row.DeviceID == "" || !row.Facing.HasPort() {
-		return false
+		return false, false
 	}
 	k := PairKey{row.DeviceID, row.Facing.LocalPort}
 	if l.rows == nil {
@@ -49,12 +57,24 @@ func (l *LatestRows) Add(row *correlation.DeviceInfo) bool {
 	if cur, ok := l.rows[k]; ok {
 		if LaterRow(row, cur) {
 			*cur = *row
+			return true, true
 		}
-		return true
+		return true, false
 	}
 	c := *row
 	l.rows[k] = &c
-	return true
+	return true, true
+}
+
+// All iterates the kept rows in no particular order; the rows are shared.
+func (l *LatestRows) All() iter.Seq2[PairKey, *correlation.DeviceInfo] {
+	return func(yield func(PairKey, *correlation.DeviceInfo) bool) {
+		for k, r := range l.rows {
+			if !yield(k, r) {
+				return
+			}
+		}
+	}
 }
 
 // Len is the number of pairs kept.

@@ -165,6 +165,24 @@ func LoadFacing(t testing.TB, tg Target, profile string, rows []FacingRow) (stri
 	t.Helper()
 	index := UniqueIndex("edgewatch-facing-"+profile) + "-deviceinfo"
 	CreateIndex(t, tg, index, IndexBody(profile, tg.Flavor()))
+	// One document first: it fixes the dynamic mapping (see ClusterHarness).
+	first := 0
+	for first < len(rows) && !rows[first].Holds(profile) {
+		first++
+	}
+	IndexFacing(t, tg, profile, index, rows[:first+1])
+	IndexFacing(t, tg, profile, index, rows[first+1:])
+	var prec time.Duration
+	if profile == cluster.ProfileElasticM365 {
+		prec = time.Millisecond
+	}
+	return index, prec
+}
+
+// IndexFacing indexes the rows profile can hold into index under their
+// ids, refreshed.
+func IndexFacing(t testing.TB, tg Target, profile, index string, rows []FacingRow) {
+	t.Helper()
 	var docs []Doc
 	for _, r := range rows {
 		if !r.Holds(profile) {
@@ -176,18 +194,9 @@ func LoadFacing(t testing.TB, tg Target, profile string, rows []FacingRow) (stri
 		}
 		docs = append(docs, Doc{Index: index, ID: r.ID, Source: d})
 	}
-	// One document first: it fixes the dynamic mapping (see ClusterHarness).
-	if err := Bulk(context.Background(), tg.Doer(), docs[:1], true); err != nil {
+	if err := Bulk(context.Background(), tg.Doer(), docs, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := Bulk(context.Background(), tg.Doer(), docs[1:], true); err != nil {
-		t.Fatal(err)
-	}
-	var prec time.Duration
-	if profile == cluster.ProfileElasticM365 {
-		prec = time.Millisecond
-	}
-	return index, prec
 }
 
 // ReadFacing runs src's facing step over [from, to) and builds the set.
