@@ -152,7 +152,8 @@ func (a *facingAcc) hit(h *searchHit) (*correlation.DeviceInfo, error) {
 		a.rep.Read++
 	}
 	if err := a.p.DecodeDeviceInfo(h.Source, &a.row); err != nil {
-		if _, dup := a.skipped[loc]; !dup {
+		var ot *OtherTableError
+		if _, dup := a.skipped[loc]; !dup && !errors.As(err, &ot) {
 			a.skipped[loc] = struct{}{}
 			reason := SkipBadDocument
 			var de *decodeError

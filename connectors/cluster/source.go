@@ -190,9 +190,7 @@ func (s *Source) profilePaths() []string {
 		add(f)
 	}
 	add(p.facingPortField())
-	if p.DeviceInfoFilter != nil {
-		add(p.DeviceInfoFilter.Field)
-	}
+	add(p.Table)
 	for _, a := range p.Arrangements {
 		add(a.RemoteIP)
 		add(a.LocalIP)
@@ -277,6 +275,10 @@ func rowsProgress(fn connectors.ProgressFunc) func(done, total int64) {
 }
 
 func (s *Source) skip(rep *connectors.Report, index string, h *searchHit, err error) {
+	var ot *OtherTableError
+	if errors.As(err, &ot) {
+		return // another table's row: not ours, not bad
+	}
 	reason := SkipBadDocument
 	var de *decodeError
 	if errors.As(err, &de) {

@@ -199,3 +199,85 @@ func Bulk(ctx context.Context, doer cluster.Doer, docs []Doc, refresh bool) erro
 	}
 	return nil
 }
+
+// OtherTableRow is a row of another Defender table, planted in a mixed
+// index.
+type OtherTableRow struct {
+	Table string
+	Row   Row
+}
+
+// OtherTables are rows of other Defender tables that would change the
+// Standard expectations if they were read as DeviceInfo or
+// DeviceNetworkEvents: an inbound-looking event from an indicator on a
+// facing port, a facing-looking report on a new port, and a row without a
+// DeviceId (a skip), next to ordinary rows of other tables.
+func OtherTables() []OtherTableRow {
+	return []OtherTableRow{
+		{"DeviceEvents", ev("other table: inbound-looking", 2001, "2025-03-10T09:00:00Z", "dev-a", inbound, tiA, 3389, "")},
+		{"DeviceLogonEvents", ev("other table: logon", 2002, "2025-03-10T09:30:00Z", "dev-c", "LogonSuccess", tiB, 8080, "")},
+		{"DeviceNetworkInfo", di("other table: facing-looking", "2025-03-08T08:00:00Z", "dev-b", true, facingAF(9090))},
+		{"DeviceProcessEvents", di("other table: no DeviceId", "2025-03-08T09:00:00Z", "", true, facingAF(3389))},
+		{"DeviceFileEvents", ev("other table: no DeviceId event", 2003, "2025-03-10T10:00:00Z", "", inbound, tiA, 3389, "")},
+	}
+}
+
+// markerless are Standard rows a mixed index keeps without a table marker:
+// they are read as before.
+var markerless = map[string]bool{"dev-c 8080": true, "match in range": true}
+
+// MixedHarness loads the Standard dataset into one index shared by both
+// tables (as Elastic's data stream or an Event Hub export keeps every
+// Defender table), with rows of other tables (OtherTables) and two Standard
+// rows that carry no table marker; the source must read exactly what the
+// Standard expectations say. profile must have a table marker.
+func MixedHarness(tg Target, profile string) Harness {
+	return func(t *testing.T, ds Dataset) Loaded {
+		t.Helper()
+		index := UniqueIndex("edgewatch-conf-mixed-"+profile) + "-events"
+		CreateIndex(t, tg, index, IndexBody(profile, tg.Flavor()))
+		var docs []Doc
+		var dropped []string
+		for _, tbl := range []struct {
+			name string
+			rows []Row
+		}{{TableDeviceInfo, ds.DeviceInfo}, {TableNetworkEvents, ds.NetworkEvents}} {
+			for _, r := range tbl.rows {
+				d, ok := Shape(profile, tbl.name, r)
+				if !ok {
+					dropped = append(dropped, r.Case())
+					continue
+				}
+				if markerless[r.Case()] {
+					StripTable(profile, d)
+				}
+				docs = append(docs, Doc{Index: index, Source: d})
+			}
+		}
+		for _, o := range OtherTables() {
+			d, ok := ShapeOther(profile, o.Table, o.Row)
+			if !ok {
+				t.Fatalf("profile %s cannot hold %s", profile, o.Row.Case())
+			}
+			docs = append(docs, Doc{Index: index, Source: d})
+		}
+		if err := Bulk(context.Background(), tg.Doer(), docs[:1], true); err != nil {
+			t.Fatal(err)
+		}
+		if err := Bulk(context.Background(), tg.Doer(), docs[1:], true); err != nil {
+			t.Fatal(err)
+		}
+		src, err := cluster.NewClientSource(tg.Client, cluster.SourceConfig{
+			DeviceInfoIndex: index, NetworkEventsIndex: index, Profile: profile,
+			PageSize: PageSize, Logger: slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := Loaded{Source: src, Dropped: dropped}
+		if profile == cluster.ProfileElasticM365 {
+			l.TimePrecision = time.Millisecond
+		}
+		return l
+	}
+}

@@ -30,3 +30,21 @@ func TestElasticsearch(t *testing.T) {
 		t.Run(p, func(t *testing.T) { Run(t, ClusterHarness(tg, p)) })
 	}
 }
+
+// Profiles whose rows carry a table marker, read from one index shared by
+// every table.
+var markedProfiles = []string{cluster.ProfileSentinel, cluster.ProfileStreaming, cluster.ProfileElasticM365}
+
+func TestMixedTablesOpenSearch(t *testing.T) {
+	tg := TestTarget(t, cluster.OpenSearch)
+	for _, p := range markedProfiles {
+		t.Run(p, func(t *testing.T) { Run(t, MixedHarness(tg, p)) })
+	}
+}
+
+func TestMixedTablesElasticsearch(t *testing.T) {
+	tg := TestTarget(t, cluster.Elasticsearch)
+	for _, p := range markedProfiles {
+		t.Run(p, func(t *testing.T) { Run(t, MixedHarness(tg, p)) })
+	}
+}
