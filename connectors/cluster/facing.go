@@ -466,50 +466,75 @@ func (r *facingRead) coverage(ctx context.Context, g *facingGroups, invalid []an
 	return covered, n.Buckets["double"].DocCount, nil
 }
 
-// portValues lists the port field's values (a composite aggregation).
-func (r *facingRead) portValues(ctx context.Context, g *facingGroups) ([]facingGroup, error) {
-	var out []facingGroup
+// compositeBucket is one bucket of a one-source composite aggregation
+// (source "k"), with the sub-aggregation "n" a cardinality.
+type compositeBucket struct {
+	Key struct {
+		K json.RawMessage `json:"k"`
+	} `json:"key"`
+	DocCount int64 `json:"doc_count"`
+	N        struct {
+		Value int64 `json:"value"`
+	} `json:"n"`
+}
+
+// composite pages through the values of field under q (a composite
+// aggregation with sub-aggregations subs, "n" if any) and calls fn for
+// each bucket; fn returning false stops.
+func (r *facingRead) composite(ctx context.Context, q jsonObj, field string, subs jsonObj, fn func(b *compositeBucket) bool) error {
+	size := min(10000, max(r.lim.MaxBuckets-1, 1))
 	var after json.RawMessage
 	for {
-		comp := jsonObj{"size": 1000, "sources": []any{jsonObj{"p": jsonObj{"terms": jsonObj{"field": g.port}}}}}
+		comp := jsonObj{"size": size, "sources": []any{jsonObj{"k": jsonObj{"terms": jsonObj{"field": field}}}}}
 		if after != nil {
 			comp["after"] = after
 		}
-		aggs, _, err := r.aggs(ctx, jsonObj{"size": 0, "track_total_hits": false, "query": g.query(), "aggs": jsonObj{"ports": jsonObj{"composite": comp}}})
+		agg := jsonObj{"composite": comp}
+		if subs != nil {
+			agg["aggs"] = subs
+		}
+		aggs, _, err := r.aggs(ctx, jsonObj{"size": 0, "track_total_hits": false, "query": q, "aggs": jsonObj{"c": agg}})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		var c struct {
-			AfterKey json.RawMessage `json:"after_key"`
-			Buckets  []struct {
-				Key struct {
-					P json.RawMessage `json:"p"`
-				} `json:"key"`
-			} `json:"buckets"`
+			AfterKey json.RawMessage   `json:"after_key"`
+			Buckets  []compositeBucket `json:"buckets"`
 		}
-		if err := json.Unmarshal(aggs["ports"], &c); err != nil {
-			return nil, fmt.Errorf("list ports: %w", err)
+		if err := json.Unmarshal(aggs["c"], &c); err != nil {
+			return fmt.Errorf("list %s: %w", field, err)
 		}
-		for _, b := range c.Buckets {
-			var v any
-			if err := json.Unmarshal(b.Key.P, &v); err != nil {
-				continue
+		for i := range c.Buckets {
+			if !fn(&c.Buckets[i]) {
+				return nil
 			}
-			port, ok := correlation.ParsePort(strings.TrimSpace(rawText(b.Key.P)))
-			if !ok {
-				// No row of this group can decode to a port: never a pair.
-				continue
-			}
-			out = append(out, facingGroup{clause: jsonObj{"term": jsonObj{g.port: v}}, port: port, name: string(b.Key.P)})
 		}
-		if len(out) > maxPortGroups {
-			return nil, fmt.Errorf("%w: more than %d port values", errGroupUnsupported, maxPortGroups)
-		}
-		if len(c.Buckets) < 1000 || c.AfterKey == nil {
-			return out, nil
+		if len(c.Buckets) < size || c.AfterKey == nil {
+			return nil
 		}
 		after = c.AfterKey
 	}
+}
+
+// portValues lists the port field's values.
+func (r *facingRead) portValues(ctx context.Context, g *facingGroups) ([]facingGroup, error) {
+	var out []facingGroup
+	err := r.composite(ctx, g.query(), g.port, nil, func(b *compositeBucket) bool {
+		var v any
+		if json.Unmarshal(b.Key.K, &v) != nil {
+			return true
+		}
+		port, ok := correlation.ParsePort(strings.TrimSpace(rawText(b.Key.K)))
+		if !ok {
+			return true // no row of this group can decode to a port: never a pair
+		}
+		out = append(out, facingGroup{clause: jsonObj{"term": jsonObj{g.port: v}}, port: port, name: string(b.Key.K)})
+		return len(out) <= maxPortGroups
+	})
+	if err == nil && len(out) > maxPortGroups {
+		err = fmt.Errorf("%w: more than %d port values", errGroupUnsupported, maxPortGroups)
+	}
+	return out, err
 }
 
 // portPhrase is the phrase of a port token in the text blob.
@@ -779,47 +804,16 @@ func (r *facingRead) collapse(ctx context.Context, g *facingGroups, q jsonObj, s
 func (r *facingRead) devices(ctx context.Context, g *facingGroups, q jsonObj) ([]string, map[string]bool, error) {
 	var devs []string
 	flagged := map[string]bool{}
-	var after json.RawMessage
-	size := min(10000, max(r.lim.MaxBuckets-1, 1))
-	for {
-		comp := jsonObj{"size": size, "sources": []any{jsonObj{"d": jsonObj{"terms": jsonObj{"field": g.dev}}}}}
-		if after != nil {
-			comp["after"] = after
+	subs := jsonObj{"n": jsonObj{"cardinality": jsonObj{"field": g.time, "precision_threshold": deviceCardinality}}}
+	err := r.composite(ctx, q, g.dev, subs, func(b *compositeBucket) bool {
+		d := rawText(b.Key.K)
+		devs = append(devs, d)
+		if b.DocCount > deviceCardinality || b.N.Value < b.DocCount {
+			flagged[d] = true
 		}
-		aggs, _, err := r.aggs(ctx, jsonObj{"size": 0, "track_total_hits": false, "query": q, "aggs": jsonObj{"devs": jsonObj{
-			"composite": comp,
-			"aggs":      jsonObj{"t": jsonObj{"cardinality": jsonObj{"field": g.time, "precision_threshold": deviceCardinality}}},
-		}}})
-		if err != nil {
-			return nil, nil, err
-		}
-		var c struct {
-			AfterKey json.RawMessage `json:"after_key"`
-			Buckets  []struct {
-				Key struct {
-					D json.RawMessage `json:"d"`
-				} `json:"key"`
-				DocCount int64 `json:"doc_count"`
-				T        struct {
-					Value int64 `json:"value"`
-				} `json:"t"`
-			} `json:"buckets"`
-		}
-		if err := json.Unmarshal(aggs["devs"], &c); err != nil {
-			return nil, nil, fmt.Errorf("list devices: %w", err)
-		}
-		for _, b := range c.Buckets {
-			d := rawText(b.Key.D)
-			devs = append(devs, d)
-			if b.DocCount > deviceCardinality || b.T.Value < b.DocCount {
-				flagged[d] = true
-			}
-		}
-		if len(c.Buckets) < size || c.AfterKey == nil {
-			return devs, flagged, nil
-		}
-		after = c.AfterKey
-	}
+		return true
+	})
+	return devs, flagged, err
 }
 
 // settle folds a collapsed page of group grp (query q): each device's latest

@@ -40,7 +40,6 @@ const PageSize = 3
 func ClusterHarness(tg Target, profile string) Harness {
 	return func(t *testing.T, ds Dataset) Loaded {
 		t.Helper()
-		ctx := context.Background()
 		base := UniqueIndex("edgewatch-conf-" + profile)
 		diIndex, evIndex := base+"-deviceinfo", base+"-networkevents"
 		if profile == cluster.ProfileElasticM365 {
@@ -64,41 +63,49 @@ func ClusterHarness(tg Target, profile string) Harness {
 				docs = append(docs, Doc{Index: tbl.index, Source: d})
 			}
 		}
-		// The first document of each index goes alone: with dynamic
-		// mapping, one bulk spread over two shards can race to map a field
-		// both as long (3389) and as text ("443"); one document first
-		// fixes the mapping as a real, older index would have it.
-		var firsts, rest []Doc
-		seen := map[string]bool{}
-		for _, d := range docs {
-			if !seen[d.Index] {
-				seen[d.Index] = true
-				firsts = append(firsts, d)
-				continue
-			}
-			rest = append(rest, d)
-		}
-		for _, batch := range [][]Doc{firsts, rest} {
-			if err := Bulk(ctx, tg.Doer(), batch, true); err != nil {
-				t.Fatalf("load %s: %v", base, err)
-			}
-		}
-		src, err := cluster.NewClientSource(tg.Client, cluster.SourceConfig{
-			DeviceInfoIndex:    diIndex,
-			NetworkEventsIndex: evIndex,
-			Profile:            profile,
-			PageSize:           PageSize,
-			Logger:             slog.New(slog.DiscardHandler),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := Loaded{Source: src, Dropped: dropped}
-		if profile == cluster.ProfileElasticM365 {
-			l.TimePrecision = time.Millisecond
-		}
-		return l
+		return loadAndOpen(t, tg, profile, diIndex, evIndex, docs, dropped)
 	}
+}
+
+// loadAndOpen indexes docs and returns a Source over the indices. The
+// first document of each table goes alone, one at a time (docs holds the
+// tables one after the other): with dynamic mapping, one bulk spread over
+// two shards can race to map a field both as long (3389) and as text
+// ("443"); one document first fixes the mapping as a real, older index
+// would have it.
+func loadAndOpen(t *testing.T, tg Target, profile, diIndex, evIndex string, docs []Doc, dropped []string) Loaded {
+	t.Helper()
+	var rest []Doc
+	seen := map[string]bool{}
+	for _, d := range docs {
+		table := fmt.Sprint(d.Index, tableOf(d.Source))
+		if seen[table] {
+			rest = append(rest, d)
+			continue
+		}
+		seen[table] = true
+		if err := Bulk(context.Background(), tg.Doer(), []Doc{d}, true); err != nil {
+			t.Fatalf("load %s: %v", d.Index, err)
+		}
+	}
+	if err := Bulk(context.Background(), tg.Doer(), rest, true); err != nil {
+		t.Fatalf("load %s: %v", diIndex, err)
+	}
+	src, err := cluster.NewClientSource(tg.Client, cluster.SourceConfig{
+		DeviceInfoIndex:    diIndex,
+		NetworkEventsIndex: evIndex,
+		Profile:            profile,
+		PageSize:           PageSize,
+		Logger:             slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Loaded{Source: src, Dropped: dropped}
+	if profile == cluster.ProfileElasticM365 {
+		l.TimePrecision = time.Millisecond
+	}
+	return l
 }
 
 func uniq(a, b string) []string {
@@ -200,6 +207,18 @@ func Bulk(ctx context.Context, doer cluster.Doer, docs []Doc, refresh bool) erro
 	return nil
 }
 
+// tableOf tells a shaped document's table apart by its columns (events
+// have an action), for loadAndOpen.
+func tableOf(src any) string {
+	b, _ := json.Marshal(src)
+	for _, action := range []string{`"ActionType"`, `"action"`} {
+		if bytes.Contains(b, []byte(action)) {
+			return TableNetworkEvents
+		}
+	}
+	return TableDeviceInfo
+}
+
 // OtherTableRow is a row of another Defender table, planted in a mixed
 // index.
 type OtherTableRow struct {
@@ -261,23 +280,6 @@ func MixedHarness(tg Target, profile string) Harness {
 			}
 			docs = append(docs, Doc{Index: index, Source: d})
 		}
-		if err := Bulk(context.Background(), tg.Doer(), docs[:1], true); err != nil {
-			t.Fatal(err)
-		}
-		if err := Bulk(context.Background(), tg.Doer(), docs[1:], true); err != nil {
-			t.Fatal(err)
-		}
-		src, err := cluster.NewClientSource(tg.Client, cluster.SourceConfig{
-			DeviceInfoIndex: index, NetworkEventsIndex: index, Profile: profile,
-			PageSize: PageSize, Logger: slog.New(slog.DiscardHandler),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := Loaded{Source: src, Dropped: dropped}
-		if profile == cluster.ProfileElasticM365 {
-			l.TimePrecision = time.Millisecond
-		}
-		return l
+		return loadAndOpen(t, tg, profile, index, index, docs, dropped)
 	}
 }

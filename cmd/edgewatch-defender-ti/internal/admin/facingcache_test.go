@@ -117,12 +117,35 @@ func viaState(t *testing.T, src connectors.Source, from, to time.Time) ([]string
 	return facingIDs(b.Build()), rep
 }
 
+// sameAsOneShot checks src's facing set for the look-back ending at to
+// against a read of every row.
+func sameAsOneShot(t *testing.T, src connectors.Source, st *rowStore, to time.Time, what string) connectors.Report {
+	t.Helper()
+	got, rep := viaState(t, src, to.Add(-stLook), to)
+	if want := st.oneShot(to.Add(-stLook), to); !slices.Equal(got, want) {
+		t.Fatalf("%s: state %v\nwant %v", what, got, want)
+	}
+	return rep
+}
+
 var (
 	stBase    = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	stLook    = 30 * 24 * time.Hour
 	stOverlap = 10 * time.Minute
 	stScope   = FacingScope{Source: "opensearch|http://x|di|advanced-hunting", Detection: "det", Overlap: stOverlap}
 )
+
+// seeded is a rowStore with seedRows, a state store and a Source over its
+// state, after the first run (window ending at stBase).
+func seeded(t *testing.T) (*rowStore, *incremental.MemStore, connectors.Source) {
+	t.Helper()
+	st := &rowStore{}
+	seedRows(st)
+	store := &incremental.MemStore{}
+	src := (&FacingCache{}).Wrap(stScope, st, store)
+	viaState(t, src, stBase.Add(-stLook), stBase)
+	return st, store, src
+}
 
 // seedRows is a month of DeviceInfo before stBase: seven devices reporting
 // port 443 every 18 hours, one of which stops facing, and a tie.
@@ -184,30 +207,19 @@ func TestFacingStateFollowsWindows(t *testing.T) {
 	}
 	// Rebuild reads every row again: the very late row is in.
 	rb := &FacingCache{Rebuild: time.Hour, Now: func() time.Time { return now.Add(2 * time.Hour) }}
-	to := prevTo.Add(5 * time.Minute)
-	got, _ := viaState(t, rb.Wrap(stScope, st, store), to.Add(-stLook), to)
-	if want := st.oneShot(to.Add(-stLook), to); !slices.Equal(got, want) {
-		t.Fatalf("after a rebuild %v\nwant %v", got, want)
-	}
+	sameAsOneShot(t, rb.Wrap(stScope, st, store), st, prevTo.Add(5*time.Minute), "after a rebuild")
 }
 
 // A second process (or a restarted one) picks the state up from the store:
 // the same set, reading only the rows since the watermark.
 func TestFacingStateSharedThroughStore(t *testing.T) {
-	st := &rowStore{}
-	seedRows(st)
-	store := &incremental.MemStore{}
-	a := (&FacingCache{}).Wrap(stScope, st, store)
+	st, store, _ := seeded(t)
 	to := stBase
-	viaState(t, a, to.Add(-stLook), to)
 	for i := range 3 {
 		to = to.Add(5 * time.Minute)
 		st.add(to.Add(-time.Minute), fmt.Sprintf("dev-b%d", i), 443, true, fmt.Sprintf("b%d", i))
 		b := (&FacingCache{}).Wrap(stScope, st, store) // a fresh process every time
-		got, rep := viaState(t, b, to.Add(-stLook), to)
-		if want := st.oneShot(to.Add(-stLook), to); !slices.Equal(got, want) {
-			t.Fatalf("run %d: %v\nwant %v", i, got, want)
-		}
+		rep := sameAsOneShot(t, b, st, to, fmt.Sprintf("run %d", i))
 		if q := st.lastRead(); q.To.Sub(q.From) > stOverlap+5*time.Minute || rep.Read > int64(i+1) {
 			t.Fatalf("run %d read [%s, %s): %d rows", i, q.From, q.To, rep.Read)
 		}
@@ -222,11 +234,7 @@ func TestFacingStateSharedThroughStore(t *testing.T) {
 
 // Windows the state cannot answer are read directly and leave it alone.
 func TestFacingStateBypass(t *testing.T) {
-	st := &rowStore{}
-	seedRows(st)
-	store := &incremental.MemStore{}
-	src := (&FacingCache{}).Wrap(stScope, st, store)
-	viaState(t, src, stBase.Add(-stLook), stBase)
+	st, store, src := seeded(t)
 	head := func() json.RawMessage {
 		raw, _, err := store.Get(context.Background(), facingStateID(stScope))
 		if err != nil {
@@ -285,27 +293,16 @@ func TestFacingStateStoreFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := &rowStore{}
-			seedRows(st)
-			store := &incremental.MemStore{}
-			src := (&FacingCache{}).Wrap(stScope, st, store)
+			st, store, src := seeded(t)
 			to := stBase
-			viaState(t, src, to.Add(-stLook), to)
 			store.Fail = tt.fail
 			for i := range 3 {
 				to = to.Add(5 * time.Minute)
 				st.add(to.Add(-time.Minute), "dev-f", 443+i, true, fmt.Sprintf("f%d", i))
-				got, _ := viaState(t, src, to.Add(-stLook), to)
-				if want := st.oneShot(to.Add(-stLook), to); !slices.Equal(got, want) {
-					t.Fatalf("run %d: %v\nwant %v", i, got, want)
-				}
+				sameAsOneShot(t, src, st, to, fmt.Sprintf("run %d", i))
 			}
 			store.Fail = nil
-			to = to.Add(5 * time.Minute)
-			got, _ := viaState(t, (&FacingCache{}).Wrap(stScope, st, store), to.Add(-stLook), to)
-			if want := st.oneShot(to.Add(-stLook), to); !slices.Equal(got, want) {
-				t.Fatalf("after recovery: %v\nwant %v", got, want)
-			}
+			sameAsOneShot(t, (&FacingCache{}).Wrap(stScope, st, store), st, to.Add(5*time.Minute), "after recovery")
 		})
 	}
 }
@@ -313,12 +310,8 @@ func TestFacingStateStoreFailures(t *testing.T) {
 // A run that died between writing a bucket and its head leaves a bucket
 // newer than the head: the next run rebuilds instead of trusting it.
 func TestFacingStateTornIsRebuilt(t *testing.T) {
-	st := &rowStore{}
-	seedRows(st)
-	store := &incremental.MemStore{}
-	src := (&FacingCache{}).Wrap(stScope, st, store)
+	st, store, src := seeded(t)
 	to := stBase
-	viaState(t, src, to.Add(-stLook), to)
 	// The next run writes its buckets and dies before the head.
 	store.Fail = func(op, id string) error {
 		if id == facingStateID(stScope) && op == "update" {
@@ -333,11 +326,7 @@ func TestFacingStateTornIsRebuilt(t *testing.T) {
 	// A fresh process, asked for the earlier window again (a retried
 	// window): the torn state must not leak the later row into it.
 	n := len(st.reads)
-	fresh := (&FacingCache{}).Wrap(stScope, st, store)
-	got, _ := viaState(t, fresh, stBase.Add(-stLook), stBase)
-	if want := st.oneShot(stBase.Add(-stLook), stBase); !slices.Equal(got, want) {
-		t.Fatalf("%v\nwant %v", got, want)
-	}
+	sameAsOneShot(t, (&FacingCache{}).Wrap(stScope, st, store), st, stBase, "the retried window")
 	if q := st.reads[n]; !q.From.Equal(stBase.Add(-stLook)) {
 		t.Errorf("read [%s, %s): want a rebuild from the window's start", q.From, q.To)
 	}
