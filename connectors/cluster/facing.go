@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -97,7 +98,7 @@ const (
 	// in full.
 	recheckWholeGroup = 64
 	// facingWorkers bounds the groups read at once.
-	facingWorkers = 2
+	facingWorkers = 3
 	// doubleMentionSlop lets the "port key twice" phrase span a whole
 	// AdditionalFields text.
 	doubleMentionSlop = 100000
@@ -120,7 +121,6 @@ type facingAcc struct {
 	latest  LatestRows
 	seen    map[correlation.Location]struct{} // latest per pair: documents read
 	skipped map[correlation.Location]struct{}
-	row     correlation.DeviceInfo
 	hits    int64
 }
 
@@ -136,10 +136,13 @@ func newFacingAcc(p *Profile, index string, q connectors.FacingQuery, fn func(*c
 // it decoded and lies in the window, else nil. Rows without a facing port
 // go to fn at once (the facing step counts them).
 func (a *facingAcc) hit(h *searchHit) (*correlation.DeviceInfo, error) {
+	loc := correlation.Location{Source: orIndex(h.Index, a.index), DocID: h.ID}
+	// Decoded outside the lock: the groups' pages decode in parallel.
+	row := &correlation.DeviceInfo{}
+	derr := a.p.DecodeDeviceInfo(h.Source, row)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.hits++
-	loc := correlation.Location{Source: orIndex(h.Index, a.index), DocID: h.ID}
 	first := true
 	if a.seen != nil {
 		if _, ok := a.seen[loc]; ok {
@@ -151,30 +154,29 @@ func (a *facingAcc) hit(h *searchHit) (*correlation.DeviceInfo, error) {
 	if first {
 		a.rep.Read++
 	}
-	if err := a.p.DecodeDeviceInfo(h.Source, &a.row); err != nil {
+	if derr != nil {
 		var ot *OtherTableError
-		if _, dup := a.skipped[loc]; !dup && !errors.As(err, &ot) {
+		if _, dup := a.skipped[loc]; !dup && !errors.As(derr, &ot) {
 			a.skipped[loc] = struct{}{}
 			reason := SkipBadDocument
 			var de *decodeError
-			if errors.As(err, &de) {
+			if errors.As(derr, &de) {
 				reason = de.Reason
 			}
 			a.rep.Skip(reason, loc)
 		}
 		return nil, nil
 	}
-	if !inWindow(a.row.Time, a.from, a.to) {
+	if !inWindow(row.Time, a.from, a.to) {
 		return nil, nil
 	}
-	a.row.Loc = loc
-	if a.latest.Add(&a.row) {
-		c := a.row
-		return &c, nil
+	row.Loc = loc
+	if a.latest.Add(row) {
+		return row, nil
 	}
 	if first {
 		a.rep.Passed++
-		if err := a.fn(&a.row); err != nil {
+		if err := a.fn(row); err != nil {
 			return nil, err
 		}
 	}
@@ -208,6 +210,7 @@ type facingGroup struct {
 	clause any
 	port   int
 	name   string
+	weight int64 // how many rows it holds, or seemed to (largest read first)
 }
 
 func (g *facingGroups) query(extra ...any) jsonObj {
@@ -374,31 +377,56 @@ func (r *facingRead) latest(ctx context.Context, g *facingGroups) error {
 		return err
 	}
 	r.plan.Groups = len(groups)
+	// The largest groups first: they take longest.
+	slices.SortStableFunc(groups, func(a, b facingGroup) int { return cmp.Compare(b.weight, a.weight) })
+	tasks := make([]func(context.Context) error, 0, len(groups)+1)
 	var covered int64 = -1
 	if discovered {
 		// The rows the groups must cover between them, and the rows that
 		// mention the port key twice, read as rows.
-		var double int64
-		if covered, double, err = r.coverage(ctx, g, invalid); err != nil {
-			return err
-		}
-		if double > 0 {
-			if err := r.stream(ctx, boolQuery(append(slices.Clone(g.base), g.double), nil, nil), true); err != nil {
+		tasks = append(tasks, func(ctx context.Context) error {
+			c, double, err := r.coverage(ctx, g, invalid)
+			if err != nil {
 				return err
 			}
-		}
+			r.mu.Lock()
+			covered = c
+			r.mu.Unlock()
+			if double > 0 {
+				return r.stream(ctx, boolQuery(append(slices.Clone(g.base), g.double), nil, nil), true)
+			}
+			return nil
+		})
 	}
+	for _, grp := range groups {
+		tasks = append(tasks, func(ctx context.Context) error { return r.group(ctx, g, grp) })
+	}
+	if err := runTasks(ctx, facingWorkers, tasks); err != nil {
+		return err
+	}
+	if discovered && r.grouped != covered {
+		// The discovered groups do not split the rows (an analyser that
+		// is not the standard one, multi-valued ports, or rows indexed
+		// during the read): read rows.
+		return fmt.Errorf("%w: the port groups hold %d rows, the window %d", errGroupUnsupported, r.grouped, covered)
+	}
+	return nil
+}
+
+// runTasks runs tasks on at most workers goroutines, in order; the first
+// error cancels the rest and is returned.
+func runTasks(ctx context.Context, workers int, tasks []func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	work := make(chan facingGroup)
-	errs := make(chan error, facingWorkers)
+	work := make(chan func(context.Context) error)
+	errs := make(chan error, workers)
 	var wg sync.WaitGroup
-	for range min(facingWorkers, max(len(groups), 1)) {
+	for range min(workers, max(len(tasks), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for grp := range work {
-				if err := r.group(ctx, g, grp); err != nil {
+			for task := range work {
+				if err := task(ctx); err != nil {
 					errs <- err
 					cancel()
 					return
@@ -407,9 +435,9 @@ func (r *facingRead) latest(ctx context.Context, g *facingGroups) error {
 		}()
 	}
 feed:
-	for _, grp := range groups {
+	for _, task := range tasks {
 		select {
-		case work <- grp:
+		case work <- task:
 		case <-ctx.Done():
 			break feed
 		}
@@ -417,16 +445,7 @@ feed:
 	close(work)
 	wg.Wait()
 	close(errs)
-	if err := <-errs; err != nil {
-		return err
-	}
-	if covered >= 0 && r.grouped != covered {
-		// The discovered groups do not split the rows (an analyser that
-		// is not the standard one, multi-valued ports, or rows indexed
-		// during the read): read rows.
-		return fmt.Errorf("%w: the port groups hold %d rows, the window %d", errGroupUnsupported, r.grouped, covered)
-	}
-	return nil
+	return <-errs
 }
 
 // coverage counts the rows the valid port groups must hold between them
@@ -528,7 +547,7 @@ func (r *facingRead) portValues(ctx context.Context, g *facingGroups) ([]facingG
 		if !ok {
 			return true // no row of this group can decode to a port: never a pair
 		}
-		out = append(out, facingGroup{clause: jsonObj{"term": jsonObj{g.port: v}}, port: port, name: string(b.Key.K)})
+		out = append(out, facingGroup{clause: jsonObj{"term": jsonObj{g.port: v}}, port: port, name: string(b.Key.K), weight: b.DocCount})
 		return len(out) <= maxPortGroups
 	})
 	if err == nil && len(out) > maxPortGroups {
@@ -564,6 +583,7 @@ func (r *facingRead) portTokens(ctx context.Context, g *facingGroups) ([]facingG
 		token = func(src json.RawMessage) string { return portToken(r.acc.p, src) }
 	}
 	known := map[string]bool{}
+	weight := map[string]int64{}
 	var out []facingGroup
 	var clauses, invalid []any
 	uncovered := map[string][]string{} // index -> ids
@@ -589,10 +609,12 @@ func (r *facingRead) portTokens(ctx context.Context, g *facingGroups) ([]facingG
 			h := &sr.Hits.Hits[i]
 			tok := token(h.Source)
 			if fresh[tok] {
+				weight[tok]++
 				continue
 			}
 			if tok != "" && !known[tok] {
 				known[tok], fresh[tok] = true, true
+				weight[tok]++
 				c := clause(tok)
 				clauses = append(clauses, c)
 				if port, ok := correlation.ParsePort(strings.TrimSpace(tok)); ok {
@@ -617,6 +639,9 @@ func (r *facingRead) portTokens(ctx context.Context, g *facingGroups) ([]facingG
 	r.mu.Lock()
 	r.plan.Residual += int64(nUncovered)
 	r.mu.Unlock()
+	for i := range out {
+		out[i].weight = weight[out[i].name] // the share of the first page: a size estimate
+	}
 	return out, invalid, nil
 }
 

@@ -24,8 +24,9 @@ type Deps struct {
 	Now func() time.Time
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
-	// Facing caches DeviceInfo rows between incremental runs (default: a
-	// FacingCache with its defaults); NoFacingCache turns it off.
+	// Facing keeps each scheduled detection's facing state in the state
+	// index, mirrored in memory (default: a FacingCache with its
+	// defaults); NoFacingCache turns it off (every run reads DeviceInfo).
 	Facing        *FacingCache
 	NoFacingCache bool
 }
@@ -44,7 +45,7 @@ func (d Deps) withDefaults() Deps {
 		d.Logger = slog.Default()
 	}
 	if d.Facing == nil && !d.NoFacingCache {
-		d.Facing = &FacingCache{}
+		d.Facing = &FacingCache{Logger: d.Logger}
 	}
 	if d.NoFacingCache {
 		d.Facing = nil
