@@ -82,7 +82,7 @@ type FacingPlan struct {
 
 // Bounds of a latest-per-pair read; past them it reads rows instead.
 const (
-	maxPortGroups     = 512  // distinct port values or tokens
+	maxPortGroups     = 256  // distinct port values or tokens
 	maxUncoverable    = 2000 // text rows no port phrase matches
 	maxDiscoverRounds = 32
 	discoverPage      = 256
@@ -287,7 +287,7 @@ func (r *facingRead) search(ctx context.Context, body jsonObj) (*searchResponse,
 	}
 	if resp.Status != http.StatusOK {
 		err := StatusError("search "+index, req, resp.Status, resp.Body)
-		if resp.Status == http.StatusBadRequest {
+		if resp.Status == http.StatusBadRequest || tooManyClauses(resp.Body) {
 			return nil, fmt.Errorf("%w: %w", errGroupUnsupported, err)
 		}
 		return nil, err
@@ -301,6 +301,13 @@ func (r *facingRead) search(ctx context.Context, body jsonObj) (*searchResponse,
 		return nil, err
 	}
 	return sr, nil
+}
+
+// tooManyClauses: the cluster refused a query for its size (OpenSearch
+// answers 500 too_many_nested_clauses, with the reason in the root cause).
+func tooManyClauses(body []byte) bool {
+	return bytes.Contains(body, []byte("too_many_nested_clauses")) || bytes.Contains(body, []byte("too_many_clauses")) ||
+		bytes.Contains(body, []byte("maxClauseCount"))
 }
 
 // aggs runs a size-0 search and returns its aggregations and total.

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -208,5 +210,37 @@ func TestCollapseKey(t *testing.T) {
 		if got := collapseKey(json.RawMessage(tt.fields), tt.field); got != tt.want {
 			t.Errorf("collapseKey(%s, %s) = %q, want %q", tt.fields, tt.field, got, tt.want)
 		}
+	}
+}
+
+// A query the cluster refuses for its shape or size makes the facing step
+// read rows; any other failure is the run's.
+func TestFacingSearchFallback(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   bool // errGroupUnsupported
+	}{
+		{"400: a feature the mapping lacks", 400, `{"error":{"type":"illegal_argument_exception","reason":"cannot write xcontent for unknown value"},"status":400}`, true},
+		{"500: too many nested clauses", 500, `{"error":{"root_cause":[{"type":"too_many_nested_clauses","reason":"Query contains too many nested clauses; maxClauseCount is set to 1024"}],"type":"search_phase_execution_exception","reason":"all shards failed"},"status":500}`, true},
+		{"503: the cluster is not ready", 503, `{"error":{"type":"cluster_block_exception","reason":"blocked"},"status":503}`, false},
+		{"403: not allowed", 403, `{"error":{"type":"security_exception","reason":"no permission"},"status":403}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doer := DoerFunc(func(context.Context, Request) (*Response, error) {
+				return &Response{Status: tt.status, Body: []byte(tt.body)}, nil
+			})
+			s, err := NewSource(doer, OpenSearch, SourceConfig{DeviceInfoIndex: "di", NetworkEventsIndex: "ev"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &facingRead{s: s, plan: &FacingPlan{}}
+			_, err = r.search(context.Background(), jsonObj{})
+			if got := errors.Is(err, errGroupUnsupported); got != tt.want {
+				t.Errorf("err = %v: unsupported %v, want %v", err, got, tt.want)
+			}
+		})
 	}
 }
