@@ -53,6 +53,9 @@ type searchHit struct {
 	ID     string            `json:"_id"`
 	Source json.RawMessage   `json:"_source"`
 	Sort   []json.RawMessage `json:"sort"`
+	// Fields holds the hit's "fields" object (docvalue fields, a collapse
+	// key), when the search asked for any.
+	Fields json.RawMessage `json:"fields"`
 }
 
 type searchResponse struct {
@@ -63,8 +66,10 @@ type searchResponse struct {
 		} `json:"total"`
 		Hits []searchHit `json:"hits"`
 	} `json:"hits"`
-	TimedOut bool        `json:"timed_out"`
-	Shards   shardCounts `json:"_shards"`
+	TimedOut bool `json:"timed_out"`
+	// Aggs is the answer's "aggregations" object, when there is one.
+	Aggs   json.RawMessage `json:"aggregations"`
+	Shards shardCounts     `json:"_shards"`
 }
 
 // pit is an open point in time.
@@ -428,6 +433,8 @@ func parseSearchResponse(body []byte) (*searchResponse, error) {
 			if it.Kind == jsonscan.KindObject {
 				err = parseHits(it.Val, sr)
 			}
+		case "aggregations":
+			sr.Aggs = json.RawMessage(it.Val)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("decode search answer: %w", err)
@@ -494,6 +501,8 @@ func parseHit(v []byte, h *searchHit) error {
 			}
 		case "_source":
 			h.Source = json.RawMessage(it.Val)
+		case "fields":
+			h.Fields = json.RawMessage(it.Val)
 		case "sort":
 			if it.Kind != jsonscan.KindArray {
 				continue

@@ -28,8 +28,9 @@ type Deps struct {
 	// would write plain-text lines the host can only log at INFO with the
 	// level inside the message).
 	Logger *slog.Logger
-	// Facing caches DeviceInfo rows between incremental runs (default: a
-	// FacingCache with its defaults); NoFacingCache turns it off.
+	// Facing keeps each scheduled detection's facing state in the state
+	// index, mirrored in memory (default: a FacingCache with its
+	// defaults); NoFacingCache turns it off (every run reads DeviceInfo).
 	Facing        *FacingCache
 	NoFacingCache bool
 }
@@ -45,7 +46,7 @@ func (d Deps) withDefaults() Deps {
 		d.Now = time.Now
 	}
 	if d.Facing == nil && !d.NoFacingCache {
-		d.Facing = &FacingCache{}
+		d.Facing = &FacingCache{Logger: d.Logger}
 	}
 	if d.NoFacingCache {
 		d.Facing = nil

@@ -51,12 +51,20 @@ func (d Deps) open(ctx context.Context, s wire.Settings, secrets map[string]stri
 		}
 		return nil, fmt.Errorf("%w: incremental runs need a cluster source (opensearch or elasticsearch) to store alerts and checkpoints, and writes alerts (no no_index)", engine.ErrConfig)
 	}
-	if d.Facing != nil && env.Backend.Source != nil {
-		be := *env.Backend
-		be.Source = d.Facing.Wrap(sourceKey(s), be.Source)
-		env.Backend = &be
-	}
 	return env, nil
+}
+
+// withFacingState serves env's facing step from the detection's facing
+// state (scheduled runs only: retro-hunts and backfills read directly).
+func (d Deps) withFacingState(env *Env, s wire.Settings, detection string, cfg wire.Config) {
+	if d.Facing == nil || env.Backend.Source == nil {
+		return
+	}
+	be := *env.Backend
+	be.Source = d.Facing.Wrap(FacingScope{
+		Source: sourceKey(s), Detection: detection, Overlap: cfg.WithDefaults().Overlap.D(),
+	}, be.Source, env.State)
+	env.Backend = &be
 }
 
 func (env *Env) close() {
@@ -72,6 +80,9 @@ func (d Deps) runIncremental(ctx context.Context, a wire.RunIncrementalArgs, sec
 		return wire.Outcome{}, err
 	}
 	defer env.close()
+	if a.Window == nil {
+		d.withFacingState(env, a.Settings, a.Detection, a.Incremental)
+	}
 	settings := a.Settings
 	settings.Detection, settings.Trigger = a.Detection, a.Trigger // the run records' detection and trigger
 	run := WindowRunner(env.Backend, settings, progress, d.Now)
