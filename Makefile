@@ -13,8 +13,9 @@ IPSUM_DIR ?= testdata/ipsum
 OS_URL ?= http://127.0.0.1:9200
 ES_URL ?= http://127.0.0.1:9201
 
-.PHONY: all build demo test test-unit test-integration lint fuzz bench bench-cluster proto \
-        clusters-up clusters-down deps clean package
+.PHONY: all build demo test test-unit test-integration test-faults soak lint fuzz bench bench-cluster proto \
+        clusters-up clusters-down clusters-secure-up clusters-secure-down clusters-3node-up \
+        clusters-3node-down secure-check deps clean package
 
 all: build
 
@@ -46,6 +47,10 @@ demo: build
 		--format table --out -
 
 ## test: the whole suite: lint, unit tests, fuzz smoke, integration tests against real clusters
+# (the plain servers and the secured ones: TLS, least-privileged roles, API keys)
+# The Go tests run through scripts/with-secure-env.sh, which exports the secured
+# servers' settings (`scripts/cluster.sh env <flavor> --secure`) and
+# EDGEWATCH_REQUIRE_SECURE=1: the secured tests fail, never skip.
 # cmd/edgewatch-defender-ti (the end-to-end tests through the built host and
 # plugin) runs on its own: its uninstall test removes and reinstalls the
 # shared index templates, which must not race other packages' alert indices.
@@ -62,12 +67,31 @@ TEST_ENV = EDGEWATCH_REQUIRE_CLUSTERS=1 \
 	EDGEWATCH_IPSUM_DIR=$(abspath $(IPSUM_DIR)) \
 	EDGEWATCH_BIN_DIR=$(CURDIR)/$(BIN) \
 	EDGEWATCH_REQUIRE_PACKAGE=1
+SECURE_ENV = scripts/with-secure-env.sh
 
-test: deps build lint clusters-up
-	$(TEST_ENV) $(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e '/cmd/edgewatch-defender-ti$$' -e '/packaging$$')
-	$(TEST_ENV) $(GO) test -count=1 -timeout 15m ./cmd/edgewatch-defender-ti
+test: deps build lint clusters-up clusters-secure-up
+	$(TEST_ENV) $(SECURE_ENV) $(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e '/cmd/edgewatch-defender-ti$$' -e '/packaging$$' -e '/internal/faults$$')
+	$(TEST_ENV) $(SECURE_ENV) $(GO) test -count=1 -timeout 20m ./cmd/edgewatch-defender-ti
 	$(TEST_ENV) $(GO) test -count=1 -timeout 20m ./packaging
+	$(MAKE) test-faults
 	$(MAKE) fuzz FUZZTIME=5s
+
+## test-faults: node loss on the three-node OpenSearch cluster (started if needed): a data node
+## stopped and killed in the middle of a point-in-time read and of a bulk write, an index without
+## replicas losing its node; the checkpoint never passes a failed window, 0 lost / duplicate alerts.
+## Part of `make test` (run alone, after the packaging tests): 1.7 min quiet, 5.4 min under load, plus ~1.6 min to start the cluster.
+test-faults: clusters-3node-up
+	eval "$$(scripts/cluster.sh env opensearch --nodes 3)" && EDGEWATCH_REQUIRE_3NODE=1 \
+		$(GO) test -count=1 -timeout 20m -v -run TestNodeLoss ./cmd/edgewatch-defender-ti/internal/faults
+
+## soak: edgewatch serve against the three-node cluster while events arrive and the plugin, the host,
+## nodes and a second serve fail at random; then 0 lost / duplicate / extra alerts against a
+## file-mode run. SOAK_DURATION (default 5m, at most 10m, catch-up included), SOAK_SEED (0: clock).
+SOAK_DURATION ?= 5m
+SOAK_SEED     ?= 0
+soak: build clusters-3node-up
+	eval "$$(scripts/cluster.sh env opensearch --nodes 3)" && \
+		./$(BIN)/edgewatch-soak --duration $(SOAK_DURATION) --seed $(SOAK_SEED)
 
 ## test-unit: tests that need no cluster (cluster tests skip)
 test-unit:
@@ -103,6 +127,27 @@ clusters-up:
 clusters-down:
 	-scripts/cluster.sh stop opensearch
 	-scripts/cluster.sh stop elasticsearch
+
+## clusters-secure-up: TLS + authentication: OpenSearch 2.19.4 + security on https://127.0.0.1:9210,
+## Elasticsearch 8.19.21 on https://127.0.0.1:9211 (`scripts/cluster.sh env <flavor> --secure`)
+clusters-secure-up: deps
+	scripts/cluster.sh start opensearch --secure
+	scripts/cluster.sh start elasticsearch --secure
+
+clusters-secure-down:
+	-scripts/cluster.sh stop opensearch --secure
+	-scripts/cluster.sh stop elasticsearch --secure
+
+## clusters-3node-up: a three-node OpenSearch 2.19.6 cluster on 127.0.0.1:9220-9222 (fault tests)
+clusters-3node-up: deps
+	scripts/cluster.sh start opensearch --nodes 3
+
+clusters-3node-down:
+	-scripts/cluster.sh stop opensearch --nodes 3
+
+## secure-check: proves the roles in dashboards/security/ on the secured servers (curl, pass/fail table)
+secure-check: clusters-secure-up
+	scripts/secure-check.sh
 
 deps:
 	scripts/deps.sh

@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/edgewatch/edgewatch/correlation"
@@ -81,3 +82,11 @@ type WriteResult struct {
 	// Failures describes up to a few failed documents with the store's reason.
 	Failures []string `json:"failures,omitempty"`
 }
+
+// ErrInput marks a read that failed on what it was given rather than on the
+// store: a file whose content cannot be read to its end (a truncated or
+// corrupt gzip stream) or cannot hold the table asked for (a CSV export
+// without a column every row needs). The error names the file (and line or
+// byte offset). Callers test it with errors.Is and report it as an input
+// error (the CLI's exit 2).
+var ErrInput = errors.New("bad input")

@@ -20,6 +20,14 @@ type Report struct {
 	Skipped map[string]int64 `json:"skipped,omitempty"`
 	// Examples keeps the first locations per skip reason.
 	Examples map[string][]correlation.Location `json:"examples,omitempty"`
+	// OtherTables counts the rows that name another Defender table than the
+	// one read (a Streaming API record's category, a Log Analytics row's
+	// Type), by that table. They are neither read nor skipped: a dump of
+	// many tables is a normal input.
+	OtherTables map[string]int64 `json:"other_tables,omitempty"`
+	// MissingColumns lists, per file, the columns the table needs that the
+	// file's CSV header lacks.
+	MissingColumns map[string][]string `json:"missing_columns,omitempty"`
 }
 
 // Skip counts one skipped row under reason.
@@ -32,6 +40,22 @@ func (r *Report) Skip(reason string, loc correlation.Location) {
 	if len(r.Examples[reason]) < maxExamples {
 		r.Examples[reason] = append(r.Examples[reason], loc)
 	}
+}
+
+// OtherTable counts one row of another table.
+func (r *Report) OtherTable(table string) {
+	if r.OtherTables == nil {
+		r.OtherTables = map[string]int64{}
+	}
+	r.OtherTables[table]++
+}
+
+// MissingColumn records that file lacks the needed columns cols.
+func (r *Report) MissingColumn(file string, cols []string) {
+	if r.MissingColumns == nil {
+		r.MissingColumns = map[string][]string{}
+	}
+	r.MissingColumns[file] = cols
 }
 
 // SkippedTotal is the number of rows skipped for any reason.
@@ -59,10 +83,20 @@ func (r *Report) Merge(o Report) {
 			}
 		}
 	}
+	for table, n := range o.OtherTables {
+		if r.OtherTables == nil {
+			r.OtherTables = map[string]int64{}
+		}
+		r.OtherTables[table] += n
+	}
+	for file, cols := range o.MissingColumns {
+		r.MissingColumn(file, cols)
+	}
 }
 
 // String renders the skip reasons on one line each, sorted, with example
-// locations: "bad RemoteIP: 3 (events.ndjson:12, events.ndjson:40, …)".
+// locations: "bad RemoteIP: 3 (events.ndjson:12, events.ndjson:40, …)",
+// then the other tables on one line and the missing columns per file.
 func (r *Report) String() string {
 	reasons := make([]string, 0, len(r.Skipped))
 	for k := range r.Skipped {
@@ -80,6 +114,25 @@ func (r *Report) String() string {
 			fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
 		}
 		b.WriteByte('\n')
+	}
+	if len(r.OtherTables) > 0 {
+		tables := make([]string, 0, len(r.OtherTables))
+		for k := range r.OtherTables {
+			tables = append(tables, k)
+		}
+		sort.Strings(tables)
+		for i, k := range tables {
+			tables[i] = fmt.Sprintf("%s %d", k, r.OtherTables[k])
+		}
+		fmt.Fprintf(&b, "other tables: %s\n", strings.Join(tables, ", "))
+	}
+	files := make([]string, 0, len(r.MissingColumns))
+	for f := range r.MissingColumns {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		fmt.Fprintf(&b, "missing columns: %s: %s\n", f, strings.Join(r.MissingColumns[f], ", "))
 	}
 	return b.String()
 }

@@ -58,8 +58,8 @@ type rawFacing struct {
 // AdditionalFields value. It accepts the value as JSON object text, as the
 // object itself (the raw JSON of a nested object), or as a JSON string holding
 // that text (double-encoded, as Streaming API records carry it). Empty input,
-// "null" and "" are a row without internet-facing data: LocalPort NoPort, no
-// error.
+// null, "", {} and [] (real records carry "[]"), at any encoding depth, are a
+// row without internet-facing data: LocalPort NoPort, no error.
 //
 // Ports may be numbers (3389, 3389.0) or strings ("3389"); LastSeen is RFC
 // 3339 with any number of fractional digits (Defender writes 7), or the same
@@ -85,7 +85,7 @@ func parseInternetFacing(b []byte) (InternetFacing, error) {
 	f := InternetFacing{LocalPort: NoPort}
 	b = bytes.TrimSpace(b)
 	for i := 0; ; i++ {
-		if len(b) == 0 || string(b) == "null" {
+		if len(b) == 0 || string(b) == "null" || isEmptyArray(b) {
 			return f, nil
 		}
 		if b[0] == '{' {
@@ -105,6 +105,16 @@ func parseInternetFacing(b []byte) (InternetFacing, error) {
 		return f, fmt.Errorf("%w: %w", ErrAdditionalFields, err)
 	}
 	return facingFrom(&raw)
+}
+
+// isEmptyArray reports whether b is the JSON array [] (whitespace allowed
+// inside).
+func isEmptyArray(b []byte) bool {
+	if len(b) < 2 || b[0] != '[' {
+		return false
+	}
+	var a []json.RawMessage
+	return json.Unmarshal(b, &a) == nil && len(a) == 0
 }
 
 // facingFrom converts the keys' raw values.

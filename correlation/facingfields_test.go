@@ -34,6 +34,15 @@ func TestParseInternetFacing(t *testing.T) {
 		{"heartbeat: null", "null", InternetFacing{LocalPort: NoPort}, nil},
 		{"heartbeat: empty JSON string", `""`, InternetFacing{LocalPort: NoPort}, nil},
 		{"heartbeat: empty object", `{}`, InternetFacing{LocalPort: NoPort}, nil},
+		{"no fields: empty array", `[]`, InternetFacing{LocalPort: NoPort}, nil},
+		{"no fields: empty array with blanks", " [ \n ] ", InternetFacing{LocalPort: NoPort}, nil},
+		{"no fields: empty array as JSON text in a string", `"[]"`, InternetFacing{LocalPort: NoPort}, nil},
+		{"no fields: empty array double-encoded", `"\"[]\""`, InternetFacing{LocalPort: NoPort}, nil},
+		{"no fields: empty object in a string", `"{}"`, InternetFacing{LocalPort: NoPort}, nil},
+		{"no fields: null in a string", `"null"`, InternetFacing{LocalPort: NoPort}, nil},
+		{"array of objects is not AdditionalFields", `[{"InternetFacingLocalPort":22}]`, InternetFacing{LocalPort: NoPort}, ErrAdditionalFields},
+		{"array with one number", `"[1]"`, InternetFacing{LocalPort: NoPort}, ErrAdditionalFields},
+		{"unclosed array", `[`, InternetFacing{LocalPort: NoPort}, ErrAdditionalFields},
 		{"other keys only", `{"DeviceCategory":"Endpoint"}`, InternetFacing{LocalPort: NoPort}, nil},
 		{"port as string", `{"InternetFacingLocalPort":"3389"}`, InternetFacing{LocalPort: 3389}, nil},
 		{"port as padded string", `{"InternetFacingLocalPort":" 3389 "}`, InternetFacing{LocalPort: 3389}, nil},
@@ -111,7 +120,7 @@ func TestParsePort(t *testing.T) {
 
 func FuzzParseInternetFacing(f *testing.F) {
 	for _, s := range []string{
-		``, `null`, `{}`, `{"InternetFacingLocalPort":3389}`, `"{\"InternetFacingLocalPort\":\"22\"}"`,
+		``, `null`, `{}`, `[]`, `"[]"`, ` [ ]`, `{"InternetFacingLocalPort":3389}`, `"{\"InternetFacingLocalPort\":\"22\"}"`,
 		`{"InternetFacingLastSeen":"2025-01-01T10:00:00.1234567Z","InternetFacingLocalPort":1.5}`, `[`, `"`, `{"a":`,
 	} {
 		f.Add([]byte(s))

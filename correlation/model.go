@@ -44,9 +44,12 @@ type NetworkEvent struct {
 
 	Process Process
 
-	// Raw is the original row verbatim (the Advanced Hunting row, i.e. the
-	// Streaming API record's properties object, or the flat document). It is
-	// copied into the alert under defender.network_event.
+	// Raw is the record as read, one complete JSON object: from a file, its
+	// exact bytes (a whole Streaming API record, envelope included; an
+	// Event Hub batch member; the row) or, for CSV, a compact object of the
+	// row's cells; from a cluster, the document's _source (or its Row
+	// path). Never re-encoded, so it may hold invalid UTF-8 when the input
+	// did. It is copied into the alert under defender.network_event.
 	Raw json.RawMessage
 
 	Loc Location

@@ -277,9 +277,21 @@ func runAggregationsOn(t *testing.T, c *testCluster) {
 	}
 	c.bulk(t, rename("edgewatch-indicators-ipsum-20240503t060000z"), docs)
 
+	// 3 and 4, for each bundle: the OSD bundle and the Kibana 8 bundle
+	// hold the same visualizations in two formats; each is rebuilt from its
+	// own file.
+	for _, kind := range []string{KindOpenSearchDashboards, KindKibana} {
+		t.Run(kind, func(t *testing.T) {
+			checkBundleOn(t, c, kind, rename)
+		})
+	}
+}
+
+// checkBundleOn runs steps 3 and 4 of runAggregationsOn for one bundle.
+func checkBundleOn(t *testing.T, c *testCluster, kind string, rename func(string) string) {
 	// 3. The mapping as the cluster returns it has every field with the type
 	// its panel needs.
-	bundle, err := SavedObjects(KindOpenSearchDashboards)
+	bundle, err := SavedObjects(kind)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,6 +317,9 @@ func runAggregationsOn(t *testing.T, c *testCluster) {
 	aggs, err := Aggregations(bundle)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(aggs) != 11 {
+		t.Errorf("%d visualizations rebuilt, want 11", len(aggs))
 	}
 	checks := aggChecks()
 	for _, va := range aggs {

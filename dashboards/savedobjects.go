@@ -30,12 +30,19 @@ const (
 // (go test ./dashboards -run TestSavedObjectsGolden -update) and are also
 // usable by hand: Stack Management → Saved objects → Import.
 //
-// Why two files and not one: the objects are the same 7.x-shaped objects
-// (migrationVersion index-pattern 7.6.0, search 7.9.3, visualization 7.10.0,
-// dashboard 7.9.3 — the newest OSD 2.x knows, and a range Kibana 8 imports and
-// migrates forward); only the app version stamped into each dashboard panel
-// differs, as a native export of each product line would carry it. A test
-// asserts that this is the only difference.
+// Why two files: they hold the same objects (ids, titles, searches,
+// dashboard layout; TestBundlesHoldTheSameObjects) in each product's
+// format. OpenSearch Dashboards 2.x gets the 7.x format it knows
+// (migrationVersion index-pattern 7.6.0, search 7.9.3, visualization
+// 7.10.0, dashboard 7.9.3 — the newest OSD 2.x registers). Kibana gets the
+// format of a Kibana 8 export: coreMigrationVersion 8.8.0 and a
+// typeMigrationVersion per type (index-pattern 8.0.0, search 8.0.0,
+// visualization 8.5.0, dashboard 8.9.0), data-view attributes, typed
+// dashboard panels referenced as "<panelIndex>:panel_<panelIndex>",
+// managed false. Kibana imports exports of its own major or the previous
+// one, so this bundle is supported on Kibana 8.9+ and 9.x, where a 7.x file
+// would reach 9.x only by an unsupported 7.x → 9.x migration path; an 8.x
+// file does not import into OSD (versions it does not know).
 
 //go:embed saved_objects/opensearch-dashboards.ndjson
 var savedObjectsOSD []byte

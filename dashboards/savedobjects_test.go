@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -63,34 +62,92 @@ func TestSavedObjectsUnknownKind(t *testing.T) {
 	}
 }
 
-// TestBundlesDifferOnlyInPanelVersion backs the claim in savedobjects.go: the
-// two bundles hold the same objects; only the app version stamped into the
-// dashboard panels differs.
-func TestBundlesDifferOnlyInPanelVersion(t *testing.T) {
-	norm := func(kind string) string {
+// TestBundlesHoldTheSameObjects backs the claim in savedobjects.go: the
+// two bundles are the same objects in two products' formats — the same
+// types, ids, titles and order, the same data view patterns and time
+// fields, the same searches (every visualization's aggregations and query
+// rebuild to the same request), the same columns, and the same dashboard
+// layout showing the same objects.
+func TestBundlesHoldTheSameObjects(t *testing.T) {
+	load := func(kind string) []lintObject {
 		b, err := SavedObjects(kind)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return regexp.MustCompile(`\\"version\\":\\"[0-9.]+\\"`).ReplaceAllString(string(b), `\"version\":\"X\"`)
+		return parseLines(t, b)
 	}
-	osd, kbn := norm(KindOpenSearchDashboards), norm(KindKibana)
-	if osd != kbn {
-		t.Errorf("bundles differ beyond the panel version:\n%s", cmp.Diff(osd, kbn))
+	osd, kbn := load(KindOpenSearchDashboards), load(KindKibana)
+	if len(osd) != len(kbn) {
+		t.Fatalf("%d objects vs %d", len(osd), len(kbn))
 	}
-	a, _ := SavedObjects(KindOpenSearchDashboards)
-	b, _ := SavedObjects(KindKibana)
-	if bytes.Equal(a, b) {
-		t.Error("bundles are byte-identical: the panel versions were meant to differ")
+	for i := range osd {
+		o, k := osd[i], kbn[i]
+		if o.Type != k.Type || o.ID != k.ID || o.Attributes["title"] != k.Attributes["title"] {
+			t.Errorf("object %d: %s/%s %q vs %s/%s %q", i+1, o.Type, o.ID, o.Attributes["title"], k.Type, k.ID, k.Attributes["title"])
+			continue
+		}
+		for _, attr := range []string{"timeFieldName", "columns", "sort", "description"} {
+			if !cmp.Equal(o.Attributes[attr], k.Attributes[attr]) {
+				t.Errorf("%s/%s: %s %v vs %v", o.Type, o.ID, attr, o.Attributes[attr], k.Attributes[attr])
+			}
+		}
+		if o.Type == "dashboard" {
+			if d := cmp.Diff(panelTargets(t, o, KindOpenSearchDashboards), panelTargets(t, k, KindKibana)); d != "" {
+				t.Errorf("dashboard panels differ (-osd +kibana):\n%s", d)
+			}
+		}
+	}
+	aggs := func(kind string) []VisAgg {
+		b, _ := SavedObjects(kind)
+		a, err := Aggregations(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if d := cmp.Diff(aggs(KindOpenSearchDashboards), aggs(KindKibana)); d != "" {
+		t.Errorf("the visualizations' searches differ (-osd +kibana):\n%s", d)
 	}
 }
 
+// panelTargets maps each panel's grid cell to the object it shows.
+func panelTargets(t *testing.T, o lintObject, kind string) map[string]string {
+	t.Helper()
+	refs := map[string]bundle.Reference{}
+	for _, r := range o.References {
+		refs[r.Name] = r
+	}
+	var panels []lintPanel
+	if err := json.Unmarshal([]byte(str(t, o, "panelsJSON")), &panels); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, p := range panels {
+		g := p.GridData
+		out[fmt.Sprintf("%d,%d %dx%d", g.X, g.Y, g.W, g.H)] = refs[panelRefKey(kind, p)].Type + "/" + refs[panelRefKey(kind, p)].ID
+	}
+	return out
+}
+
+// panelRefKey is the name of the reference a panel points at: its
+// panelRefName in the 7.x format, "<panelIndex>:<panelRefName>" in Kibana
+// 8's (dashboards-formats.md §2).
+func panelRefKey(kind string, p lintPanel) string {
+	if kind == KindKibana {
+		return p.PanelIndex + ":" + p.PanelRefName
+	}
+	return p.PanelRefName
+}
+
 type lintObject struct {
-	Type             string             `json:"type"`
-	ID               string             `json:"id"`
-	Attributes       map[string]any     `json:"attributes"`
-	References       []bundle.Reference `json:"references"`
-	MigrationVersion map[string]string  `json:"migrationVersion"`
+	Type                 string             `json:"type"`
+	ID                   string             `json:"id"`
+	Attributes           map[string]any     `json:"attributes"`
+	References           []bundle.Reference `json:"references"`
+	MigrationVersion     map[string]string  `json:"migrationVersion"`
+	CoreMigrationVersion *string            `json:"coreMigrationVersion"`
+	TypeMigrationVersion *string            `json:"typeMigrationVersion"`
+	Managed              *bool              `json:"managed"`
 }
 
 // maxMigration is the newest migrationVersion OSD 2.x registers per type
@@ -100,6 +157,70 @@ var maxMigration = map[string]string{
 	"search":        "7.9.3",
 	"visualization": "7.10.0",
 	"dashboard":     "7.9.3",
+}
+
+// kibanaVersion is the typeMigrationVersion each type carries in the
+// Kibana bundle: 8.x legacy versions (never 7.x, which Kibana 9 does not
+// import; never a "10.N.0" model version, which older 8.x minors do not
+// know). See bundle.KibanaTypeMigrationVersion for where they come from.
+var kibanaVersion = map[string]string{
+	"index-pattern": "8.0.0",
+	"search":        "8.0.0",
+	"visualization": "8.5.0",
+	"dashboard":     "8.9.0",
+}
+
+// kibanaAttributes are the attributes Kibana's schemas accept per type
+// (search 8.8.0 and dashboard 8.9.0 schemas forbid unknown keys;
+// visualization 8.8.0 likewise; data views are what an 8.x export holds).
+var kibanaAttributes = map[string][]string{
+	"index-pattern": {"allowHidden", "fieldAttrs", "fieldFormatMap", "fields", "name", "runtimeFieldMap", "sourceFilters", "timeFieldName", "title", "typeMeta"},
+	"search": {"title", "description", "columns", "sort", "grid", "rowHeight", "rowsPerPage", "hideChart", "breakdownField",
+		"kibanaSavedObjectMeta", "isTextBasedQuery", "usesAdHocDataView", "timeRestore", "timeRange", "refreshInterval",
+		"viewMode", "hideAggregatedPreview", "hits", "version"},
+	"visualization": {"title", "description", "version", "kibanaSavedObjectMeta", "uiStateJSON", "visState", "savedSearchRefName"},
+	"dashboard": {"title", "description", "kibanaSavedObjectMeta", "timeRestore", "timeFrom", "timeTo", "refreshInterval",
+		"controlGroupInput", "panelsJSON", "optionsJSON", "hits", "version"},
+}
+
+// lintVersions checks an object's version fields for its product: OSD
+// objects carry exactly the 7.x migrationVersion OSD knows and nothing of
+// Kibana 8's; Kibana objects carry coreMigrationVersion 8.8.0, their
+// type's typeMigrationVersion, the managed flag as exports write it, and no
+// migrationVersion.
+func lintVersions(t *testing.T, kind string, o lintObject) {
+	t.Helper()
+	if kind == KindOpenSearchDashboards {
+		if got, want := o.MigrationVersion[o.Type], maxMigration[o.Type]; got != want || len(o.MigrationVersion) != 1 {
+			t.Errorf("%s/%s: migrationVersion %v, want {%s: %s}", o.Type, o.ID, o.MigrationVersion, o.Type, want)
+		}
+		if o.CoreMigrationVersion != nil || o.TypeMigrationVersion != nil || o.Managed != nil {
+			t.Errorf("%s/%s: Kibana 8 fields in the OSD bundle", o.Type, o.ID)
+		}
+		return
+	}
+	if o.MigrationVersion != nil {
+		t.Errorf("%s/%s: migrationVersion %v in the Kibana 8 bundle", o.Type, o.ID, o.MigrationVersion)
+	}
+	if o.CoreMigrationVersion == nil || *o.CoreMigrationVersion != "8.8.0" {
+		t.Errorf("%s/%s: coreMigrationVersion %v, want 8.8.0", o.Type, o.ID, o.CoreMigrationVersion)
+	}
+	if o.TypeMigrationVersion == nil || *o.TypeMigrationVersion != kibanaVersion[o.Type] {
+		t.Errorf("%s/%s: typeMigrationVersion %v, want %s", o.Type, o.ID, o.TypeMigrationVersion, kibanaVersion[o.Type])
+	}
+	if o.Managed == nil || *o.Managed {
+		t.Errorf("%s/%s: managed %v, want false (a user may edit the objects)", o.Type, o.ID, o.Managed)
+	}
+	for a := range o.Attributes {
+		if !slices.Contains(kibanaAttributes[o.Type], a) {
+			t.Errorf("%s/%s: attribute %s is not in Kibana's %s schema", o.Type, o.ID, a, o.Type)
+		}
+	}
+	if o.Type == "index-pattern" {
+		if name, _ := o.Attributes["name"].(string); name == "" {
+			t.Errorf("index-pattern/%s: data views carry a display name", o.ID)
+		}
+	}
 }
 
 // schemas are the agg schemas each legacy vis type defines.
@@ -166,9 +287,7 @@ func TestSavedObjectsLint(t *testing.T) {
 				if !strings.HasPrefix(o.ID, "edgewatch-") {
 					t.Errorf("%s/%s: ids must start with edgewatch- (uninstall deletes by id)", o.Type, o.ID)
 				}
-				if got, want := o.MigrationVersion[o.Type], maxMigration[o.Type]; got != want || len(o.MigrationVersion) != 1 {
-					t.Errorf("%s/%s: migrationVersion %v, want {%s: %s}", o.Type, o.ID, o.MigrationVersion, o.Type, want)
-				}
+				lintVersions(t, kind, o)
 				if title, _ := o.Attributes["title"].(string); title == "" {
 					t.Errorf("%s/%s: no title", o.Type, o.ID)
 				}
@@ -209,7 +328,7 @@ func TestSavedObjectsLint(t *testing.T) {
 				case "visualization":
 					lintVis(t, o)
 				case "dashboard":
-					lintDashboard(t, o, objs)
+					lintDashboard(t, kind, o, objs)
 				}
 			}
 		})
@@ -262,7 +381,8 @@ func lintVis(t *testing.T, o lintObject) {
 }
 
 type lintPanel struct {
-	Version  string `json:"version"`
+	Version  string `json:"version,omitempty"` // OSD / 7.x format
+	Type     string `json:"type,omitempty"`    // Kibana 8 format
 	GridData struct {
 		X, Y, W, H int
 		I          string
@@ -272,7 +392,7 @@ type lintPanel struct {
 	PanelRefName     string         `json:"panelRefName"`
 }
 
-func lintDashboard(t *testing.T, o lintObject, objs []lintObject) {
+func lintDashboard(t *testing.T, kind string, o lintObject, objs []lintObject) {
 	t.Helper()
 	var panels []lintPanel
 	dec := json.NewDecoder(strings.NewReader(str(t, o, "panelsJSON")))
@@ -293,10 +413,16 @@ func lintDashboard(t *testing.T, o lintObject, objs []lintObject) {
 	type cell struct{ x, y int }
 	used := map[cell]string{}
 	for _, p := range panels {
-		r, ok := refs[p.PanelRefName]
+		r, ok := refs[panelRefKey(kind, p)]
 		if !ok {
-			t.Errorf("dashboard: panel %s: panelRefName %q has no reference", p.PanelIndex, p.PanelRefName)
+			t.Errorf("dashboard: panel %s: no reference named %q", p.PanelIndex, panelRefKey(kind, p))
 			continue
+		}
+		switch {
+		case kind == KindKibana && (p.Type != r.Type || p.Version != "" || p.PanelRefName != "panel_"+p.PanelIndex):
+			t.Errorf("dashboard: Kibana 8 panel %s: type %q (reference %s), version %q, panelRefName %q", p.PanelIndex, p.Type, r.Type, p.Version, p.PanelRefName)
+		case kind == KindOpenSearchDashboards && (p.Type != "" || p.Version == ""):
+			t.Errorf("dashboard: OSD panel %s: type %q, version %q", p.PanelIndex, p.Type, p.Version)
 		}
 		onDashboard[r.Type+"/"+r.ID] = true
 		if p.PanelIndex == "" || p.PanelIndex != p.GridData.I || idx[p.PanelIndex] {

@@ -3,7 +3,6 @@ package dashboards
 import (
 	"embed"
 	"encoding/json"
-	"fmt"
 	"path"
 	"sort"
 	"strings"
@@ -103,44 +102,4 @@ func findingsTemplate(alerts []byte) Template {
 		panic("dashboards: findings template: " + err.Error())
 	}
 	return Template{Name: FindingsTemplate, Body: b}
-}
-
-// AliasTemplate derives the index template of one write alias from a
-// bundled template (AlertsTemplate or FindingsTemplate): the same settings
-// and mapping for the alias's backing indices (alias-*), at a priority above
-// the bundled ones, plus extra index settings (the rollover settings of a
-// lifecycle engine, RolloverIndexSettings). The template is named after the
-// alias, so that a custom alert alias (any name, not only edgewatch-alerts-*)
-// gets the alert mapping. A findings template outranks an alerts one, as
-// the findings alias A-findings of a custom alias A also matches A-*.
-func AliasTemplate(base, alias string, settings map[string]any) (Template, error) {
-	t, ok := IndexTemplate(base)
-	if !ok || (base != AlertsTemplate && base != FindingsTemplate) {
-		return Template{}, fmt.Errorf("dashboards: no alias template from %q", base)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(t.Body, &m); err != nil {
-		return Template{}, fmt.Errorf("dashboards: template %s: %w", base, err)
-	}
-	m["index_patterns"] = []string{alias + "-*"}
-	m["priority"] = 250
-	if base == FindingsTemplate {
-		m["priority"] = 260
-	}
-	meta, _ := m["_meta"].(map[string]any)
-	meta["alias"] = alias
-	meta["description"] = fmt.Sprintf("Backing indices of the write alias %s (%s-000001, -000002, …), derived from the %s template. %v", alias, alias, base, meta["description"])
-	if len(settings) > 0 {
-		tmpl, _ := m["template"].(map[string]any)
-		st, _ := tmpl["settings"].(map[string]any)
-		index, _ := st["index"].(map[string]any)
-		for k, v := range settings {
-			index[strings.TrimPrefix(k, "index.")] = v
-		}
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return Template{}, err
-	}
-	return Template{Name: alias, Body: b}, nil
 }

@@ -199,10 +199,10 @@ func TestAlertTemplateCoversAlert(t *testing.T) {
 	}
 }
 
-// TestFindingsAndAliasTemplates: the findings template is the alerts one
-// with @timestamp as date_nanos; an alias template keeps the mapping for
-// <alias>-*, outranks the bundled templates and carries extra settings.
-func TestFindingsAndAliasTemplates(t *testing.T) {
+// TestFindingsTemplate: the findings template is the alerts one with
+// @timestamp as date_nanos (the templates of single write aliases are
+// derived in cmd/edgewatch-defender-ti/internal/stack: AlertTemplateSpec).
+func TestFindingsTemplate(t *testing.T) {
 	type body struct {
 		IndexPatterns []string `json:"index_patterns"`
 		Priority      int      `json:"priority"`
@@ -232,37 +232,5 @@ func TestFindingsAndAliasTemplates(t *testing.T) {
 	delete(f.Template.Mappings.Properties, "@timestamp")
 	if !reflect.DeepEqual(a.Template, f.Template) {
 		t.Error("findings template differs from the alerts template beyond @timestamp")
-	}
-
-	tests := []struct {
-		name, base, alias string
-		settings          map[string]any
-		priority          int
-		wantSetting       string
-	}{
-		{"alerts with ILM", AlertsTemplate, "edgewatch-alerts-prod", RolloverIndexSettings(FlavorElasticsearch, "edgewatch-alerts-prod"), 250, "lifecycle.rollover_alias"},
-		{"findings with ISM", FindingsTemplate, "edgewatch-findings-prod", RolloverIndexSettings(FlavorOpenSearch, "edgewatch-findings-prod"), 260, "plugins.index_state_management.rollover_alias"},
-		{"custom alias without lifecycle", AlertsTemplate, "soc-alerts", nil, 250, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tpl, err := AliasTemplate(tc.base, tc.alias, tc.settings)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := read(tpl)
-			if tpl.Name != tc.alias || len(b.IndexPatterns) != 1 || b.IndexPatterns[0] != tc.alias+"-*" || b.Priority != tc.priority {
-				t.Errorf("template %s %v priority %d", tpl.Name, b.IndexPatterns, b.Priority)
-			}
-			if tc.wantSetting != "" && b.Template.Settings.Index[tc.wantSetting] != tc.alias {
-				t.Errorf("settings %v lack %s", b.Template.Settings.Index, tc.wantSetting)
-			}
-			if TemplateVersion(tpl.Body) != TemplateVersion(alerts.Body) {
-				t.Error("alias template lost _meta.version")
-			}
-		})
-	}
-	if _, err := AliasTemplate(StateTemplate, "x", nil); err == nil {
-		t.Error("alias template from the state template: want error")
 	}
 }

@@ -42,7 +42,7 @@ func Call[A, R any](ctx context.Context, a Admin, op wire.Op[A, R], args A, secr
 type discard struct{}
 
 func (discard) Progress(context.Context, Progress) error { return nil }
-func (discard) Alerts(context.Context, []Alert) error    { return nil }
+func (discard) Alerts(context.Context, AlertBatch) error { return nil }
 
 // HandlerFunc serves one typed operation: its decoded args, the secrets
 // the host sent next to them, and the Stream for progress (and alert

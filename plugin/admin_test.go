@@ -30,7 +30,7 @@ func TestCallOverGRPC(t *testing.T) {
 		if err := s.Progress(ctx, Progress{Stage: "feed", Done: 1, Total: 2, Unit: "rows"}); err != nil {
 			return wire.FeedLoadResult{}, err
 		}
-		if err := s.Alerts(ctx, alerts(3, "doc")); err != nil {
+		if err := s.Alerts(ctx, NewAlertBatch(alerts(3, "doc"))); err != nil {
 			return wire.FeedLoadResult{}, err
 		}
 		return wire.FeedLoadResult{Feed: a.Name, Loaded: len(a.Content), Index: a.Settings.Source + "/" + secrets[wire.SecretPassword]}, nil

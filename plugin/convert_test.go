@@ -7,6 +7,7 @@ import (
 
 	pb "github.com/edgewatch/edgewatch/plugin/internal/proto/edgewatch/v1"
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -66,9 +67,15 @@ func TestConfigAndRunRequestConversion(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("configFromProto (-want +got):\n%s", diff)
 			}
-			rr := runRequestFromProto(runRequestToProto(RunRequest(got)))
-			if diff := cmp.Diff(RunRequest(tc.want), rr); diff != "" {
-				t.Errorf("run request round trip (-want +got):\n%s", diff)
+			for _, rows := range []bool{false, true} {
+				req := RunRequest{Settings: got.Settings, Secrets: got.Secrets, AlertRows: rows}
+				p := runRequestToProto(req)
+				if p.GetAlertEncoding() != pb.AlertEncoding_ALERT_ENCODING_NDJSON {
+					t.Errorf("the host asks for %v, want NDJSON documents", p.GetAlertEncoding())
+				}
+				if diff := cmp.Diff(req, runRequestFromProto(p)); diff != "" {
+					t.Errorf("run request round trip (-want +got):\n%s", diff)
+				}
 			}
 			back := configFromProto(configToProto(got))
 			if diff := cmp.Diff(tc.want, back); diff != "" {
@@ -147,62 +154,123 @@ func TestProgressConversion(t *testing.T) {
 	}
 }
 
-func TestAlertConversion(t *testing.T) {
+func TestRowConversion(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
-		in   *pb.Alert
-		want Alert
+		in   *pb.AlertRow
+		want Row
 	}{
-		"nil":      {in: nil, want: Alert{}},
-		"zero":     {in: &pb.Alert{}, want: Alert{}},
-		"nil row":  {in: &pb.Alert{Id: "x"}, want: Alert{ID: "x"}},
-		"zero row": {in: &pb.Alert{Row: &pb.AlertRow{}}, want: Alert{}},
-		"id":       {in: &pb.Alert{Id: "abc"}, want: Alert{ID: "abc"}},
-		"document": {in: &pb.Alert{DocumentJson: []byte(`{"a":1}`)}, want: Alert{Document: json.RawMessage(`{"a":1}`)}},
-		"timestamp": {in: &pb.Alert{Row: &pb.AlertRow{Timestamp: timestamppb.New(ts)}},
-			want: Alert{Row: Row{Timestamp: ts}}},
-		"device_name": {in: &pb.Alert{Row: &pb.AlertRow{DeviceName: "web01"}}, want: Alert{Row: Row{DeviceName: "web01"}}},
-		"threat_intelligence_ip": {in: &pb.Alert{Row: &pb.AlertRow{ThreatIntelligenceIp: "45.155.205.233"}},
-			want: Alert{Row: Row{ThreatIntelligenceIP: "45.155.205.233"}}},
-		"local_port": {in: &pb.Alert{Row: &pb.AlertRow{LocalPort: 443}}, want: Alert{Row: Row{LocalPort: 443}}},
-		"initiating_process_file_name": {in: &pb.Alert{Row: &pb.AlertRow{InitiatingProcessFileName: "nginx"}},
-			want: Alert{Row: Row{InitiatingProcessFileName: "nginx"}}},
-		"remote_port": {in: &pb.Alert{Row: &pb.AlertRow{RemotePort: 51515}}, want: Alert{Row: Row{RemotePort: 51515}}},
-		"ipsum_count": {in: &pb.Alert{Row: &pb.AlertRow{IpsumCount: 9}}, want: Alert{Row: Row{IPsumCount: 9}}},
-		"severity":    {in: &pb.Alert{Row: &pb.AlertRow{Severity: "critical"}}, want: Alert{Row: Row{Severity: "critical"}}},
+		"nil":         {in: nil, want: Row{}},
+		"zero":        {in: &pb.AlertRow{}, want: Row{}},
+		"timestamp":   {in: &pb.AlertRow{Timestamp: timestamppb.New(ts)}, want: Row{Timestamp: ts}},
+		"device_name": {in: &pb.AlertRow{DeviceName: "web01"}, want: Row{DeviceName: "web01"}},
+		"threat_intelligence_ip": {in: &pb.AlertRow{ThreatIntelligenceIp: "45.155.205.233"},
+			want: Row{ThreatIntelligenceIP: "45.155.205.233"}},
+		"local_port":                   {in: &pb.AlertRow{LocalPort: 443}, want: Row{LocalPort: 443}},
+		"initiating_process_file_name": {in: &pb.AlertRow{InitiatingProcessFileName: "nginx"}, want: Row{InitiatingProcessFileName: "nginx"}},
+		"remote_port":                  {in: &pb.AlertRow{RemotePort: 51515}, want: Row{RemotePort: 51515}},
+		"ipsum_count":                  {in: &pb.AlertRow{IpsumCount: 9}, want: Row{IPsumCount: 9}},
+		"severity":                     {in: &pb.AlertRow{Severity: "critical"}, want: Row{Severity: "critical"}},
+		"id":                           {in: &pb.AlertRow{Id: "abc"}, want: Row{ID: "abc"}},
+		"feed":                         {in: &pb.AlertRow{Feed: "corp-list"}, want: Row{Feed: "corp-list"}},
+		"provider":                     {in: &pb.AlertRow{Provider: "IPsum"}, want: Row{Provider: "IPsum"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			got := alertFromProto(tc.in)
+			got := rowFromProto(tc.in)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("alertFromProto (-want +got):\n%s", diff)
+				t.Errorf("rowFromProto (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(got, alertFromProto(alertToProto(got))); diff != "" {
+			if diff := cmp.Diff(got, rowFromProto(rowToProto(got))); diff != "" {
 				t.Errorf("round trip (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
+// TestAlertBatchConversion: the AlertBatch message of hosts and plugins
+// that predate AlertDocuments becomes the same NDJSON batch, and back.
 func TestAlertBatchConversion(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
 		in   *pb.AlertBatch
-		want []Alert
+		want AlertBatch
 	}{
-		"nil":         {in: nil, want: nil},
-		"zero":        {in: &pb.AlertBatch{}, want: nil},
-		"nil element": {in: &pb.AlertBatch{Alerts: []*pb.Alert{nil, {Id: "b"}}}, want: []Alert{{ID: "b"}}},
-		"order kept":  {in: &pb.AlertBatch{Alerts: []*pb.Alert{{Id: "a"}, {Id: "b"}}}, want: []Alert{{ID: "a"}, {ID: "b"}}},
+		"nil":         {in: nil, want: AlertBatch{NDJSON: []byte{}, Rows: []Row{}}},
+		"zero":        {in: &pb.AlertBatch{}, want: AlertBatch{NDJSON: []byte{}, Rows: []Row{}}},
+		"nil element": {in: &pb.AlertBatch{Alerts: []*pb.Alert{nil, {Id: "b", DocumentJson: []byte(`{"b":1}`)}}}, want: AlertBatch{NDJSON: []byte(`{"b":1}` + "\n"), Rows: []Row{{ID: "b"}}}},
+		"order kept": {in: &pb.AlertBatch{Alerts: []*pb.Alert{{Id: "a", DocumentJson: []byte(`{"a":1}`)}, {Id: "b", DocumentJson: []byte(`{"b":2}`), Row: &pb.AlertRow{LocalPort: 443}}}},
+			want: AlertBatch{NDJSON: []byte(`{"a":1}` + "\n" + `{"b":2}` + "\n"), Rows: []Row{{ID: "a"}, {ID: "b", LocalPort: 443}}}},
+		"a document on several lines": {in: &pb.AlertBatch{Alerts: []*pb.Alert{{DocumentJson: []byte("{\n  \"a\": 1\n}")}}},
+			want: AlertBatch{NDJSON: []byte("{   \"a\": 1 }\n"), Rows: []Row{{}}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			if diff := cmp.Diff(tc.want, alertsFromProto(tc.in)); diff != "" {
+			got := alertsFromProto(tc.in)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("alertsFromProto (-want +got):\n%s", diff)
 			}
+			if err := got.check(); err != nil {
+				t.Error(err)
+			}
+			if diff := cmp.Diff(got, alertsFromProto(alertsToProto(got))); diff != "" {
+				t.Errorf("round trip (-want +got):\n%s", diff)
+			}
 		})
+	}
+}
+
+// TestAlertDocumentsConversion: AlertDocuments carry the NDJSON as it is,
+// and the rows only when the host asked for them.
+func TestAlertDocumentsConversion(t *testing.T) {
+	t.Parallel()
+	b := AlertBatch{NDJSON: []byte(`{"a":1}` + "\n" + `{"b":2}` + "\n"), Rows: []Row{{ID: "a"}, {ID: "b", Timestamp: ts}}}
+	if diff := cmp.Diff(b, documentsFromProto(documentsToProto(b, true))); diff != "" {
+		t.Errorf("with rows (-want +got):\n%s", diff)
+	}
+	got := documentsFromProto(documentsToProto(b, false))
+	if diff := cmp.Diff(AlertBatch{NDJSON: b.NDJSON}, got); diff != "" {
+		t.Errorf("without rows (-want +got):\n%s", diff)
+	}
+	if &got.NDJSON[0] != &b.NDJSON[0] {
+		t.Error("the NDJSON was copied on the way to the message")
+	}
+}
+
+// TestStringsAreValidUTF8OnTheWire: every string the plugin sends is
+// valid UTF-8 (proto3 refuses to marshal others), each bad byte replaced by
+// U+FFFD as encoding/json does in the documents.
+func TestStringsAreValidUTF8OnTheWire(t *testing.T) {
+	t.Parallel()
+	cp1252 := "SRV-M\xdcNCHEN-\x80\x81" // "SRV-MÜNCHEN-€" saved as Windows-1252, and an undefined byte
+	want := "SRV-M\uFFFDNCHEN-\uFFFD\uFFFD"
+	if got := validUTF8(cp1252); got != want {
+		t.Errorf("validUTF8 = %q, want %q", got, want)
+	}
+	var viaJSON string
+	if doc, _ := json.Marshal(cp1252); json.Unmarshal(doc, &viaJSON) != nil || viaJSON != want {
+		t.Errorf("encoding/json writes %s; validUTF8 must agree with it", doc)
+	}
+	if s := "ok ü €"; validUTF8(s) != s {
+		t.Error("validUTF8 changed a valid string")
+	}
+	msgs := map[string]proto.Message{
+		"row":        rowToProto(Row{DeviceName: cp1252, InitiatingProcessFileName: cp1252, ThreatIntelligenceIP: cp1252, Severity: cp1252, ID: cp1252, Feed: cp1252, Provider: cp1252}),
+		"progress":   progressToProto(Progress{Stage: cp1252, Unit: cp1252, Message: cp1252}),
+		"describe":   infoToProto(Info{Name: cp1252, Version: cp1252, Description: cp1252, Operations: []string{"ok", cp1252}}),
+		"diagnostic": diagnosticsToProto([]Diagnostic{{Summary: cp1252, Detail: cp1252, Field: cp1252}}),
+		"old batch":  alertsToProto(NewAlertBatch([]Alert{{Document: json.RawMessage(`{}`), Row: Row{DeviceName: cp1252}}})),
+		"documents":  documentsToProto(NewAlertBatch([]Alert{{Document: json.RawMessage(`{}`), Row: Row{DeviceName: cp1252}}}), true),
+	}
+	for name, m := range msgs {
+		if _, err := proto.Marshal(m); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if got := rowFromProto(rowToProto(Row{DeviceName: cp1252})).DeviceName; got != want {
+		t.Errorf("row device name %q, want %q", got, want)
 	}
 }
 

@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
@@ -43,10 +42,11 @@ type Admin interface {
 
 // Stream carries what a run produces, in order. On the plugin side the
 // adapter sends each call to the host; on the host side the caller's Stream
-// receives them. A Stream method returning an error aborts the run.
+// receives them. A Stream method returning an error aborts the run. A
+// Stream may keep a batch it was given: its sender never reuses it.
 type Stream interface {
 	Progress(ctx context.Context, p Progress) error
-	Alerts(ctx context.Context, batch []Alert) error
+	Alerts(ctx context.Context, batch AlertBatch) error
 }
 
 // Info describes a plugin.
@@ -74,6 +74,9 @@ type Config struct {
 type RunRequest struct {
 	Settings json.RawMessage
 	Secrets  map[string]string
+	// AlertRows asks for each alert's display columns (AlertBatch.Rows)
+	// next to its document: a host that renders a table sets it.
+	AlertRows bool
 }
 
 // Result is what a run returns at its end: the run summary as JSON (a
@@ -116,25 +119,3 @@ type Diagnostic struct {
 // Progress is one progress report (wire.Progress: the plugin side's engine
 // and operations report it as it is).
 type Progress = wire.Progress
-
-// Alert is one alert as it crosses the plugin boundary: its id, its ECS
-// document as JSON, and the display columns a host shows in a table.
-type Alert struct {
-	ID       string
-	Document json.RawMessage
-	Row      Row
-}
-
-// Row holds an alert's display columns: the seed query's projection
-// (Timestamp, DeviceName, ThreatIntelligenceIP, LocalPort,
-// InitiatingProcessFileName) plus RemotePort, the IPsum count and severity.
-type Row struct {
-	Timestamp                 time.Time
-	DeviceName                string
-	ThreatIntelligenceIP      string
-	LocalPort                 int
-	InitiatingProcessFileName string
-	RemotePort                int
-	IPsumCount                int
-	Severity                  string
-}

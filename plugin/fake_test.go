@@ -52,7 +52,7 @@ func (f *fakeDetector) Run(ctx context.Context, req RunRequest, s Stream) (Resul
 		}
 	}
 	for _, b := range f.batches {
-		if err := s.Alerts(ctx, b); err != nil {
+		if err := s.Alerts(ctx, NewAlertBatch(b)); err != nil {
 			return Result{}, err
 		}
 	}
@@ -91,10 +91,9 @@ func alerts(n int, prefix string) []Alert {
 	for i := range out {
 		id := fmt.Sprintf("%s-%d", prefix, i)
 		out[i] = Alert{
-			ID:       id,
 			Document: json.RawMessage(fmt.Sprintf(`{"event":{"id":%q}}`, id)),
 			Row: Row{Timestamp: time.Date(2026, 1, 2, 8, 0, i, 0, time.UTC), DeviceName: "web01",
-				ThreatIntelligenceIP: "45.155.205.233", LocalPort: 443, RemotePort: 50000 + i, IPsumCount: 5, Severity: "high"},
+				ThreatIntelligenceIP: "45.155.205.233", LocalPort: 443, RemotePort: 50000 + i, IPsumCount: 5, Severity: "high", ID: id},
 		}
 	}
 	return out
@@ -176,4 +175,4 @@ func slogDefault() *slog.Logger { return slog.Default() }
 type nopStream struct{}
 
 func (nopStream) Progress(context.Context, Progress) error { return nil }
-func (nopStream) Alerts(context.Context, []Alert) error    { return nil }
+func (nopStream) Alerts(context.Context, AlertBatch) error { return nil }

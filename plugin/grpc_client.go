@@ -8,6 +8,7 @@ import (
 	"io"
 
 	pb "github.com/edgewatch/edgewatch/plugin/internal/proto/edgewatch/v1"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -69,6 +70,8 @@ func (c *grpcClient) Run(ctx context.Context, req RunRequest, s Stream) (Result,
 			err = s.Progress(ctx, progressFromProto(e.Progress))
 		case *pb.RunEvent_Alerts:
 			err = s.Alerts(ctx, alertsFromProto(e.Alerts))
+		case *pb.RunEvent_Documents:
+			err = receiveDocuments(ctx, s, e.Documents)
 		case *pb.RunEvent_Result:
 			return resultFromProto(e.Result), nil
 		}
@@ -84,7 +87,8 @@ func (c *grpcClient) Exec(ctx context.Context, op string, args json.RawMessage, 
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := c.admin.Exec(ctx, &pb.ExecRequest{Op: op, ArgsJson: args, Secrets: secrets})
+	stream, err := c.admin.Exec(ctx, &pb.ExecRequest{Op: op, ArgsJson: args, Secrets: secrets,
+		AlertEncoding: pb.AlertEncoding_ALERT_ENCODING_NDJSON})
 	if err != nil {
 		return nil, execError(ctx, op, err)
 	}
@@ -101,6 +105,8 @@ func (c *grpcClient) Exec(ctx context.Context, op string, args json.RawMessage, 
 			err = s.Progress(ctx, progressFromProto(e.Progress))
 		case *pb.ExecEvent_Alerts:
 			err = s.Alerts(ctx, alertsFromProto(e.Alerts))
+		case *pb.ExecEvent_Documents:
+			err = receiveDocuments(ctx, s, e.Documents)
 		case *pb.ExecEvent_Result:
 			return rawJSON(e.Result.GetResultJson()), nil
 		}
@@ -108,6 +114,16 @@ func (c *grpcClient) Exec(ctx context.Context, op string, args json.RawMessage, 
 			return nil, err
 		}
 	}
+}
+
+// receiveDocuments hands an AlertDocuments message to s, after checking
+// that it is whole lines with one row per line (when it has rows).
+func receiveDocuments(ctx context.Context, s Stream, d *pb.AlertDocuments) error {
+	b := documentsFromProto(d)
+	if err := b.check(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidResponse, err)
+	}
+	return s.Alerts(ctx, b)
 }
 
 // execError names the two "not there" cases of Exec: a plugin without the
@@ -123,13 +139,19 @@ func execError(ctx context.Context, op string, err error) error {
 }
 
 // RemoteError is an error the plugin returned. Its text is the plugin's
-// message without gRPC decoration; Code is the gRPC code.
+// message without gRPC decoration; Code is the gRPC code. An input error
+// of the plugin (InvalidArgument) matches wire.ErrInput.
 type RemoteError struct {
 	Code    codes.Code
 	Message string
 }
 
 func (e *RemoteError) Error() string { return e.Message }
+
+// Is matches wire.ErrInput for InvalidArgument.
+func (e *RemoteError) Is(target error) bool {
+	return target == wire.ErrInput && e.Code == codes.InvalidArgument
+}
 
 // GRPCStatus lets status.Code and status.FromError see the original code.
 func (e *RemoteError) GRPCStatus() *status.Status { return status.New(e.Code, e.Message) }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 
 	pb "github.com/edgewatch/edgewatch/plugin/internal/proto/edgewatch/v1"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -16,13 +18,18 @@ import (
 
 // maxMessageBytes bounds one gRPC message in either direction. Alert batches
 // are split well below it (maxBatchBytes); the headroom is for a single
-// alert whose verbatim Defender row is unusually large.
+// alert document, which the engine keeps under wire.MaxAlertBytes.
 const maxMessageBytes = 64 << 20
 
-// maxBatchBytes is the soft size limit of one streamed alert batch: small
+// maxBatchBytes bounds the documents of one streamed alert message: small
 // enough to keep memory flat on both sides, large enough that per-message
-// overhead is negligible.
-const maxBatchBytes = 1 << 20
+// overhead is negligible. A single larger document travels alone.
+const maxBatchBytes = wire.AlertBatchBytes
+
+// A document the engine lets through, with its display columns and the
+// message framing, always fits one message (the constant overflows, and the
+// build fails, otherwise).
+const _ = uint(maxMessageBytes - wire.MaxAlertBytes - 1<<20)
 
 // grpcPlugin is the go-plugin glue: it registers the services on the plugin
 // side and builds the client adapter on the host side.
@@ -76,14 +83,24 @@ func (s *detectorServer) Validate(ctx context.Context, req *pb.ValidateRequest) 
 func (s *detectorServer) Run(req *pb.RunRequest, srv grpc.ServerStreamingServer[pb.RunEvent]) (err error) {
 	defer recoverRPC("Run", &err)
 	out := &sendStream{
+		encoding: req.GetAlertEncoding(),
+		rows:     req.GetAlertRows(),
 		progress: func(p *pb.Progress) error {
 			return srv.Send(&pb.RunEvent{Event: &pb.RunEvent_Progress{Progress: p}})
 		},
 		alerts: func(b *pb.AlertBatch) error {
 			return srv.Send(&pb.RunEvent{Event: &pb.RunEvent_Alerts{Alerts: b}})
 		},
+		documents: func(d *pb.AlertDocuments) error {
+			return srv.Send(&pb.RunEvent{Event: &pb.RunEvent_Documents{Documents: d}})
+		},
 	}
+	out.start(srv.Context())
+	defer out.close() // after a panic too
 	res, err := s.impl.Run(srv.Context(), runRequestFromProto(req), out)
+	if serr := out.close(); err == nil {
+		err = serr
+	}
 	if err != nil {
 		return toStatus(err)
 	}
@@ -103,14 +120,23 @@ func (s *adminServer) Exec(req *pb.ExecRequest, srv grpc.ServerStreamingServer[p
 		return status.Error(codes.Unimplemented, "plugin does not implement Admin")
 	}
 	out := &sendStream{
+		encoding: req.GetAlertEncoding(),
 		progress: func(p *pb.Progress) error {
 			return srv.Send(&pb.ExecEvent{Event: &pb.ExecEvent_Progress{Progress: p}})
 		},
 		alerts: func(b *pb.AlertBatch) error {
 			return srv.Send(&pb.ExecEvent{Event: &pb.ExecEvent_Alerts{Alerts: b}})
 		},
+		documents: func(d *pb.AlertDocuments) error {
+			return srv.Send(&pb.ExecEvent{Event: &pb.ExecEvent_Documents{Documents: d}})
+		},
 	}
+	out.start(srv.Context())
+	defer out.close() // after a panic too
 	res, err := admin.Exec(srv.Context(), req.GetOp(), rawJSON(req.GetArgsJson()), req.GetSecrets(), out)
+	if serr := out.close(); err == nil {
+		err = serr
+	}
 	if err != nil {
 		return toStatus(err)
 	}
@@ -118,47 +144,125 @@ func (s *adminServer) Exec(req *pb.ExecRequest, srv grpc.ServerStreamingServer[p
 }
 
 // sendStream is the plugin-side Stream: each call becomes one or more
-// messages on the RPC's response stream. Send blocks while the host is
-// behind, which is the back-pressure a slow output needs.
+// messages on the RPC's response stream, sent in order by one goroutine
+// behind a short queue. gRPC lets one message be in flight per stream (its
+// 64 KiB write quota): without the queue the run waited for each batch's
+// TLS writes before producing the next one. A full queue blocks the run,
+// which is the back-pressure a slow host needs; a failed send fails the
+// next call (and the RPC).
 type sendStream struct {
-	progress func(*pb.Progress) error
-	alerts   func(*pb.AlertBatch) error
+	// encoding is what the host asked for: AlertDocuments, or (a host
+	// that predates it) AlertBatch; rows whether AlertDocuments carry rows.
+	encoding  pb.AlertEncoding
+	rows      bool
+	progress  func(*pb.Progress) error
+	alerts    func(*pb.AlertBatch) error
+	documents func(*pb.AlertDocuments) error
+
+	ctx    context.Context
+	queue  chan func() error
+	done   chan struct{}
+	closed sync.Once
+	mu     sync.Mutex
+	err    error // the first failed send
+}
+
+// sendQueue is how many messages wait behind the one gRPC is writing: with
+// alert batches of up to 4 MiB, at most 8 MiB more in memory.
+const sendQueue = 2
+
+// start starts the sending goroutine; close ends it.
+func (s *sendStream) start(ctx context.Context) {
+	s.ctx, s.queue, s.done = ctx, make(chan func() error, sendQueue), make(chan struct{})
+	go func() {
+		defer close(s.done)
+		for send := range s.queue {
+			if err := send(); err != nil {
+				s.mu.Lock()
+				s.err = err
+				s.mu.Unlock()
+				return
+			}
+		}
+	}()
+}
+
+// close waits for every queued message to be sent and returns the first
+// send error; the implementation no longer calls the Stream. A second
+// close only returns the error.
+func (s *sendStream) close() error {
+	s.closed.Do(func() { close(s.queue) })
+	<-s.done
+	return s.failed()
+}
+
+func (s *sendStream) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// enqueue queues one send: it fails when an earlier send failed or the
+// call ended, and blocks while the queue is full.
+func (s *sendStream) enqueue(ctx context.Context, send func() error) error {
+	if err := s.failed(); err != nil {
+		return err
+	}
+	select {
+	case s.queue <- send:
+		return nil
+	case <-s.done:
+		return s.failed()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
 }
 
 func (s *sendStream) Progress(ctx context.Context, p Progress) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.progress(progressToProto(p))
+	msg := progressToProto(p)
+	return s.enqueue(ctx, func() error { return s.progress(msg) })
 }
 
-// Alerts sends batch, split into messages of at most maxBatchBytes (a single
-// larger alert goes alone).
-func (s *sendStream) Alerts(ctx context.Context, batch []Alert) error {
-	for len(batch) > 0 {
+// Alerts sends batch in messages of at most maxBatchBytes of documents,
+// cut at line boundaries (a single larger document goes alone), in the
+// encoding the host asked for. The batch is sent after Alerts returns: the
+// Stream contract lets a Stream keep it.
+func (s *sendStream) Alerts(ctx context.Context, batch AlertBatch) error {
+	ndjson := s.encoding == pb.AlertEncoding_ALERT_ENCODING_NDJSON
+	if ndjson && !s.rows {
+		batch.Rows = nil // not asked for: neither counted nor sent
+	}
+	if err := batch.check(); err != nil {
+		return fmt.Errorf("plugin: %w", err)
+	}
+	for part := range batch.split(maxBatchBytes) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, size := 0, 0
-		for n < len(batch) {
-			sz := alertSize(&batch[n])
-			if n > 0 && size+sz > maxBatchBytes {
-				break
-			}
-			size += sz
-			n++
+		var send func() error
+		if ndjson {
+			msg := documentsToProto(part, s.rows)
+			send = func() error { return s.documents(msg) }
+		} else {
+			msg := alertsToProto(part)
+			send = func() error { return s.alerts(msg) }
 		}
-		if err := s.alerts(alertsToProto(batch[:n])); err != nil {
+		if err := s.enqueue(ctx, send); err != nil {
 			return err
 		}
-		batch = batch[n:]
 	}
 	return nil
 }
 
 // toStatus maps an implementation error to a gRPC status whose message is the
 // error text: cancellation and deadlines keep their codes, unknown operations
-// become NotFound, unsupported capabilities Unimplemented.
+// become NotFound, unsupported capabilities Unimplemented, input errors
+// (wire.ErrInput, and arguments that do not decode) InvalidArgument.
 func toStatus(err error) error {
 	var se interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &se) {
@@ -174,7 +278,7 @@ func toStatus(err error) error {
 		code = codes.NotFound
 	case errors.Is(err, ErrUnsupported):
 		code = codes.Unimplemented
-	case errors.Is(err, ErrInvalidArgs):
+	case errors.Is(err, ErrInvalidArgs), errors.Is(err, wire.ErrInput):
 		code = codes.InvalidArgument
 	}
 	return status.Error(code, err.Error())

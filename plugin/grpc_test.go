@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,6 +44,7 @@ type recorder struct {
 	progress []Progress
 	alerts   []Alert
 	batches  int
+	largest  int // bytes of the largest batch
 	failOn   int // fail the n-th Alerts call (1-based); 0 never
 }
 
@@ -53,14 +55,18 @@ func (r *recorder) Progress(_ context.Context, p Progress) error {
 	return nil
 }
 
-func (r *recorder) Alerts(_ context.Context, b []Alert) error {
+func (r *recorder) Alerts(_ context.Context, b AlertBatch) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.batches++
 	if r.failOn > 0 && r.batches == r.failOn {
 		return errFake
 	}
-	r.alerts = append(r.alerts, b...)
+	if err := b.check(); err != nil {
+		return err
+	}
+	r.largest = max(r.largest, len(b.NDJSON))
+	r.alerts = append(r.alerts, b.Alerts()...)
 	return nil
 }
 
@@ -115,7 +121,7 @@ func TestGRPCRunStreamsInOrder(t *testing.T) {
 	}
 	c := connect(t, f)
 	rec := &recorder{}
-	req := RunRequest{Settings: json.RawMessage(`{"source":"file"}`), Secrets: map[string]string{"password": "pw"}}
+	req := RunRequest{Settings: json.RawMessage(`{"source":"file"}`), Secrets: map[string]string{"password": "pw"}, AlertRows: true}
 	res, err := c.Run(context.Background(), req, rec)
 	if err != nil {
 		t.Fatal(err)
@@ -137,25 +143,36 @@ func TestGRPCRunStreamsInOrder(t *testing.T) {
 
 func TestGRPCRunSplitsLargeBatches(t *testing.T) {
 	t.Parallel()
-	big := alerts(40, "big")
-	pad := strings.Repeat("x", 100<<10) // 40 × 100 KiB = 4 MiB, over one message's budget
+	big := alerts(60, "big")
+	pad := strings.Repeat("x", 200<<10) // 60 × 200 KiB = 12 MiB, three messages' budget
 	for i := range big {
-		big[i].Document = json.RawMessage(`{"pad":"` + pad + `"}`)
+		big[i].Document = json.RawMessage(fmt.Sprintf(`{"event":{"id":%q},"pad":%q}`, big[i].Row.ID, pad))
 	}
-	c := connect(t, &fakeDetector{batches: [][]Alert{big}})
-	rec := &recorder{}
-	if _, err := c.Run(context.Background(), RunRequest{}, rec); err != nil {
-		t.Fatal(err)
-	}
-	if len(rec.alerts) != len(big) {
-		t.Fatalf("got %d alerts, want %d", len(rec.alerts), len(big))
-	}
-	if rec.batches < 4 {
-		t.Errorf("a 4 MiB batch arrived in %d messages; want it split under %d bytes each", rec.batches, maxBatchBytes)
-	}
-	for i := range big {
-		if rec.alerts[i].ID != big[i].ID {
-			t.Fatalf("alert %d is %s, want %s (order)", i, rec.alerts[i].ID, big[i].ID)
+	// One document larger than a message's budget travels alone.
+	huge := alerts(1, "huge")
+	huge[0].Document = json.RawMessage(`{"pad":"` + strings.Repeat("y", maxBatchBytes+1) + `"}`)
+	c := connect(t, &fakeDetector{batches: [][]Alert{big, huge, alerts(2, "after")}})
+	for _, rows := range []bool{false, true} {
+		rec := &recorder{}
+		if _, err := c.Run(context.Background(), RunRequest{AlertRows: rows}, rec); err != nil {
+			t.Fatal(err)
+		}
+		want := append(append(big, huge...), alerts(2, "after")...)
+		if len(rec.alerts) != len(want) {
+			t.Fatalf("rows %v: got %d alerts, want %d", rows, len(rec.alerts), len(want))
+		}
+		if rec.batches < 5 || rec.largest > len(huge[0].Document)+1 {
+			t.Errorf("rows %v: 12 MiB arrived in %d messages, the largest %d bytes; want it split under %d bytes each", rows, rec.batches, rec.largest, maxBatchBytes)
+		}
+		for i := range want {
+			if string(rec.alerts[i].Document) != string(want[i].Document) {
+				t.Fatalf("rows %v: alert %d is %.40s, want %.40s (order)", rows, i, rec.alerts[i].Document, want[i].Document)
+			}
+			if wantRow := want[i].Row; rows && !cmp.Equal(rec.alerts[i].Row, wantRow) {
+				t.Fatalf("alert %d row %+v, want %+v", i, rec.alerts[i].Row, wantRow)
+			} else if !rows && rec.alerts[i].Row != (Row{}) {
+				t.Fatalf("alert %d has a row the host did not ask for: %+v", i, rec.alerts[i].Row)
+			}
 		}
 	}
 }
@@ -248,7 +265,7 @@ func waitFor(cond func() bool) bool {
 type cancelOnFirst struct{ cancel context.CancelFunc }
 
 func (c *cancelOnFirst) Progress(context.Context, Progress) error { return nil }
-func (c *cancelOnFirst) Alerts(context.Context, []Alert) error {
+func (c *cancelOnFirst) Alerts(context.Context, AlertBatch) error {
 	c.cancel()
 	return nil
 }

@@ -117,7 +117,8 @@ func Launch(ctx context.Context, path string, opts Options) (*Client, error) {
 		SyncStdout: logbridge.LineWriter(plog, slog.LevelInfo, "plugin stdout", "line"),
 		SyncStderr: logbridge.LineWriter(plog, slog.LevelWarn, "plugin stderr", "line"),
 		GRPCDialOptions: []grpc.DialOption{
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes),
+				grpc.ForceCodecV2(newCodec())),
 		},
 	})
 

@@ -162,7 +162,7 @@ type killOnFirst struct {
 }
 
 func (k *killOnFirst) Progress(context.Context, Progress) error { return nil }
-func (k *killOnFirst) Alerts(context.Context, []Alert) error {
+func (k *killOnFirst) Alerts(context.Context, AlertBatch) error {
 	k.batches++
 	return syscall.Kill(k.pid, syscall.SIGKILL)
 }

@@ -45,7 +45,7 @@ func serve(d Detector, hs goplugin.HandshakeConfig) {
 	// os.Stderr is captured here, before go-plugin redirects it: log lines go
 	// to the real stderr, which the host parses.
 	logger := slog.New(logbridge.NewJSONHandler(os.Stderr, level))
-	slog.SetDefault(logger)
+	logbridge.SetDefault(logger)
 
 	go exitWithParent(logger, os.Getppid(), parentPollInterval)
 
@@ -58,6 +58,7 @@ func serve(d Detector, hs goplugin.HandshakeConfig) {
 		VersionedPlugins: plugins,
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			opts = append(opts, grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes),
+				grpc.ForceServerCodecV2(newCodec()),
 				grpc.ChainUnaryInterceptor(inflight.unary), grpc.ChainStreamInterceptor(inflight.stream))
 			return grpc.NewServer(opts...)
 		},

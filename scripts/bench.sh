@@ -9,8 +9,9 @@
 #     alert-heavy`: 1M flat events, ~21.7k findings against IPsum level 1),
 #     the whole CLI through host + plugin writing NDJSON to a file, against
 #     DuckDB running the corrected seed query (scripts/bench_duckdb.py) over
-#     the same files, count-only and writing the matched rows. DuckDB's count
-#     must equal edgewatch's alert count.
+#     the same files, count-only and writing the matched rows, and against
+#     the same detection in one process (the plugin boundary's cost, wall
+#     and CPU). DuckDB's count must equal edgewatch's alert count.
 #
 # DuckDB is installed with pip into a virtualenv under .cache/bench (bench
 # only; no test needs it). Peak RSS comes from GNU time (`/usr/bin/time -v`,
@@ -77,9 +78,13 @@ alerts() {
 		nice -n 10 "$BIN/edgewatch-gen" --shape alert-heavy --feed "$FEED" --seed 1 --out "$ds" --quiet
 		echo '{"shape":"alert-heavy","seed":1}' >"$ds/dataset.json"
 	fi
-	echo "== alert-heavy: whole CLI (host + plugin, NDJSON to a file) vs DuckDB $DUCKDB_VERSION, $RUNS runs"
+	# The in-process baseline: the plugin's test binary runs the same
+	# detection in one process (BenchmarkFileRun's helper mode).
+	inproc=$cache/inprocess.test
+	go test -c -o "$inproc" ./cmd/edgewatch-defender-ti
+	echo "== alert-heavy: whole CLI (host + plugin, NDJSON to a file) vs in-process vs DuckDB $DUCKDB_VERSION, $RUNS runs"
 	"$cache/venv/bin/python" scripts/bench_alerts.py --bin "$BIN" --dataset "$ds" --feed "$FEED" \
-		--runs "$RUNS" --work "$cache/work" ${PROFILE:+--profile} ${OTHER_BIN:+--other-bin "$OTHER_BIN"} \
+		--runs "$RUNS" --work "$cache/work" --in-process "$inproc" ${PROFILE:+--profile} ${OTHER_BIN:+--other-bin "$OTHER_BIN"} \
 		${GROUP_BY:+--group-by "$GROUP_BY"}
 }
 

@@ -6,6 +6,13 @@ and DuckDB writing the matched rows (scripts/bench_duckdb.py), each under
 /usr/bin/time -v. Prints every run, then min / median / max and the
 per-run ratios. Fails when DuckDB's count differs from edgewatch's alerts.
 
+With --in-process TEST_BINARY (the cmd/edgewatch-defender-ti test binary,
+`go test -c`), every round also runs the same detection in one process
+(the engine writing the same NDJSON, no plugin boundary) and prints the
+boundary's cost: the CLI's wall and CPU time (user + system, host and
+plugin together) over the in-process run's. CPU time is the steadier
+figure on a shared machine.
+
 With --group-by FIELDS every round also runs edgewatch with --group-by
 (alert suppression, issue 15), before or after the ungrouped run in turn,
 and prints the grouped / ungrouped ratios of wall and CPU time (goal:
@@ -25,24 +32,24 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def timed(cmd):
-    """Runs cmd under GNU time; returns (wall s, peak RSS MB, stdout, stderr)."""
-    wall, rss, _, out, err = timed_cpu(cmd)
-    return wall, rss, out, err
+CPU = {}  # command -> CPU seconds (user + system) of its last run
 
 
-def timed_cpu(cmd):
-    """timed, plus the CPU seconds (user + system) of cmd and the children
-    it waited for (the plugin)."""
+def timed(cmd, env=None):
+    """Runs cmd under GNU time; returns (wall s, peak RSS MB, stdout, stderr)
+    and keeps its CPU seconds (user + system, waited-for children included)
+    in CPU[cmd[0]]."""
     start = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True,
+                       env=dict(os.environ, **env) if env else None)
     wall = time.perf_counter() - start
     if p.returncode != 0:
         sys.exit(f"bench: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
     rss = int(m.group(1)) / 1024 if m else float("nan")
-    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", p.stderr))
-    return wall, rss, cpu, p.stdout, p.stderr
+    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", p.stderr))
+    CPU[cmd[0]] = cpu
+    return wall, rss, p.stdout, p.stderr
 
 
 def lines(path):
@@ -66,6 +73,7 @@ def main():
     ap.add_argument("--work", default=".cache/bench/work")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--other-bin", help="also run this build's edgewatch (e.g. the previous commit's bin/) in every round")
+    ap.add_argument("--in-process", help="the cmd/edgewatch-defender-ti test binary: also run the detection in one process")
     ap.add_argument("--group-by", help="also run edgewatch with --group-by FIELDS in every round (grouping's cost)")
     a = ap.parse_args()
 
@@ -88,21 +96,36 @@ def main():
     if a.other_bin:
         other_cmd = [os.path.join(a.other_bin, "edgewatch")] + ew_cmd[1:-1] + [os.path.join(a.work, "other-alerts.ndjson")]
 
+    ip_env = None
+    if a.in_process:
+        ip_env = {"EDGEWATCH_BENCH_INPROCESS": json.dumps(
+            {"source": "file", "device_info": [di], "network_events": [ev], "feeds": [a.feed]}),
+            "EDGEWATCH_BENCH_OUT": os.path.join(a.work, "inprocess-alerts.ndjson")}
+
     print(f"dataset   {a.dataset}: {lines(ev)} events, {size / 1e6:.0f} MB; feed {a.feed}")
     rows = []
     for i in range(a.runs):
-        ow_wall = ow_rss = None
+        ow_wall = ow_rss = ow_cpu = ip_wall = ip_rss = ip_cpu = None
         if other_cmd and i % 2 == 0:  # alternate which build goes first
             ow_wall, ow_rss, _, _ = timed(other_cmd)
+            ow_cpu = CPU[other_cmd[0]]
+        if ip_env and i % 2 == 1:
+            ip_wall, ip_rss, _, _ = timed([a.in_process], ip_env)
+            ip_cpu = CPU[a.in_process]
         gr = None
         if gr_cmd and i % 2 == 0:
-            gr = timed_cpu(gr_cmd)
-        ew_wall, ew_rss, ew_cpu, _, ew_err = timed_cpu(ew_cmd)
+            gr = timed(gr_cmd) + (CPU[gr_cmd[0]],)
+        ew_wall, ew_rss, _, ew_err = timed(ew_cmd)
+        ew_cpu = CPU[ew_cmd[0]]
         ew_n = lines(ew_out)
         if gr_cmd and i % 2 == 1:
-            gr = timed_cpu(gr_cmd)
+            gr = timed(gr_cmd) + (CPU[gr_cmd[0]],)
         if other_cmd and i % 2 == 1:
             ow_wall, ow_rss, _, _ = timed(other_cmd)
+            ow_cpu = CPU[other_cmd[0]]
+        if ip_env and i % 2 == 0:
+            ip_wall, ip_rss, _, _ = timed([a.in_process], ip_env)
+            ip_cpu = CPU[a.in_process]
         c_wall, c_rss, c_out, _ = timed(dk + ["--count"])
         c = json.loads(c_out)
         w_wall, w_rss, w_out, _ = timed(dk + ["--out", dk_out])
@@ -110,18 +133,23 @@ def main():
         if not (ew_n == c["count"] == w["count"]):
             sys.exit(f"bench: counts differ: edgewatch {ew_n} alerts, DuckDB {c['count']} (count) / {w['count']} (write)\n{ew_err}")
         r = dict(ew=ew_wall, ew_rss=ew_rss, ew_cpu=ew_cpu, n=ew_n, dc=c["seconds"], dc_wall=c_wall, dc_rss=c_rss,
-                 dw=w["seconds"], dw_wall=w_wall, dw_rss=w_rss, ow=ow_wall, ow_rss=ow_rss)
-        if gr:
-            m = re.search(r"(\d+) events matched, (\d+) grouped alerts", gr[4])
+                 dw=w["seconds"], dw_wall=w_wall, dw_rss=w_rss, ow=ow_wall, ow_rss=ow_rss, ow_cpu=ow_cpu,
+                 ip=ip_wall, ip_rss=ip_rss, ip_cpu=ip_cpu)
+        if gr:  # wall, RSS, stdout, stderr, CPU
+            m = re.search(r"(\d+) events matched, (\d+) grouped alerts", gr[3])
             if not m or int(m.group(1)) != ew_n:
-                sys.exit(f"bench: the grouped run's events differ from the ungrouped run's {ew_n} alerts:\n{gr[4]}")
-            r.update(gr=gr[0], gr_rss=gr[1], gr_cpu=gr[2], groups=int(m.group(2)))
-            print(f"run {i + 1}     grouped {gr[0]:.3f} s, {gr[2]:.2f} s CPU ({gr[1]:.0f} MB), {r['groups']} groups   "
-                  f"ratio grouped / ungrouped: wall {gr[0] / ew_wall:.2f}x, CPU {gr[2] / ew_cpu:.2f}x")
+                sys.exit(f"bench: the grouped run's events differ from the ungrouped run's {ew_n} alerts:\n{gr[3]}")
+            r.update(gr=gr[0], gr_rss=gr[1], gr_cpu=gr[4], groups=int(m.group(2)))
+            print(f"run {i + 1}     grouped {gr[0]:.3f} s, {gr[4]:.2f} s CPU ({gr[1]:.0f} MB), {r['groups']} groups   "
+                  f"ratio grouped / ungrouped: wall {gr[0] / ew_wall:.2f}x, CPU {gr[4] / ew_cpu:.2f}x")
         rows.append(r)
         if other_cmd:
-            print(f"run {i + 1}     other build {ow_wall:.3f} s ({ow_rss:.0f} MB)   ratio this / other {ew_wall / ow_wall:.2f}x")
-        print(f"run {i + 1}     edgewatch {r['ew']:.3f} s ({r['ew_rss']:.0f} MB)   "
+            print(f"run {i + 1}     other build {ow_wall:.3f} s, cpu {ow_cpu:.2f} s ({ow_rss:.0f} MB)   "
+                  f"ratio this / other {ew_wall / ow_wall:.2f}x wall, {ew_cpu / ow_cpu:.2f}x cpu")
+        if ip_env:
+            print(f"run {i + 1}     in-process {ip_wall:.3f} s, cpu {ip_cpu:.2f} s ({ip_rss:.0f} MB)   "
+                  f"boundary {100 * (ew_wall / ip_wall - 1):+.0f}% wall, {100 * (ew_cpu / ip_cpu - 1):+.0f}% cpu")
+        print(f"run {i + 1}     edgewatch {r['ew']:.3f} s, cpu {r['ew_cpu']:.2f} s ({r['ew_rss']:.0f} MB)   "
               f"duckdb count {r['dc']:.3f} s (process {r['dc_wall']:.3f} s, {r['dc_rss']:.0f} MB)   "
               f"duckdb write {r['dw']:.3f} s (process {r['dw_wall']:.3f} s)   "
               f"ratio {r['ew'] / r['dc']:.2f}x   alerts {r['n']}")
@@ -131,6 +159,7 @@ def main():
     print("                                 min / median / max")
     print(f"edgewatch wall (s)               {spread(col('ew'))}   {size / 1e6 / statistics.median(col('ew')):.0f} MB/s, "
           f"{rows[0]['n'] and lines(ev) / statistics.median(col('ew')) / 1e6:.2f}M events/s (median)")
+    print(f"edgewatch cpu, host + plugin (s) {spread(col('ew_cpu'), '{:.2f}')}")
     print(f"edgewatch peak RSS (MB)          {spread(col('ew_rss'), '{:.0f}')}")
     print(f"duckdb count, query (s)          {spread(col('dc'))}")
     print(f"duckdb count, process (s)        {spread(col('dc_wall'))}")
@@ -141,9 +170,8 @@ def main():
     print(f"ratio edgewatch / duckdb write   {spread([r['ew'] / r['dw'] for r in rows], '{:.2f}')}")
     if gr_cmd:
         print(f"grouped ({a.group_by}): {rows[0]['groups']} groups")
-        print(f"edgewatch CPU (s)                {spread(col('ew_cpu'))}")
         print(f"grouped wall (s)                 {spread(col('gr'))}")
-        print(f"grouped CPU (s)                  {spread(col('gr_cpu'))}")
+        print(f"grouped CPU (s)                  {spread(col('gr_cpu'), '{:.2f}')}")
         print(f"grouped peak RSS (MB)            {spread(col('gr_rss'), '{:.0f}')}")
         print(f"ratio grouped / ungrouped wall   {spread([r['gr'] / r['ew'] for r in rows], '{:.2f}')}   (goal <= 1.15)")
         print(f"ratio grouped / ungrouped CPU    {spread([r['gr_cpu'] / r['ew_cpu'] for r in rows], '{:.2f}')}")
@@ -152,6 +180,17 @@ def main():
         print(f"other build peak RSS (MB)        {spread(col('ow_rss'), '{:.0f}')}")
         print(f"ratio this / other build         {spread([r['ew'] / r['ow'] for r in rows], '{:.2f}')}")
         print(f"ratio other build / duckdb count {spread([r['ow'] / r['dc'] for r in rows], '{:.2f}')}")
+        print(f"cpu other build (s)              {spread(col('ow_cpu'), '{:.2f}')}")
+        print(f"cpu ratio this / other build     {spread([r['ew_cpu'] / r['ow_cpu'] for r in rows], '{:.2f}')}")
+    if ip_env:
+        print(f"in-process wall (s)              {spread(col('ip'))}")
+        print(f"in-process cpu (s)               {spread(col('ip_cpu'), '{:.2f}')}")
+        print(f"in-process peak RSS (MB)         {spread(col('ip_rss'), '{:.0f}')}")
+        print(f"plugin boundary, wall            {spread([100 * (r['ew'] / r['ip'] - 1) for r in rows], '{:+.1f}%')}   (goal <= +5%)")
+        print(f"plugin boundary, cpu             {spread([100 * (r['ew_cpu'] / r['ip_cpu'] - 1) for r in rows], '{:+.1f}%')}")
+        if other_cmd:
+            print(f"other build's boundary, wall     {spread([100 * (r['ow'] / r['ip'] - 1) for r in rows], '{:+.1f}%')}   (vs this build's in-process run)")
+            print(f"other build's boundary, cpu      {spread([100 * (r['ow_cpu'] / r['ip_cpu'] - 1) for r in rows], '{:+.1f}%')}")
 
     if a.profile:
         profile(ew_cmd, a.work)

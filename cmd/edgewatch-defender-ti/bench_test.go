@@ -12,12 +12,12 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/gctune"
-	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/gen"
 	"github.com/edgewatch/edgewatch/internal/testenv"
 	"github.com/edgewatch/edgewatch/plugin"
@@ -29,6 +29,12 @@ import (
 //
 //	go test -run '^$' -bench 'PluginStartup|FileRun' -benchtime 5x ./cmd/edgewatch-defender-ti/
 //	EDGEWATCH_BENCH_EVENTS=1000000 go test -run '^$' -bench FileRun -benchtime 3x ./cmd/edgewatch-defender-ti/
+//	EDGEWATCH_BENCH_SHAPE=alert-heavy go test -run '^$' -bench 'FileRun/(in-process-fresh|cli)' -benchtime 1x -count 8 ./cmd/edgewatch-defender-ti/
+//
+// EDGEWATCH_BENCH_SHAPE=alert-heavy generates issue 14's alert-heavy shape
+// (1M events, ~21.6k alerts against IPsum level 1) instead of the
+// few-alert default; -count interleaves the sub-benchmarks, so machine
+// noise hits them alike.
 //
 // FileRun/in-process, in-process-fresh and plugin do the same work (the
 // engine over the same files, every alert marshalled and written as NDJSON
@@ -63,7 +69,11 @@ func benchData(b *testing.B) gen.Result {
 		if benchErr != nil {
 			return
 		}
-		benchSet, benchErr = gen.Generate(gen.Config{Devices: 5000, Events: events, FeedPath: feed, Seed: 1}, benchDir)
+		cfg := gen.Config{Devices: 5000, Events: events, FeedPath: feed, Seed: 1}
+		if benchErr = cfg.ApplyShape(os.Getenv("EDGEWATCH_BENCH_SHAPE"), map[string]bool{"events": os.Getenv("EDGEWATCH_BENCH_EVENTS") != ""}); benchErr != nil {
+			return
+		}
+		benchSet, benchErr = gen.Generate(cfg, benchDir)
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
@@ -76,24 +86,18 @@ func benchSettings(d gen.Result) wire.Settings {
 		NetworkEvents: []string{d.NetworkEventsPath}, Feeds: []string{d.FeedPath}}
 }
 
-// ndjsonObserver is the in-process equivalent of the host's output.
+// ndjsonObserver is the in-process equivalent of the host's output: the
+// engine's documents, written as they are.
 type ndjsonObserver struct {
 	w *bufio.Writer
 	n int
 }
 
 func (o *ndjsonObserver) Progress(wire.Progress) {}
-func (o *ndjsonObserver) Alerts(_ context.Context, batch []*correlation.Alert) error {
-	for _, a := range batch {
-		b, err := json.Marshal(a)
-		if err != nil {
-			return err
-		}
-		o.w.Write(b)
-		o.w.WriteByte('\n')
-		o.n++
-	}
-	return nil
+func (o *ndjsonObserver) Alerts(_ context.Context, batch engine.Batch) error {
+	o.n += len(batch.Alerts)
+	_, err := o.w.Write(batch.NDJSON)
+	return err
 }
 
 // ndjsonStream is the host side of the same output over the plugin.
@@ -107,13 +111,10 @@ func (s *ndjsonStream) Progress(context.Context, plugin.Progress) error {
 	s.progress++
 	return nil
 }
-func (s *ndjsonStream) Alerts(_ context.Context, batch []plugin.Alert) error {
-	for i := range batch {
-		s.w.Write(batch[i].Document)
-		s.w.WriteByte('\n')
-	}
-	s.n += len(batch)
-	return nil
+func (s *ndjsonStream) Alerts(_ context.Context, batch plugin.AlertBatch) error {
+	s.n += batch.Len()
+	_, err := s.w.Write(batch.NDJSON)
+	return err
 }
 
 // pluginGC gives this process the plugin's GC settings (gctune) and
@@ -132,14 +133,40 @@ func pluginGC() (restore func()) {
 // envInProcess carries the settings JSON to the in-process helper process.
 const envInProcess = "EDGEWATCH_BENCH_INPROCESS"
 
-// runInProcess is one in-process engine run with NDJSON output to io.Discard.
-func runInProcess(raw string) error {
+// envInProcessOut names the file the in-process helper writes its NDJSON
+// to (default: none, io.Discard) as `edgewatch run --out FILE` does: a
+// temporary file, synced, renamed over the target.
+const envInProcessOut = "EDGEWATCH_BENCH_OUT"
+
+// runInProcess is one in-process engine run with NDJSON output to io.Discard
+// (or to the file $EDGEWATCH_BENCH_OUT).
+func runInProcess(raw string) (err error) {
 	gctune.Apply() // as the plugin process does
 	var s wire.Settings
 	if err := json.Unmarshal([]byte(raw), &s); err != nil {
 		return err
 	}
-	obs := &ndjsonObserver{w: bufio.NewWriterSize(io.Discard, 256<<10)}
+	gctune.ForSource(s.Source)
+	var out io.Writer = io.Discard
+	var f *os.File
+	if p := os.Getenv(envInProcessOut); p != "" {
+		if f, err = os.CreateTemp(filepath.Dir(p), ".inprocess-*"); err != nil {
+			return err
+		}
+		defer func() {
+			if err == nil {
+				err = f.Sync()
+			}
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil {
+				err = os.Rename(f.Name(), p)
+			}
+		}()
+		out = f
+	}
+	obs := &ndjsonObserver{w: bufio.NewWriterSize(out, 256<<10)}
 	if _, err := engine.Run(context.Background(), s, nil, obs); err != nil {
 		return err
 	}
@@ -180,6 +207,7 @@ func BenchmarkFileRun(b *testing.B) {
 			b.Fatal(err)
 		}
 		var cpu time.Duration
+		var rss int64
 		for b.Loop() {
 			cmd := exec.Command(exe)
 			cmd.Env = append(os.Environ(), envInProcess+"="+string(raw))
@@ -187,9 +215,11 @@ func BenchmarkFileRun(b *testing.B) {
 				b.Fatalf("%v\n%s", err, out)
 			}
 			cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			rss = max(rss, maxRSS(cmd.ProcessState))
 		}
 		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms")
+		b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MB")
 	})
 	b.Run("plugin", func(b *testing.B) {
 		var alerts, progress int
@@ -234,6 +264,7 @@ func BenchmarkFileRun(b *testing.B) {
 	})
 	b.Run("cli", func(b *testing.B) {
 		var cpu time.Duration
+		var rss int64
 		for b.Loop() {
 			cmd := exec.Command(hostPath, "run", "--device-info", data.DeviceInfoPath, "--network-events",
 				data.NetworkEventsPath, "--feed", data.FeedPath, "--out", os.DevNull, "--log-level", "error")
@@ -243,10 +274,21 @@ func BenchmarkFileRun(b *testing.B) {
 			// The host waits for its plugin, so the plugin's CPU time is
 			// included in the host's children and hence here.
 			cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			rss = max(rss, maxRSS(cmd.ProcessState))
 		}
 		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms")
+		b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MB")
 	})
+}
+
+// maxRSS is a finished process's peak RSS in bytes (Linux reports KiB); for
+// the host it is the larger of the host and its waited-for plugin.
+func maxRSS(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss << 10
+	}
+	return 0
 }
 
 // BenchmarkPluginStartup: start the real plugin, handshake (AutoMTLS),

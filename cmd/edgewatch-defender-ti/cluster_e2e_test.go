@@ -335,7 +335,7 @@ func TestClusterEndToEnd(t *testing.T) {
 			findings := wire.FindingsAlias(alertIndex)
 			clustertest.DeleteIndices(t, tg, alertIndex+"-*", findings+"-*", wire.FeedAlias(ipsumFeed)+"-*", wire.FeedAlias(sampleFeed)+"-*")
 			for _, name := range []string{alertIndex, findings} {
-				get(t, tg, http.MethodDelete, "/_index_template/"+name, nil, nil, nil)
+				get(t, tg, http.MethodDelete, "/_index_template/edgewatch-alert-index-"+name, nil, nil, nil)
 			}
 		})
 		scope := []string{"--alert-index", alertIndex}
@@ -365,7 +365,7 @@ func TestClusterEndToEnd(t *testing.T) {
 				}
 			}
 			if second.Outcomes["already-present"] < 5 {
-				t.Errorf("second install outcomes %v: want the 3 templates and 2 indices already-present", second.Outcomes)
+				t.Errorf("second install outcomes %v: want the templates, the state index, the write aliases and the alert mapping already-present", second.Outcomes)
 			}
 
 			// The mapping the server returns for the alert index carries the
@@ -538,6 +538,91 @@ func TestClusterEndToEnd(t *testing.T) {
 			}
 		})
 
+		// Every sink is explicit (issue 12.5, 18.6): a cluster run writes its
+		// alert index and --out; the summary states per sink what was
+		// created, already present and written; --no-index writes nothing
+		// to the cluster.
+		t.Run("sinks", func(t *testing.T) {
+			if len(golden) == 0 {
+				t.Fatal("the detection subtest produced no alerts")
+			}
+			n := len(golden)
+			// The detection subtest's data indices are gone with it.
+			ingestSample(t, tg, "device_info.ndjson", diIndex+"-sinks")
+			ingestSample(t, tg, "network_events.ndjson", evIndex+"-sinks")
+			runArgs := with("run", "--profile", cluster.ProfileAdvancedHunting,
+				"--device-info-index", diIndex+"-sinks", "--network-events-index", evIndex+"-sinks", "--indicator-feed", sampleFeed)
+			outFile := filepath.Join(t.TempDir(), "alerts.ndjson")
+
+			// A rerun: the index answers "already present", the file gets all.
+			_, stderr := mustHost(t, append(slices.Clone(runArgs), "--out", outFile)...)
+			for _, want := range []string{
+				fmt.Sprintf("written to:     index %s: 0 created, %d already present\n", alertIndex, n),
+				fmt.Sprintf("                  file %s: %d written (ndjson)\n", outFile, n),
+			} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("summary lacks %q:\n%s", want, stderr)
+				}
+			}
+			if b, _ := os.ReadFile(outFile); len(eventIDs(t, b)) != n {
+				t.Errorf("the file holds %d alerts, want %d", len(eventIDs(t, b)), n)
+			}
+
+			// The same in the JSON log, as a list of sinks.
+			_, stderr = mustHost(t, append(slices.Clone(runArgs), "--log-format", "json", "--out", outFile)...)
+			type sink struct {
+				Kind, Name       string
+				Written, Created int
+				AlreadyPresent   int `json:"already_present"`
+			}
+			var sinks []sink
+			for _, line := range strings.Split(stderr, "\n") {
+				var l struct {
+					Msg   string          `json:"msg"`
+					Sinks json.RawMessage `json:"sinks"`
+				}
+				if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "run finished" {
+					sinks = decodeJSON[[]sink](t, "sinks", string(l.Sinks))
+				}
+			}
+			if len(sinks) != 2 || sinks[0].Kind != "index" || sinks[0].Name != alertIndex || sinks[0].AlreadyPresent != n ||
+				sinks[1].Kind != "file" || sinks[1].Name != outFile || sinks[1].Written != n {
+				t.Errorf("sinks %+v: want the index (%d already present) and the file (%d written)", sinks, n, n)
+			}
+
+			// --no-index: the file only; no alert and no run record in the cluster.
+			_, stderr = mustHost(t, append(slices.Clone(runArgs)[:len(runArgs)-2], "--no-index", "--log-format", "json", "--out", outFile)...)
+			sum := runSummary(t, stderr)
+			if sum.Alerts.Index != "" || sum.Alerts.Created != 0 || sum.Alerts.AlreadyPresent != 0 || sum.Alerts.Matched != n {
+				t.Errorf("--no-index alerts %+v: want %d matched, no index", sum.Alerts, n)
+			}
+			if doc, err := stack.GetDoc(ctx, tg.Client, wire.StateIndex, "run-"+sum.RunID); err != nil || doc.Found {
+				t.Errorf("--no-index left a run record (found=%v, err=%v)", doc.Found, err)
+			}
+			get(t, tg, http.MethodPost, "/"+wire.AlertsPattern+"/_refresh", nil, nil, nil)
+			var hits struct {
+				Count int `json:"count"`
+			}
+			get(t, tg, http.MethodPost, "/"+wire.AlertsPattern+"/_count", nil,
+				map[string]any{"query": map[string]any{"term": map[string]any{"edgewatch.run_id": sum.RunID}}}, &hits)
+			if hits.Count != 0 {
+				t.Errorf("--no-index wrote %d alerts of run %s into %s", hits.Count, sum.RunID, wire.AlertsPattern)
+			}
+			if b, _ := os.ReadFile(outFile); len(eventIDs(t, b)) != n {
+				t.Errorf("--no-index: the file holds %d alerts, want %d", len(eventIDs(t, b)), n)
+			}
+			_, stderr = mustHost(t, append(slices.Clone(runArgs)[:len(runArgs)-2], "--no-index", "--out", outFile)...)
+			if !strings.Contains(stderr, "no alert index, no run record (--no-index)") || strings.Contains(stderr, "index "+alertIndex) {
+				t.Errorf("--no-index summary:\n%s", stderr)
+			}
+
+			// --no-index with --alert-index is a contradiction: exit 2.
+			code, _, stderr := host(t, "", append(slices.Clone(runArgs), "--no-index", "--out", outFile)...)
+			if code != 2 || !strings.Contains(stderr, "--no-index") {
+				t.Errorf("--no-index --alert-index: exit %d, %s", code, stderr)
+			}
+		})
+
 		t.Run("report over the alert index", func(t *testing.T) {
 			if len(golden) == 0 {
 				t.Fatal("the detection subtest produced no alerts to report on")
@@ -564,7 +649,7 @@ func TestClusterEndToEnd(t *testing.T) {
 			// Uninstall removes the (shared) templates: put them back at the
 			// end whatever happens, for the other tests of this cluster.
 			t.Cleanup(func() {
-				if _, err := stack.InstallTemplates(context.Background(), tg.Client, stack.TemplateOptions{AlertIndex: "-"}); err != nil {
+				if _, err := stack.InstallTemplates(context.Background(), tg.Client, stack.TemplateOptions{}); err != nil {
 					t.Errorf("reinstall templates: %v", err)
 				}
 			})
@@ -643,9 +728,10 @@ func TestReportFromAlertsFile(t *testing.T) {
 		t.Errorf("report page does not show %d alerts:\n%.300s", n, page)
 	}
 
-	// A report without --alerts and without a cluster says what to give.
+	// A report without --alerts and without a cluster says what to give,
+	// as a usage error (exit 2).
 	code, _, stderr := host(t, "", "report", "--out", html)
-	if code != 1 || !strings.Contains(stderr, "--alerts FILE") {
+	if code != 2 || !strings.Contains(stderr, "--alerts FILE") {
 		t.Errorf("report with no input: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -137,13 +137,9 @@ func datasets(t *testing.T) []dataset {
 type collector struct{ docs []json.RawMessage }
 
 func (c *collector) Progress(wire.Progress) {}
-func (c *collector) Alerts(_ context.Context, batch []*correlation.Alert) error {
-	for _, a := range batch {
-		b, err := json.Marshal(a)
-		if err != nil {
-			return err
-		}
-		c.docs = append(c.docs, b)
+func (c *collector) Alerts(_ context.Context, batch engine.Batch) error {
+	for line := range bytes.Lines(batch.NDJSON) {
+		c.docs = append(c.docs, bytes.TrimSuffix(line, []byte("\n")))
 	}
 	return nil
 }
@@ -218,7 +214,7 @@ func TestEndToEndMatchesInProcess(t *testing.T) {
 			if diff := cmp.Diff(normalise(t, col.docs), normalise(t, got)); diff != "" {
 				t.Errorf("alerts through the plugin differ from in-process (-in-process +plugin):\n%s", diff)
 			}
-			if !strings.Contains(stderr, "alerts:") || !strings.Contains(stderr, "written to "+out) {
+			if !strings.Contains(stderr, "alerts:") || !strings.Contains(stderr, "file "+out+": "+itoa(len(col.docs))+" written") {
 				t.Errorf("no summary on stderr:\n%s", stderr)
 			}
 

@@ -51,8 +51,10 @@ type GroupStore struct {
 // NewGroupStore stores the groups of spec for rule ruleID: grouped alerts
 // in alertAlias, evidence in findingsAlias.
 func NewGroupStore(c *cluster.Client, spec correlation.GroupSpec, ruleID, alertAlias, findingsAlias string, opts Options) *GroupStore {
+	evidence := NewWriter(c, findingsAlias, opts)
+	evidence.mapping = true // the findings template maps @timestamp as date_nanos
 	return &GroupStore{c: c, spec: spec, ruleID: ruleID, alerts: alertAlias,
-		evidence: NewWriter(c, findingsAlias, opts), touched: map[string]struct{}{},
+		evidence: evidence, touched: map[string]struct{}{},
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15))}
 }
 
@@ -450,6 +452,11 @@ func (g *GroupStore) aggregate(ctx context.Context, ids []string, edges bool) (m
 	return out, nil
 }
 
+// minSortNanos is the smallest event time sort value taken as nanoseconds
+// (1973-03-03): a millisecond value of any event of this century is far
+// smaller.
+const minSortNanos = 100_000_000_000_000_000
+
 type topHits struct {
 	Hits struct {
 		Hits []struct {
@@ -467,8 +474,13 @@ func (t topHits) edge() (string, time.Time, error) {
 	}
 	h := t.Hits.Hits[0]
 	ns, err := strconv.ParseInt(string(h.Sort[0]), 10, 64)
+	if err == nil && ns < minSortNanos {
+		// A date field sorts in milliseconds: read as nanoseconds, the
+		// events would seem to happen in January 1970.
+		err = errors.New("not in nanoseconds")
+	}
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("event time sort value %q: %w (is @timestamp a date_nanos in the findings index?)", h.Sort[0], err)
+		return "", time.Time{}, fmt.Errorf("event time sort value %q: %w (is @timestamp a date_nanos in the findings index? run edgewatch install for the detection)", h.Sort[0], err)
 	}
 	return h.ID, time.Unix(0, ns).UTC(), nil
 }

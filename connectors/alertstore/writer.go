@@ -10,6 +10,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Options tune a Writer.
@@ -34,7 +35,10 @@ type Options struct {
 // with a warning, until install migrates it. It then refreshes the alias's
 // backing indices once, so that the lookups see every alert an earlier run
 // wrote (see the package documentation for what this does and does not
-// cover). A Writer is safe for one run at a time.
+// cover). The first Write of the Writer's life also asks the cluster
+// whether the alias gets edgewatch's alert mapping
+// (cluster.CheckAlertIndex, the rule install applies too) and logs a
+// warning only when it does not. A Writer is safe for one run at a time.
 type Writer struct {
 	c     *cluster.Client
 	alias string
@@ -42,6 +46,9 @@ type Writer struct {
 
 	prepared bool
 	state    Alias
+	// mapping: the alert mapping was checked (or is not to be: findings
+	// are mapped as the findings template says).
+	mapping bool
 
 	// Lookups counts the id lookups (searches) made.
 	Lookups int
@@ -71,7 +78,23 @@ func (w *Writer) Prepare(ctx context.Context) error {
 		return err
 	}
 	w.state, w.prepared = st, true
+	if !w.mapping {
+		w.mapping = true
+		w.checkMapping(ctx)
+	}
 	return nil
+}
+
+// checkMapping warns when the alerts would be mapped dynamically.
+func (w *Writer) checkMapping(ctx context.Context) {
+	m, err := cluster.CheckAlertIndex(ctx, w.c, w.alias)
+	switch {
+	case err != nil: // unknown (e.g. no privilege to read mappings), not a problem
+		w.c.Logger().Debug("could not check the alert mapping", "alias", w.alias, "err", err)
+	case !m.OK():
+		w.c.Logger().Warn("alerts would be mapped dynamically: the dashboards cannot use them; run edgewatch install (with --alert-index for an alias outside "+
+			wire.AlertsPattern+"): "+m.String(), "alias", w.alias)
+	}
 }
 
 // StartRun tells the Writer a new run begins (a Writer serves the windows of

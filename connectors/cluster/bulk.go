@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors"
@@ -94,10 +95,15 @@ type BulkError struct {
 	Failures []DocFailure
 }
 
-// Error names the count and the first three failures.
+// Error names the count and the first three failures, or the one reason
+// when every failure has the same (a missing privilege refuses them all).
 func (e *BulkError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "bulk create into %s: %d of %d documents failed", e.Index, e.Failed, e.Total)
+	if f, same := e.sameFailure(); same {
+		fmt.Fprintf(&b, ", all with %d %s: %s", f.Status, f.Type, f.Reason)
+		return b.String()
+	}
 	for i, f := range e.Failures {
 		if i == 3 {
 			fmt.Fprintf(&b, "; … (%d more)", e.Failed-3)
@@ -107,6 +113,21 @@ func (e *BulkError) Error() string {
 		b.WriteString(f.String())
 	}
 	return b.String()
+}
+
+// sameFailure reports whether every document failed alike (status, type
+// and reason), and how.
+func (e *BulkError) sameFailure() (DocFailure, bool) {
+	if len(e.Failures) < 2 || len(e.Failures) != e.Failed {
+		return DocFailure{}, false
+	}
+	f := e.Failures[0]
+	for _, g := range e.Failures[1:] {
+		if g.Status != f.Status || g.Type != f.Type || g.Reason != f.Reason {
+			return DocFailure{}, false
+		}
+	}
+	return f, true
 }
 
 // IsDownstream: a document the cluster rejected is the cluster's answer.
@@ -244,9 +265,9 @@ func (w *BulkWriter) sendWithItemRetries(ctx context.Context, items []bulkItem) 
 				w.res.AlreadyPresent++
 			case RetryableStatus(a.Status):
 				again = append(again, items[i])
-				last = append(last, a.failure(items[i].id))
+				last = append(last, a.failure(w.index, items[i].id))
 			default:
-				w.res.fail(a.failure(items[i].id))
+				w.res.fail(a.failure(w.index, items[i].id))
 			}
 		}
 		if len(again) == 0 {
@@ -282,12 +303,15 @@ type bulkAnswer struct {
 	Error  *errorDetail `json:"error,omitempty"`
 }
 
-func (a bulkAnswer) failure(id string) DocFailure {
+func (a bulkAnswer) failure(index, id string) DocFailure {
 	f := DocFailure{ID: id, Status: a.Status}
 	if a.Error != nil {
 		f.Type, f.Reason = a.Error.Type, a.Error.fullReason()
 	} else {
 		f.Reason = httpStatusText(a.Status)
+	}
+	if f.Status == 403 {
+		f.Reason = forbiddenReason(f.Reason, Request{Path: DocPath(index)})
 	}
 	return f
 }
@@ -354,22 +378,36 @@ func (w *BulkWriter) send(ctx context.Context, items []bulkItem) ([]bulkAnswer, 
 // deterministic finding id (alert.Event.ID) as _id: a rerun over the same
 // window writes nothing new. It implements connectors.AlertWriter.
 type AlertWriter struct {
-	c     *Client
-	index string
-	opts  BulkOptions
+	c       *Client
+	index   string
+	opts    BulkOptions
+	checked sync.Once
 }
 
-// NewAlertWriter writes into index ("" = wire.DefaultAlertIndex). An index
-// the alert template does not match (wire.AlertsPattern) is allowed but logged:
-// its fields would be mapped dynamically.
+// NewAlertWriter writes into index ("" = wire.DefaultAlertIndex). Before
+// its first write it asks the cluster whether the index gets edgewatch's
+// alert mapping (CheckAlertIndex, the rule install applies too) and logs a
+// warning only when it does not: an index is allowed whatever its name, and
+// a healthy run warns about nothing.
 func NewAlertWriter(c *Client, index string, opts BulkOptions) *AlertWriter {
 	if index == "" {
 		index = wire.DefaultAlertIndex
 	}
-	if !strings.HasPrefix(index, wire.AlertIndexPrefix) {
-		c.log.Warn("alert index is not matched by the "+wire.AlertsPattern+" template; fields will be mapped dynamically", "index", index)
-	}
 	return &AlertWriter{c: c, index: index, opts: opts}
+}
+
+// checkMapping warns once when the alerts would be mapped dynamically.
+func (w *AlertWriter) checkMapping(ctx context.Context) {
+	w.checked.Do(func() {
+		m, err := CheckAlertIndex(ctx, w.c, w.index)
+		switch {
+		case err != nil: // unknown (e.g. no privilege to read mappings), not a problem
+			w.c.log.Debug("could not check the alert index mapping", "index", w.index, "err", err)
+		case !m.OK():
+			w.c.log.Warn("alerts would be mapped dynamically: the dashboards cannot use them; run edgewatch install (with --alert-index for an index outside "+
+				wire.AlertsPattern+"): "+m.String(), "index", w.index)
+		}
+	})
 }
 
 // Index is the index alerts go to.
@@ -381,6 +419,7 @@ func (w *AlertWriter) Index() string { return w.index }
 // the result and make the error non-nil (a *BulkError), so a run exits
 // non-zero.
 func (w *AlertWriter) Write(ctx context.Context, alerts []*correlation.Alert) (connectors.WriteResult, error) {
+	w.checkMapping(ctx)
 	bw := w.c.NewBulkWriter(w.index, w.opts)
 	var out connectors.WriteResult
 	var src []byte // Add copies the document, so one buffer serves them all

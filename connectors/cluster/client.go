@@ -61,6 +61,7 @@ type Client struct {
 	log     *slog.Logger
 	retry   RetryPolicy
 	secrets []string
+	who     string // Config.Identity, for messages
 }
 
 // Option tunes a Client.
@@ -72,6 +73,10 @@ func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 // WithRetry sets the policy for edgewatch's own retries (bulk rounds,
 // idempotent calls); the official client's transport retries come first.
 func WithRetry(p RetryPolicy) Option { return func(c *Client) { c.retry = p } }
+
+// WithIdentity names the credential the client sends (Config.Identity:
+// "user NAME", "API key id ID"), for messages about privileges.
+func WithIdentity(who string) Option { return func(c *Client) { c.who = who } }
 
 // WithSecrets lists values to scrub from transport error messages.
 func WithSecrets(s ...string) Option { return func(c *Client) { c.secrets = append(c.secrets, s...) } }
@@ -100,6 +105,10 @@ func (c *Client) Flavor() Flavor { return c.info.Flavor }
 // Info is what the version check learned.
 func (c *Client) Info() ServerInfo { return c.info }
 
+// Identity names the client's credential ("user NAME", "API key id ID"),
+// or "" when unknown.
+func (c *Client) Identity() string { return c.who }
+
 // Doer is the underlying Doer.
 func (c *Client) Doer() Doer { return c.doer }
 
@@ -118,14 +127,24 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 
 // Call performs req, turns an error status into *Error (op names the
 // operation in messages) and decodes a JSON answer into out when out is not
-// nil.
+// nil. A search, count or point-in-time creation answered by only some
+// shards is an error matching ErrPartialResults, never a result.
 func (c *Client) Call(ctx context.Context, op string, req Request, out any) error {
+	search := isSearchCall(req)
+	if search {
+		req.Query = shardsKept(req.Query)
+	}
 	resp, err := c.doer.Do(ctx, req)
 	if err != nil {
 		return transportError(ctx, op, req, err, c.secrets)
 	}
 	if resp.Status < 200 || resp.Status > 299 {
 		return StatusError(op, req, resp.Status, resp.Body)
+	}
+	if search {
+		if err := checkSearchAnswer(op, req, resp.Body); err != nil {
+			return err
+		}
 	}
 	if out != nil && len(resp.Body) > 0 {
 		if err := json.Unmarshal(resp.Body, out); err != nil {

@@ -55,7 +55,7 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 	}
 	if e.Method != "" || e.Path != "" {
-		b.WriteString(strings.TrimSpace(e.Method + " " + e.Path))
+		b.WriteString(strings.TrimSpace(e.Method + " " + truncate(e.Path, maxPathInMessage)))
 		b.WriteString(": ")
 	}
 	switch {
@@ -74,6 +74,10 @@ func (e *Error) Error() string {
 	}
 	return b.String()
 }
+
+// maxPathInMessage bounds the request path an error message shows (a
+// field-mapping path lists every field).
+const maxPathInMessage = 120
 
 // Unwrap returns the transport error, if any.
 func (e *Error) Unwrap() error { return e.Err }
@@ -112,6 +116,9 @@ func StatusError(op string, req Request, status int, body []byte) *Error {
 	typ, reason := ParseErrorBody(body)
 	if typ == "" && reason == "" {
 		reason = httpStatusText(status)
+	}
+	if status == 403 {
+		reason = forbiddenReason(reason, req)
 	}
 	return &Error{
 		Op: op, Method: req.Method, Path: req.Path, Status: status,
@@ -155,6 +162,23 @@ func transportError(ctx context.Context, op string, req Request, err error, secr
 func ConfigErrorf(format string, args ...any) *Error {
 	return &Error{Op: "config", Reason: fmt.Sprintf(format, args...)}
 }
+
+// IndexMissingError: an index, alias, data stream or pattern a source was
+// told to read matches no index. It matches ErrNotFound; its message is one
+// short line naming the index (the caller adds the setting that named it).
+type IndexMissingError struct {
+	Index string
+}
+
+func (e *IndexMissingError) Error() string {
+	if strings.ContainsAny(e.Index, "*,") {
+		return "no index matches " + e.Index
+	}
+	return "no index, alias or data stream named " + e.Index
+}
+
+// Is matches ErrNotFound.
+func (e *IndexMissingError) Is(target error) bool { return target == ErrNotFound }
 
 // IsRetryable reports whether err (or an error it wraps) is a retryable
 // *Error.
@@ -212,10 +236,16 @@ type errorDetail struct {
 	Type     string       `json:"type"`
 	Reason   string       `json:"reason"`
 	CausedBy *errorDetail `json:"caused_by,omitempty"`
+	// Elasticsearch says here why a credential was refused ("API key: api
+	// key is expired").
+	Unsuccessful string `json:"additional_unsuccessful_credentials,omitempty"`
 }
 
 func (d *errorDetail) fullReason() string {
 	r := d.Reason
+	if d.Unsuccessful != "" {
+		r += " (" + d.Unsuccessful + ")"
+	}
 	inner := d.CausedBy
 	for inner != nil && inner.CausedBy != nil {
 		inner = inner.CausedBy

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -188,6 +189,11 @@ func loadMappings(ctx context.Context, c *Client, index string, paths []string) 
 		Path:   "/" + index + "/_mapping/field/" + strings.Join(names, ","),
 		Query:  url.Values{"ignore_unavailable": {"true"}, "allow_no_indices": {"true"}},
 	}, &body); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			// Both stores answer a bare 404 "{}" when the name matches no
+			// index (ignore_unavailable swallows the reason).
+			return nil, &IndexMissingError{Index: index}
+		}
 		return nil, err
 	}
 	m := &mappings{fields: map[string]*fieldMap{}}

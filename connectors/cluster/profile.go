@@ -66,7 +66,29 @@ const (
 	KeyRow = "Row"
 	// KeyInboundAction is the stored value of InboundConnectionAccepted.
 	KeyInboundAction = "InboundActionValue"
+	// KeyTable is the path of the table marker (Profile.Table); "" turns
+	// the built-in one off.
+	KeyTable = "Table"
 )
+
+// Defender tables, as table markers name them ("DeviceInfo", or with the
+// Streaming API's prefix "AdvancedHunting-DeviceInfo").
+const (
+	TableDeviceInfo    = "DeviceInfo"
+	TableNetworkEvents = "DeviceNetworkEvents"
+	tablePrefix        = "AdvancedHunting-"
+)
+
+// tableValues are the marker values of a table, as written and lower-cased
+// (a keyword compares exactly; decoding ignores the case).
+func tableValues(table string) []any {
+	return []any{table, tablePrefix + table, strings.ToLower(table), strings.ToLower(tablePrefix + table)}
+}
+
+// isTable reports whether a marker value names table (any letter case).
+func isTable(v, table string) bool {
+	return strings.EqualFold(v, table) || strings.EqualFold(v, tablePrefix+table)
+}
 
 // The built-in profile names.
 const (
@@ -137,10 +159,14 @@ type Profile struct {
 	// InboundAction is the stored ActionType value of
 	// InboundConnectionAccepted.
 	InboundAction string
-	// DeviceInfoFilter, if set, selects DeviceInfo rows in an index shared
-	// with other tables (Elastic keeps every Defender table in one data
-	// stream).
-	DeviceInfoFilter *Cond
+	// Table, if set, is the path of the row's table marker, for an index
+	// shared by several Defender tables (Elastic keeps every table in one
+	// data stream; an Event Hub or Log Analytics export may too): the
+	// Streaming API's category ("AdvancedHunting-DeviceInfo"), Sentinel's
+	// Type ("DeviceInfo"), Elastic's m365_defender.event.category. Rows
+	// whose marker names another table are never read; rows without one
+	// are read as before.
+	Table string
 	// Arrangements of inbound events; decoding uses the first that applies,
 	// the pushed-down query accepts any.
 	Arrangements []Arrangement
@@ -157,8 +183,10 @@ func NewProfile(name string, overrides map[string]string) (*Profile, error) {
 		p = flatProfile(ProfileAdvancedHunting, "", "Timestamp")
 	case ProfileSentinel:
 		p = flatProfile(ProfileSentinel, "", "TimeGenerated")
+		p.Table = "Type"
 	case ProfileStreaming:
 		p = flatProfile(ProfileStreaming, "properties", "Timestamp")
+		p.Table = "category"
 	case ProfileElasticM365:
 		p = elasticM365Profile()
 	case ProfileCustom:
@@ -255,10 +283,10 @@ func elasticM365Profile() *Profile {
 	}
 	in := &Cond{Field: m365Direction, Value: "In"}
 	return &Profile{
-		Name:             ProfileElasticM365,
-		Fields:           f,
-		InboundAction:    strings.ToLower(correlation.ActionInboundAccepted),
-		DeviceInfoFilter: &Cond{Field: m365Category, Value: "AdvancedHunting-DeviceInfo"},
+		Name:          ProfileElasticM365,
+		Fields:        f,
+		InboundAction: strings.ToLower(correlation.ActionInboundAccepted),
+		Table:         m365Category,
 		Arrangements: []Arrangement{
 			{
 				Name:       "direction-in",
@@ -284,7 +312,7 @@ func (p *Profile) override(o map[string]string) error {
 	if len(o) == 0 {
 		return nil
 	}
-	known := map[string]bool{FieldTime: true, KeyRow: true, KeyInboundAction: true}
+	known := map[string]bool{FieldTime: true, KeyRow: true, KeyInboundAction: true, KeyTable: true}
 	for _, c := range ahColumns {
 		known[c] = true
 	}
@@ -301,6 +329,8 @@ func (p *Profile) override(o map[string]string) error {
 			p.Row = v
 		case k == KeyInboundAction:
 			p.InboundAction = v
+		case k == KeyTable:
+			p.Table = v
 		default:
 			p.Fields[k] = v
 			switch k {
@@ -419,6 +449,25 @@ func (e *decodeError) Unwrap() error { return e.Err }
 
 func badRow(reason string, err error) error { return &decodeError{Reason: reason, Err: err} }
 
+// OtherTableError is a row whose table marker names another table: not a
+// bad row, just not one of this read's (it is neither passed on nor counted
+// as skipped).
+type OtherTableError struct{ Table string }
+
+func (e *OtherTableError) Error() string { return "a row of table " + e.Table }
+
+// otherTable returns an *OtherTableError when d's table marker names a
+// table other than table.
+func (p *Profile) otherTable(d *docView, table string) error {
+	if p.Table == "" {
+		return nil
+	}
+	if v := d.str(p.Table); v != "" && !isTable(v, table) {
+		return &OtherTableError{Table: strings.TrimPrefix(v, tablePrefix)}
+	}
+	return nil
+}
+
 // DecodeDeviceInfo fills row from one DeviceInfo searchHit's _source.
 func (p *Profile) DecodeDeviceInfo(src json.RawMessage, row *correlation.DeviceInfo) error {
 	d, err := newDocView(src)
@@ -430,6 +479,9 @@ func (p *Profile) DecodeDeviceInfo(src json.RawMessage, row *correlation.DeviceI
 
 func (p *Profile) decodeDeviceInfo(d *docView, row *correlation.DeviceInfo) error {
 	*row = correlation.DeviceInfo{}
+	if err := p.otherTable(d, TableDeviceInfo); err != nil {
+		return err
+	}
 	var err error
 	if row.Time, row.DeviceID, row.DeviceName, err = p.rowIdentity(d); err != nil {
 		return err
@@ -514,6 +566,9 @@ func (p *Profile) DecodeNetworkEvent(src json.RawMessage, ev *correlation.Networ
 
 func (p *Profile) decodeNetworkEvent(d *docView, ev *correlation.NetworkEvent) error {
 	*ev = correlation.NetworkEvent{}
+	if err := p.otherTable(d, TableNetworkEvents); err != nil {
+		return err
+	}
 	var err error
 	if ev.Time, ev.DeviceID, ev.DeviceName, err = p.rowIdentity(d); err != nil {
 		return err

@@ -251,3 +251,44 @@ func TestEventSourceFilter(t *testing.T) {
 		t.Errorf("streaming _source (-want +got):\n%s", diff)
 	}
 }
+
+// A row whose table marker names another table is neither a DeviceInfo row
+// nor an event, and not a bad row either; rows without a marker decode as
+// before.
+func TestDecodeOtherTables(t *testing.T) {
+	af := `"AdditionalFields":"{\"InternetFacingLocalPort\":3389}"`
+	tests := []struct {
+		name, profile, doc string
+		table              string // "": decodes
+	}{
+		{"sentinel DeviceInfo", ProfileSentinel, `{"Type":"DeviceInfo","TimeGenerated":"2025-01-01T00:00:00Z","DeviceId":"d",` + af + `}`, ""},
+		{"sentinel other table", ProfileSentinel, `{"Type":"DeviceProcessEvents","TimeGenerated":"2025-01-01T00:00:00Z","DeviceId":"d",` + af + `}`, "DeviceProcessEvents"},
+		{"sentinel no marker", ProfileSentinel, `{"TimeGenerated":"2025-01-01T00:00:00Z","DeviceId":"d",` + af + `}`, ""},
+		{"streaming DeviceInfo, any case", ProfileStreaming, `{"category":"advancedhunting-deviceinfo","properties":{"Timestamp":"2025-01-01T00:00:00Z","DeviceId":"d",` + af + `}}`, ""},
+		{"streaming other table", ProfileStreaming, `{"category":"AdvancedHunting-DeviceNetworkInfo","properties":{"Timestamp":"2025-01-01T00:00:00Z","DeviceId":"d",` + af + `}}`, "DeviceNetworkInfo"},
+		{"elastic other table", ProfileElasticM365, `{"@timestamp":"2025-01-01T00:00:00Z","host":{"id":"d"},"m365_defender":{"event":{"category":"AdvancedHunting-DeviceLogonEvents"}}}`, "DeviceLogonEvents"},
+		{"advanced hunting has no marker", ProfileAdvancedHunting, `{"Type":"DeviceProcessEvents","Timestamp":"2025-01-01T00:00:00Z","DeviceId":"d",` + af + `}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustProfile(t, tt.profile, nil)
+			var row correlation.DeviceInfo
+			err := p.DecodeDeviceInfo([]byte(tt.doc), &row)
+			var ot *OtherTableError
+			switch {
+			case tt.table == "" && err != nil:
+				t.Fatalf("DecodeDeviceInfo: %v", err)
+			case tt.table != "" && (!errors.As(err, &ot) || ot.Table != tt.table):
+				t.Fatalf("err = %v, want a row of table %s", err, tt.table)
+			}
+			var ev correlation.NetworkEvent
+			err = p.DecodeNetworkEvent([]byte(tt.doc), &ev)
+			if tt.table != "" && !errors.As(err, &ot) {
+				t.Errorf("as an event: err = %v, want a row of another table", err)
+			}
+			if tt.table == "" && strings.Contains(tt.name, "DeviceInfo") && !errors.As(err, &ot) {
+				t.Errorf("a DeviceInfo row decoded as an event: %v", err)
+			}
+		})
+	}
+}

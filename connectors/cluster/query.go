@@ -210,6 +210,11 @@ func baseEventFilter(in eventPlanInput) (filter []any, arrs []arrClause, notes [
 	} else if !in.from.IsZero() || !in.to.IsZero() {
 		notes = append(notes, "time window not pushed down: "+tf+" is not a date field")
 	}
+	if c, note := tableFilter(p, m, TableNetworkEvents); c != nil {
+		filter = append(filter, c)
+	} else if note != "" {
+		notes = append(notes, note)
+	}
 	// Devices and ports. When few distinct port sets occur, the filter is
 	// the exact (device, port) pairs: one clause per port set, "device in
 	// the devices with this set and port in the set". Otherwise (or with a
@@ -382,6 +387,15 @@ func arrangementQuery(filter []any, a arrClause) jsonObj {
 // wildcard query would miss values longer than ignore_above), the presence
 // test is left to the client.
 func facingQuery(p *Profile, m *mappings, from, to time.Time) (jsonObj, []string) {
+	filter, notes := facingFilter(p, m, from, to)
+	if len(filter) == 0 {
+		return jsonObj{"match_all": jsonObj{}}, notes
+	}
+	return boolQuery(filter, nil, nil), notes
+}
+
+// facingFilter is facingQuery's filter clauses.
+func facingFilter(p *Profile, m *mappings, from, to time.Time) ([]any, []string) {
 	var filter []any
 	var notes []string
 	tf := p.field(FieldTime)
@@ -390,25 +404,37 @@ func facingQuery(p *Profile, m *mappings, from, to time.Time) (jsonObj, []string
 	} else if !from.IsZero() || !to.IsZero() {
 		notes = append(notes, "time window not pushed down: "+tf+" is not a date field")
 	}
-	if c := p.DeviceInfoFilter; c != nil {
-		// Only where every index maps the field: a deployment that drops it
-		// must not lose its DeviceInfo rows (the presence test below keeps
-		// other tables out anyway).
-		if k := m.kinds(c.Field); !k[kindMissing] {
-			if q, ok := termClause(c.Field, m.plan(c.Field), c.Value); ok {
-				filter = append(filter, q)
-			}
-		}
+	if c, note := tableFilter(p, m, TableDeviceInfo); c != nil {
+		filter = append(filter, c)
+	} else if note != "" {
+		notes = append(notes, note)
 	}
 	if c, ok := facingPresence(p, m); ok {
 		filter = append(filter, c)
 	} else {
 		notes = append(notes, "internet-facing presence not pushed down: "+p.field(FieldAdditionalFields)+" is a keyword")
 	}
-	if len(filter) == 0 {
-		return jsonObj{"match_all": jsonObj{}}, notes
+	return filter, notes
+}
+
+// tableFilter keeps the rows of table in an index shared by several
+// tables: those whose marker names it, and those without a marker (read as
+// before). It is nil when the profile has no marker or no index maps it,
+// and when the marker cannot be pushed down (analysed text; note says so):
+// decoding then drops the other tables' rows.
+func tableFilter(p *Profile, m *mappings, table string) (c any, note string) {
+	if p.Table == "" {
+		return nil, ""
 	}
-	return boolQuery(filter, nil, nil), notes
+	plan := m.plan(p.Table)
+	if len(plan.Fields) == 0 && plan.Pushable {
+		return nil, "" // no index maps it: no row has a marker
+	}
+	in, ok := termsClause(p.Table, plan, tableValues(table), 8)
+	if !ok {
+		return nil, "table marker not pushed down: " + p.Table + " is analysed text"
+	}
+	return boolQuery(nil, nil, []any{in, boolQuery(nil, []any{jsonObj{"exists": jsonObj{"field": p.Table}}}, nil)}), ""
 }
 
 func facingPresence(p *Profile, m *mappings) (any, bool) {

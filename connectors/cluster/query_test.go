@@ -208,6 +208,12 @@ func TestFacingQueries(t *testing.T) {
 		{"elastic without the category field: no category filter", ProfileElasticM365,
 			map[string]map[string]string{"logs": {"@timestamp": "date", "m365_defender.event.additional_fields": "flattened"}},
 			"facing_elastic_nocategory.json", 0},
+		{"sentinel export sharing an index: Type", ProfileSentinel,
+			map[string]map[string]string{"la": {"TimeGenerated": "date", "AdditionalFields.InternetFacingLocalPort": "long", "Type": "keyword"}},
+			"facing_sentinel_shared.json", 0},
+		{"a marker that is analysed text only: left to decoding", ProfileSentinel,
+			map[string]map[string]string{"la": {"TimeGenerated": "date", "AdditionalFields.InternetFacingLocalPort": "long", "Type": "text"}},
+			"facing_sentinel.json", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,6 +260,15 @@ func TestEventQueries(t *testing.T) {
 				"source.ip": "ip", "destination.ip": "ip", "source.port": "long", "destination.port": "long",
 				"m365_defender.event.network_direction": "keyword"}},
 			"events_elastic.json"},
+		{"elastic in a shared data stream: the table marker", ProfileElasticM365,
+			map[string]map[string]string{"logs": {"@timestamp": "date", "event.action": "keyword", "host.id": "keyword",
+				"source.ip": "ip", "destination.ip": "ip", "source.port": "long", "destination.port": "long",
+				"m365_defender.event.network_direction": "keyword", "m365_defender.event.category": "keyword"}},
+			"events_elastic_shared.json"},
+		{"streaming, dynamic mapping: category.keyword", ProfileStreaming,
+			map[string]map[string]string{"hub": {"properties.Timestamp": "date", "properties.ActionType": "text+kw", "properties.DeviceId": "text+kw",
+				"properties.LocalPort": "long", "properties.RemoteIP": "text+kw", "category": "text+kw"}},
+			"events_streaming_shared.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

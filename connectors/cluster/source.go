@@ -25,6 +25,10 @@ type SourceConfig struct {
 	PageSize           int               // hits per page (default DefaultPageSize)
 	KeepAlive          time.Duration     // point-in-time keep-alive between pages (default DefaultKeepAlive)
 	Logger             *slog.Logger      // default slog.Default()
+	// FacingRead is how the facing step reads DeviceInfo: FacingReadAuto
+	// ("" too: the latest row per pair on the cluster where the mapping
+	// allows it) or FacingReadRows (every row).
+	FacingRead string
 	// FilterSource makes the facing step ask for only the DeviceInfo fields
 	// it reads (_source includes). It saves transfer but costs the cluster
 	// a parse and re-serialisation of every row: on OpenSearch 2.19, 8,000
@@ -94,12 +98,13 @@ type Source struct {
 	profile *Profile
 	log     *slog.Logger
 
-	mu       sync.Mutex
-	shardDoc *bool                // the store sorts on _shard_doc
-	maps     map[string]*mappings // per index
-	lims     map[string]queryLimits
-	lastPlan EventPlan
-	prep     *preparation // the latest PrepareEvents
+	mu         sync.Mutex
+	shardDoc   *bool                // the store sorts on _shard_doc
+	maps       map[string]*mappings // per index
+	lims       map[string]queryLimits
+	lastPlan   EventPlan
+	lastFacing FacingPlan
+	prep       *preparation // the latest PrepareEvents
 }
 
 var _ connectors.Source = (*Source)(nil)
@@ -138,6 +143,11 @@ func NewClientSource(c *Client, cfg SourceConfig) (*Source, error) {
 	p, err := NewProfile(cfg.Profile, cfg.ProfileFields)
 	if err != nil {
 		return nil, fmt.Errorf("cluster source: %w", err)
+	}
+	switch cfg.FacingRead {
+	case "", FacingReadAuto, FacingReadRows:
+	default:
+		return nil, fmt.Errorf("cluster source: facing read %q (want %s or %s)", cfg.FacingRead, FacingReadAuto, FacingReadRows)
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = DefaultPageSize
@@ -180,9 +190,7 @@ func (s *Source) profilePaths() []string {
 		add(f)
 	}
 	add(p.facingPortField())
-	if p.DeviceInfoFilter != nil {
-		add(p.DeviceInfoFilter.Field)
-	}
+	add(p.Table)
 	for _, a := range p.Arrangements {
 		add(a.RemoteIP)
 		add(a.LocalIP)
@@ -267,6 +275,10 @@ func rowsProgress(fn connectors.ProgressFunc) func(done, total int64) {
 }
 
 func (s *Source) skip(rep *connectors.Report, index string, h *searchHit, err error) {
+	var ot *OtherTableError
+	if errors.As(err, &ot) {
+		return // another table's row: not ours, not bad
+	}
 	reason := SkipBadDocument
 	var de *decodeError
 	if errors.As(err, &de) {
@@ -279,49 +291,82 @@ func (s *Source) skip(rep *connectors.Report, index string, h *searchHit, err er
 	rep.Skip(reason, correlation.Location{Source: idx, DocID: h.ID})
 }
 
-// DeviceInfo streams the DeviceInfo rows of q that carry internet-facing
-// data. Only the fields the facing step needs are fetched.
+// DeviceInfo reads the DeviceInfo rows of q that carry internet-facing
+// data and passes fn, per (DeviceId, port), the latest of them (LaterRow),
+// oldest first, plus the rows it read that have no facing port. Where the
+// mapping allows it, only the latest rows leave the cluster (see
+// FacingPlan); otherwise every row is streamed and folded here. Skipped
+// rows are those among the rows read that did not decode.
 func (s *Source) DeviceInfo(ctx context.Context, q connectors.FacingQuery, fn func(*correlation.DeviceInfo) error) (connectors.Report, error) {
-	var rep connectors.Report
+	start := time.Now()
 	index := s.cfg.DeviceInfoIndex
-	m, _, err := s.mappingOf(ctx, index)
+	plan := FacingPlan{}
+	defer func() {
+		plan.MS = time.Since(start).Milliseconds()
+		s.mu.Lock()
+		s.lastFacing = plan
+		s.mu.Unlock()
+	}()
+	m, lim, err := s.mappingOf(ctx, index)
 	if err != nil {
-		return rep, err
+		return connectors.Report{}, err
 	}
-	shardDoc, err := s.hasShardDoc(ctx)
-	if err != nil {
-		return rep, err
-	}
-	query, notes := facingQuery(s.profile, m, q.From, q.To)
+	filter, notes := facingFilter(s.profile, m, q.From, q.To)
+	plan.Notes = append(plan.Notes, notes...)
 	for _, n := range notes {
 		s.log.Debug("cluster facing step", "index", index, "note", n)
 	}
-	tp := m.plan(s.profile.field(FieldTime))
-	var row correlation.DeviceInfo
-	err = streamPIT(ctx, s.client, shardDoc, searchSpec{
-		Index:      index,
-		Query:      query,
-		Source:     s.deviceInfoSource(),
-		TimeField:  s.profile.field(FieldTime),
-		TimeSort:   tp.AllDate && len(tp.Fields) == 1,
-		PageSize:   s.cfg.PageSize,
-		KeepAlive:  s.cfg.KeepAlive,
-		Progress:   rowsProgress(q.Progress),
-		CheapQuery: true,
-	}, func(h *searchHit) error {
-		rep.Read++
-		if err := s.profile.DecodeDeviceInfo(h.Source, &row); err != nil {
-			s.skip(&rep, index, h, err)
-			return nil
+	var r *facingRead
+	newRead := func(dedupe bool) {
+		r = &facingRead{s: s, plan: &plan, q: q, lim: lim,
+			acc: newFacingAcc(s.profile, index, q, fn, s.log, dedupe)}
+	}
+	done := false
+	if s.cfg.FacingRead != FacingReadRows {
+		g, why := facingGroupsFor(s.profile, m, filter)
+		if g == nil {
+			plan.Notes = append(plan.Notes, "latest per pair not available: "+why)
+		} else {
+			newRead(true)
+			plan.Mode = FacingModeLatest
+			err := r.latest(ctx, g)
+			switch {
+			case err == nil:
+				done = true
+			case errors.Is(err, errGroupUnsupported):
+				plan.Notes = append(plan.Notes, err.Error())
+				s.log.Info("cluster facing step: reading rows", "index", index, "reason", err)
+				plan = FacingPlan{Notes: plan.Notes, Requests: plan.Requests}
+			default:
+				return r.acc.rep, err
+			}
 		}
-		if !inWindow(row.Time, q.From, q.To) {
-			return nil
+	}
+	if !done {
+		newRead(false)
+		plan.Mode = FacingModeRows
+		query := jsonObj{"match_all": jsonObj{}}
+		if len(filter) > 0 {
+			query = boolQuery(filter, nil, nil)
 		}
-		row.Loc = correlation.Location{Source: orIndex(h.Index, index), DocID: h.ID}
-		rep.Passed++
-		return fn(&row)
-	})
-	return rep, err
+		if err := r.stream(ctx, query, false); err != nil {
+			return r.acc.rep, err
+		}
+	}
+	err = r.acc.emit()
+	plan.Hits, plan.Pairs = r.acc.hits, r.acc.latest.Len()
+	s.log.Debug("cluster facing step", "index", index, "mode", plan.Mode, "groups", plan.Groups,
+		"hits", plan.Hits, "pairs", plan.Pairs, "requests", plan.Requests)
+	return r.acc.rep, err
+}
+
+// LastFacingPlan reports how the last DeviceInfo call ran.
+func (s *Source) LastFacingPlan() FacingPlan {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.lastFacing
+	p.Notes = slices.Clone(p.Notes)
+	return p
 }
 
 func (s *Source) deviceInfoSource() any {

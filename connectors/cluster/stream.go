@@ -53,6 +53,9 @@ type searchHit struct {
 	ID     string            `json:"_id"`
 	Source json.RawMessage   `json:"_source"`
 	Sort   []json.RawMessage `json:"sort"`
+	// Fields holds the hit's "fields" object (docvalue fields, a collapse
+	// key), when the search asked for any.
+	Fields json.RawMessage `json:"fields"`
 }
 
 type searchResponse struct {
@@ -64,10 +67,9 @@ type searchResponse struct {
 		Hits []searchHit `json:"hits"`
 	} `json:"hits"`
 	TimedOut bool `json:"timed_out"`
-	Shards   struct {
-		Failed   int               `json:"failed"`
-		Failures []json.RawMessage `json:"failures"`
-	} `json:"_shards"`
+	// Aggs is the answer's "aggregations" object, when there is one.
+	Aggs   json.RawMessage `json:"aggregations"`
+	Shards shardCounts     `json:"_shards"`
 }
 
 // pit is an open point in time.
@@ -82,8 +84,13 @@ type pointInTime struct {
 //	OpenSearch:    POST /{index}/_search/point_in_time?keep_alive=… → {"pit_id": …}
 func openPIT(ctx context.Context, c *Client, index string, keepAlive time.Duration) (*pointInTime, error) {
 	path := "/" + index + "/_pit"
+	q := url.Values{"keep_alive": {keepAliveParam(keepAlive)}}
 	if c.Flavor() == OpenSearch {
 		path = "/" + index + "/_search/point_in_time"
+		// OpenSearch 2.x creates a point in time without the shards that
+		// have no copy unless told not to (Call would refuse the answer
+		// anyway, but the point in time would stay open until it expires).
+		q.Set("allow_partial_pit_creation", "false")
 	}
 	var body struct {
 		ID     string `json:"id"`
@@ -95,7 +102,7 @@ func openPIT(ctx context.Context, c *Client, index string, keepAlive time.Durati
 	if err := c.Call(ctx, "open point in time on "+index, Request{
 		Method: http.MethodPost,
 		Path:   path,
-		Query:  url.Values{"keep_alive": {keepAliveParam(keepAlive)}},
+		Query:  q,
 	}, &body); err != nil {
 		return nil, err
 	}
@@ -392,7 +399,7 @@ func pitPageBody(ctx context.Context, c *Client, index string, body []byte) (*se
 		return nil, &Error{Op: op, Method: req.Method, Path: req.Path, Status: resp.Status,
 			Reason: "cannot decode answer: " + err.Error(), Downstream: true}
 	}
-	if err := shardFailure(index, sr); err != nil {
+	if err := partialAnswer(op, req, sr.TimedOut, sr.Shards); err != nil {
 		return nil, err
 	}
 	return sr, nil
@@ -419,20 +426,15 @@ func parseSearchResponse(body []byte) (*searchResponse, error) {
 		case "timed_out":
 			sr.TimedOut = it.Kind == jsonscan.KindTrue
 		case "_shards":
-			if it.Kind != jsonscan.KindObject {
-				continue
+			if it.Kind == jsonscan.KindObject {
+				sr.Shards = parseShards(it.Val)
 			}
-			value := it.Val
-			if n, err := jsonparser.GetInt(value, "failed"); err == nil {
-				sr.Shards.Failed = int(n)
-			}
-			_, _ = jsonparser.ArrayEach(value, func(v []byte, vt jsonparser.ValueType, end int, _ error) {
-				sr.Shards.Failures = append(sr.Shards.Failures, json.RawMessage(rawValue(value, v, vt)))
-			}, "failures")
 		case "hits":
 			if it.Kind == jsonscan.KindObject {
 				err = parseHits(it.Val, sr)
 			}
+		case "aggregations":
+			sr.Aggs = json.RawMessage(it.Val)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("decode search answer: %w", err)
@@ -499,6 +501,8 @@ func parseHit(v []byte, h *searchHit) error {
 			}
 		case "_source":
 			h.Source = json.RawMessage(it.Val)
+		case "fields":
+			h.Fields = json.RawMessage(it.Val)
 		case "sort":
 			if it.Kind != jsonscan.KindArray {
 				continue
@@ -538,27 +542,6 @@ func rawValue(parent, v []byte, vt jsonparser.ValueType) []byte {
 	return parent[start-1 : start+len(v)+1 : start+len(v)+1]
 }
 
-// errPartialResults: a search answered from only some shards. Treated as
-// an error: a detection must never silently miss rows.
-var errPartialResults = errors.New("partial search results")
-
-func shardFailure(index string, sr *searchResponse) error {
-	if sr.TimedOut {
-		return fmt.Errorf("search %s: %w: timed out", index, errPartialResults)
-	}
-	if sr.Shards.Failed > 0 {
-		reason := ""
-		if len(sr.Shards.Failures) > 0 {
-			reason = ": " + string(sr.Shards.Failures[0])
-			if len(reason) > 300 {
-				reason = reason[:300] + "…"
-			}
-		}
-		return fmt.Errorf("search %s: %w: %d shards failed%s", index, errPartialResults, sr.Shards.Failed, reason)
-	}
-	return nil
-}
-
 // search runs one non-streamed search (aggregations, counts) and returns
 // the answer body.
 func searchOnce(ctx context.Context, c *Client, index string, body jsonObj) ([]byte, error) {
@@ -574,7 +557,7 @@ func searchOnce(ctx context.Context, c *Client, index string, body jsonObj) ([]b
 	if err := json.Unmarshal(resp.Body, &sr); err != nil {
 		return nil, fmt.Errorf("search %s: decode answer: %w", index, err)
 	}
-	if err := shardFailure(index, &sr); err != nil {
+	if err := partialAnswer("search "+index, req, sr.TimedOut, sr.Shards); err != nil {
 		return nil, err
 	}
 	return resp.Body, nil

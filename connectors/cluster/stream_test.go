@@ -295,7 +295,7 @@ func TestStreamPITErrors(t *testing.T) {
 		s := newFakeStore(Elasticsearch, 2, 30)
 		s.failOn = 2
 		_, err := readAll(t, s, true, 5)
-		if !errors.Is(err, errPartialResults) {
+		if !errors.Is(err, ErrPartialResults) {
 			t.Errorf("err = %v, want partial results", err)
 		}
 		if s.open != 0 {

@@ -56,6 +56,47 @@ func Shape(profile, table string, r Row) (d doc, ok bool) {
 	panic("conformance: no shape for profile " + profile)
 }
 
+// ShapeOther is Shape for a row of another Defender table (DeviceEvents,
+// DeviceNetworkInfo, …), shaped like the table whose columns it has: a row
+// with a RemoteIP like DeviceNetworkEvents, any other like DeviceInfo. Its
+// table marker names its own table.
+func ShapeOther(profile, table string, r Row) (doc, bool) {
+	like := TableDeviceInfo
+	if _, ok := r["RemoteIP"]; ok {
+		like = TableNetworkEvents
+	}
+	d, ok := Shape(profile, like, r)
+	if !ok {
+		return nil, false
+	}
+	switch profile {
+	case cluster.ProfileSentinel:
+		d["Type"] = table
+	case cluster.ProfileStreaming:
+		d["category"] = "AdvancedHunting-" + table
+	case cluster.ProfileElasticM365:
+		set(d, "m365_defender.event.category", "AdvancedHunting-"+table)
+	}
+	return d, true
+}
+
+// StripTable removes the table marker from a shaped document (a row that
+// carries none).
+func StripTable(profile string, d doc) {
+	switch profile {
+	case cluster.ProfileSentinel:
+		delete(d, "Type")
+	case cluster.ProfileStreaming:
+		delete(d, "category")
+	case cluster.ProfileElasticM365:
+		if m, ok := d["m365_defender"].(doc); ok {
+			if e, ok := m["event"].(doc); ok {
+				delete(e, "category")
+			}
+		}
+	}
+}
+
 func parseObject(s string) (map[string]any, bool) {
 	var m map[string]any
 	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {

@@ -41,6 +41,12 @@ type planner interface {
 	LastEventPlan() cluster.EventPlan
 }
 
+// facingPlanner is implemented by sources that report how their facing
+// step ran (cluster.Source).
+type facingPlanner interface {
+	LastFacingPlan() cluster.FacingPlan
+}
+
 // Run checks a Source implementation against the Standard dataset.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
@@ -215,6 +221,9 @@ func (r *runner) facing(ctx context.Context, t *testing.T) *correlation.FacingSe
 	})
 	if err != nil {
 		t.Fatalf("DeviceInfo: %v", err)
+	}
+	if p, ok := r.src.(facingPlanner); ok {
+		t.Logf("facing plan: %+v", p.LastFacingPlan())
 	}
 	fs := b.Build()
 	var got []string

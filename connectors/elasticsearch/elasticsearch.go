@@ -38,12 +38,12 @@ func Connect(ctx context.Context, cfg cluster.Config, opts ...cluster.Option) (*
 				"(no X-Elastic-Product header; OpenSearch?): use the opensearch connector (--source opensearch)",
 				d.where, cluster.ErrWrongFlavor)
 		}
-		return nil, fmt.Errorf("connect to elasticsearch %s: %w", d.where, err)
+		return nil, cluster.ConnectError(cluster.Elasticsearch, cfg, err)
 	}
 	if err := cluster.CheckFlavor(info, cluster.Elasticsearch); err != nil {
 		return nil, fmt.Errorf("connect to elasticsearch %s: %w", d.where, err)
 	}
-	opts = append([]cluster.Option{cluster.WithSecrets(d.secrets...)}, opts...)
+	opts = append([]cluster.Option{cluster.WithSecrets(d.secrets...), cluster.WithIdentity(d.identity)}, opts...)
 	return cluster.NewClient(d, info, opts...), nil
 }
 
@@ -54,10 +54,11 @@ func isProductCheck(err error) bool {
 
 // Doer sends cluster requests through go-elasticsearch's Perform.
 type Doer struct {
-	client  *elasticsearch.Client
-	timeout time.Duration
-	secrets []string
-	where   string
+	client   *elasticsearch.Client
+	timeout  time.Duration
+	secrets  []string
+	where    string
+	identity string // cfg.Identity()
 }
 
 // NewDoer builds the official client without contacting the server.
@@ -79,8 +80,9 @@ func NewDoer(cfg cluster.Config) (*Doer, error) {
 		DisableRetry:  disable,
 		RetryBackoff:  cluster.RetryBackoff,
 		RetryOnError: func(_ *http.Request, err error) bool {
-			// Network failures, not a caller that gave up.
-			return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+			// Network failures, not a caller that gave up nor a TLS
+			// failure (a certificate does not verify on the next try).
+			return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !cluster.IsTLSError(err)
 		},
 	}
 	if cfg.APIKey != "" {
@@ -92,7 +94,8 @@ func NewDoer(cfg cluster.Config) (*Doer, error) {
 	if err != nil {
 		return nil, cluster.ConfigErrorf("elasticsearch client: %s", cluster.Redact(err.Error(), cfg.Secrets()...))
 	}
-	return &Doer{client: c, timeout: cfg.EffectiveTimeout(), secrets: cfg.Secrets(), where: fmt.Sprint(cfg.URLs)}, nil
+	return &Doer{client: c, timeout: cfg.EffectiveTimeout(), secrets: cfg.Secrets(), where: fmt.Sprint(cfg.URLs),
+		identity: cfg.Identity()}, nil
 }
 
 // Do performs one request, bounded by the configured timeout. The client's

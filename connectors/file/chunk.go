@@ -2,7 +2,6 @@ package file
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"sync"
 )
@@ -12,14 +11,14 @@ import (
 // below the memory budget.
 const chunkSize = 1 << 20
 
-// maxLine bounds one NDJSON line; a longer "line" is not NDJSON.
-const maxLine = 256 << 20
-
 // chunk is a run of whole NDJSON lines.
 type chunk struct {
 	buf  *[]byte // pooled backing array
 	data []byte  // whole lines, the last one ending in '\n' (except at EOF)
 	line int     // 1-based number of the first line in data
+	// tooLarge lists the lines before data that were longer than the
+	// maximum row size: skipped unread.
+	tooLarge []int
 }
 
 var chunkPool = sync.Pool{New: func() any {
@@ -34,16 +33,35 @@ func (c *chunk) release() {
 	c.buf, c.data = nil, nil
 }
 
-// chunker cuts a stream into chunks at line boundaries.
+// chunker cuts a stream into chunks at line boundaries. A line longer than
+// maxRow is read past without being kept and reported in the next chunk's
+// tooLarge: memory stays within a few maxRow whatever the input.
 type chunker struct {
-	r    io.Reader
-	tail []byte // the partial last line of the previous read
-	line int    // number of the next line
-	eof  bool
+	r      io.Reader
+	maxRow int
+	tail   []byte // the partial last line of the previous read
+	line   int    // number of the next line
+	eof    bool
 }
 
-func newChunker(r io.Reader) *chunker {
-	return &chunker{r: r, line: 1, tail: make([]byte, 0, 64<<10)}
+func newChunker(r io.Reader, maxRow int) *chunker {
+	return &chunker{r: r, maxRow: maxRow, line: 1, tail: make([]byte, 0, 64<<10)}
+}
+
+// fill reads into buf[n:] until it is full or the input ends. Only io.EOF
+// ends the input: any other error, io.ErrUnexpectedEOF from a truncated
+// gzip stream included, is returned.
+func (c *chunker) fill(buf []byte, n int) (int, error) {
+	for !c.eof && n < len(buf) {
+		m, err := c.r.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			c.eof = true
+		} else if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // next returns the next chunk, or io.EOF.
@@ -55,65 +73,105 @@ func (c *chunker) next() (*chunk, error) {
 	buf := (*bp)[:cap(*bp)]
 	if len(c.tail) > len(buf) {
 		chunkPool.Put(bp)
-		nb := make([]byte, 2*len(c.tail))
+		nb := make([]byte, min(2*len(c.tail), c.maxRow+1)) // a tail is at most maxRow
 		bp, buf = &nb, nb
 	}
 	n := copy(buf, c.tail)
 	c.tail = c.tail[:0]
 	scanned := 0 // bytes already searched for '\n'
+	var tooLarge []int
 	for {
-		if !c.eof && n < len(buf) {
-			m, err := io.ReadFull(c.r, buf[n:])
-			n += m
-			switch err {
-			case nil:
-			case io.EOF, io.ErrUnexpectedEOF:
-				c.eof = true
-			default:
-				return nil, err
-			}
+		var err error
+		if n, err = c.fill(buf, n); err != nil {
+			c.release(bp)
+			return nil, err
 		}
 		data := buf[:n]
-		if c.eof {
-			if n == 0 {
-				chunkPool.Put(bp)
-				return nil, io.EOF
-			}
-			ch := &chunk{buf: bp, data: data, line: c.line}
-			c.line += bytes.Count(data, []byte{'\n'})
-			return ch, nil
-		}
-		if last := bytes.LastIndexByte(data[scanned:], '\n'); last >= 0 {
+		if last := bytes.LastIndexByte(data[scanned:], '\n'); last >= 0 && !c.eof {
 			end := scanned + last + 1
 			c.tail = append(c.tail, data[end:]...)
-			ch := &chunk{buf: bp, data: data[:end], line: c.line}
+			ch := &chunk{buf: bp, data: data[:end], line: c.line, tooLarge: tooLarge}
 			c.line += bytes.Count(ch.data, []byte{'\n'})
 			return ch, nil
 		}
-		// One line fills the buffer: grow it.
-		if len(buf) >= maxLine {
-			return nil, fmt.Errorf("line %d is longer than %d MiB", c.line, maxLine>>20)
+		if c.eof && (n <= c.maxRow || bytes.IndexByte(data, '\n') >= 0) {
+			if n == 0 && len(tooLarge) == 0 {
+				c.release(bp)
+				return nil, io.EOF
+			}
+			ch := &chunk{buf: bp, data: data, line: c.line, tooLarge: tooLarge}
+			c.line += bytes.Count(data, []byte{'\n'})
+			return ch, nil
 		}
+		// buf holds one partial line from its start.
+		if n > c.maxRow {
+			tooLarge = append(tooLarge, c.line)
+			c.line++
+			if n, err = c.skipLine(buf); err != nil {
+				c.release(bp)
+				return nil, err
+			}
+			scanned = 0
+			continue
+		}
+		// Grow the buffer, up to one byte more than the largest row.
 		scanned = n
-		nb := make([]byte, 2*len(buf))
-		copy(nb, buf[:n])
-		if cap(*bp) == chunkSize {
-			chunkPool.Put(bp)
+		size := 2 * len(buf)
+		if size >= c.maxRow {
+			size = c.maxRow + 1
 		}
+		nb := make([]byte, size)
+		copy(nb, buf[:n])
+		c.release(bp)
 		bp, buf = &nb, nb
 	}
 }
 
-// lines calls fn for each line of a chunk with its number.
-func (ch *chunk) lines(fn func(line []byte, n int)) {
+// skipLine reads past the rest of a line that does not fit in buf (which it
+// uses as scratch) and moves what follows its '\n' to the start of buf.
+func (c *chunker) skipLine(buf []byte) (int, error) {
+	for {
+		if c.eof {
+			return 0, nil
+		}
+		n, err := c.fill(buf, 0)
+		if err != nil {
+			return 0, err
+		}
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			return copy(buf, buf[i+1:n]), nil
+		}
+	}
+}
+
+// release returns a pooled buffer to the pool.
+func (c *chunker) release(bp *[]byte) {
+	if cap(*bp) == chunkSize {
+		chunkPool.Put(bp)
+	}
+}
+
+// rows calls row for each line of a chunk with its number, and tooLarge
+// for each line longer than maxRow (those the chunker read past, then
+// those in data).
+func (ch *chunk) rows(maxRow int, row func(line []byte, n int), tooLarge func(n int)) {
+	for _, n := range ch.tooLarge {
+		tooLarge(n)
+	}
 	data, n := ch.data, ch.line
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
-			fn(data, n)
+			i = len(data)
+		}
+		if i > maxRow {
+			tooLarge(n)
+		} else {
+			row(data[:i], n)
+		}
+		if i == len(data) {
 			return
 		}
-		fn(data[:i], n)
 		data = data[i+1:]
 		n++
 	}

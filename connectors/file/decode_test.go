@@ -54,8 +54,8 @@ func TestNetworkEventShapes(t *testing.T) {
 			in:   lines(`{"time":"2025-11-03T10:00:05.0000000Z","tenantId":"t","operationName":"Publish","category":"AdvancedHunting-DeviceNetworkEvents","properties":{"Timestamp":"2025-11-03T10:00:02Z","DeviceId":"` + devA + `","ActionType":"InboundConnectionAccepted","RemoteIP":"2.57.122.53","RemotePort":"4444","LocalPort":"3389"},"Tenant":"DefaultTenant"}`),
 			want: []string{"L1 " + devA + " InboundConnectionAccepted 2.57.122.53(2.57.122.53) 4444>3389 2025-11-03T10:00:02Z"},
 			check: func(t *testing.T, evs []correlation.NetworkEvent) {
-				if !strings.HasPrefix(string(evs[0].Raw), `{"Timestamp":"2025-11-03T10:00:02Z"`) || !strings.HasSuffix(string(evs[0].Raw), `"LocalPort":"3389"}`) {
-					t.Errorf("Raw = %s, want the properties object", evs[0].Raw)
+				if !strings.HasPrefix(string(evs[0].Raw), `{"time":"2025-11-03T10:00:05.0000000Z"`) || !strings.HasSuffix(string(evs[0].Raw), `"Tenant":"DefaultTenant"}`) {
+					t.Errorf("Raw = %s, want the whole record", evs[0].Raw)
 				}
 			},
 		},
@@ -183,6 +183,27 @@ func TestDeviceInfoShapes(t *testing.T) {
 				"L1 " + devA + " facing=true port=-1 reason= scanned=:0 2025-11-01T08:00:00Z",
 				"L2 " + devB + " facing=false port=-1 reason= scanned=:0 2025-11-01T09:00:00Z",
 				"L3 " + devB + " facing=true port=-1 reason= scanned=:0 2025-11-01T09:00:00Z",
+			},
+		},
+		{
+			name: `AdditionalFields [], "[]", {}, "{}", "" and null all mean no fields`,
+			in: lines(
+				`{"Timestamp":"2025-11-01T08:00:00Z","DeviceId":"`+devA+`","AdditionalFields":"[]"}`,
+				`{"Timestamp":"2025-11-01T08:00:00Z","DeviceId":"`+devA+`","AdditionalFields":[]}`,
+				`{"Timestamp":"2025-11-01T08:00:00Z","DeviceId":"`+devA+`","AdditionalFields":{}}`,
+				`{"Timestamp":"2025-11-01T08:00:00Z","DeviceId":"`+devA+`","AdditionalFields":"{}"}`,
+				`{"Timestamp":"2025-11-01T08:00:00Z","DeviceId":"`+devA+`","AdditionalFields":""}`,
+				`{"Timestamp":"2025-11-01T08:00:00Z","DeviceId":"`+devA+`","AdditionalFields":null}`,
+				`{"Timestamp":"2025-11-01T08:00:00Z","DeviceId":"`+devA+`","AdditionalFields":"\"[]\""}`,
+			),
+			want: []string{
+				"L1 " + devA + " facing=false port=-1 reason= scanned=:0 2025-11-01T08:00:00Z",
+				"L2 " + devA + " facing=false port=-1 reason= scanned=:0 2025-11-01T08:00:00Z",
+				"L3 " + devA + " facing=false port=-1 reason= scanned=:0 2025-11-01T08:00:00Z",
+				"L4 " + devA + " facing=false port=-1 reason= scanned=:0 2025-11-01T08:00:00Z",
+				"L5 " + devA + " facing=false port=-1 reason= scanned=:0 2025-11-01T08:00:00Z",
+				"L6 " + devA + " facing=false port=-1 reason= scanned=:0 2025-11-01T08:00:00Z",
+				"L7 " + devA + " facing=false port=-1 reason= scanned=:0 2025-11-01T08:00:00Z",
 			},
 		},
 		{

@@ -3,33 +3,35 @@ package file
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 )
 
-// maxValue bounds one JSON value in document mode (an Event Hub message is
-// at most 1 MB; a top-level array is streamed element by element).
-const maxValue = 256 << 20
-
 // errDocSyntax marks a JSON syntax error in document mode; the reader
 // cannot find the next value after one.
 var errDocSyntax = errors.New("malformed JSON document")
 
+// errTooLarge marks a value larger than the maximum row size: read past,
+// not kept; the reader goes on with the next value.
+var errTooLarge = errors.New("value larger than the maximum row size")
+
 // docReader streams the values of a JSON document that is not one value per
 // line: pretty-printed objects one after the other, or a top-level array
-// whose elements are returned one at a time. It tracks line numbers.
+// whose elements are returned one at a time (an Event Hub message is at
+// most 1 MB). It tracks line numbers. A value larger than maxRow is read
+// past without being kept.
 type docReader struct {
 	r       *bufio.Reader
+	maxRow  int
 	line    int // line of the next unread byte
 	inArray bool
 	comma   bool // inside the array, a ',' or ']' is due
 	buf     []byte
 }
 
-func newDocReader(r *bufio.Reader) *docReader {
-	return &docReader{r: r, line: 1}
+func newDocReader(r *bufio.Reader, maxRow int) *docReader {
+	return &docReader{r: r, maxRow: maxRow, line: 1}
 }
 
 // peekNonSpace skips whitespace, counting lines, and returns the next byte
@@ -55,7 +57,8 @@ func (d *docReader) peekNonSpace() (byte, error) {
 }
 
 // next returns the next value (valid until the following call) and the line
-// it starts on; io.EOF at the end.
+// it starts on; io.EOF at the end, errTooLarge (with the line) for a value
+// larger than maxRow, after which the reader goes on.
 func (d *docReader) next() ([]byte, int, error) {
 	for {
 		c, err := d.peekNonSpace()
@@ -89,17 +92,17 @@ func (d *docReader) next() ([]byte, int, error) {
 		}
 		start := d.line
 		v, err := d.value()
-		if err != nil {
-			return nil, start, err
+		if err == nil || err == errTooLarge {
+			if d.inArray {
+				d.comma = true
+			}
 		}
-		if d.inArray {
-			d.comma = true
-		}
-		return v, start, nil
+		return v, start, err
 	}
 }
 
-// value reads one complete JSON value from the current position.
+// value reads one complete JSON value from the current position; a value
+// larger than maxRow is read to its end and reported as errTooLarge.
 func (d *docReader) value() ([]byte, error) {
 	d.buf = d.buf[:0]
 	var (
@@ -108,12 +111,19 @@ func (d *docReader) value() ([]byte, error) {
 		esc    bool
 		scalar bool // a top-level string/number/literal
 		first  = true
+		over   bool // larger than maxRow: no longer kept
 	)
+	end := func() ([]byte, error) {
+		if over {
+			return nil, errTooLarge
+		}
+		return d.buf, nil
+	}
 	for {
 		if _, err := d.r.Peek(1); err != nil {
 			if err == io.EOF {
-				if scalar && !inStr && len(d.buf) > 0 {
-					return d.buf, nil
+				if scalar && !inStr && !first {
+					return end()
 				}
 				return nil, errDocSyntax
 			}
@@ -186,13 +196,15 @@ func (d *docReader) value() ([]byte, error) {
 				break
 			}
 		}
-		d.buf = append(d.buf, chunk[:i]...)
+		if !over {
+			d.buf = append(d.buf, chunk[:i]...)
+			if len(d.buf) > d.maxRow {
+				over, d.buf = true, d.buf[:0]
+			}
+		}
 		d.r.Discard(i)
 		if done {
-			return d.buf, nil
-		}
-		if len(d.buf) > maxValue {
-			return nil, fmt.Errorf("a JSON value is larger than %d MiB", maxValue>>20)
+			return end()
 		}
 	}
 }

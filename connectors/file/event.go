@@ -3,28 +3,14 @@ package file
 import (
 	"bytes"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 	"github.com/edgewatch/edgewatch/correlation"
-)
-
-// Skip reasons (the keys of connectors.Report.Skipped).
-const (
-	reasonBadJSON         = "bad JSON"
-	reasonBadDocument     = "bad JSON document (rest of file not read)"
-	reasonNotObject       = "row is not a JSON object"
-	reasonBadCSV          = "bad CSV row"
-	reasonMissingDevice   = "missing DeviceId"
-	reasonMissingTime     = "missing time"
-	reasonBadTime         = "bad time"
-	reasonMissingPort     = "missing LocalPort"
-	reasonBadPort         = "bad LocalPort"
-	reasonMissingRemoteIP = "missing RemoteIP"
-	reasonBadRemoteIP     = "bad RemoteIP"
-	reasonBadAdditional   = "bad AdditionalFields"
-	reasonTooDeep         = "nested too deep"
 )
 
 var inboundAction = []byte(correlation.ActionInboundAccepted)
@@ -36,7 +22,10 @@ type eventFilter struct {
 	window   bool // from or to is set
 	active   bool // Facing or Indicators given: drop rows that cannot match
 	facing   map[string][]int
-	ind      *correlation.IndicatorSet
+	// facingFFFD: a facing device id holds U+FFFD, which is how the full
+	// decode spells invalid UTF-8: look such ids up sanitised too.
+	facingFFFD bool
+	ind        *correlation.IndicatorSet
 }
 
 func newEventFilter(q connectors.EventQuery) *eventFilter {
@@ -47,6 +36,7 @@ func newEventFilter(q connectors.EventQuery) *eventFilter {
 		f.facing = map[string][]int{}
 		for fp := range q.Facing.All() {
 			f.facing[fp.DeviceID] = append(f.facing[fp.DeviceID], fp.Port)
+			f.facingFFFD = f.facingFFFD || strings.ContainsRune(fp.DeviceID, utf8.RuneError)
 		}
 	}
 	return f
@@ -66,68 +56,106 @@ func inWindow(t, from, to time.Time) bool {
 // eventDecoder turns rows into NetworkEvents. One per goroutine: it owns
 // its scratch space, its Report and its output slice.
 type eventDecoder struct {
-	f       *eventFilter
-	src     string
-	rep     connectors.Report
-	out     []correlation.NetworkEvent
-	scratch []byte
-	arena   []byte // copies of passed rows, see keep
+	rowCounter
+	f *eventFilter
+	// anyKeyOrder: a table marker (Type) may follow ActionType, so the
+	// push-down scan reads every key of a row before it drops one. Off
+	// only for NDJSON whose first row has no Type column, where the scan
+	// stops at an ActionType that is not an inbound accept.
+	anyKeyOrder bool
+	out         []correlation.NetworkEvent
+	scratch     []byte
+	rowValid    bool   // the row being decoded in full is valid UTF-8
+	kbuf        []byte // escaped keys, decoded
+	arena       []byte // copies of passed rows, see keep
 }
 
-func (d *eventDecoder) skip(reason string, line int) {
-	d.rep.Skip(reason, correlation.Location{Source: d.src, Line: line})
+func newEventDecoder(f *eventFilter, src string, anyKeyOrder bool) *eventDecoder {
+	return &eventDecoder{rowCounter: rowCounter{src: src, want: networkEventsTable}, f: f, anyKeyOrder: anyKeyOrder}
 }
-
-// keySpans holds the raw values of the fields the filter looks at.
-type keySpans struct {
-	action, device, localPort, remoteIP, ts, tg, envTime []byte
-	actionK, localPortK, remoteIPK, deviceK, tsK, tgK    byte
-	props, records                                       []byte
-	recordsOff                                           int
-}
-
-// maxNesting bounds batch -> record -> properties unwrapping.
-const maxNesting = 4
 
 // row decodes one row: a flat Advanced Hunting or Sentinel row, a Streaming
 // API record (the row is its properties), or an Event Hub batch
-// ({"records":[...]}). line is the 1-based line where row starts; envTime is
-// the enclosing Streaming API record's time, used when the row has none.
-func (d *eventDecoder) row(row []byte, line int, envTime []byte, depth int) {
-	b := jsonscan.TrimSpace(row)
-	if len(b) == 0 {
+// ({"records":[...]}). Without a filter every row is decoded in full; with
+// one, a scan of the few fields the filter needs comes first and only the
+// rows that can still match are decoded in full.
+func (d *eventDecoder) row(raw []byte, c rowCtx) {
+	b, ok := d.objectRow(raw, c.line, c.depth)
+	if !ok {
 		return
 	}
-	if reason := shapeReason(b, depth); reason != "" {
-		d.rep.Read++
-		d.skip(reason, line)
-		return
-	}
-	if b[len(b)-1] != '}' { // truncated: caught here even when the fast pass exits early
-		d.rep.Read++
-		d.skip(reasonBadJSON, line)
-		return
+	if c.rec == nil {
+		c.rec = b
 	}
 	if !d.f.active {
-		d.full(b, line, envTime, depth)
+		d.full(b, c)
 		return
 	}
+	var s scanned
+	switch d.scan(b, &s) {
+	case scanBad:
+		d.skipRow(reasonBadJSON, c.line)
+		return
+	case scanNotInbound:
+		if s.val[fType] == nil || !d.otherTableRow(&s.shape, c.tableOK) { // a Type seen before ActionType still counts
+			d.filtered()
+		}
+		return
+	case scanAll:
+		if props, inner, ok := d.container(b, &s.shape, s.isRow(), c, d.row); ok {
+			if props != nil {
+				d.row(props, inner)
+			}
+			return
+		}
+	}
+	if d.otherTableRow(&s.shape, c.tableOK) {
+		return
+	}
+	if reason, candidate := d.prefilter(&s, c.envTime); !candidate {
+		d.drop(reason, c.line)
+		return
+	}
+	d.full(b, c)
+}
 
-	var s keySpans
-	needTime := d.f.window
+// scanned holds the raw values of the fields the push-down looks at.
+type scanned struct {
+	shape
+	action, device, localPort, remoteIP     []byte
+	actionK, deviceK, localPortK, remoteIPK byte
+}
+
+// isRow: an object with ActionType or DeviceId is a row, not a container.
+func (s *scanned) isRow() bool { return s.action != nil || s.device != nil }
+
+// scanOutcome says how far scan went.
+type scanOutcome uint8
+
+const (
+	scanBad        scanOutcome = iota // not a well-formed object
+	scanNotInbound                    // stopped at an ActionType that is not an inbound accept
+	scanNeeded                        // stopped once the fields the filter needs were found
+	scanAll                           // read every key: a row or a container
+)
+
+// scan reads the keys of b, an object, up to where the push-down can decide.
+func (d *eventDecoder) scan(b []byte, s *scanned) scanOutcome {
+	if b[len(b)-1] != '}' { // truncated: caught here even when the scan stops early
+		return scanBad
+	}
 	it := jsonscan.NewObjIter(b)
 	for it.Next() {
+		key := it.Key
 		if it.KeyEsc {
-			d.keyEscaped(&it, &s)
-			continue
+			key = d.unescapeKey(key)
 		}
-		switch string(it.Key) {
+		switch string(key) {
 		case "ActionType":
 			if s.action == nil {
 				s.action, s.actionK = it.Val, it.Kind
-				if !d.isInbound(it.Val, it.Kind) {
-					d.rep.Read++ // filtered: not an inbound accept
-					return
+				if !d.anyKeyOrder && !d.isInbound(it.Val, it.Kind) {
+					return scanNotInbound
 				}
 			}
 		case "DeviceId":
@@ -143,170 +171,108 @@ func (d *eventDecoder) row(row []byte, line int, envTime []byte, depth int) {
 				s.remoteIP, s.remoteIPK = it.Val, it.Kind
 			}
 		case "Timestamp":
-			if s.ts == nil {
-				s.ts, s.tsK = it.Val, it.Kind
-			}
-		case "TimeGenerated":
-			if s.tg == nil {
-				s.tg, s.tgK = it.Val, it.Kind
-			}
+			s.take(fTimestamp, &it)
 		case "time":
-			if s.envTime == nil && it.Kind == jsonscan.KindString {
-				s.envTime = it.Val
-			}
+			s.take(fEnvTime, &it)
+		case "category":
+			s.take(fCategory, &it)
 		case "properties":
-			if it.Kind == jsonscan.KindObject && s.props == nil {
-				s.props = it.Val
-			}
-		case "records":
-			if it.Kind == jsonscan.KindArray && s.records == nil {
-				s.records, s.recordsOff = it.Val, it.ValOff
-			}
+			s.take(fProperties, &it)
+		case "TimeGenerated", "Type", "records":
+			s.take(fieldOf(key), &it)
 		}
-		if s.action != nil && s.device != nil && s.localPort != nil && s.remoteIP != nil && (!needTime || s.tsK == jsonscan.KindString) {
-			break
+		if !d.anyKeyOrder && s.action != nil && s.device != nil && s.localPort != nil && s.remoteIP != nil &&
+			(!d.f.window || s.kind[fTimestamp] == jsonscan.KindString) {
+			return scanNeeded
 		}
 	}
-	if it.Err != nil {
-		d.rep.Read++
-		d.skip(reasonBadJSON, line)
-		return
+	if it.Rest() != nil {
+		return scanBad
 	}
-	if s.action == nil && s.device == nil && (s.props != nil || s.records != nil) {
-		// An envelope. The loop above ran to its end (it stops early only
-		// once ActionType and DeviceId are found), so the whole object can
-		// be checked before its content is decoded, as the full decode
-		// does: `{"records":[]}}` is one bad row, not an empty batch.
-		if err := it.Rest(); err != nil {
-			d.rep.Read++
-			d.skip(reasonBadJSON, line)
-			return
-		}
-		if s.props != nil {
-			env := s.envTime
-			if env == nil {
-				env = envTime
-			}
-			d.row(s.props, line, env, depth+1)
-			return
-		}
-		if s.records != nil {
-			d.batch(b, s.records, s.recordsOff, line, depth)
-			return
-		}
+	return scanAll
+}
+
+// unescapeKey decodes a key written with escapes (rare) into d.kbuf; nil
+// when it does not decode.
+func (d *eventDecoder) unescapeKey(key []byte) []byte {
+	k, ok := jsonscan.Unescape(key, d.kbuf[:0])
+	if !ok {
+		return nil
 	}
-	d.rep.Read++
+	d.kbuf = k[:0]
+	return k
+}
+
+// prefilter decides from the scanned fields whether a row can match the
+// query: candidate true when it can (decode it in full); otherwise reason is
+// a skip reason for a field the filter needs that is missing or bad, or ""
+// for a row that simply does not match.
+func (d *eventDecoder) prefilter(s *scanned, envTime []byte) (reason string, candidate bool) {
 	if s.action == nil || !d.isInbound(s.action, s.actionK) {
-		return // cannot be an inbound accept (checked here for escaped keys)
+		return "", false
 	}
 	if s.device == nil || s.deviceK != jsonscan.KindString {
-		d.skip(reasonMissingDevice, line)
-		return
+		return reasonMissingDevice, false
 	}
-	if needTime {
-		tv, tk := s.ts, s.tsK
-		if tv == nil || tk == jsonscan.KindNull {
-			tv, tk = s.tg, s.tgK
-		}
-		if tv == nil || tk == jsonscan.KindNull {
-			tv, tk = envTime, jsonscan.KindString
-		}
-		t, st := d.timeOf(tv, tk)
-		switch st {
-		case fieldMissing:
-			d.skip(reasonMissingTime, line)
-			return
-		case fieldBad:
-			d.skip(reasonBadTime, line)
-			return
+	if d.f.window {
+		t, reason := s.time(envTime, d.scratch[:0])
+		if reason != "" {
+			return reason, false
 		}
 		if !inWindow(t, d.f.from, d.f.to) {
-			return
+			return "", false
 		}
 	}
 	if d.f.facing != nil {
-		dev, st := scalarText(s.device, s.deviceK, d.scratch[:0])
-		if st != fieldOK {
-			d.skip(reasonMissingDevice, line)
-			return
-		}
-		ports, ok := d.f.facing[string(dev)]
-		if !ok {
-			return
-		}
-		port, pst := parsePort(s.localPort, s.localPortK)
-		switch pst {
-		case fieldMissing:
-			d.skip(reasonMissingPort, line)
-			return
-		case fieldBad:
-			d.skip(reasonBadPort, line)
-			return
-		}
-		found := false
-		for _, p := range ports {
-			if p == port {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return
+		if reason, ok := d.facingHit(s); !ok {
+			return reason, false
 		}
 	}
 	if d.f.ind != nil {
-		ip, st := scalarText(s.remoteIP, s.remoteIPK, d.scratch[:0])
-		if st == fieldMissing {
-			d.skip(reasonMissingRemoteIP, line)
-			return
-		}
-		addr, ok := parseAddr(bytes.TrimSpace(ip))
-		if st != fieldOK || !ok {
-			d.skip(reasonBadRemoteIP, line)
-			return
-		}
-		if _, hit := d.f.ind.Lookup(correlation.NormalizeAddr(addr)); !hit {
-			return
+		if reason, ok := d.indicatorHit(s); !ok {
+			return reason, false
 		}
 	}
-	d.rep.Read-- // full counts the row again
-	d.full(b, line, envTime, depth)
+	return "", true
 }
 
-// keyEscaped handles a key written with escapes (rare): decode it and
-// treat it as the plain key.
-func (d *eventDecoder) keyEscaped(it *jsonscan.ObjIter, s *keySpans) {
-	var buf [64]byte
-	k, ok := jsonscan.Unescape(it.Key, buf[:0])
+// facingHit reports whether the row's device and LocalPort are a facing
+// pair of the query.
+func (d *eventDecoder) facingHit(s *scanned) (reason string, ok bool) {
+	dev, st := scalarText(s.device, s.deviceK, d.scratch[:0])
+	if st != fieldOK {
+		return reasonMissingDevice, false
+	}
+	ports, ok := d.f.facing[string(dev)]
+	if !ok && d.f.facingFFFD && !utf8.Valid(dev) {
+		ports, ok = d.f.facing[validText(dev)] // as the full decode spells it
+	}
 	if !ok {
-		return
+		return "", false
 	}
-	switch string(k) {
-	case "ActionType":
-		if s.action == nil {
-			s.action, s.actionK = it.Val, it.Kind
-		}
-	case "DeviceId":
-		if s.device == nil {
-			s.device, s.deviceK = it.Val, it.Kind
-		}
-	case "LocalPort":
-		if s.localPort == nil {
-			s.localPort, s.localPortK = it.Val, it.Kind
-		}
-	case "RemoteIP":
-		if s.remoteIP == nil {
-			s.remoteIP, s.remoteIPK = it.Val, it.Kind
-		}
-	case "Timestamp":
-		if s.ts == nil {
-			s.ts, s.tsK = it.Val, it.Kind
-		}
-	case "TimeGenerated":
-		if s.tg == nil {
-			s.tg, s.tgK = it.Val, it.Kind
-		}
+	port, pst := parsePort(s.localPort, s.localPortK)
+	switch pst {
+	case fieldMissing:
+		return reasonMissingPort, false
+	case fieldBad:
+		return reasonBadPort, false
 	}
+	return "", slices.Contains(ports, port)
+}
+
+// indicatorHit reports whether the row's RemoteIP is in the query's
+// indicators.
+func (d *eventDecoder) indicatorHit(s *scanned) (reason string, ok bool) {
+	ip, st := scalarText(s.remoteIP, s.remoteIPK, d.scratch[:0])
+	if st == fieldMissing {
+		return reasonMissingRemoteIP, false
+	}
+	addr, parsed := parseAddr(bytes.TrimSpace(ip))
+	if st != fieldOK || !parsed {
+		return reasonBadRemoteIP, false
+	}
+	_, hit := d.f.ind.Lookup(correlation.NormalizeAddr(addr))
+	return "", hit
 }
 
 // isInbound compares an ActionType value with InboundConnectionAccepted,
@@ -320,10 +286,6 @@ func (d *eventDecoder) isInbound(v []byte, kind byte) bool {
 	}
 	s, ok := jsonscan.Unquote(v, d.scratch[:0])
 	return ok && bytes.EqualFold(jsonscan.TrimSpace(s), inboundAction)
-}
-
-func (d *eventDecoder) timeOf(v []byte, kind byte) (time.Time, fieldStatus) {
-	return timeOf(v, kind, d.scratch[:0])
 }
 
 // timeOf parses a time value (a JSON string); nil is missing.
@@ -342,66 +304,64 @@ func timeOf(v []byte, kind byte, scratch []byte) (time.Time, fieldStatus) {
 	return tt, fieldOK
 }
 
-// batch decodes the records of an Event Hub batch.
-func (d *eventDecoder) batch(b, records []byte, off, line, depth int) {
-	eachRecord(b, records, off, line,
-		func(rec []byte, l int) { d.row(rec, l, nil, depth+1) },
-		func(reason string, l int) {
-			d.rep.Read++
-			d.skip(reason, l)
-		})
+// full decodes every field of b (trimmed, starting with '{'); a good row in
+// the window is appended to d.out. Without a filter this is a row's first
+// look, so it opens containers and checks the table too.
+func (d *eventDecoder) full(b []byte, c rowCtx) {
+	ev := correlation.NetworkEvent{RemotePort: correlation.NoPort, LocalPort: correlation.NoPort}
+	var sh shape
+	isRow, ok := d.decode(b, &ev, &sh)
+	if !ok {
+		d.skipRow(reasonBadJSON, c.line)
+		return
+	}
+	if (!isRow || sh.val[fType] != nil) && d.elsewhere(b, &sh, isRow, c, d.row) {
+		return
+	}
+	if ev.DeviceID == "" {
+		d.skipRow(reasonMissingDevice, c.line)
+		return
+	}
+	t, reason := sh.time(c.envTime, d.scratch[:0])
+	if reason != "" {
+		d.skipRow(reason, c.line)
+		return
+	}
+	if d.f.window && !inWindow(t, d.f.from, d.f.to) {
+		d.filtered()
+		return
+	}
+	ev.Time = t
+	ev.Raw = d.keep(c.rec)
+	ev.Loc = correlation.Location{Source: d.src, Line: c.line}
+	d.out = append(d.out, ev)
+	d.passed()
 }
 
-// full decodes every field of an event row and, when the row is good and
-// in the window, appends it to d.out. b is trimmed and starts with '{'.
-func (d *eventDecoder) full(b []byte, line int, envTime []byte, depth int) {
-	var ev correlation.NetworkEvent
-	var ts, tg []byte
-	var tsK, tgK byte
-	var props, records []byte
-	var recordsOff int
-	var envOwn []byte
-	var haveDevice bool
-	ev.RemotePort, ev.LocalPort = correlation.NoPort, correlation.NoPort
-	var seen uint64 // bit per field: duplicate keys, first occurrence wins
+// decode reads the members of b into ev and sh. isRow: b has ActionType or
+// DeviceId (it is a row, not a container); ok is false for malformed JSON.
+func (d *eventDecoder) decode(b []byte, ev *correlation.NetworkEvent, sh *shape) (isRow, ok bool) {
+	d.rowValid = utf8.Valid(b)
+	var seen uint64 // bit per field: duplicate keys, the first occurrence wins
 	it := jsonscan.NewObjIter(b)
 	for it.Next() {
-		key := it.Key
-		var kbuf [64]byte
+		f := fieldOf(it.Key)
 		if it.KeyEsc {
-			k, ok := jsonscan.Unescape(key, kbuf[:0])
-			if !ok {
-				continue
-			}
-			key = k
+			f = escapedField(it.Key, &d.kbuf)
 		}
-		f := eventField(key)
+		if isShape(f) {
+			sh.take(f, &it)
+			continue
+		}
 		if f == fNone || seen&(1<<f) != 0 {
 			continue
 		}
 		seen |= 1 << f
 		v, k := it.Val, it.Kind
 		switch f {
-		case fTimestamp:
-			ts, tsK = v, k
-		case fTimeGenerated:
-			tg, tgK = v, k
-		case fEnvTime:
-			if k == jsonscan.KindString {
-				envOwn = v
-			}
-		case fProperties:
-			if k == jsonscan.KindObject {
-				props = v
-			}
-		case fRecords:
-			if k == jsonscan.KindArray {
-				records, recordsOff = v, it.ValOff
-			}
 		case fDeviceId:
 			if k == jsonscan.KindString {
 				ev.DeviceID = d.str(v, k)
-				haveDevice = ev.DeviceID != ""
 			}
 		case fDeviceName:
 			ev.DeviceName = d.str(v, k)
@@ -443,55 +403,10 @@ func (d *eventDecoder) full(b []byte, line int, envTime []byte, depth int) {
 			ev.Process.ParentPID, _ = parseInt64(v, k)
 		}
 	}
-	if err := it.Rest(); err != nil {
-		d.rep.Read++
-		d.skip(reasonBadJSON, line)
-		return
+	if it.Rest() != nil {
+		return false, false
 	}
-	if seen&(1<<fActionType|1<<fDeviceId) == 0 {
-		// An envelope: a Streaming API record or an Event Hub batch.
-		if props != nil {
-			env := envOwn
-			if env == nil {
-				env = envTime
-			}
-			d.row(props, line, env, depth+1)
-			return
-		}
-		if records != nil {
-			d.batch(b, records, recordsOff, line, depth)
-			return
-		}
-	}
-	d.rep.Read++
-	if !haveDevice {
-		d.skip(reasonMissingDevice, line)
-		return
-	}
-	tv, tk := ts, tsK
-	if tv == nil || tk == jsonscan.KindNull {
-		tv, tk = tg, tgK
-	}
-	if tv == nil || tk == jsonscan.KindNull {
-		tv, tk = envTime, jsonscan.KindString
-	}
-	t, st := d.timeOf(tv, tk)
-	switch st {
-	case fieldMissing:
-		d.skip(reasonMissingTime, line)
-		return
-	case fieldBad:
-		d.skip(reasonBadTime, line)
-		return
-	}
-	if d.f.window && !inWindow(t, d.f.from, d.f.to) {
-		return
-	}
-	ev.Time = t
-	ev.Raw = d.keep(b)
-	ev.Loc = correlation.Location{Source: d.src, Line: line}
-	d.out = append(d.out, ev)
-	d.rep.Passed++
+	return seen&(1<<fActionType|1<<fDeviceId) != 0, true
 }
 
 // keep copies a passed row into the decoder's arena. Input buffers are
@@ -515,7 +430,16 @@ func (d *eventDecoder) str(v []byte, kind byte) string {
 	if st != fieldOK {
 		return ""
 	}
-	return string(t)
+	return d.text(t)
+}
+
+// text is validText, checked once per row: the text of a row that is valid
+// UTF-8 is valid UTF-8 (escapes decode to valid runes or U+FFFD).
+func (d *eventDecoder) text(t []byte) string {
+	if d.rowValid {
+		return string(t)
+	}
+	return validText(t)
 }
 
 // addr parses an address field; the text is kept whether it parses or not.
@@ -525,123 +449,5 @@ func (d *eventDecoder) addr(v []byte, kind byte) (netip.Addr, string) {
 		return netip.Addr{}, ""
 	}
 	a, _ := parseAddr(bytes.TrimSpace(t))
-	return a, string(t)
-}
-
-// Event fields the full decode reads.
-const (
-	fNone = iota
-	fTimestamp
-	fTimeGenerated
-	fEnvTime
-	fProperties
-	fRecords
-	fDeviceId
-	fDeviceName
-	fActionType
-	fRemoteIP
-	fRemotePort
-	fLocalIP
-	fLocalPort
-	fProtocol
-	fReportId
-	fFileName
-	fFolderPath
-	fCommandLine
-	fPID
-	fSHA1
-	fSHA256
-	fMD5
-	fAccountName
-	fAccountDomain
-	fParentName
-	fParentPID
-)
-
-func eventField(k []byte) int {
-	switch string(k) {
-	case "Timestamp":
-		return fTimestamp
-	case "TimeGenerated":
-		return fTimeGenerated
-	case "time":
-		return fEnvTime
-	case "properties":
-		return fProperties
-	case "records":
-		return fRecords
-	case "DeviceId":
-		return fDeviceId
-	case "DeviceName":
-		return fDeviceName
-	case "ActionType":
-		return fActionType
-	case "RemoteIP":
-		return fRemoteIP
-	case "RemotePort":
-		return fRemotePort
-	case "LocalIP":
-		return fLocalIP
-	case "LocalPort":
-		return fLocalPort
-	case "Protocol":
-		return fProtocol
-	case "ReportId":
-		return fReportId
-	case "InitiatingProcessFileName":
-		return fFileName
-	case "InitiatingProcessFolderPath":
-		return fFolderPath
-	case "InitiatingProcessCommandLine":
-		return fCommandLine
-	case "InitiatingProcessId":
-		return fPID
-	case "InitiatingProcessSHA1":
-		return fSHA1
-	case "InitiatingProcessSHA256":
-		return fSHA256
-	case "InitiatingProcessMD5":
-		return fMD5
-	case "InitiatingProcessAccountName":
-		return fAccountName
-	case "InitiatingProcessAccountDomain":
-		return fAccountDomain
-	case "InitiatingProcessParentFileName":
-		return fParentName
-	case "InitiatingProcessParentId":
-		return fParentPID
-	}
-	return fNone
-}
-
-// shapeReason says why a trimmed, non-empty row cannot be decoded as a row
-// object, or "" when it can.
-func shapeReason(b []byte, depth int) string {
-	switch {
-	case depth > maxNesting:
-		return reasonTooDeep
-	case b[0] == '[':
-		return reasonNotObject
-	case b[0] != '{':
-		return reasonBadJSON
-	}
-	return ""
-}
-
-// eachRecord walks the records array of an Event Hub batch that starts at
-// off in b (the row starting on line): each object goes to row with its own
-// line; anything else, and a broken array, goes to bad with a reason.
-func eachRecord(b, records []byte, off, line int, row func(rec []byte, line int), bad func(reason string, line int)) {
-	it := jsonscan.NewArrIter(records)
-	for it.Next() {
-		l := line + jsonscan.NewlinesBefore(b, off+it.Off)
-		if it.Kind != jsonscan.KindObject {
-			bad(reasonNotObject, l)
-			continue
-		}
-		row(it.Val, l)
-	}
-	if it.Err != nil {
-		bad(reasonBadJSON, line)
-	}
+	return a, d.text(t)
 }

@@ -3,6 +3,7 @@ package file
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 )
 
@@ -46,6 +48,14 @@ type input struct {
 	r       *bufio.Reader
 	format  format
 	gzipped bool
+	// anyKeyOrder: rows may name their table (a Type column) after the
+	// fields the push-down stops at; see eventDecoder.anyKeyOrder.
+	anyKeyOrder bool
+	// raw reads the file as stored; read counts its bytes. A gzip error's
+	// offset is read less what raw holds unread.
+	raw     *bufio.Reader
+	read    *atomic.Int64
+	size    int64 // -1 when unknown
 	closers []io.Closer
 }
 
@@ -57,20 +67,36 @@ func (in *input) Close() error {
 	return errors.Join(errs...)
 }
 
-// wrapErr names the file in a read error.
+// wrapErr names the file in a read error. A gzip stream that is cut short
+// or corrupt is an input error (connectors.ErrInput) with the compressed
+// byte offset where decompression stopped.
 func (in *input) wrapErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	if in.gzipped && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s: bad gzip data: %w", in.path, err)
+	if in.gzipped && gzipDataErr(err) {
+		off := in.read.Load() - int64(in.raw.Buffered())
+		of := ""
+		if in.size >= 0 {
+			of = fmt.Sprintf(" of %d", in.size)
+		}
+		return fmt.Errorf("%s: %w: gzip data truncated or corrupt at compressed byte %d%s: %w", in.path, connectors.ErrInput, off, of, err)
 	}
 	return fmt.Errorf("%s: read: %w", in.path, err)
 }
 
+// gzipDataErr reports whether err comes from the compressed data itself
+// rather than from reading the file.
+func gzipDataErr(err error) bool {
+	var corrupt flate.CorruptInputError
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) ||
+		errors.Is(err, gzip.ErrHeader) || errors.As(err, &corrupt)
+}
+
 // openInput opens path (from fsys when it is not nil), transparently
 // decompresses gzip (by magic bytes, whatever the name) and sniffs the
-// format.
+// format. counter, when not nil, counts the bytes read of the file as
+// stored.
 func openInput(fsys fs.FS, path string, counter *atomic.Int64) (*input, error) {
 	var f io.ReadCloser
 	var err error
@@ -82,33 +108,39 @@ func openInput(fsys fs.FS, path string, counter *atomic.Int64) (*input, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, unwrapPathErr(err))
 	}
-	if st, err := f.(fs.File).Stat(); err == nil && st.IsDir() {
-		f.Close()
-		return nil, fmt.Errorf("open %s: is a directory", path)
+	in := &input{path: path, closers: []io.Closer{f}, size: -1}
+	if st, err := f.(fs.File).Stat(); err == nil {
+		if st.IsDir() {
+			f.Close()
+			return nil, fmt.Errorf("open %s: is a directory", path)
+		}
+		if st.Mode().IsRegular() {
+			in.size = st.Size()
+		}
 	}
-	in := &input{path: path, closers: []io.Closer{f}}
-	var raw io.Reader = f
-	if counter != nil {
-		raw = countingReader{f, counter}
+	if counter == nil {
+		counter = new(atomic.Int64)
 	}
-	br := bufio.NewReaderSize(raw, readBufSize)
+	in.read = counter
+	br := bufio.NewReaderSize(countingReader{f, counter}, readBufSize)
+	in.raw = br
 	magic, err := br.Peek(2)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		in.Close()
 		return nil, fmt.Errorf("%s: read: %w", path, err)
 	}
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		in.gzipped = true
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			in.Close()
-			return nil, fmt.Errorf("%s: bad gzip header: %w", path, err)
+			return nil, in.wrapErr(err)
 		}
-		in.gzipped = true
 		in.closers = append(in.closers, zr)
 		br = bufio.NewReaderSize(zr, readBufSize)
 	}
 	in.r = br
-	in.format, err = sniff(br)
+	in.format, in.anyKeyOrder, err = sniff(br)
 	if err != nil {
 		in.Close()
 		return nil, in.wrapErr(err)
@@ -133,51 +165,61 @@ var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 //     mode when it is only the start of a pretty-printed value;
 //   - anything else: CSV.
 //
-// A UTF-8 byte order mark is dropped.
-func sniff(br *bufio.Reader) (format, error) {
+// anyKeyOrder is false only for NDJSON whose first row has no Type column
+// (see eventDecoder.anyKeyOrder). A UTF-8 byte order mark is dropped.
+func sniff(br *bufio.Reader) (f format, anyKeyOrder bool, err error) {
 	if b, _ := br.Peek(3); bytes.Equal(b, utf8BOM) {
 		br.Discard(3)
 	}
 	// Peek as much as the buffer holds (or the whole file if smaller).
 	buf, err := br.Peek(readBufSize)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return 0, err
+		return 0, false, err
 	}
 	i := jsonscan.SkipSpace(buf, 0)
 	if i == len(buf) {
 		if len(buf) < readBufSize {
-			return formatEmpty, nil
+			return formatEmpty, true, nil
 		}
-		return formatDocument, nil // a megabyte of blanks: let the document reader cope
+		return formatDocument, true, nil // a megabyte of blanks: let the document reader cope
 	}
 	switch buf[i] {
 	case '[':
-		return formatDocument, nil
+		return formatDocument, true, nil
 	case '{':
 	default:
-		return formatCSV, nil
+		return formatCSV, true, nil
 	}
 	nl := bytes.IndexByte(buf[i:], '\n')
 	if nl < 0 {
-		if len(buf) < readBufSize {
-			// One line only: NDJSON if it is one complete value.
-			if isCompleteValue(buf[i:]) {
-				return formatNDJSON, nil
-			}
-			return formatDocument, nil
+		if len(buf) < readBufSize && isCompleteValue(buf[i:]) {
+			return formatNDJSON, true, nil // one line only, one complete value
 		}
-		return formatDocument, nil // a first line over 1 MiB: treat as a document
+		return formatDocument, true, nil // or a first line over 1 MiB
 	}
 	first := jsonscan.TrimSpace(buf[i : i+nl])
 	if isCompleteValue(first) {
-		return formatNDJSON, nil
+		return formatNDJSON, hasTypeKey(first), nil
 	}
 	// A pretty-printer's first line ends inside the value.
 	switch first[len(first)-1] {
 	case '{', '[', ',', ':':
-		return formatDocument, nil
+		return formatDocument, true, nil
 	}
-	return formatNDJSON, nil // a damaged first row: NDJSON counts it and goes on
+	return formatNDJSON, true, nil // a damaged first row: NDJSON counts it and goes on
+}
+
+// hasTypeKey reports whether the object b has a top-level Type member (a
+// Log Analytics row names its table there).
+func hasTypeKey(b []byte) bool {
+	var kbuf []byte
+	it := jsonscan.NewObjIter(b)
+	for it.Next() {
+		if f := fieldOf(it.Key); f == fType || it.KeyEsc && escapedField(it.Key, &kbuf) == fType {
+			return true
+		}
+	}
+	return false
 }
 
 // isCompleteValue reports whether b is exactly one JSON object or array.

@@ -76,7 +76,7 @@ func TestInputFormats(t *testing.T) {
 		{
 			name:      "CSV row with the wrong number of cells",
 			file:      "e.csv",
-			content:   []byte("Timestamp,DeviceId,ActionType\r\n2025-11-03T10:00:00Z," + devA + ",A\r\n502 Bad Gateway\r\nx,y\r\n2025-11-03T10:00:01Z," + devB + ",B\r\n"),
+			content:   []byte("Timestamp,DeviceId,ActionType,RemoteIP,LocalPort\r\n2025-11-03T10:00:00Z," + devA + ",A,,\r\n502 Bad Gateway\r\nx,y\r\n2025-11-03T10:00:01Z," + devB + ",B,,\r\n"),
 			want:      []string{"L2 " + devA + " A (-) -1>-1 2025-11-03T10:00:00Z", "L5 " + devB + " B (-) -1>-1 2025-11-03T10:00:01Z"},
 			wantSkips: []string{"bad CSV row@3,4"},
 		},

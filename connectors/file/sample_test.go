@@ -35,7 +35,14 @@ func sampleCSV(t *testing.T) []byte {
 	rows := make([]map[string]string, len(evs))
 	for i := range evs {
 		rows[i] = map[string]string{}
-		it := jsonscan.NewObjIter(evs[i].Raw)
+		row := evs[i].Raw
+		it := jsonscan.NewObjIter(row)
+		for it.Next() {
+			if string(it.Key) == "properties" { // a Streaming API record: the row is its properties
+				row = it.Val
+			}
+		}
+		it = jsonscan.NewObjIter(row)
 		for it.Next() {
 			k := string(it.Key)
 			if !slices.Contains(cols, k) {

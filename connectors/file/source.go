@@ -1,7 +1,6 @@
 package file
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,7 +26,17 @@ type Options struct {
 	// Workers is how many goroutines decode NDJSON network events
 	// (0 = GOMAXPROCS). One more goroutine reads the file.
 	Workers int
+	// MaxRowBytes is the largest row read: an NDJSON line, a JSON value of
+	// a document, a CSV line. A longer row is read past without being kept
+	// and counted as "row too large" with its file and line (0 =
+	// DefaultMaxRowBytes).
+	MaxRowBytes int
 }
+
+// DefaultMaxRowBytes is Options.MaxRowBytes when it is 0: far above any
+// Defender row (Event Hub messages are at most 1 MB) and far below the
+// memory a read may use.
+const DefaultMaxRowBytes = 16 << 20
 
 // Source reads DeviceInfo and DeviceNetworkEvents rows from files.
 type Source struct {
@@ -48,18 +57,26 @@ func (s *Source) workers() int {
 	return runtime.GOMAXPROCS(0)
 }
 
+func (s *Source) maxRow() int {
+	if s.opts.MaxRowBytes > 0 {
+		return s.opts.MaxRowBytes
+	}
+	return DefaultMaxRowBytes
+}
+
 // ctxCheckRows is how often sequential readers look at ctx.
 const ctxCheckRows = 4096
 
 // DeviceInfo streams the DeviceInfo rows in [q.From, q.To). Every row in the
 // window is passed on, heartbeats included (the facing builder ignores rows
-// without a facing port); rows that do not decode are counted in the Report.
+// without a facing port); rows that do not decode are counted in the Report,
+// rows of other tables in Report.OtherTables.
 func (s *Source) DeviceInfo(ctx context.Context, q connectors.FacingQuery, fn func(*correlation.DeviceInfo) error) (connectors.Report, error) {
 	var rep connectors.Report
 	prog := newProgress(q.Progress, s.opts.FS, s.opts.DeviceInfo)
 	for _, path := range s.opts.DeviceInfo {
-		d := &deviceDecoder{from: q.From, to: q.To, src: path}
-		flush := func() error {
+		d := newDeviceDecoder(q.From, q.To, path)
+		err := s.readFile(ctx, path, prog, d, func() error {
 			for i := range d.out {
 				if err := fn(&d.out[i]); err != nil {
 					return err
@@ -67,11 +84,7 @@ func (s *Source) DeviceInfo(ctx context.Context, q connectors.FacingQuery, fn fu
 			}
 			d.out = d.out[:0]
 			return nil
-		}
-		err := s.readRows(ctx, path, prog, func(row []byte, line int) error {
-			d.row(row, line, nil, 0)
-			return flush()
-		}, func(reason string, line int) { d.rep.Read++; d.skip(reason, line) })
+		})
 		rep.Merge(d.rep)
 		if err != nil {
 			return rep, err
@@ -90,7 +103,8 @@ func (s *Source) DeviceInfo(ctx context.Context, q connectors.FacingQuery, fn fu
 // Rows dropped that way count in Report.Read but are neither Passed nor
 // Skipped; Skipped holds only data errors (bad JSON, missing DeviceId or
 // time, a LocalPort or RemoteIP that does not parse), found while looking
-// at the fields the filter needs.
+// at the fields the filter needs. Rows of other tables count in
+// Report.OtherTables only.
 //
 // NDJSON is decoded by Workers goroutines in parallel; events still reach fn
 // in file order, one at a time. The event is reused after fn returns, but its
@@ -123,9 +137,8 @@ func (s *Source) events(ctx context.Context, path string, f *eventFilter, prog *
 	if in.format == formatNDJSON {
 		return s.eventsNDJSON(ctx, in, f, prog, fn)
 	}
-	d := &eventDecoder{f: f, src: path}
-	err = s.readInput(ctx, in, prog, func(row []byte, line int) error {
-		d.row(row, line, nil, 0)
+	d := newEventDecoder(f, path, in.anyKeyOrder)
+	err = s.readInput(ctx, in, prog, d, func() error {
 		for i := range d.out {
 			if err := fn(&d.out[i]); err != nil {
 				return err
@@ -133,25 +146,41 @@ func (s *Source) events(ctx context.Context, path string, f *eventFilter, prog *
 		}
 		d.out = d.out[:0]
 		return nil
-	}, func(reason string, line int) { d.rep.Read++; d.skip(reason, line) })
+	})
 	return d.rep, err
 }
 
-// readRows opens path and calls row for every row it holds.
-func (s *Source) readRows(ctx context.Context, path string, prog *progress, row func([]byte, int) error, bad func(reason string, line int)) error {
+// rowDecoder is what a sequential read hands rows to: a table's decoder.
+type rowDecoder interface {
+	row(b []byte, c rowCtx)
+	skipRow(reason string, line int)
+	table() *table
+	// missingColumns records the needed columns a CSV file lacks.
+	missingColumns(cols []string)
+}
+
+func (rc *rowCounter) table() *table { return rc.want }
+
+func (rc *rowCounter) missingColumns(cols []string) { rc.rep.MissingColumn(rc.src, cols) }
+
+// readFile opens path and hands every row it holds to dec, calling flush
+// after each.
+func (s *Source) readFile(ctx context.Context, path string, prog *progress, dec rowDecoder, flush func() error) error {
 	in, err := openInput(s.opts.FS, path, prog.counter())
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	return s.readInput(ctx, in, prog, row, bad)
+	return s.readInput(ctx, in, prog, dec, flush)
 }
 
-// readInput calls row for every row of an opened input, sequentially.
-func (s *Source) readInput(ctx context.Context, in *input, prog *progress, row func([]byte, int) error, bad func(reason string, line int)) error {
+// readInput hands every row of an opened input to dec, sequentially,
+// calling flush after each. Errors from ctx and flush are returned as they
+// are, read errors name the file.
+func (s *Source) readInput(ctx context.Context, in *input, prog *progress, dec rowDecoder, flush func() error) error {
 	n := 0
-	var cbErr error // from ctx or row: returned as is, not as a read error
-	counted := func(b []byte, line int) error {
+	var cbErr error
+	row := func(b []byte, line int) error {
 		n++
 		if n%ctxCheckRows == 0 {
 			if cbErr = ctx.Err(); cbErr != nil {
@@ -159,17 +188,19 @@ func (s *Source) readInput(ctx context.Context, in *input, prog *progress, row f
 			}
 			prog.tick()
 		}
-		cbErr = row(b, line)
+		dec.row(b, rowCtx{line: line})
+		cbErr = flush()
 		return cbErr
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	maxRow := s.maxRow()
 	switch in.format {
 	case formatEmpty:
 		return nil
 	case formatNDJSON:
-		c := newChunker(in.r)
+		c := newChunker(in.r, maxRow)
 		for {
 			ch, err := c.next()
 			if err == io.EOF {
@@ -178,41 +209,46 @@ func (s *Source) readInput(ctx context.Context, in *input, prog *progress, row f
 			if err != nil {
 				return in.wrapErr(err)
 			}
-			var ferr error
-			ch.lines(func(l []byte, line int) {
-				if ferr == nil {
-					ferr = counted(l, line)
+			ch.rows(maxRow, func(l []byte, line int) {
+				if cbErr == nil {
+					row(l, line)
+				}
+			}, func(line int) {
+				if cbErr == nil {
+					dec.skipRow(reasonTooLarge, line)
 				}
 			})
 			ch.release()
-			if ferr != nil {
-				return ferr
+			if cbErr != nil {
+				return cbErr
 			}
 		}
 	case formatDocument:
-		d := newDocReader(in.r)
+		d := newDocReader(in.r, maxRow)
 		for {
 			v, line, err := d.next()
-			if err == io.EOF {
+			switch {
+			case err == io.EOF:
 				return nil
-			}
-			if errors.Is(err, errDocSyntax) {
-				bad(reasonBadDocument, line)
+			case errors.Is(err, errDocSyntax):
+				dec.skipRow(reasonBadDocument, line)
 				return nil
-			}
-			if err != nil {
+			case errors.Is(err, errTooLarge):
+				dec.skipRow(reasonTooLarge, line)
+				continue
+			case err != nil:
 				return in.wrapErr(err)
 			}
-			if err := counted(v, line); err != nil {
+			if err := row(v, line); err != nil {
 				return err
 			}
 		}
 	case formatCSV:
-		err := csvRows(in.r, counted, func(line int) { bad(reasonBadCSV, line) })
+		err := csvRows(in, dec, maxRow, row)
 		if cbErr != nil {
 			return cbErr
 		}
-		return in.wrapErr(err)
+		return err
 	}
 	return fmt.Errorf("%s: unknown format", in.path)
 }
@@ -226,20 +262,12 @@ func (s *Source) eventsNDJSON(ctx context.Context, in *input, f *eventFilter, pr
 		return rep, err
 	}
 	workers := s.workers()
-	c := newChunker(in.r)
+	maxRow := s.maxRow()
+	c := newChunker(in.r, maxRow)
 
 	decode := func(d *eventDecoder, ch *chunk) {
-		data, line := ch.data, ch.line
-		for len(data) > 0 {
-			i := bytes.IndexByte(data, '\n')
-			if i < 0 {
-				d.row(data, line, nil, 0)
-				break
-			}
-			d.row(data[:i], line, nil, 0)
-			data = data[i+1:]
-			line++
-		}
+		ch.rows(maxRow, func(l []byte, line int) { d.row(l, rowCtx{line: line}) },
+			func(line int) { d.skipRow(reasonTooLarge, line) })
 	}
 	deliver := func(d *eventDecoder) error {
 		for i := range d.out {
@@ -251,7 +279,7 @@ func (s *Source) eventsNDJSON(ctx context.Context, in *input, f *eventFilter, pr
 	}
 
 	if workers <= 1 {
-		d := &eventDecoder{f: f, src: in.path}
+		d := newEventDecoder(f, in.path, in.anyKeyOrder)
 		for {
 			if err := ctx.Err(); err != nil {
 				rep.Merge(d.rep)
@@ -328,7 +356,7 @@ func (s *Source) eventsNDJSON(ctx context.Context, in *input, f *eventFilter, pr
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				d := &eventDecoder{f: f, src: in.path}
+				d := newEventDecoder(f, in.path, in.anyKeyOrder)
 				decode(d, j.ch)
 				j.res <- result{j.ch, d}
 			}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
@@ -41,6 +42,37 @@ func scalarText(v []byte, kind byte, scratch []byte) ([]byte, fieldStatus) {
 	default:
 		return nil, fieldBad
 	}
+}
+
+// str returns a scalar's text as a new string ("" for null and missing
+// values), invalid UTF-8 replaced (see validText).
+func str(v []byte, kind byte, scratch []byte) string {
+	t, st := scalarText(v, kind, scratch)
+	if st != fieldOK {
+		return ""
+	}
+	return validText(t)
+}
+
+// validText returns t as a string with each byte that is not part of valid
+// UTF-8 replaced by U+FFFD, as encoding/json decodes such bytes: a row
+// saved as cp1252 (say "M\xfcnchen") decodes to the same fields whatever
+// the connector. Rows are kept verbatim elsewhere (NetworkEvent.Raw).
+func validText(t []byte) string {
+	if utf8.Valid(t) {
+		return string(t)
+	}
+	b := make([]byte, 0, len(t)+8)
+	for len(t) > 0 {
+		r, n := utf8.DecodeRune(t)
+		if r == utf8.RuneError && n == 1 {
+			b = utf8.AppendRune(b, utf8.RuneError)
+		} else {
+			b = append(b, t[:n]...)
+		}
+		t = t[n:]
+	}
+	return string(b)
 }
 
 // parsePort reads a port written as a JSON number or a string of digits.

@@ -28,21 +28,22 @@ func Connect(ctx context.Context, cfg cluster.Config, opts ...cluster.Option) (*
 	}
 	info, err := cluster.DetectServer(ctx, d, d.secrets...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to opensearch %s: %w", d.where, err)
+		return nil, cluster.ConnectError(cluster.OpenSearch, cfg, err)
 	}
 	if err := cluster.CheckFlavor(info, cluster.OpenSearch); err != nil {
 		return nil, fmt.Errorf("connect to opensearch %s: %w", d.where, err)
 	}
-	opts = append([]cluster.Option{cluster.WithSecrets(d.secrets...)}, opts...)
+	opts = append([]cluster.Option{cluster.WithSecrets(d.secrets...), cluster.WithIdentity(d.identity)}, opts...)
 	return cluster.NewClient(d, info, opts...), nil
 }
 
 // Doer sends cluster requests through opensearch-go's transport.
 type Doer struct {
-	client  *opensearch.Client
-	timeout time.Duration
-	secrets []string
-	where   string // redacted URLs, for messages
+	client   *opensearch.Client
+	timeout  time.Duration
+	secrets  []string
+	where    string // redacted URLs, for messages
+	identity string // cfg.Identity()
 }
 
 // NewDoer builds the official client without contacting the server.
@@ -78,7 +79,7 @@ func NewDoer(cfg cluster.Config) (*Doer, error) {
 		return nil, cluster.ConfigErrorf("opensearch client: %s", cluster.Redact(err.Error(), cfg.Secrets()...))
 	}
 	return &Doer{client: c, timeout: cfg.EffectiveTimeout(), secrets: cfg.Secrets(),
-		where: fmt.Sprint(cfg.URLs)}, nil
+		where: fmt.Sprint(cfg.URLs), identity: cfg.Identity()}, nil
 }
 
 // Do performs one request, bounded by the configured timeout. The client's

@@ -51,6 +51,9 @@ type fakeStack struct {
 	basePath string
 	// importAnswer is the JSON body of a 200 import answer; "" = all succeeded.
 	importAnswer string
+	// version, when set, makes the mock check each imported object the way
+	// that product version does (checkObjects) and answer per-object errors.
+	version string
 	// deleteStatus maps "type/id" to the status DELETE answers (default 200).
 	deleteStatus map[string]int
 
@@ -113,6 +116,12 @@ func (f *fakeStack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		n := bytes.Count(bytes.TrimSpace(c.Parts[0].Body), []byte("\n")) + 1
+		if f.version != "" {
+			errs := checkObjects(f.kind, f.version, c.Parts[0].Body)
+			b, _ := json.Marshal(map[string]any{"success": len(errs) == 0, "successCount": n - len(errs), "errors": errs})
+			w.Write(b)
+			return
+		}
 		fmt.Fprintf(w, `{"success":true,"successCount":%d,"successResults":[]}`, n)
 	case r.Method == http.MethodDelete && strings.Contains(p, "/api/saved_objects/"):
 		f.record(c)
@@ -438,5 +447,209 @@ func TestTargetNeverLogsSecrets(t *testing.T) {
 	}
 	if !strings.Contains(out, "kibana.example") || !strings.Contains(out, "elastic") {
 		t.Fatalf("log output lost the useful fields:\n%s", out)
+	}
+}
+
+// semver parses "a.b.c" (missing parts are 0).
+func semver(v string) [3]int {
+	var out [3]int
+	for i, p := range strings.SplitN(v, ".", 3) {
+		fmt.Sscanf(p, "%d", &out[i])
+	}
+	return out
+}
+
+func newer(a, b string) bool {
+	x, y := semver(a), semver(b)
+	for i := range x {
+		if x[i] != y[i] {
+			return x[i] > y[i]
+		}
+	}
+	return false
+}
+
+// osdKnows is the newest migrationVersion OSD 2.x registers per type
+// (dashboards-formats.md §1.2).
+var osdKnows = map[string]string{"index-pattern": "7.6.0", "search": "7.9.3", "visualization": "7.10.0", "dashboard": "7.9.3"}
+
+// checkObjects is what the mock refuses of an import, per product and
+// version, following the documented rules (dashboards-formats.md §1.1,
+// §1.2, §2):
+//   - a reference to an object neither in the file nor on the server (the
+//     mock's server is empty): missing_references;
+//   - OSD: a migrationVersion newer than OSD knows ("belongs to a more
+//     recent version");
+//   - Kibana: a coreMigrationVersion or a type version (typeMigrationVersion,
+//     or a legacy migrationVersion) newer than the server's version, and one
+//     older than the previous major: an export imports into the same
+//     version, a newer minor or the next major only, so 7.x objects are not
+//     supported on 9.x.
+func checkObjects(kind Kind, version string, ndjson []byte) []map[string]any {
+	type obj struct {
+		Type                 string            `json:"type"`
+		ID                   string            `json:"id"`
+		MigrationVersion     map[string]string `json:"migrationVersion"`
+		CoreMigrationVersion string            `json:"coreMigrationVersion"`
+		TypeMigrationVersion string            `json:"typeMigrationVersion"`
+		References           []struct{ Type, ID string }
+	}
+	var objs []obj
+	have := map[string]bool{}
+	for _, line := range bytes.Split(bytes.TrimSpace(ndjson), []byte("\n")) {
+		var o obj
+		if json.Unmarshal(line, &o) != nil || o.Type == "" {
+			continue
+		}
+		objs = append(objs, o)
+		have[o.Type+"/"+o.ID] = true
+	}
+	var errs []map[string]any
+	fail := func(o obj, typ, msg string) {
+		errs = append(errs, map[string]any{"id": o.ID, "type": o.Type, "error": map[string]any{"type": typ, "message": msg}})
+	}
+	for _, o := range objs {
+		var missing []map[string]string
+		for _, r := range o.References {
+			if !have[r.Type+"/"+r.ID] {
+				missing = append(missing, map[string]string{"type": r.Type, "id": r.ID})
+			}
+		}
+		if len(missing) > 0 {
+			errs = append(errs, map[string]any{"id": o.ID, "type": o.Type, "error": map[string]any{"type": "missing_references", "references": missing}})
+			continue
+		}
+		v := o.TypeMigrationVersion
+		if v == "" {
+			v = o.MigrationVersion[o.Type]
+		}
+		switch {
+		case kind == OpenSearchDashboards && newer(v, osdKnows[o.Type]):
+			fail(o, "unknown", fmt.Sprintf("Document %q has property %q which belongs to a more recent version of OpenSearch Dashboards [%s]", o.ID, o.Type, v))
+		case kind == Kibana && (newer(o.CoreMigrationVersion, version) || newer(v, version)):
+			fail(o, "unknown", fmt.Sprintf("Document %q belongs to a more recent version of Kibana [%s] than this one [%s]", o.ID, v, version))
+		case kind == Kibana && semver(v)[0] < semver(version)[0]-1:
+			fail(o, "unknown", fmt.Sprintf("Document %q was exported from Kibana %s: Kibana %s imports exports of %d.x or later", o.ID, v, version, semver(version)[0]-1))
+		}
+	}
+	return errs
+}
+
+// TestImportByProductVersion: the bundle for each product imports into the
+// product versions it is meant for, checked by a mock that applies each
+// version's documented import rules (checkObjects): the OSD bundle into OSD
+// 2.19, the Kibana bundle into Kibana 8.19 and 9.1. The 7.x format (the
+// OSD bundle, and the Kibana bundle as it was) is refused by Kibana 9, and
+// the Kibana bundle's dashboard (typeMigrationVersion 8.9.0) by Kibana 8.8.
+func TestImportByProductVersion(t *testing.T) {
+	cases := map[string]struct {
+		kind       Kind
+		version    string
+		bundle     string
+		wantFailed []string // type/id of the refused objects
+	}{
+		"osd 2.19 takes the osd bundle":       {kind: OpenSearchDashboards, version: "2.19.0", bundle: dashboards.KindOpenSearchDashboards},
+		"kibana 8.19 takes the kibana bundle": {kind: Kibana, version: "8.19.0", bundle: dashboards.KindKibana},
+		"kibana 9.1 takes the kibana bundle":  {kind: Kibana, version: "9.1.0", bundle: dashboards.KindKibana},
+		"kibana 9.1 refuses the 7.x format": {kind: Kibana, version: "9.1.0", bundle: dashboards.KindOpenSearchDashboards,
+			wantFailed: allObjects(t, dashboards.KindOpenSearchDashboards)},
+		"kibana 8.8 is older than the kibana bundle's dashboard": {kind: Kibana, version: "8.8.0", bundle: dashboards.KindKibana,
+			wantFailed: []string{"dashboard/" + dashboards.DashboardID}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			fake := &fakeStack{kind: tc.kind, version: tc.version}
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			res, err := Import(context.Background(), Target{Kind: tc.kind, URL: srv.URL}, bundle(t, tc.bundle), true)
+			var failed []string
+			for _, e := range res.Errors {
+				failed = append(failed, e.Type+"/"+e.ID)
+			}
+			if strings.Join(failed, " ") != strings.Join(tc.wantFailed, " ") {
+				t.Errorf("refused %v, want %v (%v)", failed, tc.wantFailed, err)
+			}
+			if (err == nil) != (len(tc.wantFailed) == 0) {
+				t.Errorf("err = %v", err)
+			}
+			if len(tc.wantFailed) == 0 {
+				checkReceivedShape(t, tc.bundle, fake.only(t).Parts[0].Body)
+			}
+		})
+	}
+}
+
+func allObjects(t *testing.T, kind string) []string {
+	refs, err := dashboards.ObjectRefs(bundle(t, kind))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range refs {
+		out = append(out, r.Type+"/"+r.ID)
+	}
+	return out
+}
+
+// checkReceivedShape checks the file the server received for its product:
+// the Kibana bundle's objects each carry typeMigrationVersion and
+// coreMigrationVersion and no migrationVersion, the OSD bundle's a
+// migrationVersion and none of Kibana 8's fields; in both, every reference
+// resolves within the file and every dashboard panel has its reference
+// (named "<panelIndex>:<panelRefName>" in Kibana 8, "<panelRefName>" in
+// 7.x).
+func checkReceivedShape(t *testing.T, kind string, body []byte) {
+	t.Helper()
+	type object struct {
+		Type, ID             string
+		MigrationVersion     map[string]string `json:"migrationVersion"`
+		CoreMigrationVersion string            `json:"coreMigrationVersion"`
+		TypeMigrationVersion string            `json:"typeMigrationVersion"`
+		References           []struct{ Name, Type, ID string }
+		Attributes           struct {
+			PanelsJSON string `json:"panelsJSON"`
+		}
+	}
+	var objs []object
+	have := map[string]bool{}
+	for _, line := range bytes.Split(bytes.TrimSpace(body), []byte("\n")) {
+		var o object
+		if err := json.Unmarshal(line, &o); err != nil {
+			t.Fatalf("line %s: %v", line, err)
+		}
+		objs = append(objs, o)
+		have[o.Type+"/"+o.ID] = true
+	}
+	for _, o := range objs {
+		if kind == dashboards.KindKibana {
+			if o.TypeMigrationVersion == "" || o.CoreMigrationVersion != "8.8.0" || o.MigrationVersion != nil {
+				t.Errorf("%s/%s: typeMigrationVersion %q coreMigrationVersion %q migrationVersion %v", o.Type, o.ID, o.TypeMigrationVersion, o.CoreMigrationVersion, o.MigrationVersion)
+			}
+		} else if o.MigrationVersion[o.Type] == "" || o.TypeMigrationVersion != "" || o.CoreMigrationVersion != "" {
+			t.Errorf("%s/%s: migrationVersion %v, typeMigrationVersion %q", o.Type, o.ID, o.MigrationVersion, o.TypeMigrationVersion)
+		}
+		names := map[string]bool{}
+		for _, r := range o.References {
+			names[r.Name] = true
+			if !have[r.Type+"/"+r.ID] {
+				t.Errorf("%s/%s: reference %s → %s/%s is not in the file", o.Type, o.ID, r.Name, r.Type, r.ID)
+			}
+		}
+		if o.Type != "dashboard" {
+			continue
+		}
+		var panels []struct{ PanelIndex, PanelRefName string }
+		if err := json.Unmarshal([]byte(o.Attributes.PanelsJSON), &panels); err != nil || len(panels) == 0 {
+			t.Fatalf("dashboard panels: %v", err)
+		}
+		for _, p := range panels {
+			ref := p.PanelRefName
+			if kind == dashboards.KindKibana {
+				ref = p.PanelIndex + ":" + p.PanelRefName
+			}
+			if !names[ref] {
+				t.Errorf("dashboard panel %s: no reference named %q", p.PanelIndex, ref)
+			}
+		}
 	}
 }

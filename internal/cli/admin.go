@@ -179,7 +179,7 @@ func (o *opStream) Progress(ctx context.Context, p plugin.Progress) error {
 	return nil
 }
 
-func (o *opStream) Alerts(ctx context.Context, batch []plugin.Alert) error {
+func (o *opStream) Alerts(ctx context.Context, batch plugin.AlertBatch) error {
 	if o.next != nil {
 		return o.next.Alerts(ctx, batch)
 	}

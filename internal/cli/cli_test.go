@@ -108,7 +108,9 @@ func TestRunTableAndSummary(t *testing.T) {
 		"skipped bad JSON: 1 (first: DeviceInfo.ndjson:5)",
 		"network events: 8 rows read, 1 skipped, 3 candidates",
 		"skipped bad RemoteIP: 1 (first: ev.ndjson:6)",
-		"alerts:         2 matched, 2 written to stdout",
+		"other tables (not read): DeviceInfo: 3, DeviceProcessEvents: 2",
+		"missing columns: old.csv: RemoteIP, LocalPort",
+		"alerts:         2 matched\n  written to:     stdout: 2 written (table)\n",
 	} {
 		if !strings.Contains(errOut, w) {
 			t.Errorf("summary lacks %q:\n%s", w, errOut)
@@ -162,6 +164,47 @@ cluster:
 	}
 }
 
+// TestRunSinkSettings: --no-index and --allow-empty-feed (and their config
+// keys) reach the plugin; --no-index only for cluster runs.
+func TestRunSinkSettings(t *testing.T) {
+	h := newHarness(t, "ok")
+	dumpFile := filepath.Join(t.TempDir(), "dump.json")
+	t.Setenv(envDump, dumpFile)
+	cluster := []string{"--source", "opensearch", "--url", "http://127.0.0.1:9200", "--device-info-index", "di", "--network-events-index", "ev",
+		"--feed", filepath.Join(h.dir, "ipsum.txt")}
+	cfg := h.write("sinks.yaml", "allow_empty_feed: true\ncluster:\n  no_index: true\n")
+	tests := map[string]struct {
+		args       []string
+		noIndex    bool
+		allowEmpty bool
+		summary    string
+	}{
+		"file run":              {args: h.inputs()},
+		"cluster run":           {args: cluster},
+		"flags":                 {args: append(slices.Clone(cluster), "--no-index", "--allow-empty-feed"), noIndex: true, allowEmpty: true, summary: "(--no-index)"},
+		"config":                {args: append(slices.Clone(cluster), "--config", cfg), noIndex: true, allowEmpty: true, summary: "(--no-index)"},
+		"flags override config": {args: append(slices.Clone(cluster), "--config", cfg, "--no-index=false", "--allow-empty-feed=false")},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			code, _, errOut := h.main(context.Background(), append([]string{"run", "--out", filepath.Join(h.dir, "a.ndjson")}, tc.args...)...)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var s wire.Settings
+			if err := json.Unmarshal(h.dumped(dumpFile)["settings"], &s); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Cluster != nil && s.Cluster.NoIndex; got != tc.noIndex || s.AllowEmptyFeed != tc.allowEmpty {
+				t.Errorf("no_index %v, allow_empty_feed %v; want %v, %v", got, s.AllowEmptyFeed, tc.noIndex, tc.allowEmpty)
+			}
+			if tc.summary != "" && !strings.Contains(errOut, tc.summary) {
+				t.Errorf("summary lacks %q:\n%s", tc.summary, errOut)
+			}
+		})
+	}
+}
+
 func TestRunWritesOutputFile(t *testing.T) {
 	h := newHarness(t, "ok")
 	out := filepath.Join(h.dir, "alerts.ndjson")
@@ -180,7 +223,7 @@ func TestRunWritesOutputFile(t *testing.T) {
 		t.Errorf("output %q, want %q", b, want)
 	}
 	assertNoTemps(t, h.dir)
-	if !strings.Contains(errOut, "2 written to "+out) {
+	if !strings.Contains(errOut, "written to:     file "+out+": 2 written (ndjson)") {
 		t.Errorf("summary: %s", errOut)
 	}
 }
@@ -322,6 +365,12 @@ func TestUsageErrors(t *testing.T) {
 		"bad group window":        {args: append([]string{"run", "--group-by", "host.id", "--group-window", "daily"}, h.inputs()...), code: ExitUsage, want: `--group-window "daily"`},
 		"feed without subcommand": {args: []string{"feed"}, code: ExitUsage, want: "feed: want a subcommand"},
 		"feed load without file":  {args: []string{"feed", "load"}, code: ExitUsage, want: "--file is required"},
+		"password not UTF-8": {args: append([]string{"run", "--password-file", h.write("latin1.txt", "caf\xe9\n")}, h.inputs()...),
+			code: ExitUsage, want: "the secret is not valid UTF-8"},
+		"no index and an alert index": {args: []string{"run", "--source", "opensearch", "--url", "http://127.0.0.1:1", "--no-index", "--alert-index", "edgewatch-alerts-x"},
+			code: ExitUsage, want: "--no-index writes no alert index"},
+		"out into a missing directory": {args: append([]string{"run", "--out", filepath.Join(h.dir, "nodir", "a.ndjson")}, h.inputs()...),
+			code: ExitUsage, want: "--out: create output"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

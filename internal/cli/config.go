@@ -46,6 +46,7 @@ type Config struct {
 	FeedName       string     `yaml:"feed_name"`
 	MinLevel       *int       `yaml:"min_level"`
 	KeepNonGlobal  bool       `yaml:"keep_non_global"`
+	AllowEmptyFeed bool       `yaml:"allow_empty_feed"`
 	From           string     `yaml:"from"`
 	To             string     `yaml:"to"`
 	FacingLookback string     `yaml:"facing_lookback"`
@@ -69,6 +70,7 @@ type Config struct {
 		ProfileFields      map[string]string `yaml:"profile_fields"`
 		IndicatorFeed      string            `yaml:"indicator_feed"`
 		AlertIndex         string            `yaml:"alert_index"`
+		NoIndex            bool              `yaml:"no_index"`
 	} `yaml:"cluster"`
 }
 

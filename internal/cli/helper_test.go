@@ -71,10 +71,10 @@ func fakeAlerts(n int) []plugin.Alert {
 	out := make([]plugin.Alert, n)
 	for i := range out {
 		id := fmt.Sprintf("id-%d", i)
-		out[i] = plugin.Alert{ID: id, Document: json.RawMessage(fmt.Sprintf(`{"event":{"id":%q}}`, id)),
+		out[i] = plugin.Alert{Document: json.RawMessage(fmt.Sprintf(`{"event":{"id":%q}}`, id)),
 			Row: plugin.Row{Timestamp: time.Date(2026, 1, 2, 8, 0, i, 0, time.UTC), DeviceName: "web01.contoso.com",
 				ThreatIntelligenceIP: "45.155.205.233", LocalPort: 443, InitiatingProcessFileName: "nginx",
-				RemotePort: 51515 + i, IPsumCount: 9, Severity: "critical"}}
+				RemotePort: 51515 + i, IPsumCount: 9, Severity: "critical", ID: id}}
 	}
 	return out
 }
@@ -82,7 +82,8 @@ func fakeAlerts(n int) []plugin.Alert {
 const fakeSummary = `{"run_id":"fake-run","source":"file","indicators":{"loaded":3,"dropped":{"private":1},"invalid":1,
 "feeds":[{"source":"ipsum.txt","invalid":1,"invalid_lines":[7]}]},"device_info":{"read":5,"skipped":{"bad JSON":1},
 "examples":{"bad JSON":[{"source":"DeviceInfo.ndjson","line":5}]},"facing_ports":2,"devices":1},
-"events":{"read":8,"candidates":3,"skipped":{"bad RemoteIP":1},"examples":{"bad RemoteIP":[{"source":"ev.ndjson","line":6}]}},
+"events":{"read":8,"candidates":3,"skipped":{"bad RemoteIP":1},"examples":{"bad RemoteIP":[{"source":"ev.ndjson","line":6}]},
+"other_tables":{"DeviceProcessEvents":2,"DeviceInfo":3},"missing_columns":{"old.csv":["RemoteIP","LocalPort"]}},
 "alerts":{"matched":2}}`
 
 func (f *fakePlugin) Run(ctx context.Context, req plugin.RunRequest, s plugin.Stream) (plugin.Result, error) {
@@ -90,7 +91,7 @@ func (f *fakePlugin) Run(ctx context.Context, req plugin.RunRequest, s plugin.St
 	if err := s.Progress(ctx, plugin.Progress{Stage: "events", Done: 1, Total: 2, Unit: "rows"}); err != nil {
 		return plugin.Result{}, err
 	}
-	if err := s.Alerts(ctx, fakeAlerts(2)); err != nil {
+	if err := s.Alerts(ctx, plugin.NewAlertBatch(fakeAlerts(2))); err != nil {
 		return plugin.Result{}, err
 	}
 	if f.block {
@@ -128,7 +129,7 @@ var fakeOps = func() *plugin.Mux {
 			{Document: json.RawMessage(`{"@timestamp":"2026-01-02T08:00:00Z","event":{"id":"a1","severity":99},"source":{"ip":"45.155.205.233"},"host":{"name":"web01"},"destination":{"port":443},"edgewatch":{"severity":"critical"}}`)},
 			{Document: json.RawMessage(`{"not":"an alert"}`)},
 		}
-		if err := s.Alerts(ctx, docs); err != nil {
+		if err := s.Alerts(ctx, plugin.NewAlertBatch(docs)); err != nil {
 			return wire.ReportData{}, err
 		}
 		return wire.ReportData{Source: "fake index " + a.Settings.AlertIndexOf(), TotalAlerts: 3,

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/plugin"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // AtomicFile is an output file that appears under its name only when the
@@ -28,13 +30,16 @@ type AtomicFile struct {
 	direct bool // path is a device, pipe or socket: written in place
 }
 
+// errIsDir: an output path names a directory.
+var errIsDir = errors.New("is a directory")
+
 // CreateAtomic starts writing path. A path that exists and is not a regular
 // file (/dev/null, /dev/stdout, a named pipe) is written in place: renaming
 // over it would replace the device with a file.
 func CreateAtomic(path string) (*AtomicFile, error) {
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
 		if fi.IsDir() {
-			return nil, fmt.Errorf("create output %s: is a directory", path)
+			return nil, fmt.Errorf("create output %s: %w", path, errIsDir)
 		}
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
@@ -114,9 +119,9 @@ func WriteFileAtomic(path string, data []byte) error {
 	return a.Commit()
 }
 
-// alertWriter renders alerts in one output format.
+// alertWriter renders alert batches in one output format.
 type alertWriter interface {
-	Write(batch []plugin.Alert) error
+	Write(batch plugin.AlertBatch) error
 	Flush() error
 }
 
@@ -130,19 +135,13 @@ func newAlertWriter(format string, w io.Writer) (alertWriter, error) {
 	return nil, usageErrorf("--format %q: want ndjson or table", format)
 }
 
-// ndjsonWriter writes one ECS alert document per line.
+// ndjsonWriter writes the ECS alert documents, one per line: the bytes the
+// plugin encoded, as they are.
 type ndjsonWriter struct{ w *bufio.Writer }
 
-func (n *ndjsonWriter) Write(batch []plugin.Alert) error {
-	for i := range batch {
-		if _, err := n.w.Write(batch[i].Document); err != nil {
-			return err
-		}
-		if err := n.w.WriteByte('\n'); err != nil {
-			return err
-		}
-	}
-	return nil
+func (n *ndjsonWriter) Write(batch plugin.AlertBatch) error {
+	_, err := n.w.Write(batch.NDJSON)
+	return err
 }
 
 func (n *ndjsonWriter) Flush() error { return n.w.Flush() }
@@ -162,8 +161,7 @@ const tableFlushRows = 10000
 
 type tableRow struct {
 	plugin.Row
-	feed  string // threat.feed.name
-	ipsum bool   // the indicator is IPsum's (threat.indicator.provider)
+	ipsum bool // the indicator is IPsum's (threat.indicator.provider)
 	// count is a grouped alert's edgewatch.suppression.docs_count (-1 for
 	// an alert of one event).
 	count int64
@@ -177,10 +175,25 @@ type tableWriter struct {
 
 func newTableWriter(w io.Writer) *tableWriter { return &tableWriter{out: w} }
 
-func (t *tableWriter) Write(batch []plugin.Alert) error {
-	for i := range batch {
-		feed, ipsum, count := alertColumns(batch[i].Document)
-		t.rows = append(t.rows, tableRow{Row: batch[i].Row, feed: feed, ipsum: ipsum, count: count})
+// Write takes the batch's display columns (the host asks for them with a
+// table); only a plugin that predates the feed columns makes it read the
+// feed from the documents, and only a grouped alert's document is read for
+// its event count.
+func (t *tableWriter) Write(batch plugin.AlertBatch) error {
+	if batch.Rows == nil && len(batch.NDJSON) > 0 {
+		return fmt.Errorf("%w: alerts without display columns for the table", plugin.ErrInvalidResponse)
+	}
+	for i, doc := range batch.Documents() {
+		r := tableRow{Row: batch.Rows[i], count: -1}
+		if (r.Feed == "" && r.Provider == "") || bytes.Contains(doc, suppressionKey) {
+			var feed, provider string
+			feed, provider, r.count = alertColumns(doc)
+			if r.Feed == "" && r.Provider == "" {
+				r.Feed, r.Provider = feed, provider
+			}
+		}
+		r.ipsum = r.Provider == "" || strings.EqualFold(r.Provider, "IPsum")
+		t.rows = append(t.rows, r)
 		if len(t.rows) == tableFlushRows {
 			if err := t.flushBlock(); err != nil {
 				return err
@@ -190,11 +203,15 @@ func (t *tableWriter) Write(batch []plugin.Alert) error {
 	return nil
 }
 
+// suppressionKey is in the document of a grouped alert (and, rarely, in a
+// raw Defender record: the document is then read for nothing).
+var suppressionKey = []byte(`"suppression":`)
+
 // alertColumns reads what the table shows of an alert document beyond its
-// row: the feed's name and whether it is IPsum (a document that names no
-// provider, from an older plugin, is IPsum's), and a grouped alert's event
-// count (-1 when the alert is not grouped).
-func alertColumns(doc []byte) (name string, ipsum bool, count int64) {
+// row: the feed's name and provider (a document that names no provider,
+// from an older plugin, is IPsum's), and a grouped alert's event count (-1
+// when the alert is not grouped).
+func alertColumns(doc []byte) (name, provider string, count int64) {
 	var d struct {
 		Threat struct {
 			Indicator struct {
@@ -211,12 +228,11 @@ func alertColumns(doc []byte) (name string, ipsum bool, count int64) {
 		} `json:"edgewatch"`
 	}
 	_ = json.Unmarshal(doc, &d)
-	p := d.Threat.Indicator.Provider
 	count = -1
 	if s := d.Edgewatch.Suppression; s != nil {
 		count = s.DocsCount
 	}
-	return d.Threat.Feed.Name, p == "" || strings.EqualFold(p, "IPsum"), count
+	return d.Threat.Feed.Name, d.Threat.Indicator.Provider, count
 }
 
 func (t *tableWriter) flushBlock() error {
@@ -271,7 +287,7 @@ func (t *tableWriter) flushBlock() error {
 			fields = append(fields, count(r.IPsumCount, r.ipsum))
 		}
 		if feeds {
-			fields = append(fields, dash(r.feed))
+			fields = append(fields, dash(r.Feed))
 		}
 		fields = append(fields, dash(r.Severity))
 		if grouped {
@@ -323,22 +339,26 @@ func (r *runStream) Progress(_ context.Context, p plugin.Progress) error {
 	return nil
 }
 
-func (r *runStream) Alerts(_ context.Context, batch []plugin.Alert) error {
+func (r *runStream) Alerts(_ context.Context, batch plugin.AlertBatch) error {
 	if err := r.out.Write(batch); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
-	r.written += len(batch)
+	r.written += batch.Len()
 	r.progress.Alerts(r.written)
 	return nil
 }
 
-// errUsage marks an error caused by how edgewatch was invoked (exit 2).
+// errUsage marks an error caused by how edgewatch was invoked: a flag, an
+// argument, the config file, an input file (exit 2). It is an input error
+// (wire.ErrInput), the kind the plugin reports for its own input errors.
 var errUsage = errors.New("usage")
 
 type usageError struct{ msg string }
 
-func (u *usageError) Error() string        { return u.msg }
-func (u *usageError) Is(target error) bool { return target == errUsage }
+func (u *usageError) Error() string { return u.msg }
+func (u *usageError) Is(target error) bool {
+	return target == errUsage || target == wire.ErrInput
+}
 
 func usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}

@@ -158,10 +158,10 @@ type reportStream struct {
 
 func (r *reportStream) Progress(context.Context, plugin.Progress) error { return nil }
 
-func (r *reportStream) Alerts(_ context.Context, batch []plugin.Alert) error {
-	for _, a := range batch {
+func (r *reportStream) Alerts(_ context.Context, batch plugin.AlertBatch) error {
+	for _, doc := range batch.Documents() {
 		r.n++
-		r.sum.AddDocument(a.Document, r.index, r.n)
+		r.sum.AddDocument(doc, r.index, r.n)
 	}
 	return nil
 }

@@ -21,11 +21,11 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Exit codes.
+// Exit codes: one taxonomy for every command (wire.ErrInput).
 const (
 	ExitOK    = 0
-	ExitError = 1 // the run (or operation) failed
-	ExitUsage = 2 // edgewatch was invoked wrongly: flags, config, missing input
+	ExitError = 1 // the run (or operation) failed: the cluster, a write, the plugin
+	ExitUsage = 2 // a usage or input error: flags, config, input files, feeds, indices
 )
 
 // Environment variables the host reads secrets from. They are never passed
@@ -46,6 +46,9 @@ type Env struct {
 	Executable string
 	// StderrIsTerminal enables the progress line.
 	StderrIsTerminal bool
+	// OwnProcess says that Main is the process's whole life (cmd/edgewatch),
+	// so that a command may tune the runtime (run: relayProcs).
+	OwnProcess bool
 }
 
 // Run is cmd/edgewatch's main: it wires signals (the first Ctrl-C or SIGTERM
@@ -66,6 +69,7 @@ func Run(args []string) int {
 		Getenv:           os.Getenv,
 		Executable:       exe,
 		StderrIsTerminal: isatty.IsTerminal(os.Stderr.Fd()) || isatty.IsCygwinTerminal(os.Stderr.Fd()),
+		OwnProcess:       true,
 	})
 }
 
@@ -108,8 +112,11 @@ func (r *reportedError) Is(t error) bool {
 	return t == errReported || (r.usage && t == errUsage)
 }
 
+// exitCode sorts an error: a usage error of the host, or an input error
+// of the host or the plugin (wire.ErrInput, which the plugin client gives
+// the plugin's InvalidArgument answers), exits 2; anything else 1.
 func exitCode(err error) int {
-	if errors.Is(err, errUsage) {
+	if errors.Is(err, errUsage) || errors.Is(err, wire.ErrInput) {
 		return ExitUsage
 	}
 	return ExitError
@@ -220,7 +227,7 @@ func (a *app) setup(cmd *cobra.Command) error {
 	if !ok {
 		return usageErrorf("--log-level %q: want trace, debug, info, warn or error", a.logLevel)
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationText}
 	switch a.logFormat {
 	case "text":
 		a.log = slog.New(slog.NewTextHandler(a.env.Stderr, opts))
@@ -230,6 +237,15 @@ func (a *app) setup(cmd *cobra.Command) error {
 		return usageErrorf("--log-format %q: want text or json", a.logFormat)
 	}
 	return nil
+}
+
+// durationText writes a duration as its text ("1.5s"), in JSON logs too
+// (where slog would write nanoseconds).
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }
 
 // pickString returns the flag value when the flag was given, else the

@@ -52,6 +52,11 @@ func (f *stackFlags) args(a *app, cmd *cobra.Command) (wire.StackArgs, map[strin
 	case f.tenant != "" && f.kibana != "":
 		return wire.StackArgs{}, nil, usageErrorf("--tenant is an OpenSearch Dashboards feature; Kibana uses --space")
 	}
+	if f.detection != "" {
+		if err := wire.ValidateDetectionName(f.detection); err != nil {
+			return wire.StackArgs{}, nil, usageErrorf("--detection: %v", err)
+		}
+	}
 	s, secrets, err := a.adminSettings(cmd, &f.adminFlags)
 	if err != nil {
 		return wire.StackArgs{}, nil, err
@@ -72,6 +77,7 @@ func (a *app) installCommand() *cobra.Command {
 	var retentionDays int
 	var triggers bool
 	var edgewatchURL, tokenFile, triggerInterval string
+	var printRoles bool
 	cmd := &cobra.Command{
 		Use:   "install",
 		Short: "Prepare a stack: index templates, retention policy, dashboards, triggers",
@@ -85,8 +91,12 @@ the exit status is 1 when a step failed.`,
   edgewatch install --elasticsearch https://es:9200 --username elastic --password-file pw \
                     --kibana https://kibana:5601 --space soc --retention-days 30 \
                     --triggers --edgewatch-url https://edgewatch:8443 --edgewatch-token-file token
-  edgewatch install --opensearch http://127.0.0.1:9200 --dry-run`,
+  edgewatch install --opensearch http://127.0.0.1:9200 --dry-run
+  edgewatch install --print-roles --source elasticsearch --device-info-index 'm365-*' --alert-index edgewatch-alerts-soc`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if printRoles {
+				return a.printRoles(cmd, &f)
+			}
 			stack, secrets, err := f.args(a, cmd)
 			if err != nil {
 				return err
@@ -136,6 +146,8 @@ the exit status is 1 when a step failed.`,
 	fs.StringVar(&edgewatchURL, "edgewatch-url", "", "edgewatch serve's base `URL` as the cluster reaches it (with --triggers)")
 	fs.StringVar(&tokenFile, "edgewatch-token-file", "", "file holding the webhook bearer token (or $"+EnvWebhookToken+")")
 	fs.StringVar(&triggerInterval, "trigger-interval", "", "trigger period, e.g. 5m (default 5m)")
+	fs.BoolVar(&printRoles, "print-roles", false, "print the least-privileged detector and installer roles (OpenSearch security, Elasticsearch) "+
+		"for --device-info-index/--network-events-index and --alert-index, and change nothing")
 	return cmd
 }
 

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/google/go-cmp/cmp"
 )
@@ -75,6 +78,9 @@ func TestStackUsageErrors(t *testing.T) {
 		"report missing alerts":  {[]string{"report", "--alerts", filepath.Join(h.dir, "nope.ndjson")}, "--alerts " + filepath.Join(h.dir, "nope.ndjson")},
 		"delete-data on install": {[]string{"install", "--delete-data"}, "unknown flag: --delete-data"},
 		"negative max alerts":    {[]string{"report", "--max-alerts", "-1"}, "--max-alerts -1"},
+		"dotted detection":       {[]string{"install", "--opensearch", "http://a", "--detection", "prod.eu"}, `--detection: detection name "prod.eu": use 1 to 64`},
+		"upper-case detection":   {[]string{"uninstall", "--opensearch", "http://a", "--detection", "Prod"}, `detection name "Prod"`},
+		"status dotted":          {[]string{"status", "--opensearch", "http://a", "--detection", "ok,prod.eu"}, `detection name "prod.eu"`},
 	}
 	h.env[EnvWebhookToken] = ""
 	for name, tc := range cases {
@@ -123,4 +129,114 @@ func TestRenderSteps(t *testing.T) {
 	if !json.Valid(b.Bytes()) {
 		t.Errorf("--json output is not JSON: %s", b.String())
 	}
+}
+
+// TestPrintRoles: install --print-roles prints the bundled roles, fitted
+// to the indices given, without a plugin and without a cluster.
+func TestPrintRoles(t *testing.T) {
+	h := newHarness(t, "ok")
+	// No plugin to start, and a URL nothing answers on: printing the roles
+	// needs neither.
+	if err := os.Remove(filepath.Join(h.pluginDir, "edgewatch-defender-ti")); err != nil {
+		t.Fatal(err)
+	}
+	type roles map[string]map[string]json.RawMessage
+	tests := []struct {
+		name    string
+		args    []string
+		flavors []string
+		check   func(t *testing.T, r roles)
+	}{
+		{name: "both flavors, as bundled", args: nil, flavors: []string{"elasticsearch", "opensearch"},
+			check: func(t *testing.T, r roles) {
+				for _, fl := range []string{"opensearch", "elasticsearch"} {
+					for _, k := range []string{dashboards.RoleDetector, dashboards.RoleInstaller} {
+						want, _ := dashboards.SecurityRole(fl, k, dashboards.RoleOptions{})
+						if got := r[fl][dashboards.RoleName(k)]; !jsonEqual(t, got, want) {
+							t.Errorf("%s %s: %s, want the bundled %s", fl, k, got, want)
+						}
+					}
+				}
+			}},
+		{name: "one flavor, fitted", flavors: []string{"elasticsearch"},
+			args: []string{"--elasticsearch", "https://127.0.0.1:1", "--device-info-index", "m365-di-*", "--network-events-index", "m365-ne-*,m365-di-*",
+				"--alert-index", "edgewatch-alerts-soc"},
+			check: func(t *testing.T, r roles) {
+				var d struct {
+					Indices []struct{ Names []string } `json:"indices"`
+				}
+				if err := json.Unmarshal(r["elasticsearch"]["edgewatch_detector"], &d); err != nil {
+					t.Fatal(err)
+				}
+				if len(d.Indices) < 2 || !cmp.Equal(d.Indices[0].Names, []string{"m365-di-*", "m365-ne-*"}) ||
+					!cmp.Equal(d.Indices[1].Names, []string{"edgewatch-alerts-soc", "edgewatch-alerts-soc-*"}) {
+					t.Errorf("detector indices %+v", d.Indices)
+				}
+			}},
+		{name: "detection names the alert index", flavors: []string{"opensearch"},
+			args: []string{"--source", "opensearch", "--detection", "soc"},
+			check: func(t *testing.T, r roles) {
+				var d struct {
+					Perms []struct {
+						Patterns []string `json:"index_patterns"`
+					} `json:"index_permissions"`
+				}
+				if err := json.Unmarshal(r["opensearch"]["edgewatch_detector"], &d); err != nil {
+					t.Fatal(err)
+				}
+				if len(d.Perms) < 2 || !cmp.Equal(d.Perms[1].Patterns, []string{"edgewatch-alerts-soc", "edgewatch-alerts-soc-*"}) ||
+					!cmp.Equal(d.Perms[0].Patterns, []string{"defender-*"}) {
+					t.Errorf("detector permissions %+v", d.Perms)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := h.main(context.Background(), append([]string{"install", "--print-roles", "--json"}, tt.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var r roles
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			var got []string
+			for fl := range r {
+				got = append(got, fl)
+			}
+			sort.Strings(got)
+			if !cmp.Equal(got, tt.flavors) {
+				t.Errorf("flavors %v, want %v", got, tt.flavors)
+			}
+			tt.check(t, r)
+
+			// The text form: a comment line naming the API, then the
+			// document, for each role.
+			code, out, errOut = h.main(context.Background(), append([]string{"install", "--print-roles"}, tt.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			if n := strings.Count(out, "\n# "); n+1 != 2*len(tt.flavors) || !strings.HasPrefix(out, "# ") {
+				t.Errorf("text form has %d headers for %d flavors:\n%s", n+1, len(tt.flavors), out)
+			}
+			for _, part := range strings.Split(out, "\n# ")[1:] {
+				_, doc, _ := strings.Cut(part, "\n")
+				if !json.Valid([]byte(doc)) {
+					t.Errorf("not JSON after its header: %s", part)
+				}
+			}
+		})
+	}
+}
+
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatalf("%v: %s", err, a)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return cmp.Equal(x, y)
 }

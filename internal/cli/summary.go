@@ -15,8 +15,81 @@ import (
 type runTotals struct {
 	Written int           // alerts written to the output
 	Out     string        // output path, "-" for stdout
+	Format  string        // ndjson or table
+	NoIndex bool          // a cluster run told to write no index
 	Elapsed time.Duration // wall time on the host, plugin start included
 	Startup time.Duration // plugin start-up and handshake
+}
+
+// sink is one place a run's alerts went: its alert index (the plugin
+// counts it), the findings of a grouping detection, the output file or
+// stdout (the host counts them).
+type sink struct {
+	Kind           string `json:"kind"`           // "index", "findings", "file" or "stdout"
+	Name           string `json:"name,omitempty"` // index (alias) name, file path
+	Format         string `json:"format,omitempty"`
+	Written        int    `json:"written"` // file, stdout: alerts written
+	Created        int    `json:"created,omitempty"`
+	AlreadyPresent int    `json:"already_present,omitempty"`
+	Failed         int    `json:"failed,omitempty"`
+	// Grouped: the index holds grouped alerts; Created, Updated and
+	// Unchanged count the run's groups.
+	Grouped   bool `json:"grouped,omitempty"`
+	Updated   int  `json:"updated,omitempty"`
+	Unchanged int  `json:"unchanged,omitempty"`
+}
+
+// sinks lists where the run's alerts went: the alert index first (when the
+// run wrote one: with grouping, its grouped alerts, then the findings kept
+// as their evidence), then the output.
+func sinks(s wire.Summary, t runTotals) []sink {
+	var out []sink
+	a, g := s.Alerts, s.Groups
+	switch {
+	case a.Index != "" && g != nil:
+		out = append(out, sink{Kind: "index", Name: a.Index, Grouped: true, Written: g.Created + g.Updated,
+			Created: g.Created, Updated: g.Updated, Unchanged: g.Unchanged, Failed: g.Failed})
+		if g.EvidenceIndex != "" {
+			out = append(out, sink{Kind: "findings", Name: g.EvidenceIndex, Written: a.Created + a.AlreadyPresent,
+				Created: a.Created, AlreadyPresent: a.AlreadyPresent, Failed: a.Failed})
+		}
+	case a.Index != "":
+		out = append(out, sink{Kind: "index", Name: a.Index, Written: a.Created + a.AlreadyPresent,
+			Created: a.Created, AlreadyPresent: a.AlreadyPresent, Failed: a.Failed})
+	}
+	o := sink{Kind: "file", Name: t.Out, Format: t.Format, Written: t.Written}
+	if t.Out == "-" || t.Out == "" {
+		o.Kind, o.Name = "stdout", ""
+	}
+	return append(out, o)
+}
+
+// sinksOf is sinks for a summary as the plugin sent it (JSON).
+func sinksOf(raw json.RawMessage, t runTotals) []sink {
+	var s wire.Summary
+	_ = json.Unmarshal(raw, &s)
+	return sinks(s, t)
+}
+
+func (k sink) String() string {
+	switch k.Kind {
+	case "index", "findings":
+		if k.Grouped {
+			s := fmt.Sprintf("index %s: %d groups created, %d updated, %d unchanged", k.Name, k.Created, k.Updated, k.Unchanged)
+			if k.Failed > 0 {
+				s += fmt.Sprintf(", %d failed", k.Failed)
+			}
+			return s
+		}
+		s := fmt.Sprintf("%s %s: %d created, %d already present", k.Kind, k.Name, k.Created, k.AlreadyPresent)
+		if k.Failed > 0 {
+			s += fmt.Sprintf(", %d failed", k.Failed)
+		}
+		return s
+	case "stdout":
+		return fmt.Sprintf("stdout: %d written (%s)", k.Written, k.Format)
+	}
+	return fmt.Sprintf("file %s: %d written (%s)", k.Name, k.Written, k.Format)
 }
 
 // writeSummary renders the end-of-run summary for people.
@@ -44,6 +117,7 @@ func writeSummary(w io.Writer, raw json.RawMessage, t runTotals) {
 	fmt.Fprintf(&b, "  device info:    %d rows read, %d skipped; %d internet-facing ports on %d devices\n",
 		s.DeviceInfo.Read, sumInt(s.DeviceInfo.Skipped), s.DeviceInfo.FacingPorts, s.DeviceInfo.Devices)
 	skipLines(&b, s.DeviceInfo.Skipped, s.DeviceInfo.Examples)
+	inputNotes(&b, s.DeviceInfo.InputNotes)
 	fmt.Fprintf(&b, "  network events: %d rows read, %d skipped, %d candidates",
 		s.Events.Read, sumInt(s.Events.Skipped), s.Events.Candidates)
 	if s.Events.Duplicates > 0 {
@@ -51,21 +125,30 @@ func writeSummary(w io.Writer, raw json.RawMessage, t runTotals) {
 	}
 	b.WriteByte('\n')
 	skipLines(&b, s.Events.Skipped, s.Events.Examples)
-	out := t.Out
-	if out == "-" || out == "" {
-		out = "stdout"
-	}
+	inputNotes(&b, s.Events.InputNotes)
 	if g := s.Groups; g != nil {
-		groupLines(&b, s, g, t.Written, out)
-		_, _ = io.WriteString(w, b.String())
-		return
+		fmt.Fprintf(&b, "  alerts:         %d events matched, %d grouped alerts", s.Alerts.Matched, g.Touched)
+	} else {
+		fmt.Fprintf(&b, "  alerts:         %d matched", s.Alerts.Matched)
 	}
-	fmt.Fprintf(&b, "  alerts:         %d matched, %d written to %s", s.Alerts.Matched, t.Written, out)
-	if s.Alerts.Index != "" {
-		fmt.Fprintf(&b, "; index %s: %d created, %d already present, %d failed",
-			s.Alerts.Index, s.Alerts.Created, s.Alerts.AlreadyPresent, s.Alerts.Failed)
+	if n := s.Alerts.SkippedTotal(); n > 0 {
+		fmt.Fprintf(&b, ", %d written nowhere", n)
 	}
 	b.WriteByte('\n')
+	skipLines(&b, s.Alerts.Skipped, s.Alerts.Examples)
+	for i, k := range sinks(s, t) {
+		label := "                  "
+		if i == 0 {
+			label = "  written to:     "
+		}
+		b.WriteString(label + k.String() + "\n")
+	}
+	if t.NoIndex {
+		b.WriteString("                  no alert index, no run record (--no-index)\n")
+	}
+	if g := s.Groups; g != nil {
+		groupLines(&b, g)
+	}
 	_, _ = io.WriteString(w, b.String())
 }
 
@@ -127,17 +210,12 @@ func round(d time.Duration) time.Duration {
 	}
 }
 
-// groupLines are the summary of a grouping run: the events matched (and,
-// in a cluster, the findings stored as evidence), then the groups.
-func groupLines(b *strings.Builder, s wire.Summary, g *wire.GroupSummary, written int, out string) {
-	fmt.Fprintf(b, "  alerts:         %d events matched, %d grouped alerts written to %s", s.Alerts.Matched, written, out)
-	if g.EvidenceIndex != "" {
-		fmt.Fprintf(b, "; findings %s: %d created, %d already present, %d failed",
-			g.EvidenceIndex, s.Alerts.Created, s.Alerts.AlreadyPresent, s.Alerts.Failed)
-	}
-	b.WriteByte('\n')
+// groupLines say what a grouping run did to its groups: how many its
+// events fall in, by what and per which window, and what happened to each
+// group's alert.
+func groupLines(b *strings.Builder, g *wire.GroupSummary) {
 	fmt.Fprintf(b, "  groups:         %d by %s per %s: %d created, %d updated, %d unchanged",
-		g.Touched, strings.Join(g.By, ", "), durationText(g.Window.D()), g.Created, g.Updated, g.Unchanged)
+		g.Touched, strings.Join(g.By, ", "), windowText(g.Window.D()), g.Created, g.Updated, g.Unchanged)
 	if g.Failed > 0 {
 		fmt.Fprintf(b, ", %d failed", g.Failed)
 	}
@@ -153,9 +231,9 @@ func groupLines(b *strings.Builder, s wire.Summary, g *wire.GroupSummary, writte
 	}
 }
 
-// durationText writes d in the largest whole unit: "24h" is "1d", "6h",
-// "90m"; anything else as Go writes it.
-func durationText(d time.Duration) string {
+// windowText writes a grouping window in its largest whole unit: "24h" is
+// "1d", "6h", "90m"; anything else as Go writes it.
+func windowText(d time.Duration) string {
 	switch {
 	case d > 0 && d%(24*time.Hour) == 0:
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
@@ -165,4 +243,15 @@ func durationText(d time.Duration) string {
 		return fmt.Sprintf("%dm", d/time.Minute)
 	}
 	return d.String()
+}
+
+// inputNotes writes what a read saw besides its rows: rows of other tables
+// and the columns a CSV file lacks.
+func inputNotes(b *strings.Builder, n wire.InputNotes) {
+	if len(n.OtherTables) > 0 {
+		fmt.Fprintf(b, "      other tables (not read): %s\n", countsText(n.OtherTables))
+	}
+	for _, file := range sortedKeys(n.MissingColumns) {
+		fmt.Fprintf(b, "      missing columns: %s: %s\n", file, strings.Join(n.MissingColumns[file], ", "))
+	}
 }

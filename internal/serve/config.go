@@ -101,22 +101,48 @@ type PluginConfig struct {
 // DetectionDefaults are defaults for every detection.
 type DetectionDefaults struct {
 	Interval    wire.Duration `yaml:"interval"`
+	MaxLag      wire.Duration `yaml:"max_lag"`
 	wire.Config `yaml:",inline"`
 }
 
+// What starts a detection's runs (Detection.Trigger).
+const (
+	// TriggerSchedule: serve runs the detection every Interval (default).
+	TriggerSchedule = "schedule"
+	// TriggerExternal: an Elastic Watcher watch or an OpenSearch Alerting
+	// monitor calls the webhook every Interval; serve schedules nothing,
+	// tracks the time since the last call and reports the detection
+	// degraded past 2 × Interval (an acknowledged watch or monitor stops
+	// calling without a word).
+	TriggerExternal = "external"
+	// TriggerManual: only explicit webhook calls; nothing is expected.
+	TriggerManual = "manual"
+)
+
 // Detection is one scheduled detection.
 type Detection struct {
-	// Name identifies the detection (lower-case, digits, '.', '_', '-'): in
-	// URLs, metrics and state document ids.
+	// Name identifies the detection in URLs, metrics, state document ids
+	// and trigger ids: 1 to 64 of [a-z0-9_-], starting with a letter or
+	// digit (wire.ValidateDetectionName).
 	Name string `yaml:"name"`
-	// Interval between scheduled runs (default 5m).
+	// Interval between scheduled runs (default 5m); with trigger: external,
+	// the interval the external trigger calls at (what `edgewatch install
+	// --triggers --trigger-interval` gave it; its default is also 5m).
 	Interval wire.Duration `yaml:"interval"`
-	// Manual turns the schedule off: the detection runs only when triggered
-	// (a Watcher or Alerting monitor calling the webhook).
+	// Trigger is TriggerSchedule (default), TriggerExternal or
+	// TriggerManual.
+	Trigger string `yaml:"trigger"`
+	// Manual is the older spelling of trigger: manual. After loading it is
+	// true whenever serve does not schedule the detection itself.
 	Manual bool `yaml:"manual"`
-	// Incremental tunes windows, overlap, delay, lease (inline keys:
-	// overlap, delay, max_window, initial_lookback, lease_ttl, max_windows,
-	// retro_lookback, retro_max_window).
+	// MaxLag is the lag (now − checkpoint) past which /healthz reports the
+	// detection degraded; default 3 × interval + delay, none for a manual
+	// detection.
+	MaxLag wire.Duration `yaml:"max_lag"`
+	// Incremental tunes windows, overlap, delay, lease and backfills
+	// (inline keys: overlap, delay, max_window, initial_lookback,
+	// lease_ttl, max_windows, retro_lookback, retro_max_window,
+	// max_backfill).
 	Incremental wire.Config `yaml:",inline"`
 	// Settings are the plugin's run settings (wire.Settings: source,
 	// cluster, feeds…), read strictly: an unknown key is a config error.
@@ -194,6 +220,27 @@ func (d Detection) EffectiveInterval() time.Duration {
 		return d.Interval.D()
 	}
 	return DefaultInterval
+}
+
+// EffectiveMaxLag is the lag past which the detection is degraded (0: not
+// checked).
+func (d Detection) EffectiveMaxLag() time.Duration {
+	switch {
+	case d.MaxLag > 0:
+		return d.MaxLag.D()
+	case d.Trigger == TriggerManual:
+		return 0
+	}
+	return 3*d.EffectiveInterval() + d.Incremental.WithDefaults().Delay.D()
+}
+
+// ExpectedTriggerEvery is how often an external trigger should call (0 when
+// the detection expects none).
+func (d Detection) ExpectedTriggerEvery() time.Duration {
+	if d.Trigger == TriggerExternal {
+		return d.EffectiveInterval()
+	}
+	return 0
 }
 
 // LoadConfig reads, resolves and validates the configuration file at path.
@@ -289,6 +336,26 @@ func (c *Config) resolve(getenv func(string) string) error {
 		}
 		if d.Interval < 0 || (d.Interval > 0 && d.Interval.D() < time.Second) {
 			return fmt.Errorf("%w: detection %s: interval %s is under 1s", ErrConfig, d.Name, d.Interval)
+		}
+		switch d.Trigger {
+		case "":
+			d.Trigger = TriggerSchedule
+			if d.Manual {
+				d.Trigger = TriggerManual
+			}
+		case TriggerSchedule, TriggerExternal, TriggerManual:
+			if d.Manual && d.Trigger != TriggerManual {
+				return fmt.Errorf("%w: detection %s: manual: true contradicts trigger: %s (manual: true is trigger: manual)", ErrConfig, d.Name, d.Trigger)
+			}
+		default:
+			return fmt.Errorf("%w: detection %s: trigger %q: want %s, %s or %s", ErrConfig, d.Name, d.Trigger, TriggerSchedule, TriggerExternal, TriggerManual)
+		}
+		d.Manual = d.Trigger != TriggerSchedule
+		if d.MaxLag == 0 {
+			d.MaxLag = c.Defaults.MaxLag
+		}
+		if d.MaxLag < 0 {
+			return fmt.Errorf("%w: detection %s: max_lag %s is negative", ErrConfig, d.Name, d.MaxLag)
 		}
 		d.Incremental = d.Incremental.Merge(c.Defaults.Config)
 		if err := d.Incremental.Validate(); err != nil {

@@ -90,6 +90,43 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+// TestDetectionTriggerAndHealthDefaults: trigger, max_lag and max_backfill
+// after loading.
+func TestDetectionTriggerAndHealthDefaults(t *testing.T) {
+	tests := []struct {
+		name         string
+		yaml         string
+		trigger      string
+		manual       bool
+		maxLag       time.Duration
+		expectEvery  time.Duration
+		maxBackfill  time.Duration
+		retroLookbck time.Duration
+	}{
+		{"scheduled by default", "{name: a}", TriggerSchedule, false, 16 * time.Minute, 0, 7 * 24 * time.Hour, 7 * 24 * time.Hour},
+		{"interval and delay set the lag threshold", "{name: a, interval: 10m, delay: 5m}", TriggerSchedule, false, 35 * time.Minute, 0, 7 * 24 * time.Hour, 7 * 24 * time.Hour},
+		{"manual: true is trigger: manual", "{name: a, manual: true}", TriggerManual, true, 0, 0, 7 * 24 * time.Hour, 7 * 24 * time.Hour},
+		{"external: the install's interval, no schedule", "{name: a, trigger: external, interval: 15m}", TriggerExternal, true, 46 * time.Minute, 15 * time.Minute, 7 * 24 * time.Hour, 7 * 24 * time.Hour},
+		{"max_lag set", "{name: a, max_lag: 2h}", TriggerSchedule, false, 2 * time.Hour, 0, 7 * 24 * time.Hour, 7 * 24 * time.Hour},
+		{"longer backfills and retro-hunts", "{name: a, max_backfill: 30d, retro_lookback: 30d}", TriggerSchedule, false, 16 * time.Minute, 0, 30 * 24 * time.Hour, 30 * 24 * time.Hour},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := ParseConfig([]byte("detections: ["+tc.yaml+"]"), testEnv(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := cfg.Detections[0]
+			inc := d.Incremental.WithDefaults()
+			if d.Trigger != tc.trigger || d.Manual != tc.manual || d.EffectiveMaxLag() != tc.maxLag || d.ExpectedTriggerEvery() != tc.expectEvery ||
+				inc.MaxBackfill.D() != tc.maxBackfill || inc.RetroLookback.D() != tc.retroLookbck {
+				t.Errorf("trigger %s manual %v max lag %s expect every %s max_backfill %s retro_lookback %s",
+					d.Trigger, d.Manual, d.EffectiveMaxLag(), d.ExpectedTriggerEvery(), inc.MaxBackfill, inc.RetroLookback)
+			}
+		})
+	}
+}
+
 func TestConfigNeverPrintsSecrets(t *testing.T) {
 	cfg, err := ParseConfig([]byte(goodConfig), goodEnv)
 	if err != nil {
@@ -119,6 +156,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{"no detections", `listen: ":1"`, "no detections"},
 		{"unknown key (typo)", "detections: [{name: a, intervall: 5m}]", "intervall"},
 		{"bad name", "detections: [{name: Bad Name}]", "detection name"},
+		{"dotted name", "detections: [{name: defender.ti}]", `detection name "defender.ti"`},
+		{"name over 64", "detections: [{name: " + strings.Repeat("a", 65) + "}]", "1 to 64"},
+		{"dotted name in settings", "detections: [{name: a, settings: {detection: x.y}}]", `detection name "x.y"`},
 		{"duplicate", "detections: [{name: a}, {name: a}]", "twice"},
 		{"bad duration", "detections: [{name: a, interval: soon}]", "invalid duration"},
 		{"sub-second interval", "detections: [{name: a, interval: 10ms}]", "under 1s"},
@@ -132,6 +172,11 @@ func TestParseConfigErrors(t *testing.T) {
 		{"feed of unknown detection", "detections: [{name: a}]\nfeeds: [{path: /f, detections: [b]}]", `unknown detection "b"`},
 		{"feed without path", "detections: [{name: a}]\nfeeds: [{detections: [a]}]", "path is required"},
 		{"bad log format", "log: {format: xml}\ndetections: [{name: a}]", "log.format"},
+		{"unknown trigger", "detections: [{name: a, trigger: cron}]", `trigger "cron": want schedule, external or manual`},
+		{"manual and external", "detections: [{name: a, manual: true, trigger: external}]", "manual: true contradicts trigger: external"},
+		{"negative max_lag", "detections: [{name: a, max_lag: -1m}]", "max_lag -1m0s is negative"},
+		{"retro-hunt over the backfill limit", "detections: [{name: a, retro_lookback: 30d}]", "retro_lookback 30d is over max_backfill 7d"},
+		{"tiny backfill limit", "defaults: {max_backfill: 10ms}\ndetections: [{name: a, retro_lookback: 1ms}]", "max_backfill 10ms is under 1s"},
 	}
 	env := testEnv(map[string]string{"EW_TOKEN": "tok-0123456789abcdef", "SHORT": "abc"})
 	for _, tc := range tests {

@@ -10,14 +10,17 @@ import (
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-// FeedRunner refreshes an indicator feed in the plugin.
+// FeedRunner refreshes an indicator feed in the plugin: the load, then the
+// retro-hunts of what it added. progress (which may be nil) receives the
+// operation's progress: wire.ProgressWindows after each retro-hunt window,
+// the detection in Message.
 type FeedRunner interface {
-	RefreshFeed(ctx context.Context, args wire.FeedRefreshArgs, secrets map[string]string) (wire.FeedRefreshResult, error)
+	RefreshFeed(ctx context.Context, args wire.FeedRefreshArgs, secrets map[string]string, progress func(wire.Progress)) (wire.FeedRefreshResult, error)
 }
 
 // RefreshFeed implements FeedRunner with the plugin's wire.OpFeedRefresh.
-func (r PluginRunner) RefreshFeed(ctx context.Context, args wire.FeedRefreshArgs, secrets map[string]string) (wire.FeedRefreshResult, error) {
-	return plugin.Call(ctx, r.Sup, wire.OpFeedRefresh, args, secrets, r.Progress)
+func (r PluginRunner) RefreshFeed(ctx context.Context, args wire.FeedRefreshArgs, secrets map[string]string, progress func(wire.Progress)) (wire.FeedRefreshResult, error) {
+	return plugin.Call(ctx, r.Sup, wire.OpFeedRefresh, args, secrets, teeProgress{r.Progress, progress})
 }
 
 // feedState is one scheduled feed file.
@@ -120,9 +123,14 @@ func (s *Server) refreshFeed(ctx context.Context, fs *feedState, cfg *Config) {
 		args.Detections = append(args.Detections, wire.FeedRetroDetection{Name: d.Name, Settings: d.RunSettings(), Incremental: d.Incremental})
 	}
 	log.Info("loading feed", "run_id", args.RunID, "size", fi.Size(), "modified", fi.ModTime().UTC())
-	res, err := s.opts.FeedRunner.RefreshFeed(ctx, args, secrets)
+	res, err := s.opts.FeedRunner.RefreshFeed(ctx, args, secrets, func(p wire.Progress) { s.noteRetroProgress(args.RunID, p) })
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, d := range args.Detections {
+		if ds, ok := s.dets[d.Name]; ok && ds.retro != nil && ds.retro.RunID == args.RunID {
+			ds.retro = nil
+		}
+	}
 	if err != nil {
 		if errors.Is(err, ErrPluginCrashed) {
 			s.metrics.errors.WithLabelValues(ErrKindPluginCrash).Inc()
@@ -141,4 +149,26 @@ func (s *Server) refreshFeed(ctx context.Context, fs *feedState, cfg *Config) {
 		s.metrics.events.WithLabelValues(o.Detection).Add(float64(o.EventsScanned))
 	}
 	log.Info("feed loaded", "loaded", res.Loaded, "added", res.Added, "removed", res.Removed, "retro_hunts", len(res.Retro))
+}
+
+// noteRetroProgress shows the retro-hunt a feed refresh (runID) is running
+// as the detection's backfill in /healthz and /metrics, until it ends.
+func (s *Server) noteRetroProgress(runID string, p wire.Progress) {
+	if p.Stage != wire.ProgressWindows {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ds, ok := s.dets[p.Message]
+	if !ok {
+		return
+	}
+	if p.Total > 0 && p.Done >= p.Total {
+		ds.retro = nil
+		return
+	}
+	if ds.retro == nil || ds.retro.RunID != runID {
+		ds.retro = &BackfillHealth{Kind: BackfillRetroHunt, RunID: runID, State: "running", Started: s.now().UTC()}
+	}
+	ds.retro.WindowProgress = WindowProgress{Done: p.Done, Total: p.Total}
 }

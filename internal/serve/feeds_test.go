@@ -18,7 +18,7 @@ type fakeFeedRunner struct {
 	fail  error
 }
 
-func (f *fakeFeedRunner) RefreshFeed(_ context.Context, args wire.FeedRefreshArgs, secrets map[string]string) (wire.FeedRefreshResult, error) {
+func (f *fakeFeedRunner) RefreshFeed(_ context.Context, args wire.FeedRefreshArgs, secrets map[string]string, _ func(wire.Progress)) (wire.FeedRefreshResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, args)
@@ -112,5 +112,57 @@ func TestFeedMissingFile(t *testing.T) {
 	waitFor(t, "feed error", func() bool { return counterValue(s.metrics.errors.WithLabelValues(ErrKindFeed)) == 1 })
 	if fr.count() != 0 {
 		t.Fatal("a missing file was loaded")
+	}
+}
+
+// retroFeedRunner plays a feed refresh whose retro-hunt of alpha is in its
+// third of seven windows until released.
+type retroFeedRunner struct {
+	inHunt, release chan struct{}
+}
+
+func (f retroFeedRunner) RefreshFeed(ctx context.Context, args wire.FeedRefreshArgs, _ map[string]string, progress func(wire.Progress)) (wire.FeedRefreshResult, error) {
+	for done := range 3 {
+		progress(wire.Progress{Stage: wire.ProgressWindows, Done: int64(done), Total: 7, Unit: "windows", Message: "alpha"})
+	}
+	f.inHunt <- struct{}{}
+	select {
+	case <-f.release:
+	case <-ctx.Done():
+		return wire.FeedRefreshResult{}, ctx.Err()
+	}
+	return wire.FeedRefreshResult{Feed: args.Feed.Name, Added: 3,
+		Retro: []*wire.Outcome{{Detection: "alpha", Mode: wire.ModeRetroHunt, Status: wire.StatusSuccess}}}, nil
+}
+
+// TestRetroHuntProgress: a feed load's retro-hunt is a backfill of the
+// detection: /healthz and /metrics show it while it runs, and not after.
+func TestRetroHuntProgress(t *testing.T) {
+	feed := filepath.Join(t.TempDir(), "ipsum.txt")
+	writeFile(t, feed, "1.2.3.4\t3\n")
+	cfg, err := ParseConfig([]byte("detections: [{name: alpha, manual: true}]\nfeeds: [{name: ipsum, path: "+feed+", every: 1h, detections: [alpha]}]"), testEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := retroFeedRunner{inHunt: make(chan struct{}), release: make(chan struct{})}
+	s, _ := New(cfg, Options{Runner: &fakeRunner{}, FeedRunner: fr})
+	s.Start()
+	defer func() { _ = s.Shutdown(context.Background()) }()
+	<-fr.inHunt
+
+	bf := s.Health().Detections["alpha"].Backfills
+	if len(bf) != 1 || bf[0].Kind != BackfillRetroHunt || bf[0].State != "running" || bf[0].Done != 2 || bf[0].Total != 7 {
+		t.Fatalf("backfills while the retro-hunt runs: %+v", bf)
+	}
+	if v, _ := metric(t, s.Handler(), `edgewatch_backfill_windows_remaining{detection="alpha"}`); v != 5 {
+		t.Errorf("edgewatch_backfill_windows_remaining = %v, want 5", v)
+	}
+	close(fr.release)
+	waitFor(t, "feed loaded", func() bool { return s.Health().Feeds["ipsum"].Added == 3 })
+	if bf := s.Health().Detections["alpha"].Backfills; len(bf) != 0 {
+		t.Fatalf("backfills after the feed refresh: %+v", bf)
+	}
+	if v, _ := metric(t, s.Handler(), `edgewatch_backfills_in_progress{detection="alpha"}`); v != 0 {
+		t.Errorf("edgewatch_backfills_in_progress = %v after the refresh", v)
 	}
 }

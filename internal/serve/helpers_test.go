@@ -69,7 +69,13 @@ detections:
 		t.Fatal(err)
 	}
 	// The fake runner reports a checkpoint of 12:00:00; the clock says 12:01:01.
-	s, err := New(cfg, Options{Runner: runner, Holder: "test-holder", Now: func() time.Time { return time.Date(2026, 3, 2, 12, 1, 1, 0, time.UTC) }})
+	return startServer(t, cfg, Options{Runner: runner, Holder: "test-holder", Now: func() time.Time { return time.Date(2026, 3, 2, 12, 1, 1, 0, time.UTC) }})
+}
+
+// startServer builds and starts a server for cfg, shut down when t ends.
+func startServer(t *testing.T, cfg *Config, opts Options) *Server {
+	t.Helper()
+	s, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,10 +26,11 @@ const maxBody = 1 << 20
 
 // Handler is the server's HTTP API:
 //
-//	GET  /healthz                      liveness + per-detection last outcome (JSON)
+//	GET  /healthz                      ok / degraded (lag, silent trigger, failed run) per detection, backfills (JSON)
 //	GET  /metrics                      Prometheus exposition (when enabled)
-//	POST /v1/detections/{name}/run     trigger a run (202 + run id; auth required)
-//	GET  /v1/runs/{id}                 a run's state and result (auth required)
+//	POST /v1/detections/{name}/run     trigger a run, or a backfill with {"from","to"} (202 + run id; 422 over
+//	                                   max_backfill; auth required)
+//	GET  /v1/runs/{id}                 a run's state, window progress and result (auth required)
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth)
@@ -47,88 +48,6 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	s.metrics.handler().ServeHTTP(w, r)
 }
 
-// Health is the /healthz document.
-type Health struct {
-	Status     string                     `json:"status"` // ok, degraded, stopping
-	Version    string                     `json:"version,omitempty"`
-	Started    time.Time                  `json:"started"`
-	Holder     string                     `json:"holder"`
-	Plugin     *PluginStatus              `json:"plugin,omitempty"`
-	Detections map[string]DetectionHealth `json:"detections"`
-	Feeds      map[string]*FeedHealth     `json:"feeds,omitempty"`
-}
-
-// DetectionHealth is one detection in /healthz.
-type DetectionHealth struct {
-	Interval     string    `json:"interval"`
-	Manual       bool      `json:"manual,omitempty"`
-	Running      bool      `json:"running"`
-	LastRunID    string    `json:"last_run_id,omitempty"`
-	LastTrigger  string    `json:"last_trigger,omitempty"`
-	LastOutcome  string    `json:"last_outcome,omitempty"`
-	LastFinished time.Time `json:"last_finished,omitzero"`
-	LastError    string    `json:"last_error,omitempty"`
-	Checkpoint   time.Time `json:"checkpoint,omitzero"`
-	LagSeconds   float64   `json:"lag_seconds,omitempty"`
-	AlertsLast   int       `json:"alerts_created_last_run"`
-}
-
-// FeedHealth is one feed in /healthz.
-type FeedHealth struct {
-	Path        string    `json:"path"`
-	LastChecked time.Time `json:"last_checked,omitzero"`
-	LastLoaded  time.Time `json:"last_loaded,omitzero"`
-	Added       int       `json:"added_last_load"`
-	LastError   string    `json:"last_error,omitempty"`
-}
-
-// Health reports the server's state.
-func (s *Server) Health() Health {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	h := Health{Status: "ok", Version: s.opts.Version, Started: s.started.UTC(), Holder: s.opts.Holder, Detections: map[string]DetectionHealth{}}
-	for name, ds := range s.dets {
-		dh := DetectionHealth{Interval: ds.cfg.EffectiveInterval().String(), Manual: ds.cfg.Manual, Running: len(ds.pending) > 0}
-		if r := ds.last; r != nil {
-			dh.LastRunID, dh.LastTrigger, dh.LastFinished, dh.LastError = r.ID, r.Trigger, r.Finished, r.Error
-			if r.Result != nil {
-				dh.LastOutcome, dh.Checkpoint, dh.LagSeconds, dh.AlertsLast = r.Result.Status, r.Result.CheckpointAfter, r.Result.LagSeconds, r.Result.AlertsCreated
-			}
-			if dh.LastOutcome == wire.StatusFailed {
-				h.Status = "degraded"
-			}
-		}
-		h.Detections[name] = dh
-	}
-	for _, fs := range s.feeds {
-		if h.Feeds == nil {
-			h.Feeds = map[string]*FeedHealth{}
-		}
-		fh := &FeedHealth{Path: fs.cfg.Path, LastChecked: fs.LastChecked, LastLoaded: fs.LastLoaded, LastError: fs.LastError}
-		if fs.LastResult != nil {
-			fh.Added = fs.LastResult.Added
-		}
-		h.Feeds[fs.cfg.Name] = fh
-	}
-	if s.opts.Plugin != nil {
-		ps := s.opts.Plugin()
-		h.Plugin = &ps
-	}
-	if s.stopping {
-		h.Status = "stopping"
-	}
-	return h
-}
-
-func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
-	h := s.Health()
-	code := http.StatusOK
-	if h.Status == "stopping" {
-		code = http.StatusServiceUnavailable
-	}
-	writeJSON(w, code, h)
-}
-
 // TriggerBody is the optional JSON body of a trigger. Other fields (what a
 // Watcher or an Alerting monitor adds: source, watch_id, monitor_id,
 // period_end…) are accepted and ignored; a body that is not a JSON object
@@ -138,16 +57,30 @@ type TriggerBody struct {
 	To   string `json:"to"`
 }
 
-// TriggerResponse is the 202 answer.
+// TriggerResponse is the 202 answer. Backfill says the request had a
+// window: it runs in the background, beside the scheduled runs; its
+// progress is in StatusURL and /healthz.
 type TriggerResponse struct {
 	RunID     string `json:"run_id"`
 	Detection string `json:"detection"`
 	Coalesced bool   `json:"coalesced"`
+	Backfill  bool   `json:"backfill,omitempty"`
 	StatusURL string `json:"status_url"`
 }
 
 type apiError struct {
 	Error string `json:"error"`
+}
+
+// backfillRefused is the 422 answer to a window over max_backfill: the
+// message says how to split the request or raise the limit; the fields
+// carry the numbers.
+type backfillRefused struct {
+	Error     string `json:"error"`
+	Setting   string `json:"setting"`   // "max_backfill"
+	Limit     string `json:"limit"`     // "7d"
+	Requested string `json:"requested"` // "30d"
+	Windows   int    `json:"windows"`   // windows the request would have run
 }
 
 func (s *Server) handleTrigger(w http.ResponseWriter, r *http.Request) {
@@ -173,7 +106,11 @@ func (s *Server) trigger0(w http.ResponseWriter, r *http.Request) int {
 		return writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
 	}
 	id, coalesced, err := s.Trigger(name, win, "webhook")
+	var tooLong *wire.BackfillTooLongError
 	switch {
+	case errors.As(err, &tooLong):
+		return writeJSON(w, http.StatusUnprocessableEntity, backfillRefused{Error: err.Error(), Setting: "max_backfill",
+			Limit: tooLong.Limit.Human(), Requested: wire.Duration(tooLong.Window.Duration()).Human(), Windows: tooLong.Windows()})
 	case errors.Is(err, ErrUnknownDetection):
 		return writeJSON(w, http.StatusNotFound, apiError{fmt.Sprintf("no detection %q is configured", name)})
 	case errors.Is(err, ErrStopping):
@@ -181,9 +118,13 @@ func (s *Server) trigger0(w http.ResponseWriter, r *http.Request) int {
 	case err != nil:
 		return writeJSON(w, http.StatusInternalServerError, apiError{err.Error()})
 	}
+	if win == nil {
+		s.noteExternalTrigger(name)
+	}
 	s.log.Info("webhook trigger", "detection", name, "run_id", id, "coalesced", coalesced,
 		"remote", r.RemoteAddr, "user_agent", r.UserAgent(), "window", windowAttr(win))
-	return writeJSON(w, http.StatusAccepted, TriggerResponse{RunID: id, Detection: name, Coalesced: coalesced, StatusURL: "/v1/runs/" + id})
+	return writeJSON(w, http.StatusAccepted, TriggerResponse{RunID: id, Detection: name, Coalesced: coalesced, Backfill: win != nil,
+		StatusURL: "/v1/runs/" + id})
 }
 
 func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {

@@ -244,17 +244,25 @@ func TestCoalescing(t *testing.T) {
 		t.Fatalf("%d coalesced answers, want %d", coalesced, len(answers)-1)
 	}
 	// Another detection is not coalesced with alpha; a backfill window of
-	// alpha is a separate run queued behind the incremental one.
+	// alpha is a separate run that starts beside the incremental one (its
+	// own worker, its own lease plugin-side), and the same window posted
+	// twice is one backfill.
 	other := post("beta", "")
-	backfill := post("alpha", `{"from":"2026-03-01T00:00:00Z","to":"2026-03-01T01:00:00Z"}`)
-	if other.RunID == answers[0].RunID || other.Coalesced || backfill.RunID == answers[0].RunID || backfill.Coalesced {
+	window := `{"from":"2026-03-01T00:00:00Z","to":"2026-03-01T01:00:00Z"}`
+	backfill, dup := post("alpha", window), post("alpha", window)
+	if other.RunID == answers[0].RunID || other.Coalesced || backfill.RunID == answers[0].RunID || backfill.Coalesced || !backfill.Backfill {
 		t.Fatalf("other %+v backfill %+v", other, backfill)
 	}
-	<-fr.started // beta runs beside alpha
-	select {
-	case r := <-fr.started:
-		t.Fatalf("alpha's backfill started while alpha's run was in progress: %+v", r)
-	case <-time.After(50 * time.Millisecond):
+	if dup.RunID != backfill.RunID || !dup.Coalesced {
+		t.Fatalf("the same window again: %+v, want it joined to %s", dup, backfill.RunID)
+	}
+	started := map[string]bool{}
+	for range 2 { // beta's run and alpha's backfill, while alpha's run is still blocked
+		r := <-fr.started
+		started[r.Detection.Name+" "+windowAttr(r.Window)] = true
+	}
+	if !started["beta from checkpoint"] || !started["alpha 2026-03-01T00:00:00Z/2026-03-01T01:00:00Z"] {
+		t.Fatalf("started beside alpha's run: %v", started)
 	}
 	close(fr.block)
 	for _, id := range []string{answers[0].RunID, other.RunID, backfill.RunID} {
@@ -310,7 +318,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		t.Fatalf("healthz %d %+v", resp.StatusCode, h)
 	}
 	a, b := h.Detections["alpha"], h.Detections["beta"]
-	if a.LastOutcome != "success" || a.LastRunID != id || a.AlertsLast != 3 || a.LagSeconds != 61 {
+	if a.LastOutcome != "success" || a.LastRunID != id || a.AlertsLast != 3 || a.LagSeconds == nil || *a.LagSeconds != 61 {
 		t.Fatalf("alpha %+v", a)
 	}
 	if b.LastOutcome != "failed" || !strings.Contains(b.LastError, "unexpected EOF") {

@@ -28,6 +28,9 @@ type RunRequest struct {
 	Holder string
 	// Trigger says what started the run: "schedule", "webhook", "startup".
 	Trigger string
+	// Progress, when set, receives the run's progress (wire.ProgressWindows
+	// after each window).
+	Progress func(wire.Progress)
 }
 
 // RunResult is what a run reports: the plugin's wire.Outcome.
@@ -287,7 +290,7 @@ func (r PluginRunner) Run(ctx context.Context, req RunRequest) (RunResult, error
 		Detection: req.Detection.Name, RunID: req.RunID, Holder: req.Holder,
 		Settings: req.Detection.RunSettings(), Incremental: req.Detection.Incremental, Window: req.Window,
 		Trigger: req.Trigger,
-	}, req.Detection.SecretValues(), r.Progress)
+	}, req.Detection.SecretValues(), teeProgress{r.Progress, req.Progress})
 	if err != nil {
 		return out, err
 	}
@@ -302,4 +305,28 @@ func (r PluginRunner) Run(ctx context.Context, req RunRequest) (RunResult, error
 		return out, errors.New(msg)
 	}
 	return out, nil
+}
+
+// teeProgress passes an operation's progress to the runner's stream (the
+// log) and to the caller's function.
+type teeProgress struct {
+	s  plugin.Stream
+	fn func(wire.Progress)
+}
+
+func (t teeProgress) Progress(ctx context.Context, p plugin.Progress) error {
+	if t.fn != nil {
+		t.fn(p)
+	}
+	if t.s != nil {
+		return t.s.Progress(ctx, p)
+	}
+	return nil
+}
+
+func (t teeProgress) Alerts(ctx context.Context, a plugin.AlertBatch) error {
+	if t.s != nil {
+		return t.s.Alerts(ctx, a)
+	}
+	return nil
 }

@@ -47,6 +47,9 @@ type Options struct {
 	// SkipInitialRun leaves the first scheduled run to the first tick
 	// instead of running every detection at start-up.
 	SkipInitialRun bool
+	// Tick makes a schedule's ticker: its channel and its stop function
+	// (default time.NewTicker). Tests drive the schedule with their own.
+	Tick func(every time.Duration) (<-chan time.Time, func())
 }
 
 // Server is a running `edgewatch serve`.
@@ -74,28 +77,50 @@ type Server struct {
 
 // detState is one configured detection.
 type detState struct {
-	name    string
-	cfg     Detection
-	stop    context.CancelFunc // stops its ticker
-	sem     chan struct{}      // serialises runs of this detection
-	pending map[string]*run    // queued or running, by window key
-	last    *run
+	name string
+	cfg  Detection
+	stop context.CancelFunc // stops its ticker
+	// sem serialises the detection's incremental runs; bfSem its
+	// backfills, which run beside them (under their own lease plugin-side).
+	sem, bfSem chan struct{}
+	pending    map[string]*run // queued or running, by window key
+	// last is the last finished incremental run, lastBackfill the last
+	// finished backfill.
+	last, lastBackfill *run
+	// checkpoint is what the last incremental run reported: the one
+	// source of the lag that /healthz and /metrics both compute, at the
+	// moment they are asked, with the server's clock.
+	checkpoint time.Time
+	// since is when serve began expecting an external trigger (start-up
+	// or the reload that configured it); lastTrigger the last webhook call
+	// without a window.
+	since, lastTrigger time.Time
+	// retro is the retro-hunt of this detection a feed refresh is running.
+	retro *BackfillHealth
 }
 
-// run is one run of a detection.
+// run is one run of a detection: an incremental run, or a backfill when
+// Window is set.
 type run struct {
-	ID        string       `json:"run_id"`
-	Detection string       `json:"detection"`
-	Trigger   string       `json:"trigger"`
-	Window    *wire.Window `json:"window,omitempty"`
-	State     string       `json:"state"` // queued, running, done
-	Queued    time.Time    `json:"queued"`
-	Started   time.Time    `json:"started,omitzero"`
-	Finished  time.Time    `json:"finished,omitzero"`
-	Result    *RunResult   `json:"result,omitempty"`
-	Error     string       `json:"error,omitempty"`
+	ID        string          `json:"run_id"`
+	Detection string          `json:"detection"`
+	Trigger   string          `json:"trigger"`
+	Window    *wire.Window    `json:"window,omitempty"`
+	State     string          `json:"state"` // queued, running, done
+	Queued    time.Time       `json:"queued"`
+	Started   time.Time       `json:"started,omitzero"`
+	Finished  time.Time       `json:"finished,omitzero"`
+	Progress  *WindowProgress `json:"progress,omitempty"`
+	Result    *RunResult      `json:"result,omitempty"`
+	Error     string          `json:"error,omitempty"`
 	key       string
 	done      chan struct{}
+}
+
+// WindowProgress counts the windows of a run, a backfill or a retro-hunt.
+type WindowProgress struct {
+	Done  int64 `json:"windows_done"`
+	Total int64 `json:"windows_total"`
 }
 
 // maxRuns is how many finished runs /v1/runs/{id} remembers.
@@ -115,8 +140,15 @@ func New(cfg *Config, opts Options) (*Server, error) {
 	if opts.Holder == "" {
 		opts.Holder = wire.NewHolderID()
 	}
-	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, metrics: newMetrics(opts.Now), cfg: cfg,
+	if opts.Tick == nil {
+		opts.Tick = func(every time.Duration) (<-chan time.Time, func()) {
+			t := time.NewTicker(every)
+			return t.C, t.Stop
+		}
+	}
+	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, metrics: newMetrics(), cfg: cfg,
 		dets: map[string]*detState{}, feeds: map[string]*feedState{}, runs: map[string]*run{}}
+	s.metrics.reg.MustRegister(newStateCollector(s))
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
 	s.started = s.now()
 	return s, nil
@@ -151,12 +183,14 @@ func (s *Server) Reload(cfg *Config) {
 		s.log.Warn("listen address and TLS changes take effect at the next restart", "listen", old.Listen)
 	}
 	s.cfg = cfg
-	s.applyLocked(cfg, false)
+	s.applyLocked(cfg, true)
 	s.log.Info("configuration reloaded", "detections", len(cfg.Detections), "feeds", len(cfg.Feeds))
 }
 
-// applyLocked reconciles the running schedules with cfg.
-func (s *Server) applyLocked(cfg *Config, initialRun bool) {
+// applyLocked reconciles the running schedules with cfg. runNew runs each
+// newly scheduled detection at once (a reload, or start-up unless
+// SkipInitialRun); a detection whose schedule changed waits for its tick.
+func (s *Server) applyLocked(cfg *Config, runNew bool) {
 	want := map[string]Detection{}
 	for _, d := range cfg.Detections {
 		want[d.Name] = d
@@ -172,13 +206,17 @@ func (s *Server) applyLocked(cfg *Config, initialRun bool) {
 		ds, ok := s.dets[d.Name]
 		if ok {
 			changedSchedule := ds.cfg.EffectiveInterval() != d.EffectiveInterval() || ds.cfg.Manual != d.Manual
+			if ds.cfg.Trigger != d.Trigger {
+				ds.since = s.now()
+			}
 			ds.cfg = d
 			if !changedSchedule {
 				continue
 			}
 			ds.stop()
 		} else {
-			ds = &detState{name: d.Name, cfg: d, sem: make(chan struct{}, 1), pending: map[string]*run{}}
+			ds = &detState{name: d.Name, cfg: d, sem: make(chan struct{}, 1), bfSem: make(chan struct{}, 1),
+				pending: map[string]*run{}, since: s.now()}
 			s.dets[d.Name] = ds
 			s.metrics.declare(d.Name)
 		}
@@ -186,7 +224,7 @@ func (s *Server) applyLocked(cfg *Config, initialRun bool) {
 		ds.stop = cancel
 		if !d.Manual {
 			s.schedWG.Add(1)
-			go s.schedule(ctx, d.Name, d.EffectiveInterval(), initialRun || !ok)
+			go s.schedule(ctx, d.Name, d.EffectiveInterval(), runNew && !ok)
 		}
 	}
 	s.applyFeedsLocked(cfg)
@@ -200,13 +238,13 @@ func (s *Server) schedule(ctx context.Context, name string, every time.Duration,
 	if now {
 		s.trigger(name, nil, "startup")
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
+	tick, stop := s.opts.Tick(every)
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick:
 			s.trigger(name, nil, "schedule")
 		}
 	}
@@ -225,10 +263,15 @@ func (s *Server) trigger(name string, w *wire.Window, source string) {
 	}
 }
 
-// Trigger starts a run of detection name (over window w when not nil) and
-// returns at once with its id. While a run with the same window (or, for w
-// == nil, any incremental run) of that detection is queued or running, the
+// Trigger starts a run of detection name and returns at once with its id.
+// While an incremental run of that detection is queued or running, the
 // trigger joins it: the same id comes back with coalesced == true.
+//
+// With a window w it starts a backfill instead: w must be at most the
+// detection's max_backfill (a *wire.BackfillTooLongError otherwise, and
+// nothing is queued). Backfills of a detection run one at a time on their
+// own worker, beside its incremental runs, so that a long one never holds
+// the schedule back; the same window queued twice is one backfill.
 func (s *Server) Trigger(name string, w *wire.Window, source string) (runID string, coalesced bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -241,7 +284,10 @@ func (s *Server) Trigger(name string, w *wire.Window, source string) (runID stri
 	}
 	key := "incremental"
 	if w != nil {
-		key = w.String()
+		if err := ds.cfg.Incremental.CheckBackfill(*w); err != nil {
+			return "", false, err
+		}
+		key = "backfill " + w.String()
 	}
 	if r, ok := ds.pending[key]; ok {
 		return r.ID, true, nil
@@ -267,30 +313,38 @@ func (s *Server) pruneRunsLocked() {
 	}
 }
 
-// execute waits for the detection's slot, then runs r.
+// execute waits for the detection's slot (its backfill slot for a
+// backfill), then runs r. Shutdown cancels the wait and the run.
 func (s *Server) execute(ds *detState, r *run) {
 	defer s.runWG.Done()
 	defer close(r.done)
 	ctx := s.runCtx
+	sem := ds.sem
+	if r.Window != nil {
+		sem = ds.bfSem
+	}
 	select {
-	case ds.sem <- struct{}{}:
+	case sem <- struct{}{}:
 	case <-ctx.Done():
 		s.finish(ds, r, RunResult{}, fmt.Errorf("not started: %w", ErrStopping), 0)
 		return
 	}
-	defer func() { <-ds.sem }()
+	defer func() { <-sem }()
 
 	s.mu.Lock()
 	r.State, r.Started = "running", s.now().UTC()
 	cfg := ds.cfg
 	s.mu.Unlock()
-	s.metrics.running.WithLabelValues(r.Detection).Set(1)
-	defer s.metrics.running.WithLabelValues(r.Detection).Set(0)
+	if r.Window == nil {
+		s.metrics.running.WithLabelValues(r.Detection).Set(1)
+		defer s.metrics.running.WithLabelValues(r.Detection).Set(0)
+	}
 
 	log := s.log.With("detection", r.Detection, "run_id", r.ID, "trigger", r.Trigger)
 	log.Info("run started", "window", windowAttr(r.Window))
 	t0 := time.Now()
-	res, err := s.opts.Runner.Run(ctx, RunRequest{RunID: r.ID, Detection: cfg, Window: r.Window, Holder: s.opts.Holder, Trigger: r.Trigger})
+	res, err := s.opts.Runner.Run(ctx, RunRequest{RunID: r.ID, Detection: cfg, Window: r.Window, Holder: s.opts.Holder, Trigger: r.Trigger,
+		Progress: func(p wire.Progress) { s.noteProgress(r, p) }})
 	secs := time.Since(t0).Seconds()
 	if errors.Is(err, ErrPluginCrashed) {
 		s.metrics.errors.WithLabelValues(ErrKindPluginCrash).Inc()
@@ -323,8 +377,36 @@ func (s *Server) finish(ds *detState, r *run, res RunResult, err error, secs flo
 	if ds.pending[r.key] == r {
 		delete(ds.pending, r.key)
 	}
-	ds.last = r
+	if r.Window != nil {
+		ds.lastBackfill = r
+	} else {
+		ds.last = r
+		if !res.CheckpointAfter.IsZero() {
+			ds.checkpoint = res.CheckpointAfter
+		}
+	}
 	s.metrics.observe(r.Detection, res, err, secs)
+}
+
+// noteProgress keeps a run's window count from the plugin's progress.
+func (s *Server) noteProgress(r *run, p wire.Progress) {
+	if p.Stage != wire.ProgressWindows {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r.Progress = &WindowProgress{Done: p.Done, Total: p.Total}
+}
+
+// noteExternalTrigger records a webhook call that triggered detection name
+// (without a window): the age /healthz and edgewatch_trigger_age_seconds
+// report for a detection with trigger: external.
+func (s *Server) noteExternalTrigger(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ds, ok := s.dets[name]; ok {
+		ds.lastTrigger = s.now()
+	}
 }
 
 // Wait blocks until the run with id has finished (or ctx is done) and

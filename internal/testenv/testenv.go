@@ -23,12 +23,22 @@ const (
 	// PackageInstall is leave to install and purge the .deb on this
 	// machine, as root. It is never available unless required.
 	PackageInstall
+	// OpenSearchSecure and ElasticsearchSecure are the secured test
+	// servers (TLS, users, roles; `scripts/cluster.sh start <flavor>
+	// --secure`), reached through EDGEWATCH_<FLAVOR>_SECURE_*.
+	OpenSearchSecure
+	ElasticsearchSecure
+	// ThreeNodes is the three-node OpenSearch cluster of the fault tests
+	// (scripts/cluster.sh start opensearch --nodes 3), which they stop and
+	// start node by node.
+	ThreeNodes
 
 	Clusters = OpenSearch | Elasticsearch
+	Secure   = OpenSearchSecure | ElasticsearchSecure
 )
 
 // needs lists every single need, in the order Require checks them.
-var needs = []Need{OpenSearch, Elasticsearch, Data, Chromium, Packaging, PackageInstall}
+var needs = []Need{OpenSearch, Elasticsearch, OpenSearchSecure, ElasticsearchSecure, Data, Chromium, Packaging, PackageInstall, ThreeNodes}
 
 // packagingTools are the commands the Packaging need stands for.
 var packagingTools = []string{"dpkg-deb", "rpm", "systemd-analyze"}
@@ -41,10 +51,19 @@ const (
 	EnvRequireChromium = "EDGEWATCH_REQUIRE_CHROMIUM"
 	EnvRequirePackage  = "EDGEWATCH_REQUIRE_PACKAGE"
 	EnvRequireInstall  = "EDGEWATCH_REQUIRE_PACKAGE_INSTALL"
+	EnvRequireSecure   = "EDGEWATCH_REQUIRE_SECURE"
 	EnvOpenSearchURL   = "EDGEWATCH_OPENSEARCH_URL"
 	EnvElasticURL      = "EDGEWATCH_ELASTICSEARCH_URL"
-	EnvIPsumDir        = "EDGEWATCH_IPSUM_DIR"
-	EnvChromium        = "EDGEWATCH_CHROMIUM"
+	// The secured servers' URLs; the rest of their settings
+	// (_CA_FILE, _USERNAME…) share the prefix (see SecurePrefix).
+	EnvOpenSearchSecureURL = "EDGEWATCH_OPENSEARCH_SECURE_URL"
+	EnvElasticSecureURL    = "EDGEWATCH_ELASTICSEARCH_SECURE_URL"
+	EnvIPsumDir            = "EDGEWATCH_IPSUM_DIR"
+	EnvChromium            = "EDGEWATCH_CHROMIUM"
+	EnvRequire3Node        = "EDGEWATCH_REQUIRE_3NODE"
+	// Env3NodeURLs lists the three nodes' URLs, comma-separated (what
+	// `scripts/cluster.sh env opensearch --nodes 3` prints).
+	Env3NodeURLs = "EDGEWATCH_OPENSEARCH_3NODE_URLS"
 )
 
 // String names the single need n ("opensearch", "data"…).
@@ -62,17 +81,36 @@ func (n Need) String() string {
 		return "packaging tools"
 	case PackageInstall:
 		return "package install"
+	case OpenSearchSecure:
+		return "secured opensearch"
+	case ElasticsearchSecure:
+		return "secured elasticsearch"
+	case ThreeNodes:
+		return "three-node opensearch"
 	case Clusters:
 		return "clusters"
+	case Secure:
+		return "secured clusters"
 	}
 	return fmt.Sprintf("Need(%d)", uint(n))
 }
 
 // ClusterNeed is the need for the cluster named flavor: "opensearch" or
 // "elasticsearch" in any case, or an environment prefix ending in one of
-// them ("EDGEWATCH_ELASTICSEARCH"). Any other name needs both clusters.
+// them ("EDGEWATCH_ELASTICSEARCH"). A prefix ending in "_SECURE"
+// ("EDGEWATCH_OPENSEARCH_SECURE") names the secured server. Any other name
+// needs both clusters.
 func ClusterNeed(flavor string) Need {
 	f := strings.ToLower(flavor)
+	if base, ok := strings.CutSuffix(f, "_secure"); ok {
+		switch n := ClusterNeed(base); n {
+		case OpenSearch:
+			return OpenSearchSecure
+		case Elasticsearch:
+			return ElasticsearchSecure
+		}
+		return Secure
+	}
 	switch {
 	case strings.HasSuffix(f, "elasticsearch"):
 		return Elasticsearch
@@ -93,8 +131,21 @@ func (n Need) requireEnv() string {
 		return EnvRequirePackage
 	case PackageInstall:
 		return EnvRequireInstall
+	case OpenSearchSecure, ElasticsearchSecure:
+		return EnvRequireSecure
+	case ThreeNodes:
+		return EnvRequire3Node
 	}
 	return EnvRequireClusters
+}
+
+// SecurePrefix is the environment prefix of the secured server of flavor
+// ("opensearch" or "elasticsearch"): EDGEWATCH_<FLAVOR>_SECURE, whose
+// _URL, _CA_FILE, _USERNAME, _PASSWORD_FILE, _ADMIN_*, _INSTALLER_* and
+// (Elasticsearch) _API_KEY_FILE `scripts/cluster.sh env <flavor> --secure`
+// prints.
+func SecurePrefix(flavor string) string {
+	return "EDGEWATCH_" + strings.ToUpper(flavor) + "_SECURE"
 }
 
 // howTo says how to provide the single need n.
@@ -110,10 +161,20 @@ func (n Need) howTo() string {
 			EnvIPsumDir + " to a copy"
 	case Chromium:
 		return "install it (`apt-get install -y chromium`, see scripts/deps.sh) or set " + EnvChromium + " to the browser"
+	case OpenSearchSecure, ElasticsearchSecure:
+		flavor := "opensearch"
+		if n == ElasticsearchSecure {
+			flavor = "elasticsearch"
+		}
+		return "start it with `scripts/cluster.sh start " + flavor + " --secure` (or `make clusters-secure-up`) and " +
+			"export what `scripts/cluster.sh env " + flavor + " --secure` prints (" + SecurePrefix(flavor) + "_URL, _CA_FILE, …)"
 	case Packaging:
 		return "install dpkg-dev, rpm and systemd (scripts/deps.sh does)"
 	case PackageInstall:
 		return "run as root with " + EnvRequireInstall + "=1 on a machine without edgewatch installed (it installs and purges the .deb)"
+	case ThreeNodes:
+		return "start it with `scripts/cluster.sh start opensearch --nodes 3` (or `make clusters-3node-up`) and set " + Env3NodeURLs +
+			" (`eval \"$(scripts/cluster.sh env opensearch --nodes 3)\"`); `make test-faults` does both"
 	}
 	return ""
 }
@@ -132,17 +193,25 @@ func Required(n Need) bool {
 	return false
 }
 
+// clusterURLEnv is the variable naming each cluster need's URL.
+var clusterURLEnv = map[Need]string{
+	OpenSearch: EnvOpenSearchURL, Elasticsearch: EnvElasticURL,
+	OpenSearchSecure: EnvOpenSearchSecureURL, ElasticsearchSecure: EnvElasticSecureURL,
+}
+
 // Available reports why the single need n is not available (nil when it
 // is), from the environment.
 func Available(n Need) error {
 	switch n {
-	case OpenSearch, Elasticsearch:
-		env := EnvOpenSearchURL
-		if n == Elasticsearch {
-			env = EnvElasticURL
-		}
+	case OpenSearch, Elasticsearch, OpenSearchSecure, ElasticsearchSecure:
+		env := clusterURLEnv[n]
 		if os.Getenv(env) == "" {
 			return fmt.Errorf("%s is not set", env)
+		}
+		return nil
+	case ThreeNodes:
+		if os.Getenv(Env3NodeURLs) == "" {
+			return fmt.Errorf("%s is not set", Env3NodeURLs)
 		}
 		return nil
 	case Data:

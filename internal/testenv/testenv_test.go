@@ -59,8 +59,8 @@ func outcome(fn func(tb testing.TB)) (string, string) {
 // setEnv clears every variable the package reads, then sets env.
 func setEnv(t *testing.T, env map[string]string) {
 	t.Helper()
-	for _, k := range []string{EnvCI, EnvRequireClusters, EnvRequireData, EnvRequireChromium,
-		EnvOpenSearchURL, EnvElasticURL, EnvIPsumDir, EnvChromium} {
+	for _, k := range []string{EnvCI, EnvRequireClusters, EnvRequireData, EnvRequireChromium, EnvRequireSecure, EnvRequire3Node,
+		EnvOpenSearchURL, EnvElasticURL, EnvOpenSearchSecureURL, EnvElasticSecureURL, EnvIPsumDir, EnvChromium, Env3NodeURLs} {
 		t.Setenv(k, env[k])
 	}
 }
@@ -98,6 +98,24 @@ func TestRequire(t *testing.T) {
 			want: "skip"},
 		{name: "EDGEWATCH_REQUIRE_CLUSTERS=0 does not require", need: Clusters, env: map[string]string{EnvRequireClusters: "0"},
 			want: "skip"},
+		{name: "secured clusters set", need: Secure,
+			env: map[string]string{EnvOpenSearchSecureURL: url, EnvElasticSecureURL: url, EnvRequireSecure: "1"}, want: "run"},
+		{name: "secured missing, not required", need: Secure, env: map[string]string{EnvRequireClusters: "1"},
+			want: "skip", wantMsg: []string{EnvOpenSearchSecureURL + " is not set", EnvRequireSecure + "=1 makes this a failure"}},
+		{name: "secured missing, EDGEWATCH_REQUIRE_SECURE=1", need: OpenSearchSecure, env: map[string]string{EnvRequireSecure: "1"},
+			want: "fail", wantMsg: []string{"secured opensearch is required", "cluster.sh start opensearch --secure", "cluster.sh env opensearch --secure"}},
+		{name: "secured elasticsearch missing, CI=true", need: Secure,
+			env:  map[string]string{EnvOpenSearchSecureURL: url, EnvCI: "true"},
+			want: "fail", wantMsg: []string{EnvElasticSecureURL + " is not set"}},
+		{name: "plain clusters do not stand in for secured ones", need: ElasticsearchSecure,
+			env:  map[string]string{EnvOpenSearchURL: url, EnvElasticURL: url, EnvRequireSecure: "1"},
+			want: "fail", wantMsg: []string{EnvElasticSecureURL}},
+		{name: "three nodes set", need: ThreeNodes, env: map[string]string{Env3NodeURLs: url + "," + url}, want: "run"},
+		{name: "three nodes missing, clusters required only", need: ThreeNodes, env: map[string]string{EnvRequireClusters: "1"},
+			want: "skip", wantMsg: []string{Env3NodeURLs + " is not set", EnvRequire3Node + "=1 makes this a failure"}},
+		{name: "three nodes missing, required", need: ThreeNodes, env: map[string]string{EnvRequire3Node: "1"},
+			want: "fail", wantMsg: []string{"three-node opensearch is required", "--nodes 3", "make test-faults"}},
+		{name: "three nodes missing, CI=true", need: ThreeNodes, env: map[string]string{EnvCI: "true"}, want: "fail"},
 		{name: "data from the repository", need: Data, env: map[string]string{EnvRequireData: "1"}, want: "run"},
 		{name: "data missing, required by EDGEWATCH_REQUIRE_DATA", need: Data,
 			env:  map[string]string{EnvIPsumDir: empty, EnvRequireData: "1"},
@@ -196,6 +214,14 @@ func TestIPsumDir(t *testing.T) {
 	}
 }
 
+func TestSecurePrefix(t *testing.T) {
+	for flavor, want := range map[string]string{"opensearch": "EDGEWATCH_OPENSEARCH_SECURE", "elasticsearch": "EDGEWATCH_ELASTICSEARCH_SECURE"} {
+		if got := SecurePrefix(flavor); got != want || got+"_URL" != map[string]string{"opensearch": EnvOpenSearchSecureURL, "elasticsearch": EnvElasticSecureURL}[flavor] {
+			t.Errorf("SecurePrefix(%s) = %s, want %s", flavor, got, want)
+		}
+	}
+}
+
 func TestClusterNeed(t *testing.T) {
 	tests := []struct {
 		name string
@@ -207,6 +233,9 @@ func TestClusterNeed(t *testing.T) {
 		{"opensearch env prefix", "EDGEWATCH_OPENSEARCH", OpenSearch},
 		{"elasticsearch env prefix", "EDGEWATCH_ELASTICSEARCH", Elasticsearch},
 		{"unknown needs both", "solr", Clusters},
+		{"secured opensearch prefix", "EDGEWATCH_OPENSEARCH_SECURE", OpenSearchSecure},
+		{"secured elasticsearch prefix", "EDGEWATCH_ELASTICSEARCH_SECURE", ElasticsearchSecure},
+		{"secured unknown needs both secured", "solr_secure", Secure},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ const (
 	DefaultLeaseTTL        = 2 * time.Minute
 	DefaultRetroLookback   = 7 * 24 * time.Hour
 	DefaultRetroMaxWindow  = 24 * time.Hour
+	DefaultMaxBackfill     = 7 * 24 * time.Hour
 )
 
 // Config tunes incremental runs of one detection (a serve detection's
@@ -53,6 +54,11 @@ type Config struct {
 	// indicators and commits no checkpoint, so fewer, longer passes are
 	// cheaper (the events are still streamed page by page).
 	RetroMaxWindow Duration `json:"retro_max_window,omitempty" yaml:"retro_max_window"`
+	// MaxBackfill bounds the span of one backfill: an explicit window (the
+	// webhook's {"from", "to"}) and a retro-hunt's look-back. A longer
+	// window is refused (CheckBackfill: serve answers 422 naming this key),
+	// a RetroLookback over it is a configuration error. Default 7 days.
+	MaxBackfill Duration `json:"max_backfill,omitempty" yaml:"max_backfill"`
 }
 
 // durations lists c's duration fields by key, for defaults, merges and checks.
@@ -70,6 +76,7 @@ func (c *Config) durations() []struct {
 		{"max_window", &c.MaxWindow, DefaultMaxWindow}, {"initial_lookback", &c.InitialLookback, DefaultInitialLookback},
 		{"lease_ttl", &c.LeaseTTL, DefaultLeaseTTL}, {"retro_lookback", &c.RetroLookback, DefaultRetroLookback},
 		{"retro_max_window", &c.RetroMaxWindow, DefaultRetroMaxWindow},
+		{"max_backfill", &c.MaxBackfill, DefaultMaxBackfill},
 	}
 }
 
@@ -113,7 +120,7 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		key string
 		d   Duration
-	}{{"max_window", c.MaxWindow}, {"retro_max_window", c.RetroMaxWindow}, {"lease_ttl", c.LeaseTTL}} {
+	}{{"max_window", c.MaxWindow}, {"retro_max_window", c.RetroMaxWindow}, {"lease_ttl", c.LeaseTTL}, {"max_backfill", c.MaxBackfill}} {
 		if f.d.D() < time.Second {
 			return fmt.Errorf("%w: %s %s is under 1s", ErrInvalidConfig, f.key, f.d)
 		}
@@ -121,21 +128,78 @@ func (c Config) Validate() error {
 	if c.MaxWindows < 0 {
 		return fmt.Errorf("%w: max_windows %d is negative", ErrInvalidConfig, c.MaxWindows)
 	}
-	return nil
-}
-
-var detectionNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`)
-
-// ValidateDetectionName checks a detection name: lower-case letters,
-// digits, '.', '_' and '-', starting with a letter or digit, at most 100
-// characters. Names become document ids ("checkpoint-<name>"), URL path
-// segments and metric labels.
-func ValidateDetectionName(name string) error {
-	if !detectionNameRE.MatchString(name) {
-		return fmt.Errorf("%w: detection name %q: use lower-case letters, digits, '.', '_' and '-' (at most 100)", ErrInvalidConfig, name)
+	if c.RetroLookback > c.MaxBackfill {
+		return fmt.Errorf("%w: retro_lookback %s is over max_backfill %s: a retro-hunt is a backfill; shorten retro_lookback or raise max_backfill",
+			ErrInvalidConfig, c.RetroLookback.Human(), c.MaxBackfill.Human())
 	}
 	return nil
 }
+
+// CheckBackfill refuses an explicit window longer than MaxBackfill (after
+// defaults) with a *BackfillTooLongError. serve checks a webhook's window
+// with it before queueing anything, and the plugin again before running one.
+func (c Config) CheckBackfill(w Window) error {
+	c = c.WithDefaults()
+	if w.Duration() > c.MaxBackfill.D() {
+		return &BackfillTooLongError{Window: w, Limit: c.MaxBackfill, MaxWindow: c.MaxWindow}
+	}
+	return nil
+}
+
+// BackfillTooLongError is a backfill window over Config.MaxBackfill.
+// errors.Is(err, ErrInvalidConfig) holds.
+type BackfillTooLongError struct {
+	Window    Window
+	Limit     Duration // MaxBackfill
+	MaxWindow Duration // the window size it would have been split into
+}
+
+// Windows is how many windows the request would have run.
+func (e *BackfillTooLongError) Windows() int {
+	if e.MaxWindow <= 0 {
+		return 1
+	}
+	return int((e.Window.Duration() + e.MaxWindow.D() - 1) / e.MaxWindow.D())
+}
+
+func (e *BackfillTooLongError) Error() string {
+	return fmt.Sprintf("window %s spans %s (%d windows of %s), over the backfill limit max_backfill %s: split it into requests of at most %s, or raise max_backfill for this detection (or under defaults) in the serve configuration and reload it (SIGHUP)",
+		e.Window, Duration(e.Window.Duration()).Human(), e.Windows(), e.MaxWindow.Human(), e.Limit.Human(), e.Limit.Human())
+}
+
+// Is makes errors.Is(err, ErrInvalidConfig) true.
+func (e *BackfillTooLongError) Is(target error) bool { return target == ErrInvalidConfig }
+
+// MaxDetectionName is the longest detection name.
+const MaxDetectionName = 64
+
+var detectionNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// ValidateDetectionName is the one detection name rule, checked by the host
+// (serve config, --detection, settings) and the plugin (install, every
+// incremental operation): 1 to 64 lower-case letters, digits, '_' and '-',
+// starting with a letter or a digit. A name becomes a URL path segment, a
+// metric label, a state document id ("checkpoint-<name>"), a Watcher watch
+// id and an OpenSearch Notifications channel id ("edgewatch-<name>"), whose
+// config_id takes only letters, digits, '_' and '-': a '.' there makes
+// install fail with a 400, so names may not hold one.
+func ValidateDetectionName(name string) error {
+	if len(name) > MaxDetectionName || !detectionNameRE.MatchString(name) {
+		return nameError(name)
+	}
+	return nil
+}
+
+// nameError is a refused detection name; errors.Is(err, ErrInvalidConfig)
+// holds, and the message stands alone after a flag or a config path.
+type nameError string
+
+func (e nameError) Error() string {
+	return fmt.Sprintf("detection name %q: use 1 to %d lower-case letters, digits, '_' and '-', starting with a letter or digit (no '.', which OpenSearch Notifications channel ids refuse)",
+		string(e), MaxDetectionName)
+}
+
+func (e nameError) Is(target error) bool { return target == ErrInvalidConfig }
 
 // NewHolderID returns a lease holder id unique to this process and call:
 // "<hostname>/<pid>/<random>". serve gives one per instance, so that a
@@ -258,7 +322,37 @@ type DetectionStatus struct {
 	LastRun     *LastRun  `json:"last_run,omitempty"`
 	Lease       *LeaseDoc `json:"lease,omitempty"` // current holder, when live
 	Retro       *RetroDoc `json:"retro_hunt,omitempty"`
+	// Backfill is the detection's last (or running) backfill.
+	Backfill *BackfillDoc `json:"backfill,omitempty"`
 }
+
+// BackfillDoc records a detection's backfill (an explicit window run under
+// its own lease, which never moves the checkpoint): written when it starts,
+// after each window, and when it ends.
+type BackfillDoc struct {
+	Type      string    `json:"type"` // StateTypeBackfill
+	Detection string    `json:"detection"`
+	RunID     string    `json:"run_id,omitempty"`
+	Holder    string    `json:"holder,omitempty"`
+	Window    Window    `json:"window"`
+	State     string    `json:"state"` // BackfillRunning or BackfillDone
+	Done      int       `json:"windows_done"`
+	Total     int       `json:"windows_total"`
+	Updated   time.Time `json:"updated_at"`
+	// LastRun is the finished backfill's record (nil while it runs).
+	LastRun *LastRun `json:"last_run,omitempty"`
+}
+
+// States of a BackfillDoc.
+const (
+	BackfillRunning = "running"
+	BackfillDone    = "done"
+)
+
+// ProgressWindows is the Progress stage an incremental call, a backfill or
+// a retro-hunt reports after each window: Done of Total windows, the
+// detection in Message.
+const ProgressWindows = "windows"
 
 // RunIncrementalArgs are the args of OpRunIncremental.
 type RunIncrementalArgs struct {

@@ -73,3 +73,35 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	*d = Duration(v)
 	return err
 }
+
+// Human formats d for messages and configuration files: whole days as
+// "<n>d", then the rest without zero units ("30d", "1d12h", "1h30m", "5m",
+// "41s"). ParseDuration reads it back.
+func (d Duration) Human() string {
+	v := time.Duration(d)
+	if v == 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	if v < 0 {
+		b.WriteByte('-')
+		v = -v
+	}
+	if days := v / (24 * time.Hour); days > 0 {
+		b.WriteString(strconv.FormatInt(int64(days), 10) + "d")
+		v -= days * 24 * time.Hour
+	}
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := v / u.d; n > 0 {
+			b.WriteString(strconv.FormatInt(int64(n), 10) + u.name)
+			v -= n * u.d
+		}
+	}
+	if v > 0 {
+		b.WriteString(v.String())
+	}
+	return b.String()
+}

@@ -56,3 +56,33 @@ func TestJSONRoundTrip(t *testing.T) {
 		t.Fatal("a boolean must not read as a duration")
 	}
 }
+
+func TestDurationHuman(t *testing.T) {
+	tests := []struct {
+		name string
+		in   time.Duration
+		want string
+	}{
+		{"zero", 0, "0s"},
+		{"days", 30 * 24 * time.Hour, "30d"},
+		{"day and hours", 36 * time.Hour, "1d12h"},
+		{"hours and minutes", 90 * time.Minute, "1h30m"},
+		{"minutes", 5 * time.Minute, "5m"},
+		{"seconds", 41 * time.Second, "41s"},
+		{"sub-second rest", 1500 * time.Millisecond, "1s500ms"},
+		{"negative", -2 * time.Hour, "-2h"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Duration(tc.in).Human()
+			if got != tc.want {
+				t.Fatalf("Human(%v) = %q, want %q", tc.in, got, tc.want)
+			}
+			if tc.in > 0 {
+				if back, err := ParseDuration(got); err != nil || back != tc.in {
+					t.Errorf("ParseDuration(%q) = %v, %v", got, back, err)
+				}
+			}
+		})
+	}
+}

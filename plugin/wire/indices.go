@@ -15,7 +15,9 @@ const (
 	// matches AlertsPattern.
 	AlertIndexPrefix = "edgewatch-alerts-"
 	AlertsPattern    = AlertIndexPrefix + "*"
-	// DefaultAlertIndex is where alerts go when the settings name none.
+	// DefaultAlertIndex is the default detection's alert write alias
+	// (AlertAlias("")): where alerts go when the settings name neither an
+	// alert index nor a detection.
 	DefaultAlertIndex = AlertIndexPrefix + "default"
 	// IndicatorIndexPrefix starts every indicator lookup index and alias:
 	// feed N is served by the alias FeedAlias(N).
@@ -60,6 +62,7 @@ const (
 	StateTypeCheckpoint = "checkpoint"
 	StateTypeLease      = "lease"
 	StateTypeRetroHunt  = "retro_hunt"
+	StateTypeBackfill   = "backfill"
 )
 
 // Outcomes of a run, an incremental call and a window.

@@ -46,6 +46,10 @@ type Settings struct {
 	MinLevel int      `json:"min_level,omitempty"` // default 1 for ipsum.txt; levels files carry their own
 	// KeepNonGlobal keeps private/loopback/... indicators (off by default).
 	KeepNonGlobal bool `json:"keep_non_global,omitempty"`
+	// AllowEmptyFeed lets a run whose feeds (or lookup index) yield no
+	// indicator go on; by default such a run fails as an input error, since
+	// it cannot alert on anything.
+	AllowEmptyFeed bool `json:"allow_empty_feed,omitempty"`
 
 	// Window. Zero values are unbounded (file mode reads everything).
 	From time.Time `json:"from,omitzero"`
@@ -98,8 +102,14 @@ type ClusterSettings struct {
 	// IndicatorFeed names the lookup index feed (FeedAlias(name)); empty =
 	// use Settings.Feeds files.
 	IndicatorFeed string `json:"indicator_feed,omitempty"`
-	// AlertIndex is where alerts go (default DefaultAlertIndex).
+	// AlertIndex is the write alias alerts go through (default
+	// AlertAlias(Settings.Detection); AlertAliasOf); a grouping detection
+	// keeps its findings in FindingsAlias(it).
 	AlertIndex string `json:"alert_index,omitempty"`
+	// NoIndex makes the run read only: no alert is written to the alert
+	// alias and no run record to the state index (the alerts still reach
+	// the host's output).
+	NoIndex bool `json:"no_index,omitempty"`
 }
 
 // AlertIndexOf is the settings' alert index, "" for the default.
@@ -129,8 +139,9 @@ func (s Settings) IndicatorFeedOf() string {
 }
 
 // DecodeSettings reads a settings document strictly: an unknown key is an
-// error (a typo in a config file, or a host newer than the plugin). Empty
-// input is the zero Settings.
+// error (a typo in a config file, or a host newer than the plugin), and so
+// is a detection name ValidateDetectionName refuses. Empty input is the
+// zero Settings.
 func DecodeSettings(raw []byte) (Settings, error) {
 	var s Settings
 	if len(bytes.TrimSpace(raw)) == 0 {
@@ -140,6 +151,11 @@ func DecodeSettings(raw []byte) (Settings, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
 		return s, fmt.Errorf("settings: %w", err)
+	}
+	if s.Detection != "" {
+		if err := ValidateDetectionName(s.Detection); err != nil {
+			return s, fmt.Errorf("settings: detection: %w", err)
+		}
 	}
 	return s, nil
 }

@@ -66,12 +66,13 @@ type FeedReport struct {
 
 // DeviceSummary counts the facing step.
 type DeviceSummary struct {
-	Read        int64                 `json:"read"`
-	Skipped     map[string]int64      `json:"skipped,omitempty"`
-	Examples    map[string][]Location `json:"examples,omitempty"`
-	NoPort      int                   `json:"rows_without_port"`
-	FacingPorts int                   `json:"facing_ports"`
-	Devices     int                   `json:"devices"`
+	Read     int64                 `json:"read"`
+	Skipped  map[string]int64      `json:"skipped,omitempty"`
+	Examples map[string][]Location `json:"examples,omitempty"`
+	InputNotes
+	NoPort      int `json:"rows_without_port"`
+	FacingPorts int `json:"facing_ports"`
+	Devices     int `json:"devices"`
 }
 
 // EventSummary counts the event step.
@@ -80,6 +81,7 @@ type EventSummary struct {
 	Candidates int64                 `json:"candidates"`
 	Skipped    map[string]int64      `json:"skipped,omitempty"`
 	Examples   map[string][]Location `json:"examples,omitempty"`
+	InputNotes
 	// Misses counts candidate rows the exact match refused, by reason.
 	Misses map[string]int64 `json:"misses,omitempty"`
 	// Duplicates counts rows that produced an already-seen finding id.
@@ -89,14 +91,35 @@ type EventSummary struct {
 	RawNotObject int64 `json:"raw_not_object,omitempty"`
 }
 
-// AlertSummary counts the alerts.
+// InputNotes is what a read saw besides its rows: rows of other Defender
+// tables (a mixed dump), by table, and the columns a CSV file lacks, by
+// file.
+type InputNotes struct {
+	OtherTables    map[string]int64    `json:"other_tables,omitempty"`
+	MissingColumns map[string][]string `json:"missing_columns,omitempty"`
+}
+
+// AlertSummary counts the alerts. Matched alerts go to every sink of the
+// run except those in Skipped; the host counts what it wrote to a file or
+// stdout, and Created, AlreadyPresent and Failed count the alert index
+// (Index, the write alias), which only a cluster run without no_index
+// writes. A grouping detection's (Summary.Groups set) Matched counts the
+// events, and Created, AlreadyPresent and Failed its per-event findings
+// stored as evidence (GroupSummary.EvidenceIndex): GroupSummary counts the
+// grouped alerts in Index.
 type AlertSummary struct {
-	Matched        int      `json:"matched"`
+	Matched int `json:"matched"`
+	// Skipped counts matched alerts written nowhere, by reason
+	// (SkipAlertTooLarge), with the first few events' locations.
+	Skipped  map[string]int64      `json:"skipped,omitempty"`
+	Examples map[string][]Location `json:"examples,omitempty"`
+	// Index is the alert index (write alias) the run wrote to, "" when it
+	// wrote none.
+	Index          string   `json:"index,omitempty"`
 	Created        int      `json:"created"`
 	AlreadyPresent int      `json:"already_present"`
 	Failed         int      `json:"failed"`
 	Failures       []string `json:"failures,omitempty"`
-	Index          string   `json:"index,omitempty"`
 }
 
 // GroupSummary counts the grouped alerts of a run.
@@ -144,6 +167,9 @@ func (l Location) String() string {
 
 // SkippedTotal is the number of rows skipped for any reason.
 func (e EventSummary) SkippedTotal() int64 { return sumCounts(e.Skipped) }
+
+// SkippedTotal is the number of matched alerts skipped for any reason.
+func (a AlertSummary) SkippedTotal() int64 { return sumCounts(a.Skipped) }
 
 // SkippedTotal is the number of rows skipped for any reason.
 func (d DeviceSummary) SkippedTotal() int64 { return sumCounts(d.Skipped) }

@@ -2,18 +2,18 @@ package clustertest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
-	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
-	"github.com/edgewatch/edgewatch/connectors/opensearch"
 	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
@@ -24,6 +24,9 @@ type Target struct {
 	Env    string // env prefix, e.g. EDGEWATCH_OPENSEARCH
 	Config cluster.Config
 	Client *cluster.Client
+	// Identity is who Client is on a secured server (ConnectSecure); ""
+	// on the plain test servers.
+	Identity Identity
 }
 
 // Flavors lists the clusters tests run against, in order.
@@ -51,15 +54,7 @@ func Connect(t testing.TB, flavor cluster.Flavor) Target {
 		if !ok {
 			t.Fatalf("%s_URL is not set", f.Env)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		var c *cluster.Client
-		switch flavor {
-		case cluster.OpenSearch:
-			c, err = opensearch.Connect(ctx, cfg)
-		case cluster.Elasticsearch:
-			c, err = elasticsearch.Connect(ctx, cfg)
-		}
+		c, err := Dial(flavor, cfg)
 		if err != nil {
 			t.Fatalf("connect to %s (%s): %v", flavor, cfg, err)
 		}
@@ -141,15 +136,25 @@ func Name(t testing.TB, tg Target, prefix string) string {
 	return name
 }
 
-// DeleteIndices deletes the named indices or patterns, ignoring missing ones.
+// DeleteIndices deletes the named indices or patterns, ignoring missing
+// ones; a name that is an alias (a write alias) deletes the indices behind
+// it (a DELETE of the alias itself is refused, or with ignore_unavailable
+// acknowledged without deleting anything). On a secured server the admin
+// deletes them.
 func DeleteIndices(t testing.TB, tg Target, names ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	c := tg.cleaner(t)
 	for _, n := range names {
+		if !strings.Contains(n, "*") {
+			if behind := aliasIndices(ctx, c, n); len(behind) > 0 {
+				n = strings.Join(behind, ",")
+			}
+		}
 		req := cluster.Request{Method: http.MethodDelete, Path: "/" + n,
 			Query: map[string][]string{"ignore_unavailable": {"true"}, "allow_no_indices": {"true"}, "expand_wildcards": {"open,closed"}}}
-		resp, err := tg.Client.Do(ctx, req)
+		resp, err := c.Do(ctx, req)
 		if err != nil {
 			t.Logf("cleanup %s: %v", n, err)
 			continue
@@ -158,6 +163,25 @@ func DeleteIndices(t testing.TB, tg Target, names ...string) {
 			t.Logf("cleanup %s: %d %s", n, resp.Status, resp.Body)
 		}
 	}
+}
+
+// aliasIndices are the indices behind alias name, none when name is not
+// an alias.
+func aliasIndices(ctx context.Context, c *cluster.Client, name string) []string {
+	resp, err := c.Do(ctx, cluster.Request{Method: http.MethodGet, Path: cluster.DocPath("_alias", name)})
+	if err != nil || resp.Status != http.StatusOK {
+		return nil
+	}
+	var got map[string]json.RawMessage
+	if json.Unmarshal(resp.Body, &got) != nil {
+		return nil
+	}
+	out := make([]string, 0, len(got))
+	for ix := range got {
+		out = append(out, ix)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Call sends one request (body marshalled as JSON when not nil), decodes

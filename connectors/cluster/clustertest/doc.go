@@ -6,4 +6,11 @@
 // the test, except when CI=true or EDGEWATCH_REQUIRE_CLUSTERS=1, where it
 // fails (internal/testenv decides): a CI run never counts a skipped cluster
 // test as passing.
+//
+// The secured test servers (`scripts/cluster.sh start <flavor> --secure`:
+// TLS with a test CA, users and roles from dashboards/security) are reached
+// through EDGEWATCH_<FLAVOR>_SECURE_* with ConnectSecure and RunSecure, as
+// one of the Identity values: the least-privileged detector (user, or on
+// Elasticsearch an API key), the installer, or the admin that loads test
+// data. They are required when CI=true or EDGEWATCH_REQUIRE_SECURE=1.
 package clustertest

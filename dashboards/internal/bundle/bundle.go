@@ -43,10 +43,15 @@ const (
 	IDDashboard         = "edgewatch-overview"
 )
 
+// Two shapes of the same objects. OpenSearch Dashboards 2.x gets the 7.x
+// format it knows (migrationVersion maps). Kibana gets the 8.x format of a
+// Kibana 8 export (coreMigrationVersion + typeMigrationVersion, data-view
+// attributes, typed dashboard panels, managed flags): Kibana imports an
+// export of the previous major at most, so 7.x objects would reach 9.x only
+// by an unsupported 7.x → 9.x migration path (dashboards-formats.md §2).
+
 // migrationVersion values: the latest migrations OSD 2.x registers for each
-// type (dashboards-formats.md §1.2). Kibana 8 accepts 7.x exports and
-// migrates them forward on import, so both bundles carry these; never a
-// version newer than OSD knows.
+// type (dashboards-formats.md §1.2); never a version newer than OSD knows.
 var migrationVersion = map[string]string{
 	"index-pattern": "7.6.0",
 	"search":        "7.9.3",
@@ -54,23 +59,54 @@ var migrationVersion = map[string]string{
 	"dashboard":     "7.9.3",
 }
 
-// panelVersion is the app version written into each dashboard panel, as an
-// export from that product line would carry it. Neither product validates it
-// on import: OSD re-migrates URL panels only for 6.x/<7.3 versions
-// (migrate_to_730_panels.ts), and "7.10.2" is the panel version of a Kibana
-// 7.10 export, which Kibana 8 documents as importable.
-var panelVersion = map[string]string{
-	KindOpenSearchDashboards: "2.0.0",
-	KindKibana:               "7.10.2",
+// KibanaCoreMigrationVersion is the coreMigrationVersion Kibana 8.8+
+// exports carry (the core migration that introduced typeMigrationVersion).
+const KibanaCoreMigrationVersion = "8.8.0"
+
+// KibanaTypeMigrationVersion is the typeMigrationVersion of each type in
+// the Kibana bundle: the newest legacy (semver) migration each type
+// registers in Kibana 8.x, read from Kibana's source — index-pattern 8.0.0
+// (data views: convertToMultiNamespaceTypeVersion), search 8.0.0 (its
+// migrations stop at 7.9.3 plus the 8.0.0 namespace conversion),
+// visualization 8.5.0 (removeExclamationCircleIcon), dashboard 8.9.0 (the
+// embeddable migrations merged into the dashboard's) — and what Kibana
+// 8.9–8.13 exports carry. Kibana 8.10+ moved search and dashboard to model
+// versions ("10.N.0"); those are newer than older 8.x minors know, so they
+// are not used: these values import into Kibana 8.9 and later 8.x, and into
+// 9.x (an export of the previous major), which run the model-version
+// transforms on import. The objects are written in the shape these versions
+// mean, so no migration has to reshape them.
+var KibanaTypeMigrationVersion = map[string]string{
+	"index-pattern": "8.0.0",
+	"search":        "8.0.0",
+	"visualization": "8.5.0",
+	"dashboard":     "8.9.0",
 }
 
-// Object is one saved object line.
+// panelVersion is the app version written into each OSD dashboard panel,
+// as an OSD export carries it (OSD re-migrates panels only for 6.x/<7.3
+// versions, migrate_to_730_panels.ts). Kibana 8 panels carry none.
+const panelVersion = "2.0.0"
+
+// Object is one saved object line of the OSD bundle.
 type Object struct {
 	Type             string            `json:"type"`
 	ID               string            `json:"id"`
 	Attributes       any               `json:"attributes"`
 	References       []Reference       `json:"references"`
 	MigrationVersion map[string]string `json:"migrationVersion"`
+}
+
+// KibanaObject is one saved object line of the Kibana 8.x bundle, keys in
+// the order a Kibana export writes them.
+type KibanaObject struct {
+	Attributes           any         `json:"attributes"`
+	CoreMigrationVersion string      `json:"coreMigrationVersion"`
+	ID                   string      `json:"id"`
+	Managed              bool        `json:"managed"`
+	References           []Reference `json:"references"`
+	Type                 string      `json:"type"`
+	TypeMigrationVersion string      `json:"typeMigrationVersion"`
 }
 
 // Reference points from one saved object to another by id.
@@ -160,6 +196,16 @@ type Query struct {
 
 type panel struct {
 	Version          string         `json:"version"`
+	GridData         gridData       `json:"gridData"`
+	PanelIndex       string         `json:"panelIndex"`
+	EmbeddableConfig map[string]any `json:"embeddableConfig"`
+	PanelRefName     string         `json:"panelRefName"`
+}
+
+// kibanaPanel is a Kibana 8 dashboard panel: its saved object's type in
+// the panel, no app version.
+type kibanaPanel struct {
+	Type             string         `json:"type"`
 	GridData         gridData       `json:"gridData"`
 	PanelIndex       string         `json:"panelIndex"`
 	EmbeddableConfig map[string]any `json:"embeddableConfig"`
@@ -316,7 +362,7 @@ var Columns = []string{
 
 const runQuery = `type:"run"`
 
-func objects(kind string) []Object {
+func objects() []Object {
 	objs := []Object{
 		indexPattern(IDAlertsPattern, AlertsPattern, "@timestamp"),
 		indexPattern(IDStatePattern, StateIndex, "started_at"),
@@ -431,7 +477,7 @@ func objects(kind string) []Object {
 			Params: map[string]any{"type": "histogram", "addTooltip": true, "addLegend": true, "legendPosition": "right"},
 		}, map[string]any{"vis": map[string]any{"colors": map[string]any{"failed": "#BD271E", "success": "#54B399"}}}),
 	}
-	objs = append(objs, dashboard(kind))
+	objs = append(objs, dashboard())
 	return objs
 }
 
@@ -454,14 +500,14 @@ var layout = []struct {
 	{IDRunsOverTime, "visualization", 0, 75, 48, 12},
 }
 
-func dashboard(kind string) Object {
+func dashboard() Object {
 	panels := make([]panel, 0, len(layout))
 	refs := make([]Reference, 0, len(layout))
 	for n, l := range layout {
 		idx := fmt.Sprintf("%d", n+1)
 		ref := fmt.Sprintf("panel_%d", n)
 		panels = append(panels, panel{
-			Version:          panelVersion[kind],
+			Version:          panelVersion,
 			GridData:         gridData{X: l.x, Y: l.y, W: l.w, H: l.h, I: idx},
 			PanelIndex:       idx,
 			EmbeddableConfig: map[string]any{},
@@ -497,15 +543,29 @@ func dashboard(kind string) Object {
 // Build renders the NDJSON bundle for kind: one object per line, each line
 // ending in "\n", referenced objects before the objects that refer to them.
 func Build(kind string) ([]byte, error) {
-	if _, ok := panelVersion[kind]; !ok {
+	var lines []any
+	switch kind {
+	case KindOpenSearchDashboards:
+		for _, o := range objects() {
+			lines = append(lines, o)
+		}
+	case KindKibana:
+		for _, o := range objects() {
+			k, err := kibana8(o)
+			if err != nil {
+				return nil, err
+			}
+			lines = append(lines, k)
+		}
+	default:
 		return nil, fmt.Errorf("bundle: unknown kind %q (want %q or %q)", kind, KindOpenSearchDashboards, KindKibana)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	for _, o := range objects(kind) {
-		if err := enc.Encode(o); err != nil {
-			return nil, fmt.Errorf("bundle: encode %s/%s: %w", o.Type, o.ID, err)
+	for i, l := range lines {
+		if err := enc.Encode(l); err != nil {
+			return nil, fmt.Errorf("bundle: encode object %d: %w", i+1, err)
 		}
 	}
 	return buf.Bytes(), nil

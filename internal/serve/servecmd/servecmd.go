@@ -63,12 +63,15 @@ func Command(o Options) *cobra.Command {
 		Long: `serve runs each configured detection on its interval, incrementally from its
 checkpoint in the state index, and answers:
 
-  GET  /healthz                    per-detection last outcome (JSON)
+  GET  /healthz                    ok or degraded (lag over max_lag, silent external
+                                   trigger, failed run), backfills in progress (JSON)
   GET  /metrics                    Prometheus metrics
   POST /v1/detections/NAME/run     trigger a run (bearer token or HMAC signature);
                                    what an Elastic Watcher webhook action or an
-                                   OpenSearch Alerting notification channel calls
-  GET  /v1/runs/ID                 a triggered run's outcome
+                                   OpenSearch Alerting notification channel calls.
+                                   A body {"from": T, "to": T} runs a backfill in the
+                                   background (at most max_backfill, default 7d)
+  GET  /v1/runs/ID                 a triggered run's progress and outcome
 
 SIGHUP reloads the configuration (a bad file is logged and the old one kept);
 SIGTERM and SIGINT stop gracefully (the run in progress is abandoned without
@@ -260,4 +263,4 @@ func (l progressLog) Progress(ctx context.Context, p plugin.Progress) error {
 	return nil
 }
 
-func (progressLog) Alerts(context.Context, []plugin.Alert) error { return nil }
+func (progressLog) Alerts(context.Context, plugin.AlertBatch) error { return nil }

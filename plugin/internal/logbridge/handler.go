@@ -1,7 +1,9 @@
 package logbridge
 
 import (
+	"context"
 	"io"
+	"log"
 	"log/slog"
 	"strings"
 	"time"
@@ -18,6 +20,11 @@ func NewJSONHandler(w io.Writer, level slog.Leveler) slog.Handler {
 	return slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				// JSON would carry nanoseconds, which the host reads back
+				// as a float ("duration=1.2828091e+08"): send "128.3ms".
+				return slog.String(a.Key, a.Value.Duration().String())
+			}
 			if len(groups) > 0 {
 				return a
 			}
@@ -69,4 +76,36 @@ func ParseLevel(s string) (slog.Level, bool) {
 		return slog.LevelError, true
 	}
 	return slog.LevelInfo, false
+}
+
+// StdLogWriter returns the writer a plugin gives log.SetOutput once its
+// logger l is the slog default. Two things reach the log package there:
+// log.Print calls, and records of any slog.Logger captured before
+// slog.SetDefault — slog's built-in default handler formats those as text,
+// "WARN msg key=value …", and hands them to the log package. Without this
+// writer such a line reaches the host as an INFO record with the level
+// inside the message. The leading level word is read back into the
+// record's level (attributes stay in the message text: a logger that must
+// keep them structured must be resolved after slog.SetDefault); a line
+// without one is logged at INFO.
+func StdLogWriter(l *slog.Logger) io.Writer {
+	return &lineWriter{emit: func(line string) {
+		level, msg := slog.LevelInfo, line
+		if word, rest, ok := strings.Cut(line, " "); ok {
+			var lv slog.Level
+			if lv.UnmarshalText([]byte(word)) == nil {
+				level, msg = lv, rest
+			}
+		}
+		l.Log(context.Background(), level, msg)
+	}}
+}
+
+// SetDefault makes l the process's slog default and routes the log
+// package through StdLogWriter(l). A plugin calls it once, before serving.
+func SetDefault(l *slog.Logger) {
+	slog.SetDefault(l)
+	// After slog.SetDefault the log package writes to l at INFO; replace
+	// that writer with one that keeps the level of a captured logger's line.
+	log.SetOutput(StdLogWriter(l))
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,9 +105,19 @@ func appendArgs(attrs []slog.Attr, args []any) []slog.Attr {
 		if key == "timestamp" {
 			continue
 		}
-		attrs = append(attrs, slog.Any(key, args[i+1]))
+		attrs = append(attrs, slog.Any(key, wholeNumber(args[i+1])))
 	}
 	return attrs
+}
+
+// wholeNumber turns a float64 without a fractional part into an int64:
+// go-plugin decodes a plugin's JSON log line into float64 numbers, which a
+// text handler prints as 1.2828091e+08.
+func wholeNumber(v any) any {
+	if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return int64(f)
+	}
+	return v
 }
 
 func (a *hclogAdapter) Trace(msg string, args ...any) { a.Log(hclog.Trace, msg, args...) }

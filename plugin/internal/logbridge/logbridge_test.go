@@ -3,6 +3,7 @@ package logbridge
 import (
 	"bytes"
 	"encoding/json"
+	"log"
 	"log/slog"
 	"strings"
 	"testing"
@@ -132,5 +133,90 @@ func TestParseLevel(t *testing.T) {
 	}
 	if _, ok := ParseLevel("loud"); ok {
 		t.Error("ParseLevel accepted loud")
+	}
+}
+
+func TestStdLogWriterKeepsTheLevel(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		line      string
+		wantLevel string
+		wantMsg   string
+	}{
+		{"warn from a captured slog default", "WARN window failed; checkpoint not advanced detection=d", "warn", "window failed; checkpoint not advanced detection=d"},
+		{"error", "ERROR boom err=x", "error", "boom err=x"},
+		{"debug", "DEBUG detail", "debug", "detail"},
+		{"offset level", "DEBUG-4 very detailed", "trace", "very detailed"},
+		{"log.Print without a level", "plain words from log.Print", "info", "plain words from log.Print"},
+		{"one word", "alone", "info", "alone"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			w := StdLogWriter(slog.New(NewJSONHandler(&buf, LevelTrace)))
+			if _, err := w.Write([]byte(tc.line + "\n")); err != nil {
+				t.Fatal(err)
+			}
+			var rec map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+				t.Fatalf("%v: %q", err, buf.String())
+			}
+			if rec["@level"] != tc.wantLevel || rec["@message"] != tc.wantMsg {
+				t.Errorf("@level %v @message %q, want %s %q", rec["@level"], rec["@message"], tc.wantLevel, tc.wantMsg)
+			}
+		})
+	}
+}
+
+// TestSetDefaultKeepsCapturedLoggersLevels: a logger taken from
+// slog.Default() before the plugin installed its logger (issue 12, item 7:
+// the plugin's operations were registered first) still logs at its own
+// level. Not parallel: it sets the process's slog default and log output.
+func TestSetDefaultKeepsCapturedLoggersLevels(t *testing.T) {
+	early := slog.Default()
+	prevOut, prevFlags := log.Writer(), log.Flags()
+	t.Cleanup(func() {
+		slog.SetDefault(early)
+		log.SetOutput(prevOut)
+		log.SetFlags(prevFlags)
+	})
+	var buf bytes.Buffer
+	SetDefault(slog.New(NewJSONHandler(&buf, LevelTrace)))
+	early.Warn("window failed", "window", "a/b")
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("%v: %q", err, buf.String())
+	}
+	if rec["@level"] != "warn" || rec["@message"] != "window failed window=a/b" {
+		t.Errorf("captured logger's warning arrived as %v", rec)
+	}
+}
+
+// TestNumbersAndDurationsReadBack: a plugin's duration reaches the host log
+// as a duration ("128.28091ms"), never as nanoseconds that the host reads
+// back as a float ("duration=1.2828091e+08"); a whole number stays whole.
+func TestNumbersAndDurationsReadBack(t *testing.T) {
+	t.Parallel()
+	var plugin bytes.Buffer
+	slog.New(NewJSONHandler(&plugin, slog.LevelInfo)).Info("feed loaded", "duration", 128280910*time.Nanosecond,
+		"added", 120430, slog.Group("load", "took", 1500*time.Millisecond))
+	var line map[string]any
+	if err := json.Unmarshal(plugin.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	if line["duration"] != "128.28091ms" || line["load"].(map[string]any)["took"] != "1.5s" {
+		t.Errorf("plugin line %s: want durations as text", plugin.String())
+	}
+	// The host side: go-plugin hands the decoded values (numbers as
+	// float64) to the hclog adapter.
+	var host bytes.Buffer
+	NewHCLog(slog.New(slog.NewTextHandler(&host, nil))).Named("p").Info("feed loaded",
+		"duration", line["duration"], "added", line["added"], "ratio", 0.25)
+	for _, want := range []string{"duration=128.28091ms", "added=120430", "ratio=0.25"} {
+		if !strings.Contains(host.String(), want) {
+			t.Errorf("host line %q lacks %q", host.String(), want)
+		}
 	}
 }

@@ -22,10 +22,15 @@ type Deps struct {
 	Open func(ctx context.Context, s wire.Settings, secrets map[string]string) (*Env, error)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Logger (default slog.Default()).
+	// Logger (default: slog.Default() at the time of each call, never at
+	// registration: the plugin registers its operations before plugin.Serve
+	// installs the logger the host parses, and a logger captured earlier
+	// would write plain-text lines the host can only log at INFO with the
+	// level inside the message).
 	Logger *slog.Logger
-	// Facing caches DeviceInfo rows between incremental runs (default: a
-	// FacingCache with its defaults); NoFacingCache turns it off.
+	// Facing keeps each scheduled detection's facing state in the state
+	// index, mirrored in memory (default: a FacingCache with its
+	// defaults); NoFacingCache turns it off (every run reads DeviceInfo).
 	Facing        *FacingCache
 	NoFacingCache bool
 }
@@ -40,16 +45,21 @@ func (d Deps) withDefaults() Deps {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.Logger == nil {
-		d.Logger = slog.Default()
-	}
 	if d.Facing == nil && !d.NoFacingCache {
-		d.Facing = &FacingCache{}
+		d.Facing = &FacingCache{Logger: d.Logger}
 	}
 	if d.NoFacingCache {
 		d.Facing = nil
 	}
 	return d
+}
+
+// log is the operations' logger.
+func (d Deps) log() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.Default()
 }
 
 // Register adds every operation of the plugin to m.
@@ -84,11 +94,9 @@ func (d Deps) connect(ctx context.Context, op string, s wire.Settings, secrets m
 	if s.Cluster == nil || len(s.Cluster.URLs) == 0 {
 		return nil, fmt.Errorf("%w: %s: source %s needs a cluster URL (--url)", engine.ErrConfig, op, s.Source)
 	}
-	c, err := d.Connect(ctx, s, secrets)
-	if err != nil {
-		return nil, fmt.Errorf("%s: connect to %s: %w", op, s.Source, err)
-	}
-	return c, nil
+	// The connector's error says "connect to <flavor> [urls]: …" and the
+	// host names the operation.
+	return d.Connect(ctx, s, secrets)
 }
 
 // humanDuration renders d rounded for people: "3h12m", "41s", "2d4h".

@@ -49,9 +49,9 @@ func callOp[A, R any](d Deps, op wire.Op[A, R], args A, secrets map[string]strin
 type streamed struct{ got []json.RawMessage }
 
 func (*streamed) Progress(context.Context, wire.Progress) error { return nil }
-func (d *streamed) Alerts(_ context.Context, batch []plugin.Alert) error {
-	for _, a := range batch {
-		d.got = append(d.got, a.Document)
+func (d *streamed) Alerts(_ context.Context, batch plugin.AlertBatch) error {
+	for _, doc := range batch.Documents() {
+		d.got = append(d.got, doc)
 	}
 	return nil
 }
@@ -156,7 +156,7 @@ func TestReportOnClusters(t *testing.T) {
 	golden := goldenAlerts(t)
 	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
 		ctx := context.Background()
-		if _, err := stack.InstallTemplates(ctx, tg.Client, stack.TemplateOptions{AlertIndex: "-"}); err != nil {
+		if _, err := stack.InstallTemplates(ctx, tg.Client, stack.TemplateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		index := clustertest.Name(t, tg, "edgewatch-alerts-test")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,14 +50,22 @@ func (d Deps) open(ctx context.Context, s wire.Settings, secrets map[string]stri
 		if env.Close != nil {
 			env.Close()
 		}
-		return nil, fmt.Errorf("%w: incremental runs need a cluster source (opensearch or elasticsearch) to store alerts and checkpoints", engine.ErrConfig)
-	}
-	if d.Facing != nil && env.Backend.Source != nil {
-		be := *env.Backend
-		be.Source = d.Facing.Wrap(sourceKey(s), be.Source)
-		env.Backend = &be
+		return nil, fmt.Errorf("%w: incremental runs need a cluster source (opensearch or elasticsearch) to store alerts and checkpoints, and writes alerts (no no_index)", engine.ErrConfig)
 	}
 	return env, nil
+}
+
+// withFacingState serves env's facing step from the detection's facing
+// state (scheduled runs only: retro-hunts and backfills read directly).
+func (d Deps) withFacingState(env *Env, s wire.Settings, detection string, cfg wire.Config) {
+	if d.Facing == nil || env.Backend.Source == nil {
+		return
+	}
+	be := *env.Backend
+	be.Source = d.Facing.Wrap(FacingScope{
+		Source: sourceKey(s), Detection: detection, Overlap: cfg.WithDefaults().Overlap.D(),
+	}, be.Source, env.State)
+	env.Backend = &be
 }
 
 func (env *Env) close() {
@@ -74,9 +83,13 @@ func (d Deps) runIncremental(ctx context.Context, a wire.RunIncrementalArgs, sec
 		return wire.Outcome{}, err
 	}
 	defer env.close()
+	if a.Window == nil {
+		d.withFacingState(env, a.Settings, a.Detection, a.Incremental)
+	}
 	run := WindowRunner(env.Backend, settings, progress, d.Now)
 	out, _ := incremental.RunIncremental(ctx, incremental.Request{
-		Detection: a.Detection, Config: a.Incremental, Holder: a.Holder, Window: a.Window, RunID: a.RunID, Logger: d.Logger,
+		Detection: a.Detection, Config: a.Incremental, Holder: a.Holder, Window: a.Window, RunID: a.RunID, Logger: d.log(),
+		OnWindow: windowProgress(progress, a.Detection),
 	}, run, env.State, d.Now)
 	return *out, nil
 }
@@ -138,7 +151,7 @@ func (o progressObs) Progress(p wire.Progress) {
 		o.fn(p)
 	}
 }
-func (progressObs) Alerts(context.Context, []*correlation.Alert) error { return nil }
+func (progressObs) Alerts(context.Context, engine.Batch) error { return nil }
 
 func progressObserver(fn func(wire.Progress)) engine.Observer { return progressObs{fn} }
 
@@ -161,7 +174,7 @@ func (d Deps) retroHunt(ctx context.Context, a wire.RetroHuntArgs, secrets map[s
 		return wire.Outcome{}, err
 	}
 	defer env.close()
-	out, _ := RetroHunt(ctx, env, a.Detection, a.RunID, a.Settings, a.Incremental, set, progress, d.Now, d.Logger)
+	out, _ := RetroHunt(ctx, env, a.Detection, a.RunID, a.Settings, a.Incremental, set, progress, d.Now, d.log())
 	return *out, nil
 }
 
@@ -185,7 +198,20 @@ func RetroHunt(ctx context.Context, env *Env, detection, runID string, s wire.Se
 	rs.Cluster = &cl
 	return incremental.RetroHunt(ctx, incremental.RetroRequest{
 		Detection: detection, Config: cfg, Indicators: set.Len(), RunID: runID, Logger: log,
+		OnWindow: windowProgress(progress, detection),
 	}, WindowRunner(be, rs, progress, now), env.State, now)
+}
+
+// windowProgress reports each finished window of detection's call to the
+// host (wire.ProgressWindows: serve shows a backfill's and a retro-hunt's
+// progress from it).
+func windowProgress(progress func(wire.Progress), detection string) func(done, total int) {
+	if progress == nil {
+		return nil
+	}
+	return func(done, total int) {
+		progress(wire.Progress{Stage: wire.ProgressWindows, Done: int64(done), Total: int64(total), Unit: "windows", Message: detection})
+	}
 }
 
 // RetroBackend is be restricted to the indicators in set, with every alert
@@ -248,20 +274,20 @@ func (d Deps) feedRefresh(ctx context.Context, a wire.FeedRefreshArgs, secrets m
 			added.Add(ind, true)
 		}
 		for _, det := range a.Detections {
-			// Each detection's own settings say where its data is and
-			// where its alerts go; the feed's store is the one the
-			// detection reads indicators from.
+			// Each detection's own settings say where its data is, where
+			// its alerts go and how they are grouped; the feed's store is
+			// the one the detection reads indicators from.
 			denv := env
 			ds := withDetection(det.Settings, det.Name)
 			if (det.Settings.Cluster != nil && (a.Settings.Cluster == nil || !sameCluster(*det.Settings.Cluster, *a.Settings.Cluster))) ||
-				ds.AlertAliasOf() != a.Settings.AlertAliasOf() {
+				ds.AlertAliasOf() != a.Settings.AlertAliasOf() || !sameGrouping(ds, a.Settings) {
 				denv, err = d.open(ctx, ds, secrets)
 				if err != nil {
 					res.Retro = append(res.Retro, &wire.Outcome{Detection: det.Name, Mode: wire.ModeRetroHunt, Status: wire.StatusFailed, Error: err.Error()})
 					continue
 				}
 			}
-			out, _ := RetroHunt(ctx, denv, det.Name, a.RunID, det.Settings, det.Incremental, added, progress, d.Now, d.Logger)
+			out, _ := RetroHunt(ctx, denv, det.Name, a.RunID, det.Settings, det.Incremental, added, progress, d.Now, d.log())
 			if denv != env {
 				denv.close()
 			}
@@ -276,6 +302,12 @@ func (d Deps) feedRefresh(ctx context.Context, a wire.FeedRefreshArgs, secrets m
 func withDetection(s wire.Settings, name string) wire.Settings {
 	s.Detection = name
 	return s
+}
+
+// sameGrouping reports whether a and b group alerts alike (the backend
+// opened for one then stores the other's groups too).
+func sameGrouping(a, b wire.Settings) bool {
+	return slices.Equal(a.GroupBy, b.GroupBy) && a.GroupWindow == b.GroupWindow
 }
 
 func sameCluster(a, b wire.ClusterSettings) bool {

@@ -53,7 +53,7 @@ func (d Deps) feedLoad(ctx context.Context, a wire.FeedLoadArgs, secrets map[str
 	if set.Len() == 0 && !a.AllowEmpty {
 		rep := reps[0]
 		return wire.FeedLoadResult{}, fmt.Errorf("%w: feed.load: %s holds no indicator to load (%d lines: %d invalid, %d below level %d, %d comments); "+
-			"the live feed %s is unchanged (set allow_empty=true to load an empty feed on purpose)",
+			"the live feed %s is unchanged (--allow-empty, allow_empty=true, loads an empty feed on purpose)",
 			engine.ErrConfig, source, rep.Lines, rep.Invalid, rep.BelowLevel, minLevel, rep.Comments, wire.FeedAlias(name))
 	}
 

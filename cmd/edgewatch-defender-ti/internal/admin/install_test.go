@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -21,18 +22,43 @@ import (
 // defaultAliases are the default detection's write aliases.
 var defaultAliases = []string{wire.AlertAlias(""), wire.FindingsAlias(wire.AlertAlias(""))}
 
+// fakeStack is what withTemplates routes: the templates stored, and the
+// write aliases' first backing indices with their settings (nil: the alias
+// does not exist yet).
+type fakeStack struct {
+	stored  map[string]map[string]any
+	indices aliasIndices
+	// mappingFor is the mappings object of the stored template of highest
+	// priority that matches an index (as the servers map a new index).
+	mappingFor func(idx string) (any, bool)
+}
+
+// aliasIndices are the settings of the write aliases' backing indices, by
+// index (nil: the alias does not exist yet).
+type aliasIndices map[string]map[string]any
+
 // withTemplates routes the index template and index calls of
-// cluster.Install: templates (the bundled ones and the default detection's
-// alias templates) missing, then stored; the state index missing, then
-// created; the default detection's write aliases missing, then created on
-// their first backing index (withAliases).
-func withTemplates(f *fakeCluster) {
-	stored := map[string]map[string]any{}
-	var names []string
+// stack.Install: templates (the bundled ones and those derived for the
+// default detection's write aliases and for aliases, alert aliases besides
+// the default one, and their findings aliases) missing, then stored; the
+// state index missing, then created; the write aliases missing, then
+// created on their first backing index, whose mapping is the stored
+// template's that matches it (which the alert mapping step reads back).
+func withTemplates(f *fakeCluster, aliases ...string) *fakeStack {
+	st := &fakeStack{stored: map[string]map[string]any{}, indices: aliasIndices{}}
+	stored := st.stored
+	names := []string{}
 	for _, t := range dashboards.IndexTemplates() {
 		names = append(names, t.Name)
 	}
-	for _, name := range append(names, defaultAliases...) {
+	all := slices.Clone(defaultAliases)
+	for _, a := range aliases {
+		all = append(all, a, wire.FindingsAlias(a))
+	}
+	for _, a := range all {
+		names = append(names, "edgewatch-alert-index-"+a)
+	}
+	for _, name := range names {
 		path := "/_index_template/" + name
 		f.onFunc(http.MethodGet, path, func(cluster.Request) (int, string) {
 			if stored[name] == nil {
@@ -54,7 +80,33 @@ func withTemplates(f *fakeCluster) {
 			return 200, `{"acknowledged":true}`
 		})
 	}
-	withAliases(f)
+	f.onFunc(http.MethodGet, "/_index_template/edgewatch-*", func(cluster.Request) (int, string) {
+		var list []any
+		for name, t := range stored {
+			list = append(list, map[string]any{"name": name, "index_template": t})
+		}
+		b, _ := json.Marshal(map[string]any{"index_templates": list})
+		if len(list) == 0 {
+			return 404, string(b)
+		}
+		return 200, string(b)
+	})
+	st.mappingFor = func(idx string) (any, bool) {
+		best, prio := map[string]any(nil), -1
+		for _, t := range stored {
+			pats, _ := t["index_patterns"].([]any)
+			p, _ := t["priority"].(float64)
+			for _, pat := range pats {
+				if ok, _ := path.Match(pat.(string), idx); ok && int(p) > prio {
+					best, prio = t, int(p)
+				}
+			}
+		}
+		if best == nil {
+			return nil, false
+		}
+		return best["template"].(map[string]any)["mappings"], true
+	}
 	indices := map[string]bool{}
 	for _, idx := range []string{wire.StateIndex} {
 		f.onFunc(http.MethodHead, "/"+idx, func(cluster.Request) (int, string) {
@@ -68,55 +120,75 @@ func withTemplates(f *fakeCluster) {
 			return 200, `{"acknowledged":true}`
 		})
 	}
+	for _, a := range all {
+		st.routeAlias(f, a)
+	}
+	return st
 }
 
-// aliasIndices are the settings of the default detection's backing
-// indices, by index (nil: the alias does not exist yet).
-type aliasIndices map[string]map[string]any
-
-// withAliases routes the default detection's write aliases: each missing
-// until its first backing index is created with it, or existing from the
-// start when named in existing; the backing index's settings are recorded.
-func withAliases(f *fakeCluster, existing ...string) aliasIndices {
-	settings := aliasIndices{}
-	for _, a := range defaultAliases {
-		first := a + "-000001"
-		if slices.Contains(existing, a) {
-			settings[first] = map[string]any{}
+// routeAlias routes write alias a: missing until its first backing index
+// is created with it (or exists), mapped by the template that matched it;
+// the backing index's settings are recorded.
+func (st *fakeStack) routeAlias(f *fakeCluster, a string) {
+	settings := st.indices
+	first := a + "-000001"
+	f.onFunc(http.MethodGet, "/"+a+"/_alias", func(cluster.Request) (int, string) {
+		if settings[first] == nil {
+			return 404, `{"error":"alias [` + a + `] missing","status":404}`
 		}
-		f.onFunc(http.MethodGet, "/"+a+"/_alias", func(cluster.Request) (int, string) {
-			if settings[first] == nil {
-				return 404, `{"error":"alias [` + a + `] missing","status":404}`
-			}
-			return 200, `{"` + first + `":{"aliases":{"` + a + `":{"is_write_index":true}}}}`
-		})
-		f.onFunc(http.MethodPut, "/"+first, func(req cluster.Request) (int, string) {
-			if settings[first] != nil {
-				return 400, `{"error":{"type":"resource_already_exists_exception","reason":"exists"},"status":400}`
-			}
-			settings[first] = map[string]any{}
-			return 200, `{"acknowledged":true,"index":"` + first + `"}`
-		})
-		f.on(http.MethodPut, "/"+a+"/_mapping", 200, `{"acknowledged":true}`)
-		read := func(cluster.Request) (int, string) {
-			b, _ := json.Marshal(map[string]any{first: map[string]any{"settings": settings[first]}})
-			return 200, string(b)
+		return 200, `{"` + first + `":{"aliases":{"` + a + `":{"is_write_index":true}}}}`
+	})
+	f.onFunc(http.MethodPut, "/"+first, func(req cluster.Request) (int, string) {
+		if settings[first] != nil {
+			return 400, `{"error":{"type":"resource_already_exists_exception","reason":"exists"},"status":400}`
 		}
-		f.onFunc(http.MethodGet, cluster.DocPath(first, "_settings", "index.lifecycle.name,index.lifecycle.rollover_alias"), read)
-		f.onFunc(http.MethodGet, cluster.DocPath(first, "_settings", "plugins.index_state_management.rollover_alias"), read)
-		f.onFunc(http.MethodPut, "/"+first+"/_settings", func(req cluster.Request) (int, string) {
-			var m map[string]any
-			_ = json.Unmarshal(req.Body, &m)
-			for k, v := range m {
-				if !strings.HasPrefix(k, "index.") {
-					k = "index." + k
-				}
-				settings[first][k] = v
-			}
-			return 200, `{"acknowledged":true}`
-		})
+		settings[first] = map[string]any{}
+		return 200, `{"acknowledged":true,"index":"` + first + `"}`
+	})
+	f.on(http.MethodPut, "/"+a+"/_mapping", 200, `{"acknowledged":true}`)
+	f.onFunc(http.MethodGet, "/"+a+"/_mapping", func(cluster.Request) (int, string) {
+		if settings[first] == nil {
+			return 404, `{"error":{"type":"index_not_found_exception","reason":"no such index [` + a + `]"},"status":404}`
+		}
+		m, ok := st.mappingFor(first)
+		if !ok {
+			m = map[string]any{}
+		}
+		b, _ := json.Marshal(map[string]any{first: map[string]any{"mappings": m}})
+		return 200, string(b)
+	})
+	read := func(cluster.Request) (int, string) {
+		b, _ := json.Marshal(map[string]any{first: map[string]any{"settings": settings[first]}})
+		return 200, string(b)
 	}
-	return settings
+	f.onFunc(http.MethodGet, cluster.DocPath(first, "_settings", "index.lifecycle.name,index.lifecycle.rollover_alias"), read)
+	f.onFunc(http.MethodGet, cluster.DocPath(first, "_settings", "plugins.index_state_management.rollover_alias"), read)
+	f.onFunc(http.MethodPut, "/"+first+"/_settings", func(req cluster.Request) (int, string) {
+		var m map[string]any
+		_ = json.Unmarshal(req.Body, &m)
+		for k, v := range m {
+			if !strings.HasPrefix(k, "index.") {
+				k = "index." + k
+			}
+			settings[first][k] = v
+		}
+		return 200, `{"acknowledged":true}`
+	})
+}
+
+// exists makes write aliases exist from the start (a run created them
+// before install).
+func (st *fakeStack) exists(aliases ...string) {
+	for _, a := range aliases {
+		st.indices[a+"-000001"] = map[string]any{}
+	}
+}
+
+// concrete makes name a single index (not an alias) with mapping.
+func concrete(f *fakeCluster, name, mapping string) {
+	f.on(http.MethodHead, "/"+name, 200, "")
+	f.on(http.MethodGet, "/"+name+"/_alias", 200, `{"`+name+`":{"aliases":{}}}`)
+	f.on(http.MethodGet, "/"+name+"/_mapping", 200, `{"`+name+`":{"mappings":`+mapping+`}}`)
 }
 
 // withILM routes a cluster that has ILM: the policy.
@@ -166,15 +238,16 @@ func outcomes(r wire.StepsResult) []string {
 }
 
 // TestInstallILMAccepted: on an Elasticsearch with ILM the policy is put,
-// then (and only then) the default detection's alias templates get the
-// rollover settings (index.lifecycle.name and its own rollover alias), the
-// alias a run created before install gets them on its backing index, and
-// the missing findings alias is created; a second install finds everything
-// already present.
+// then (and only then) the default detection's aliases get templates of
+// their own with the rollover settings (index.lifecycle.name and its own
+// rollover alias), the alias a run created before install gets them on its
+// backing index (its alert mapping checked), and the missing findings alias
+// is created; a second install finds everything already present.
 func TestInstallILMAccepted(t *testing.T) {
 	f := newFake(t, cluster.Elasticsearch)
-	withTemplates(f)
-	indices := withAliases(f, wire.DefaultAlertIndex)
+	st := withTemplates(f)
+	st.exists(wire.DefaultAlertIndex)
+	indices := st.indices
 	withILM(f)
 	r := runInstall(t, f, wire.InstallArgs{RetentionDays: 30}, nil)
 	want := []string{
@@ -184,9 +257,10 @@ func TestInstallILMAccepted(t *testing.T) {
 		"index template edgewatch-state: ok",
 		"index edgewatch-state: ok",
 		"retention policy ILM edgewatch-alerts-retention: ok",
-		"index template edgewatch-alerts-default: ok",
+		"index template edgewatch-alert-index-edgewatch-alerts-default: ok",
 		"write alias edgewatch-alerts-default: updated",
-		"index template edgewatch-findings-default: ok",
+		"alert mapping edgewatch-alerts-default: already-present",
+		"index template edgewatch-alert-index-edgewatch-findings-default: ok",
 		"write alias edgewatch-findings-default: ok",
 		"saved objects dashboards: skipped",
 		"trigger schedule: skipped",
@@ -201,13 +275,13 @@ func TestInstallILMAccepted(t *testing.T) {
 	// The policy went in before the alias templates got the settings.
 	reqs := f.requests()
 	iPolicy := slices.Index(reqs, "PUT /_ilm/policy/"+dashboards.RetentionPolicyID)
-	iTmpl := slices.Index(reqs, "PUT /_index_template/edgewatch-alerts-default")
+	iTmpl := slices.Index(reqs, "PUT /_index_template/edgewatch-alert-index-edgewatch-alerts-default")
 	if iPolicy < 0 || iTmpl < iPolicy {
 		t.Errorf("want the policy PUT before the alias template, requests: %v", reqs)
 	}
 	for _, a := range defaultAliases {
-		tb := f.sent(http.MethodPut, "/_index_template/"+a)
-		if !strings.Contains(tb, `"lifecycle.name":"edgewatch-alerts-retention"`) || !strings.Contains(tb, `"lifecycle.rollover_alias":"`+a+`"`) ||
+		tb := f.sent(http.MethodPut, "/_index_template/edgewatch-alert-index-"+a)
+		if !strings.Contains(tb, `"index.lifecycle.name":"edgewatch-alerts-retention"`) || !strings.Contains(tb, `"index.lifecycle.rollover_alias":"`+a+`"`) ||
 			!strings.Contains(tb, `"index_patterns":["`+a+`-*"]`) || !strings.Contains(tb, `"content_sha256"`) {
 			t.Errorf("alias template %s: %s", a, tb)
 		}
@@ -313,7 +387,7 @@ func TestInstallISMAccepted(t *testing.T) {
 		t.Errorf("policy: %s", s)
 	}
 	for _, a := range defaultAliases {
-		if tb := f.sent(http.MethodPut, "/_index_template/"+a); !strings.Contains(tb, `"plugins.index_state_management.rollover_alias":"`+a+`"`) {
+		if tb := f.sent(http.MethodPut, "/_index_template/edgewatch-alert-index-"+a); !strings.Contains(tb, `"plugins.index_state_management.rollover_alias":"`+a+`"`) {
 			t.Errorf("alias template %s: %s", a, tb)
 		}
 	}
@@ -346,8 +420,10 @@ func TestInstallISMAccepted(t *testing.T) {
 }
 
 // TestInstallWithoutPolicyEngine: the integ-test distributions answer "no
-// handler found": retention and triggers are skipped with that reason, the
-// template is never given the lifecycle setting, and install goes on.
+// handler found": retention and triggers are skipped with that reason, no
+// template is given a lifecycle setting (the default detection's aliases,
+// which the bundled templates map, get no template of their own), and
+// install goes on.
 func TestInstallWithoutPolicyEngine(t *testing.T) {
 	for _, flavor := range []cluster.Flavor{cluster.OpenSearch, cluster.Elasticsearch} {
 		t.Run(string(flavor), func(t *testing.T) {
@@ -375,11 +451,22 @@ func TestInstallWithoutPolicyEngine(t *testing.T) {
 					t.Errorf("sent %s to a cluster without the feature", m)
 				}
 			}
-			for _, name := range append([]string{dashboards.AlertsTemplate}, defaultAliases...) {
+			for _, name := range []string{dashboards.AlertsTemplate, dashboards.FindingsTemplate} {
 				tb := f.sent(http.MethodPut, "/_index_template/"+name)
 				if tb == "" || strings.Contains(tb, "lifecycle") || strings.Contains(tb, "index_state_management") {
 					t.Errorf("template %s without a policy engine: %s", name, tb)
 				}
+			}
+			for _, a := range defaultAliases {
+				if tb := f.sent(http.MethodPut, "/_index_template/edgewatch-alert-index-"+a); tb != "" {
+					t.Errorf("a template was derived for %s, which the bundled ones map, without a policy engine: %s", a, tb)
+				}
+				if s := stepOf(r, "write alias", a); s.Outcome != wire.StepOK {
+					t.Errorf("write alias %s: %s", a, s)
+				}
+			}
+			if s := stepOf(r, "alert mapping", wire.DefaultAlertIndex); s.Outcome != wire.StepOK {
+				t.Errorf("alert mapping: %s", s)
 			}
 			if strings.Contains(string(mustJSON(t, r)), "s3cr3t") {
 				t.Error("the webhook token leaked into the answer")
@@ -467,29 +554,7 @@ func TestInstallTriggers(t *testing.T) {
 	t.Run("alerting", func(t *testing.T) {
 		f := newFake(t, cluster.OpenSearch)
 		withTemplates(f)
-		channel, monitor := false, ""
-		f.onFunc(http.MethodGet, "/_plugins/_notifications/configs/edgewatch-prod", func(cluster.Request) (int, string) {
-			if channel {
-				return 200, `{"config_list":[{"config_id":"edgewatch-prod"}]}`
-			}
-			return 404, `{"error":{"type":"status_exception","reason":"Config not found"},"status":404}`
-		})
-		f.onFunc(http.MethodPost, "/_plugins/_notifications/configs", func(cluster.Request) (int, string) {
-			channel = true
-			return 200, `{"config_id":"edgewatch-prod"}`
-		})
-		f.on(http.MethodPut, "/_plugins/_notifications/configs/edgewatch-prod", 200, `{"config_id":"edgewatch-prod"}`)
-		f.onFunc(http.MethodPost, "/_plugins/_alerting/monitors/_search", func(cluster.Request) (int, string) {
-			if monitor == "" {
-				return 404, `{"error":{"type":"index_not_found_exception","reason":"no such index [.opendistro-alerting-config]"},"status":404}`
-			}
-			return 200, `{"hits":{"hits":[{"_id":"` + monitor + `","_source":{"type":"monitor","monitor":{"name":"edgewatch-prod"}}}]}}`
-		})
-		f.onFunc(http.MethodPost, "/_plugins/_alerting/monitors", func(cluster.Request) (int, string) {
-			monitor = "m-1"
-			return 201, `{"_id":"m-1"}`
-		})
-		f.on(http.MethodPut, "/_plugins/_alerting/monitors/m-1", 200, `{"_id":"m-1"}`)
+		(&fakeAlerting{names: map[string]string{}}).route(f)
 		r := runInstall(t, f, args, secrets)
 		if s := stepOf(r, "trigger", "notifications channel edgewatch-prod"); s.Outcome != wire.StepOK {
 			t.Errorf("channel: %s", s)
@@ -526,6 +591,13 @@ func TestInstallBadArgs(t *testing.T) {
 		"retention out of range": {args: wire.InstallArgs{RetentionDays: -3}, want: "--retention-days"},
 		"no cluster":             {args: wire.InstallArgs{StackArgs: wire.StackArgs{Settings: wire.Settings{Source: "file"}}}, want: "install needs a cluster"},
 		"triggers bad url":       {args: wire.InstallArgs{Triggers: true, EdgewatchURL: "ftp://x"}, secrets: map[string]string{wire.SecretWebhookToken: "tok"}, want: "scheme must be http or https"},
+		// A '.' made the Notifications channel id invalid: a 400 from the
+		// cluster after the templates were already installed.
+		"dotted detection with triggers": {args: wire.InstallArgs{Triggers: true, EdgewatchURL: "https://e:8443", StackArgs: wire.StackArgs{Detection: "prod.eu"}},
+			secrets: map[string]string{wire.SecretWebhookToken: "tok"}, want: `detection name "prod.eu"`},
+		"dotted detection":       {args: wire.InstallArgs{StackArgs: wire.StackArgs{Detection: "prod.eu"}}, want: `detection name "prod.eu"`},
+		"alert index pattern":    {args: wire.InstallArgs{StackArgs: wire.StackArgs{Settings: alertIndexSettings("ops-*")}}, want: "--alert-index: alert index \"ops-*\": alerts are written to one index"},
+		"alert index upper case": {args: wire.InstallArgs{StackArgs: wire.StackArgs{Settings: alertIndexSettings("Ops")}}, want: "--alert-index"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -598,5 +670,174 @@ func TestInstallSavedObjects(t *testing.T) {
 	}
 	if strings.Contains(string(mustJSON(t, r)), "s3cr3t-pass") {
 		t.Error("the password leaked into the answer")
+	}
+}
+
+func alertIndexSettings(index string) wire.Settings {
+	s := stackSettings(cluster.OpenSearch)
+	s.Cluster.AlertIndex = index
+	return s
+}
+
+// TestInstallAlertIndex: install --alert-index names a write alias: for an
+// alias whose backing indices edgewatch-alerts-* does not match, templates
+// derived from the alert (and findings) template for it and its findings
+// alias; the aliases are created and the alert mapping checked; an alias
+// the bundled template matches needs no template of its own; a single
+// index of that name that already exists with dynamic mapping is not
+// migrated, and the alert mapping step fails with what to do. Uninstall
+// removes the derived templates.
+func TestInstallAlertIndex(t *testing.T) {
+	cases := map[string]struct {
+		index       string
+		preexisting string // the single index's mapping before install ("" = absent)
+		wantSteps   []string
+		wantDetail  string
+	}{
+		"outside the alerts pattern": {
+			index: "ops-alerts",
+			wantSteps: []string{"index template edgewatch-alert-index-ops-alerts: ok", "write alias ops-alerts: ok",
+				"alert mapping ops-alerts: ok", "index template edgewatch-alert-index-ops-alerts-findings: ok", "write alias ops-alerts-findings: ok"},
+		},
+		"inside the alerts pattern": {
+			index: "edgewatch-alerts-soc",
+			wantSteps: []string{"write alias edgewatch-alerts-soc: ok", "alert mapping edgewatch-alerts-soc: ok",
+				"write alias edgewatch-findings-soc: ok"},
+		},
+		"existing index mapped dynamically": {
+			index:       "ops-alerts",
+			preexisting: `{"properties":{"source":{"properties":{"ip":{"type":"text","fields":{"keyword":{"type":"keyword"}}}}},"defender":{"properties":{"network_event":{"properties":{"RemoteIP":{"type":"text"}}}}}}}`,
+			wantSteps: []string{"index template edgewatch-alert-index-ops-alerts: ok", "write alias ops-alerts: failed",
+				"alert mapping ops-alerts: failed"},
+			wantDetail: "source.ip is text (want ip); destination.port is not mapped (want long); defender.network_event is indexed",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFake(t, cluster.OpenSearch)
+			withTemplates(f, tc.index)
+			if tc.preexisting != "" {
+				concrete(f, tc.index, tc.preexisting)
+			}
+			r := runInstall(t, f, wire.InstallArgs{StackArgs: wire.StackArgs{Settings: alertIndexSettings(tc.index)}}, nil)
+			got := outcomes(r)
+			for _, w := range tc.wantSteps {
+				if !slices.Contains(got, w) {
+					t.Errorf("missing step %q in %v", w, got)
+				}
+			}
+			if s := stepOf(r, "alert mapping", tc.index); !strings.Contains(s.Detail, tc.wantDetail) {
+				t.Errorf("alert mapping step %s, want %q", s, tc.wantDetail)
+			}
+			derived := "/_index_template/edgewatch-alert-index-" + tc.index
+			body := f.sent(http.MethodPut, derived)
+			if !strings.HasPrefix(tc.index, "edgewatch-alerts-") {
+				var tb struct {
+					IndexPatterns []string `json:"index_patterns"`
+					Priority      int      `json:"priority"`
+				}
+				if err := json.Unmarshal([]byte(body), &tb); err != nil || !slices.Equal(tb.IndexPatterns, []string{tc.index + "-*"}) || tb.Priority <= 200 {
+					t.Errorf("derived template %s (%v)", body, err)
+				}
+			} else if body != "" || slices.Contains(f.requests(), "PUT "+derived) {
+				t.Errorf("a template was derived for %s, which the bundled one matches", tc.index)
+			}
+			if tc.preexisting != "" {
+				for _, m := range f.mutations() {
+					if m == "PUT /"+tc.index || strings.HasPrefix(m, "PUT /"+tc.index+"-000001") || strings.Contains(m, "_clone") {
+						t.Errorf("install changed the existing index: %s", m)
+					}
+				}
+				return
+			}
+			r = runInstall(t, f, wire.InstallArgs{StackArgs: wire.StackArgs{Settings: alertIndexSettings(tc.index)}}, nil)
+			for _, s := range r.Steps {
+				if s.Outcome != wire.StepAlreadyPresent && s.Outcome != wire.StepSkipped {
+					t.Errorf("second install: %s", s)
+				}
+			}
+			u := runUninstall(t, f, wire.UninstallArgs{StackArgs: wire.StackArgs{Settings: alertIndexSettings(tc.index)}})
+			if !strings.HasPrefix(tc.index, "edgewatch-alerts-") {
+				removed := map[string]string{}
+				for _, s := range u.Steps {
+					if s.Step == "index template" {
+						removed[s.Target] = s.Outcome
+					}
+				}
+				for _, n := range []string{tc.index, wire.FindingsAlias(tc.index)} {
+					if o := removed["edgewatch-alert-index-"+n]; o != wire.StepRemoved {
+						t.Errorf("uninstall: template of %s %q (%v)", n, o, removed)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestInstallKibanaImportsKibana8Bundle: install --kibana sends Kibana the
+// Kibana 8.x bundle (every object with coreMigrationVersion and
+// typeMigrationVersion), with kbn-xsrf, into the space given; --dashboards
+// sends OSD the 7.x-format bundle.
+func TestInstallKibanaImportsKibana8Bundle(t *testing.T) {
+	cases := map[string]struct {
+		flavor   cluster.Flavor
+		kibana   bool
+		wantKind string
+		wantPath string
+		wantHdr  string
+	}{
+		"kibana": {flavor: cluster.Elasticsearch, kibana: true, wantKind: dashboards.KindKibana,
+			wantPath: "/s/soc/api/saved_objects/_import?overwrite=true", wantHdr: "kbn-xsrf"},
+		"opensearch dashboards": {flavor: cluster.OpenSearch, wantKind: dashboards.KindOpenSearchDashboards,
+			wantPath: "/api/saved_objects/_import?overwrite=true", wantHdr: "osd-xsrf"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var gotPath, gotHdr string
+			var file []byte
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				gotPath = r.URL.RequestURI()
+				if r.Header.Get(tc.wantHdr) != "" {
+					gotHdr = tc.wantHdr
+				}
+				mr, err := r.MultipartReader()
+				if err != nil {
+					http.Error(w, err.Error(), 400)
+					return
+				}
+				if p, err := mr.NextPart(); err == nil {
+					file, _ = io.ReadAll(p)
+				}
+				fmt.Fprint(w, `{"success":true,"successCount":16}`)
+			}))
+			defer srv.Close()
+			f := newFake(t, tc.flavor)
+			withTemplates(f)
+			sa := wire.StackArgs{Settings: stackSettings(tc.flavor)}
+			if tc.kibana {
+				sa.KibanaURL, sa.Space = srv.URL, "soc"
+			} else {
+				sa.DashboardsURL = srv.URL
+			}
+			r := runInstall(t, f, wire.InstallArgs{StackArgs: sa}, nil)
+			if s := stepOf(r, "saved objects", ""); s.Outcome != wire.StepOK {
+				t.Fatalf("saved objects: %s", s)
+			}
+			want, _ := dashboards.SavedObjects(tc.wantKind)
+			if gotPath != tc.wantPath || gotHdr != tc.wantHdr || string(file) != string(want) {
+				t.Errorf("import %s (header %q), file is the %s bundle: %v", gotPath, gotHdr, tc.wantKind, string(file) == string(want))
+			}
+			for i, line := range strings.Split(strings.TrimSpace(string(file)), "\n") {
+				var o map[string]any
+				if err := json.Unmarshal([]byte(line), &o); err != nil {
+					t.Fatal(err)
+				}
+				_, tmv := o["typeMigrationVersion"]
+				_, mv := o["migrationVersion"]
+				if tmv != tc.kibana || mv == tc.kibana {
+					t.Errorf("line %d (%v/%v): typeMigrationVersion %v, migrationVersion %v", i+1, o["type"], o["id"], tmv, mv)
+				}
+			}
+		})
 	}
 }

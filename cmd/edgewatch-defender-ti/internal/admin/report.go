@@ -110,9 +110,9 @@ func streamAlerts(ctx context.Context, c *cluster.Client, index string, max int,
 		}
 		batch := make([]plugin.Alert, len(r.Hits.Hits))
 		for i, h := range r.Hits.Hits {
-			batch[i] = plugin.Alert{ID: h.ID, Document: h.Source}
+			batch[i] = plugin.Alert{Document: h.Source, Row: plugin.Row{ID: h.ID}}
 		}
-		if err := s.Alerts(ctx, batch); err != nil {
+		if err := s.Alerts(ctx, plugin.NewAlertBatch(batch)); err != nil {
 			return 0, err
 		}
 		read += len(r.Hits.Hits)

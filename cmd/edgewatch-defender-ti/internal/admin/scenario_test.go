@@ -70,9 +70,7 @@ func (sc scenario) run(t *testing.T, w World, start, end time.Time, step time.Du
 		// Each runner is its own plugin process, with its own facing cache
 		// (as Deps.open wraps it in production).
 		envs[i] = w.Env(t)
-		be := *envs[i].Backend
-		be.Source = (&FacingCache{}).Wrap("scn", be.Source)
-		envs[i].Backend = &be
+		(Deps{Facing: &FacingCache{}}).withFacingState(envs[i], w.Settings(), "scn", sc.cfg)
 	}
 	published := map[string]bool{}
 	var outs []*wire.Outcome

@@ -19,14 +19,23 @@ import (
 )
 
 // install checks the arguments before anything changes (retention days,
-// the Dashboards / Kibana target, the trigger), then runs stack.Install.
+// the alert index name, the Dashboards / Kibana target, the trigger), then
+// runs stack.Install.
 func (d Deps) install(ctx context.Context, a wire.InstallArgs, secrets map[string]string, s plugin.Stream) (wire.StepsResult, error) {
+	if err := wire.ValidateDetectionName(detectionOf(a.StackArgs)); err != nil {
+		return wire.StepsResult{}, fmt.Errorf("%w: --detection: %w", engine.ErrConfig, err)
+	}
 	days := a.RetentionDays
 	if days == 0 {
 		days = dashboards.DefaultRetentionDays
 	}
 	if _, err := dashboards.RetentionPolicy(dashboards.FlavorOpenSearch, days); err != nil {
 		return wire.StepsResult{}, fmt.Errorf("%w: --retention-days: %w", engine.ErrConfig, err)
+	}
+	if ai := a.Settings.AlertIndexOf(); ai != "" {
+		if err := stack.CheckAlertIndexName(ai); err != nil {
+			return wire.StepsResult{}, fmt.Errorf("%w: --alert-index: %w", engine.ErrConfig, err)
+		}
 	}
 	target, err := dashboardsTarget(&a.StackArgs, secrets)
 	if err != nil {

@@ -19,27 +19,27 @@ func runUninstall(t *testing.T, f *fakeCluster, args wire.UninstallArgs) wire.St
 	return runSteps(t, f, wire.OpUninstall, &args, &args.StackArgs, nil)
 }
 
-// withIndices routes _cat/indices listings over a fixed set of indices and
-// records the indices of every other DELETE.
+// withIndices routes _resolve/index listings over a fixed set of indices
+// and records the indices of every other DELETE.
 func withIndices(f *fakeCluster, indices []string, deleted *[]string) {
-	cat := func(pattern string) func(cluster.Request) (int, string) {
+	resolve := func(pattern string) func(cluster.Request) (int, string) {
 		return func(cluster.Request) (int, string) {
-			var rows []map[string]string
+			rows := []map[string]any{}
 			for _, idx := range indices {
 				if ok, _ := pathMatch(pattern, idx); ok {
-					rows = append(rows, map[string]string{"index": idx})
+					rows = append(rows, map[string]any{"name": idx, "attributes": []string{"open"}})
 				}
 			}
-			if rows == nil && !strings.Contains(pattern, "*") {
+			if len(rows) == 0 && !strings.Contains(pattern, "*") {
 				return 404, `{"error":{"type":"index_not_found_exception","reason":"no such index"},"status":404}`
 			}
-			b, _ := json.Marshal(rows)
+			b, _ := json.Marshal(map[string]any{"indices": rows, "aliases": []any{}, "data_streams": []any{}})
 			return 200, string(b)
 		}
 	}
 	for _, p := range []string{"edgewatch-alerts-*", "edgewatch-indicators-*", "edgewatch-state", "edgewatch-alerts-mine",
 		"edgewatch-indicators-feed-*", "edgewatch-findings-*", "edgewatch-findings-mine"} {
-		f.onFunc(http.MethodGet, cluster.DocPath("_cat", "indices", p), cat(p))
+		f.onFunc(http.MethodGet, cluster.DocPath("_resolve", "index", p), resolve(p))
 	}
 	f.routes["DELETE *"] = func(req cluster.Request) (int, string) {
 		*deleted = append(*deleted, strings.Split(strings.TrimPrefix(req.Path, "/"), ",")...)
@@ -75,7 +75,8 @@ func TestUninstallRemovesOnlyWhatInstallPut(t *testing.T) {
 		t.Errorf("failed: %v", outcomes(r))
 	}
 	for name, want := range map[string]string{"edgewatch-alerts": wire.StepRemoved, "edgewatch-indicators": wire.StepRemoved, "edgewatch-state": wire.StepSkipped,
-		"edgewatch-findings": wire.StepRemoved, "edgewatch-alerts-default": wire.StepRemoved, "edgewatch-findings-default": wire.StepRemoved} {
+		"edgewatch-findings": wire.StepRemoved, "edgewatch-alert-index-edgewatch-alerts-default": wire.StepRemoved,
+		"edgewatch-alert-index-edgewatch-findings-default": wire.StepRemoved} {
 		if s := stepOf(r, "index template", name); s.Outcome != want {
 			t.Errorf("template %s: %s, want %s", name, s, want)
 		}
@@ -132,7 +133,7 @@ func TestUninstallDryRun(t *testing.T) {
 	if m := f.mutations()[before:]; len(m) != 0 {
 		t.Errorf("dry run sent %v", m)
 	}
-	if r.Outcomes[wire.StepWouldRemove] != 8 { // 4 templates, 2 alias templates, alerts, state
+	if r.Outcomes[wire.StepWouldRemove] != 6 { // 4 templates (no alias templates: no lifecycle engine), alerts, state
 		t.Errorf("dry run: %v", outcomes(r))
 	}
 }

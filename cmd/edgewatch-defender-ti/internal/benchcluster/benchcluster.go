@@ -38,6 +38,9 @@ type Options struct {
 	PageSize int  // search page size (default cluster.DefaultPageSize)
 	BulkMB   int  // bulk request size in MB (default 8)
 	Keep     bool // keep the indices for the next run
+	// IndexPrefix names the indices (default "bench": bench-deviceinfo-…
+	// and bench-networkevents-…); a shared cluster's users pick their own.
+	IndexPrefix string
 	// NaiveRounds is how many rounds also time the naive baseline
 	// (default Rounds; at least 1: its matches are checked against
 	// edgewatch's). The baseline takes ~10× longer and loads the store.
@@ -47,7 +50,11 @@ type Options struct {
 	// NoPrepare runs the facing step and the event step one after the
 	// other, without the event step's preparation (for comparison).
 	NoPrepare bool
-	Log       io.Writer
+	// FacingRead is edgewatch's facing read (cluster.FacingReadAuto or
+	// cluster.FacingReadRows, for comparison); the naive baseline always
+	// reads rows.
+	FacingRead string
+	Log        io.Writer
 }
 
 // Result is what a Run measured. Durations are medians over the rounds.
@@ -73,8 +80,9 @@ type Result struct {
 	NaiveSpeedup    float64 `json:"naive_over_edgewatch"` // target >= 5
 	EventFloorRatio float64 `json:"event_step_over_floor"`
 
-	Plan         cluster.EventPlan `json:"plan"`
-	PeakRSSBytes int64             `json:"peak_rss_bytes"` // detection phase (edgewatch rounds)
+	Plan         cluster.EventPlan  `json:"plan"`
+	FacingPlan   cluster.FacingPlan `json:"facing_plan"`
+	PeakRSSBytes int64              `json:"peak_rss_bytes"` // detection phase (edgewatch rounds)
 }
 
 func (o *Options) defaults() error {
@@ -98,6 +106,9 @@ func (o *Options) defaults() error {
 	}
 	if o.NaiveRounds <= 0 || o.NaiveRounds > o.Rounds {
 		o.NaiveRounds = o.Rounds
+	}
+	if o.IndexPrefix == "" {
+		o.IndexPrefix = "bench"
 	}
 	if o.BulkMB <= 0 {
 		o.BulkMB = 8
@@ -126,7 +137,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	tag := fmt.Sprintf("s%d-d%d-e%d", o.Seed, o.Devices, o.Events)
-	diIndex, evIndex := "bench-deviceinfo-"+tag, "bench-networkevents-"+tag
+	diIndex, evIndex := o.IndexPrefix+"-deviceinfo-"+tag, o.IndexPrefix+"-networkevents-"+tag
 	if !o.Keep {
 		defer func() {
 			for _, idx := range []string{diIndex, evIndex} {
@@ -138,14 +149,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	start := time.Now()
-	loadedDI, err := ensureLoaded(ctx, c, diIndex, deviceInfoMapping, o, logf, func(out io.Writer) error {
+	loadedDI, err := ensureLoaded(ctx, c, diIndex, DeviceInfoMapping, o, logf, func(out io.Writer) error {
 		_, err := w.WriteDeviceInfo(out)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	loadedEv, err := ensureLoaded(ctx, c, evIndex, eventsMapping, o, logf, func(out io.Writer) error {
+	loadedEv, err := ensureLoaded(ctx, c, evIndex, NetworkEventsMapping, o, logf, func(out io.Writer) error {
 		_, err := w.WriteNetworkEvents(out)
 		return err
 	})
@@ -187,7 +198,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	sc := c.WithDoer(doer)
 	src, err := cluster.NewClientSource(sc, cluster.SourceConfig{
 		DeviceInfoIndex: diIndex, NetworkEventsIndex: evIndex, Profile: cluster.ProfileAdvancedHunting,
-		PageSize: o.PageSize, Logger: slog.New(slog.DiscardHandler),
+		PageSize: o.PageSize, Logger: slog.New(slog.DiscardHandler), FacingRead: o.FacingRead,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The naive baseline reads every DeviceInfo row, as a plain client
+	// would (and as edgewatch did before it read the latest row per pair):
+	// its facing set is an independent check of edgewatch's.
+	naiveSrc, err := cluster.NewClientSource(sc, cluster.SourceConfig{
+		DeviceInfoIndex: diIndex, NetworkEventsIndex: evIndex, Profile: cluster.ProfileAdvancedHunting,
+		PageSize: o.PageSize, Logger: slog.New(slog.DiscardHandler), FacingRead: cluster.FacingReadRows,
 	})
 	if err != nil {
 		return nil, err
@@ -221,7 +242,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		facing = append(facing, facingDur)
 		ewMatches = d.matches
-		res.FacingPairs, res.Candidates, res.Plan = d.pairs, d.candidates, src.LastEventPlan()
+		res.FacingPairs, res.Candidates, res.Plan, res.FacingPlan = d.pairs, d.candidates, src.LastEventPlan(), src.LastFacingPlan()
 		if round == 0 {
 			res.PeakRSSBytes = peakRSS()
 		}
@@ -241,13 +262,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		naiveDur := time.Duration(0)
 		if round < o.NaiveRounds {
 			t0 = time.Now()
-			nv, err := naiveDetect(ctx, src, ind, win)
+			nv, err := naiveDetect(ctx, naiveSrc, ind, win)
 			if err != nil {
 				return nil, err
 			}
 			naiveDur = time.Since(t0)
 			naive = append(naive, naiveDur)
 			naiveMatches, res.NaiveRead = nv.matches, nv.candidates
+			if a, b := facingText(d.facing), facingText(nv.facing); a != b {
+				return res, fmt.Errorf("edgewatch's facing set (%d pairs) differs from the naive baseline's (%d pairs)", d.facing.Len(), nv.facing.Len())
+			}
 		}
 		logf("round %d: edgewatch %v (facing %v, %s), floor %v, naive %v",
 			round+1, ew[round].Round(time.Millisecond), facingDur.Round(time.Millisecond), res.Plan.Strategy,
@@ -331,6 +355,16 @@ func naiveDetect(ctx context.Context, src *cluster.Source, ind *correlation.Indi
 	return d, err
 }
 
+// facingText renders a facing set with each pair's row identity, for
+// comparing two reads.
+func facingText(fs *correlation.FacingSet) string {
+	var b strings.Builder
+	for fp := range fs.All() {
+		fmt.Fprintf(&b, "%s:%d@%s %s/%s %t\n", fp.DeviceID, fp.Port, fp.Row.Time.Format(time.RFC3339Nano), fp.Row.Loc.Source, fp.Row.Loc.DocID, fp.Row.IsInternetFacing)
+	}
+	return b.String()
+}
+
 func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
@@ -342,8 +376,8 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // Index mappings: the columns the detection queries are typed as an
 // operator who maps Defender data would type them; the rest stays in
 // _source without being indexed (dynamic: false), which keeps the load
-// short.
-var deviceInfoMapping = map[string]any{
+// short. The fault tests and the soak (internal/faults) index the same way.
+var DeviceInfoMapping = map[string]any{
 	"dynamic": false,
 	"properties": map[string]any{
 		"Timestamp":        map[string]any{"type": "date"},
@@ -354,7 +388,7 @@ var deviceInfoMapping = map[string]any{
 	},
 }
 
-var eventsMapping = map[string]any{
+var NetworkEventsMapping = map[string]any{
 	"dynamic": false,
 	"properties": map[string]any{
 		"Timestamp":  map[string]any{"type": "date"},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
+	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/gctune"
 	"github.com/edgewatch/edgewatch/correlation"
 	buildversion "github.com/edgewatch/edgewatch/internal/version"
 	"github.com/edgewatch/edgewatch/plugin"
@@ -142,8 +143,9 @@ func validate(s wire.Settings, secrets map[string]string) []plugin.Diagnostic {
 func (d *Detector) Run(ctx context.Context, req plugin.RunRequest, s plugin.Stream) (plugin.Result, error) {
 	settings, err := wire.DecodeSettings(req.Settings)
 	if err != nil {
-		return plugin.Result{}, err
+		return plugin.Result{}, wire.AsInput(err)
 	}
+	gctune.ForSource(settings.Source)
 	obs := &observer{ctx: ctx, s: s}
 	sum, err := d.run(ctx, settings, req.Secrets, obs)
 	if err != nil {
@@ -167,14 +169,12 @@ func (d *Detector) Exec(ctx context.Context, op string, args json.RawMessage, se
 	return d.ops.Exec(ctx, op, args, secrets, s)
 }
 
-// observer adapts the engine's Observer to a plugin.Stream.
+// observer adapts the engine's Observer to a plugin.Stream: the engine's
+// NDJSON goes to the host as it is, with each alert's display columns.
 type observer struct {
 	ctx context.Context
 	s   plugin.Stream
 	err error // first stream error, for the run's error message
-	buf []plugin.Alert
-	// docBytes sizes a batch's document buffer: the last batch's size.
-	docBytes int
 }
 
 func (o *observer) Progress(p wire.Progress) {
@@ -183,18 +183,12 @@ func (o *observer) Progress(p wire.Progress) {
 	}
 }
 
-func (o *observer) Alerts(ctx context.Context, batch []*correlation.Alert) error {
-	o.buf = o.buf[:0]
-	// The batch's documents share one new buffer (the stream may keep them).
-	docs := make([]byte, 0, o.docBytes)
-	for _, a := range batch {
-		start := len(docs)
-		docs = a.AppendJSON(docs)
-		doc := docs[start:len(docs):len(docs)]
-		o.buf = append(o.buf, plugin.Alert{ID: a.Event.ID, Document: doc, Row: RowOf(a)})
+func (o *observer) Alerts(ctx context.Context, batch engine.Batch) error {
+	rows := make([]plugin.Row, len(batch.Alerts))
+	for i, a := range batch.Alerts {
+		rows[i] = RowOf(a)
 	}
-	o.docBytes = max(o.docBytes, len(docs))
-	if err := o.s.Alerts(ctx, o.buf); err != nil {
+	if err := o.s.Alerts(ctx, plugin.AlertBatch{NDJSON: batch.NDJSON, Rows: rows}); err != nil {
 		if o.err == nil {
 			o.err = err
 		}
@@ -213,6 +207,9 @@ func RowOf(a *correlation.Alert) plugin.Row {
 		RemotePort:           a.Source.Port,
 		IPsumCount:           a.Edgewatch.Indicator.Count,
 		Severity:             a.Edgewatch.Severity,
+		ID:                   a.Event.ID,
+		Feed:                 a.Threat.Feed.Name,
+		Provider:             a.Threat.Indicator.Provider,
 	}
 	if a.Process != nil {
 		r.InitiatingProcessFileName = a.Process.Name

@@ -26,12 +26,21 @@ func (r *recorder) Progress(_ context.Context, p plugin.Progress) error {
 	return nil
 }
 
-func (r *recorder) Alerts(_ context.Context, b []plugin.Alert) error {
+func (r *recorder) Alerts(_ context.Context, b plugin.AlertBatch) error {
 	if r.fail != nil {
 		return r.fail
 	}
-	r.alerts = append(r.alerts, append([]plugin.Alert(nil), b...)...)
+	r.alerts = append(r.alerts, b.Alerts()...)
 	return nil
+}
+
+// batchOf is alerts as the engine hands them on.
+func batchOf(alerts ...*correlation.Alert) engine.Batch {
+	b := engine.Batch{Alerts: alerts}
+	for _, a := range alerts {
+		b.NDJSON = append(a.AppendJSON(b.NDJSON), '\n')
+	}
+	return b
 }
 
 func sampleAlert(id string) *correlation.Alert {
@@ -43,6 +52,7 @@ func sampleAlert(id string) *correlation.Alert {
 	a.Process = &correlation.AlertProcess{Name: "nginx"}
 	a.Edgewatch.Indicator.Count = 9
 	a.Edgewatch.Severity = "critical"
+	a.Threat.Feed.Name, a.Threat.Indicator.Provider = "ipsum", "IPsum"
 	return a
 }
 
@@ -132,7 +142,7 @@ func TestRunStreamsEngineOutput(t *testing.T) {
 	run := func(ctx context.Context, s wire.Settings, secrets map[string]string, obs engine.Observer) (*wire.Summary, error) {
 		gotSettings, gotSecrets = s, secrets
 		obs.Progress(wire.Progress{Stage: "events", Done: 5, Total: 10, Unit: "rows", Message: "m"})
-		if err := obs.Alerts(ctx, []*correlation.Alert{sampleAlert("a1"), sampleAlert("a2")}); err != nil {
+		if err := obs.Alerts(ctx, batchOf(sampleAlert("a1"), sampleAlert("a2"))); err != nil {
 			return nil, err
 		}
 		return &wire.Summary{RunID: "r1"}, nil
@@ -156,7 +166,7 @@ func TestRunStreamsEngineOutput(t *testing.T) {
 	if diff := cmp.Diff([]plugin.Progress{{Stage: "events", Done: 5, Total: 10, Unit: "rows", Message: "m"}}, rec.progress); diff != "" {
 		t.Error(diff)
 	}
-	if len(rec.alerts) != 2 || rec.alerts[0].ID != "a1" || rec.alerts[1].ID != "a2" {
+	if len(rec.alerts) != 2 || rec.alerts[0].Row.ID != "a1" || rec.alerts[1].Row.ID != "a2" {
 		t.Fatalf("alerts %+v", rec.alerts)
 	}
 	var doc correlation.Alert
@@ -188,7 +198,7 @@ func TestRunErrors(t *testing.T) {
 			}},
 		"stream error aborts": {settings: `{}`, stream: errors.New("host went away"), want: "host went away",
 			run: func(ctx context.Context, _ wire.Settings, _ map[string]string, obs engine.Observer) (*wire.Summary, error) {
-				return nil, obs.Alerts(ctx, []*correlation.Alert{sampleAlert("x")})
+				return nil, obs.Alerts(ctx, batchOf(sampleAlert("x")))
 			}},
 	}
 	for name, tc := range tests {
@@ -248,9 +258,10 @@ func TestRowOf(t *testing.T) {
 	}{
 		"zero": {in: &correlation.Alert{}, want: plugin.Row{}},
 		"full": {in: full, want: plugin.Row{Timestamp: full.Timestamp, DeviceName: "web01", ThreatIntelligenceIP: "45.155.205.233",
-			LocalPort: 443, InitiatingProcessFileName: "nginx", RemotePort: 51515, IPsumCount: 9, Severity: "critical"}},
+			LocalPort: 443, InitiatingProcessFileName: "nginx", RemotePort: 51515, IPsumCount: 9, Severity: "critical",
+			ID: "a", Feed: "ipsum", Provider: "IPsum"}},
 		"no process": {in: noProc, want: plugin.Row{Timestamp: full.Timestamp, DeviceName: "web01", ThreatIntelligenceIP: "45.155.205.233",
-			LocalPort: 443, RemotePort: 51515, IPsumCount: 9, Severity: "critical"}},
+			LocalPort: 443, RemotePort: 51515, IPsumCount: 9, Severity: "critical", ID: "b", Feed: "ipsum", Provider: "IPsum"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

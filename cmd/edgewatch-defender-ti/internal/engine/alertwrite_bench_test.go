@@ -66,7 +66,7 @@ func BenchmarkClusterAlertWrite(b *testing.B) {
 			tg := clustertest.Connect(b, f.Flavor)
 			ctx := context.Background()
 			c := tg.Client
-			if _, err := stack.InstallTemplates(ctx, c, stack.TemplateOptions{AlertIndex: "-"}); err != nil {
+			if _, err := stack.InstallTemplates(ctx, c, stack.TemplateOptions{}); err != nil {
 				b.Fatal(err)
 			}
 			n := 0

@@ -2,8 +2,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
@@ -49,11 +53,13 @@ func Connect(ctx context.Context, s wire.Settings, secrets map[string]string) (*
 // ClusterBackend is a detection's backend over a connected cluster: it
 // reads the settings' DeviceInfo and network event indices with their field
 // profile, creates alerts through the detection's write alias
-// (alertstore.Writer: bulk create, ids checked across its backing indices;
-// with grouping, findings as evidence and grouped alerts in an
-// alertstore.GroupStore), takes the
-// indicators from the lookup index when the settings name a feed (else
-// from the feed files) and records every run in the state index.
+// (wire.Settings.AlertAliasOf; alertstore.Writer: bulk create, ids checked
+// across its backing indices; with grouping, findings as evidence and
+// grouped alerts in an alertstore.GroupStore), takes the indicators from
+// the lookup index when the settings name a feed (else from the feed
+// files) and records every run in the state index. With cluster.no_index
+// it only reads: no alert alias, no run record (a grouping detection then
+// groups in memory, as in file mode).
 func ClusterBackend(c *cluster.Client, s wire.Settings) (*Backend, error) {
 	cl := s.Cluster
 	if cl == nil || cl.DeviceInfoIndex == "" || cl.NetworkEventsIndex == "" {
@@ -68,32 +74,102 @@ func ClusterBackend(c *cluster.Client, s wire.Settings) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	be := &Backend{
-		Source: src,
-		Writer: alertstore.NewWriter(c, s.AlertAliasOf(), alertstore.Options{}),
-		RecordRun: func(ctx context.Context, rec wire.RunRecord) error {
+	be := &Backend{Source: src}
+	if !cl.NoIndex {
+		alias := s.AlertAliasOf()
+		be.Writer, be.AlertIndex = alertstore.NewWriter(c, alias, alertstore.Options{}), alias
+		be.RecordRun = func(ctx context.Context, rec wire.RunRecord) error {
 			_, err := stack.WriteRunRecord(ctx, c, rec)
 			return err
-		},
+		}
 	}
 	spec, err := groupSpec(s)
 	if err != nil {
 		return nil, err
 	}
-	if spec.Enabled() {
+	findings := ""
+	if spec.Enabled() && be.Writer != nil { // with no_index, grouped in memory
 		_, rule, err := matchOptions(s)
 		if err != nil {
 			return nil, err
 		}
-		alias := s.AlertAliasOf()
-		be.Groups = alertstore.NewGroupStore(c, spec, rule.ID, alias, wire.FindingsAlias(alias), alertstore.Options{})
+		findings = wire.FindingsAlias(be.AlertIndex)
+		be.Groups = alertstore.NewGroupStore(c, spec, rule.ID, be.AlertIndex, findings, alertstore.Options{})
 	}
 	if feed := cl.IndicatorFeed; feed != "" {
 		be.Indicators = func(ctx context.Context) (*correlation.IndicatorSet, error) {
-			return stack.ReadIndicators(ctx, c, feed)
+			set, err := stack.ReadIndicators(ctx, c, feed)
+			if errors.Is(err, stack.ErrNoFeed) {
+				return nil, fmt.Errorf("%w: --indicator-feed: %w", ErrConfig, err)
+			}
+			return set, err
 		}
 	}
+	want := RunPrivileges(cl, be.AlertIndex, findings)
+	var checked atomic.Bool // a passed check holds for the backend's life
+	be.Preflight = func(ctx context.Context) error {
+		if checked.Load() {
+			return nil
+		}
+		if err := cluster.CheckPrivileges(ctx, c, want); err != nil {
+			return err
+		}
+		checked.Store(true)
+		return nil
+	}
 	return be, nil
+}
+
+// readError is the error of a failed read of table. A name that matches no
+// index is the configuration's fault (ErrConfig: the run cannot work until
+// the setting changes) and is said in one line naming the flag that set it.
+func readError(table, flag string, err error) error {
+	var mi *cluster.IndexMissingError
+	if errors.As(err, &mi) {
+		return fmt.Errorf("%w: %s: %w", ErrConfig, flag, mi)
+	}
+	return fmt.Errorf("read %s: %w", table, err)
+}
+
+// RunPrivileges are the index privileges a detection run over cl needs
+// (Elasticsearch names; dashboards/security/elasticsearch-detector.json
+// grants them): read on the Defender indices and the indicator feed; on
+// the alert write alias alertIndex, read and view_index_metadata (the alias
+// is resolved and each batch's ids are looked up across its backing
+// indices), maintenance (the alias is refreshed at each run's start) and
+// create_doc; read and write on the state index. A grouping detection
+// (findings, its findings alias, not "") also needs index and delete on
+// the alert alias (a grouped alert is rewritten with if_seq_no /
+// if_primary_term, a copy left by two writers racing across a rollover is
+// deleted) and read, view_index_metadata, maintenance and create_doc on its
+// findings (the evidence is stored, refreshed and aggregated). A run with
+// no_index (alertIndex "") writes nothing: the reads only.
+func RunPrivileges(cl *wire.ClusterSettings, alertIndex, findings string) []cluster.IndexPrivileges {
+	var read []string
+	for _, p := range []string{cl.DeviceInfoIndex, cl.NetworkEventsIndex} {
+		for _, n := range strings.Split(p, ",") {
+			if n = strings.TrimSpace(n); n != "" && !slices.Contains(read, n) {
+				read = append(read, n)
+			}
+		}
+	}
+	if cl.IndicatorFeed != "" {
+		read = append(read, wire.FeedAlias(cl.IndicatorFeed))
+	}
+	privs := []cluster.IndexPrivileges{{Names: read, Privileges: []string{"read"}}}
+	if alertIndex == "" { // cluster.no_index: the run writes nothing
+		return privs
+	}
+	writeAlias := []string{"read", "view_index_metadata", "maintenance", "create_doc"}
+	alerts := writeAlias
+	if findings != "" {
+		alerts = append(slices.Clone(writeAlias), "index", "delete")
+	}
+	privs = append(privs, cluster.IndexPrivileges{Names: []string{alertIndex}, Privileges: alerts})
+	if findings != "" {
+		privs = append(privs, cluster.IndexPrivileges{Names: []string{findings}, Privileges: writeAlias})
+	}
+	return append(privs, cluster.IndexPrivileges{Names: []string{wire.StateIndex}, Privileges: []string{"read", "write"}})
 }
 
 // RunRecordOf is the state index's record of one run with settings s: the
@@ -126,7 +202,7 @@ func RunRecordOf(s wire.Settings, sum *wire.Summary) wire.RunRecord {
 			AlertsCreated:        int64(sum.Alerts.Created),
 			AlertsAlreadyPresent: int64(sum.Alerts.AlreadyPresent),
 			AlertsFailed:         int64(sum.Alerts.Failed),
-			Skipped:              sum.Events.SkippedTotal() + sum.DeviceInfo.SkippedTotal(),
+			Skipped:              sum.Events.SkippedTotal() + sum.DeviceInfo.SkippedTotal() + sum.Alerts.SkippedTotal(),
 		},
 	}
 	if g := sum.Groups; g != nil {

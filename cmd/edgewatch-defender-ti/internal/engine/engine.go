@@ -7,9 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors"
+	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
@@ -17,9 +20,21 @@ import (
 // Observer receives what a run produces, in order.
 type Observer interface {
 	Progress(p wire.Progress)
-	// Alerts receives alerts in batches (at most BatchSize each). An error
-	// aborts the run.
-	Alerts(ctx context.Context, batch []*correlation.Alert) error
+	// Alerts receives alerts in batches (at most BatchSize alerts and about
+	// wire.AlertBatchBytes of documents each). An error aborts the run. The
+	// observer may keep the batch: the engine never reuses it.
+	Alerts(ctx context.Context, batch Batch) error
+}
+
+// Batch is a batch of alerts as a run hands them on: the alerts, and their
+// ECS documents encoded once (correlation.Alert.AppendJSON) as NDJSON, line
+// i being Alerts[i]'s document. The NDJSON is what every sink writes: the
+// plugin sends it to the host as it is. An alert's raw record
+// (Defender.NetworkEvent) is kept only when the backend has an alert
+// writer; otherwise it is in the document alone.
+type Batch struct {
+	Alerts []*correlation.Alert
+	NDJSON []byte
 }
 
 // BatchSize is the largest alert batch handed to Observer.Alerts and to the
@@ -41,23 +56,36 @@ const (
 // Backend is what a run reads from and writes to.
 type Backend struct {
 	Source connectors.Source
-	// Writer stores alerts; nil means the observer is the only sink (file mode).
+	// Writer stores alerts; nil means the observer is the only sink (file
+	// mode, or a cluster run with no_index).
 	Writer connectors.AlertWriter
+	// AlertIndex names where Writer writes (a cluster's write alias), for
+	// the summary.
+	AlertIndex string
 	// Groups stores a grouping detection's findings and grouped alerts;
-	// nil groups in memory (file mode).
+	// nil groups in memory (file mode, or a cluster run with no_index).
 	Groups GroupStore
 	// Indicators loads the indicator set from the store (the lookup index);
 	// nil means Settings.Feeds files.
 	Indicators func(ctx context.Context) (*correlation.IndicatorSet, error)
 	// RecordRun stores the run's record (RunRecordOf); nil in file mode.
 	RecordRun func(ctx context.Context, rec wire.RunRecord) error
+	// Preflight, when set, runs before anything is read: the cluster
+	// backend checks there that its credential may read the Defender
+	// indices and write alerts (cluster.CheckPrivileges).
+	Preflight func(ctx context.Context) error
 	// Close releases the backend.
 	Close func() error
 }
 
-// ErrConfig marks a run that failed on its configuration (ours to fix, not
-// the store's).
-var ErrConfig = errors.New("invalid configuration")
+// ErrConfig marks a run that failed on its configuration (the operator's
+// to fix, not the store's): an input error (wire.ErrInput, exit 2).
+var ErrConfig = wire.InputKind("invalid configuration")
+
+// ErrEmptyFeed marks a run whose feeds or lookup index yield no indicator:
+// it could not alert on anything (an input error, unless the settings
+// allow it with allow_empty_feed).
+var ErrEmptyFeed = wire.InputKind("no indicators")
 
 // Open opens the backend the settings' source names: files (the default)
 // or a cluster (ClusterBackend over Connect).
@@ -80,7 +108,7 @@ func Open(ctx context.Context, s wire.Settings, secrets map[string]string) (*Bac
 func Run(ctx context.Context, s wire.Settings, secrets map[string]string, obs Observer) (*wire.Summary, error) {
 	be, err := Open(ctx, s, secrets)
 	if err != nil {
-		return nil, err
+		return nil, classify(err)
 	}
 	if be.Close != nil {
 		defer be.Close()
@@ -97,7 +125,7 @@ func RunWith(ctx context.Context, s wire.Settings, be *Backend, obs Observer, no
 	if sum.Source == "" {
 		sum.Source = "file"
 	}
-	err := run(ctx, s, be, obs, now, sum)
+	err := classify(run(ctx, s, be, obs, now, sum))
 	sum.Finished = now().UTC()
 	sum.DurationMS = sum.Finished.Sub(sum.Started).Milliseconds()
 	sum.Outcome = wire.StatusSuccess
@@ -131,6 +159,11 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 	if !s.From.IsZero() {
 		sum.Window.FacingFrom = s.From.Add(-lookback)
 	}
+	if be.Preflight != nil {
+		if err := be.Preflight(ctx); err != nil {
+			return err
+		}
+	}
 
 	// 1 indicators
 	obs.Progress(wire.Progress{Stage: "indicators", Message: "loading indicators"})
@@ -156,8 +189,9 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 	})
 	sum.DeviceInfo.Read = frep.Read
 	sum.DeviceInfo.Skipped, sum.DeviceInfo.Examples = frep.Skipped, locations(frep.Examples)
+	sum.DeviceInfo.OtherTables, sum.DeviceInfo.MissingColumns = frep.OtherTables, frep.MissingColumns
 	if err != nil {
-		return fmt.Errorf("read DeviceInfo: %w", err)
+		return readError("DeviceInfo", "--device-info-index", err)
 	}
 	facing := fb.Build()
 	sum.DeviceInfo.NoPort = fb.Ignored()
@@ -167,6 +201,9 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 	// 3+4 events, correlate
 	matcher := correlation.NewMatcher(facing, ind, opts)
 	created := now().UTC()
+	if be.Writer != nil {
+		sum.Alerts.Index = be.AlertIndex
+	}
 	w, err := newSink(s, rule, be, obs, sum, created)
 	if err != nil {
 		return err
@@ -188,11 +225,6 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 			return nil
 		}
 		a := correlation.NewAlert(ev, m, rule, created)
-		// ev (and its Raw bytes) is only valid during this call.
-		a.Defender.NetworkEvent = bytes.Clone(a.Defender.NetworkEvent)
-		if a.Defender.RawNotObject {
-			sum.Events.RawNotObject++
-		}
 		a.Edgewatch.RunID = sum.RunID
 		if _, dup := seen[a.Event.ID]; dup {
 			sum.Events.Duplicates++
@@ -200,15 +232,19 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 		}
 		seen[a.Event.ID] = struct{}{}
 		sum.Alerts.Matched++
-		return w.add(ctx, a)
+		// ev, and the raw record a points into, are valid only during this
+		// call: the writer encodes a now.
+		return w.add(ctx, a, ev.Loc)
 	})
 	sum.Events.Read = erep.Read
 	sum.Events.Skipped, sum.Events.Examples = erep.Skipped, locations(erep.Examples)
+	sum.Events.OtherTables, sum.Events.MissingColumns = erep.OtherTables, erep.MissingColumns
 	if len(misses) > 0 {
 		sum.Events.Misses = misses
 	}
+	w.report()
 	if err != nil {
-		return fmt.Errorf("read DeviceNetworkEvents: %w", err)
+		return readError("DeviceNetworkEvents", "--network-events-index", err)
 	}
 
 	// 5 write
@@ -221,30 +257,77 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 	return nil
 }
 
-// writer batches alerts to the store and the observer.
+// writer encodes each alert once and hands the batches to the store and
+// the observer.
 type writer struct {
 	be    *Backend
 	obs   Observer
 	sum   *wire.Summary
-	batch []*correlation.Alert
+	batch Batch
+	// size is the largest batch so far: the next batch's buffer starts at
+	// that capacity.
+	size int
+	// skipped counts the alerts too large to write (shared by the writers
+	// of a groupWriter).
+	skipped *connectors.Report
+	// grouped says the alerts are grouped alerts (one per group), not
+	// per-event ones: their events were counted when they were matched.
+	grouped bool
 }
 
-func (w *writer) add(ctx context.Context, a *correlation.Alert) error {
-	w.batch = append(w.batch, a)
-	if len(w.batch) >= BatchSize {
+// newWriter writes alerts to be's store (if any) and obs, counting in sum.
+func newWriter(be *Backend, obs Observer, sum *wire.Summary, skipped *connectors.Report) *writer {
+	return &writer{be: be, obs: obs, sum: sum, skipped: skipped}
+}
+
+// add encodes a into the batch (its raw record is valid only during the
+// engine's callback), or counts it as skipped with the event's location
+// when its document would be larger than wire.MaxAlertBytes.
+func (w *writer) add(ctx context.Context, a *correlation.Alert, loc correlation.Location) error {
+	if len(a.Defender.NetworkEvent) > wire.MaxAlertBytes { // not worth encoding
+		w.skip(loc)
+		return nil
+	}
+	if w.batch.NDJSON == nil {
+		w.batch.NDJSON = make([]byte, 0, max(w.size, 64<<10))
+	}
+	start := len(w.batch.NDJSON)
+	w.batch.NDJSON = a.AppendJSON(w.batch.NDJSON)
+	if len(w.batch.NDJSON)-start > wire.MaxAlertBytes {
+		w.batch.NDJSON = w.batch.NDJSON[:start]
+		w.skip(loc)
+		return nil
+	}
+	w.batch.NDJSON = append(w.batch.NDJSON, '\n')
+	if a.Defender.RawNotObject && !w.grouped {
+		w.sum.Events.RawNotObject++
+	}
+	if w.be.Writer != nil {
+		// The store's writer encodes the alert again, after the callback.
+		a.Defender.NetworkEvent = bytes.Clone(a.Defender.NetworkEvent)
+	} else {
+		a.Defender.NetworkEvent = nil
+	}
+	w.batch.Alerts = append(w.batch.Alerts, a)
+	if len(w.batch.Alerts) >= BatchSize || len(w.batch.NDJSON) >= wire.AlertBatchBytes {
 		return w.flush(ctx)
 	}
 	return nil
 }
 
+func (w *writer) skip(loc correlation.Location) {
+	w.skipped.Skip(wire.SkipAlertTooLarge, loc)
+}
+
 func (w *writer) flush(ctx context.Context) error {
-	if len(w.batch) == 0 {
+	if len(w.batch.Alerts) == 0 {
 		return nil
 	}
 	batch := w.batch
-	w.batch = nil
+	w.batch = Batch{}
+	w.size = max(w.size, cap(batch.NDJSON))
 	if w.be.Writer != nil {
-		res, err := w.be.Writer.Write(ctx, batch)
+		res, err := w.be.Writer.Write(ctx, batch.Alerts)
 		w.sum.Alerts.Created += res.Created
 		w.sum.Alerts.AlreadyPresent += res.AlreadyPresent
 		w.sum.Alerts.Failed += res.Failed
@@ -254,21 +337,34 @@ func (w *writer) flush(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("write alerts: %w", err)
 		}
-	} else {
-		w.sum.Alerts.Created += len(batch)
 	}
 	return w.obs.Alerts(ctx, batch)
+}
+
+// report puts the skipped alerts in the summary.
+func (w *writer) report() {
+	if w.skipped.Skipped != nil {
+		w.sum.Alerts.Skipped, w.sum.Alerts.Examples = w.skipped.Skipped, locations(w.skipped.Examples)
+	}
 }
 
 func loadIndicators(ctx context.Context, s wire.Settings, be *Backend, sum *wire.Summary) (*correlation.IndicatorSet, error) {
 	if be.Indicators != nil && (s.Cluster != nil && s.Cluster.IndicatorFeed != "") {
 		ind, err := be.Indicators(ctx)
+		if errors.Is(err, ErrConfig) {
+			return nil, err
+		}
 		if err != nil {
 			return nil, fmt.Errorf("load indicators from %s: %w", s.Cluster.IndicatorFeed, err)
 		}
 		sum.Indicators.From = wire.FeedAlias(s.Cluster.IndicatorFeed)
 		sum.Indicators.Loaded = ind.Len()
 		sum.Indicators.Addrs, sum.Indicators.Prefixes = ind.AddrCount(), ind.PrefixCount()
+		if ind.Len() == 0 && !s.AllowEmptyFeed {
+			return nil, fmt.Errorf("%w: the lookup index %s holds no indicator, so the run could not alert on anything "+
+				"(load a feed with edgewatch feed load, or set allow_empty_feed / --allow-empty-feed to run anyway)",
+				ErrEmptyFeed, wire.FeedAlias(s.Cluster.IndicatorFeed))
+		}
 		return ind, nil
 	}
 	if len(s.Feeds) == 0 {
@@ -293,7 +389,66 @@ func loadIndicators(ctx context.Context, s wire.Settings, be *Backend, sum *wire
 			sum.Indicators.Dropped[k] += v
 		}
 	}
+	if ind.Len() == 0 && !s.AllowEmptyFeed {
+		return nil, emptyFeedError(reps)
+	}
 	return ind, nil
+}
+
+// emptyFeedError says why feed files yielded no indicator, file by file.
+func emptyFeedError(reps []correlation.FeedReport) error {
+	parts := make([]string, 0, len(reps))
+	for _, r := range reps {
+		why := fmt.Sprintf("%d lines", r.Lines)
+		if r.Invalid > 0 {
+			why += fmt.Sprintf(", %d invalid", r.Invalid)
+			if len(r.InvalidLines) > 0 {
+				why += fmt.Sprintf(" (first at line %d)", r.InvalidLines[0])
+			}
+		}
+		if r.BelowLevel > 0 {
+			why += fmt.Sprintf(", %d below the minimum level", r.BelowLevel)
+		}
+		if n := sumInts(r.Dropped); n > 0 {
+			why += fmt.Sprintf(", %d dropped as not global", n)
+		}
+		if r.Comments > 0 {
+			why += fmt.Sprintf(", %d comments", r.Comments)
+		}
+		parts = append(parts, r.Source+": "+why)
+	}
+	return fmt.Errorf("%w: the feed yields no indicator, so the run could not alert on anything (%s); "+
+		"check the feed file, or set allow_empty_feed / --allow-empty-feed to run anyway",
+		ErrEmptyFeed, strings.Join(parts, "; "))
+}
+
+func sumInts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// classify marks a run's error as an input error (wire.ErrInput, exit 2)
+// when the operator's input caused it: a bad setting (ErrConfig), a feed
+// without indicators (ErrEmptyFeed), an input the connector could not read
+// to its end (connectors.ErrInput: a truncated gzip, a CSV without a column
+// the table needs), a file that cannot be opened or read (a path error),
+// connection settings that cannot be used (cluster.ErrConfig), or an index,
+// alias or lookup feed the cluster does not have (a 404 on the read path:
+// cluster.ErrNotFound). Everything else stays a run failure: the cluster
+// refused (credentials included) or could not be reached, a write failed.
+func classify(err error) error {
+	var pathErr *fs.PathError
+	switch {
+	case err == nil, errors.Is(err, wire.ErrInput):
+		return err
+	case errors.Is(err, connectors.ErrInput), errors.As(err, &pathErr),
+		errors.Is(err, cluster.ErrConfig), errors.Is(err, cluster.ErrNotFound):
+		return wire.AsInput(err)
+	}
+	return err
 }
 
 func matchOptions(s wire.Settings) (correlation.MatchOptions, correlation.Rule, error) {
@@ -371,5 +526,5 @@ func FeedReports(reps []correlation.FeedReport) []wire.FeedReport {
 
 type nopObserver struct{}
 
-func (nopObserver) Progress(wire.Progress)                             {}
-func (nopObserver) Alerts(context.Context, []*correlation.Alert) error { return nil }
+func (nopObserver) Progress(wire.Progress)              {}
+func (nopObserver) Alerts(context.Context, Batch) error { return nil }

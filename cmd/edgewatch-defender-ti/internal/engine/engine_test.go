@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,12 +20,22 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 type collect struct {
 	alerts   []*correlation.Alert
+	docs     [][]byte // the documents, one per alert
+	batches  []Batch
 	progress []wire.Progress
 }
 
 func (c *collect) Progress(p wire.Progress) { c.progress = append(c.progress, p) }
-func (c *collect) Alerts(_ context.Context, b []*correlation.Alert) error {
-	c.alerts = append(c.alerts, b...)
+func (c *collect) Alerts(_ context.Context, b Batch) error {
+	c.batches = append(c.batches, b)
+	c.alerts = append(c.alerts, b.Alerts...)
+	for line := range bytes.Lines(b.NDJSON) {
+		c.docs = append(c.docs, bytes.TrimSuffix(line, []byte("\n")))
+	}
+	if len(c.docs) != len(c.alerts) || len(b.NDJSON) == 0 || b.NDJSON[len(b.NDJSON)-1] != '\n' {
+		return fmt.Errorf("batch of %d alerts with %d bytes of NDJSON: %d documents for %d alerts so far",
+			len(b.Alerts), len(b.NDJSON), len(c.docs), len(c.alerts))
+	}
 	return nil
 }
 
@@ -51,9 +63,9 @@ func TestSampleGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	for _, a := range obs.alerts {
-		a.Edgewatch.RunID = ""     // random per run
-		b.Write(a.AppendJSON(nil)) // the document the detector writes
+	runID := []byte(`,"run_id":"` + sum.RunID + `"`) // random per run
+	for _, doc := range obs.docs {
+		b.Write(bytes.Replace(doc, runID, nil, 1)) // the document every sink writes
 		b.WriteByte('\n')
 	}
 	golden := filepath.Join("..", "..", "..", "..", "testdata", "sample", "alerts.golden.ndjson")

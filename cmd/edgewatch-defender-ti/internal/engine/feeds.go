@@ -64,14 +64,16 @@ func LoadFeed(ctx context.Context, r io.Reader, source string, opts correlation.
 	return set, rep, nil
 }
 
+// parseFeed parses one feed. A feed that cannot be read to its end (an
+// unreadable file, a truncated or corrupt gzip) is an input error.
 func parseFeed(r io.Reader, source string, opts correlation.FeedOptions, set *correlation.IndicatorSet) (correlation.FeedReport, error) {
 	r, err := maybeGunzip(r, source)
 	if err != nil {
-		return correlation.FeedReport{}, err
+		return correlation.FeedReport{}, wire.AsInput(err)
 	}
 	rep, err := correlation.ParseFeed(r, source, opts, set)
 	if err != nil {
-		return rep, fmt.Errorf("feed %s: %w", source, err)
+		return rep, wire.AsInput(fmt.Errorf("feed %s: %w", source, err))
 	}
 	return rep, nil
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -26,11 +27,14 @@ type GroupStore interface {
 // alertstore.Writer and GroupStore refresh their aliases then.
 type runStarter interface{ StartRun() }
 
-// alertSink is where the run's alerts go: add takes each new finding, flush
-// ends the run's writing. writer (one alert per event) and groupWriter
-// (one per group) are the two.
+// alertSink is where the run's alerts go: add takes each new finding (its
+// raw record valid only during the call; loc is its event's location),
+// report puts the alerts written nowhere in the summary, flush ends the
+// run's writing. writer (one alert per event) and groupWriter (one per
+// group) are the two.
 type alertSink interface {
-	add(ctx context.Context, a *correlation.Alert) error
+	add(ctx context.Context, a *correlation.Alert, loc correlation.Location) error
+	report()
 	flush(ctx context.Context) error
 }
 
@@ -45,8 +49,8 @@ func groupSpec(s wire.Settings) (correlation.GroupSpec, error) {
 }
 
 // newSink is the sink for a run with settings s: a writer, or a
-// groupWriter when s groups alerts — in memory in file mode, through the
-// backend's GroupStore in a cluster.
+// groupWriter when s groups alerts — through the backend's GroupStore in a
+// cluster, in memory in file mode and in a cluster run with no_index.
 func newSink(s wire.Settings, rule correlation.Rule, be *Backend, obs Observer, sum *wire.Summary, created time.Time) (alertSink, error) {
 	spec, err := groupSpec(s)
 	if err != nil {
@@ -57,18 +61,21 @@ func newSink(s wire.Settings, rule correlation.Rule, be *Backend, obs Observer, 
 			r.StartRun()
 		}
 	}
+	skipped := &connectors.Report{}
 	if !spec.Enabled() {
-		return &writer{be: be, obs: obs, sum: sum}, nil
+		return newWriter(be, obs, sum, skipped), nil
 	}
-	gw := &groupWriter{spec: spec, ruleID: rule.ID, be: be, obs: obs, sum: sum, created: created, retro: s.RetroHunt}
+	gw := &groupWriter{spec: spec, ruleID: rule.ID, be: be, sum: sum, created: created, retro: s.RetroHunt, skipped: skipped}
+	// The observer gets the grouped alerts only, encoded as any alert is.
+	gw.out = newWriter(&Backend{}, obs, sum, skipped)
+	gw.out.grouped = true
 	sum.Groups = &wire.GroupSummary{By: spec.Fields, Window: wire.Duration(spec.Window)}
 	switch {
 	case be.Groups != nil:
 		sum.Groups.Index, sum.Groups.EvidenceIndex = be.Groups.AlertAlias(), be.Groups.FindingsAlias()
 		// The findings are written (and counted in sum.Alerts) as alerts
-		// are without grouping, to the store's evidence; the observer gets
-		// the grouped alerts only.
-		gw.findings = &writer{be: &Backend{Writer: evidenceWriter{be.Groups}}, obs: nopObserver{}, sum: sum}
+		// are without grouping, to the store's evidence.
+		gw.findings = newWriter(&Backend{Writer: evidenceWriter{be.Groups}}, nopObserver{}, sum, skipped)
 	case be.Writer != nil:
 		return nil, fmt.Errorf("%w: this backend cannot store grouped alerts", ErrConfig)
 	default:
@@ -77,19 +84,23 @@ func newSink(s wire.Settings, rule correlation.Rule, be *Backend, obs Observer, 
 	return gw, nil
 }
 
-// groupWriter groups a run's alerts: in memory (file mode, exact within
-// the run), or as evidence plus grouped alerts in the backend's GroupStore.
+// groupWriter groups a run's alerts: in memory (exact within the run), or
+// as evidence plus grouped alerts in the backend's GroupStore.
 type groupWriter struct {
 	spec    correlation.GroupSpec
 	ruleID  string
 	be      *Backend
-	obs     Observer
 	sum     *wire.Summary
 	created time.Time
 	// retro marks the findings of a retro-hunt (edgewatch.retro_hunt).
-	retro    bool
-	mem      *correlation.Grouper
+	retro bool
+	mem   *correlation.Grouper
+	// findings writes the per-event findings to the store's evidence.
 	findings *writer
+	// out encodes the grouped alerts for the observer.
+	out     *writer
+	skipped *connectors.Report
+	scratch []byte
 }
 
 // evidenceWriter is a GroupStore's evidence as an AlertWriter.
@@ -99,27 +110,71 @@ func (e evidenceWriter) Write(ctx context.Context, alerts []*correlation.Alert) 
 	return e.g.Evidence(ctx, alerts)
 }
 
-func (w *groupWriter) add(ctx context.Context, a *correlation.Alert) error {
+func (w *groupWriter) add(ctx context.Context, a *correlation.Alert, loc correlation.Location) error {
 	a.Edgewatch.RetroHunt = a.Edgewatch.RetroHunt || w.retro
-	if w.mem != nil {
-		w.mem.Add(a)
+	if w.mem == nil {
+		a.Edgewatch.GroupID = w.spec.ID(w.ruleID, w.spec.KeyOf(a))
+		return w.findings.add(ctx, a, loc)
+	}
+	// An event whose alert is too large to write counts in no group, as
+	// in a cluster, where its finding is never stored.
+	if w.tooLarge(a) {
+		w.skipped.Skip(wire.SkipAlertTooLarge, loc)
 		return nil
 	}
-	a.Edgewatch.GroupID = w.spec.ID(w.ruleID, w.spec.KeyOf(a))
-	return w.findings.add(ctx, a)
+	if a.Defender.RawNotObject {
+		w.sum.Events.RawNotObject++
+	}
+	// The Grouper keeps a while it is its group's first event.
+	a.Defender.NetworkEvent = bytes.Clone(a.Defender.NetworkEvent)
+	w.mem.Add(a)
+	return nil
+}
+
+// tooLarge reports whether a's document would be larger than
+// wire.MaxAlertBytes; it encodes a only when its raw record is large
+// enough for that to be possible.
+func (w *groupWriter) tooLarge(a *correlation.Alert) bool {
+	switch n := len(a.Defender.NetworkEvent); {
+	case n > wire.MaxAlertBytes:
+		return true
+	case n < wire.MaxAlertBytes/4:
+		return false
+	}
+	w.scratch = a.AppendJSON(w.scratch[:0])
+	return len(w.scratch) > wire.MaxAlertBytes
+}
+
+func (w *groupWriter) report() {
+	if w.skipped.Skipped != nil {
+		w.sum.Alerts.Skipped, w.sum.Alerts.Examples = w.skipped.Skipped, locations(w.skipped.Examples)
+	}
+}
+
+// emit hands grouped alerts to the observer and returns how many of them
+// were too large to hand on.
+func (w *groupWriter) emit(ctx context.Context, alerts []*correlation.Alert) (int, error) {
+	before := w.skipped.SkippedTotal()
+	for _, a := range alerts {
+		if err := w.out.add(ctx, a, correlation.Location{}); err != nil {
+			return int(w.skipped.SkippedTotal() - before), err
+		}
+	}
+	return int(w.skipped.SkippedTotal() - before), nil
 }
 
 func (w *groupWriter) flush(ctx context.Context) error {
+	defer w.report()
 	g := w.sum.Groups
 	if w.mem != nil {
 		alerts := w.mem.Alerts(w.created, w.sum.RunID)
-		g.Touched, g.Created = len(alerts), len(alerts)
-		for start := 0; start < len(alerts); start += BatchSize {
-			if err := w.obs.Alerts(ctx, alerts[start:min(start+BatchSize, len(alerts))]); err != nil {
-				return err
-			}
+		tooLarge, err := w.emit(ctx, alerts)
+		// A grouped alert too large to write is counted in Alerts.Skipped.
+		g.Touched, g.Created = len(alerts), len(alerts)-tooLarge
+		if err != nil {
+			return err
 		}
-		return nil
+		return w.out.flush(ctx)
 	}
 	if err := w.findings.flush(ctx); err != nil {
 		return err
@@ -131,12 +186,13 @@ func (w *groupWriter) flush(ctx context.Context) error {
 		return nil
 	}
 	res, err := w.be.Groups.Flush(ctx, w.created, w.sum.RunID, func(batch []*correlation.Alert) error {
-		return w.obs.Alerts(ctx, batch)
+		_, err := w.emit(ctx, batch)
+		return err
 	})
 	g.Touched, g.Created, g.Updated, g.Unchanged, g.Failed = res.Touched, res.Created, res.Updated, res.Unchanged, res.Failed
 	g.Conflicts, g.Failures = res.Conflicts, res.Failures
 	if err != nil {
 		return fmt.Errorf("write grouped alerts: %w", err)
 	}
-	return nil
+	return w.out.flush(ctx)
 }

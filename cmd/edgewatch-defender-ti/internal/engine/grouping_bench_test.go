@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,21 +12,28 @@ import (
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
-// benchObserver encodes every alert as the detector does, and keeps it
-// when keep is set.
+// benchObserver takes the batches as the detector does (their NDJSON is
+// what it sends) and, when keep is set, keeps each alert as its document
+// says (the raw Defender row included, which the batch's alerts no longer
+// carry in file mode).
 type benchObserver struct {
 	keep   bool
 	alerts []*correlation.Alert
-	buf    []byte
+	bytes  int
 }
 
 func (o *benchObserver) Progress(wire.Progress) {}
-func (o *benchObserver) Alerts(_ context.Context, batch []*correlation.Alert) error {
-	for _, a := range batch {
-		o.buf = a.AppendJSON(o.buf[:0])
+func (o *benchObserver) Alerts(_ context.Context, batch Batch) error {
+	o.bytes += len(batch.NDJSON)
+	if !o.keep {
+		return nil
 	}
-	if o.keep {
-		o.alerts = append(o.alerts, batch...)
+	for line := range bytes.Lines(batch.NDJSON) {
+		var a correlation.Alert
+		if err := json.Unmarshal(line, &a); err != nil {
+			return err
+		}
+		o.alerts = append(o.alerts, &a)
 	}
 	return nil
 }

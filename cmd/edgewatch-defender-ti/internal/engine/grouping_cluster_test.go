@@ -112,7 +112,7 @@ func TestGroupedClusterEqualsSQL(t *testing.T) {
 	want := runsReference(t, ds, windows, group)
 	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
 		ctx := context.Background()
-		if _, err := stack.InstallTemplates(ctx, tg.Client, stack.TemplateOptions{AlertIndex: "-"}); err != nil {
+		if _, err := stack.InstallTemplates(ctx, tg.Client, stack.TemplateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		di, ev := clustertest.Name(t, tg, "grp-deviceinfo"), clustertest.Name(t, tg, "grp-events")

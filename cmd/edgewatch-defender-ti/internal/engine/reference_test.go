@@ -87,11 +87,19 @@ func TestEngineEqualsSeedSQL(t *testing.T) {
 				t.Fatalf("run: %v", err)
 			}
 			got := map[string]bool{}
-			for _, a := range obs.alerts {
+			for i, a := range obs.alerts {
 				port := a.Dest.Port
 				ts := a.Timestamp.UnixMicro()
-				var raw map[string]any
-				_ = json.Unmarshal(a.Defender.NetworkEvent, &raw)
+				var doc struct {
+					Defender struct {
+						NetworkEvent map[string]any `json:"network_event"`
+					} `json:"defender"`
+				}
+				_ = json.Unmarshal(obs.docs[i], &doc) // the raw record is in the document
+				raw := doc.Defender.NetworkEvent
+				if props, ok := raw["properties"].(map[string]any); ok { // a Streaming API record
+					raw = props
+				}
 				k := refKey{a.Host.ID, refString(raw["ReportId"]), ts, a.Source.IP, port}
 				got[k.String()] = true
 			}

@@ -5,27 +5,56 @@ import (
 	"runtime/debug"
 )
 
-// GC settings of the plugin process. A cluster run allocates a page of
-// hits (megabytes) at a time and keeps little: with Go's default GOGC of
-// 100 the collector ran on every page and took a quarter of the plugin's
-// CPU on the cluster benchmark, CPU that a single-host install takes from
-// the cluster itself. A target of 400 cut that by about 55 ms of the
-// ~225 ms of plugin-side CPU per round of the 2M-event cluster benchmark,
-// for 40 → 56 MB peak RSS; file mode allocates little and is unchanged. The soft limit keeps
-// the heap well under the plugin's 300 MB budget should the live set grow.
+// GC settings of the plugin process, by the kind of run.
+//
+// A cluster run allocates a page of hits (megabytes) at a time and keeps
+// little: with Go's default GOGC of 100 the collector ran on every page and
+// took a quarter of the plugin's CPU on the cluster benchmark, CPU that a
+// single-host install takes from the cluster itself. A target of 400 cut
+// that by about 55 ms of the ~225 ms of plugin-side CPU per round of the
+// 2M-event cluster benchmark, for 40 → 56 MB peak RSS. That is the
+// process's default (Apply): `edgewatch serve` keeps one plugin for
+// cluster runs.
+//
+// A file run (`edgewatch run` over files, one run per plugin process)
+// reads through reused buffers; its garbage is the alert batches. At 400 the
+// alert-heavy file benchmark peaked at 110–122 MB RSS, at 100 at 67–72 MB
+// with no measurable difference in time (README "Tests and benchmarks"):
+// ForSource sets 100 for file runs.
+//
+// The soft limit keeps the heap well under the plugin's 300 MB budget
+// should the live set grow.
 const (
-	gcPercent   = 400
-	memoryLimit = 256 << 20
+	clusterGCPercent = 400
+	fileGCPercent    = 100
+	memoryLimit      = 256 << 20
 )
 
-// Apply applies the plugin's GC settings unless the operator chose their
-// own with GOGC or GOMEMLIMIT. The plugin's main calls it, and so does the
-// cluster benchmark, which measures the plugin's read path in process.
+// Apply applies the plugin process's GC settings (the cluster ones) unless
+// the operator chose their own with GOGC or GOMEMLIMIT. The plugin's main
+// calls it, and so does the cluster benchmark, which measures the plugin's
+// read path in process.
 func Apply() {
 	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(gcPercent)
+		debug.SetGCPercent(clusterGCPercent)
 	}
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		debug.SetMemoryLimit(memoryLimit)
 	}
+}
+
+// ForSource sets the GC target for a run reading from source ("file",
+// "opensearch", "elasticsearch"; "" is file), unless the operator set
+// GOGC. The detector calls it at the start of each run; a process runs
+// one file run (the CLI) or cluster runs (serve), so runs of both kinds
+// at once in one process do not happen in practice (the last call wins).
+func ForSource(source string) {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return
+	}
+	if source == "" || source == "file" {
+		debug.SetGCPercent(fileGCPercent)
+		return
+	}
+	debug.SetGCPercent(clusterGCPercent)
 }

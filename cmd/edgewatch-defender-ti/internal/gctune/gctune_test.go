@@ -17,8 +17,8 @@ func TestApply(t *testing.T) {
 		// t.Setenv cannot unset: clear them the way an unset variable reads.
 		unset(t, "GOGC", "GOMEMLIMIT")
 		Apply()
-		if got := debug.SetGCPercent(100); got != gcPercent {
-			t.Errorf("GC percent %d, want %d", got, gcPercent)
+		if got := debug.SetGCPercent(100); got != clusterGCPercent {
+			t.Errorf("GC percent %d, want %d", got, clusterGCPercent)
 		}
 		if got := debug.SetMemoryLimit(-1); got != memoryLimit {
 			t.Errorf("memory limit %d, want %d", got, memoryLimit)
@@ -37,6 +37,28 @@ func TestApply(t *testing.T) {
 			t.Errorf("memory limit %d, want the operator's 1 GiB", got)
 		}
 	})
+}
+
+func TestForSource(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	unset(t, "GOGC")
+	for _, tc := range []struct {
+		source string
+		want   int
+	}{{"", fileGCPercent}, {"file", fileGCPercent}, {"opensearch", clusterGCPercent}, {"elasticsearch", clusterGCPercent}} {
+		debug.SetGCPercent(7)
+		ForSource(tc.source)
+		if got := debug.SetGCPercent(100); got != tc.want {
+			t.Errorf("source %q: GC percent %d, want %d", tc.source, got, tc.want)
+		}
+	}
+	t.Setenv("GOGC", "150")
+	debug.SetGCPercent(150)
+	ForSource("file")
+	if got := debug.SetGCPercent(100); got != 150 {
+		t.Errorf("GC percent %d, want the operator's 150", got)
+	}
 }
 
 // unset removes variables for the rest of the test (t.Setenv restores them).

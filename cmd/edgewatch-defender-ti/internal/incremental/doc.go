@@ -11,6 +11,10 @@
 //   - leases: document "lease-<detection>" with a holder and an expiry, so
 //     that two serve processes never run the same detection at once; a dead
 //     holder's lease expires.
+//   - backfills: an explicit window (at most Config.MaxBackfill, default 7
+//     days) run under its own lease "lease-<detection>.backfill", beside the
+//     incremental runs; it never touches the checkpoint document and keeps
+//     its progress in "backfill-<detection>".
 //   - retro-hunt: a re-scan of a past window (default 7 days) with only the
 //     indicators a feed load added.
 //   - status: checkpoint, lag and last run per detection.

@@ -14,6 +14,12 @@ import (
 // LeaseID is the state document id of a detection's lease.
 func LeaseID(detection string) string { return "lease-" + detection }
 
+// BackfillLeaseID is the state document id of the lease a detection's
+// backfills run under: one backfill of a detection at a time across serve
+// instances, beside (never instead of) its incremental runs. The '.' keeps
+// it apart from every LeaseID (detection names have none).
+func BackfillLeaseID(detection string) string { return "lease-" + detection + ".backfill" }
+
 // ErrLeaseHeld: another live holder has the lease. The error is a
 // *HeldError carrying the holder and its expiry.
 var ErrLeaseHeld = errors.New("lease held by another runner")
@@ -43,6 +49,7 @@ func (e *HeldError) Is(target error) bool { return target == ErrLeaseHeld }
 // loop runs beside the work it protects).
 type Lease struct {
 	store     StateStore
+	id        string
 	detection string
 	holder    string
 	ttl       time.Duration
@@ -61,14 +68,23 @@ type Lease struct {
 // Expiry compares the previous holder's clock (which wrote Expires) with
 // the caller's: keep ttl well above the clock skew between hosts.
 func AcquireLease(ctx context.Context, store StateStore, detection, holder string, ttl time.Duration, now time.Time) (*Lease, error) {
+	return acquireLease(ctx, store, LeaseID(detection), detection, holder, ttl, now)
+}
+
+// AcquireBackfillLease is AcquireLease for the detection's backfill lease
+// (BackfillLeaseID).
+func AcquireBackfillLease(ctx context.Context, store StateStore, detection, holder string, ttl time.Duration, now time.Time) (*Lease, error) {
+	return acquireLease(ctx, store, BackfillLeaseID(detection), detection, holder, ttl, now)
+}
+
+func acquireLease(ctx context.Context, store StateStore, id, detection, holder string, ttl time.Duration, now time.Time) (*Lease, error) {
 	if holder == "" {
 		return nil, fmt.Errorf("%w: empty lease holder", wire.ErrInvalidConfig)
 	}
 	if ttl <= 0 {
 		ttl = wire.DefaultLeaseTTL
 	}
-	id := LeaseID(detection)
-	l := &Lease{store: store, detection: detection, holder: holder, ttl: ttl}
+	l := &Lease{store: store, id: id, detection: detection, holder: holder, ttl: ttl}
 	doc := wire.LeaseDoc{Type: wire.StateTypeLease, Detection: detection, Holder: holder, Acquired: now.UTC(), Renewed: now.UTC(), Expires: now.Add(ttl).UTC()}
 	body, err := json.Marshal(doc)
 	if err != nil {
@@ -116,7 +132,7 @@ func AcquireLease(ctx context.Context, store StateStore, detection, holder strin
 // returned version; otherwise it returns a HeldError naming the winner.
 func (l *Lease) heldBy(ctx context.Context, want wire.LeaseDoc) (Version, error) {
 	he := &HeldError{Detection: l.detection}
-	raw, v, err := l.store.Get(ctx, LeaseID(l.detection))
+	raw, v, err := l.store.Get(ctx, l.id)
 	if err == nil {
 		var cur wire.LeaseDoc
 		if json.Unmarshal(raw, &cur) == nil {
@@ -168,12 +184,12 @@ func (l *Lease) write(ctx context.Context, what string, doc wire.LeaseDoc) error
 	if err != nil {
 		return err
 	}
-	v, err := l.store.Update(ctx, LeaseID(l.detection), body, l.version)
+	v, err := l.store.Update(ctx, l.id, body, l.version)
 	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%s: %w", LeaseID(l.detection), ErrLeaseLost)
+		return fmt.Errorf("%s: %w", l.id, ErrLeaseLost)
 	}
 	if err != nil {
-		return fmt.Errorf("%s lease %s: %w", what, LeaseID(l.detection), err)
+		return fmt.Errorf("%s lease %s: %w", what, l.id, err)
 	}
 	l.version, l.expires = v, doc.Expires
 	return nil

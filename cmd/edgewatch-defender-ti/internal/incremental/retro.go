@@ -2,8 +2,6 @@ package incremental
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -25,6 +23,8 @@ type RetroRequest struct {
 	Indicators int
 	RunID      string
 	Logger     *slog.Logger
+	// OnWindow, when set, is told after each window: done of total.
+	OnWindow func(done, total int)
 }
 
 // RetroHunt re-scans [now − RetroLookback, now) in windows of at most
@@ -61,6 +61,9 @@ func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store Stat
 	win := wire.Window{From: end.Add(-cfg.RetroLookback.D()), To: end}
 	windows := Split(win.From, win.To, cfg.RetroMaxWindow.D())
 	log.Info("retro-hunt started", "indicators", req.Indicators, "window", win.String(), "windows", len(windows))
+	if req.OnWindow != nil {
+		req.OnWindow(0, len(windows))
+	}
 
 	for i, w := range windows {
 		if cerr := ctx.Err(); cerr != nil {
@@ -70,13 +73,15 @@ func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store Stat
 		}
 		wo, rerr := runWindow(ctx, run, w, out)
 		if rerr != nil {
-			wo.Status, wo.Error = wire.StatusFailed, rerr.Error()
 			out.Windows = append(out.Windows, wo)
 			out.Remaining = len(windows) - i - 1
 			err = fmt.Errorf("retro-hunt window %s: %w", w, rerr)
 			break
 		}
 		out.Windows = append(out.Windows, wo)
+		if req.OnWindow != nil {
+			req.OnWindow(i+1, len(windows))
+		}
 	}
 	out.Status = wire.StatusSuccess
 	if err != nil {
@@ -97,26 +102,8 @@ func RetroHunt(ctx context.Context, req RetroRequest, run WindowFunc, store Stat
 }
 
 func recordRetro(ctx context.Context, store StateStore, req RetroRequest, win wire.Window, rec wire.LastRun, now time.Time) error {
-	doc, err := json.Marshal(wire.RetroDoc{Type: wire.StateTypeRetroHunt, Detection: req.Detection, Updated: now.UTC(), Indicators: req.Indicators, Window: win, LastRun: rec})
-	if err != nil {
-		return err
-	}
-	id := RetroID(req.Detection)
-	for range 3 {
-		_, v, gerr := store.Get(ctx, id)
-		switch {
-		case errors.Is(gerr, ErrNotFound):
-			_, err = store.Create(ctx, id, doc)
-		case gerr != nil:
-			return gerr
-		default:
-			_, err = store.Update(ctx, id, doc, v)
-		}
-		if !errors.Is(err, ErrConflict) {
-			return err
-		}
-	}
-	return err
+	return putDoc(ctx, store, RetroID(req.Detection), wire.RetroDoc{Type: wire.StateTypeRetroHunt, Detection: req.Detection,
+		Updated: now.UTC(), Indicators: req.Indicators, Window: win, LastRun: rec})
 }
 
 // ReadRetro returns the detection's last retro-hunt record, if any.

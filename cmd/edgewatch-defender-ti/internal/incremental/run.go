@@ -30,6 +30,8 @@ type Request struct {
 	RunID string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// OnWindow, when set, is told after each window: done of total.
+	OnWindow func(done, total int)
 }
 
 // commitTimeout bounds a checkpoint commit, which runs even when the run's
@@ -40,6 +42,14 @@ const commitTimeout = 15 * time.Second
 // RunIncremental takes the detection's lease, plans the windows from its
 // checkpoint, runs them oldest first and commits the checkpoint after each
 // successful window; then records the run and releases the lease.
+//
+// With Request.Window set it is a backfill instead: the window (at most
+// Config.MaxBackfill long) is split by MaxWindow and run under the
+// detection's backfill lease (BackfillLeaseID), so that it runs beside the
+// incremental runs, never in their place; it never reads or writes the
+// checkpoint document (a commit of the incremental run in between cannot
+// conflict with it), and records its progress and outcome in the
+// detection's backfill record (BackfillID) after each window.
 //
 //   - A failed window stops the sequence; the checkpoint stays at the end of
 //     the last successful window.
@@ -60,8 +70,13 @@ func RunIncremental(ctx context.Context, req Request, run WindowFunc, store Stat
 	if err != nil {
 		return out, err
 	}
-	if req.Window != nil && !req.Window.From.Before(req.Window.To) {
-		return failed(out, now, fmt.Errorf("%w: window %s is empty", wire.ErrInvalidConfig, req.Window))
+	if req.Window != nil {
+		if !req.Window.From.Before(req.Window.To) {
+			return failed(out, now, fmt.Errorf("%w: window %s is empty", wire.ErrInvalidConfig, req.Window))
+		}
+		if err := req.Config.CheckBackfill(*req.Window); err != nil {
+			return failed(out, now, err)
+		}
 	}
 	cfg := req.Config.WithDefaults()
 	holder := req.Holder
@@ -70,11 +85,15 @@ func RunIncremental(ctx context.Context, req Request, run WindowFunc, store Stat
 	}
 	out.Holder = holder
 
-	lease, err := AcquireLease(ctx, store, req.Detection, holder, cfg.LeaseTTL.D(), now())
+	acquire := AcquireLease
+	if req.Window != nil {
+		acquire = AcquireBackfillLease
+	}
+	lease, err := acquire(ctx, store, req.Detection, holder, cfg.LeaseTTL.D(), now())
 	if errors.Is(err, ErrLeaseHeld) {
 		out.Status, out.Reason = wire.StatusSkipped, err.Error()
 		finish(out, now)
-		log.Info("run skipped: another runner holds the lease", "reason", out.Reason)
+		log.Info("run skipped: another runner holds the lease", "mode", out.Mode, "reason", out.Reason)
 		return out, nil
 	}
 	if err != nil {
@@ -100,7 +119,11 @@ func RunIncremental(ctx context.Context, req Request, run WindowFunc, store Stat
 		}
 	}()
 
-	err = runWindows(runCtx, ctx, req, cfg, run, store, now, out, log)
+	if req.Window != nil {
+		err = runBackfill(runCtx, req, cfg, run, store, now, out, log)
+	} else {
+		err = runWindows(runCtx, ctx, req, cfg, run, store, now, out, log)
+	}
 	if err != nil && out.Status == "" {
 		out.Status, out.Error = wire.StatusFailed, err.Error()
 	}
@@ -108,7 +131,7 @@ func RunIncremental(ctx context.Context, req Request, run WindowFunc, store Stat
 		out.Status = wire.StatusSuccess
 	}
 	finish(out, now)
-	if out.Status != wire.StatusNoop || err != nil {
+	if req.Window == nil && (out.Status != wire.StatusNoop || err != nil) {
 		rec := record(out)
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 		if rerr := recordRun(rctx, store, req.Detection, rec, now()); rerr != nil {
@@ -132,19 +155,17 @@ func runWindows(runCtx, parent context.Context, req Request, cfg wire.Config, ru
 	}
 	out.CheckpointBefore, out.CheckpointAfter = st.doc.Checkpoint, st.doc.Checkpoint
 
-	var windows []wire.Window
-	if req.Window != nil {
-		windows = Split(req.Window.From, req.Window.To, cfg.MaxWindow.D())
-	} else {
-		all := cfg
-		all.MaxWindows = 0
-		windows = Plan(now(), st.doc.Checkpoint, all)
-	}
+	all := cfg
+	all.MaxWindows = 0
+	windows := Plan(now(), st.doc.Checkpoint, all)
 	out.CaughtUp = true
 	if cfg.MaxWindows > 0 && len(windows) > cfg.MaxWindows {
 		out.Remaining = len(windows) - cfg.MaxWindows
 		out.CaughtUp = false
 		windows = windows[:cfg.MaxWindows]
+	}
+	if req.OnWindow != nil && len(windows) > 0 {
+		req.OnWindow(0, len(windows))
 	}
 	if len(windows) == 0 {
 		out.Status = wire.StatusNoop
@@ -160,57 +181,44 @@ func runWindows(runCtx, parent context.Context, req Request, cfg wire.Config, ru
 		}
 		wo, err := runWindow(runCtx, run, w, out)
 		if err != nil {
-			if cause := context.Cause(runCtx); cause != nil && !errors.Is(err, cause) {
-				err = fmt.Errorf("%w (%w)", err, cause)
-			}
-			wo.Status, wo.Error = wire.StatusFailed, err.Error()
 			out.Windows = append(out.Windows, wo)
 			out.Remaining += len(windows) - i - 1
 			out.CaughtUp = false
 			log.Warn("window failed; checkpoint not advanced", "window", w.String(), "err", err)
 			return fmt.Errorf("window %s: %w", w, err)
 		}
-		if req.Window == nil {
-			// The window is durable: commit even if the caller has just
-			// cancelled (shutdown), but not after losing the lease (the
-			// compare-and-set would refuse it anyway).
-			if errors.Is(context.Cause(runCtx), ErrLeaseLost) {
-				out.Windows = append(out.Windows, wo)
-				out.Remaining += len(windows) - i - 1
-				out.CaughtUp = false
-				return fmt.Errorf("window %s ran but was not committed: %w", w, context.Cause(runCtx))
-			}
-			doc := st.doc
-			doc.Type, doc.Detection = wire.StateTypeCheckpoint, req.Detection
-			doc.Checkpoint, doc.Updated = w.To, now().UTC()
-			cctx, ccancel := context.WithTimeout(context.WithoutCancel(parent), commitTimeout)
-			st, err = writeCheckpoint(cctx, store, st, doc)
-			ccancel()
-			if err != nil {
-				wo.Status, wo.Error = wire.StatusFailed, err.Error()
-				out.Windows = append(out.Windows, wo)
-				out.Remaining += len(windows) - i - 1
-				out.CaughtUp = false
-				return err
-			}
-			wo.Committed = true
-			out.CheckpointAfter = w.To
+		// The window is durable: commit even if the caller has just
+		// cancelled (shutdown), but not after losing the lease (the
+		// compare-and-set would refuse it anyway).
+		if errors.Is(context.Cause(runCtx), ErrLeaseLost) {
+			out.Windows = append(out.Windows, wo)
+			out.Remaining += len(windows) - i - 1
+			out.CaughtUp = false
+			return fmt.Errorf("window %s ran but was not committed: %w", w, context.Cause(runCtx))
 		}
+		doc := st.doc
+		doc.Type, doc.Detection = wire.StateTypeCheckpoint, req.Detection
+		doc.Checkpoint, doc.Updated = w.To, now().UTC()
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(parent), commitTimeout)
+		st, err = writeCheckpoint(cctx, store, st, doc)
+		ccancel()
+		if err != nil {
+			wo.Status, wo.Error = wire.StatusFailed, err.Error()
+			out.Windows = append(out.Windows, wo)
+			out.Remaining += len(windows) - i - 1
+			out.CaughtUp = false
+			return err
+		}
+		wo.Committed = true
+		out.CheckpointAfter = w.To
 		out.Windows = append(out.Windows, wo)
+		if req.OnWindow != nil {
+			req.OnWindow(i+1, len(windows))
+		}
 		log.Debug("window done", "window", w.String(), "events", wo.EventsScanned,
 			"alerts_created", wo.AlertsCreated, "already_present", wo.AlreadyPresent, "duration_ms", wo.DurationMS)
 	}
 	return nil
-}
-
-// runWindow runs one window and adds its counts to out.
-func runWindow(ctx context.Context, run WindowFunc, w wire.Window, out *wire.Outcome) (wire.WindowOutcome, error) {
-	t0 := time.Now()
-	stats, err := run(ctx, w)
-	out.EventsScanned += stats.EventsScanned
-	out.AlertsCreated += stats.AlertsCreated
-	out.AlreadyPresent += stats.AlreadyPresent
-	return wire.WindowOutcome{Window: w, WindowStats: stats, Status: wire.StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}, err
 }
 
 // begin starts the Outcome of one call of mode: the clock and logger
@@ -239,6 +247,85 @@ func failed(out *wire.Outcome, now func() time.Time, err error) (*wire.Outcome, 
 	out.Status, out.Error = wire.StatusFailed, err.Error()
 	finish(out, now)
 	return out, err
+}
+
+// runBackfill runs the explicit window under the backfill lease: split by
+// MaxWindow (and capped by MaxWindows), each window recorded in the
+// backfill document, nothing committed. runCtx is cancelled on lease loss
+// or by the caller (shutdown): the current window is abandoned.
+func runBackfill(runCtx context.Context, req Request, cfg wire.Config, run WindowFunc, store StateStore,
+	now func() time.Time, out *wire.Outcome, log *slog.Logger) error {
+	windows := Split(req.Window.From, req.Window.To, cfg.MaxWindow.D())
+	out.CaughtUp = true
+	if cfg.MaxWindows > 0 && len(windows) > cfg.MaxWindows {
+		out.Remaining = len(windows) - cfg.MaxWindows
+		out.CaughtUp = false
+		windows = windows[:cfg.MaxWindows]
+	}
+	rec := &backfillRecorder{store: store, now: now, warn: log.Warn, doc: wire.BackfillDoc{
+		Type: wire.StateTypeBackfill, Detection: req.Detection, RunID: req.RunID, Holder: out.Holder,
+		Window: *req.Window, State: wire.BackfillRunning, Total: len(windows)}}
+	rec.write(runCtx)
+	if req.OnWindow != nil {
+		req.OnWindow(0, len(windows))
+	}
+	log.Info("backfill started", "window", req.Window.String(), "windows", len(windows), "run_id", req.RunID)
+	err := func() error {
+		for i, w := range windows {
+			if err := context.Cause(runCtx); err != nil {
+				out.Remaining += len(windows) - i
+				out.CaughtUp = false
+				return fmt.Errorf("stopped before window %s: %w", w, err)
+			}
+			wo, err := runWindow(runCtx, run, w, out)
+			if err != nil {
+				out.Windows = append(out.Windows, wo)
+				out.Remaining += len(windows) - i - 1
+				out.CaughtUp = false
+				log.Warn("backfill window failed", "window", w.String(), "err", err)
+				return fmt.Errorf("window %s: %w", w, err)
+			}
+			out.Windows = append(out.Windows, wo)
+			rec.doc.Done = i + 1
+			rec.write(runCtx)
+			if req.OnWindow != nil {
+				req.OnWindow(i+1, len(windows))
+			}
+		}
+		return nil
+	}()
+	status := wire.StatusSuccess
+	if err != nil {
+		status = wire.StatusFailed
+	}
+	last := record(out)
+	last.Outcome, last.Finished = status, now().UTC()
+	last.DurationMS = last.Finished.Sub(last.Started).Milliseconds()
+	if err != nil {
+		last.Error = err.Error()
+	}
+	rec.doc.State, rec.doc.LastRun = wire.BackfillDone, &last
+	rec.write(runCtx)
+	return err
+}
+
+// runWindow runs w and adds its counts to out. A failed window comes back
+// marked failed, with the cause of a cancelled ctx (lease lost, shutdown)
+// attached to its error.
+func runWindow(ctx context.Context, run WindowFunc, w wire.Window, out *wire.Outcome) (wire.WindowOutcome, error) {
+	t0 := time.Now()
+	stats, err := run(ctx, w)
+	wo := wire.WindowOutcome{Window: w, WindowStats: stats, Status: wire.StatusSuccess, DurationMS: time.Since(t0).Milliseconds()}
+	out.EventsScanned += stats.EventsScanned
+	out.AlertsCreated += stats.AlertsCreated
+	out.AlreadyPresent += stats.AlreadyPresent
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w (%w)", err, cause)
+		}
+		wo.Status, wo.Error = wire.StatusFailed, err.Error()
+	}
+	return wo, err
 }
 
 func finish(o *wire.Outcome, now func() time.Time) {

@@ -220,9 +220,13 @@ func TestRunIncremental(t *testing.T) {
 		if got := checkpointOf(t, store, "d"); !got.Equal(cp) {
 			t.Fatalf("checkpoint moved to %s", got)
 		}
-		doc, _, _ := ReadCheckpoint(ctx, store, "d")
-		if doc.LastRun == nil || doc.LastRun.Mode != wire.ModeWindow || doc.LastRun.Windows != 3 {
-			t.Fatalf("last run %+v", doc.LastRun)
+		if doc, _, _ := ReadCheckpoint(ctx, store, "d"); doc.LastRun != nil {
+			t.Fatalf("the backfill wrote the checkpoint document: last run %+v", doc.LastRun)
+		}
+		bf, err := ReadBackfill(ctx, store, "d")
+		if err != nil || bf == nil || bf.State != wire.BackfillDone || bf.Done != 3 || bf.Total != 3 ||
+			bf.LastRun == nil || bf.LastRun.Mode != wire.ModeWindow || bf.LastRun.Windows != 3 || bf.LastRun.Outcome != wire.StatusSuccess {
+			t.Fatalf("backfill record %+v %v", bf, err)
 		}
 	})
 

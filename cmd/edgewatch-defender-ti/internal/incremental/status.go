@@ -49,6 +49,9 @@ func Status(ctx context.Context, store StateStore, detections []string, now time
 		if ds.Retro, err = ReadRetro(ctx, store, d); err != nil {
 			return nil, err
 		}
+		if ds.Backfill, err = ReadBackfill(ctx, store, d); err != nil {
+			return nil, err
+		}
 		out = append(out, ds)
 	}
 	return out, nil

@@ -34,11 +34,13 @@ func aliasTargets(alertAlias string) []aliasTarget {
 }
 
 // installAliases prepares a detection's write aliases (its alert alias and
-// its findings alias): for each, the alias's own index template (the
-// bundled mapping for <alias>-*, with the rollover settings when lifecycle
-// says the retention policy is in place), then the alias itself — created
-// on <alias>-000001, left as it is, or migrated from a single index of that
-// name. Every step is reported.
+// its findings alias): for each, the alias's own index template when it
+// needs one (AliasTemplateFor: an alias the bundled template does not map,
+// or the rollover settings when lifecycle says the retention policy is in
+// place), then the alias itself — created on <alias>-000001, left as it
+// is, or migrated from a single index of that name — and, for the alert
+// alias, install's alert-mapping check (cluster.CheckAlertIndex, the rule
+// the run-side warning applies too). Every step is reported.
 func installAliases(ctx context.Context, c *cluster.Client, alertAlias string, lifecycle, dryRun bool) []wire.Step {
 	var steps []wire.Step
 	for _, t := range aliasTargets(alertAlias) {
@@ -46,18 +48,32 @@ func installAliases(ctx context.Context, c *cluster.Client, alertAlias string, l
 		if lifecycle {
 			settings = dashboards.RolloverIndexSettings(flavorOf(c), t.alias)
 		}
-		tpl, err := dashboards.AliasTemplate(t.base, t.alias, settings)
+		tpl, needed, err := AliasTemplateFor(t.base, t.alias, settings)
 		if err != nil {
-			steps = append(steps, wire.Step{Step: "index template", Target: t.alias, Outcome: wire.StepFailed, Detail: err.Error()})
+			steps = append(steps, wire.Step{Step: "index template", Target: alertIndexTemplatePrefix + t.alias, Outcome: wire.StepFailed, Detail: err.Error()})
 			continue
 		}
-		st, err := installTemplate(ctx, c, tpl, dryRun)
+		if needed {
+			st, err := installTemplate(ctx, c, tpl, dryRun)
+			steps = append(steps, st)
+			if err != nil {
+				steps = append(steps, wire.Step{Step: stepAlias, Target: t.alias, Outcome: wire.StepSkipped, Detail: "its index template could not be installed"})
+				continue
+			}
+		}
+		st, existed := ensureAlias(ctx, c, t, tpl, settings, dryRun)
 		steps = append(steps, st)
-		if err != nil {
-			steps = append(steps, wire.Step{Step: stepAlias, Target: t.alias, Outcome: wire.StepSkipped, Detail: "its index template could not be installed"})
+		if t.base != dashboards.AlertsTemplate || (st.Outcome == wire.StepFailed && !existed) {
 			continue
 		}
-		steps = append(steps, ensureAlias(ctx, c, t.alias, tpl, settings, dryRun))
+		// The mapping of what is there now: created (or, in a dry run,
+		// to be created) from the template, or found.
+		created := st.Outcome
+		if existed {
+			created = wire.StepAlreadyPresent
+		}
+		ms, _ := checkAlertMapping(ctx, c, t.alias, created)
+		steps = append(steps, ms)
 	}
 	return steps
 }
@@ -69,10 +85,12 @@ func flavorOf(c *cluster.Client) string {
 	return dashboards.FlavorOpenSearch
 }
 
-// ensureAlias makes alias a write alias: created when missing, migrated
+// ensureAlias makes t.alias a write alias: created when missing, migrated
 // when it is a single index, and otherwise brought up to date (the
 // template's mapping, the rollover settings on every backing index).
-func ensureAlias(ctx context.Context, c *cluster.Client, alias string, tpl dashboards.Template, settings map[string]any, dryRun bool) wire.Step {
+// existed says the name was there before (an alias or an index).
+func ensureAlias(ctx context.Context, c *cluster.Client, t aliasTarget, tpl dashboards.Template, settings map[string]any, dryRun bool) (wire.Step, bool) {
+	alias := t.alias
 	st := wire.Step{Step: stepAlias, Target: alias}
 	a, err := alertstore.Resolve(ctx, c, alias)
 	switch {
@@ -80,7 +98,7 @@ func ensureAlias(ctx context.Context, c *cluster.Client, alias string, tpl dashb
 		first := alertstore.FirstBackingIndex(alias)
 		if dryRun {
 			st.Outcome, st.Detail = wire.StepWouldApply, "create "+first+" as its write index"
-			return st
+			return st, false
 		}
 		a, err := alertstore.Bootstrap(ctx, c, alias, nil)
 		if err == nil {
@@ -90,34 +108,34 @@ func ensureAlias(ctx context.Context, c *cluster.Client, alias string, tpl dashb
 		}
 		if err != nil {
 			st.Outcome, st.Detail = wire.StepFailed, reasonOf(err)
-			return st
+			return st, false
 		}
 		st.Outcome, st.Detail = wire.StepOK, "write index "+first
-		return st
+		return st, false
 	case err != nil:
 		st.Outcome, st.Detail = wire.StepFailed, reasonOf(err)
-		return st
+		return st, false
 	case a.Concrete:
-		return migrateIndex(ctx, c, alias, tpl, settings, dryRun)
+		return migrateIndex(ctx, c, t, tpl, settings, dryRun), true
 	}
 	st.Outcome, st.Detail = wire.StepAlreadyPresent, fmt.Sprintf("%d backing indices, write index %s", len(a.Indices), a.Write)
 	if dryRun {
-		return st
+		return st, true
 	}
 	if err := putMapping(ctx, c, alias, tpl); err != nil {
 		st.Outcome, st.Detail = wire.StepFailed, "update the mapping: "+reasonOf(err)
-		return st
+		return st, true
 	}
 	n, err := applySettings(ctx, c, a.Indices, settings)
 	if err != nil {
 		st.Outcome, st.Detail = wire.StepFailed, "rollover settings: "+reasonOf(err)
-		return st
+		return st, true
 	}
 	if n > 0 {
 		st.Outcome = wire.StepUpdated
 		st.Detail += fmt.Sprintf("; rollover settings put on %d", n)
 	}
-	return st
+	return st, true
 }
 
 // putMapping adds the template's fields to the mapping of every backing
@@ -191,9 +209,25 @@ func applySettings(ctx context.Context, c *cluster.Client, indices []string, set
 // the block (and fails, leaving its checkpoint where it was); the next one
 // writes through the alias. The clone is created now, so ISM/ILM count its
 // age from the migration, not from when the old index was created.
-func migrateIndex(ctx context.Context, c *cluster.Client, alias string, tpl dashboards.Template, settings map[string]any, dryRun bool) wire.Step {
+func migrateIndex(ctx context.Context, c *cluster.Client, t aliasTarget, tpl dashboards.Template, settings map[string]any, dryRun bool) wire.Step {
+	alias := t.alias
 	st := wire.Step{Step: stepAlias, Target: alias}
 	first := alertstore.FirstBackingIndex(alias)
+	if t.base == dashboards.AlertsTemplate {
+		// A clone keeps the index's mapping, and a mapping update can add
+		// fields but not change one's type: an index whose fields were
+		// mapped dynamically stays so (the alert mapping step says what to
+		// do). Fields an older mapping lacks are added after the swap.
+		m, err := cluster.CheckAlertIndex(ctx, c, alias)
+		switch {
+		case err != nil:
+			st.Outcome, st.Detail = wire.StepFailed, "cannot read the mapping of the single index: "+reasonOf(err)
+			return st
+		case m.Conflicts > 0:
+			st.Outcome, st.Detail = wire.StepFailed, "the single index "+alias+" has fields mapped otherwise than alerts are: not migrated (its clone would keep that mapping)"
+			return st
+		}
+	}
 	count, err := docCount(ctx, c, alias)
 	if err != nil {
 		st.Outcome, st.Detail = wire.StepFailed, reasonOf(err)

@@ -70,7 +70,7 @@ func ids(alerts []*correlation.Alert) []string {
 func removeAliasTemplates(t *testing.T, c *cluster.Client, alias string) {
 	t.Cleanup(func() {
 		for _, name := range []string{alias, wire.FindingsAlias(alias)} {
-			_, _ = c.Do(context.Background(), cluster.Request{Method: http.MethodDelete, Path: "/_index_template/" + name})
+			_, _ = c.Do(context.Background(), cluster.Request{Method: http.MethodDelete, Path: "/_index_template/edgewatch-alert-index-" + name})
 		}
 	})
 }

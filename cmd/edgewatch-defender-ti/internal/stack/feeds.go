@@ -38,6 +38,22 @@ var (
 // removed). It matches cluster.ErrNotFound too.
 var ErrNoFeed = fmt.Errorf("%w: %w", cluster.ErrNotFound, errNoLiveFeed)
 
+// noFeedError says which feed is not loaded and how to load it, in one
+// line. It matches ErrNoFeed (and so cluster.ErrNotFound).
+type noFeedError struct{ name string }
+
+func (e *noFeedError) Error() string {
+	name := ""
+	if e.name != wire.DefaultFeedName {
+		name = " --name " + e.name
+	}
+	return fmt.Sprintf("feed %s is not loaded (no alias %s): run edgewatch feed load%s --file FEED", e.name, wire.FeedAlias(e.name), name)
+}
+
+func (e *noFeedError) Is(target error) bool {
+	return target == ErrNoFeed || errors.Is(ErrNoFeed, target)
+}
+
 // CheckFeedName accepts lower-case letters, digits, '-' and '_' (index name
 // rules), up to 64 characters.
 func CheckFeedName(name string) error {
@@ -349,12 +365,15 @@ func aliasIndices(ctx context.Context, c *cluster.Client, alias string) ([]strin
 	return out, err
 }
 
-// aliases is GET _alias/name: the indices and their aliases, none when
-// nothing matches.
+// aliases is GET edgewatch-indicators-*/_alias/name: the indicator indices
+// and their aliases, none when nothing matches. The index pattern is in the
+// path because a role may read aliases of the indices it covers only:
+// OpenSearch authorizes an unscoped GET _alias/name on every index and
+// refuses it (403) to the detector.
 func aliases(ctx context.Context, c *cluster.Client, op, name string) (map[string]struct {
 	Aliases map[string]json.RawMessage `json:"aliases"`
 }, error) {
-	req := cluster.Request{Method: http.MethodGet, Path: cluster.DocPath("_alias", name)}
+	req := cluster.Request{Method: http.MethodGet, Path: cluster.DocPath(wire.IndicatorsPattern, "_alias", name)}
 	resp, err := c.Do(ctx, req)
 	if err != nil {
 		return nil, err
@@ -376,24 +395,16 @@ func aliases(ctx context.Context, c *cluster.Client, op, name string) (map[strin
 
 // loadIndices lists the concrete load indices of feed name, oldest first.
 func loadIndices(ctx context.Context, c *cluster.Client, name string) ([]string, error) {
-	req := cluster.Request{Method: http.MethodGet, Path: cluster.DocPath("_cat", "indices", wire.IndicatorIndexPrefix+name+"-*"),
-		Query: url.Values{"format": {"json"}, "h": {"index"}}}
-	var rows []struct {
-		Index string `json:"index"`
-	}
-	if err := c.Call(ctx, "list indices of feed "+name, req, &rows); err != nil {
-		if errors.Is(err, cluster.ErrNotFound) {
-			return nil, nil
-		}
+	all, err := listIndices(ctx, c, wire.IndicatorIndexPrefix+name+"-*")
+	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, r := range rows {
-		if isLoadIndexOf(name, r.Index) {
-			out = append(out, r.Index)
+	for _, idx := range all {
+		if isLoadIndexOf(name, idx) {
+			out = append(out, idx)
 		}
 	}
-	sort.Strings(out)
 	return out, nil
 }
 
@@ -551,7 +562,7 @@ func ScanIndicators(ctx context.Context, c *cluster.Client, name string, fn func
 		return "", err
 	}
 	if len(live) == 0 {
-		return "", fmt.Errorf("feed %s: %w", name, ErrNoFeed)
+		return "", &noFeedError{name: name}
 	}
 	index = live[len(live)-1]
 	var bad int

@@ -41,7 +41,7 @@ func Install(ctx context.Context, c *cluster.Client, o InstallOptions) []wire.St
 		progress = func(string) {}
 	}
 	progress("index templates and indices")
-	steps, _ := InstallTemplates(ctx, c, TemplateOptions{DryRun: o.DryRun, AlertIndex: "-"})
+	steps, _ := InstallTemplates(ctx, c, TemplateOptions{DryRun: o.DryRun})
 
 	progress("retention policy")
 	days := o.RetentionDays
@@ -108,13 +108,9 @@ func Uninstall(ctx context.Context, c *cluster.Client, o UninstallOptions) []wir
 	for _, t := range dashboards.IndexTemplates() {
 		steps = append(steps, removeTemplate(ctx, c, t.Name, o.DryRun))
 	}
-	alias := o.AlertIndex
-	if alias == "" {
-		alias = wire.AlertAlias(detection)
-	}
-	for _, t := range aliasTargets(alias) {
-		steps = append(steps, removeTemplate(ctx, c, t.alias, o.DryRun))
-	}
+	// The templates derived for write aliases (AliasTemplateFor), every
+	// detection's: the bundled ones they derive from go too.
+	steps = append(steps, removeDerivedTemplates(ctx, c, o.DryRun)...)
 	progress("data")
 	return append(steps, removeData(ctx, c, o, o.DryRun)...)
 }

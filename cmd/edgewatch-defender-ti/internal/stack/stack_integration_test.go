@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
+	"github.com/edgewatch/edgewatch/connectors/alertstore"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/internal/testenv"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
@@ -70,7 +72,7 @@ func TestInstallTemplates(t *testing.T) {
 	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
 		ctx := context.Background()
 		c := tg.Client
-		steps, err := stack.InstallTemplates(ctx, c, stack.TemplateOptions{AlertIndex: "-"})
+		steps, err := stack.InstallTemplates(ctx, c, stack.TemplateOptions{})
 		if err != nil {
 			t.Fatalf("install: %v (%v)", err, steps)
 		}
@@ -80,7 +82,7 @@ func TestInstallTemplates(t *testing.T) {
 			}
 		}
 		// Idempotent: the second install changes nothing.
-		steps, err = stack.InstallTemplates(ctx, c, stack.TemplateOptions{AlertIndex: "-"})
+		steps, err = stack.InstallTemplates(ctx, c, stack.TemplateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -439,7 +441,7 @@ func TestRunRecord(t *testing.T) {
 	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
 		ctx := context.Background()
 		c := tg.Client
-		if _, err := stack.InstallTemplates(ctx, c, stack.TemplateOptions{AlertIndex: "-"}); err != nil {
+		if _, err := stack.InstallTemplates(ctx, c, stack.TemplateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -504,6 +506,113 @@ func TestFeedDiffRealIPsum(t *testing.T) {
 		st, err := stack.FeedStatus(ctx, tg.Client, name)
 		if err != nil || !st.Live || st.Total != 0 || st.Index != empty.Index {
 			t.Fatalf("after empty load: %+v %v", st, err)
+		}
+	})
+}
+
+// TestAlertIndexOutsidePattern: Install for an alert alias whose backing
+// indices edgewatch-alerts-* does not match puts derived templates (for the
+// alias and its findings alias), creates the aliases with the alert
+// mapping and verifies it with the same check the run side uses
+// (cluster.CheckAlertIndex); an index auto-created with dynamic mapping
+// under the alias's name is neither migrated nor accepted: install's write
+// alias and alert mapping steps fail; uninstall finds the derived templates
+// (and no other).
+func TestAlertIndexOutsidePattern(t *testing.T) {
+	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
+		ctx := context.Background()
+		c := tg.Client
+		ops := clustertest.Name(t, tg, "ops-alerts")
+		findings := wire.FindingsAlias(ops)
+		derived, derivedFindings := "edgewatch-alert-index-"+ops, "edgewatch-alert-index-"+findings
+		t.Cleanup(func() {
+			for _, name := range []string{derived, derivedFindings} {
+				_, _ = c.Do(context.Background(), cluster.Request{Method: http.MethodDelete, Path: "/_index_template/" + name})
+			}
+		})
+
+		m, err := cluster.CheckAlertIndex(ctx, c, ops)
+		if err != nil || m.OK() || m.Exists || !strings.Contains(m.String(), "no index template matches") {
+			t.Fatalf("before install: %v, %v", m, err)
+		}
+		steps := stack.Install(ctx, c, stack.InstallOptions{AlertIndex: ops})
+		outcome := map[string]string{}
+		for _, s := range steps {
+			outcome[s.Step+" "+s.Target] = s.Outcome
+		}
+		for _, k := range []string{"index template " + derived, "write alias " + ops, "alert mapping " + ops,
+			"index template " + derivedFindings, "write alias " + findings} {
+			if outcome[k] != wire.StepOK {
+				t.Errorf("%s: %q, want ok (%v)", k, outcome[k], steps)
+			}
+		}
+		got := mappingTypes(t, c, ops)
+		if got["source.ip"] != "ip" || got["defender.network_event"] != "disabled-object" || got["event.id"] != "keyword" {
+			t.Errorf("mapping of %s: source.ip %q, defender.network_event %q, event.id %q", ops, got["source.ip"], got["defender.network_event"], got["event.id"])
+		}
+		if f := mappingTypes(t, c, findings); f["@timestamp"] != "date_nanos" || f["source.ip"] != "ip" {
+			t.Errorf("mapping of %s: @timestamp %q, source.ip %q", findings, f["@timestamp"], f["source.ip"])
+		}
+		if m, err := cluster.CheckAlertIndex(ctx, c, ops); err != nil || !m.OK() || !m.Exists {
+			t.Errorf("after install: %v, %v", m, err)
+		}
+		// Idempotent (for this alias's steps: the shared bundled templates
+		// may be re-put meanwhile by other suites on the same servers).
+		for _, s := range stack.Install(ctx, c, stack.InstallOptions{AlertIndex: ops}) {
+			if strings.Contains(s.Target, ops) && s.Outcome != wire.StepAlreadyPresent {
+				t.Errorf("second install: %s", s)
+			}
+		}
+
+		// Dynamic mapping: an index auto-created by a first write.
+		dyn := clustertest.Name(t, tg, "ops-dynamic")
+		clustertest.Call(t, c, http.MethodPut, "/"+dyn+"/_doc/1?refresh=true", map[string]any{
+			"source": map[string]any{"ip": "203.0.113.9"}, "defender": map[string]any{"network_event": map[string]any{"RemoteIP": "203.0.113.9"}}}, nil)
+		m, err = cluster.CheckAlertIndex(ctx, c, dyn)
+		if err != nil || m.OK() || !strings.Contains(m.String(), "source.ip is text (want ip)") || !strings.Contains(m.String(), "defender.network_event is indexed") {
+			t.Errorf("dynamic index: %v, %v", m, err)
+		}
+		t.Cleanup(func() {
+			for _, name := range []string{dyn, wire.FindingsAlias(dyn)} {
+				_, _ = c.Do(context.Background(), cluster.Request{Method: http.MethodDelete, Path: "/_index_template/edgewatch-alert-index-" + name})
+			}
+		})
+		steps = stack.Install(ctx, c, stack.InstallOptions{AlertIndex: dyn})
+		var mapping wire.Step
+		for _, s := range steps {
+			switch {
+			case s.Step == "write alias" && s.Target == dyn && (s.Outcome != wire.StepFailed || !strings.Contains(s.Detail, "not migrated")):
+				t.Errorf("write alias step over a dynamically mapped index: %s", s)
+			case s.Step == "alert mapping":
+				mapping = s
+			}
+		}
+		if mapping.Target != dyn || mapping.Outcome != wire.StepFailed || !strings.Contains(mapping.Detail, "exists without the alert mapping") {
+			t.Errorf("alert mapping step %s", mapping)
+		}
+		if a, err := alertstore.Resolve(ctx, c, dyn); err != nil || !a.Concrete {
+			t.Errorf("%s is %+v (%v), want the single index left as it was", dyn, a, err)
+		}
+
+		// Uninstall finds the derived templates (only those). A dry run: a
+		// real one would also remove derived templates of tests running in
+		// parallel on the shared clusters.
+		removed := map[string]string{}
+		for _, s := range stack.RemoveDerivedTemplates(ctx, c, true) {
+			removed[s.Target] = s.Outcome
+		}
+		for _, name := range []string{derived, derivedFindings} {
+			if removed[name] != wire.StepWouldRemove {
+				t.Errorf("derived template %s: %q (%v)", name, removed[name], removed)
+			}
+		}
+		for name := range removed {
+			if !strings.HasPrefix(name, "edgewatch-alert-index-") {
+				t.Errorf("uninstall would remove %s, which is not a derived alert template", name)
+			}
+		}
+		if resp, err := c.Do(ctx, cluster.Request{Method: http.MethodGet, Path: "/_index_template/" + dashboards.AlertsTemplate}); err != nil || resp.Status != 200 {
+			t.Errorf("the bundled alert template is gone: %v %v", resp, err)
 		}
 	})
 }

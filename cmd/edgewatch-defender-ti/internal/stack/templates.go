@@ -17,19 +17,15 @@ import (
 // TemplateOptions tunes InstallTemplates.
 type TemplateOptions struct {
 	DryRun bool
-	// AlertIndex, when not empty, is created too (with the alert template's
-	// mapping) so that the first write does not depend on index
-	// auto-creation. Default wire.DefaultAlertIndex; "-" skips it.
-	AlertIndex string
 }
 
 // InstallTemplates puts the bundled index templates and creates the state
-// index and the alert index. It is idempotent: each template is compared
-// with the installed one (its _meta.version and a digest of the bundled
-// body, stored as _meta.content_sha256) and put only when missing or
-// different; the indices are created only when missing. Every step is
-// reported; the error is non-nil when any step failed (the other steps
-// still ran).
+// index (a detection's write aliases and their templates are
+// installAliases'). It is idempotent: each template is compared with the
+// installed one (its _meta.version and a digest of the bundled body, stored
+// as _meta.content_sha256) and put only when missing or different; the
+// index is created only when missing. Every step is reported; the error is
+// non-nil when any step failed (the other steps still ran).
 func InstallTemplates(ctx context.Context, c *cluster.Client, opts TemplateOptions) ([]wire.Step, error) {
 	var steps []wire.Step
 	var failed []string
@@ -40,23 +36,16 @@ func InstallTemplates(ctx context.Context, c *cluster.Client, opts TemplateOptio
 			failed = append(failed, s.Step+" "+s.Target)
 			if first == nil {
 				first = err
+				if first == nil {
+					first = errors.New(s.Detail)
+				}
 			}
 		}
 	}
 	for _, t := range dashboards.IndexTemplates() {
 		add(installTemplate(ctx, c, t, opts.DryRun))
 	}
-	indices := []string{wire.StateIndex}
-	switch opts.AlertIndex {
-	case "":
-		indices = append(indices, wire.DefaultAlertIndex)
-	case "-":
-	default:
-		indices = append(indices, opts.AlertIndex)
-	}
-	for _, idx := range indices {
-		add(ensureIndex(ctx, c, idx, opts.DryRun))
-	}
+	add(ensureIndex(ctx, c, wire.StateIndex, opts.DryRun))
 	if len(failed) > 0 {
 		return steps, fmt.Errorf("install: %d step(s) failed (%v): %w", len(failed), failed, first)
 	}

@@ -3,7 +3,9 @@ package stack
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
@@ -115,19 +117,23 @@ func installMonitor(ctx context.Context, c *cluster.Client, st wire.Step, p dash
 		st.Outcome, st.Detail = wire.StepFailed, err.Error()
 		return st
 	}
-	id, found, ok := findMonitor(ctx, c, st, dashboards.MonitorName(p.Detection))
+	ids, found, ok := findMonitor(ctx, c, st, dashboards.MonitorName(p.Detection))
 	if !ok {
 		return found
+	}
+	dups := ""
+	if len(ids) > 1 {
+		dups = fmt.Sprintf("; %d monitors have this name (%s): the others are duplicates, uninstall removes them all", len(ids), strings.Join(ids, ", "))
 	}
 	var req cluster.Request
 	var resp *cluster.Response
 	switch {
 	case dryRun:
-		st.Outcome, st.Detail = wire.StepWouldApply, "every "+intervalText(p.Interval)
+		st.Outcome, st.Detail = wire.StepWouldApply, "every "+intervalText(p.Interval)+dups
 		return st
-	case id != "":
-		req, resp, err = call(ctx, c, http.MethodPut, cluster.DocPath("_plugins", "_alerting", "monitors", id), nil, body)
-		st.Outcome, st.Detail = wire.StepUpdated, "re-applied; every "+intervalText(p.Interval)
+	case len(ids) > 0:
+		req, resp, err = call(ctx, c, http.MethodPut, cluster.DocPath("_plugins", "_alerting", "monitors", ids[0]), nil, body)
+		st.Outcome, st.Detail = wire.StepUpdated, "re-applied to "+ids[0]+"; every "+intervalText(p.Interval)+dups
 	default:
 		req, resp, err = call(ctx, c, http.MethodPost, "/_plugins/_alerting/monitors", nil, body)
 		st.Outcome, st.Detail = wire.StepOK, "every "+intervalText(p.Interval)
@@ -156,23 +162,50 @@ func skippedMonitor(s wire.Step) wire.Step {
 	return s
 }
 
-// findMonitor looks an Alerting monitor up by name. ok is false when the
-// step ended (skipped or failed, in step).
-func findMonitor(ctx context.Context, c *cluster.Client, st wire.Step, name string) (id string, step wire.Step, ok bool) {
-	q := map[string]any{"size": 1, "query": map[string]any{"match_phrase": map[string]any{"monitor.name": name}}}
-	req, resp, err := call(ctx, c, http.MethodPost, "/_plugins/_alerting/monitors/_search", nil, q)
+// monitorSearchSize bounds the exact-name lookup; more monitors of one
+// name than this would be a fault of their own.
+const monitorSearchSize = 100
+
+// alertingNameIgnoreAbove is the ignore_above of monitor.name.keyword in
+// Alerting's config index mapping (alerting core
+// resources/mappings/scheduled-jobs.json): a longer name is not indexed
+// there and cannot be found exactly.
+const alertingNameIgnoreAbove = 256
+
+// monitorQuery finds the monitors named exactly name: a term query on the
+// keyword sub-field of monitor.name (a match_phrase on the analysed text
+// also matches "edgewatch-default-x" for "edgewatch-default").
+func monitorQuery(name string) map[string]any {
+	return map[string]any{
+		"size": monitorSearchSize,
+		"query": map[string]any{"bool": map[string]any{"filter": []any{
+			map[string]any{"term": map[string]any{"monitor.name.keyword": name}},
+		}}},
+	}
+}
+
+// findMonitor looks the Alerting monitors named exactly name up. ids are in
+// the order the search returned them (several when an older install
+// created duplicates). ok is false when the step ended (skipped or failed,
+// in step).
+func findMonitor(ctx context.Context, c *cluster.Client, st wire.Step, name string) (ids []string, step wire.Step, ok bool) {
+	if len(name) > alertingNameIgnoreAbove {
+		st.Outcome, st.Detail = wire.StepFailed, fmt.Sprintf("monitor name %q is longer than %d bytes: Alerting does not index it for an exact lookup", name, alertingNameIgnoreAbove)
+		return nil, st, false
+	}
+	req, resp, err := call(ctx, c, http.MethodPost, "/_plugins/_alerting/monitors/_search", nil, monitorQuery(name))
 	if err != nil {
-		return "", failStep(st, req, resp, err), false
+		return nil, failStep(st, req, resp, err), false
 	}
 	if why, unsup := dashboards.Unsupported(resp.Status, resp.Body); unsup {
 		st.Outcome, st.Detail = wire.StepSkipped, why
-		return "", st, false
+		return nil, st, false
 	}
 	if resp.Status == http.StatusNotFound {
-		return "", st, true // no monitor index yet
+		return nil, st, true // no monitor index yet
 	}
 	if !ok2xx(resp) {
-		return "", failStep(st, req, resp, nil), false
+		return nil, failStep(st, req, resp, nil), false
 	}
 	var r struct {
 		Hits struct {
@@ -189,12 +222,14 @@ func findMonitor(ctx context.Context, c *cluster.Client, st wire.Step, name stri
 	}
 	if err := json.Unmarshal(resp.Body, &r); err != nil {
 		st.Outcome, st.Detail = wire.StepFailed, "cannot read the monitor search: "+err.Error()
-		return "", st, false
+		return nil, st, false
 	}
+	// The term query is exact already; the names are compared again so an
+	// answer that is not what was asked for never picks another monitor.
 	for _, h := range r.Hits.Hits {
 		if h.Source.Name == name || h.Source.Monitor.Name == name {
-			return h.ID, st, true
+			ids = append(ids, h.ID)
 		}
 	}
-	return "", st, true
+	return ids, st, true
 }

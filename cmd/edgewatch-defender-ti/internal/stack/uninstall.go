@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"sort"
 	"strings"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
@@ -24,13 +22,21 @@ func uninstallTriggers(ctx context.Context, c *cluster.Client, detection string,
 	name := dashboards.MonitorName(detection)
 	mon := wire.Step{Step: "trigger", Target: "alerting monitor " + name}
 	var out []wire.Step
-	if id, step, ok := findMonitor(ctx, c, mon, name); !ok {
+	if ids, step, ok := findMonitor(ctx, c, mon, name); !ok {
 		out = append(out, step)
-	} else if id == "" {
+	} else if len(ids) == 0 {
 		mon.Outcome = wire.StepAbsent
 		out = append(out, mon)
 	} else {
-		out = append(out, deleteThing(ctx, c, mon, cluster.DocPath("_plugins", "_alerting", "monitors", id), dry))
+		// Every monitor of the exact name: duplicates an older install
+		// created go too.
+		for _, id := range ids {
+			st := mon
+			if len(ids) > 1 {
+				st.Target += " (" + id + ")"
+			}
+			out = append(out, deleteThing(ctx, c, st, cluster.DocPath("_plugins", "_alerting", "monitors", id), dry))
+		}
 	}
 	cid := channelID(dashboards.TriggerParams{Detection: detection})
 	ch := wire.Step{Step: "trigger", Target: "notifications channel " + cid}
@@ -194,26 +200,31 @@ func removeTemplate(ctx context.Context, c *cluster.Client, name string, dry boo
 	return remove(ctx, c, st, path)
 }
 
-// listIndices lists the concrete indices matching pattern (none when
-// nothing matches).
-func listIndices(ctx context.Context, c *cluster.Client, pattern string) ([]string, error) {
-	req := cluster.Request{Method: http.MethodGet, Path: cluster.DocPath("_cat", "indices", pattern),
-		Query: url.Values{"format": {"json"}, "h": {"index"}, "expand_wildcards": {"open,closed"}}}
-	var rows []struct {
-		Index string `json:"index"`
+// removeDerivedTemplates removes every alert template derived from the
+// bundled alerts or findings template (AlertTemplateSpec:
+// _meta.derived_from), e.g. the templates install put for the write alias
+// --alert-index ops-alerts and its findings alias.
+func removeDerivedTemplates(ctx context.Context, c *cluster.Client, dry bool) []wire.Step {
+	req := cluster.Request{Method: http.MethodGet, Path: "/_index_template/edgewatch-*"}
+	var got struct {
+		IndexTemplates []struct {
+			Name          string `json:"name"`
+			IndexTemplate struct {
+				Meta map[string]any `json:"_meta"`
+			} `json:"index_template"`
+		} `json:"index_templates"`
 	}
-	if err := c.Call(ctx, "list indices "+pattern, req, &rows); err != nil {
-		if cluster.IsNotFound(err) {
-			return nil, nil
+	if err := c.Call(ctx, "list index templates", req, &got); err != nil && !cluster.IsNotFound(err) {
+		return []wire.Step{{Step: "index template", Target: "edgewatch-* (derived alert templates)", Outcome: wire.StepFailed, Detail: reasonOf(err)}}
+	}
+	var out []wire.Step
+	for _, t := range got.IndexTemplates {
+		m := t.IndexTemplate.Meta
+		if from := m[metaDerivedFrom]; (from == dashboards.AlertsTemplate || from == dashboards.FindingsTemplate) && m["managed_by"] == managedBy {
+			out = append(out, removeTemplate(ctx, c, t.Name, dry))
 		}
-		return nil, err
 	}
-	out := make([]string, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, r.Index)
-	}
-	sort.Strings(out)
-	return out, nil
+	return out
 }
 
 // removeData deletes (deleteData) or reports as kept the alert indices,

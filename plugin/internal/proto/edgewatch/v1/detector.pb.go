@@ -39,6 +39,57 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AlertEncoding selects the message that carries alert batches.
+type AlertEncoding int32
+
+const (
+	// AlertBatch: one Alert message per alert (every plugin and host
+	// understands it).
+	AlertEncoding_ALERT_ENCODING_UNSPECIFIED AlertEncoding = 0
+	// AlertDocuments: the documents of a batch as one NDJSON byte run,
+	// encoded once by the plugin and written by the host as they are.
+	AlertEncoding_ALERT_ENCODING_NDJSON AlertEncoding = 1
+)
+
+// Enum value maps for AlertEncoding.
+var (
+	AlertEncoding_name = map[int32]string{
+		0: "ALERT_ENCODING_UNSPECIFIED",
+		1: "ALERT_ENCODING_NDJSON",
+	}
+	AlertEncoding_value = map[string]int32{
+		"ALERT_ENCODING_UNSPECIFIED": 0,
+		"ALERT_ENCODING_NDJSON":      1,
+	}
+)
+
+func (x AlertEncoding) Enum() *AlertEncoding {
+	p := new(AlertEncoding)
+	*p = x
+	return p
+}
+
+func (x AlertEncoding) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AlertEncoding) Descriptor() protoreflect.EnumDescriptor {
+	return file_edgewatch_v1_detector_proto_enumTypes[0].Descriptor()
+}
+
+func (AlertEncoding) Type() protoreflect.EnumType {
+	return &file_edgewatch_v1_detector_proto_enumTypes[0]
+}
+
+func (x AlertEncoding) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AlertEncoding.Descriptor instead.
+func (AlertEncoding) EnumDescriptor() ([]byte, []int) {
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{0}
+}
+
 type Diagnostic_Severity int32
 
 const (
@@ -72,11 +123,11 @@ func (x Diagnostic_Severity) String() string {
 }
 
 func (Diagnostic_Severity) Descriptor() protoreflect.EnumDescriptor {
-	return file_edgewatch_v1_detector_proto_enumTypes[0].Descriptor()
+	return file_edgewatch_v1_detector_proto_enumTypes[1].Descriptor()
 }
 
 func (Diagnostic_Severity) Type() protoreflect.EnumType {
-	return &file_edgewatch_v1_detector_proto_enumTypes[0]
+	return &file_edgewatch_v1_detector_proto_enumTypes[1]
 }
 
 func (x Diagnostic_Severity) Number() protoreflect.EnumNumber {
@@ -383,7 +434,16 @@ type RunRequest struct {
 	SettingsJson []byte `protobuf:"bytes,1,opt,name=settings_json,json=settingsJson,proto3" json:"settings_json,omitempty"`
 	// secrets carries credentials ("password", "api_key"). They travel only
 	// over this channel, never in argv or the environment.
-	Secrets       map[string]string `protobuf:"bytes,2,rep,name=secrets,proto3" json:"secrets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Secrets map[string]string `protobuf:"bytes,2,rep,name=secrets,proto3" json:"secrets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// alert_encoding is how the host wants alert batches (an addition to
+	// protocol 1). A plugin that predates the field ignores it and sends
+	// AlertBatch messages, so a host that asks for ALERT_ENCODING_NDJSON must
+	// still accept AlertBatch; a host that predates it gets AlertBatch.
+	AlertEncoding AlertEncoding `protobuf:"varint,3,opt,name=alert_encoding,json=alertEncoding,proto3,enum=edgewatch.plugin.v1.AlertEncoding" json:"alert_encoding,omitempty"`
+	// alert_rows asks, with ALERT_ENCODING_NDJSON, for each alert's display
+	// columns next to its document (AlertDocuments.rows): a host that renders
+	// a table sets it, one that writes documents does not.
+	AlertRows     bool `protobuf:"varint,4,opt,name=alert_rows,json=alertRows,proto3" json:"alert_rows,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -430,6 +490,20 @@ func (x *RunRequest) GetSecrets() map[string]string {
 		return x.Secrets
 	}
 	return nil
+}
+
+func (x *RunRequest) GetAlertEncoding() AlertEncoding {
+	if x != nil {
+		return x.AlertEncoding
+	}
+	return AlertEncoding_ALERT_ENCODING_UNSPECIFIED
+}
+
+func (x *RunRequest) GetAlertRows() bool {
+	if x != nil {
+		return x.AlertRows
+	}
+	return false
 }
 
 type Progress struct {
@@ -520,8 +594,15 @@ type AlertRow struct {
 	RemotePort                int32                  `protobuf:"varint,6,opt,name=remote_port,json=remotePort,proto3" json:"remote_port,omitempty"`
 	IpsumCount                int32                  `protobuf:"varint,7,opt,name=ipsum_count,json=ipsumCount,proto3" json:"ipsum_count,omitempty"`
 	Severity                  string                 `protobuf:"bytes,8,opt,name=severity,proto3" json:"severity,omitempty"`
-	unknownFields             protoimpl.UnknownFields
-	sizeCache                 protoimpl.SizeCache
+	// id is the alert's finding id (event.id).
+	Id string `protobuf:"bytes,9,opt,name=id,proto3" json:"id,omitempty"`
+	// feed is the indicator's feed (threat.feed.name), provider its provider
+	// (threat.indicator.provider): a table shows the IPsum count only for
+	// IPsum's indicators.
+	Feed          string `protobuf:"bytes,10,opt,name=feed,proto3" json:"feed,omitempty"`
+	Provider      string `protobuf:"bytes,11,opt,name=provider,proto3" json:"provider,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AlertRow) Reset() {
@@ -606,6 +687,27 @@ func (x *AlertRow) GetIpsumCount() int32 {
 func (x *AlertRow) GetSeverity() string {
 	if x != nil {
 		return x.Severity
+	}
+	return ""
+}
+
+func (x *AlertRow) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AlertRow) GetFeed() string {
+	if x != nil {
+		return x.Feed
+	}
+	return ""
+}
+
+func (x *AlertRow) GetProvider() string {
+	if x != nil {
+		return x.Provider
 	}
 	return ""
 }
@@ -715,6 +817,66 @@ func (x *AlertBatch) GetAlerts() []*Alert {
 	return nil
 }
 
+// AlertDocuments is a batch of alerts as one NDJSON byte run, sent instead
+// of AlertBatch when the request asked for ALERT_ENCODING_NDJSON. A plugin
+// keeps a message under 4 MiB unless a single document is larger (it then
+// travels alone); no document is larger than 16 MiB.
+type AlertDocuments struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ndjson holds the ECS alert documents (correlation.Alert), each on one
+	// line ending in '\n'.
+	Ndjson []byte `protobuf:"bytes,1,opt,name=ndjson,proto3" json:"ndjson,omitempty"`
+	// rows are the documents' display columns, in order, when the request
+	// set alert_rows; empty otherwise.
+	Rows          []*AlertRow `protobuf:"bytes,2,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertDocuments) Reset() {
+	*x = AlertDocuments{}
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertDocuments) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertDocuments) ProtoMessage() {}
+
+func (x *AlertDocuments) ProtoReflect() protoreflect.Message {
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertDocuments.ProtoReflect.Descriptor instead.
+func (*AlertDocuments) Descriptor() ([]byte, []int) {
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AlertDocuments) GetNdjson() []byte {
+	if x != nil {
+		return x.Ndjson
+	}
+	return nil
+}
+
+func (x *AlertDocuments) GetRows() []*AlertRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
 type RunResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// summary_json is the run summary (internal/engine.Summary) as JSON.
@@ -725,7 +887,7 @@ type RunResult struct {
 
 func (x *RunResult) Reset() {
 	*x = RunResult{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[10]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +899,7 @@ func (x *RunResult) String() string {
 func (*RunResult) ProtoMessage() {}
 
 func (x *RunResult) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[10]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +912,7 @@ func (x *RunResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResult.ProtoReflect.Descriptor instead.
 func (*RunResult) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{10}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RunResult) GetSummaryJson() []byte {
@@ -767,6 +929,7 @@ type RunEvent struct {
 	//	*RunEvent_Progress
 	//	*RunEvent_Alerts
 	//	*RunEvent_Result
+	//	*RunEvent_Documents
 	Event         isRunEvent_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -774,7 +937,7 @@ type RunEvent struct {
 
 func (x *RunEvent) Reset() {
 	*x = RunEvent{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[11]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -786,7 +949,7 @@ func (x *RunEvent) String() string {
 func (*RunEvent) ProtoMessage() {}
 
 func (x *RunEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[11]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -799,7 +962,7 @@ func (x *RunEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunEvent.ProtoReflect.Descriptor instead.
 func (*RunEvent) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{11}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RunEvent) GetEvent() isRunEvent_Event {
@@ -836,6 +999,15 @@ func (x *RunEvent) GetResult() *RunResult {
 	return nil
 }
 
+func (x *RunEvent) GetDocuments() *AlertDocuments {
+	if x != nil {
+		if x, ok := x.Event.(*RunEvent_Documents); ok {
+			return x.Documents
+		}
+	}
+	return nil
+}
+
 type isRunEvent_Event interface {
 	isRunEvent_Event()
 }
@@ -852,24 +1024,32 @@ type RunEvent_Result struct {
 	Result *RunResult `protobuf:"bytes,3,opt,name=result,proto3,oneof"`
 }
 
+type RunEvent_Documents struct {
+	Documents *AlertDocuments `protobuf:"bytes,4,opt,name=documents,proto3,oneof"`
+}
+
 func (*RunEvent_Progress) isRunEvent_Event() {}
 
 func (*RunEvent_Alerts) isRunEvent_Event() {}
 
 func (*RunEvent_Result) isRunEvent_Event() {}
 
+func (*RunEvent_Documents) isRunEvent_Event() {}
+
 type ExecRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Op            string                 `protobuf:"bytes,1,opt,name=op,proto3" json:"op,omitempty"`
-	ArgsJson      []byte                 `protobuf:"bytes,2,opt,name=args_json,json=argsJson,proto3" json:"args_json,omitempty"`
-	Secrets       map[string]string      `protobuf:"bytes,3,rep,name=secrets,proto3" json:"secrets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Op       string                 `protobuf:"bytes,1,opt,name=op,proto3" json:"op,omitempty"`
+	ArgsJson []byte                 `protobuf:"bytes,2,opt,name=args_json,json=argsJson,proto3" json:"args_json,omitempty"`
+	Secrets  map[string]string      `protobuf:"bytes,3,rep,name=secrets,proto3" json:"secrets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// alert_encoding, as in RunRequest, for operations that stream alerts.
+	AlertEncoding AlertEncoding `protobuf:"varint,4,opt,name=alert_encoding,json=alertEncoding,proto3,enum=edgewatch.plugin.v1.AlertEncoding" json:"alert_encoding,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[12]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -881,7 +1061,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[12]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -894,7 +1074,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{12}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ExecRequest) GetOp() string {
@@ -918,6 +1098,13 @@ func (x *ExecRequest) GetSecrets() map[string]string {
 	return nil
 }
 
+func (x *ExecRequest) GetAlertEncoding() AlertEncoding {
+	if x != nil {
+		return x.AlertEncoding
+	}
+	return AlertEncoding_ALERT_ENCODING_UNSPECIFIED
+}
+
 type ExecResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ResultJson    []byte                 `protobuf:"bytes,1,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
@@ -927,7 +1114,7 @@ type ExecResult struct {
 
 func (x *ExecResult) Reset() {
 	*x = ExecResult{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[13]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +1126,7 @@ func (x *ExecResult) String() string {
 func (*ExecResult) ProtoMessage() {}
 
 func (x *ExecResult) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[13]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,7 +1139,7 @@ func (x *ExecResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResult.ProtoReflect.Descriptor instead.
 func (*ExecResult) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{13}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ExecResult) GetResultJson() []byte {
@@ -969,6 +1156,7 @@ type ExecEvent struct {
 	//	*ExecEvent_Progress
 	//	*ExecEvent_Alerts
 	//	*ExecEvent_Result
+	//	*ExecEvent_Documents
 	Event         isExecEvent_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -976,7 +1164,7 @@ type ExecEvent struct {
 
 func (x *ExecEvent) Reset() {
 	*x = ExecEvent{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[14]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1176,7 @@ func (x *ExecEvent) String() string {
 func (*ExecEvent) ProtoMessage() {}
 
 func (x *ExecEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[14]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1189,7 @@ func (x *ExecEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecEvent.ProtoReflect.Descriptor instead.
 func (*ExecEvent) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{14}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ExecEvent) GetEvent() isExecEvent_Event {
@@ -1038,6 +1226,15 @@ func (x *ExecEvent) GetResult() *ExecResult {
 	return nil
 }
 
+func (x *ExecEvent) GetDocuments() *AlertDocuments {
+	if x != nil {
+		if x, ok := x.Event.(*ExecEvent_Documents); ok {
+			return x.Documents
+		}
+	}
+	return nil
+}
+
 type isExecEvent_Event interface {
 	isExecEvent_Event()
 }
@@ -1054,11 +1251,17 @@ type ExecEvent_Result struct {
 	Result *ExecResult `protobuf:"bytes,3,opt,name=result,proto3,oneof"`
 }
 
+type ExecEvent_Documents struct {
+	Documents *AlertDocuments `protobuf:"bytes,4,opt,name=documents,proto3,oneof"`
+}
+
 func (*ExecEvent_Progress) isExecEvent_Event() {}
 
 func (*ExecEvent_Alerts) isExecEvent_Event() {}
 
 func (*ExecEvent_Result) isExecEvent_Event() {}
+
+func (*ExecEvent_Documents) isExecEvent_Event() {}
 
 var file_edgewatch_v1_detector_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
@@ -1112,11 +1315,14 @@ const file_edgewatch_v1_detector_proto_rawDesc = "" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSEVERITY_ERROR\x10\x01\x12\x14\n" +
-	"\x10SEVERITY_WARNING\x10\x02\"\xb5\x01\n" +
+	"\x10SEVERITY_WARNING\x10\x02\"\x9f\x02\n" +
 	"\n" +
 	"RunRequest\x12#\n" +
 	"\rsettings_json\x18\x01 \x01(\fR\fsettingsJson\x12F\n" +
-	"\asecrets\x18\x02 \x03(\v2,.edgewatch.plugin.v1.RunRequest.SecretsEntryR\asecrets\x1a:\n" +
+	"\asecrets\x18\x02 \x03(\v2,.edgewatch.plugin.v1.RunRequest.SecretsEntryR\asecrets\x12I\n" +
+	"\x0ealert_encoding\x18\x03 \x01(\x0e2\".edgewatch.plugin.v1.AlertEncodingR\ralertEncoding\x12\x1d\n" +
+	"\n" +
+	"alert_rows\x18\x04 \x01(\bR\talertRows\x1a:\n" +
 	"\fSecretsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"x\n" +
@@ -1125,7 +1331,7 @@ const file_edgewatch_v1_detector_proto_rawDesc = "" +
 	"\x04done\x18\x02 \x01(\x03R\x04done\x12\x14\n" +
 	"\x05total\x18\x03 \x01(\x03R\x05total\x12\x12\n" +
 	"\x04unit\x18\x04 \x01(\tR\x04unit\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\"\xd9\x02\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\"\x99\x03\n" +
 	"\bAlertRow\x128\n" +
 	"\ttimestamp\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp\x12\x1f\n" +
 	"\vdevice_name\x18\x02 \x01(\tR\n" +
@@ -1138,37 +1344,50 @@ const file_edgewatch_v1_detector_proto_rawDesc = "" +
 	"remotePort\x12\x1f\n" +
 	"\vipsum_count\x18\a \x01(\x05R\n" +
 	"ipsumCount\x12\x1a\n" +
-	"\bseverity\x18\b \x01(\tR\bseverity\"m\n" +
+	"\bseverity\x18\b \x01(\tR\bseverity\x12\x0e\n" +
+	"\x02id\x18\t \x01(\tR\x02id\x12\x12\n" +
+	"\x04feed\x18\n" +
+	" \x01(\tR\x04feed\x12\x1a\n" +
+	"\bprovider\x18\v \x01(\tR\bprovider\"m\n" +
 	"\x05Alert\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\rdocument_json\x18\x02 \x01(\fR\fdocumentJson\x12/\n" +
 	"\x03row\x18\x03 \x01(\v2\x1d.edgewatch.plugin.v1.AlertRowR\x03row\"@\n" +
 	"\n" +
 	"AlertBatch\x122\n" +
-	"\x06alerts\x18\x01 \x03(\v2\x1a.edgewatch.plugin.v1.AlertR\x06alerts\".\n" +
+	"\x06alerts\x18\x01 \x03(\v2\x1a.edgewatch.plugin.v1.AlertR\x06alerts\"[\n" +
+	"\x0eAlertDocuments\x12\x16\n" +
+	"\x06ndjson\x18\x01 \x01(\fR\x06ndjson\x121\n" +
+	"\x04rows\x18\x02 \x03(\v2\x1d.edgewatch.plugin.v1.AlertRowR\x04rows\".\n" +
 	"\tRunResult\x12!\n" +
-	"\fsummary_json\x18\x01 \x01(\fR\vsummaryJson\"\xc5\x01\n" +
+	"\fsummary_json\x18\x01 \x01(\fR\vsummaryJson\"\x8a\x02\n" +
 	"\bRunEvent\x12;\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1d.edgewatch.plugin.v1.ProgressH\x00R\bprogress\x129\n" +
 	"\x06alerts\x18\x02 \x01(\v2\x1f.edgewatch.plugin.v1.AlertBatchH\x00R\x06alerts\x128\n" +
-	"\x06result\x18\x03 \x01(\v2\x1e.edgewatch.plugin.v1.RunResultH\x00R\x06resultB\a\n" +
-	"\x05event\"\xbf\x01\n" +
+	"\x06result\x18\x03 \x01(\v2\x1e.edgewatch.plugin.v1.RunResultH\x00R\x06result\x12C\n" +
+	"\tdocuments\x18\x04 \x01(\v2#.edgewatch.plugin.v1.AlertDocumentsH\x00R\tdocumentsB\a\n" +
+	"\x05event\"\x8a\x02\n" +
 	"\vExecRequest\x12\x0e\n" +
 	"\x02op\x18\x01 \x01(\tR\x02op\x12\x1b\n" +
 	"\targs_json\x18\x02 \x01(\fR\bargsJson\x12G\n" +
-	"\asecrets\x18\x03 \x03(\v2-.edgewatch.plugin.v1.ExecRequest.SecretsEntryR\asecrets\x1a:\n" +
+	"\asecrets\x18\x03 \x03(\v2-.edgewatch.plugin.v1.ExecRequest.SecretsEntryR\asecrets\x12I\n" +
+	"\x0ealert_encoding\x18\x04 \x01(\x0e2\".edgewatch.plugin.v1.AlertEncodingR\ralertEncoding\x1a:\n" +
 	"\fSecretsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"-\n" +
 	"\n" +
 	"ExecResult\x12\x1f\n" +
 	"\vresult_json\x18\x01 \x01(\fR\n" +
-	"resultJson\"\xc7\x01\n" +
+	"resultJson\"\x8c\x02\n" +
 	"\tExecEvent\x12;\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1d.edgewatch.plugin.v1.ProgressH\x00R\bprogress\x129\n" +
 	"\x06alerts\x18\x02 \x01(\v2\x1f.edgewatch.plugin.v1.AlertBatchH\x00R\x06alerts\x129\n" +
-	"\x06result\x18\x03 \x01(\v2\x1f.edgewatch.plugin.v1.ExecResultH\x00R\x06resultB\a\n" +
-	"\x05event2\x85\x02\n" +
+	"\x06result\x18\x03 \x01(\v2\x1f.edgewatch.plugin.v1.ExecResultH\x00R\x06result\x12C\n" +
+	"\tdocuments\x18\x04 \x01(\v2#.edgewatch.plugin.v1.AlertDocumentsH\x00R\tdocumentsB\a\n" +
+	"\x05event*J\n" +
+	"\rAlertEncoding\x12\x1e\n" +
+	"\x1aALERT_ENCODING_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15ALERT_ENCODING_NDJSON\x10\x012\x85\x02\n" +
 	"\bDetector\x12W\n" +
 	"\bDescribe\x12$.edgewatch.plugin.v1.DescribeRequest\x1a%.edgewatch.plugin.v1.DescribeResponse\x12W\n" +
 	"\bValidate\x12$.edgewatch.plugin.v1.ValidateRequest\x1a%.edgewatch.plugin.v1.ValidateResponse\x12G\n" +
@@ -1189,60 +1408,67 @@ func file_edgewatch_v1_detector_proto_rawDescGZIP() []byte {
 	return file_edgewatch_v1_detector_proto_rawDescData
 }
 
-var file_edgewatch_v1_detector_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_edgewatch_v1_detector_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_edgewatch_v1_detector_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_edgewatch_v1_detector_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_edgewatch_v1_detector_proto_goTypes = []any{
-	(Diagnostic_Severity)(0),         // 0: edgewatch.plugin.v1.Diagnostic.Severity
-	(*DescribeRequest)(nil),          // 1: edgewatch.plugin.v1.DescribeRequest
-	(*DescribeResponse)(nil),         // 2: edgewatch.plugin.v1.DescribeResponse
-	(*ValidateRequest)(nil),          // 3: edgewatch.plugin.v1.ValidateRequest
-	(*ValidateResponse)(nil),         // 4: edgewatch.plugin.v1.ValidateResponse
-	(*Diagnostic)(nil),               // 5: edgewatch.plugin.v1.Diagnostic
-	(*RunRequest)(nil),               // 6: edgewatch.plugin.v1.RunRequest
-	(*Progress)(nil),                 // 7: edgewatch.plugin.v1.Progress
-	(*AlertRow)(nil),                 // 8: edgewatch.plugin.v1.AlertRow
-	(*Alert)(nil),                    // 9: edgewatch.plugin.v1.Alert
-	(*AlertBatch)(nil),               // 10: edgewatch.plugin.v1.AlertBatch
-	(*RunResult)(nil),                // 11: edgewatch.plugin.v1.RunResult
-	(*RunEvent)(nil),                 // 12: edgewatch.plugin.v1.RunEvent
-	(*ExecRequest)(nil),              // 13: edgewatch.plugin.v1.ExecRequest
-	(*ExecResult)(nil),               // 14: edgewatch.plugin.v1.ExecResult
-	(*ExecEvent)(nil),                // 15: edgewatch.plugin.v1.ExecEvent
-	nil,                              // 16: edgewatch.plugin.v1.ValidateRequest.SecretsEntry
-	nil,                              // 17: edgewatch.plugin.v1.RunRequest.SecretsEntry
-	nil,                              // 18: edgewatch.plugin.v1.ExecRequest.SecretsEntry
-	(*timestamppb.Timestamp)(nil),    // 19: google.protobuf.Timestamp
-	(*descriptorpb.FileOptions)(nil), // 20: google.protobuf.FileOptions
+	(AlertEncoding)(0),               // 0: edgewatch.plugin.v1.AlertEncoding
+	(Diagnostic_Severity)(0),         // 1: edgewatch.plugin.v1.Diagnostic.Severity
+	(*DescribeRequest)(nil),          // 2: edgewatch.plugin.v1.DescribeRequest
+	(*DescribeResponse)(nil),         // 3: edgewatch.plugin.v1.DescribeResponse
+	(*ValidateRequest)(nil),          // 4: edgewatch.plugin.v1.ValidateRequest
+	(*ValidateResponse)(nil),         // 5: edgewatch.plugin.v1.ValidateResponse
+	(*Diagnostic)(nil),               // 6: edgewatch.plugin.v1.Diagnostic
+	(*RunRequest)(nil),               // 7: edgewatch.plugin.v1.RunRequest
+	(*Progress)(nil),                 // 8: edgewatch.plugin.v1.Progress
+	(*AlertRow)(nil),                 // 9: edgewatch.plugin.v1.AlertRow
+	(*Alert)(nil),                    // 10: edgewatch.plugin.v1.Alert
+	(*AlertBatch)(nil),               // 11: edgewatch.plugin.v1.AlertBatch
+	(*AlertDocuments)(nil),           // 12: edgewatch.plugin.v1.AlertDocuments
+	(*RunResult)(nil),                // 13: edgewatch.plugin.v1.RunResult
+	(*RunEvent)(nil),                 // 14: edgewatch.plugin.v1.RunEvent
+	(*ExecRequest)(nil),              // 15: edgewatch.plugin.v1.ExecRequest
+	(*ExecResult)(nil),               // 16: edgewatch.plugin.v1.ExecResult
+	(*ExecEvent)(nil),                // 17: edgewatch.plugin.v1.ExecEvent
+	nil,                              // 18: edgewatch.plugin.v1.ValidateRequest.SecretsEntry
+	nil,                              // 19: edgewatch.plugin.v1.RunRequest.SecretsEntry
+	nil,                              // 20: edgewatch.plugin.v1.ExecRequest.SecretsEntry
+	(*timestamppb.Timestamp)(nil),    // 21: google.protobuf.Timestamp
+	(*descriptorpb.FileOptions)(nil), // 22: google.protobuf.FileOptions
 }
 var file_edgewatch_v1_detector_proto_depIdxs = []int32{
-	16, // 0: edgewatch.plugin.v1.ValidateRequest.secrets:type_name -> edgewatch.plugin.v1.ValidateRequest.SecretsEntry
-	5,  // 1: edgewatch.plugin.v1.ValidateResponse.diagnostics:type_name -> edgewatch.plugin.v1.Diagnostic
-	0,  // 2: edgewatch.plugin.v1.Diagnostic.severity:type_name -> edgewatch.plugin.v1.Diagnostic.Severity
-	17, // 3: edgewatch.plugin.v1.RunRequest.secrets:type_name -> edgewatch.plugin.v1.RunRequest.SecretsEntry
-	19, // 4: edgewatch.plugin.v1.AlertRow.timestamp:type_name -> google.protobuf.Timestamp
-	8,  // 5: edgewatch.plugin.v1.Alert.row:type_name -> edgewatch.plugin.v1.AlertRow
-	9,  // 6: edgewatch.plugin.v1.AlertBatch.alerts:type_name -> edgewatch.plugin.v1.Alert
-	7,  // 7: edgewatch.plugin.v1.RunEvent.progress:type_name -> edgewatch.plugin.v1.Progress
-	10, // 8: edgewatch.plugin.v1.RunEvent.alerts:type_name -> edgewatch.plugin.v1.AlertBatch
-	11, // 9: edgewatch.plugin.v1.RunEvent.result:type_name -> edgewatch.plugin.v1.RunResult
-	18, // 10: edgewatch.plugin.v1.ExecRequest.secrets:type_name -> edgewatch.plugin.v1.ExecRequest.SecretsEntry
-	7,  // 11: edgewatch.plugin.v1.ExecEvent.progress:type_name -> edgewatch.plugin.v1.Progress
-	10, // 12: edgewatch.plugin.v1.ExecEvent.alerts:type_name -> edgewatch.plugin.v1.AlertBatch
-	14, // 13: edgewatch.plugin.v1.ExecEvent.result:type_name -> edgewatch.plugin.v1.ExecResult
-	20, // 14: edgewatch.plugin.v1.protocol_version:extendee -> google.protobuf.FileOptions
-	1,  // 15: edgewatch.plugin.v1.Detector.Describe:input_type -> edgewatch.plugin.v1.DescribeRequest
-	3,  // 16: edgewatch.plugin.v1.Detector.Validate:input_type -> edgewatch.plugin.v1.ValidateRequest
-	6,  // 17: edgewatch.plugin.v1.Detector.Run:input_type -> edgewatch.plugin.v1.RunRequest
-	13, // 18: edgewatch.plugin.v1.Admin.Exec:input_type -> edgewatch.plugin.v1.ExecRequest
-	2,  // 19: edgewatch.plugin.v1.Detector.Describe:output_type -> edgewatch.plugin.v1.DescribeResponse
-	4,  // 20: edgewatch.plugin.v1.Detector.Validate:output_type -> edgewatch.plugin.v1.ValidateResponse
-	12, // 21: edgewatch.plugin.v1.Detector.Run:output_type -> edgewatch.plugin.v1.RunEvent
-	15, // 22: edgewatch.plugin.v1.Admin.Exec:output_type -> edgewatch.plugin.v1.ExecEvent
-	19, // [19:23] is the sub-list for method output_type
-	15, // [15:19] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	14, // [14:15] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	18, // 0: edgewatch.plugin.v1.ValidateRequest.secrets:type_name -> edgewatch.plugin.v1.ValidateRequest.SecretsEntry
+	6,  // 1: edgewatch.plugin.v1.ValidateResponse.diagnostics:type_name -> edgewatch.plugin.v1.Diagnostic
+	1,  // 2: edgewatch.plugin.v1.Diagnostic.severity:type_name -> edgewatch.plugin.v1.Diagnostic.Severity
+	19, // 3: edgewatch.plugin.v1.RunRequest.secrets:type_name -> edgewatch.plugin.v1.RunRequest.SecretsEntry
+	0,  // 4: edgewatch.plugin.v1.RunRequest.alert_encoding:type_name -> edgewatch.plugin.v1.AlertEncoding
+	21, // 5: edgewatch.plugin.v1.AlertRow.timestamp:type_name -> google.protobuf.Timestamp
+	9,  // 6: edgewatch.plugin.v1.Alert.row:type_name -> edgewatch.plugin.v1.AlertRow
+	10, // 7: edgewatch.plugin.v1.AlertBatch.alerts:type_name -> edgewatch.plugin.v1.Alert
+	9,  // 8: edgewatch.plugin.v1.AlertDocuments.rows:type_name -> edgewatch.plugin.v1.AlertRow
+	8,  // 9: edgewatch.plugin.v1.RunEvent.progress:type_name -> edgewatch.plugin.v1.Progress
+	11, // 10: edgewatch.plugin.v1.RunEvent.alerts:type_name -> edgewatch.plugin.v1.AlertBatch
+	13, // 11: edgewatch.plugin.v1.RunEvent.result:type_name -> edgewatch.plugin.v1.RunResult
+	12, // 12: edgewatch.plugin.v1.RunEvent.documents:type_name -> edgewatch.plugin.v1.AlertDocuments
+	20, // 13: edgewatch.plugin.v1.ExecRequest.secrets:type_name -> edgewatch.plugin.v1.ExecRequest.SecretsEntry
+	0,  // 14: edgewatch.plugin.v1.ExecRequest.alert_encoding:type_name -> edgewatch.plugin.v1.AlertEncoding
+	8,  // 15: edgewatch.plugin.v1.ExecEvent.progress:type_name -> edgewatch.plugin.v1.Progress
+	11, // 16: edgewatch.plugin.v1.ExecEvent.alerts:type_name -> edgewatch.plugin.v1.AlertBatch
+	16, // 17: edgewatch.plugin.v1.ExecEvent.result:type_name -> edgewatch.plugin.v1.ExecResult
+	12, // 18: edgewatch.plugin.v1.ExecEvent.documents:type_name -> edgewatch.plugin.v1.AlertDocuments
+	22, // 19: edgewatch.plugin.v1.protocol_version:extendee -> google.protobuf.FileOptions
+	2,  // 20: edgewatch.plugin.v1.Detector.Describe:input_type -> edgewatch.plugin.v1.DescribeRequest
+	4,  // 21: edgewatch.plugin.v1.Detector.Validate:input_type -> edgewatch.plugin.v1.ValidateRequest
+	7,  // 22: edgewatch.plugin.v1.Detector.Run:input_type -> edgewatch.plugin.v1.RunRequest
+	15, // 23: edgewatch.plugin.v1.Admin.Exec:input_type -> edgewatch.plugin.v1.ExecRequest
+	3,  // 24: edgewatch.plugin.v1.Detector.Describe:output_type -> edgewatch.plugin.v1.DescribeResponse
+	5,  // 25: edgewatch.plugin.v1.Detector.Validate:output_type -> edgewatch.plugin.v1.ValidateResponse
+	14, // 26: edgewatch.plugin.v1.Detector.Run:output_type -> edgewatch.plugin.v1.RunEvent
+	17, // 27: edgewatch.plugin.v1.Admin.Exec:output_type -> edgewatch.plugin.v1.ExecEvent
+	24, // [24:28] is the sub-list for method output_type
+	20, // [20:24] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	19, // [19:20] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_edgewatch_v1_detector_proto_init() }
@@ -1250,23 +1476,25 @@ func file_edgewatch_v1_detector_proto_init() {
 	if File_edgewatch_v1_detector_proto != nil {
 		return
 	}
-	file_edgewatch_v1_detector_proto_msgTypes[11].OneofWrappers = []any{
+	file_edgewatch_v1_detector_proto_msgTypes[12].OneofWrappers = []any{
 		(*RunEvent_Progress)(nil),
 		(*RunEvent_Alerts)(nil),
 		(*RunEvent_Result)(nil),
+		(*RunEvent_Documents)(nil),
 	}
-	file_edgewatch_v1_detector_proto_msgTypes[14].OneofWrappers = []any{
+	file_edgewatch_v1_detector_proto_msgTypes[15].OneofWrappers = []any{
 		(*ExecEvent_Progress)(nil),
 		(*ExecEvent_Alerts)(nil),
 		(*ExecEvent_Result)(nil),
+		(*ExecEvent_Documents)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_edgewatch_v1_detector_proto_rawDesc), len(file_edgewatch_v1_detector_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   18,
+			NumEnums:      2,
+			NumMessages:   19,
 			NumExtensions: 1,
 			NumServices:   2,
 		},
