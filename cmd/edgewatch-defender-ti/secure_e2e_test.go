@@ -250,8 +250,8 @@ func TestSecureEndToEnd(t *testing.T) {
 	})
 }
 
-// groupedArgs group the sample's alerts: per device and address per week.
-var groupedArgs = []string{"--group-by", "host.id,source.ip", "--group-window", "7d"}
+// groupedArgs group the sample's alerts: per device and port per week (9 alerts, 5 groups).
+var groupedArgs = []string{"--group-by", "host.id,destination.port", "--group-window", "7d"}
 
 // groupedRun: a grouping detection run as the detector into write aliases
 // the installer created gives exactly the file-mode grouped alerts — in
