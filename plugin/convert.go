@@ -239,14 +239,31 @@ func alertsFromProto(in *pb.AlertBatch) AlertBatch {
 }
 
 func resultToProto(in Result) *pb.RunResult {
-	return &pb.RunResult{SummaryJson: in.Summary}
+	out := &pb.RunResult{SummaryJson: in.Summary}
+	if in.AlertFile != nil {
+		out.AlertFile = writtenToProto(*in.AlertFile)
+	}
+	return out
 }
 
 func resultFromProto(in *pb.RunResult) Result {
 	if in == nil {
 		return Result{}
 	}
-	return Result{Summary: rawJSON(in.GetSummaryJson())}
+	out := Result{Summary: rawJSON(in.GetSummaryJson())}
+	if w := in.GetAlertFile(); w != nil {
+		aw := writtenFromProto(w)
+		out.AlertFile = &aw
+	}
+	return out
+}
+
+func writtenToProto(in AlertsWritten) *pb.AlertsWritten {
+	return &pb.AlertsWritten{Documents: in.Documents, Bytes: in.Bytes}
+}
+
+func writtenFromProto(in *pb.AlertsWritten) AlertsWritten {
+	return AlertsWritten{Documents: in.GetDocuments(), Bytes: in.GetBytes()}
 }
 
 // rawJSON turns empty bytes into a nil RawMessage so that "absent" has one

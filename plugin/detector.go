@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"os"
 
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
@@ -77,12 +78,46 @@ type RunRequest struct {
 	// AlertRows asks for each alert's display columns (AlertBatch.Rows)
 	// next to its document: a host that renders a table sets it.
 	AlertRows bool
+	// AlertFile, set by a host that writes the documents to a file (and
+	// leaves AlertRows false), offers the plugin that file to write them
+	// into itself: the bulk of an alert-heavy run then never crosses the
+	// plugin connection. It must be a regular file opened for writing that
+	// the host does not write to during the run (in practice the
+	// temporary file an atomic output is renamed from). A plugin that takes
+	// it appends every document there, whole lines only; Result.AlertFile
+	// then holds its totals (checked against the file's size), the
+	// Stream's Alerts sees none of the documents, and a Stream that
+	// implements WrittenStream hears how far the plugin got. A plugin that
+	// cannot take it (an older release, a file it cannot open as that same
+	// file) sends the documents to the Stream as usual. On the plugin side
+	// it is always nil: the plugin package writes the file, the Detector
+	// only calls Stream.Alerts.
+	AlertFile *os.File
 }
 
 // Result is what a run returns at its end: the run summary as JSON (a
 // wire.Summary).
 type Result struct {
 	Summary json.RawMessage
+	// AlertFile is what the plugin wrote into RunRequest.AlertFile; nil
+	// when it sent the documents to the Stream instead (or none was
+	// offered).
+	AlertFile *AlertsWritten
+}
+
+// AlertsWritten is how much a plugin has written into RunRequest.AlertFile:
+// whole documents (lines) and their bytes.
+type AlertsWritten struct {
+	Documents int64
+	Bytes     int64
+}
+
+// WrittenStream is a host-side Stream that hears, while the run goes on,
+// how much the plugin has written into RunRequest.AlertFile so far (in
+// total), in place of the Alerts calls for those documents.
+type WrittenStream interface {
+	Stream
+	AlertsWritten(ctx context.Context, w AlertsWritten) error
 }
 
 // Severity grades a Diagnostic.

@@ -53,10 +53,16 @@ func (c *grpcClient) Run(ctx context.Context, req RunRequest, s Stream) (Result,
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // ends the RPC if s fails mid-stream
-	stream, err := c.detector.Run(ctx, runRequestToProto(req))
+	preq := runRequestToProto(req)
+	var fileSize int64 // the alert file's size before the run
+	if req.AlertFile != nil && !req.AlertRows {
+		preq.AlertFile, fileSize, _ = offerAlertFile(req.AlertFile)
+	}
+	stream, err := c.detector.Run(ctx, preq)
 	if err != nil {
 		return Result{}, fromStatus(ctx, err)
 	}
+	streamed := false // documents came over the stream
 	for {
 		ev, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -69,11 +75,28 @@ func (c *grpcClient) Run(ctx context.Context, req RunRequest, s Stream) (Result,
 		case *pb.RunEvent_Progress:
 			err = s.Progress(ctx, progressFromProto(e.Progress))
 		case *pb.RunEvent_Alerts:
+			streamed = true
 			err = s.Alerts(ctx, alertsFromProto(e.Alerts))
 		case *pb.RunEvent_Documents:
+			streamed = true
 			err = receiveDocuments(ctx, s, e.Documents)
+		case *pb.RunEvent_Written:
+			if preq.AlertFile == nil {
+				err = fmt.Errorf("%w: the plugin reports writing an alert file it was not offered", ErrInvalidResponse)
+			} else if ws, ok := s.(WrittenStream); ok {
+				err = ws.AlertsWritten(ctx, writtenFromProto(e.Written))
+			}
 		case *pb.RunEvent_Result:
-			return resultFromProto(e.Result), nil
+			res := resultFromProto(e.Result)
+			if res.AlertFile != nil {
+				if preq.AlertFile == nil {
+					return Result{}, fmt.Errorf("%w: the plugin reports writing an alert file it was not offered", ErrInvalidResponse)
+				}
+				if err := checkAlertFile(req.AlertFile, fileSize, *res.AlertFile, streamed); err != nil {
+					return Result{}, err
+				}
+			}
+			return res, nil
 		}
 		if err != nil {
 			return Result{}, err

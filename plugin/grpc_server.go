@@ -94,6 +94,18 @@ func (s *detectorServer) Run(req *pb.RunRequest, srv grpc.ServerStreamingServer[
 		documents: func(d *pb.AlertDocuments) error {
 			return srv.Send(&pb.RunEvent{Event: &pb.RunEvent_Documents{Documents: d}})
 		},
+		written: func(w *pb.AlertsWritten) error {
+			return srv.Send(&pb.RunEvent{Event: &pb.RunEvent_Written{Written: w}})
+		},
+	}
+	if af := req.GetAlertFile(); af != nil && out.encoding == pb.AlertEncoding_ALERT_ENCODING_NDJSON && !out.rows {
+		f, err := openAlertFile(af)
+		if err != nil {
+			// Not fatal: the documents go over the stream instead.
+			slog.Debug("alert file not taken, sending the documents", "error", err)
+		} else {
+			out.file = &alertFileWriter{f: f}
+		}
 	}
 	out.start(srv.Context())
 	defer out.close() // after a panic too
@@ -103,6 +115,10 @@ func (s *detectorServer) Run(req *pb.RunRequest, srv grpc.ServerStreamingServer[
 	}
 	if err != nil {
 		return toStatus(err)
+	}
+	res.AlertFile = nil // the implementation's word does not count: the file's does
+	if out.file != nil {
+		res.AlertFile = &out.file.written
 	}
 	return srv.Send(&pb.RunEvent{Event: &pb.RunEvent_Result{Result: resultToProto(res)}})
 }
@@ -158,6 +174,10 @@ type sendStream struct {
 	progress  func(*pb.Progress) error
 	alerts    func(*pb.AlertBatch) error
 	documents func(*pb.AlertDocuments) error
+	written   func(*pb.AlertsWritten) error
+	// file, when the host offered an alert file and it could be opened,
+	// is where the documents go instead of documents (see alertfile.go).
+	file *alertFileWriter
 
 	ctx    context.Context
 	queue  chan func() error
@@ -178,22 +198,36 @@ func (s *sendStream) start(ctx context.Context) {
 		defer close(s.done)
 		for send := range s.queue {
 			if err := send(); err != nil {
-				s.mu.Lock()
-				s.err = err
-				s.mu.Unlock()
+				s.setErr(err)
 				return
 			}
 		}
 	}()
 }
 
-// close waits for every queued message to be sent and returns the first
-// send error; the implementation no longer calls the Stream. A second
-// close only returns the error.
+// close waits for every queued message to be sent (and closes the alert
+// file) and returns the first error; the implementation no longer calls
+// the Stream. A second close only returns the error.
 func (s *sendStream) close() error {
-	s.closed.Do(func() { close(s.queue) })
+	s.closed.Do(func() {
+		close(s.queue)
+		<-s.done
+		if s.file != nil {
+			if err := s.file.close(); err != nil {
+				s.setErr(err)
+			}
+		}
+	})
 	<-s.done
 	return s.failed()
+}
+
+func (s *sendStream) setErr(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err = err
+	}
 }
 
 func (s *sendStream) failed() error {
@@ -239,6 +273,22 @@ func (s *sendStream) Alerts(ctx context.Context, batch AlertBatch) error {
 	}
 	if err := batch.check(); err != nil {
 		return fmt.Errorf("plugin: %w", err)
+	}
+	if s.file != nil {
+		if len(batch.NDJSON) == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// Written in the sending goroutine, in order with the progress
+		// messages, while the run goes on.
+		return s.enqueue(ctx, func() error {
+			if err := s.file.write(batch.NDJSON); err != nil {
+				return err
+			}
+			return s.written(writtenToProto(s.file.written))
+		})
 	}
 	for part := range batch.split(maxBatchBytes) {
 		if err := ctx.Err(); err != nil {

@@ -226,6 +226,21 @@ func TestRunWritesOutputFile(t *testing.T) {
 	if !strings.Contains(errOut, "written to:     file "+out+": 2 written (ndjson)") {
 		t.Errorf("summary: %s", errOut)
 	}
+
+	// The plugin wrote the documents into the output's temporary file
+	// itself (plugin.RunRequest.AlertFile); the same output, the same
+	// summary.
+	code, _, errOut = h.main(context.Background(), append(append([]string{"run", "--log-level", "debug"}, h.inputs()...), "--out", out)...)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if b, err := os.ReadFile(out); err != nil || string(b) != "{\"event\":{\"id\":\"id-0\"}}\n{\"event\":{\"id\":\"id-1\"}}\n" {
+		t.Errorf("output %q (%v)", b, err)
+	}
+	if !strings.Contains(errOut, "the plugin wrote the alert documents") || !strings.Contains(errOut, "2 written (ndjson)") {
+		t.Errorf("the plugin did not write the output file itself:\n%s", errOut)
+	}
+	assertNoTemps(t, h.dir)
 }
 
 func assertNoTemps(t *testing.T, dir string) {

@@ -60,6 +60,16 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 
 func (a *AtomicFile) Write(p []byte) (int, error) { return a.f.Write(p) }
 
+// Temp is the temporary file being written, or nil when the path is
+// written in place (a device, a pipe): what a run may offer its plugin as
+// plugin.RunRequest.AlertFile.
+func (a *AtomicFile) Temp() *os.File {
+	if a.direct {
+		return nil
+	}
+	return a.f
+}
+
 // Commit syncs, closes and renames the temporary file to the target.
 func (a *AtomicFile) Commit() error {
 	if a.done {
@@ -344,6 +354,14 @@ func (r *runStream) Alerts(_ context.Context, batch plugin.AlertBatch) error {
 		return fmt.Errorf("write output: %w", err)
 	}
 	r.written += batch.Len()
+	r.progress.Alerts(r.written)
+	return nil
+}
+
+// AlertsWritten: the plugin writes the documents into the output's
+// temporary file itself (plugin.RunRequest.AlertFile).
+func (r *runStream) AlertsWritten(_ context.Context, w plugin.AlertsWritten) error {
+	r.written = int(w.Documents)
 	r.progress.Alerts(r.written)
 	return nil
 }

@@ -382,10 +382,22 @@ func (a *app) run(cmd *cobra.Command, rf *runFlags, cf *clusterFlags) error {
 	progress := newProgressLine(a.env.Stderr, a.env.StderrIsTerminal && a.logFormat == "text")
 	stream := &runStream{out: w, progress: progress}
 	a.log.Debug("run starting", "plugin", client.Info().Name, "source", settings.Source)
-	res, err := client.Run(ctx, plugin.RunRequest{Settings: raw, Secrets: secrets, AlertRows: format == "table"}, stream)
+	req := plugin.RunRequest{Settings: raw, Secrets: secrets, AlertRows: format == "table"}
+	if file != nil && format == "ndjson" {
+		// The plugin may write the documents into the temporary file
+		// itself: the bytes do not cross the plugin connection. The file
+		// stays ours to sync and rename, or to remove on failure.
+		req.AlertFile = file.Temp()
+	}
+	res, err := client.Run(ctx, req, stream)
 	progress.Clear()
 	if err != nil {
 		return err
+	}
+	if res.AlertFile != nil {
+		stream.written = int(res.AlertFile.Documents)
+		a.log.Debug("the plugin wrote the alert documents into the output's temporary file",
+			"documents", res.AlertFile.Documents, "bytes", res.AlertFile.Bytes)
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("write output: %w", err)

@@ -443,7 +443,17 @@ type RunRequest struct {
 	// alert_rows asks, with ALERT_ENCODING_NDJSON, for each alert's display
 	// columns next to its document (AlertDocuments.rows): a host that renders
 	// a table sets it, one that writes documents does not.
-	AlertRows     bool `protobuf:"varint,4,opt,name=alert_rows,json=alertRows,proto3" json:"alert_rows,omitempty"`
+	AlertRows bool `protobuf:"varint,4,opt,name=alert_rows,json=alertRows,proto3" json:"alert_rows,omitempty"`
+	// alert_file offers the plugin a file to write the NDJSON documents into
+	// itself instead of sending them (an addition to protocol 1): the host
+	// creates it, empty, in the directory of its output (the temporary file it
+	// renames over the output when the run succeeds). A plugin that takes it
+	// writes every document of the run there, whole lines only, sends
+	// AlertsWritten instead of AlertDocuments, and reports its totals in
+	// RunResult.alert_file. A plugin that predates the field, or that cannot
+	// open that very file, sends AlertDocuments as before. Only offered
+	// with ALERT_ENCODING_NDJSON and without alert_rows.
+	AlertFile     *AlertFile `protobuf:"bytes,5,opt,name=alert_file,json=alertFile,proto3" json:"alert_file,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -506,6 +516,132 @@ func (x *RunRequest) GetAlertRows() bool {
 	return false
 }
 
+func (x *RunRequest) GetAlertFile() *AlertFile {
+	if x != nil {
+		return x.AlertFile
+	}
+	return nil
+}
+
+// AlertFile names the file of RunRequest.alert_file.
+type AlertFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// path is its absolute path.
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// device and inode identify it (stat's st_dev and st_ino): the plugin
+	// writes only into a regular file it opened at path, without following a
+	// symbolic link, whose device and inode are these.
+	Device        uint64 `protobuf:"varint,2,opt,name=device,proto3" json:"device,omitempty"`
+	Inode         uint64 `protobuf:"varint,3,opt,name=inode,proto3" json:"inode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertFile) Reset() {
+	*x = AlertFile{}
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertFile) ProtoMessage() {}
+
+func (x *AlertFile) ProtoReflect() protoreflect.Message {
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertFile.ProtoReflect.Descriptor instead.
+func (*AlertFile) Descriptor() ([]byte, []int) {
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AlertFile) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *AlertFile) GetDevice() uint64 {
+	if x != nil {
+		return x.Device
+	}
+	return 0
+}
+
+func (x *AlertFile) GetInode() uint64 {
+	if x != nil {
+		return x.Inode
+	}
+	return 0
+}
+
+// AlertsWritten reports what a plugin has written into RunRequest.alert_file
+// so far, in total: whole documents and their bytes.
+type AlertsWritten struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Documents     int64                  `protobuf:"varint,1,opt,name=documents,proto3" json:"documents,omitempty"`
+	Bytes         int64                  `protobuf:"varint,2,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertsWritten) Reset() {
+	*x = AlertsWritten{}
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertsWritten) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertsWritten) ProtoMessage() {}
+
+func (x *AlertsWritten) ProtoReflect() protoreflect.Message {
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertsWritten.ProtoReflect.Descriptor instead.
+func (*AlertsWritten) Descriptor() ([]byte, []int) {
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AlertsWritten) GetDocuments() int64 {
+	if x != nil {
+		return x.Documents
+	}
+	return 0
+}
+
+func (x *AlertsWritten) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
 type Progress struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Stage         string                 `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
@@ -519,7 +655,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[6]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +667,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[6]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +680,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{6}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Progress) GetStage() string {
@@ -607,7 +743,7 @@ type AlertRow struct {
 
 func (x *AlertRow) Reset() {
 	*x = AlertRow{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[7]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -619,7 +755,7 @@ func (x *AlertRow) String() string {
 func (*AlertRow) ProtoMessage() {}
 
 func (x *AlertRow) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[7]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -632,7 +768,7 @@ func (x *AlertRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlertRow.ProtoReflect.Descriptor instead.
 func (*AlertRow) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{7}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AlertRow) GetTimestamp() *timestamppb.Timestamp {
@@ -724,7 +860,7 @@ type Alert struct {
 
 func (x *Alert) Reset() {
 	*x = Alert{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[8]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -736,7 +872,7 @@ func (x *Alert) String() string {
 func (*Alert) ProtoMessage() {}
 
 func (x *Alert) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[8]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -749,7 +885,7 @@ func (x *Alert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alert.ProtoReflect.Descriptor instead.
 func (*Alert) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{8}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Alert) GetId() string {
@@ -782,7 +918,7 @@ type AlertBatch struct {
 
 func (x *AlertBatch) Reset() {
 	*x = AlertBatch{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[9]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -794,7 +930,7 @@ func (x *AlertBatch) String() string {
 func (*AlertBatch) ProtoMessage() {}
 
 func (x *AlertBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[9]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +943,7 @@ func (x *AlertBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlertBatch.ProtoReflect.Descriptor instead.
 func (*AlertBatch) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{9}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AlertBatch) GetAlerts() []*Alert {
@@ -835,7 +971,7 @@ type AlertDocuments struct {
 
 func (x *AlertDocuments) Reset() {
 	*x = AlertDocuments{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[10]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +983,7 @@ func (x *AlertDocuments) String() string {
 func (*AlertDocuments) ProtoMessage() {}
 
 func (x *AlertDocuments) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[10]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +996,7 @@ func (x *AlertDocuments) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlertDocuments.ProtoReflect.Descriptor instead.
 func (*AlertDocuments) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{10}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AlertDocuments) GetNdjson() []byte {
@@ -880,14 +1016,18 @@ func (x *AlertDocuments) GetRows() []*AlertRow {
 type RunResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// summary_json is the run summary (internal/engine.Summary) as JSON.
-	SummaryJson   []byte `protobuf:"bytes,1,opt,name=summary_json,json=summaryJson,proto3" json:"summary_json,omitempty"`
+	SummaryJson []byte `protobuf:"bytes,1,opt,name=summary_json,json=summaryJson,proto3" json:"summary_json,omitempty"`
+	// alert_file is set when the plugin wrote the run's documents into
+	// RunRequest.alert_file: its totals, which the host checks against the
+	// file's size. Unset, the documents came as AlertDocuments (or AlertBatch).
+	AlertFile     *AlertsWritten `protobuf:"bytes,2,opt,name=alert_file,json=alertFile,proto3" json:"alert_file,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunResult) Reset() {
 	*x = RunResult{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[11]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +1039,7 @@ func (x *RunResult) String() string {
 func (*RunResult) ProtoMessage() {}
 
 func (x *RunResult) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[11]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,12 +1052,19 @@ func (x *RunResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResult.ProtoReflect.Descriptor instead.
 func (*RunResult) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{11}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RunResult) GetSummaryJson() []byte {
 	if x != nil {
 		return x.SummaryJson
+	}
+	return nil
+}
+
+func (x *RunResult) GetAlertFile() *AlertsWritten {
+	if x != nil {
+		return x.AlertFile
 	}
 	return nil
 }
@@ -930,6 +1077,7 @@ type RunEvent struct {
 	//	*RunEvent_Alerts
 	//	*RunEvent_Result
 	//	*RunEvent_Documents
+	//	*RunEvent_Written
 	Event         isRunEvent_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -937,7 +1085,7 @@ type RunEvent struct {
 
 func (x *RunEvent) Reset() {
 	*x = RunEvent{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[12]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -949,7 +1097,7 @@ func (x *RunEvent) String() string {
 func (*RunEvent) ProtoMessage() {}
 
 func (x *RunEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[12]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -962,7 +1110,7 @@ func (x *RunEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunEvent.ProtoReflect.Descriptor instead.
 func (*RunEvent) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{12}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RunEvent) GetEvent() isRunEvent_Event {
@@ -1008,6 +1156,15 @@ func (x *RunEvent) GetDocuments() *AlertDocuments {
 	return nil
 }
 
+func (x *RunEvent) GetWritten() *AlertsWritten {
+	if x != nil {
+		if x, ok := x.Event.(*RunEvent_Written); ok {
+			return x.Written
+		}
+	}
+	return nil
+}
+
 type isRunEvent_Event interface {
 	isRunEvent_Event()
 }
@@ -1028,6 +1185,12 @@ type RunEvent_Documents struct {
 	Documents *AlertDocuments `protobuf:"bytes,4,opt,name=documents,proto3,oneof"`
 }
 
+type RunEvent_Written struct {
+	// written: the plugin took RunRequest.alert_file and has written this
+	// much into it so far (sent instead of AlertDocuments).
+	Written *AlertsWritten `protobuf:"bytes,5,opt,name=written,proto3,oneof"`
+}
+
 func (*RunEvent_Progress) isRunEvent_Event() {}
 
 func (*RunEvent_Alerts) isRunEvent_Event() {}
@@ -1035,6 +1198,8 @@ func (*RunEvent_Alerts) isRunEvent_Event() {}
 func (*RunEvent_Result) isRunEvent_Event() {}
 
 func (*RunEvent_Documents) isRunEvent_Event() {}
+
+func (*RunEvent_Written) isRunEvent_Event() {}
 
 type ExecRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -1049,7 +1214,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[13]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1061,7 +1226,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[13]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1074,7 +1239,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{13}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ExecRequest) GetOp() string {
@@ -1114,7 +1279,7 @@ type ExecResult struct {
 
 func (x *ExecResult) Reset() {
 	*x = ExecResult{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[14]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1291,7 @@ func (x *ExecResult) String() string {
 func (*ExecResult) ProtoMessage() {}
 
 func (x *ExecResult) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[14]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1304,7 @@ func (x *ExecResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResult.ProtoReflect.Descriptor instead.
 func (*ExecResult) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{14}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ExecResult) GetResultJson() []byte {
@@ -1164,7 +1329,7 @@ type ExecEvent struct {
 
 func (x *ExecEvent) Reset() {
 	*x = ExecEvent{}
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[15]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1341,7 @@ func (x *ExecEvent) String() string {
 func (*ExecEvent) ProtoMessage() {}
 
 func (x *ExecEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_edgewatch_v1_detector_proto_msgTypes[15]
+	mi := &file_edgewatch_v1_detector_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1354,7 @@ func (x *ExecEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecEvent.ProtoReflect.Descriptor instead.
 func (*ExecEvent) Descriptor() ([]byte, []int) {
-	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{15}
+	return file_edgewatch_v1_detector_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ExecEvent) GetEvent() isExecEvent_Event {
@@ -1315,17 +1480,26 @@ const file_edgewatch_v1_detector_proto_rawDesc = "" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSEVERITY_ERROR\x10\x01\x12\x14\n" +
-	"\x10SEVERITY_WARNING\x10\x02\"\x9f\x02\n" +
+	"\x10SEVERITY_WARNING\x10\x02\"\xde\x02\n" +
 	"\n" +
 	"RunRequest\x12#\n" +
 	"\rsettings_json\x18\x01 \x01(\fR\fsettingsJson\x12F\n" +
 	"\asecrets\x18\x02 \x03(\v2,.edgewatch.plugin.v1.RunRequest.SecretsEntryR\asecrets\x12I\n" +
 	"\x0ealert_encoding\x18\x03 \x01(\x0e2\".edgewatch.plugin.v1.AlertEncodingR\ralertEncoding\x12\x1d\n" +
 	"\n" +
-	"alert_rows\x18\x04 \x01(\bR\talertRows\x1a:\n" +
+	"alert_rows\x18\x04 \x01(\bR\talertRows\x12=\n" +
+	"\n" +
+	"alert_file\x18\x05 \x01(\v2\x1e.edgewatch.plugin.v1.AlertFileR\talertFile\x1a:\n" +
 	"\fSecretsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"x\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"M\n" +
+	"\tAlertFile\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
+	"\x06device\x18\x02 \x01(\x04R\x06device\x12\x14\n" +
+	"\x05inode\x18\x03 \x01(\x04R\x05inode\"C\n" +
+	"\rAlertsWritten\x12\x1c\n" +
+	"\tdocuments\x18\x01 \x01(\x03R\tdocuments\x12\x14\n" +
+	"\x05bytes\x18\x02 \x01(\x03R\x05bytes\"x\n" +
 	"\bProgress\x12\x14\n" +
 	"\x05stage\x18\x01 \x01(\tR\x05stage\x12\x12\n" +
 	"\x04done\x18\x02 \x01(\x03R\x04done\x12\x14\n" +
@@ -1358,14 +1532,17 @@ const file_edgewatch_v1_detector_proto_rawDesc = "" +
 	"\x06alerts\x18\x01 \x03(\v2\x1a.edgewatch.plugin.v1.AlertR\x06alerts\"[\n" +
 	"\x0eAlertDocuments\x12\x16\n" +
 	"\x06ndjson\x18\x01 \x01(\fR\x06ndjson\x121\n" +
-	"\x04rows\x18\x02 \x03(\v2\x1d.edgewatch.plugin.v1.AlertRowR\x04rows\".\n" +
+	"\x04rows\x18\x02 \x03(\v2\x1d.edgewatch.plugin.v1.AlertRowR\x04rows\"q\n" +
 	"\tRunResult\x12!\n" +
-	"\fsummary_json\x18\x01 \x01(\fR\vsummaryJson\"\x8a\x02\n" +
+	"\fsummary_json\x18\x01 \x01(\fR\vsummaryJson\x12A\n" +
+	"\n" +
+	"alert_file\x18\x02 \x01(\v2\".edgewatch.plugin.v1.AlertsWrittenR\talertFile\"\xca\x02\n" +
 	"\bRunEvent\x12;\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1d.edgewatch.plugin.v1.ProgressH\x00R\bprogress\x129\n" +
 	"\x06alerts\x18\x02 \x01(\v2\x1f.edgewatch.plugin.v1.AlertBatchH\x00R\x06alerts\x128\n" +
 	"\x06result\x18\x03 \x01(\v2\x1e.edgewatch.plugin.v1.RunResultH\x00R\x06result\x12C\n" +
-	"\tdocuments\x18\x04 \x01(\v2#.edgewatch.plugin.v1.AlertDocumentsH\x00R\tdocumentsB\a\n" +
+	"\tdocuments\x18\x04 \x01(\v2#.edgewatch.plugin.v1.AlertDocumentsH\x00R\tdocuments\x12>\n" +
+	"\awritten\x18\x05 \x01(\v2\".edgewatch.plugin.v1.AlertsWrittenH\x00R\awrittenB\a\n" +
 	"\x05event\"\x8a\x02\n" +
 	"\vExecRequest\x12\x0e\n" +
 	"\x02op\x18\x01 \x01(\tR\x02op\x12\x1b\n" +
@@ -1409,7 +1586,7 @@ func file_edgewatch_v1_detector_proto_rawDescGZIP() []byte {
 }
 
 var file_edgewatch_v1_detector_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_edgewatch_v1_detector_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_edgewatch_v1_detector_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_edgewatch_v1_detector_proto_goTypes = []any{
 	(AlertEncoding)(0),               // 0: edgewatch.plugin.v1.AlertEncoding
 	(Diagnostic_Severity)(0),         // 1: edgewatch.plugin.v1.Diagnostic.Severity
@@ -1419,56 +1596,61 @@ var file_edgewatch_v1_detector_proto_goTypes = []any{
 	(*ValidateResponse)(nil),         // 5: edgewatch.plugin.v1.ValidateResponse
 	(*Diagnostic)(nil),               // 6: edgewatch.plugin.v1.Diagnostic
 	(*RunRequest)(nil),               // 7: edgewatch.plugin.v1.RunRequest
-	(*Progress)(nil),                 // 8: edgewatch.plugin.v1.Progress
-	(*AlertRow)(nil),                 // 9: edgewatch.plugin.v1.AlertRow
-	(*Alert)(nil),                    // 10: edgewatch.plugin.v1.Alert
-	(*AlertBatch)(nil),               // 11: edgewatch.plugin.v1.AlertBatch
-	(*AlertDocuments)(nil),           // 12: edgewatch.plugin.v1.AlertDocuments
-	(*RunResult)(nil),                // 13: edgewatch.plugin.v1.RunResult
-	(*RunEvent)(nil),                 // 14: edgewatch.plugin.v1.RunEvent
-	(*ExecRequest)(nil),              // 15: edgewatch.plugin.v1.ExecRequest
-	(*ExecResult)(nil),               // 16: edgewatch.plugin.v1.ExecResult
-	(*ExecEvent)(nil),                // 17: edgewatch.plugin.v1.ExecEvent
-	nil,                              // 18: edgewatch.plugin.v1.ValidateRequest.SecretsEntry
-	nil,                              // 19: edgewatch.plugin.v1.RunRequest.SecretsEntry
-	nil,                              // 20: edgewatch.plugin.v1.ExecRequest.SecretsEntry
-	(*timestamppb.Timestamp)(nil),    // 21: google.protobuf.Timestamp
-	(*descriptorpb.FileOptions)(nil), // 22: google.protobuf.FileOptions
+	(*AlertFile)(nil),                // 8: edgewatch.plugin.v1.AlertFile
+	(*AlertsWritten)(nil),            // 9: edgewatch.plugin.v1.AlertsWritten
+	(*Progress)(nil),                 // 10: edgewatch.plugin.v1.Progress
+	(*AlertRow)(nil),                 // 11: edgewatch.plugin.v1.AlertRow
+	(*Alert)(nil),                    // 12: edgewatch.plugin.v1.Alert
+	(*AlertBatch)(nil),               // 13: edgewatch.plugin.v1.AlertBatch
+	(*AlertDocuments)(nil),           // 14: edgewatch.plugin.v1.AlertDocuments
+	(*RunResult)(nil),                // 15: edgewatch.plugin.v1.RunResult
+	(*RunEvent)(nil),                 // 16: edgewatch.plugin.v1.RunEvent
+	(*ExecRequest)(nil),              // 17: edgewatch.plugin.v1.ExecRequest
+	(*ExecResult)(nil),               // 18: edgewatch.plugin.v1.ExecResult
+	(*ExecEvent)(nil),                // 19: edgewatch.plugin.v1.ExecEvent
+	nil,                              // 20: edgewatch.plugin.v1.ValidateRequest.SecretsEntry
+	nil,                              // 21: edgewatch.plugin.v1.RunRequest.SecretsEntry
+	nil,                              // 22: edgewatch.plugin.v1.ExecRequest.SecretsEntry
+	(*timestamppb.Timestamp)(nil),    // 23: google.protobuf.Timestamp
+	(*descriptorpb.FileOptions)(nil), // 24: google.protobuf.FileOptions
 }
 var file_edgewatch_v1_detector_proto_depIdxs = []int32{
-	18, // 0: edgewatch.plugin.v1.ValidateRequest.secrets:type_name -> edgewatch.plugin.v1.ValidateRequest.SecretsEntry
+	20, // 0: edgewatch.plugin.v1.ValidateRequest.secrets:type_name -> edgewatch.plugin.v1.ValidateRequest.SecretsEntry
 	6,  // 1: edgewatch.plugin.v1.ValidateResponse.diagnostics:type_name -> edgewatch.plugin.v1.Diagnostic
 	1,  // 2: edgewatch.plugin.v1.Diagnostic.severity:type_name -> edgewatch.plugin.v1.Diagnostic.Severity
-	19, // 3: edgewatch.plugin.v1.RunRequest.secrets:type_name -> edgewatch.plugin.v1.RunRequest.SecretsEntry
+	21, // 3: edgewatch.plugin.v1.RunRequest.secrets:type_name -> edgewatch.plugin.v1.RunRequest.SecretsEntry
 	0,  // 4: edgewatch.plugin.v1.RunRequest.alert_encoding:type_name -> edgewatch.plugin.v1.AlertEncoding
-	21, // 5: edgewatch.plugin.v1.AlertRow.timestamp:type_name -> google.protobuf.Timestamp
-	9,  // 6: edgewatch.plugin.v1.Alert.row:type_name -> edgewatch.plugin.v1.AlertRow
-	10, // 7: edgewatch.plugin.v1.AlertBatch.alerts:type_name -> edgewatch.plugin.v1.Alert
-	9,  // 8: edgewatch.plugin.v1.AlertDocuments.rows:type_name -> edgewatch.plugin.v1.AlertRow
-	8,  // 9: edgewatch.plugin.v1.RunEvent.progress:type_name -> edgewatch.plugin.v1.Progress
-	11, // 10: edgewatch.plugin.v1.RunEvent.alerts:type_name -> edgewatch.plugin.v1.AlertBatch
-	13, // 11: edgewatch.plugin.v1.RunEvent.result:type_name -> edgewatch.plugin.v1.RunResult
-	12, // 12: edgewatch.plugin.v1.RunEvent.documents:type_name -> edgewatch.plugin.v1.AlertDocuments
-	20, // 13: edgewatch.plugin.v1.ExecRequest.secrets:type_name -> edgewatch.plugin.v1.ExecRequest.SecretsEntry
-	0,  // 14: edgewatch.plugin.v1.ExecRequest.alert_encoding:type_name -> edgewatch.plugin.v1.AlertEncoding
-	8,  // 15: edgewatch.plugin.v1.ExecEvent.progress:type_name -> edgewatch.plugin.v1.Progress
-	11, // 16: edgewatch.plugin.v1.ExecEvent.alerts:type_name -> edgewatch.plugin.v1.AlertBatch
-	16, // 17: edgewatch.plugin.v1.ExecEvent.result:type_name -> edgewatch.plugin.v1.ExecResult
-	12, // 18: edgewatch.plugin.v1.ExecEvent.documents:type_name -> edgewatch.plugin.v1.AlertDocuments
-	22, // 19: edgewatch.plugin.v1.protocol_version:extendee -> google.protobuf.FileOptions
-	2,  // 20: edgewatch.plugin.v1.Detector.Describe:input_type -> edgewatch.plugin.v1.DescribeRequest
-	4,  // 21: edgewatch.plugin.v1.Detector.Validate:input_type -> edgewatch.plugin.v1.ValidateRequest
-	7,  // 22: edgewatch.plugin.v1.Detector.Run:input_type -> edgewatch.plugin.v1.RunRequest
-	15, // 23: edgewatch.plugin.v1.Admin.Exec:input_type -> edgewatch.plugin.v1.ExecRequest
-	3,  // 24: edgewatch.plugin.v1.Detector.Describe:output_type -> edgewatch.plugin.v1.DescribeResponse
-	5,  // 25: edgewatch.plugin.v1.Detector.Validate:output_type -> edgewatch.plugin.v1.ValidateResponse
-	14, // 26: edgewatch.plugin.v1.Detector.Run:output_type -> edgewatch.plugin.v1.RunEvent
-	17, // 27: edgewatch.plugin.v1.Admin.Exec:output_type -> edgewatch.plugin.v1.ExecEvent
-	24, // [24:28] is the sub-list for method output_type
-	20, // [20:24] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	19, // [19:20] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	8,  // 5: edgewatch.plugin.v1.RunRequest.alert_file:type_name -> edgewatch.plugin.v1.AlertFile
+	23, // 6: edgewatch.plugin.v1.AlertRow.timestamp:type_name -> google.protobuf.Timestamp
+	11, // 7: edgewatch.plugin.v1.Alert.row:type_name -> edgewatch.plugin.v1.AlertRow
+	12, // 8: edgewatch.plugin.v1.AlertBatch.alerts:type_name -> edgewatch.plugin.v1.Alert
+	11, // 9: edgewatch.plugin.v1.AlertDocuments.rows:type_name -> edgewatch.plugin.v1.AlertRow
+	9,  // 10: edgewatch.plugin.v1.RunResult.alert_file:type_name -> edgewatch.plugin.v1.AlertsWritten
+	10, // 11: edgewatch.plugin.v1.RunEvent.progress:type_name -> edgewatch.plugin.v1.Progress
+	13, // 12: edgewatch.plugin.v1.RunEvent.alerts:type_name -> edgewatch.plugin.v1.AlertBatch
+	15, // 13: edgewatch.plugin.v1.RunEvent.result:type_name -> edgewatch.plugin.v1.RunResult
+	14, // 14: edgewatch.plugin.v1.RunEvent.documents:type_name -> edgewatch.plugin.v1.AlertDocuments
+	9,  // 15: edgewatch.plugin.v1.RunEvent.written:type_name -> edgewatch.plugin.v1.AlertsWritten
+	22, // 16: edgewatch.plugin.v1.ExecRequest.secrets:type_name -> edgewatch.plugin.v1.ExecRequest.SecretsEntry
+	0,  // 17: edgewatch.plugin.v1.ExecRequest.alert_encoding:type_name -> edgewatch.plugin.v1.AlertEncoding
+	10, // 18: edgewatch.plugin.v1.ExecEvent.progress:type_name -> edgewatch.plugin.v1.Progress
+	13, // 19: edgewatch.plugin.v1.ExecEvent.alerts:type_name -> edgewatch.plugin.v1.AlertBatch
+	18, // 20: edgewatch.plugin.v1.ExecEvent.result:type_name -> edgewatch.plugin.v1.ExecResult
+	14, // 21: edgewatch.plugin.v1.ExecEvent.documents:type_name -> edgewatch.plugin.v1.AlertDocuments
+	24, // 22: edgewatch.plugin.v1.protocol_version:extendee -> google.protobuf.FileOptions
+	2,  // 23: edgewatch.plugin.v1.Detector.Describe:input_type -> edgewatch.plugin.v1.DescribeRequest
+	4,  // 24: edgewatch.plugin.v1.Detector.Validate:input_type -> edgewatch.plugin.v1.ValidateRequest
+	7,  // 25: edgewatch.plugin.v1.Detector.Run:input_type -> edgewatch.plugin.v1.RunRequest
+	17, // 26: edgewatch.plugin.v1.Admin.Exec:input_type -> edgewatch.plugin.v1.ExecRequest
+	3,  // 27: edgewatch.plugin.v1.Detector.Describe:output_type -> edgewatch.plugin.v1.DescribeResponse
+	5,  // 28: edgewatch.plugin.v1.Detector.Validate:output_type -> edgewatch.plugin.v1.ValidateResponse
+	16, // 29: edgewatch.plugin.v1.Detector.Run:output_type -> edgewatch.plugin.v1.RunEvent
+	19, // 30: edgewatch.plugin.v1.Admin.Exec:output_type -> edgewatch.plugin.v1.ExecEvent
+	27, // [27:31] is the sub-list for method output_type
+	23, // [23:27] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	22, // [22:23] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_edgewatch_v1_detector_proto_init() }
@@ -1476,13 +1658,14 @@ func file_edgewatch_v1_detector_proto_init() {
 	if File_edgewatch_v1_detector_proto != nil {
 		return
 	}
-	file_edgewatch_v1_detector_proto_msgTypes[12].OneofWrappers = []any{
+	file_edgewatch_v1_detector_proto_msgTypes[14].OneofWrappers = []any{
 		(*RunEvent_Progress)(nil),
 		(*RunEvent_Alerts)(nil),
 		(*RunEvent_Result)(nil),
 		(*RunEvent_Documents)(nil),
+		(*RunEvent_Written)(nil),
 	}
-	file_edgewatch_v1_detector_proto_msgTypes[15].OneofWrappers = []any{
+	file_edgewatch_v1_detector_proto_msgTypes[17].OneofWrappers = []any{
 		(*ExecEvent_Progress)(nil),
 		(*ExecEvent_Alerts)(nil),
 		(*ExecEvent_Result)(nil),
@@ -1494,7 +1677,7 @@ func file_edgewatch_v1_detector_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_edgewatch_v1_detector_proto_rawDesc), len(file_edgewatch_v1_detector_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 1,
 			NumServices:   2,
 		},
