@@ -583,7 +583,7 @@ install_shim() {
   if [ -d "$inst/home/plugins/edgewatch-analysis-shim" ]; then
     "${tool[@]}" remove edgewatch-analysis-shim >/dev/null 2>&1 || rm -rf "$inst/home/plugins/edgewatch-analysis-shim"
   fi
-  "${tool[@]}" install --batch "file://$zip" >"$inst/plugin-install.out" 2>&1 \
+  "${tool[@]}" install --batch "file://${zip// /%20}" >"$inst/plugin-install.out" 2>&1 \
     || { cat "$inst/plugin-install.out" >&2; die "elasticsearch-plugin install of the shim failed"; }
   echo "$sum" > "$stamp"
 }
@@ -708,6 +708,20 @@ check_dev_null() {
 # port_taken PORT: something answers on 127.0.0.1:PORT (any protocol).
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# jvm_tmpdir DIR: DIR, or a link to it without whitespace in its path. The servers' start scripts
+# put the temporary directory into the JVM options unquoted (-Djava.io.tmpdir=…), so a checkout
+# under "some folder/" would start java with "folder/…" as its main class.
+jvm_tmpdir() {
+  case "$1" in
+    *[[:space:]]*)
+      local link; link="${TMPDIR:-/tmp}/edgewatch-cluster-$(printf %s "$1" | cksum | cut -d' ' -f1)"
+      case "$link" in *[[:space:]]*) link="/tmp/edgewatch-cluster-$(printf %s "$1" | cksum | cut -d' ' -f1)";; esac
+      ln -sfn "$1" "$link" || die "cannot link $link to $1"
+      echo "$link";;
+    *) echo "$1";;
+  esac
+}
+
 # launch I: start node I (the single node, or node I with --nodes) in the background.
 launch() {
   local i="${1:-1}" d; d="$(node_dir "$i")"
@@ -723,13 +737,14 @@ launch() {
   local opts="-Xms$heap_min -Xmx$heap_max"
   echo "cluster.sh: starting $LABEL node $i on $(node_url "$i") (java $jh, heap $heap_min..$heap_max)"
   local home; home="$(instance_dir)/home"
+  local tmp; tmp="$(jvm_tmpdir "$d/tmp")"
   if [ "$FLAVOR" = opensearch ]; then
     run_as env OPENSEARCH_JAVA_HOME="$jh" JAVA_HOME="$jh" OPENSEARCH_JAVA_OPTS="$opts" \
-      OPENSEARCH_PATH_CONF="$conf" OPENSEARCH_TMPDIR="$d/tmp" \
+      OPENSEARCH_PATH_CONF="$conf" OPENSEARCH_TMPDIR="$tmp" \
       "$home/bin/opensearch" -d -p "$d/pid" >"$d/logs/startup.out" 2>&1 </dev/null
   else
     run_as env ES_JAVA_HOME="$jh" JAVA_HOME="$jh" ES_JAVA_OPTS="$opts" \
-      ES_PATH_CONF="$conf" ES_TMPDIR="$d/tmp" \
+      ES_PATH_CONF="$conf" ES_TMPDIR="$tmp" \
       "$home/bin/elasticsearch" -d -p "$d/pid" >"$d/logs/startup.out" 2>&1 </dev/null
   fi
 }
