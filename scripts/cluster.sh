@@ -857,36 +857,39 @@ cmd_status() {
   fi
 }
 
+# export_line NAME VALUE: an export line for eval, the value quoted (a checkout path may hold spaces).
+export_line() { printf 'export %s=%q\n' "$1" "$2"; }
+
 cmd_env() {
   case "$MODE" in
     plain)
       local cred="$CACHE/elasticsearch.password"
-      echo "export EDGEWATCH_${UPPER}_URL=$URL"
+      export_line "EDGEWATCH_${UPPER}_URL" "$URL"
       if [ "$FLAVOR" = elasticsearch ] && [ -s "$cred" ]; then
-        echo "export EDGEWATCH_${UPPER}_USERNAME=$ES_USER"
-        echo "export EDGEWATCH_${UPPER}_PASSWORD_FILE=$(cd "$(dirname "$cred")" && pwd)/$(basename "$cred")"
+        export_line "EDGEWATCH_${UPPER}_USERNAME" "$ES_USER"
+        export_line "EDGEWATCH_${UPPER}_PASSWORD_FILE" "$(cd "$(dirname "$cred")" && pwd)/$(basename "$cred")"
       fi
       ;;
     secure)
       local p="EDGEWATCH_${UPPER}_SECURE" c="$CRED"
       [ -s "$CRED/detector.password" ] || echo "cluster.sh: warning: no credentials yet; run: scripts/cluster.sh start $FLAVOR --secure" >&2
-      echo "export ${p}_URL=$URL"
-      echo "export ${p}_CA_FILE=$TLS/ca.pem"
-      echo "export ${p}_ADMIN_USERNAME=$ADMIN_USER"
-      echo "export ${p}_ADMIN_PASSWORD_FILE=$c/admin.password"
-      echo "export ${p}_USERNAME=$DETECTOR_USER"
-      echo "export ${p}_PASSWORD_FILE=$c/detector.password"
-      echo "export ${p}_INSTALLER_USERNAME=$INSTALLER_USER"
-      echo "export ${p}_INSTALLER_PASSWORD_FILE=$c/installer.password"
+      export_line "${p}_URL" "$URL"
+      export_line "${p}_CA_FILE" "$TLS/ca.pem"
+      export_line "${p}_ADMIN_USERNAME" "$ADMIN_USER"
+      export_line "${p}_ADMIN_PASSWORD_FILE" "$c/admin.password"
+      export_line "${p}_USERNAME" "$DETECTOR_USER"
+      export_line "${p}_PASSWORD_FILE" "$c/detector.password"
+      export_line "${p}_INSTALLER_USERNAME" "$INSTALLER_USER"
+      export_line "${p}_INSTALLER_PASSWORD_FILE" "$c/installer.password"
       if [ "$FLAVOR" = elasticsearch ]; then
-        echo "export ${p}_API_KEY_FILE=$c/detector.api_key"
+        export_line "${p}_API_KEY_FILE" "$c/detector.api_key"
       fi
       ;;
     multi)
       local urls=() i
       for i in $(seq 1 "$NODES"); do urls+=("$(node_url "$i")"); done
-      echo "export EDGEWATCH_${UPPER}_${NODES}NODE_URL=${urls[0]}"
-      echo "export EDGEWATCH_${UPPER}_${NODES}NODE_URLS=$(IFS=,; echo "${urls[*]}")"
+      export_line "EDGEWATCH_${UPPER}_${NODES}NODE_URL" "${urls[0]}"
+      export_line "EDGEWATCH_${UPPER}_${NODES}NODE_URLS" "$(IFS=,; echo "${urls[*]}")"
       ;;
   esac
 }
