@@ -193,6 +193,19 @@ func (c *cursor) fail() bool {
 	return false
 }
 
+// at is where the next token stands (whitespace skipped); false when the
+// walk is over, or fails because the input ends there.
+func (c *cursor) at() (int, bool) {
+	if c.done {
+		return 0, false
+	}
+	i := SkipSpace(c.b, c.pos)
+	if i >= len(c.b) {
+		return 0, c.fail()
+	}
+	return i, true
+}
+
 // NewObjIter starts walking the object b (leading whitespace allowed).
 func NewObjIter(b []byte) ObjIter {
 	var it ObjIter
@@ -202,14 +215,11 @@ func NewObjIter(b []byte) ObjIter {
 
 // Next moves to the next member; false at the end or on an error (Err).
 func (it *ObjIter) Next() bool {
-	if it.done {
+	i, ok := it.at()
+	if !ok {
 		return false
 	}
 	b := it.b
-	i := SkipSpace(b, it.pos)
-	if i >= len(b) {
-		return it.fail()
-	}
 	if b[i] == '}' { // "{}" or the end after a value; "{...,}" fails below
 		it.pos = i + 1
 		it.done = true
@@ -279,14 +289,11 @@ func NewArrIter(b []byte) ArrIter {
 
 // Next moves to the next element; false at the end or on an error (Err).
 func (it *ArrIter) Next() bool {
-	if it.done {
+	i, ok := it.at()
+	if !ok {
 		return false
 	}
 	b := it.b
-	i := SkipSpace(b, it.pos)
-	if i >= len(b) {
-		return it.fail()
-	}
 	if b[i] == ']' && it.first {
 		it.pos, it.done = i+1, true
 		return false
