@@ -58,33 +58,20 @@ func clusterFromEnv(t *testing.T, flavor string) *testCluster {
 // (and the allowed ones) fail the test with the server's reason.
 func (c *testCluster) do(t *testing.T, method, path string, body []byte, contentType string, allow ...int) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, c.url+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if contentType == "" {
 		contentType = "application/json"
 	}
-	req.Header.Set("Content-Type", contentType)
-	if c.user != "" {
-		req.SetBasicAuth(c.user, c.pass)
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s %s: %v", c.name, method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	status, raw := c.sendAs(t, method, path, body, contentType)
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
-	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	ok := status >= 200 && status <= 299
 	for _, a := range allow {
-		ok = ok || resp.StatusCode == a
+		ok = ok || status == a
 	}
 	if !ok {
-		t.Fatalf("%s %s %s: HTTP %d: %.1000s", c.name, method, path, resp.StatusCode, raw)
+		t.Fatalf("%s %s %s: HTTP %d: %.1000s", c.name, method, path, status, raw)
 	}
-	return resp.StatusCode, out
+	return status, out
 }
 
 type plantedAlert struct {
@@ -532,11 +519,18 @@ func aggChecks() map[string]func(t *testing.T, out, aggs map[string]any) {
 // send is do without status checks: it returns the status and raw body.
 func (c *testCluster) send(t *testing.T, method, path string, body []byte) (int, []byte) {
 	t.Helper()
+	return c.sendAs(t, method, path, body, "application/json")
+}
+
+// sendAs sends body as contentType and returns the status and raw body; a
+// transport failure fails the test.
+func (c *testCluster) sendAs(t *testing.T, method, path string, body []byte, contentType string) (int, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, c.url+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	if c.user != "" {
 		req.SetBasicAuth(c.user, c.pass)
 	}

@@ -14,6 +14,43 @@ import (
 
 var ts = time.Date(2026, 1, 2, 8, 0, 0, 123000000, time.UTC)
 
+// conversion is one case of a message conversion: in converts to want.
+type conversion[P, T any] struct {
+	in   P
+	want T
+}
+
+// checkConversions runs each case: from (named fromName) converts in to
+// want, which check (when not nil) accepts and which survives a round trip
+// through to and back.
+func checkConversions[P, T any](t *testing.T, fromName string, from func(P) T, to func(T) P,
+	check func(*testing.T, T), tests map[string]conversion[P, T]) {
+	t.Helper()
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got := from(tc.in)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", fromName, diff)
+			}
+			if check != nil {
+				check(t, got)
+			}
+			if diff := cmp.Diff(got, from(to(got))); diff != "" {
+				t.Errorf("round trip (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// checkBatch checks that an AlertBatch is well formed.
+func checkBatch(t *testing.T, b AlertBatch) {
+	t.Helper()
+	if err := b.check(); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestInfoConversion(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
@@ -128,10 +165,7 @@ func TestDiagnosticsConversion(t *testing.T) {
 
 func TestProgressConversion(t *testing.T) {
 	t.Parallel()
-	tests := map[string]struct {
-		in   *pb.Progress
-		want Progress
-	}{
+	checkConversions(t, "progressFromProto", progressFromProto, progressToProto, nil, map[string]conversion[*pb.Progress, Progress]{
 		"nil":     {in: nil, want: Progress{}},
 		"zero":    {in: &pb.Progress{}, want: Progress{}},
 		"stage":   {in: &pb.Progress{Stage: "events"}, want: Progress{Stage: "events"}},
@@ -139,27 +173,12 @@ func TestProgressConversion(t *testing.T) {
 		"total":   {in: &pb.Progress{Total: 99}, want: Progress{Total: 99}},
 		"unit":    {in: &pb.Progress{Unit: "bytes"}, want: Progress{Unit: "bytes"}},
 		"message": {in: &pb.Progress{Message: "reading"}, want: Progress{Message: "reading"}},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			got := progressFromProto(tc.in)
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("progressFromProto (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(got, progressFromProto(progressToProto(got))); diff != "" {
-				t.Errorf("round trip (-want +got):\n%s", diff)
-			}
-		})
-	}
+	})
 }
 
 func TestRowConversion(t *testing.T) {
 	t.Parallel()
-	tests := map[string]struct {
-		in   *pb.AlertRow
-		want Row
-	}{
+	checkConversions(t, "rowFromProto", rowFromProto, rowToProto, nil, map[string]conversion[*pb.AlertRow, Row]{
 		"nil":         {in: nil, want: Row{}},
 		"zero":        {in: &pb.AlertRow{}, want: Row{}},
 		"timestamp":   {in: &pb.AlertRow{Timestamp: timestamppb.New(ts)}, want: Row{Timestamp: ts}},
@@ -174,29 +193,14 @@ func TestRowConversion(t *testing.T) {
 		"id":                           {in: &pb.AlertRow{Id: "abc"}, want: Row{ID: "abc"}},
 		"feed":                         {in: &pb.AlertRow{Feed: "corp-list"}, want: Row{Feed: "corp-list"}},
 		"provider":                     {in: &pb.AlertRow{Provider: "IPsum"}, want: Row{Provider: "IPsum"}},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			got := rowFromProto(tc.in)
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("rowFromProto (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(got, rowFromProto(rowToProto(got))); diff != "" {
-				t.Errorf("round trip (-want +got):\n%s", diff)
-			}
-		})
-	}
+	})
 }
 
 // TestAlertBatchConversion: the AlertBatch message of hosts and plugins
 // that predate AlertDocuments becomes the same NDJSON batch, and back.
 func TestAlertBatchConversion(t *testing.T) {
 	t.Parallel()
-	tests := map[string]struct {
-		in   *pb.AlertBatch
-		want AlertBatch
-	}{
+	checkConversions(t, "alertsFromProto", alertsFromProto, alertsToProto, checkBatch, map[string]conversion[*pb.AlertBatch, AlertBatch]{
 		"nil":         {in: nil, want: AlertBatch{NDJSON: []byte{}, Rows: []Row{}}},
 		"zero":        {in: &pb.AlertBatch{}, want: AlertBatch{NDJSON: []byte{}, Rows: []Row{}}},
 		"nil element": {in: &pb.AlertBatch{Alerts: []*pb.Alert{nil, {Id: "b", DocumentJson: []byte(`{"b":1}`)}}}, want: AlertBatch{NDJSON: []byte(`{"b":1}` + "\n"), Rows: []Row{{ID: "b"}}}},
@@ -204,22 +208,7 @@ func TestAlertBatchConversion(t *testing.T) {
 			want: AlertBatch{NDJSON: []byte(`{"a":1}` + "\n" + `{"b":2}` + "\n"), Rows: []Row{{ID: "a"}, {ID: "b", LocalPort: 443}}}},
 		"a document on several lines": {in: &pb.AlertBatch{Alerts: []*pb.Alert{{DocumentJson: []byte("{\n  \"a\": 1\n}")}}},
 			want: AlertBatch{NDJSON: []byte("{   \"a\": 1 }\n"), Rows: []Row{{}}}},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			got := alertsFromProto(tc.in)
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("alertsFromProto (-want +got):\n%s", diff)
-			}
-			if err := got.check(); err != nil {
-				t.Error(err)
-			}
-			if diff := cmp.Diff(got, alertsFromProto(alertsToProto(got))); diff != "" {
-				t.Errorf("round trip (-want +got):\n%s", diff)
-			}
-		})
-	}
+	})
 }
 
 // TestAlertDocumentsConversion: AlertDocuments carry the NDJSON as it is,
@@ -288,24 +277,9 @@ func TestRowTimestampKeepsInstant(t *testing.T) {
 
 func TestResultConversion(t *testing.T) {
 	t.Parallel()
-	tests := map[string]struct {
-		in   *pb.RunResult
-		want Result
-	}{
+	checkConversions(t, "resultFromProto", resultFromProto, resultToProto, nil, map[string]conversion[*pb.RunResult, Result]{
 		"nil":     {in: nil, want: Result{}},
 		"zero":    {in: &pb.RunResult{}, want: Result{}},
 		"summary": {in: &pb.RunResult{SummaryJson: []byte(`{"run_id":"r"}`)}, want: Result{Summary: json.RawMessage(`{"run_id":"r"}`)}},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			got := resultFromProto(tc.in)
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("resultFromProto (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(got, resultFromProto(resultToProto(got))); diff != "" {
-				t.Errorf("round trip (-want +got):\n%s", diff)
-			}
-		})
-	}
+	})
 }

@@ -206,20 +206,11 @@ func BenchmarkFileRun(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var cpu time.Duration
-		var rss int64
-		for b.Loop() {
+		benchProcess(b, data.Events, func() *exec.Cmd {
 			cmd := exec.Command(exe)
 			cmd.Env = append(os.Environ(), envInProcess+"="+string(raw))
-			if out, err := cmd.CombinedOutput(); err != nil {
-				b.Fatalf("%v\n%s", err, out)
-			}
-			cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-			rss = max(rss, maxRSS(cmd.ProcessState))
-		}
-		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms")
-		b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MB")
+			return cmd
+		})
 	})
 	b.Run("plugin", func(b *testing.B) {
 		var alerts, progress int
@@ -262,24 +253,34 @@ func BenchmarkFileRun(b *testing.B) {
 		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		b.ReportMetric(float64(alerts), "alerts")
 	})
+	// The host waits for its plugin, so the plugin's CPU time is included
+	// in the host's children and hence in cpu-ms.
 	b.Run("cli", func(b *testing.B) {
-		var cpu time.Duration
-		var rss int64
-		for b.Loop() {
-			cmd := exec.Command(hostPath, "run", "--device-info", data.DeviceInfoPath, "--network-events",
+		benchProcess(b, data.Events, func() *exec.Cmd {
+			return exec.Command(hostPath, "run", "--device-info", data.DeviceInfoPath, "--network-events",
 				data.NetworkEventsPath, "--feed", data.FeedPath, "--out", os.DevNull, "--log-level", "error")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				b.Fatalf("%v\n%s", err, out)
-			}
-			// The host waits for its plugin, so the plugin's CPU time is
-			// included in the host's children and hence here.
-			cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-			rss = max(rss, maxRSS(cmd.ProcessState))
-		}
-		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms")
-		b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MB")
+		})
 	})
+}
+
+// benchProcess runs a fresh process from newCmd per iteration, each over
+// events events, and reports events/s, its CPU time (cpu-ms) and the
+// largest peak RSS (peak-rss-MB).
+func benchProcess(b *testing.B, events int, newCmd func() *exec.Cmd) {
+	b.Helper()
+	var cpu time.Duration
+	var rss int64
+	for b.Loop() {
+		cmd := newCmd()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+		cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		rss = max(rss, maxRSS(cmd.ProcessState))
+	}
+	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms")
+	b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MB")
 }
 
 // maxRSS is a finished process's peak RSS in bytes (Linux reports KiB); for

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Flavor tells the two stores apart where their APIs differ (PIT endpoints,
@@ -80,6 +81,14 @@ func WithIdentity(who string) Option { return func(c *Client) { c.who = who } }
 
 // WithSecrets lists values to scrub from transport error messages.
 func WithSecrets(s ...string) Option { return func(c *Client) { c.secrets = append(c.secrets, s...) } }
+
+// ConnectBounded calls connect (a connector's Connect) with a background
+// context bounded by cfg's timeout: each connector's New.
+func ConnectBounded(connect func(context.Context, Config, ...Option) (*Client, error), cfg Config, opts ...Option) (*Client, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.EffectiveTimeout())
+	defer cancel()
+	return connect(ctx, cfg, opts...)
+}
 
 // NewClient wraps a Doer. info is what the connector's version check found
 // (Flavor at least).
@@ -283,6 +292,26 @@ func compactNDJSONLine(src []byte) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// Perform is the Do of a Doer over an official client: it builds req's
+// net/http request, sends it with send (the client's transport, which
+// retries) within timeout, and reads the answer.
+func Perform(ctx context.Context, timeout time.Duration, req Request, send func(*http.Request) (*http.Response, error)) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	hr, err := NewHTTPRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := send(hr)
+	if err != nil {
+		if res != nil && res.Body != nil {
+			res.Body.Close()
+		}
+		return nil, err
+	}
+	return ReadResponse(res)
 }
 
 // NewHTTPRequest builds the net/http request an official client performs

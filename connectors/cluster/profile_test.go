@@ -115,21 +115,32 @@ func TestDecodeDeviceInfo(t *testing.T) {
 			p := mustProfile(t, tt.profile, tt.o)
 			var got correlation.DeviceInfo
 			err := p.DecodeDeviceInfo(json.RawMessage(tt.src), &got)
-			if tt.reason != "" {
-				var de *decodeError
-				if !errors.As(err, &de) || de.Reason != tt.reason {
-					t.Fatalf("err = %v, want skip reason %q", err, tt.reason)
-				}
+			if !decodedOK(t, err, tt.reason) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("DeviceInfo (-want +got):\n%s", diff)
 			}
 		})
 	}
+}
+
+// decodedOK checks a decode's err: a case with a skip reason wants a
+// decodeError with that reason (and nothing more to check, false), any other
+// case no error (true: check what was decoded).
+func decodedOK(t *testing.T, err error, reason string) bool {
+	t.Helper()
+	if reason != "" {
+		var de *decodeError
+		if !errors.As(err, &de) || de.Reason != reason {
+			t.Fatalf("err = %v, want skip reason %q", err, reason)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
 }
 
 func TestDecodeNetworkEvent(t *testing.T) {
@@ -183,15 +194,8 @@ func TestDecodeNetworkEvent(t *testing.T) {
 			p := mustProfile(t, tt.profile, nil)
 			var ev correlation.NetworkEvent
 			err := p.DecodeNetworkEvent(json.RawMessage(tt.src), &ev)
-			if tt.reason != "" {
-				var de *decodeError
-				if !errors.As(err, &de) || de.Reason != tt.reason {
-					t.Fatalf("err = %v, want skip reason %q", err, tt.reason)
-				}
+			if !decodedOK(t, err, tt.reason) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if tt.profile != ProfileElasticM365 && !ev.Time.Equal(ts) {
 				t.Errorf("Time = %v, want %v", ev.Time, ts)

@@ -16,9 +16,7 @@ import (
 // New connects with a background context bounded by cfg's timeout. See
 // Connect.
 func New(cfg cluster.Config, opts ...cluster.Option) (*cluster.Client, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.EffectiveTimeout())
-	defer cancel()
-	return Connect(ctx, cfg, opts...)
+	return cluster.ConnectBounded(Connect, cfg, opts...)
 }
 
 // Connect builds the official client, checks that the server answers and is
@@ -101,17 +99,7 @@ func NewDoer(cfg cluster.Config) (*Doer, error) {
 // Do performs one request, bounded by the configured timeout. The client's
 // transport retries 429/502/503/504 and network errors with backoff.
 func (d *Doer) Do(ctx context.Context, req cluster.Request) (*cluster.Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	hr, err := cluster.NewHTTPRequest(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	res, err := d.client.Perform(hr)
-	if err != nil {
-		return nil, err
-	}
-	return cluster.ReadResponse(res)
+	return cluster.Perform(ctx, d.timeout, req, d.client.Perform)
 }
 
 // Client is the underlying official client, for APIs edgewatch does not

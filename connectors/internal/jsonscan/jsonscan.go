@@ -158,11 +158,7 @@ func ScanContainer(b []byte, i int) (int, error) {
 //	for it.Next() { use(it.Key, it.Val, it.Kind) }
 //	if it.Err != nil { ... }
 type ObjIter struct {
-	b      []byte
-	pos    int
-	first  bool
-	done   bool
-	Err    error
+	cursor
 	Key    []byte // raw key, without quotes (escapes not decoded)
 	KeyEsc bool   // key contains a backslash escape
 	Val    []byte // raw value
@@ -170,35 +166,60 @@ type ObjIter struct {
 	Kind   byte
 }
 
-// NewObjIter starts walking the object b (leading whitespace allowed).
-func NewObjIter(b []byte) ObjIter {
-	it := ObjIter{b: b, first: true}
-	i := SkipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		it.Err = ErrSyntax
-		it.done = true
-		return it
-	}
-	it.pos = i + 1
-	return it
+// cursor is where an iterator stands in the object or array it walks; Err
+// is the iterator's error.
+type cursor struct {
+	b     []byte
+	pos   int
+	first bool
+	done  bool
+	Err   error
 }
 
-func (it *ObjIter) fail() bool {
-	it.Err = ErrSyntax
-	it.done = true
+// start stands c after the opening delimiter open of b (leading whitespace
+// allowed); a b that does not start with open fails at once.
+func (c *cursor) start(b []byte, open byte) {
+	c.b, c.first = b, true
+	c.pos = SkipSpace(b, 0) + 1
+	if c.pos > len(b) || b[c.pos-1] != open {
+		c.Err, c.done = ErrSyntax, true
+	}
+}
+
+// fail stops the walk with ErrSyntax; false, for Next to return.
+func (c *cursor) fail() bool {
+	c.Err = ErrSyntax
+	c.done = true
 	return false
+}
+
+// at is where the next token stands (whitespace skipped); false when the
+// walk is over, or fails because the input ends there.
+func (c *cursor) at() (int, bool) {
+	if c.done {
+		return 0, false
+	}
+	i := SkipSpace(c.b, c.pos)
+	if i >= len(c.b) {
+		return 0, c.fail()
+	}
+	return i, true
+}
+
+// NewObjIter starts walking the object b (leading whitespace allowed).
+func NewObjIter(b []byte) ObjIter {
+	var it ObjIter
+	it.start(b, '{')
+	return it
 }
 
 // Next moves to the next member; false at the end or on an error (Err).
 func (it *ObjIter) Next() bool {
-	if it.done {
+	i, ok := it.at()
+	if !ok {
 		return false
 	}
 	b := it.b
-	i := SkipSpace(b, it.pos)
-	if i >= len(b) {
-		return it.fail()
-	}
 	if b[i] == '}' { // "{}" or the end after a value; "{...,}" fails below
 		it.pos = i + 1
 		it.done = true
@@ -253,40 +274,26 @@ func (it *ObjIter) Rest() error {
 
 // ArrIter walks the elements of one JSON array.
 type ArrIter struct {
-	b     []byte
-	pos   int
-	first bool
-	done  bool
-	Err   error
-	Val   []byte
-	Off   int // offset of val in b
-	Kind  byte
+	cursor
+	Val  []byte
+	Off  int // offset of val in b
+	Kind byte
 }
 
 // NewArrIter starts walking the array b (leading whitespace allowed).
 func NewArrIter(b []byte) ArrIter {
-	it := ArrIter{b: b, first: true}
-	i := SkipSpace(b, 0)
-	if i >= len(b) || b[i] != '[' {
-		it.Err = ErrSyntax
-		it.done = true
-		return it
-	}
-	it.pos = i + 1
+	var it ArrIter
+	it.start(b, '[')
 	return it
 }
 
 // Next moves to the next element; false at the end or on an error (Err).
 func (it *ArrIter) Next() bool {
-	if it.done {
+	i, ok := it.at()
+	if !ok {
 		return false
 	}
 	b := it.b
-	i := SkipSpace(b, it.pos)
-	if i >= len(b) {
-		it.Err, it.done = ErrSyntax, true
-		return false
-	}
 	if b[i] == ']' && it.first {
 		it.pos, it.done = i+1, true
 		return false
@@ -297,16 +304,14 @@ func (it *ArrIter) Next() bool {
 			return false
 		}
 		if b[i] != ',' {
-			it.Err, it.done = ErrSyntax, true
-			return false
+			return it.fail()
 		}
 		i = SkipSpace(b, i+1)
 	}
 	it.first = false
 	end, kind, err := ScanValue(b, i)
 	if err != nil {
-		it.Err, it.done = ErrSyntax, true
-		return false
+		return it.fail()
 	}
 	it.Val, it.Off, it.Kind, it.pos = b[i:end], i, kind, end
 	return true

@@ -158,12 +158,7 @@ func runWindows(runCtx, parent context.Context, req Request, cfg wire.Config, ru
 	all := cfg
 	all.MaxWindows = 0
 	windows := Plan(now(), st.doc.Checkpoint, all)
-	out.CaughtUp = true
-	if cfg.MaxWindows > 0 && len(windows) > cfg.MaxWindows {
-		out.Remaining = len(windows) - cfg.MaxWindows
-		out.CaughtUp = false
-		windows = windows[:cfg.MaxWindows]
-	}
+	windows = capWindows(windows, cfg.MaxWindows, out)
 	if req.OnWindow != nil && len(windows) > 0 {
 		req.OnWindow(0, len(windows))
 	}
@@ -174,18 +169,9 @@ func runWindows(runCtx, parent context.Context, req Request, cfg wire.Config, ru
 	}
 
 	for i, w := range windows {
-		if err := context.Cause(runCtx); err != nil {
-			out.Remaining += len(windows) - i
-			out.CaughtUp = false
-			return fmt.Errorf("stopped before window %s: %w", w, err)
-		}
-		wo, err := runWindow(runCtx, run, w, out)
+		wo, err := runNext(runCtx, run, windows, i, out, log, "window failed; checkpoint not advanced")
 		if err != nil {
-			out.Windows = append(out.Windows, wo)
-			out.Remaining += len(windows) - i - 1
-			out.CaughtUp = false
-			log.Warn("window failed; checkpoint not advanced", "window", w.String(), "err", err)
-			return fmt.Errorf("window %s: %w", w, err)
+			return err
 		}
 		// The window is durable: commit even if the caller has just
 		// cancelled (shutdown), but not after losing the lease (the
@@ -256,12 +242,7 @@ func failed(out *wire.Outcome, now func() time.Time, err error) (*wire.Outcome, 
 func runBackfill(runCtx context.Context, req Request, cfg wire.Config, run WindowFunc, store StateStore,
 	now func() time.Time, out *wire.Outcome, log *slog.Logger) error {
 	windows := Split(req.Window.From, req.Window.To, cfg.MaxWindow.D())
-	out.CaughtUp = true
-	if cfg.MaxWindows > 0 && len(windows) > cfg.MaxWindows {
-		out.Remaining = len(windows) - cfg.MaxWindows
-		out.CaughtUp = false
-		windows = windows[:cfg.MaxWindows]
-	}
+	windows = capWindows(windows, cfg.MaxWindows, out)
 	rec := &backfillRecorder{store: store, now: now, warn: log.Warn, doc: wire.BackfillDoc{
 		Type: wire.StateTypeBackfill, Detection: req.Detection, RunID: req.RunID, Holder: out.Holder,
 		Window: *req.Window, State: wire.BackfillRunning, Total: len(windows)}}
@@ -271,19 +252,10 @@ func runBackfill(runCtx context.Context, req Request, cfg wire.Config, run Windo
 	}
 	log.Info("backfill started", "window", req.Window.String(), "windows", len(windows), "run_id", req.RunID)
 	err := func() error {
-		for i, w := range windows {
-			if err := context.Cause(runCtx); err != nil {
-				out.Remaining += len(windows) - i
-				out.CaughtUp = false
-				return fmt.Errorf("stopped before window %s: %w", w, err)
-			}
-			wo, err := runWindow(runCtx, run, w, out)
+		for i := range windows {
+			wo, err := runNext(runCtx, run, windows, i, out, log, "backfill window failed")
 			if err != nil {
-				out.Windows = append(out.Windows, wo)
-				out.Remaining += len(windows) - i - 1
-				out.CaughtUp = false
-				log.Warn("backfill window failed", "window", w.String(), "err", err)
-				return fmt.Errorf("window %s: %w", w, err)
+				return err
 			}
 			out.Windows = append(out.Windows, wo)
 			rec.doc.Done = i + 1
@@ -307,6 +279,40 @@ func runBackfill(runCtx context.Context, req Request, cfg wire.Config, run Windo
 	rec.doc.State, rec.doc.LastRun = wire.BackfillDone, &last
 	rec.write(runCtx)
 	return err
+}
+
+// capWindows keeps the first maxWindows of windows (all when maxWindows is
+// 0) and notes in out whether that leaves any for a later call.
+func capWindows(windows []wire.Window, maxWindows int, out *wire.Outcome) []wire.Window {
+	out.CaughtUp = true
+	if maxWindows > 0 && len(windows) > maxWindows {
+		out.Remaining = len(windows) - maxWindows
+		out.CaughtUp = false
+		windows = windows[:maxWindows]
+	}
+	return windows
+}
+
+// runNext runs windows[i] unless runCtx is already done. A stop before the
+// window counts it and the rest as remaining; a failed window is recorded in
+// out, logged with warn, and the rest counted as remaining.
+func runNext(runCtx context.Context, run WindowFunc, windows []wire.Window, i int, out *wire.Outcome,
+	log *slog.Logger, warn string) (wire.WindowOutcome, error) {
+	w := windows[i]
+	if err := context.Cause(runCtx); err != nil {
+		out.Remaining += len(windows) - i
+		out.CaughtUp = false
+		return wire.WindowOutcome{}, fmt.Errorf("stopped before window %s: %w", w, err)
+	}
+	wo, err := runWindow(runCtx, run, w, out)
+	if err != nil {
+		out.Windows = append(out.Windows, wo)
+		out.Remaining += len(windows) - i - 1
+		out.CaughtUp = false
+		log.Warn(warn, "window", w.String(), "err", err)
+		return wo, fmt.Errorf("window %s: %w", w, err)
+	}
+	return wo, nil
 }
 
 // runWindow runs w and adds its counts to out. A failed window comes back
