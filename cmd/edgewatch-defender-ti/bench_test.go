@@ -146,7 +146,7 @@ func runInProcess(raw string) (err error) {
 	if err := json.Unmarshal([]byte(raw), &s); err != nil {
 		return err
 	}
-	gctune.ForSource(s.Source)
+	gctune.ForRun(s.Source, len(s.GroupBy) > 0)
 	var out io.Writer = io.Discard
 	var f *os.File
 	if p := os.Getenv(envInProcessOut); p != "" {

@@ -145,7 +145,7 @@ func (d *Detector) Run(ctx context.Context, req plugin.RunRequest, s plugin.Stre
 	if err != nil {
 		return plugin.Result{}, wire.AsInput(err)
 	}
-	gctune.ForSource(settings.Source)
+	gctune.ForRun(settings.Source, len(settings.GroupBy) > 0)
 	obs := &observer{ctx: ctx, s: s}
 	sum, err := d.run(ctx, settings, req.Secrets, obs)
 	if err != nil {

@@ -39,23 +39,31 @@ func TestApply(t *testing.T) {
 	})
 }
 
-func TestForSource(t *testing.T) {
+func TestForRun(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	t.Setenv("GOGC", "")
 	unset(t, "GOGC")
 	for _, tc := range []struct {
-		source string
-		want   int
-	}{{"", fileGCPercent}, {"file", fileGCPercent}, {"opensearch", clusterGCPercent}, {"elasticsearch", clusterGCPercent}} {
+		name    string
+		source  string
+		grouped bool
+		want    int
+	}{
+		{"default source", "", false, fileGCPercent},
+		{"file", "file", false, fileGCPercent},
+		{"file grouped", "file", true, clusterGCPercent},
+		{"opensearch", "opensearch", false, clusterGCPercent},
+		{"elasticsearch grouped", "elasticsearch", true, clusterGCPercent},
+	} {
 		debug.SetGCPercent(7)
-		ForSource(tc.source)
+		ForRun(tc.source, tc.grouped)
 		if got := debug.SetGCPercent(100); got != tc.want {
-			t.Errorf("source %q: GC percent %d, want %d", tc.source, got, tc.want)
+			t.Errorf("%s: GC percent %d, want %d", tc.name, got, tc.want)
 		}
 	}
 	t.Setenv("GOGC", "150")
 	debug.SetGCPercent(150)
-	ForSource("file")
+	ForRun("file", true)
 	if got := debug.SetGCPercent(100); got != 150 {
 		t.Errorf("GC percent %d, want the operator's 150", got)
 	}
