@@ -714,8 +714,9 @@ port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 jvm_tmpdir() {
   case "$1" in
     *[[:space:]]*)
-      local link; link="${TMPDIR:-/tmp}/edgewatch-cluster-$(printf %s "$1" | cksum | cut -d' ' -f1)"
-      case "$link" in *[[:space:]]*) link="/tmp/edgewatch-cluster-$(printf %s "$1" | cksum | cut -d' ' -f1)";; esac
+      local base="${TMPDIR:-/tmp}" link
+      case "$base" in *[[:space:]]*) base=/tmp;; esac
+      link="$base/edgewatch-cluster-$(printf %s "$1" | cksum | cut -d' ' -f1)"
       ln -sfn "$1" "$link" || die "cannot link $link to $1"
       echo "$link";;
     *) echo "$1";;
