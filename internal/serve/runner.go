@@ -44,12 +44,6 @@ type Runner interface {
 	Run(ctx context.Context, req RunRequest) (RunResult, error)
 }
 
-// RunnerFunc adapts a function to Runner.
-type RunnerFunc func(ctx context.Context, req RunRequest) (RunResult, error)
-
-// Run calls f.
-func (f RunnerFunc) Run(ctx context.Context, req RunRequest) (RunResult, error) { return f(ctx, req) }
-
 // PluginProcess is a running plugin as serve needs it. The host wraps
 // plugin.Client; tests use fakes.
 type PluginProcess interface {

@@ -145,18 +145,12 @@ func (l *Lease) heldBy(ctx context.Context, want wire.LeaseDoc) (Version, error)
 	return Version{}, he
 }
 
-// Holder is the lease's holder id.
-func (l *Lease) Holder() string { return l.holder }
-
 // Expires is the current expiry.
 func (l *Lease) Expires() time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.expires
 }
-
-// TTL is the lease's time to live.
-func (l *Lease) TTL() time.Duration { return l.ttl }
 
 // Renew extends the lease to now+TTL. It returns ErrLeaseLost when the
 // document changed under us (another holder took it over); other errors
