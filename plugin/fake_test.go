@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/internal/sessiontls"
 )
 
 // fakeDetector is a scriptable Detector for the adapter and launcher tests.
@@ -128,6 +130,11 @@ func helperPlugin(mode string) {
 		hs := handshake
 		hs.ProtocolVersion = 2
 		serve(f, hs)
+	case "automtls":
+		// A plugin built before session TLS: it knows only go-plugin's
+		// AutoMTLS.
+		os.Unsetenv(sessiontls.EnvFD)
+		serve(f, handshake)
 	case "block":
 		f.block, f.marker = true, os.Getenv(envMarker)
 		serve(f, handshake)

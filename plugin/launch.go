@@ -74,10 +74,11 @@ var (
 )
 
 // Launch starts the plugin executable at path, verifies its checksum when
-// opts.SHA256 is set, performs the go-plugin handshake (gRPC only, automatic
-// mutual TLS), and calls Describe. The process is killed when ctx is done or
-// Close is called. Errors are one line and wrap ErrPluginNotFound,
-// ErrChecksumMismatch, ErrIncompatible or ErrPluginExited where they apply.
+// opts.SHA256 is set, performs the go-plugin handshake (gRPC only, mutual
+// TLS with keys fresh for this launch: see startSession), and calls
+// Describe. The process is killed when ctx is done or Close is called.
+// Errors are one line and wrap ErrPluginNotFound, ErrChecksumMismatch,
+// ErrIncompatible or ErrPluginExited where they apply.
 func Launch(ctx context.Context, path string, opts Options) (*Client, error) {
 	start := time.Now()
 	name := filepath.Base(path)
@@ -97,6 +98,12 @@ func Launch(ctx context.Context, path string, opts Options) (*Client, error) {
 	cmd.Env = append(pluginEnv(os.Environ()), opts.Env...)
 	cmd.Env = append(cmd.Env, EnvLogLevel+"="+logbridge.LevelName(minLevel(ctx, logger)))
 
+	tlsConfig, closeTLS, err := startSession(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", name, err)
+	}
+	defer closeTLS()
+
 	var secure *goplugin.SecureConfig
 	if len(opts.SHA256) > 0 {
 		secure = &goplugin.SecureConfig{Checksum: opts.SHA256, Hash: sha256.New()}
@@ -108,7 +115,8 @@ func Launch(ctx context.Context, path string, opts Options) (*Client, error) {
 		Cmd:              cmd,
 		SkipHostEnv:      true, // cmd.Env is the filtered host environment
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		AutoMTLS:         true,
+		TLSConfig:        tlsConfig,
+		AutoMTLS:         tlsConfig == nil,
 		SecureConfig:     secure,
 		StartTimeout:     timeout,
 		Logger:           logbridge.NewHCLog(logger),

@@ -16,6 +16,11 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/edgewatch/edgewatch/plugin/internal/sessiontls"
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 )
 
 // self is the test binary, which serves as a plugin in helper modes.
@@ -222,6 +227,9 @@ func TestLaunchKeepsSecretsOutOfEnv(t *testing.T) {
 			t.Errorf("plugin environment contains secret %q", secret)
 		}
 	}
+	if strings.Contains(env, "PRIVATE KEY") {
+		t.Error("plugin environment contains a private key (the session key belongs in the pipe)")
+	}
 	if !strings.Contains(env, "EDGEWATCH_HARMLESS=visible") {
 		t.Error("ordinary variables should pass through")
 	}
@@ -340,4 +348,60 @@ func zombie(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// TestLaunchSessionTLS: the host and its plugin talk over mutual TLS with
+// Ed25519 session keys; a plugin built before sessions (AutoMTLS only) and
+// a host that uses AutoMTLS (an older edgewatch) still connect.
+func TestLaunchSessionTLS(t *testing.T) {
+	t.Run("session", func(t *testing.T) {
+		c, err := launchHelper(t, "env", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The plugin was told where its session keys are (a plugin that
+		// cannot read them exits before the handshake) ...
+		if !strings.Contains(c.Info().Description, sessiontls.EnvFD+"=3") {
+			t.Errorf("plugin environment lacks %s=3", sessiontls.EnvFD)
+		}
+		// ... and the calls work over the session.
+		if _, err := c.Run(context.Background(), RunRequest{}, nopStream{}); err != nil {
+			t.Fatalf("run over session TLS: %v", err)
+		}
+	})
+	t.Run("plugin with AutoMTLS only", func(t *testing.T) {
+		c, err := launchHelper(t, "automtls", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Run(context.Background(), RunRequest{}, nopStream{}); err != nil {
+			t.Fatalf("run over AutoMTLS: %v", err)
+		}
+	})
+	t.Run("host with AutoMTLS", func(t *testing.T) {
+		cmd := exec.Command(self(t))
+		cmd.Env = append(os.Environ(), envHelper+"=ok")
+		gp := goplugin.NewClient(&goplugin.ClientConfig{
+			HandshakeConfig:  handshake,
+			VersionedPlugins: versionedPlugins(nil),
+			Cmd:              cmd,
+			AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+			AutoMTLS:         true,
+			Logger:           hclog.NewNullLogger(),
+			GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.ForceCodecV2(newCodec()))},
+		})
+		defer gp.Kill()
+		proto, err := gp.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := proto.Dispense(detectorPluginName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := raw.(*grpcClient).Describe(context.Background())
+		if err != nil || info.Name != "edgewatch-fake" {
+			t.Fatalf("describe over AutoMTLS: %+v, %v", info, err)
+		}
+	})
 }

@@ -11,11 +11,8 @@ import (
 	"sync"
 	"time"
 
-	// Builds the P-521 table go-plugin's AutoMTLS needs while the plugin
-	// process initialises (see the package doc).
-	_ "github.com/edgewatch/edgewatch/internal/mtlswarm"
-
 	"github.com/edgewatch/edgewatch/plugin/internal/logbridge"
+	"github.com/edgewatch/edgewatch/plugin/internal/sessiontls"
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 )
@@ -62,7 +59,9 @@ func serve(d Detector, hs goplugin.HandshakeConfig) {
 				grpc.ChainUnaryInterceptor(inflight.unary), grpc.ChainStreamInterceptor(inflight.stream))
 			return grpc.NewServer(opts...)
 		},
-		Logger: logbridge.NewHCLog(logger),
+		// The host's session keys; nil from a host that uses AutoMTLS.
+		TLSProvider: sessiontls.FromEnv,
+		Logger:      logbridge.NewHCLog(logger),
 	})
 	// go-plugin returns once the host asked the plugin to stop; the stop
 	// cancelled every call's context. Give the handlers a moment to finish

@@ -7,8 +7,6 @@ import (
 	"os"
 
 	"github.com/edgewatch/edgewatch/internal/cli"
-	// Warm the AutoMTLS certificate generation while the host starts up.
-	_ "github.com/edgewatch/edgewatch/internal/mtlswarm/eager"
 )
 
 func main() { os.Exit(cli.Run(os.Args[1:])) }

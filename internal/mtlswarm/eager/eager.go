@@ -1,5 +1,0 @@
-package eager
-
-import "github.com/edgewatch/edgewatch/internal/mtlswarm"
-
-func init() { mtlswarm.Start() }
