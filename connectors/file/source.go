@@ -200,7 +200,7 @@ func (s *Source) readInput(ctx context.Context, in *input, prog *progress, dec r
 	case formatEmpty:
 		return nil
 	case formatNDJSON:
-		c := newChunker(in.r, maxRow)
+		c := newChunker(in.chunkReader(), maxRow)
 		for {
 			ch, err := c.next()
 			if err == io.EOF {
@@ -263,7 +263,7 @@ func (s *Source) eventsNDJSON(ctx context.Context, in *input, f *eventFilter, pr
 	}
 	workers := s.workers()
 	maxRow := s.maxRow()
-	c := newChunker(in.r, maxRow)
+	c := newChunker(in.chunkReader(), maxRow)
 
 	decode := func(d *eventDecoder, ch *chunk) {
 		ch.rows(maxRow, func(l []byte, line int) { d.row(l, rowCtx{line: line}) },
