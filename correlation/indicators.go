@@ -57,6 +57,55 @@ type IndicatorSet struct {
 	v4      []table4 // longest prefix first
 	v6      []table6 // longest prefix first
 	nPrefix int
+	// filter4 has a bit for each IPv4 /24 that an indicator covers, once
+	// the set holds filterMin IPv4 indicators (nil before): a lookup of an
+	// address outside them, most of a run's lookups, reads one bit instead
+	// of a map and every range table.
+	filter4 []uint64
+}
+
+// filterMin is how many IPv4 indicators make filter4 worth its 2 MiB.
+const filterMin = 4096
+
+// mark4 records an IPv4 indicator (a /bits prefix with key k) in filter4,
+// building the filter when the set reaches filterMin.
+func (s *IndicatorSet) mark4(k uint32, bits int) {
+	if s.filter4 == nil {
+		n := len(s.addrs4)
+		for _, t := range s.v4 {
+			n += len(t.m)
+		}
+		if n < filterMin {
+			return
+		}
+		s.filter4 = make([]uint64, 1<<24/64)
+		for a := range s.addrs4 {
+			s.setFilter4(a, 32)
+		}
+		for _, t := range s.v4 {
+			for p := range t.m {
+				s.setFilter4(p, t.bits)
+			}
+		}
+		return
+	}
+	s.setFilter4(k, bits)
+}
+
+// setFilter4 sets the bits of the /24s that a /bits prefix covers.
+func (s *IndicatorSet) setFilter4(k uint32, bits int) {
+	first, n := k>>8, uint32(1)
+	if bits < 24 {
+		n = 1 << (24 - bits)
+	}
+	for i := first; i < first+n; i++ {
+		s.filter4[i/64] |= 1 << (i % 64)
+	}
+}
+
+// maybe4 reports whether an IPv4 key may be covered (false: surely not).
+func (s *IndicatorSet) maybe4(k uint32) bool {
+	return s.filter4 == nil || s.filter4[k>>14]&(1<<(k>>8%64)) != 0
 }
 
 type table4 struct {
@@ -193,7 +242,10 @@ func (s *IndicatorSet) addVal(p netip.Prefix, v indVal, keepNonGlobal bool) (boo
 	var added bool
 	var reason string
 	if p.Addr().Is4() {
-		added, reason = put(s.table4(p.Bits()).m, v4key(p.Addr()), v)
+		k := v4key(p.Addr())
+		if added, reason = put(s.table4(p.Bits()).m, k, v); added {
+			s.mark4(k, p.Bits())
+		}
 	} else {
 		added, reason = put(s.table6(p.Bits()).m, p, v)
 	}
@@ -213,7 +265,12 @@ func (s *IndicatorSet) addAddr4(a netip.Addr, v indVal, keepNonGlobal bool) (boo
 	if s.addrs4 == nil {
 		s.addrs4 = make(map[uint32]indVal)
 	}
-	return put(s.addrs4, v4key(a), v)
+	k := v4key(a)
+	added, reason := put(s.addrs4, k, v)
+	if added {
+		s.mark4(k, 32)
+	}
+	return added, reason
 }
 
 func put[K comparable](m map[K]indVal, k K, v indVal) (bool, string) {
@@ -305,6 +362,9 @@ func (s *IndicatorSet) Lookup(a netip.Addr) (Indicator, bool) {
 	a = NormalizeAddr(a)
 	if a.Is4() {
 		k := v4key(a)
+		if !s.maybe4(k) {
+			return Indicator{}, false
+		}
 		if v, ok := s.addrs4[k]; ok {
 			return s.indicator(netip.PrefixFrom(a, 32), v), true
 		}

@@ -378,3 +378,66 @@ func level1Set(tb testing.TB) *IndicatorSet {
 	}
 	return set
 }
+
+// TestLookupFilter: the /24 filter a large set builds never hides an
+// indicator. Sets below and above filterMin, ranges of every IPv4 length
+// added before and after the filter exists, are checked against a
+// brute-force scan on their own addresses, their ranges' edges, their
+// neighbours and random addresses.
+func TestLookupFilter(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		addrs int
+	}{
+		{"small set, no filter", filterMin / 2},
+		{"large set, filter", 3 * filterMin},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, uint64(tc.addrs)))
+			set := NewIndicatorSet("t")
+			var all []netip.Prefix
+			add := func(p netip.Prefix) {
+				if ok, _ := set.Add(Indicator{Prefix: p, Level: 1}, true); ok {
+					all = append(all, p.Masked())
+				}
+			}
+			ranges := func() {
+				// From /8: shorter ranges would fill most of the filter
+				// and hide a wrong bit.
+				for bits := 8; bits <= 31; bits++ {
+					add(netip.PrefixFrom(v4addr(r.Uint32()), bits))
+				}
+			}
+			ranges() // before the filter is built
+			for range tc.addrs {
+				add(netip.PrefixFrom(v4addr(r.Uint32()), 32))
+			}
+			ranges() // after
+			if big := tc.addrs >= filterMin; (set.filter4 != nil) != big {
+				t.Fatalf("filter built: %v, want %v", set.filter4 != nil, big)
+			}
+			covered := func(a netip.Addr) bool {
+				for _, p := range all {
+					if p.Contains(a) {
+						return true
+					}
+				}
+				return false
+			}
+			var queries []netip.Addr
+			for _, p := range all {
+				k := v4key(p.Addr())
+				last := k | ^v4mask(p.Bits())
+				queries = append(queries, v4addr(k), v4addr(last), v4addr(k-1), v4addr(last+1))
+			}
+			for range 2000 {
+				queries = append(queries, v4addr(r.Uint32()))
+			}
+			for _, a := range queries {
+				if _, got := set.Lookup(a); got != covered(a) {
+					t.Fatalf("Lookup(%s) = %v, want %v", a, got, covered(a))
+				}
+			}
+		})
+	}
+}
