@@ -336,13 +336,7 @@ func groupCounts(t *testing.T, ndjson []byte) map[string]int64 {
 func indexGroupCounts(t *testing.T, tg clustertest.Target, target string) map[string]int64 {
 	t.Helper()
 	get(t, tg, http.MethodPost, "/"+target+"/_refresh", nil, nil, nil)
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				Source json.RawMessage `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
+	var r cluster.SearchHits[json.RawMessage]
 	if st := get(t, tg, http.MethodPost, "/"+target+"/_search", nil, map[string]any{"size": 1000}, &r); st != 200 {
 		t.Fatalf("search %s: HTTP %d", target, st)
 	}

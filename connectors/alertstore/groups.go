@@ -495,14 +495,7 @@ func (g *GroupStore) firstEvents(ctx context.Context, ids []string) (map[string]
 	body := map[string]any{"size": len(ids) * 2, "track_total_hits": false, "query": map[string]any{"ids": map[string]any{"values": ids}}}
 	req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(g.evidence.Name(), "_search"),
 		Query: url.Values{"filter_path": {"hits.hits._id,hits.hits._source"}}, Body: cluster.JSON(body)}
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				ID     string          `json:"_id"`
-				Source json.RawMessage `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
+	var r cluster.SearchHits[json.RawMessage]
 	if _, err := cluster.Retry(ctx, cluster.RetryPolicy{}, func() (struct{}, error) {
 		return struct{}{}, g.c.Call(ctx, "read the first events in "+g.evidence.Name(), req, &r)
 	}, nil); err != nil {

@@ -85,14 +85,7 @@ func TestAlertWriterRerunWritesNothingNew(t *testing.T) {
 			t.Fatalf("index holds %d alerts, want 100", n)
 		}
 		// The stored document is the alert, findable by its typed fields.
-		var r struct {
-			Hits struct {
-				Hits []struct {
-					ID     string          `json:"_id"`
-					Source json.RawMessage `json:"_source"`
-				} `json:"hits"`
-			} `json:"hits"`
-		}
+		var r cluster.SearchHits[json.RawMessage]
 		clustertest.Call(t, tg.Client, "POST", "/"+index+"/_search", map[string]any{
 			"query": map[string]any{"bool": map[string]any{"filter": []any{
 				map[string]any{"term": map[string]any{"source.ip": "203.0.113.8"}},

@@ -164,6 +164,21 @@ func (c *Client) Call(ctx context.Context, op string, req Request, out any) erro
 	return nil
 }
 
+// SearchHits is the hits of a search answer, for Call to decode into:
+// each hit's _source decodes into S (json.RawMessage keeps it raw).
+type SearchHits[S any] struct {
+	Hits struct {
+		Hits []Hit[S] `json:"hits"`
+	} `json:"hits"`
+}
+
+// Hit is one search hit.
+type Hit[S any] struct {
+	Index  string `json:"_index"`
+	ID     string `json:"_id"`
+	Source S      `json:"_source"`
+}
+
 // Refresh makes recent writes to index visible to search.
 func (c *Client) Refresh(ctx context.Context, index string) error {
 	return c.Call(ctx, "refresh "+index, Request{Method: http.MethodPost, Path: DocPath(index, "_refresh")}, nil)

@@ -197,6 +197,16 @@ func Call(t testing.TB, c *cluster.Client, method, path string, body, out any) {
 	}
 }
 
+// Search refreshes target and returns the hits of a search for body
+// (marshalled as JSON), each _source decoded into S.
+func Search[S any](t testing.TB, c *cluster.Client, target string, body any) []cluster.Hit[S] {
+	t.Helper()
+	Call(t, c, http.MethodPost, "/"+target+"/_refresh", nil, nil)
+	var r cluster.SearchHits[S]
+	Call(t, c, http.MethodPost, "/"+target+"/_search", body, &r)
+	return r.Hits.Hits
+}
+
 // Count refreshes index and returns how many documents it holds.
 func Count(t testing.TB, c *cluster.Client, index string) int64 {
 	t.Helper()

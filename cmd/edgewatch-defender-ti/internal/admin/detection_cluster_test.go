@@ -137,18 +137,11 @@ func (w *clusterWorld) Alerts(t *testing.T) map[string]bool {
 		}
 		t.Fatal(err)
 	}
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				ID     string `json:"_id"`
-				Source struct {
-					Edgewatch struct {
-						RetroHunt bool `json:"retro_hunt"`
-					} `json:"edgewatch"`
-				} `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
+	var r cluster.SearchHits[struct {
+		Edgewatch struct {
+			RetroHunt bool `json:"retro_hunt"`
+		} `json:"edgewatch"`
+	}]
 	clustertest.Call(t, w.c, http.MethodPost, "/"+w.alerts+"/_search", map[string]any{"size": 10000, "_source": []string{"edgewatch.retro_hunt"}}, &r)
 	out := map[string]bool{}
 	for _, h := range r.Hits.Hits {

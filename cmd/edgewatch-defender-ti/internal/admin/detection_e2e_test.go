@@ -205,13 +205,7 @@ detections:
 func deleteStateDocs(t *testing.T, c *cluster.Client, detection string) {
 	ctx := context.Background()
 	_ = c.Refresh(ctx, wire.StateIndex)
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				ID string `json:"_id"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
+	var r cluster.SearchHits[json.RawMessage]
 	q := map[string]any{"size": 10000, "_source": false, "query": map[string]any{"match_phrase": map[string]any{"detection": detection}}}
 	if err := c.Call(ctx, "search state", cluster.Request{Method: http.MethodPost, Path: "/" + wire.StateIndex + "/_search", Body: cluster.JSON(q)}, &r); err != nil {
 		t.Logf("cleanup: %v", err)
