@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -176,12 +177,7 @@ func aliasIndices(ctx context.Context, c *cluster.Client, name string) []string 
 	if json.Unmarshal(resp.Body, &got) != nil {
 		return nil
 	}
-	out := make([]string, 0, len(got))
-	for ix := range got {
-		out = append(out, ix)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(got))
 }
 
 // Call sends one request (body marshalled as JSON when not nil), decodes

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -357,12 +358,7 @@ func count(ctx context.Context, c *cluster.Client, index string) (int64, error) 
 // alias does not exist.
 func aliasIndices(ctx context.Context, c *cluster.Client, alias string) ([]string, error) {
 	m, err := aliases(ctx, c, "resolve alias "+alias, alias)
-	out := make([]string, 0, len(m))
-	for idx := range m {
-		out = append(out, idx)
-	}
-	sort.Strings(out)
-	return out, err
+	return slices.Sorted(maps.Keys(m)), err
 }
 
 // aliases is GET edgewatch-indicators-*/_alias/name: the indicator indices
@@ -700,10 +696,5 @@ func Feeds(ctx context.Context, c *cluster.Client) ([]string, error) {
 			}
 		}
 	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out, nil
+	return slices.Sorted(maps.Keys(seen)), nil
 }
