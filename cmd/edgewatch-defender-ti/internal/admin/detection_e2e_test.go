@@ -16,6 +16,7 @@ import (
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental"
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
 	"github.com/edgewatch/edgewatch/internal/serve"
 	"github.com/edgewatch/edgewatch/internal/testenv"
@@ -70,7 +71,7 @@ func countDocs(t *testing.T, c *cluster.Client, index string) int {
 // next run (in a restarted process) loses nothing and duplicates nothing.
 func TestPluginKilledMidWrite(t *testing.T) {
 	testenv.SkipShort(t, testenv.OpenSearch)
-	c := connectEnv(t, "EDGEWATCH_OPENSEARCH")
+	c := clustertest.Connect(t, cluster.OpenSearch).Client
 	pluginPath := buildOpsPlugin(t)
 	w := newClusterWorld(c)(t).(*clusterWorld)
 	ctx := context.Background()
