@@ -13,7 +13,6 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/correlation"
-	"github.com/edgewatch/edgewatch/dashboards"
 )
 
 // Integration tests of the write side (bulk create, the alert writer)
@@ -26,20 +25,8 @@ import (
 func alertIndex(t *testing.T, tg clustertest.Target) string {
 	t.Helper()
 	index := clustertest.Name(t, tg, "edgewatch-alerts-it")
-	tmpl, ok := dashboards.IndexTemplate(dashboards.AlertsTemplate)
-	if !ok {
-		t.Fatalf("bundled template %s missing", dashboards.AlertsTemplate)
-	}
-	var body struct {
-		Template struct {
-			Settings json.RawMessage `json:"settings"`
-			Mappings json.RawMessage `json:"mappings"`
-		} `json:"template"`
-	}
-	if err := json.Unmarshal(tmpl.Body, &body); err != nil {
-		t.Fatal(err)
-	}
-	clustertest.Call(t, tg.Client, http.MethodPut, "/"+index, map[string]any{"settings": body.Template.Settings, "mappings": body.Template.Mappings}, nil)
+	settings, mappings := clustertest.AlertTemplate(t)
+	clustertest.Call(t, tg.Client, http.MethodPut, "/"+index, map[string]any{"settings": settings, "mappings": mappings}, nil)
 	return index
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
@@ -201,6 +202,27 @@ func Search[S any](t testing.TB, c *cluster.Client, target string, body any) []c
 	var r cluster.SearchHits[S]
 	Call(t, c, http.MethodPost, "/"+target+"/_search", body, &r)
 	return r.Hits.Hits
+}
+
+// AlertTemplate is the settings and mappings objects of the bundled alert
+// index template, for a test that creates an alert index (or a template of
+// its own) as install would.
+func AlertTemplate(t testing.TB) (settings, mappings json.RawMessage) {
+	t.Helper()
+	tmpl, ok := dashboards.IndexTemplate(dashboards.AlertsTemplate)
+	if !ok {
+		t.Fatalf("bundled template %s missing", dashboards.AlertsTemplate)
+	}
+	var body struct {
+		Template struct {
+			Settings json.RawMessage `json:"settings"`
+			Mappings json.RawMessage `json:"mappings"`
+		} `json:"template"`
+	}
+	if err := json.Unmarshal(tmpl.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	return body.Template.Settings, body.Template.Mappings
 }
 
 // Count refreshes index and returns how many documents it holds.
