@@ -203,26 +203,11 @@ func Bulk(ctx context.Context, doer cluster.Doer, docs []Doc, refresh bool) erro
 	if resp.Status != http.StatusOK {
 		return fmt.Errorf("bulk: HTTP %d: %.300s", resp.Status, resp.Body)
 	}
-	var r struct {
-		Errors bool `json:"errors"`
-		Items  []map[string]struct {
-			Status int             `json:"status"`
-			Error  json.RawMessage `json:"error"`
-		} `json:"items"`
-	}
+	var r cluster.BulkAnswer
 	if err := json.Unmarshal(resp.Body, &r); err != nil {
 		return fmt.Errorf("bulk: %w", err)
 	}
-	if r.Errors {
-		for i, it := range r.Items {
-			for _, res := range it {
-				if res.Status >= 300 {
-					return fmt.Errorf("bulk item %d: HTTP %d: %s", i, res.Status, res.Error)
-				}
-			}
-		}
-	}
-	return nil
+	return r.Failed()
 }
 
 // tableOf tells a shaped document's table apart by its columns (events
