@@ -474,11 +474,9 @@ func scanIndicatorDocs(ctx context.Context, c *cluster.Client, index string, fie
 			body["search_after"] = after
 		}
 		req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(index, "_search"), Body: cluster.JSON(body),
-			Query: url.Values{"filter_path": {"hits.hits.fields,hits.hits.sort,_shards.failed"}}}
+			Query: url.Values{"filter_path": {"hits.hits.fields,hits.hits.sort"}}}
+		// Call refuses an answer with failed shards (cluster.ErrPartialResults).
 		var r struct {
-			Shards struct {
-				Failed int `json:"failed"`
-			} `json:"_shards"`
 			Hits struct {
 				Hits []struct {
 					Fields struct {
@@ -493,10 +491,6 @@ func scanIndicatorDocs(ctx context.Context, c *cluster.Client, index string, fie
 		}
 		if err := c.Call(ctx, "read indicators from "+index, req, &r); err != nil {
 			return err
-		}
-		if r.Shards.Failed > 0 {
-			return &cluster.Error{Op: "read indicators from " + index, Status: 200, Downstream: true, Retryable: true,
-				Reason: fmt.Sprintf("%d shard(s) failed", r.Shards.Failed)}
 		}
 		for i := range r.Hits.Hits {
 			h := &r.Hits.Hits[i]
