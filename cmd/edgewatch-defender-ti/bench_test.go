@@ -196,8 +196,7 @@ func BenchmarkFileRun(b *testing.B) {
 			obs.w.Flush()
 			alerts = obs.n
 		}
-		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-		b.ReportMetric(float64(alerts), "alerts")
+		reportRun(b, data.Events, alerts)
 	})
 	// The same in-process run in a fresh process (a cold heap, as the
 	// plugin process has): the fair baseline for "plugin".
@@ -228,8 +227,7 @@ func BenchmarkFileRun(b *testing.B) {
 			c.Close()
 			alerts, progress = st.n, st.progress
 		}
-		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-		b.ReportMetric(float64(alerts), "alerts")
+		reportRun(b, data.Events, alerts)
 		b.ReportMetric(float64(progress), "progress-msgs")
 	})
 	// The plugin process as `edgewatch serve` keeps it: launched once, one
@@ -250,8 +248,7 @@ func BenchmarkFileRun(b *testing.B) {
 			st.w.Flush()
 			alerts = st.n
 		}
-		b.ReportMetric(float64(data.Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-		b.ReportMetric(float64(alerts), "alerts")
+		reportRun(b, data.Events, alerts)
 	})
 	// The host waits for its plugin, so the plugin's CPU time is included
 	// in the host's children and hence in cpu-ms.
@@ -261,6 +258,18 @@ func BenchmarkFileRun(b *testing.B) {
 				data.NetworkEventsPath, "--feed", data.FeedPath, "--out", os.DevNull, "--log-level", "error")
 		})
 	})
+}
+
+// reportRun reports events/s (events per iteration) and the alerts of
+// the last iteration.
+func reportRun(b *testing.B, events, alerts int) {
+	reportEventRate(b, events)
+	b.ReportMetric(float64(alerts), "alerts")
+}
+
+// reportEventRate reports events/s, for events read per iteration.
+func reportEventRate(b *testing.B, events int) {
+	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
 // benchProcess runs a fresh process from newCmd per iteration, each over
@@ -278,7 +287,7 @@ func benchProcess(b *testing.B, events int, newCmd func() *exec.Cmd) {
 		cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		rss = max(rss, maxRSS(cmd.ProcessState))
 	}
-	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	reportEventRate(b, events)
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms")
 	b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MB")
 }

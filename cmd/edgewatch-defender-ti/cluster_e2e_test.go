@@ -235,18 +235,11 @@ func eventIDs(t *testing.T, ndjson []byte) []string {
 func indexEventIDs(t *testing.T, tg clustertest.Target, index string) []string {
 	t.Helper()
 	get(t, tg, http.MethodPost, "/"+index+"/_refresh", nil, nil, nil)
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				ID     string `json:"_id"`
-				Source struct {
-					Event struct {
-						ID string `json:"id"`
-					} `json:"event"`
-				} `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
+	var r cluster.SearchHits[struct {
+		Event struct {
+			ID string `json:"id"`
+		} `json:"event"`
+	}]
 	if st := get(t, tg, http.MethodPost, "/"+index+"/_search", nil, map[string]any{"size": 1000, "_source": []string{"event.id"}}, &r); st != 200 {
 		t.Fatalf("search %s: HTTP %d", index, st)
 	}

@@ -336,13 +336,7 @@ func groupCounts(t *testing.T, ndjson []byte) map[string]int64 {
 func indexGroupCounts(t *testing.T, tg clustertest.Target, target string) map[string]int64 {
 	t.Helper()
 	get(t, tg, http.MethodPost, "/"+target+"/_refresh", nil, nil, nil)
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				Source json.RawMessage `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
+	var r cluster.SearchHits[json.RawMessage]
 	if st := get(t, tg, http.MethodPost, "/"+target+"/_search", nil, map[string]any{"size": 1000}, &r); st != 200 {
 		t.Fatalf("search %s: HTTP %d", target, st)
 	}
@@ -363,16 +357,8 @@ func (w *secureWorld) migration(t *testing.T) {
 	t.Cleanup(func() {
 		clustertest.DeleteIndices(t, w.admin, single, single+"-*", wire.FindingsAlias(single))
 	})
-	tmpl, _ := dashboards.IndexTemplate(dashboards.AlertsTemplate)
-	var body struct {
-		Template struct {
-			Mappings json.RawMessage `json:"mappings"`
-		} `json:"template"`
-	}
-	if err := json.Unmarshal(tmpl.Body, &body); err != nil {
-		t.Fatal(err)
-	}
-	clustertest.Call(t, w.admin.Client, http.MethodPut, "/"+single, map[string]any{"mappings": body.Template.Mappings,
+	_, mappings := clustertest.AlertTemplate(t)
+	clustertest.Call(t, w.admin.Client, http.MethodPut, "/"+single, map[string]any{"mappings": mappings,
 		"settings": map[string]any{"number_of_replicas": 0}}, nil)
 	g, err := os.ReadFile(filepath.Join(sampleDir, "alerts.golden.ndjson"))
 	if err != nil {

@@ -358,9 +358,7 @@ func (g *GroupStore) reread(ctx context.Context, ids []string, versions map[stri
 	var r struct {
 		Docs []hit `json:"docs"`
 	}
-	if _, err := cluster.Retry(ctx, cluster.RetryPolicy{}, func() (struct{}, error) {
-		return struct{}{}, g.c.Call(ctx, "re-read grouped alerts", req, &r)
-	}, nil); err != nil {
+	if err := callRetried(ctx, g.c, "re-read grouped alerts", req, &r); err != nil {
 		return fmt.Errorf("re-read grouped alerts: %w", err)
 	}
 	for _, h := range r.Docs {
@@ -428,9 +426,7 @@ func (g *GroupStore) aggregate(ctx context.Context, ids []string, edges bool) (m
 	}
 	// The sort values stay raw: in nanoseconds they exceed a float64's
 	// precision.
-	if _, err := cluster.Retry(ctx, cluster.RetryPolicy{}, func() (struct{}, error) {
-		return struct{}{}, g.c.Call(ctx, "aggregate the evidence in "+g.evidence.Name(), req, &r)
-	}, nil); err != nil {
+	if err := callRetried(ctx, g.c, "aggregate the evidence in "+g.evidence.Name(), req, &r); err != nil {
 		return nil, err
 	}
 	out := make(map[string]groupAgg, len(r.Aggregations.G.Buckets))
@@ -495,17 +491,8 @@ func (g *GroupStore) firstEvents(ctx context.Context, ids []string) (map[string]
 	body := map[string]any{"size": len(ids) * 2, "track_total_hits": false, "query": map[string]any{"ids": map[string]any{"values": ids}}}
 	req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(g.evidence.Name(), "_search"),
 		Query: url.Values{"filter_path": {"hits.hits._id,hits.hits._source"}}, Body: cluster.JSON(body)}
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				ID     string          `json:"_id"`
-				Source json.RawMessage `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
-	if _, err := cluster.Retry(ctx, cluster.RetryPolicy{}, func() (struct{}, error) {
-		return struct{}{}, g.c.Call(ctx, "read the first events in "+g.evidence.Name(), req, &r)
-	}, nil); err != nil {
+	var r cluster.SearchHits[json.RawMessage]
+	if err := callRetried(ctx, g.c, "read the first events in "+g.evidence.Name(), req, &r); err != nil {
 		return nil, err
 	}
 	for _, h := range r.Hits.Hits {

@@ -84,24 +84,9 @@ func events(first, n int, span time.Duration) []*correlation.Alert {
 }
 
 // search returns every document of target (up to 10000), refreshed.
-func search(t *testing.T, tg clustertest.Target, target string) []struct {
-	Index  string          `json:"_index"`
-	ID     string          `json:"_id"`
-	Source json.RawMessage `json:"_source"`
-} {
+func search(t *testing.T, tg clustertest.Target, target string) []cluster.Hit[json.RawMessage] {
 	t.Helper()
-	clustertest.Call(t, tg.Client, http.MethodPost, "/"+target+"/_refresh", nil, nil)
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				Index  string          `json:"_index"`
-				ID     string          `json:"_id"`
-				Source json.RawMessage `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
-	clustertest.Call(t, tg.Client, http.MethodPost, "/"+target+"/_search", map[string]any{"size": 10000, "query": map[string]any{"match_all": map[string]any{}}}, &r)
-	return r.Hits.Hits
+	return clustertest.Search[json.RawMessage](t, tg.Client, target, map[string]any{"size": 10000, "query": map[string]any{"match_all": map[string]any{}}})
 }
 
 // idsIn lists the ids target holds, sorted, failing on an id held twice.

@@ -228,8 +228,15 @@ func lookupIDs(ctx context.Context, c *cluster.Client, target string, ids []stri
 			Hits []hit `json:"hits"`
 		} `json:"hits"`
 	}
-	_, err := cluster.Retry(ctx, cluster.RetryPolicy{}, func() (struct{}, error) {
-		return struct{}{}, c.Call(ctx, "look up ids in "+target, req, &r)
-	}, nil)
+	err := callRetried(ctx, c, "look up ids in "+target, req, &r)
 	return r.Hits.Hits, err
+}
+
+// callRetried is c.Call for a read, tried again on retryable errors with
+// the default policy.
+func callRetried(ctx context.Context, c *cluster.Client, op string, req cluster.Request, out any) error {
+	_, err := cluster.Retry(ctx, cluster.RetryPolicy{}, func() (struct{}, error) {
+		return struct{}{}, c.Call(ctx, op, req, out)
+	}, nil)
+	return err
 }

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -88,11 +89,7 @@ func CheckAlertIndex(ctx context.Context, c *Client, index string) (AlertIndexMa
 	err := c.Call(ctx, "read mapping of alert index "+index, Request{Method: http.MethodGet, Path: DocPath(index, "_mapping")}, &got)
 	switch {
 	case err == nil:
-		names := make([]string, 0, len(got))
-		for name := range got {
-			names = append(names, name)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(got))
 		for _, name := range names {
 			prefix := ""
 			if len(names) > 1 || name != index {

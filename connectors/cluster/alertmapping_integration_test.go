@@ -41,18 +41,11 @@ func TestAlertMappingWarning(t *testing.T) {
 			{name: "other name covered by a template of its own", prefix: "ew-ownmap", setup: func(t *testing.T, index string) {
 				// What install --alert-index does: the alert template's
 				// mappings under a template matching just this index.
-				var body struct {
-					Template struct {
-						Mappings json.RawMessage `json:"mappings"`
-					} `json:"template"`
-				}
-				if err := json.Unmarshal(tmpl.Body, &body); err != nil {
-					t.Fatal(err)
-				}
+				_, mappings := clustertest.AlertTemplate(t)
 				own := index + "-tmpl"
 				clustertest.Call(t, tg.Client, http.MethodPut, "/_index_template/"+own, map[string]any{
 					"index_patterns": []string{index}, "priority": 1000,
-					"template": map[string]any{"mappings": body.Template.Mappings},
+					"template": map[string]any{"mappings": mappings},
 				}, nil)
 				t.Cleanup(func() {
 					_ = tg.Client.Call(context.Background(), "cleanup", cluster.Request{Method: http.MethodDelete, Path: "/_index_template/" + own}, nil)

@@ -13,7 +13,6 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/correlation"
-	"github.com/edgewatch/edgewatch/dashboards"
 )
 
 // Integration tests of the write side (bulk create, the alert writer)
@@ -26,20 +25,8 @@ import (
 func alertIndex(t *testing.T, tg clustertest.Target) string {
 	t.Helper()
 	index := clustertest.Name(t, tg, "edgewatch-alerts-it")
-	tmpl, ok := dashboards.IndexTemplate(dashboards.AlertsTemplate)
-	if !ok {
-		t.Fatalf("bundled template %s missing", dashboards.AlertsTemplate)
-	}
-	var body struct {
-		Template struct {
-			Settings json.RawMessage `json:"settings"`
-			Mappings json.RawMessage `json:"mappings"`
-		} `json:"template"`
-	}
-	if err := json.Unmarshal(tmpl.Body, &body); err != nil {
-		t.Fatal(err)
-	}
-	clustertest.Call(t, tg.Client, http.MethodPut, "/"+index, map[string]any{"settings": body.Template.Settings, "mappings": body.Template.Mappings}, nil)
+	settings, mappings := clustertest.AlertTemplate(t)
+	clustertest.Call(t, tg.Client, http.MethodPut, "/"+index, map[string]any{"settings": settings, "mappings": mappings}, nil)
 	return index
 }
 
@@ -85,14 +72,7 @@ func TestAlertWriterRerunWritesNothingNew(t *testing.T) {
 			t.Fatalf("index holds %d alerts, want 100", n)
 		}
 		// The stored document is the alert, findable by its typed fields.
-		var r struct {
-			Hits struct {
-				Hits []struct {
-					ID     string          `json:"_id"`
-					Source json.RawMessage `json:"_source"`
-				} `json:"hits"`
-			} `json:"hits"`
-		}
+		var r cluster.SearchHits[json.RawMessage]
 		clustertest.Call(t, tg.Client, "POST", "/"+index+"/_search", map[string]any{
 			"query": map[string]any{"bool": map[string]any{"filter": []any{
 				map[string]any{"term": map[string]any{"source.ip": "203.0.113.8"}},

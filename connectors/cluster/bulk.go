@@ -297,6 +297,33 @@ func (w *BulkWriter) sendWithItemRetries(ctx context.Context, items []bulkItem) 
 	}
 }
 
+// BulkAnswer is a _bulk answer as Call decodes it (ask for filter_path
+// errors,items.*.status,items.*.error), for a caller that sends its own
+// bulk body.
+type BulkAnswer struct {
+	Errors bool `json:"errors"`
+	Items  []map[string]struct {
+		Status int             `json:"status"`
+		Error  json.RawMessage `json:"error"`
+	} `json:"items"`
+}
+
+// Failed returns the first item that failed as an error, nil when every
+// item succeeded.
+func (a BulkAnswer) Failed() error {
+	if !a.Errors {
+		return nil
+	}
+	for i, it := range a.Items {
+		for _, res := range it { // one key: the action name
+			if res.Status >= 300 {
+				return fmt.Errorf("bulk item %d: HTTP %d: %s", i, res.Status, res.Error)
+			}
+		}
+	}
+	return nil
+}
+
 // bulkAnswer is one item of a _bulk answer.
 type bulkAnswer struct {
 	Status int          `json:"status"`

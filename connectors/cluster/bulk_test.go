@@ -285,3 +285,28 @@ func TestAlertWriterUsesFindingID(t *testing.T) {
 		t.Fatalf("request %s\n%s", bulk.Path, bulk.Body)
 	}
 }
+
+func TestBulkAnswerFailed(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer string
+		want   string // "" = no error
+	}{
+		{"all created", `{"errors":false,"items":[{"create":{"status":201}},{"create":{"status":201}}]}`, ""},
+		{"the first failed item is named", `{"errors":true,"items":[{"create":{"status":201}},` +
+			`{"create":{"status":400,"error":{"type":"mapper_parsing_exception"}}},{"index":{"status":429}}]}`,
+			`bulk item 1: HTTP 400: {"type":"mapper_parsing_exception"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var a BulkAnswer
+			if err := json.Unmarshal([]byte(tc.answer), &a); err != nil {
+				t.Fatal(err)
+			}
+			err := a.Failed()
+			if got := fmt.Sprint(err); (tc.want == "" && err != nil) || (tc.want != "" && got != tc.want) {
+				t.Errorf("Failed() = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

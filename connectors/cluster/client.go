@@ -90,6 +90,26 @@ func ConnectBounded(connect func(context.Context, Config, ...Option) (*Client, e
 	return connect(ctx, cfg, opts...)
 }
 
+// Handshake is the end of each connector's Connect, once it has built d
+// from cfg: it asks the server what it is (DetectServer), refuses the other
+// flavor with an error matching ErrWrongFlavor, and returns the client over
+// d, which scrubs cfg's secrets from messages and names its identity (opts
+// come after). Errors are explained by ConnectError.
+func Handshake(ctx context.Context, want Flavor, cfg Config, d Doer, opts ...Option) (*Client, error) {
+	if n, err := cfg.Normalize(); err == nil {
+		cfg = n
+	}
+	info, err := DetectServer(ctx, d, cfg.Secrets()...)
+	if err == nil {
+		err = CheckFlavor(info, want)
+	}
+	if err != nil {
+		return nil, ConnectError(want, cfg, err)
+	}
+	opts = append([]Option{WithSecrets(cfg.Secrets()...), WithIdentity(cfg.Identity())}, opts...)
+	return NewClient(d, info, opts...), nil
+}
+
 // NewClient wraps a Doer. info is what the connector's version check found
 // (Flavor at least).
 func NewClient(d Doer, info ServerInfo, opts ...Option) *Client {
@@ -162,6 +182,21 @@ func (c *Client) Call(ctx context.Context, op string, req Request, out any) erro
 		}
 	}
 	return nil
+}
+
+// SearchHits is the hits of a search answer, for Call to decode into:
+// each hit's _source decodes into S (json.RawMessage keeps it raw).
+type SearchHits[S any] struct {
+	Hits struct {
+		Hits []Hit[S] `json:"hits"`
+	} `json:"hits"`
+}
+
+// Hit is one search hit.
+type Hit[S any] struct {
+	Index  string `json:"_index"`
+	ID     string `json:"_id"`
+	Source S      `json:"_source"`
 }
 
 // Refresh makes recent writes to index visible to search.

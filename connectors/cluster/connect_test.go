@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
 	"github.com/edgewatch/edgewatch/connectors/opensearch"
 )
@@ -34,6 +36,32 @@ func connectFn(f cluster.Flavor) func(context.Context, cluster.Config, ...cluste
 		return elasticsearch.Connect
 	}
 	return opensearch.Connect
+}
+
+// TestConnectRealServers: each connector connects to its real server, and
+// the other connector refuses it with ErrWrongFlavor naming the right
+// connector, never showing the password.
+func TestConnectRealServers(t *testing.T) {
+	minMajor := map[cluster.Flavor]int{cluster.OpenSearch: 2, cluster.Elasticsearch: 8}
+	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
+		info := tg.Client.Info()
+		if info.Flavor != tg.Flavor || info.Major < minMajor[tg.Flavor] {
+			t.Fatalf("info %+v", info)
+		}
+		t.Logf("connected to %s", info)
+		other := cluster.OpenSearch
+		if tg.Flavor == cluster.OpenSearch {
+			other = cluster.Elasticsearch
+		}
+		_, err := connectFn(other)(context.Background(), tg.Config)
+		if !errors.Is(err, cluster.ErrWrongFlavor) || !strings.Contains(err.Error(), string(tg.Flavor)+" connector") {
+			t.Fatalf("err = %v, want ErrWrongFlavor naming the %s connector", err, tg.Flavor)
+		}
+		if tg.Config.Password != "" && strings.Contains(err.Error(), tg.Config.Password) {
+			t.Fatal("error leaks the password")
+		}
+		t.Logf("the %s connector refused: %v", other, err)
+	})
 }
 
 // rootHandler answers GET / as flavor would, or 401 when refuse is set.

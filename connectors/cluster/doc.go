@@ -5,7 +5,8 @@
 // side, AlertWriter and BulkWriter), and the transport both need: Client
 // over a one-method Doer that connectors/opensearch (opensearch-go v4) and
 // connectors/elasticsearch (go-elasticsearch v8) implement over the
-// official clients, with retries and errors sorted downstream vs ours. One
+// official clients (each connector's Connect ends in Handshake), with
+// retries and errors sorted downstream vs ours. One
 // code path is proven against both servers by one conformance suite.
 //
 // What edgewatch keeps in a stack besides alerts (templates, the indicator

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -173,11 +174,7 @@ func loadMappings(ctx context.Context, c *Client, index string, paths []string) 
 			want[p[:i]] = true
 		}
 	}
-	names := make([]string, 0, len(want))
-	for n := range want {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(want))
 	var body map[string]struct {
 		Mappings map[string]struct {
 			FullName string                     `json:"full_name"`

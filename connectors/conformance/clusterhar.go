@@ -63,26 +63,33 @@ func ClusterHarness(tg Target, profile string) Harness {
 		if profile == cluster.ProfileElasticM365 {
 			diIndex, evIndex = base+"-events", base+"-events"
 		}
-		var dropped []string
 		for _, idx := range uniq(diIndex, evIndex) {
 			CreateIndex(t, tg, idx, IndexBody(profile, tg.Flavor()))
 		}
+		indexOf := map[string]string{TableDeviceInfo: diIndex, TableNetworkEvents: evIndex}
 		var docs []Doc
-		for _, tbl := range []struct {
-			name, index string
-			rows        []Row
-		}{{TableDeviceInfo, diIndex, ds.DeviceInfo}, {TableNetworkEvents, evIndex, ds.NetworkEvents}} {
-			for _, r := range tbl.rows {
-				d, ok := Shape(profile, tbl.name, r)
-				if !ok {
-					dropped = append(dropped, r.Case())
-					continue
-				}
-				docs = append(docs, Doc{Index: tbl.index, Source: d})
-			}
-		}
+		dropped := shapeRows(ds, profile, func(table string, _ Row, d doc) {
+			docs = append(docs, Doc{Index: indexOf[table], Source: d})
+		})
 		return loadAndOpen(t, tg, profile, diIndex, evIndex, docs, dropped)
 	}
+}
+
+// shapeRows shapes every row of ds for profile and hands each document to
+// add with its table and row; it returns the rows profile cannot hold (by
+// case).
+func shapeRows(ds Dataset, profile string, add func(table string, r Row, d doc)) (dropped []string) {
+	for table, rows := range ds.Tables() {
+		for _, r := range rows {
+			d, ok := Shape(profile, table, r)
+			if !ok {
+				dropped = append(dropped, r.Case())
+				continue
+			}
+			add(table, r, d)
+		}
+	}
+	return dropped
 }
 
 // loadAndOpen indexes docs and returns a Source over the indices. The
@@ -203,26 +210,11 @@ func Bulk(ctx context.Context, doer cluster.Doer, docs []Doc, refresh bool) erro
 	if resp.Status != http.StatusOK {
 		return fmt.Errorf("bulk: HTTP %d: %.300s", resp.Status, resp.Body)
 	}
-	var r struct {
-		Errors bool `json:"errors"`
-		Items  []map[string]struct {
-			Status int             `json:"status"`
-			Error  json.RawMessage `json:"error"`
-		} `json:"items"`
-	}
+	var r cluster.BulkAnswer
 	if err := json.Unmarshal(resp.Body, &r); err != nil {
 		return fmt.Errorf("bulk: %w", err)
 	}
-	if r.Errors {
-		for i, it := range r.Items {
-			for _, res := range it {
-				if res.Status >= 300 {
-					return fmt.Errorf("bulk item %d: HTTP %d: %s", i, res.Status, res.Error)
-				}
-			}
-		}
-	}
-	return nil
+	return r.Failed()
 }
 
 // tableOf tells a shaped document's table apart by its columns (events
@@ -274,23 +266,12 @@ func MixedHarness(tg Target, profile string) Harness {
 		index := UniqueIndex("edgewatch-conf-mixed-"+profile) + "-events"
 		CreateIndex(t, tg, index, IndexBody(profile, tg.Flavor()))
 		var docs []Doc
-		var dropped []string
-		for _, tbl := range []struct {
-			name string
-			rows []Row
-		}{{TableDeviceInfo, ds.DeviceInfo}, {TableNetworkEvents, ds.NetworkEvents}} {
-			for _, r := range tbl.rows {
-				d, ok := Shape(profile, tbl.name, r)
-				if !ok {
-					dropped = append(dropped, r.Case())
-					continue
-				}
-				if markerless[r.Case()] {
-					StripTable(profile, d)
-				}
-				docs = append(docs, Doc{Index: index, Source: d})
+		dropped := shapeRows(ds, profile, func(_ string, r Row, d doc) {
+			if markerless[r.Case()] {
+				StripTable(profile, d)
 			}
-		}
+			docs = append(docs, Doc{Index: index, Source: d})
+		})
 		for _, o := range OtherTables() {
 			d, ok := ShapeOther(profile, o.Table, o.Row)
 			if !ok {

@@ -3,6 +3,7 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"net/netip"
 	"strings"
 	"time"
@@ -36,6 +37,16 @@ func (r Row) Columns() map[string]any {
 type Dataset struct {
 	DeviceInfo    []Row
 	NetworkEvents []Row
+}
+
+// Tables yields each table's name and rows: DeviceInfo, then
+// DeviceNetworkEvents.
+func (ds Dataset) Tables() iter.Seq2[string, []Row] {
+	return func(yield func(string, []Row) bool) {
+		if yield(TableDeviceInfo, ds.DeviceInfo) {
+			yield(TableNetworkEvents, ds.NetworkEvents)
+		}
+	}
 }
 
 // Expect is what Run checks a Source against.

@@ -35,21 +35,18 @@ func TestFindingIDsFileVsDataStream(t *testing.T) {
 	// The export: one Streaming API record a line, per table.
 	dir := t.TempDir()
 	paths := map[string]string{}
-	for _, tbl := range []struct {
-		name string
-		rows []Row
-	}{{TableDeviceInfo, ds.DeviceInfo}, {TableNetworkEvents, ds.NetworkEvents}} {
+	for name, rows := range ds.Tables() {
 		var buf bytes.Buffer
-		for _, r := range tbl.rows {
-			d, _ := Shape(cluster.ProfileStreaming, tbl.name, r)
+		for _, r := range rows {
+			d, _ := Shape(cluster.ProfileStreaming, name, r)
 			b, err := json.Marshal(d)
 			if err != nil {
 				t.Fatal(err)
 			}
 			buf.Write(append(b, '\n'))
 		}
-		paths[tbl.name] = filepath.Join(dir, tbl.name+".ndjson")
-		if err := os.WriteFile(paths[tbl.name], buf.Bytes(), 0o600); err != nil {
+		paths[name] = filepath.Join(dir, name+".ndjson")
+		if err := os.WriteFile(paths[name], buf.Bytes(), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -76,12 +73,9 @@ func TestFindingIDsFileVsDataStream(t *testing.T) {
 			tg := TestTarget(t, f)
 			stream := dataStream(t, tg, cluster.ProfileElasticM365)
 			var docs []Doc
-			for _, tbl := range []struct {
-				name string
-				rows []Row
-			}{{TableDeviceInfo, ds.DeviceInfo}, {TableNetworkEvents, ds.NetworkEvents}} {
-				for _, r := range tbl.rows {
-					if d, ok := Shape(cluster.ProfileElasticM365, tbl.name, r); ok {
+			for name, rows := range ds.Tables() {
+				for _, r := range rows {
+					if d, ok := Shape(cluster.ProfileElasticM365, name, r); ok {
 						docs = append(docs, Doc{Index: stream, Source: d})
 					}
 				}

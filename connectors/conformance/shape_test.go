@@ -21,14 +21,11 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func TestShapesGolden(t *testing.T) {
 	ds, _ := Standard()
 	for _, p := range clusterProfiles {
-		for _, tbl := range []struct {
-			name string
-			rows []Row
-		}{{TableDeviceInfo, ds.DeviceInfo}, {TableNetworkEvents, ds.NetworkEvents}} {
-			t.Run(p+"/"+tbl.name, func(t *testing.T) {
+		for name, rows := range ds.Tables() {
+			t.Run(p+"/"+name, func(t *testing.T) {
 				var buf bytes.Buffer
-				for _, r := range tbl.rows {
-					d, ok := Shape(p, tbl.name, r)
+				for _, r := range rows {
+					d, ok := Shape(p, name, r)
 					if !ok {
 						continue
 					}
@@ -39,7 +36,7 @@ func TestShapesGolden(t *testing.T) {
 					buf.Write(b)
 					buf.WriteByte('\n')
 				}
-				path := filepath.Join("testdata", "profiles", p+"."+tbl.name+".ndjson")
+				path := filepath.Join("testdata", "profiles", p+"."+name+".ndjson")
 				if *update {
 					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 						t.Fatal(err)

@@ -27,36 +27,27 @@ func Connect(ctx context.Context, cfg cluster.Config, opts ...cluster.Option) (*
 	if err != nil {
 		return nil, err
 	}
-	info, err := cluster.DetectServer(ctx, d, d.secrets...)
-	if err != nil {
-		if isProductCheck(err) {
-			// go-elasticsearch refuses a 2xx answer that lacks the
-			// X-Elastic-Product header: the server is not Elasticsearch.
-			return nil, fmt.Errorf("connect to elasticsearch %s: %w: the server is not Elasticsearch "+
-				"(no X-Elastic-Product header; OpenSearch?): use the opensearch connector (--source opensearch)",
-				d.where, cluster.ErrWrongFlavor)
-		}
-		return nil, cluster.ConnectError(cluster.Elasticsearch, cfg, err)
+	c, err := cluster.Handshake(ctx, cluster.Elasticsearch, cfg, d, opts...)
+	if isProductCheck(err) {
+		// go-elasticsearch refuses a 2xx answer that lacks the
+		// X-Elastic-Product header: the server is not Elasticsearch.
+		return nil, cluster.ConnectError(cluster.Elasticsearch, cfg, fmt.Errorf("%w: the server is not Elasticsearch "+
+			"(no X-Elastic-Product header; OpenSearch?): use the opensearch connector (--source opensearch)",
+			cluster.ErrWrongFlavor))
 	}
-	if err := cluster.CheckFlavor(info, cluster.Elasticsearch); err != nil {
-		return nil, fmt.Errorf("connect to elasticsearch %s: %w", d.where, err)
-	}
-	opts = append([]cluster.Option{cluster.WithSecrets(d.secrets...), cluster.WithIdentity(d.identity)}, opts...)
-	return cluster.NewClient(d, info, opts...), nil
+	return c, err
 }
 
-// isProductCheck recognises go-elasticsearch's product-check refusal.
+// isProductCheck recognises go-elasticsearch's product-check refusal (not
+// Handshake's own wrong-flavor error).
 func isProductCheck(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "not Elasticsearch")
+	return err != nil && !errors.Is(err, cluster.ErrWrongFlavor) && strings.Contains(err.Error(), "not Elasticsearch")
 }
 
 // Doer sends cluster requests through go-elasticsearch's Perform.
 type Doer struct {
-	client   *elasticsearch.Client
-	timeout  time.Duration
-	secrets  []string
-	where    string
-	identity string // cfg.Identity()
+	client  *elasticsearch.Client
+	timeout time.Duration
 }
 
 // NewDoer builds the official client without contacting the server.
@@ -92,8 +83,7 @@ func NewDoer(cfg cluster.Config) (*Doer, error) {
 	if err != nil {
 		return nil, cluster.ConfigErrorf("elasticsearch client: %s", cluster.Redact(err.Error(), cfg.Secrets()...))
 	}
-	return &Doer{client: c, timeout: cfg.EffectiveTimeout(), secrets: cfg.Secrets(), where: fmt.Sprint(cfg.URLs),
-		identity: cfg.Identity()}, nil
+	return &Doer{client: c, timeout: cfg.EffectiveTimeout()}, nil
 }
 
 // Do performs one request, bounded by the configured timeout. The client's

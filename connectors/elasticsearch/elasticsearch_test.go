@@ -57,25 +57,8 @@ func TestProductCheckRefusesOtherServers(t *testing.T) {
 	}
 }
 
-// Real servers.
-
-func TestConnectRealElasticsearch(t *testing.T) {
-	tg := clustertest.Connect(t, cluster.Elasticsearch)
-	info := tg.Client.Info()
-	if info.Flavor != cluster.Elasticsearch || info.Major < 8 {
-		t.Fatalf("info %+v", info)
-	}
-	t.Logf("connected to %s", info)
-}
-
-func TestConnectToOpenSearchIsRefused(t *testing.T) {
-	os := clustertest.Connect(t, cluster.OpenSearch)
-	_, err := elasticsearch.Connect(context.Background(), os.Config)
-	if !errors.Is(err, cluster.ErrWrongFlavor) || !strings.Contains(err.Error(), "opensearch connector") {
-		t.Fatalf("err = %v, want ErrWrongFlavor naming the opensearch connector", err)
-	}
-	t.Logf("refused: %v", err)
-}
+// Real servers (connecting to both and refusing the wrong one:
+// connectors/cluster's TestConnectRealServers).
 
 // TestSecurityOn: the test server runs with security on; a wrong password
 // is refused with ErrUnauthorized and the message never holds it.

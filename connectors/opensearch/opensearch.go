@@ -2,7 +2,6 @@ package opensearch
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/opensearch-project/opensearch-go/v4"
@@ -24,24 +23,13 @@ func Connect(ctx context.Context, cfg cluster.Config, opts ...cluster.Option) (*
 	if err != nil {
 		return nil, err
 	}
-	info, err := cluster.DetectServer(ctx, d, d.secrets...)
-	if err != nil {
-		return nil, cluster.ConnectError(cluster.OpenSearch, cfg, err)
-	}
-	if err := cluster.CheckFlavor(info, cluster.OpenSearch); err != nil {
-		return nil, fmt.Errorf("connect to opensearch %s: %w", d.where, err)
-	}
-	opts = append([]cluster.Option{cluster.WithSecrets(d.secrets...), cluster.WithIdentity(d.identity)}, opts...)
-	return cluster.NewClient(d, info, opts...), nil
+	return cluster.Handshake(ctx, cluster.OpenSearch, cfg, d, opts...)
 }
 
 // Doer sends cluster requests through opensearch-go's transport.
 type Doer struct {
-	client   *opensearch.Client
-	timeout  time.Duration
-	secrets  []string
-	where    string // redacted URLs, for messages
-	identity string // cfg.Identity()
+	client  *opensearch.Client
+	timeout time.Duration
 }
 
 // NewDoer builds the official client without contacting the server.
@@ -76,8 +64,7 @@ func NewDoer(cfg cluster.Config) (*Doer, error) {
 	if err != nil {
 		return nil, cluster.ConfigErrorf("opensearch client: %s", cluster.Redact(err.Error(), cfg.Secrets()...))
 	}
-	return &Doer{client: c, timeout: cfg.EffectiveTimeout(), secrets: cfg.Secrets(),
-		where: fmt.Sprint(cfg.URLs), identity: cfg.Identity()}, nil
+	return &Doer{client: c, timeout: cfg.EffectiveTimeout()}, nil
 }
 
 // Do performs one request, bounded by the configured timeout. The client's

@@ -6,13 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
-	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/connectors/opensearch"
 )
 
@@ -109,25 +107,4 @@ func TestConnectionRefusedIsDownstreamRetryable(t *testing.T) {
 	}
 }
 
-// Real servers.
-
-func TestConnectRealOpenSearch(t *testing.T) {
-	tg := clustertest.Connect(t, cluster.OpenSearch)
-	info := tg.Client.Info()
-	if info.Flavor != cluster.OpenSearch || info.Major < 2 {
-		t.Fatalf("info %+v", info)
-	}
-	t.Logf("connected to %s", info)
-}
-
-func TestConnectToElasticsearchIsRefused(t *testing.T) {
-	es := clustertest.Connect(t, cluster.Elasticsearch) // skips/fails like every cluster test
-	_, err := opensearch.Connect(context.Background(), es.Config)
-	if !errors.Is(err, cluster.ErrWrongFlavor) || !strings.Contains(err.Error(), "elasticsearch connector") {
-		t.Fatalf("err = %v, want ErrWrongFlavor naming the elasticsearch connector", err)
-	}
-	if es.Config.Password != "" && strings.Contains(err.Error(), es.Config.Password) {
-		t.Fatal("error leaks the password")
-	}
-	t.Logf("refused: %v", err)
-}
+// The real servers: connectors/cluster's TestConnectRealServers.

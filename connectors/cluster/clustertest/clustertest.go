@@ -4,16 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/internal/testenv"
 )
 
@@ -176,12 +178,7 @@ func aliasIndices(ctx context.Context, c *cluster.Client, name string) []string 
 	if json.Unmarshal(resp.Body, &got) != nil {
 		return nil
 	}
-	out := make([]string, 0, len(got))
-	for ix := range got {
-		out = append(out, ix)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(got))
 }
 
 // Call sends one request (body marshalled as JSON when not nil), decodes
@@ -195,6 +192,37 @@ func Call(t testing.TB, c *cluster.Client, method, path string, body, out any) {
 	if err := c.Call(context.Background(), method+" "+path, req, out); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Search refreshes target and returns the hits of a search for body
+// (marshalled as JSON), each _source decoded into S.
+func Search[S any](t testing.TB, c *cluster.Client, target string, body any) []cluster.Hit[S] {
+	t.Helper()
+	Call(t, c, http.MethodPost, "/"+target+"/_refresh", nil, nil)
+	var r cluster.SearchHits[S]
+	Call(t, c, http.MethodPost, "/"+target+"/_search", body, &r)
+	return r.Hits.Hits
+}
+
+// AlertTemplate is the settings and mappings objects of the bundled alert
+// index template, for a test that creates an alert index (or a template of
+// its own) as install would.
+func AlertTemplate(t testing.TB) (settings, mappings json.RawMessage) {
+	t.Helper()
+	tmpl, ok := dashboards.IndexTemplate(dashboards.AlertsTemplate)
+	if !ok {
+		t.Fatalf("bundled template %s missing", dashboards.AlertsTemplate)
+	}
+	var body struct {
+		Template struct {
+			Settings json.RawMessage `json:"settings"`
+			Mappings json.RawMessage `json:"mappings"`
+		} `json:"template"`
+	}
+	if err := json.Unmarshal(tmpl.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	return body.Template.Settings, body.Template.Mappings
 }
 
 // Count refreshes index and returns how many documents it holds.

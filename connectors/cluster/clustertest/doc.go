@@ -5,7 +5,8 @@
 // _API_KEY, _CA_FILE… as read by cluster.ConfigFromEnv). An unset URL skips
 // the test, except when CI=true or EDGEWATCH_REQUIRE_CLUSTERS=1, where it
 // fails (internal/testenv decides): a CI run never counts a skipped cluster
-// test as passing.
+// test as passing. Call, Search, Count, DeleteIndices and AlertTemplate
+// are the small steps cluster tests share.
 //
 // The secured test servers (`scripts/cluster.sh start <flavor> --secure`:
 // TLS with a test CA, users and roles from dashboards/security) are reached

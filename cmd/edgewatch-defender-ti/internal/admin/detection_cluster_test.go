@@ -15,7 +15,6 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
-	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
 	"github.com/edgewatch/edgewatch/connectors/opensearch"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/testenv"
@@ -29,25 +28,6 @@ type clusterWorld struct {
 	c                     *cluster.Client
 	devIdx, evIdx, alerts string
 	state                 string
-}
-
-func connectEnv(t *testing.T, prefix string) *cluster.Client {
-	t.Helper()
-	testenv.Require(t, testenv.ClusterNeed(prefix))
-	cfg, _, err := cluster.ConfigFromEnv(prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c *cluster.Client
-	if prefix == "EDGEWATCH_OPENSEARCH" {
-		c, err = opensearch.Connect(context.Background(), cfg)
-	} else {
-		c, err = elasticsearch.Connect(context.Background(), cfg)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 func newClusterWorld(c *cluster.Client) func(t *testing.T) World {
@@ -137,18 +117,11 @@ func (w *clusterWorld) Alerts(t *testing.T) map[string]bool {
 		}
 		t.Fatal(err)
 	}
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				ID     string `json:"_id"`
-				Source struct {
-					Edgewatch struct {
-						RetroHunt bool `json:"retro_hunt"`
-					} `json:"edgewatch"`
-				} `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
+	var r cluster.SearchHits[struct {
+		Edgewatch struct {
+			RetroHunt bool `json:"retro_hunt"`
+		} `json:"edgewatch"`
+	}]
 	clustertest.Call(t, w.c, http.MethodPost, "/"+w.alerts+"/_search", map[string]any{"size": 10000, "_source": []string{"edgewatch.retro_hunt"}}, &r)
 	out := map[string]bool{}
 	for _, h := range r.Hits.Hits {
@@ -182,22 +155,11 @@ func (d *dyingWriter) Write(ctx context.Context, alerts []*correlation.Alert) (c
 
 func TestScenariosOnClusters(t *testing.T) {
 	testenv.SkipShort(t, testenv.Clusters)
-	for _, tg := range []struct{ name, env string }{{"opensearch", "EDGEWATCH_OPENSEARCH"}, {"elasticsearch", "EDGEWATCH_ELASTICSEARCH"}} {
-		t.Run(tg.name, func(t *testing.T) {
-			c := connectEnv(t, tg.env)
-			nw := newClusterWorld(c)
-			t.Run("arriving data, some late", func(t *testing.T) { testArrivingData(t, nw(t)) })
-			t.Run("very late data", func(t *testing.T) { testVeryLateData(t, nw) })
-			t.Run("racing runners", func(t *testing.T) { testRacingRunners(t, nw(t)) })
-			t.Run("catch-up after a day of downtime", func(t *testing.T) { testCatchUp(t, nw(t)) })
-			t.Run("retro-hunt", func(t *testing.T) { testRetroHunt(t, nw(t)) })
-			t.Run("killed mid-write", func(t *testing.T) {
-				testKilledMidWrite(t, nw(t), func(env *Env, after int) {
-					env.Backend.Writer = &dyingWriter{w: env.Backend.Writer, after: after}
-				})
-			})
+	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
+		testScenarios(t, newClusterWorld(tg.Client), func(_ World, env *Env, after int) {
+			env.Backend.Writer = &dyingWriter{w: env.Backend.Writer, after: after}
 		})
-	}
+	})
 }
 
 func opensearchConnect(cfg cluster.Config) (*cluster.Client, error) {

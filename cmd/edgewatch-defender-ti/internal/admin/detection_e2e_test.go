@@ -16,6 +16,7 @@ import (
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental"
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
 	"github.com/edgewatch/edgewatch/internal/serve"
 	"github.com/edgewatch/edgewatch/internal/testenv"
@@ -70,7 +71,7 @@ func countDocs(t *testing.T, c *cluster.Client, index string) int {
 // next run (in a restarted process) loses nothing and duplicates nothing.
 func TestPluginKilledMidWrite(t *testing.T) {
 	testenv.SkipShort(t, testenv.OpenSearch)
-	c := connectEnv(t, "EDGEWATCH_OPENSEARCH")
+	c := clustertest.Connect(t, cluster.OpenSearch).Client
 	pluginPath := buildOpsPlugin(t)
 	w := newClusterWorld(c)(t).(*clusterWorld)
 	ctx := context.Background()
@@ -205,13 +206,7 @@ detections:
 func deleteStateDocs(t *testing.T, c *cluster.Client, detection string) {
 	ctx := context.Background()
 	_ = c.Refresh(ctx, wire.StateIndex)
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				ID string `json:"_id"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
+	var r cluster.SearchHits[json.RawMessage]
 	q := map[string]any{"size": 10000, "_source": false, "query": map[string]any{"match_phrase": map[string]any{"detection": detection}}}
 	if err := c.Call(ctx, "search state", cluster.Request{Method: http.MethodPost, Path: "/" + wire.StateIndex + "/_search", Body: cluster.JSON(q)}, &r); err != nil {
 		t.Logf("cleanup: %v", err)

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -160,11 +162,7 @@ func sourceKey(s wire.Settings) string {
 	b.WriteString(s.Source)
 	if cl := s.Cluster; cl != nil {
 		b.WriteString("|" + strings.Join(cl.URLs, ",") + "|" + cl.Username + "|" + cl.DeviceInfoIndex + "|" + cl.Profile)
-		keys := make([]string, 0, len(cl.ProfileFields))
-		for k := range cl.ProfileFields {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(cl.ProfileFields))
 		for _, k := range keys {
 			b.WriteString("|" + k + "=" + cl.ProfileFields[k])
 		}

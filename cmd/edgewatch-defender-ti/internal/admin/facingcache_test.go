@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental"
 	"github.com/edgewatch/edgewatch/connectors"
+	"github.com/edgewatch/edgewatch/connectors/conformance"
 	"github.com/edgewatch/edgewatch/correlation"
 )
 
@@ -106,15 +107,8 @@ func facingIDs(fs *correlation.FacingSet) []string {
 // viaState runs src's facing step over [from, to) and builds the set.
 func viaState(t *testing.T, src connectors.Source, from, to time.Time) ([]string, connectors.Report) {
 	t.Helper()
-	var b correlation.FacingBuilder
-	rep, err := src.DeviceInfo(context.Background(), connectors.FacingQuery{From: from, To: to}, func(d *correlation.DeviceInfo) error {
-		b.Add(d)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return facingIDs(b.Build()), rep
+	fs, rep := conformance.ReadFacing(t, src, from, to)
+	return facingIDs(fs), rep
 }
 
 // sameAsOneShot checks src's facing set for the look-back ending at to

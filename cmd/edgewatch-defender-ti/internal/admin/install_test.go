@@ -215,6 +215,17 @@ func runInstall(t *testing.T, f *fakeCluster, args wire.InstallArgs, secrets map
 	return runSteps(t, f, wire.OpInstall, &args, &args.StackArgs, secrets)
 }
 
+// reinstallChangesNothing runs install again with args: every step must
+// find its part already present (or be skipped).
+func reinstallChangesNothing(t *testing.T, f *fakeCluster, args wire.InstallArgs) {
+	t.Helper()
+	for _, s := range runInstall(t, f, args, nil).Steps {
+		if s.Outcome != wire.StepAlreadyPresent && s.Outcome != wire.StepSkipped {
+			t.Errorf("second install: %s", s)
+		}
+	}
+}
+
 // runSteps runs install or uninstall on f (the fake's cluster when args
 // name none) and fails the test when the operation could not run.
 func runSteps[A any](t *testing.T, f *fakeCluster, op wire.Op[A, wire.StepsResult], args *A, stack *wire.StackArgs, secrets map[string]string) wire.StepsResult {
@@ -295,12 +306,7 @@ func TestInstallILMAccepted(t *testing.T) {
 		}
 	}
 
-	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 30}, nil)
-	for _, s := range r.Steps {
-		if s.Outcome != wire.StepAlreadyPresent && s.Outcome != wire.StepSkipped {
-			t.Errorf("second install: %s", s)
-		}
-	}
+	reinstallChangesNothing(t, f, wire.InstallArgs{RetentionDays: 30})
 	// A different retention updates the policy.
 	r = runInstall(t, f, wire.InstallArgs{RetentionDays: 7}, nil)
 	if s := stepOf(r, "retention policy", "ILM"); s.Outcome != wire.StepUpdated || s.Detail != "roll over at 3d/10gb, delete 30d after -> roll over at 1d/10gb, delete 7d after" {
@@ -398,12 +404,7 @@ func TestInstallISMAccepted(t *testing.T) {
 		t.Errorf("policy body %s", body)
 	}
 
-	r = runInstall(t, f, wire.InstallArgs{}, nil)
-	for _, s := range r.Steps {
-		if s.Outcome != wire.StepAlreadyPresent && s.Outcome != wire.StepSkipped {
-			t.Errorf("second install: %s", s)
-		}
-	}
+	reinstallChangesNothing(t, f, wire.InstallArgs{})
 
 	// A new retention updates with the concurrency token and moves the
 	// managed indices to the new policy.
@@ -750,12 +751,7 @@ func TestInstallAlertIndex(t *testing.T) {
 				}
 				return
 			}
-			r = runInstall(t, f, wire.InstallArgs{StackArgs: wire.StackArgs{Settings: alertIndexSettings(tc.index)}}, nil)
-			for _, s := range r.Steps {
-				if s.Outcome != wire.StepAlreadyPresent && s.Outcome != wire.StepSkipped {
-					t.Errorf("second install: %s", s)
-				}
-			}
+			reinstallChangesNothing(t, f, wire.InstallArgs{StackArgs: wire.StackArgs{Settings: alertIndexSettings(tc.index)}})
 			u := runUninstall(t, f, wire.UninstallArgs{StackArgs: wire.StackArgs{Settings: alertIndexSettings(tc.index)}})
 			if !strings.HasPrefix(tc.index, "edgewatch-alerts-") {
 				removed := map[string]string{}

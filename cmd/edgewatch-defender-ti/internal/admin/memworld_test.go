@@ -123,13 +123,5 @@ func (w *memWorld) Write(_ context.Context, alerts []*correlation.Alert) (connec
 }
 
 func TestScenariosInMemory(t *testing.T) {
-	t.Run("arriving data, some late", func(t *testing.T) { testArrivingData(t, newMemWorld(t)) })
-	t.Run("very late data", func(t *testing.T) { testVeryLateData(t, newMemWorld) })
-	t.Run("racing runners", func(t *testing.T) { testRacingRunners(t, newMemWorld(t)) })
-	t.Run("catch-up after a day of downtime", func(t *testing.T) { testCatchUp(t, newMemWorld(t)) })
-	t.Run("retro-hunt", func(t *testing.T) { testRetroHunt(t, newMemWorld(t)) })
-	t.Run("killed mid-write", func(t *testing.T) {
-		w := newMemWorld(t).(*memWorld)
-		testKilledMidWrite(t, w, func(_ *Env, after int) { w.failAfter = after })
-	})
+	testScenarios(t, newMemWorld, func(w World, _ *Env, after int) { w.(*memWorld).failAfter = after })
 }

@@ -3,7 +3,9 @@ package admin
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -145,12 +147,7 @@ func ids(evs []evSpec) []string {
 }
 
 func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(m))
 }
 
 func sumCreated(outs []*wire.Outcome) (created, present int) {
@@ -162,6 +159,21 @@ func sumCreated(outs []*wire.Outcome) (created, present int) {
 }
 
 var scnStart = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+
+// testScenarios runs every scenario, each in a fresh world from newWorld;
+// breakWrites makes a world's alert writes die after `after` alerts (for
+// the killed mid-write scenario).
+func testScenarios(t *testing.T, newWorld func(t *testing.T) World, breakWrites func(w World, env *Env, after int)) {
+	t.Run("arriving data, some late", func(t *testing.T) { testArrivingData(t, newWorld(t)) })
+	t.Run("very late data", func(t *testing.T) { testVeryLateData(t, newWorld) })
+	t.Run("racing runners", func(t *testing.T) { testRacingRunners(t, newWorld(t)) })
+	t.Run("catch-up after a day of downtime", func(t *testing.T) { testCatchUp(t, newWorld(t)) })
+	t.Run("retro-hunt", func(t *testing.T) { testRetroHunt(t, newWorld(t)) })
+	t.Run("killed mid-write", func(t *testing.T) {
+		w := newWorld(t)
+		testKilledMidWrite(t, w, func(env *Env, after int) { breakWrites(w, env, after) })
+	})
+}
 
 // testArrivingData: a sequence of scheduled runs over data that keeps
 // arriving, some of it late (within overlap + delay), yields every expected

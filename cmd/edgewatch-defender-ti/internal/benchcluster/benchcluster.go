@@ -518,26 +518,14 @@ func bulkLoad(ctx context.Context, c *cluster.Client, index string, maxBytes int
 }
 
 func sendBulk(ctx context.Context, c *cluster.Client, index string, body []byte) (int64, error) {
-	var r struct {
-		Errors bool `json:"errors"`
-		Items  []map[string]struct {
-			Status int             `json:"status"`
-			Error  json.RawMessage `json:"error"`
-		} `json:"items"`
-	}
+	var r cluster.BulkAnswer
 	req := cluster.Request{Method: http.MethodPost, Path: "/" + index + "/_bulk",
 		Query: url.Values{"filter_path": {"errors,items.*.status,items.*.error"}}, Body: body, NDJSON: true}
 	if err := c.Call(ctx, "bulk "+index, req, &r); err != nil {
 		return 0, err
 	}
-	if r.Errors {
-		for _, it := range r.Items {
-			for _, v := range it {
-				if v.Status >= 300 {
-					return 0, fmt.Errorf("bulk item failed: HTTP %d: %s", v.Status, v.Error)
-				}
-			}
-		}
+	if err := r.Failed(); err != nil {
+		return 0, err
 	}
 	return int64(len(r.Items)), nil
 }

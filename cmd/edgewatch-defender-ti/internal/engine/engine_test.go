@@ -137,40 +137,38 @@ func TestRunErrors(t *testing.T) {
 }
 
 func TestExclusionsAndWindow(t *testing.T) {
-	base := sampleSettings()
-	var all collect
-	if _, err := Run(context.Background(), base, nil, &all); err != nil {
-		t.Fatal(err)
-	}
-	if len(all.alerts) < 2 {
-		t.Fatalf("sample yields %d alerts; need at least 2", len(all.alerts))
-	}
-	first := all.alerts[0]
-
-	t.Run("exclude port drops that port only", func(t *testing.T) {
-		s := base
-		s.ExcludePorts = []int{first.Dest.Port}
+	run := func(t *testing.T, s wire.Settings) []*correlation.Alert {
+		t.Helper()
 		var got collect
 		if _, err := Run(context.Background(), s, nil, &got); err != nil {
 			t.Fatal(err)
 		}
-		for _, a := range got.alerts {
+		return got.alerts
+	}
+	base := sampleSettings()
+	all := run(t, base)
+	if len(all) < 2 {
+		t.Fatalf("sample yields %d alerts; need at least 2", len(all))
+	}
+	first := all[0]
+
+	t.Run("exclude port drops that port only", func(t *testing.T) {
+		s := base
+		s.ExcludePorts = []int{first.Dest.Port}
+		got := run(t, s)
+		for _, a := range got {
 			if a.Dest.Port == first.Dest.Port {
 				t.Errorf("alert on excluded port %d", a.Dest.Port)
 			}
 		}
-		if len(got.alerts) >= len(all.alerts) {
-			t.Errorf("exclusion removed nothing: %d >= %d", len(got.alerts), len(all.alerts))
+		if len(got) >= len(all) {
+			t.Errorf("exclusion removed nothing: %d >= %d", len(got), len(all))
 		}
 	})
 	t.Run("allow drops that remote only", func(t *testing.T) {
 		s := base
 		s.Allow = []string{first.Source.IP}
-		var got collect
-		if _, err := Run(context.Background(), s, nil, &got); err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range got.alerts {
+		for _, a := range run(t, s) {
 			if a.Source.IP == first.Source.IP {
 				t.Errorf("alert from allowed remote %s", a.Source.IP)
 			}
@@ -180,29 +178,23 @@ func TestExclusionsAndWindow(t *testing.T) {
 		s := base
 		s.From = first.Timestamp
 		s.To = first.Timestamp.Add(time.Nanosecond)
-		var got collect
-		if _, err := Run(context.Background(), s, nil, &got); err != nil {
-			t.Fatal(err)
-		}
-		if len(got.alerts) == 0 {
+		got := run(t, s)
+		if len(got) == 0 {
 			t.Fatalf("window [%s, +1ns) lost the alert at its start", first.Timestamp)
 		}
-		for _, a := range got.alerts {
+		for _, a := range got {
 			if a.Timestamp.Before(s.From) || !a.Timestamp.Before(s.To) {
 				t.Errorf("alert at %s outside [%s, %s)", a.Timestamp, s.From, s.To)
 			}
 		}
 	})
 	t.Run("same input same ids", func(t *testing.T) {
-		var again collect
-		if _, err := Run(context.Background(), base, nil, &again); err != nil {
-			t.Fatal(err)
+		again := run(t, base)
+		if len(again) != len(all) {
+			t.Fatalf("%d alerts then %d", len(all), len(again))
 		}
-		if len(again.alerts) != len(all.alerts) {
-			t.Fatalf("%d alerts then %d", len(all.alerts), len(again.alerts))
-		}
-		for i := range again.alerts {
-			if again.alerts[i].Event.ID != all.alerts[i].Event.ID {
+		for i := range again {
+			if again[i].Event.ID != all[i].Event.ID {
 				t.Errorf("alert %d id changed between runs", i)
 			}
 		}

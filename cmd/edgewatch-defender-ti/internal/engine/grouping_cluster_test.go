@@ -167,22 +167,9 @@ func TestGroupedClusterEqualsSQL(t *testing.T) {
 			}
 		}
 
-		clustertest.Call(t, tg.Client, http.MethodPost, "/"+alias+"/_refresh", nil, nil)
-		var r struct {
-			Hits struct {
-				Hits []struct {
-					Source json.RawMessage `json:"_source"`
-				} `json:"hits"`
-			} `json:"hits"`
-		}
-		clustertest.Call(t, tg.Client, http.MethodPost, "/"+alias+"/_search", map[string]any{"size": 10000}, &r)
 		var alerts []*correlation.Alert
-		for _, h := range r.Hits.Hits {
-			var a correlation.Alert
-			if err := json.Unmarshal(h.Source, &a); err != nil {
-				t.Fatal(err)
-			}
-			alerts = append(alerts, &a)
+		for _, h := range clustertest.Search[*correlation.Alert](t, tg.Client, alias, map[string]any{"size": 10000}) {
+			alerts = append(alerts, h.Source)
 		}
 		compareGroups(t, alertGroups(t, alerts), want)
 	})

@@ -9,13 +9,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -684,11 +685,7 @@ func (s *soak) cleanup() {
 
 // Print writes the report's summary.
 func (r *Report) Print(w io.Writer) {
-	kinds := make([]string, 0, len(r.Faults))
-	for k := range r.Faults {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
+	kinds := slices.Sorted(maps.Keys(r.Faults))
 	var fs []string
 	total := 0
 	for _, k := range kinds {
@@ -704,11 +701,7 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  faults         %d: %s\n", total, strings.Join(fs, ", "))
 	fmt.Fprintf(w, "  orphan plugins %d\n", r.Orphans)
 	if len(r.Serve) > 0 {
-		keys := make([]string, 0, len(r.Serve))
-		for k := range r.Serve {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(r.Serve))
 		var ss []string
 		for _, k := range keys {
 			ss = append(ss, fmt.Sprintf("%q %d", k, r.Serve[k]))

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/edgewatch/edgewatch/connectors/alertstore"
@@ -160,11 +161,7 @@ func applySettings(ctx context.Context, c *cluster.Client, indices []string, set
 	if len(settings) == 0 || len(indices) == 0 {
 		return 0, nil
 	}
-	keys := make([]string, 0, len(settings))
-	for k := range settings {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(settings))
 	names := strings.Join(indices, ",")
 	req := cluster.Request{Method: http.MethodGet, Path: cluster.DocPath(names, "_settings", strings.Join(keys, ",")),
 		Query: url.Values{"flat_settings": {"true"}}}

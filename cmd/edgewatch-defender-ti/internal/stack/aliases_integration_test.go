@@ -36,17 +36,8 @@ func migAlerts(first, n int) []*correlation.Alert {
 // twice.
 func aliasIDs(t *testing.T, c *cluster.Client, target string) []string {
 	t.Helper()
-	clustertest.Call(t, c, http.MethodPost, "/"+target+"/_refresh", nil, nil)
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				ID string `json:"_id"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
-	clustertest.Call(t, c, http.MethodPost, "/"+target+"/_search", map[string]any{"size": 10000, "_source": false}, &r)
 	var out []string
-	for _, h := range r.Hits.Hits {
+	for _, h := range clustertest.Search[struct{}](t, c, target, map[string]any{"size": 10000, "_source": false}) {
 		out = append(out, h.ID)
 	}
 	sort.Strings(out)

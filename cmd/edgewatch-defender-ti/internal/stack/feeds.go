@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -357,12 +358,7 @@ func count(ctx context.Context, c *cluster.Client, index string) (int64, error) 
 // alias does not exist.
 func aliasIndices(ctx context.Context, c *cluster.Client, alias string) ([]string, error) {
 	m, err := aliases(ctx, c, "resolve alias "+alias, alias)
-	out := make([]string, 0, len(m))
-	for idx := range m {
-		out = append(out, idx)
-	}
-	sort.Strings(out)
-	return out, err
+	return slices.Sorted(maps.Keys(m)), err
 }
 
 // aliases is GET edgewatch-indicators-*/_alias/name: the indicator indices
@@ -478,11 +474,9 @@ func scanIndicatorDocs(ctx context.Context, c *cluster.Client, index string, fie
 			body["search_after"] = after
 		}
 		req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(index, "_search"), Body: cluster.JSON(body),
-			Query: url.Values{"filter_path": {"hits.hits.fields,hits.hits.sort,_shards.failed"}}}
+			Query: url.Values{"filter_path": {"hits.hits.fields,hits.hits.sort"}}}
+		// Call refuses an answer with failed shards (cluster.ErrPartialResults).
 		var r struct {
-			Shards struct {
-				Failed int `json:"failed"`
-			} `json:"_shards"`
 			Hits struct {
 				Hits []struct {
 					Fields struct {
@@ -497,10 +491,6 @@ func scanIndicatorDocs(ctx context.Context, c *cluster.Client, index string, fie
 		}
 		if err := c.Call(ctx, "read indicators from "+index, req, &r); err != nil {
 			return err
-		}
-		if r.Shards.Failed > 0 {
-			return &cluster.Error{Op: "read indicators from " + index, Status: 200, Downstream: true, Retryable: true,
-				Reason: fmt.Sprintf("%d shard(s) failed", r.Shards.Failed)}
 		}
 		for i := range r.Hits.Hits {
 			h := &r.Hits.Hits[i]
@@ -700,10 +690,5 @@ func Feeds(ctx context.Context, c *cluster.Client) ([]string, error) {
 			}
 		}
 	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out, nil
+	return slices.Sorted(maps.Keys(seen)), nil
 }

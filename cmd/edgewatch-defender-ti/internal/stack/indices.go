@@ -2,9 +2,10 @@ package stack
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 )
@@ -52,10 +53,5 @@ func listIndices(ctx context.Context, c *cluster.Client, pattern string) ([]stri
 			seen[i] = true
 		}
 	}
-	out := make([]string, 0, len(seen))
-	for i := range seen {
-		out = append(out, i)
-	}
-	sort.Strings(out)
-	return out, nil
+	return slices.Sorted(maps.Keys(seen)), nil
 }

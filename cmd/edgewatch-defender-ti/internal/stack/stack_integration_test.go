@@ -257,13 +257,7 @@ type seenDoc struct {
 
 func getIndicator(t *testing.T, tg clustertest.Target, alias, id string) seenDoc {
 	t.Helper()
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				Source seenDoc `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
+	var r cluster.SearchHits[seenDoc]
 	clustertest.Call(t, tg.Client, "POST", "/"+alias+"/_search", map[string]any{"query": map[string]any{"term": map[string]any{"value": id}}}, &r)
 	if len(r.Hits.Hits) != 1 {
 		t.Fatalf("%s: %d hits for %s", alias, len(r.Hits.Hits), id)

@@ -40,13 +40,7 @@ func RunRecords(ctx context.Context, c *cluster.Client, n int) ([]wire.RunRecord
 	}
 	req := cluster.Request{Method: http.MethodPost, Path: cluster.DocPath(wire.StateIndex, "_search"), Body: cluster.JSON(body),
 		Query: url.Values{"filter_path": {"hits.hits._source"}}}
-	var r struct {
-		Hits struct {
-			Hits []struct {
-				Source wire.RunRecord `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
+	var r cluster.SearchHits[wire.RunRecord]
 	if err := c.Call(ctx, "read run records", req, &r); err != nil {
 		return nil, err
 	}

@@ -12,39 +12,10 @@ import (
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/incremental/incrementaltest"
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/stack"
 	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
-	"github.com/edgewatch/edgewatch/connectors/elasticsearch"
-	"github.com/edgewatch/edgewatch/connectors/opensearch"
-	"github.com/edgewatch/edgewatch/internal/testenv"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
-
-var targets = []struct{ name, env string }{
-	{"opensearch", "EDGEWATCH_OPENSEARCH"},
-	{"elasticsearch", "EDGEWATCH_ELASTICSEARCH"},
-}
-
-// connect returns a client for the cluster named by the env prefix, or
-// skips (fails when clusters are required).
-func connect(t *testing.T, prefix string) *cluster.Client {
-	t.Helper()
-	testenv.Require(t, testenv.ClusterNeed(prefix))
-	cfg, _, err := cluster.ConfigFromEnv(prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	var c *cluster.Client
-	if prefix == "EDGEWATCH_OPENSEARCH" {
-		c, err = opensearch.Connect(ctx, cfg)
-	} else {
-		c, err = elasticsearch.Connect(ctx, cfg)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // freshStore is a Store over a new, randomly named state index that is
 // deleted when the test ends. The index gets the state template's mapping
@@ -68,60 +39,54 @@ func freshStore(t *testing.T, c *cluster.Client) *stack.StateStore {
 }
 
 func TestStoreSuite(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			incrementaltest.StoreSuite(t, freshStore(t, connect(t, tg.env)))
-		})
-	}
+	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
+		incrementaltest.StoreSuite(t, freshStore(t, tg.Client))
+	})
 }
 
 func TestMissingIndexIsMissingDocument(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			c := connect(t, tg.env)
-			index := conformance.UniqueIndex("edgewatch-state-none")
-			t.Cleanup(func() {
-				_ = c.Call(context.Background(), "delete index", cluster.Request{Method: http.MethodDelete, Path: "/" + index}, nil)
-			})
-			s := stack.NewStateStore(c, index)
-			if _, found, err := incremental.ReadCheckpoint(context.Background(), s, "x"); err != nil || found {
-				t.Fatalf("ReadCheckpoint on a missing index: found=%v err=%v", found, err)
-			}
-			ids, err := s.List(context.Background(), "checkpoint-")
-			if err != nil || len(ids) != 0 {
-				t.Fatalf("List on a missing index: %v %v", ids, err)
-			}
+	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
+		c := tg.Client
+		index := conformance.UniqueIndex("edgewatch-state-none")
+		t.Cleanup(func() {
+			_ = c.Call(context.Background(), "delete index", cluster.Request{Method: http.MethodDelete, Path: "/" + index}, nil)
 		})
-	}
+		s := stack.NewStateStore(c, index)
+		if _, found, err := incremental.ReadCheckpoint(context.Background(), s, "x"); err != nil || found {
+			t.Fatalf("ReadCheckpoint on a missing index: found=%v err=%v", found, err)
+		}
+		ids, err := s.List(context.Background(), "checkpoint-")
+		if err != nil || len(ids) != 0 {
+			t.Fatalf("List on a missing index: %v %v", ids, err)
+		}
+	})
 }
 
 func TestStatusListsDetections(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			c := connect(t, tg.env)
-			s := freshStore(t, c)
-			ctx := context.Background()
-			now := time.Date(2026, 3, 2, 12, 6, 0, 0, time.UTC)
-			for _, d := range []string{"beta", "alpha"} {
-				_, err := incremental.RunIncremental(ctx, incremental.Request{Detection: d, Holder: "h", Config: wire.Config{InitialLookback: wire.Duration(time.Hour)}},
-					func(context.Context, wire.Window) (wire.WindowStats, error) {
-						return wire.WindowStats{EventsScanned: 1}, nil
-					}, s, func() time.Time { return now })
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := c.Refresh(ctx, s.Index()); err != nil {
-				t.Fatal(err)
-			}
-			st, err := incremental.Status(ctx, s, nil, now.Add(time.Minute))
+	clustertest.Run(t, func(t *testing.T, tg clustertest.Target) {
+		c := tg.Client
+		s := freshStore(t, c)
+		ctx := context.Background()
+		now := time.Date(2026, 3, 2, 12, 6, 0, 0, time.UTC)
+		for _, d := range []string{"beta", "alpha"} {
+			_, err := incremental.RunIncremental(ctx, incremental.Request{Detection: d, Holder: "h", Config: wire.Config{InitialLookback: wire.Duration(time.Hour)}},
+				func(context.Context, wire.Window) (wire.WindowStats, error) {
+					return wire.WindowStats{EventsScanned: 1}, nil
+				}, s, func() time.Time { return now })
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, _ := json.Marshal(st)
-			if len(st) != 2 || st[0].Detection != "alpha" || st[1].Detection != "beta" || st[0].LagSeconds != 120 || st[0].LastRun == nil {
-				t.Fatalf("status %s", b)
-			}
-		})
-	}
+		}
+		if err := c.Refresh(ctx, s.Index()); err != nil {
+			t.Fatal(err)
+		}
+		st, err := incremental.Status(ctx, s, nil, now.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(st)
+		if len(st) != 2 || st[0].Detection != "alpha" || st[1].Detection != "beta" || st[0].LagSeconds != 120 || st[0].LastRun == nil {
+			t.Fatalf("status %s", b)
+		}
+	})
 }
