@@ -33,6 +33,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/internal/serve"
+	"github.com/edgewatch/edgewatch/internal/testlog"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/google/go-cmp/cmp"
 )
@@ -715,14 +716,14 @@ func freeAddr(t *testing.T) string {
 // serveProcess is a running `edgewatch serve`.
 type serveProcess struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testlog.Buffer
 	done   chan error
 }
 
 func startServe(t *testing.T, cfgFile string) *serveProcess {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binaries(t), "edgewatch"), "serve", "--config", cfgFile)
-	p := &serveProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &serveProcess{cmd: cmd, stderr: &testlog.Buffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.stderr, p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
