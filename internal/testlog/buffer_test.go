@@ -7,7 +7,7 @@ import (
 )
 
 // TestBufferConcurrent: writers and a reader at once keep every line whole
-// (run with -race, as make test does).
+// (go test -race also catches a missing lock).
 func TestBufferConcurrent(t *testing.T) {
 	var b Buffer
 	var wg sync.WaitGroup
