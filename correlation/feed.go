@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Feed formats reported in FeedReport.Format.
@@ -42,32 +44,9 @@ type FeedOptions struct {
 	KeepNonGlobal bool
 }
 
-// FeedReport tells what a feed parse saw. Every line lands in exactly one of
-// Blank, Comments, Loaded, Duplicates, BelowLevel, Invalid or Dropped, so
-// their sum equals Lines.
-type FeedReport struct {
-	Source       string         `json:"source"`
-	Name         string         `json:"name"`   // the feed name its indicators carry
-	Format       string         `json:"format"` // "ipsum", "levels", "list", "empty"
-	Lines        int            `json:"lines"`
-	Blank        int            `json:"blank,omitempty"`
-	Comments     int            `json:"comments"`
-	Loaded       int            `json:"loaded"`
-	Duplicates   int            `json:"duplicates"`
-	BelowLevel   int            `json:"below_level"`
-	Invalid      int            `json:"invalid"`
-	InvalidLines []int          `json:"invalid_lines,omitempty"` // first few 1-based line numbers
-	Dropped      map[string]int `json:"dropped,omitempty"`       // non-global, by reason
-}
-
-// DroppedTotal is the number of lines refused as non-global.
-func (r FeedReport) DroppedTotal() int {
-	n := 0
-	for _, c := range r.Dropped {
-		n += c
-	}
-	return n
-}
+// FeedReport tells what a feed parse saw. It is declared once, in its wire
+// form, because a detection run's summary carries it to the host as is.
+type FeedReport = wire.FeedReport
 
 // ErrNilSet is returned by ParseFeed when it has no set to fill.
 var ErrNilSet = errors.New("correlation: nil indicator set")
