@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/edgewatch/edgewatch/internal/ipv4"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
@@ -264,7 +265,7 @@ func (p *feedParser) line(b []byte) {
 	}
 
 	var pfx netip.Prefix
-	if a, ok := parseIPv4(addrField); ok {
+	if a, ok := ipv4.Parse(addrField); ok {
 		pfx = netip.PrefixFrom(a, 32)
 	} else {
 		p.allBareV4 = false
@@ -342,43 +343,6 @@ func parseCount(b []byte) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
-}
-
-// parseIPv4 parses a dotted quad with netip.ParseAddr's rules (four decimal
-// fields 0-255, no leading zeros, nothing else) without allocating. It
-// returns false for anything else, including valid IPv6, which the caller
-// then hands to netip.
-func parseIPv4(b []byte) (netip.Addr, bool) {
-	var out [4]byte
-	field, digits, val := 0, 0, 0
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if digits == 1 && val == 0 {
-				return netip.Addr{}, false // leading zero
-			}
-			val = val*10 + int(c-'0')
-			digits++
-			if val > 255 {
-				return netip.Addr{}, false
-			}
-		case c == '.':
-			if digits == 0 || field == 3 {
-				return netip.Addr{}, false
-			}
-			out[field] = byte(val)
-			field++
-			digits, val = 0, 0
-		default:
-			return netip.Addr{}, false
-		}
-	}
-	if field != 3 || digits == 0 {
-		return netip.Addr{}, false
-	}
-	out[3] = byte(val)
-	return netip.AddrFrom4(out), true
 }
 
 // IPsumFeed reports whether a feed file is one of IPsum's: an ipsum.txt
