@@ -45,15 +45,42 @@ func TestSavedObjectsGolden(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("%s is stale; run go test ./dashboards -run TestSavedObjectsGolden -update", file)
 			}
-			emb, err := SavedObjects(kind)
-			if err != nil {
-				t.Fatal(err)
-			}
+			emb := savedObjects(t, kind)
 			if !bytes.Equal(emb, got) {
 				t.Errorf("SavedObjects(%q) differs from %s (rebuild after -update)", kind, file)
 			}
 		})
 	}
+}
+
+// savedObjects is SavedObjects(kind); an error ends the test.
+func savedObjects(t *testing.T, kind string) []byte {
+	t.Helper()
+	data, err := SavedObjects(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// bundleAggs is Aggregations of the kind's bundle; an error ends the test.
+func bundleAggs(t *testing.T, kind string) []VisAgg {
+	t.Helper()
+	aggs, err := Aggregations(savedObjects(t, kind))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aggs
+}
+
+// bundleFields is FieldsUsed of the kind's bundle; an error ends the test.
+func bundleFields(t *testing.T, kind string) []FieldUse {
+	t.Helper()
+	uses, err := FieldsUsed(savedObjects(t, kind))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uses
 }
 
 func TestSavedObjectsUnknownKind(t *testing.T) {
@@ -70,11 +97,7 @@ func TestSavedObjectsUnknownKind(t *testing.T) {
 // layout showing the same objects.
 func TestBundlesHoldTheSameObjects(t *testing.T) {
 	load := func(kind string) []lintObject {
-		b, err := SavedObjects(kind)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return parseLines(t, b)
+		return parseLines(t, savedObjects(t, kind))
 	}
 	osd, kbn := load(KindOpenSearchDashboards), load(KindKibana)
 	if len(osd) != len(kbn) {
@@ -97,15 +120,7 @@ func TestBundlesHoldTheSameObjects(t *testing.T) {
 			}
 		}
 	}
-	aggs := func(kind string) []VisAgg {
-		b, _ := SavedObjects(kind)
-		a, err := Aggregations(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
-	if d := cmp.Diff(aggs(KindOpenSearchDashboards), aggs(KindKibana)); d != "" {
+	if d := cmp.Diff(bundleAggs(t, KindOpenSearchDashboards), bundleAggs(t, KindKibana)); d != "" {
 		t.Errorf("the visualizations' searches differ (-osd +kibana):\n%s", d)
 	}
 }
@@ -268,10 +283,7 @@ func str(t *testing.T, o lintObject, key string) string {
 func TestSavedObjectsLint(t *testing.T) {
 	for kind := range kindFiles {
 		t.Run(kind, func(t *testing.T) {
-			data, err := SavedObjects(kind)
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := savedObjects(t, kind)
 			objs := parseLines(t, data)
 			byKey := map[string]lintObject{}
 			ids := map[string]bool{}
@@ -456,10 +468,7 @@ func lintDashboard(t *testing.T, kind string, o lintObject, objs []lintObject) {
 }
 
 func TestObjectRefs(t *testing.T) {
-	data, err := SavedObjects(KindKibana)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := savedObjects(t, KindKibana)
 	refs, err := ObjectRefs(data)
 	if err != nil {
 		t.Fatal(err)
