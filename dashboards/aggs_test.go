@@ -23,7 +23,7 @@ func jsonEq(t *testing.T, name string, got []byte, want string) {
 }
 
 func TestAggregationsOfBundle(t *testing.T) {
-	aggs := bundleAggs(t, KindOpenSearchDashboards)
+	aggs := fromBundle(t, KindOpenSearchDashboards, Aggregations)
 	byID := map[string]VisAgg{}
 	for _, a := range aggs {
 		byID[a.ID] = a

@@ -75,7 +75,7 @@ func templateTypes(t *testing.T, titles []string) map[string]map[string]string {
 func TestFieldsMatchTemplates(t *testing.T) {
 	for kind := range kindFiles {
 		t.Run(kind, func(t *testing.T) {
-			uses := bundleFields(t, kind)
+			uses := fromBundle(t, kind, FieldsUsed)
 			titles := map[string]bool{}
 			for _, u := range uses {
 				titles[u.Pattern] = true
@@ -95,7 +95,7 @@ func TestFieldsMatchTemplates(t *testing.T) {
 // TestDrillDownFieldsAggregatable: the filter-on-click of a terms bucket
 // needs an aggregatable field; text fields are not (without fielddata).
 func TestDrillDownFieldsAggregatable(t *testing.T) {
-	uses := bundleFields(t, KindKibana)
+	uses := fromBundle(t, KindKibana, FieldsUsed)
 	types := templateTypes(t, []string{AlertsPattern})
 	terms := 0
 	for _, u := range uses {

@@ -63,24 +63,15 @@ func savedObjects(t *testing.T, kind string) []byte {
 	return data
 }
 
-// bundleAggs is Aggregations of the kind's bundle; an error ends the test.
-func bundleAggs(t *testing.T, kind string) []VisAgg {
+// fromBundle is read (Aggregations, FieldsUsed) of the kind's bundle; an
+// error ends the test.
+func fromBundle[T any](t *testing.T, kind string, read func([]byte) (T, error)) T {
 	t.Helper()
-	aggs, err := Aggregations(savedObjects(t, kind))
+	v, err := read(savedObjects(t, kind))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return aggs
-}
-
-// bundleFields is FieldsUsed of the kind's bundle; an error ends the test.
-func bundleFields(t *testing.T, kind string) []FieldUse {
-	t.Helper()
-	uses, err := FieldsUsed(savedObjects(t, kind))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return uses
+	return v
 }
 
 func TestSavedObjectsUnknownKind(t *testing.T) {
@@ -120,7 +111,7 @@ func TestBundlesHoldTheSameObjects(t *testing.T) {
 			}
 		}
 	}
-	if d := cmp.Diff(bundleAggs(t, KindOpenSearchDashboards), bundleAggs(t, KindKibana)); d != "" {
+	if d := cmp.Diff(fromBundle(t, KindOpenSearchDashboards, Aggregations), fromBundle(t, KindKibana, Aggregations)); d != "" {
 		t.Errorf("the visualizations' searches differ (-osd +kibana):\n%s", d)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,7 +61,8 @@ func severityOf(score int) string {
 	}
 }
 
-// The document fields DecodeAlert reads, as indexes into alertPaths.
+// The document fields DecodeAlert reads, as indexes into alertFieldNames
+// and alertPaths.
 const (
 	fTimestamp = iota
 	fEventID
@@ -84,38 +86,41 @@ const (
 	nAlertFields
 )
 
-// alertPaths are the document fields DecodeAlert reads.
-var alertPaths = [nAlertFields][]string{
-	fTimestamp:      {"@timestamp"},
-	fEventID:        {"event", "id"},
-	fEventSeverity:  {"event", "severity"},
-	fRule:           {"rule", "name"},
-	fHostID:         {"host", "id"},
-	fHostName:       {"host", "name"},
-	fSourceIP:       {"source", "ip"},
-	fSourcePort:     {"source", "port"},
-	fDestIP:         {"destination", "ip"},
-	fDestPort:       {"destination", "port"},
-	fProcess:        {"process", "name"},
-	fSeverity:       {"edgewatch", "severity"},
-	fRetroHunt:      {"edgewatch", "retro_hunt"},
-	fReason:         {"edgewatch", "internet_facing", "reason"},
-	fIndicatorCount: {"edgewatch", "indicator", "count"},
-	fIndicatorLevel: {"edgewatch", "indicator", "level"},
-	fGroupEvents:    {"edgewatch", "suppression", "docs_count"},
-	fGroupStart:     {"edgewatch", "suppression", "start"},
-	fGroupEnd:       {"edgewatch", "suppression", "end"},
+// alertFieldNames are the document fields DecodeAlert reads, dotted.
+var alertFieldNames = [nAlertFields]string{
+	fTimestamp:      "@timestamp",
+	fEventID:        "event.id",
+	fEventSeverity:  "event.severity",
+	fRule:           "rule.name",
+	fHostID:         "host.id",
+	fHostName:       "host.name",
+	fSourceIP:       "source.ip",
+	fSourcePort:     "source.port",
+	fDestIP:         "destination.ip",
+	fDestPort:       "destination.port",
+	fProcess:        "process.name",
+	fSeverity:       "edgewatch.severity",
+	fRetroHunt:      "edgewatch.retro_hunt",
+	fReason:         "edgewatch.internet_facing.reason",
+	fIndicatorCount: "edgewatch.indicator.count",
+	fIndicatorLevel: "edgewatch.indicator.level",
+	fGroupEvents:    "edgewatch.suppression.docs_count",
+	fGroupStart:     "edgewatch.suppression.start",
+	fGroupEnd:       "edgewatch.suppression.end",
 }
+
+// alertPaths are alertFieldNames split for jsonparser.EachKey.
+var alertPaths = func() [][]string {
+	out := make([][]string, len(alertFieldNames))
+	for i, name := range alertFieldNames {
+		out[i] = strings.Split(name, ".")
+	}
+	return out
+}()
 
 // AlertFields are the document fields DecodeAlert reads, dotted
 // ("event.id"): a reader of the alert index fetches only these.
-func AlertFields() []string {
-	out := make([]string, len(alertPaths))
-	for i, p := range alertPaths {
-		out[i] = strings.Join(p, ".")
-	}
-	return out
-}
+func AlertFields() []string { return slices.Clone(alertFieldNames[:]) }
 
 // Decoding errors.
 var (
@@ -143,7 +148,7 @@ func DecodeAlert(doc []byte) (Alert, error) {
 		}
 	}
 	var f alertFields
-	jsonparser.EachKey(doc, f.set, alertPaths[:]...)
+	jsonparser.EachKey(doc, f.set, alertPaths...)
 	a := Alert{
 		EventID:        f.str(fEventID),
 		SeverityScore:  f.num(fEventSeverity),
@@ -239,7 +244,7 @@ func (f *alertFields) err() error {
 	if f.bad.err == nil {
 		return nil
 	}
-	return fmt.Errorf("field %s: %w", strings.Join(alertPaths[f.badAt], "."), f.bad.err)
+	return fmt.Errorf("field %s: %w", alertFieldNames[f.badAt], f.bad.err)
 }
 
 // value is field idx if it is present, not null and of type want.
