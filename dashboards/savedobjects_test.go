@@ -3,9 +3,7 @@ package dashboards
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,9 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/edgewatch/edgewatch/dashboards/internal/bundle"
+	"github.com/edgewatch/edgewatch/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the generated saved objects and golden files")
 
 var kindFiles = map[string]string{
 	KindOpenSearchDashboards: "saved_objects/opensearch-dashboards.ndjson",
@@ -28,26 +25,13 @@ var kindFiles = map[string]string{
 func TestSavedObjectsGolden(t *testing.T) {
 	for kind, file := range kindFiles {
 		t.Run(kind, func(t *testing.T) {
-			want, err := bundle.Build(kind)
+			built, err := bundle.Build(kind)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if *update {
-				if err := os.WriteFile(file, want, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			got, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s is stale; run go test ./dashboards -run TestSavedObjectsGolden -update", file)
-			}
-			emb := savedObjects(t, kind)
-			if !bytes.Equal(emb, got) {
-				t.Errorf("SavedObjects(%q) differs from %s (rebuild after -update)", kind, file)
+			golden.Check(t, file, built)
+			if emb := savedObjects(t, kind); !bytes.Equal(emb, built) {
+				t.Errorf("SavedObjects(%q) differs from what package bundle builds (rebuild after -update)", kind)
 			}
 		})
 	}
@@ -502,21 +486,5 @@ func TestFieldsUsedGolden(t *testing.T) {
 	for _, u := range uses {
 		fmt.Fprintf(&buf, "%-24s %-34s %-15s %s\n", u.Pattern, u.Field, u.Use, u.Object)
 	}
-	golden := filepath.Join("testdata", "fields_used.golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(string(want), buf.String()); d != "" {
-		t.Errorf("fields used changed (-golden +now); rerun with -update:\n%s", d)
-	}
+	golden.Check(t, filepath.Join("testdata", "fields_used.golden"), buf.Bytes())
 }

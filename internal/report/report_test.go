@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,11 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgewatch/edgewatch/internal/golden"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/google/go-cmp/cmp"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var fixedNow = time.Date(2024, 5, 3, 14, 0, 0, 0, time.UTC)
 
@@ -231,21 +229,7 @@ func renderSample(t testing.TB, opt Options) []byte {
 }
 
 func TestRenderGolden(t *testing.T) {
-	got := renderSample(t, Options{})
-	golden := filepath.Join("testdata", "report.golden.html")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(string(want), string(got)); d != "" {
-		t.Errorf("report differs from %s (-want +got); rerun with -update if intended:\n%s", golden, d)
-	}
+	golden.Check(t, filepath.Join("testdata", "report.golden.html"), renderSample(t, Options{}))
 }
 
 func TestRenderContent(t *testing.T) {
