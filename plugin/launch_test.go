@@ -13,9 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/edgewatch/edgewatch/internal/testlog"
 )
 
 // self is the test binary, which serves as a plugin in helper modes.
@@ -233,7 +234,7 @@ func TestLaunchKeepsSecretsOutOfEnv(t *testing.T) {
 // TestLaunchForwardsLogs: plugin slog lines arrive in the host's logger at
 // their level with the plugin's name; stray stdout is logged, not printed.
 func TestLaunchForwardsLogs(t *testing.T) {
-	var buf syncBuffer
+	var buf testlog.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := launchHelper(t, "log", Options{Logger: logger})
 	if err != nil {
@@ -278,23 +279,6 @@ func TestRunByHand(t *testing.T) {
 	if code := runByHand(&buf, []string{"--version"}, f); code != 0 || !strings.HasPrefix(buf.String(), "edgewatch-defender-ti v1.0.0") {
 		t.Errorf("--version: exit %d, %q", code, buf.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestPluginExitsWithItsHost: a host killed outright (SIGKILL, or a second

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgewatch/edgewatch/internal/serve"
+	"github.com/edgewatch/edgewatch/internal/testlog"
 )
 
 const token = "tok-0123456789abcdef"
@@ -80,10 +81,10 @@ detections:
 	env := map[string]string{"EW_TOKEN": token, "EW_PW": "pw"}
 	sigs := make(chan os.Signal, 1)
 	addr := freePort(t)
-	var stderr bytes.Buffer
+	var stderr testlog.Buffer // the server's goroutines write it
 	cmd := root(Options{Getenv: func(k string) string { return env[k] }, Executable: func() string { return "/nonexistent/edgewatch" }, Signals: sigs})
 	cmd.SetArgs([]string{"serve", "--config", cfgPath, "--plugin-dir", pluginDir, "--listen", addr, "--log-level", "debug"})
-	cmd.SetErr(&syncWriter{w: &stderr})
+	cmd.SetErr(&stderr)
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(context.Background()) }()
 
