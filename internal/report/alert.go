@@ -208,10 +208,11 @@ func DecodeAlert(doc []byte) (Alert, error) {
 // alertFields holds the values of one document's alertPaths as
 // jsonparser.EachKey finds them, and the first error in reading them.
 type alertFields struct {
-	vals  [nAlertFields]fieldValue
-	found int        // how many fields EachKey has found
-	bad   fieldValue // the first bad field in document order
-	badAt int        // bad's field index
+	vals      [nAlertFields]fieldValue
+	found     int        // how many fields EachKey has found
+	bad       fieldValue // the first bad field in document order
+	badAt     int        // bad's field index
+	malformed error      // JSON that is broken outside any field
 }
 
 // fieldValue is one field's value; at is its place in the document, 1 for
@@ -225,6 +226,10 @@ type fieldValue struct {
 
 // set is the jsonparser.EachKey callback.
 func (f *alertFields) set(idx int, v []byte, t jsonparser.ValueType, err error) {
+	if idx < 0 { // EachKey's word for malformed JSON on the way to a field
+		f.malformed = err
+		return
+	}
 	f.found++
 	f.vals[idx] = fieldValue{raw: v, typ: t, err: err, at: f.found}
 }
@@ -239,8 +244,12 @@ func (f *alertFields) fail(idx int, err error) {
 	}
 }
 
-// err is the first bad field's error.
+// err is the document's error: malformed JSON, else the first bad field's
+// error.
 func (f *alertFields) err() error {
+	if f.malformed != nil {
+		return f.malformed
+	}
 	if f.bad.err == nil {
 		return nil
 	}

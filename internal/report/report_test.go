@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/buger/jsonparser"
 	"github.com/edgewatch/edgewatch/internal/golden"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/google/go-cmp/cmp"
@@ -165,6 +166,8 @@ func TestDecodeAlert(t *testing.T) {
 		{name: "truncated", doc: `{"@timestamp":"2024-05-01T00:00:00Z","source":{"ip":"198.51.100.1"},"host":{"na`, wantErr: ErrTruncated},
 		{name: "severity of the wrong type", doc: `{"@timestamp":"2024-05-01T00:00:00Z","source":{"ip":"198.51.100.1"},"event":{"severity":"high"}}`},
 		{name: "bad timestamp", doc: `{"@timestamp":"yesterday","source":{"ip":"198.51.100.1"}}`},
+		// jsonparser reports this with field index -1 (it panicked DecodeAlert).
+		{name: "malformed between braces", doc: `{}"":}`, wantErr: jsonparser.MalformedJsonError},
 		{name: "escaped strings", doc: `{"@timestamp":"2024-05-01T00:00:00Z","source":{"ip":"198.51.100.1"},"host":{"name":"a\"b\u00e9"}}`,
 			want: Alert{Timestamp: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), SourceIP: "198.51.100.1", HostName: "a\"bé", Severity: "low"}},
 	}
