@@ -306,5 +306,9 @@ func (f *alertFields) num(idx int) int {
 // flag reads a boolean field: false unless it is true.
 func (f *alertFields) flag(idx int) bool {
 	v := f.vals[idx]
+	if v.err != nil {
+		f.fail(idx, v.err)
+		return false
+	}
 	return v.typ == jsonparser.Boolean && string(v.raw) == "true"
 }

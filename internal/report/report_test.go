@@ -166,6 +166,7 @@ func TestDecodeAlert(t *testing.T) {
 		{name: "truncated", doc: `{"@timestamp":"2024-05-01T00:00:00Z","source":{"ip":"198.51.100.1"},"host":{"na`, wantErr: ErrTruncated},
 		{name: "severity of the wrong type", doc: `{"@timestamp":"2024-05-01T00:00:00Z","source":{"ip":"198.51.100.1"},"event":{"severity":"high"}}`},
 		{name: "bad timestamp", doc: `{"@timestamp":"yesterday","source":{"ip":"198.51.100.1"}}`},
+		{name: "retro_hunt not a JSON value", doc: `{"@timestamp":"2024-05-01T00:00:00Z","source":{"ip":"198.51.100.1"},"edgewatch":{"retro_hunt":A}}`},
 		// jsonparser reports this with field index -1 (it panicked DecodeAlert).
 		{name: "malformed between braces", doc: `{}"":}`, wantErr: jsonparser.MalformedJsonError},
 		{name: "escaped strings", doc: `{"@timestamp":"2024-05-01T00:00:00Z","source":{"ip":"198.51.100.1"},"host":{"name":"a\"b\u00e9"}}`,
