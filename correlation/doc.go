@@ -8,7 +8,8 @@
 // alert document with its deterministic finding id.
 //
 // Where things are:
-//   - model.go, alert.go: the shared row and alert types (contracts).
+//   - model.go, alert.go: the shared row and alert types (contracts);
+//     Location, like FeedReport, is declared in plugin/wire.
 //   - feed.go: ParseFeed, FeedOptions, FeedReport (declared in plugin/wire,
 //     which imports the standard library only: a run summary carries it),
 //     LevelFromFileName.

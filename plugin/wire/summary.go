@@ -1,7 +1,7 @@
 package wire
 
 import (
-	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -167,7 +167,7 @@ type Location struct {
 func (l Location) String() string {
 	switch {
 	case l.Line > 0:
-		return fmt.Sprintf("%s:%d", l.Source, l.Line)
+		return l.Source + ":" + strconv.Itoa(l.Line)
 	case l.DocID != "":
 		return l.Source + "/" + l.DocID
 	default:
