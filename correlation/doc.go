@@ -8,8 +8,11 @@
 // alert document with its deterministic finding id.
 //
 // Where things are:
-//   - model.go, alert.go: the shared row and alert types (contracts).
-//   - feed.go: ParseFeed, FeedOptions, FeedReport, LevelFromFileName.
+//   - model.go, alert.go: the shared row and alert types (contracts);
+//     Location, like FeedReport, is declared in plugin/wire.
+//   - feed.go: ParseFeed, FeedOptions, FeedReport (declared in plugin/wire,
+//     which imports the standard library only: a run summary carries it),
+//     LevelFromFileName.
 //   - indicators.go, nonglobal.go: IndicatorSet and the non-global filter.
 //   - facing.go, facingfields.go: FacingBuilder, FacingSet, ParseInternetFacing.
 //   - match.go: Matcher, Rule, the miss reasons.

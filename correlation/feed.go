@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/edgewatch/edgewatch/internal/ipv4"
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // Feed formats reported in FeedReport.Format.
@@ -42,32 +45,9 @@ type FeedOptions struct {
 	KeepNonGlobal bool
 }
 
-// FeedReport tells what a feed parse saw. Every line lands in exactly one of
-// Blank, Comments, Loaded, Duplicates, BelowLevel, Invalid or Dropped, so
-// their sum equals Lines.
-type FeedReport struct {
-	Source       string         `json:"source"`
-	Name         string         `json:"name"`   // the feed name its indicators carry
-	Format       string         `json:"format"` // "ipsum", "levels", "list", "empty"
-	Lines        int            `json:"lines"`
-	Blank        int            `json:"blank,omitempty"`
-	Comments     int            `json:"comments"`
-	Loaded       int            `json:"loaded"`
-	Duplicates   int            `json:"duplicates"`
-	BelowLevel   int            `json:"below_level"`
-	Invalid      int            `json:"invalid"`
-	InvalidLines []int          `json:"invalid_lines,omitempty"` // first few 1-based line numbers
-	Dropped      map[string]int `json:"dropped,omitempty"`       // non-global, by reason
-}
-
-// DroppedTotal is the number of lines refused as non-global.
-func (r FeedReport) DroppedTotal() int {
-	n := 0
-	for _, c := range r.Dropped {
-		n += c
-	}
-	return n
-}
+// FeedReport tells what a feed parse saw. It is declared once, in its wire
+// form, because a detection run's summary carries it to the host as is.
+type FeedReport = wire.FeedReport
 
 // ErrNilSet is returned by ParseFeed when it has no set to fill.
 var ErrNilSet = errors.New("correlation: nil indicator set")
@@ -285,7 +265,7 @@ func (p *feedParser) line(b []byte) {
 	}
 
 	var pfx netip.Prefix
-	if a, ok := parseIPv4(addrField); ok {
+	if a, ok := ipv4.Parse(addrField); ok {
 		pfx = netip.PrefixFrom(a, 32)
 	} else {
 		p.allBareV4 = false
@@ -363,43 +343,6 @@ func parseCount(b []byte) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
-}
-
-// parseIPv4 parses a dotted quad with netip.ParseAddr's rules (four decimal
-// fields 0-255, no leading zeros, nothing else) without allocating. It
-// returns false for anything else, including valid IPv6, which the caller
-// then hands to netip.
-func parseIPv4(b []byte) (netip.Addr, bool) {
-	var out [4]byte
-	field, digits, val := 0, 0, 0
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if digits == 1 && val == 0 {
-				return netip.Addr{}, false // leading zero
-			}
-			val = val*10 + int(c-'0')
-			digits++
-			if val > 255 {
-				return netip.Addr{}, false
-			}
-		case c == '.':
-			if digits == 0 || field == 3 {
-				return netip.Addr{}, false
-			}
-			out[field] = byte(val)
-			field++
-			digits, val = 0, 0
-		default:
-			return netip.Addr{}, false
-		}
-	}
-	if field != 3 || digits == 0 {
-		return netip.Addr{}, false
-	}
-	out[3] = byte(val)
-	return netip.AddrFrom4(out), true
 }
 
 // IPsumFeed reports whether a feed file is one of IPsum's: an ipsum.txt

@@ -3,8 +3,9 @@ package correlation
 import (
 	"encoding/json"
 	"net/netip"
-	"strconv"
 	"time"
+
+	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
 // ActionInboundAccepted is the DeviceNetworkEvents ActionType the detection
@@ -15,12 +16,9 @@ const ActionInboundAccepted = "InboundConnectionAccepted"
 const NoPort = -1
 
 // Location names where a row came from, for error reports: a file and line
-// for file sources, an index and document id for clusters.
-type Location struct {
-	Source string `json:"source,omitempty"` // file path or index name
-	Line   int    `json:"line,omitempty"`   // 1-based line (NDJSON/CSV) or record number
-	DocID  string `json:"doc_id,omitempty"` // cluster document id
-}
+// for file sources, an index and document id for clusters. It is declared
+// once, in its wire form, because run summaries carry it to the host.
+type Location = wire.Location
 
 // NetworkEvent is one DeviceNetworkEvents row, normalised from whatever field
 // profile it was stored in. Fields that the row lacks are zero; ports that are
@@ -101,16 +99,4 @@ type InternetFacing struct {
 // HasPort reports whether the row names an internet-facing local port.
 func (f InternetFacing) HasPort() bool {
 	return f.LocalPort >= 0 && f.LocalPort <= 65535 && f.LocalPort != NoPort
-}
-
-// String renders a location as "file:line", "index/docid" or "file".
-func (l Location) String() string {
-	switch {
-	case l.Line > 0:
-		return l.Source + ":" + strconv.Itoa(l.Line)
-	case l.DocID != "":
-		return l.Source + "/" + l.DocID
-	default:
-		return l.Source
-	}
 }

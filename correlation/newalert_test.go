@@ -3,40 +3,16 @@ package correlation
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/edgewatch/edgewatch/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./correlation/ -run %s -update to create it)", err, t.Name())
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
-}
 
 var (
 	alertCreated = time.Date(2026, 8, 22, 10, 20, 0, 0, time.UTC)
@@ -158,7 +134,7 @@ func TestNewAlertGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := NewAlert(tt.ev(), tt.match, tt.rule, alertCreated)
 			tt.checks(t, a)
-			golden(t, tt.file, marshalAlert(t, a))
+			golden.Check(t, filepath.Join("testdata", tt.file), marshalAlert(t, a))
 		})
 	}
 }

@@ -23,14 +23,7 @@ func jsonEq(t *testing.T, name string, got []byte, want string) {
 }
 
 func TestAggregationsOfBundle(t *testing.T) {
-	data, err := SavedObjects(KindOpenSearchDashboards)
-	if err != nil {
-		t.Fatal(err)
-	}
-	aggs, err := Aggregations(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	aggs := fromBundle(t, KindOpenSearchDashboards, Aggregations)
 	byID := map[string]VisAgg{}
 	for _, a := range aggs {
 		byID[a.ID] = a

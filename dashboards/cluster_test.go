@@ -278,14 +278,7 @@ func runAggregationsOn(t *testing.T, c *testCluster) {
 func checkBundleOn(t *testing.T, c *testCluster, kind string, rename func(string) string) {
 	// 3. The mapping as the cluster returns it has every field with the type
 	// its panel needs.
-	bundle, err := SavedObjects(kind)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uses, err := FieldsUsed(bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
+	uses := fromBundle(t, kind, FieldsUsed)
 	types := map[string]map[string]string{}
 	for _, title := range []string{AlertsPattern, StateIndex, IndicatorsPattern} {
 		_, out := c.do(t, http.MethodGet, "/"+rename(title)+"/_mapping", nil, "")
@@ -301,10 +294,7 @@ func checkBundleOn(t *testing.T, c *testCluster, kind string, rename func(string
 	}
 
 	// 4. Every visualization's search runs and returns the planted buckets.
-	aggs, err := Aggregations(bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
+	aggs := fromBundle(t, kind, Aggregations)
 	if len(aggs) != 11 {
 		t.Errorf("%d visualizations rebuilt, want 11", len(aggs))
 	}

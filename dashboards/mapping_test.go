@@ -75,14 +75,7 @@ func templateTypes(t *testing.T, titles []string) map[string]map[string]string {
 func TestFieldsMatchTemplates(t *testing.T) {
 	for kind := range kindFiles {
 		t.Run(kind, func(t *testing.T) {
-			data, err := SavedObjects(kind)
-			if err != nil {
-				t.Fatal(err)
-			}
-			uses, err := FieldsUsed(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			uses := fromBundle(t, kind, FieldsUsed)
 			titles := map[string]bool{}
 			for _, u := range uses {
 				titles[u.Pattern] = true
@@ -102,14 +95,7 @@ func TestFieldsMatchTemplates(t *testing.T) {
 // TestDrillDownFieldsAggregatable: the filter-on-click of a terms bucket
 // needs an aggregatable field; text fields are not (without fielddata).
 func TestDrillDownFieldsAggregatable(t *testing.T) {
-	data, err := SavedObjects(KindKibana)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uses, err := FieldsUsed(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	uses := fromBundle(t, KindKibana, FieldsUsed)
 	types := templateTypes(t, []string{AlertsPattern})
 	terms := 0
 	for _, u := range uses {

@@ -3,9 +3,7 @@ package dashboards
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,9 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/edgewatch/edgewatch/dashboards/internal/bundle"
+	"github.com/edgewatch/edgewatch/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the generated saved objects and golden files")
 
 var kindFiles = map[string]string{
 	KindOpenSearchDashboards: "saved_objects/opensearch-dashboards.ndjson",
@@ -28,32 +25,37 @@ var kindFiles = map[string]string{
 func TestSavedObjectsGolden(t *testing.T) {
 	for kind, file := range kindFiles {
 		t.Run(kind, func(t *testing.T) {
-			want, err := bundle.Build(kind)
+			built, err := bundle.Build(kind)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if *update {
-				if err := os.WriteFile(file, want, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			got, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s is stale; run go test ./dashboards -run TestSavedObjectsGolden -update", file)
-			}
-			emb, err := SavedObjects(kind)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(emb, got) {
-				t.Errorf("SavedObjects(%q) differs from %s (rebuild after -update)", kind, file)
+			golden.Check(t, file, built)
+			if emb := savedObjects(t, kind); !bytes.Equal(emb, built) {
+				t.Errorf("SavedObjects(%q) differs from what package bundle builds (rebuild after -update)", kind)
 			}
 		})
 	}
+}
+
+// savedObjects is SavedObjects(kind); an error ends the test.
+func savedObjects(t *testing.T, kind string) []byte {
+	t.Helper()
+	data, err := SavedObjects(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// fromBundle is read (Aggregations, FieldsUsed) of the kind's bundle; an
+// error ends the test.
+func fromBundle[T any](t *testing.T, kind string, read func([]byte) (T, error)) T {
+	t.Helper()
+	v, err := read(savedObjects(t, kind))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func TestSavedObjectsUnknownKind(t *testing.T) {
@@ -70,11 +72,7 @@ func TestSavedObjectsUnknownKind(t *testing.T) {
 // layout showing the same objects.
 func TestBundlesHoldTheSameObjects(t *testing.T) {
 	load := func(kind string) []lintObject {
-		b, err := SavedObjects(kind)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return parseLines(t, b)
+		return parseLines(t, savedObjects(t, kind))
 	}
 	osd, kbn := load(KindOpenSearchDashboards), load(KindKibana)
 	if len(osd) != len(kbn) {
@@ -97,15 +95,7 @@ func TestBundlesHoldTheSameObjects(t *testing.T) {
 			}
 		}
 	}
-	aggs := func(kind string) []VisAgg {
-		b, _ := SavedObjects(kind)
-		a, err := Aggregations(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
-	if d := cmp.Diff(aggs(KindOpenSearchDashboards), aggs(KindKibana)); d != "" {
+	if d := cmp.Diff(fromBundle(t, KindOpenSearchDashboards, Aggregations), fromBundle(t, KindKibana, Aggregations)); d != "" {
 		t.Errorf("the visualizations' searches differ (-osd +kibana):\n%s", d)
 	}
 }
@@ -268,10 +258,7 @@ func str(t *testing.T, o lintObject, key string) string {
 func TestSavedObjectsLint(t *testing.T) {
 	for kind := range kindFiles {
 		t.Run(kind, func(t *testing.T) {
-			data, err := SavedObjects(kind)
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := savedObjects(t, kind)
 			objs := parseLines(t, data)
 			byKey := map[string]lintObject{}
 			ids := map[string]bool{}
@@ -456,10 +443,7 @@ func lintDashboard(t *testing.T, kind string, o lintObject, objs []lintObject) {
 }
 
 func TestObjectRefs(t *testing.T) {
-	data, err := SavedObjects(KindKibana)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := savedObjects(t, KindKibana)
 	refs, err := ObjectRefs(data)
 	if err != nil {
 		t.Fatal(err)
@@ -502,21 +486,5 @@ func TestFieldsUsedGolden(t *testing.T) {
 	for _, u := range uses {
 		fmt.Fprintf(&buf, "%-24s %-34s %-15s %s\n", u.Pattern, u.Field, u.Use, u.Object)
 	}
-	golden := filepath.Join("testdata", "fields_used.golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(string(want), buf.String()); d != "" {
-		t.Errorf("fields used changed (-golden +now); rerun with -update:\n%s", d)
-	}
+	golden.Check(t, filepath.Join("testdata", "fields_used.golden"), buf.Bytes())
 }

@@ -29,6 +29,16 @@ func decode(t *testing.T, b []byte) map[string]any {
 	return m
 }
 
+// build is newDoc(p); an error ends the test.
+func build(t *testing.T, newDoc func(TriggerParams) ([]byte, error), p TriggerParams) []byte {
+	t.Helper()
+	b, err := newDoc(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // get walks a decoded JSON document by keys and array indices.
 func get(t *testing.T, v any, path ...any) any {
 	t.Helper()
@@ -75,10 +85,7 @@ func subset(t *testing.T, what string, v any, documented ...string) {
 }
 
 func TestWatcherDefinitionShape(t *testing.T) {
-	b, err := WatcherDefinition(params())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := build(t, WatcherDefinition, params())
 	w := decode(t, b)
 	// dashboards-formats.md §3: a watch is trigger + input + condition +
 	// actions, plus optional metadata, transform and throttle_period.
@@ -137,10 +144,7 @@ func TestWatcherIntervalAndBasePath(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := WatcherDefinition(TriggerParams{URL: tc.url, Token: "t", Detection: "d", Interval: tc.interval})
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := build(t, WatcherDefinition, TriggerParams{URL: tc.url, Token: "t", Detection: "d", Interval: tc.interval})
 			w := decode(t, b)
 			if got := get(t, w, "trigger", "schedule", "interval"); got != tc.wantIv {
 				t.Errorf("interval %v, want %s", got, tc.wantIv)
@@ -157,10 +161,7 @@ func TestWatcherIntervalAndBasePath(t *testing.T) {
 }
 
 func TestNotificationChannelShape(t *testing.T) {
-	b, err := NotificationChannel(params())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := build(t, NotificationChannel, params())
 	c := decode(t, b)
 	// dashboards-formats.md §4.1.
 	subset(t, "channel", c, "config_id", "config")
@@ -184,20 +185,14 @@ func TestNotificationChannelShape(t *testing.T) {
 	}
 	p := params()
 	p.ChannelID = "my-channel"
-	b, err = NotificationChannel(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b = build(t, NotificationChannel, p)
 	if got := get(t, decode(t, b), "config_id"); got != "my-channel" {
 		t.Errorf("custom config_id %v", got)
 	}
 }
 
 func TestAlertingMonitorShape(t *testing.T) {
-	b, err := AlertingMonitor(params())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := build(t, AlertingMonitor, params())
 	m := decode(t, b)
 	// dashboards-formats.md §4.2.
 	subset(t, "monitor", m, "type", "monitor_type", "name", "enabled", "schedule", "inputs", "triggers")
@@ -248,10 +243,7 @@ func TestAlertingMonitorShape(t *testing.T) {
 
 	p := params()
 	p.Interval = 15 * time.Minute
-	b, err = AlertingMonitor(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b = build(t, AlertingMonitor, p)
 	if got := get(t, decode(t, b), "schedule", "period", "interval"); got != 15.0 {
 		t.Errorf("interval %v, want 15", got)
 	}

@@ -165,10 +165,7 @@ func TestProtoKeepsTheReleasedProtocol(t *testing.T) {
 				t.Errorf("message %s was removed or renamed", name)
 				continue
 			}
-			fields := map[int32]*descriptorpb.FieldDescriptorProto{}
-			for _, f := range cur.GetField() {
-				fields[f.GetNumber()] = f
-			}
+			fields := byKey(cur.GetField(), (*descriptorpb.FieldDescriptorProto).GetNumber)
 			for _, f := range old.GetField() {
 				c, ok := fields[f.GetNumber()]
 				switch {
@@ -188,20 +185,14 @@ func TestProtoKeepsTheReleasedProtocol(t *testing.T) {
 	check("", released.GetMessageType())
 	checkEnums(t, "", released.GetEnumType(), current.GetEnumType())
 
-	services := map[string]*descriptorpb.ServiceDescriptorProto{}
-	for _, s := range current.GetService() {
-		services[s.GetName()] = s
-	}
+	services := byKey(current.GetService(), (*descriptorpb.ServiceDescriptorProto).GetName)
 	for _, old := range released.GetService() {
 		cur, ok := services[old.GetName()]
 		if !ok {
 			t.Errorf("service %s was removed", old.GetName())
 			continue
 		}
-		methods := map[string]*descriptorpb.MethodDescriptorProto{}
-		for _, m := range cur.GetMethod() {
-			methods[m.GetName()] = m
-		}
+		methods := byKey(cur.GetMethod(), (*descriptorpb.MethodDescriptorProto).GetName)
 		for _, m := range old.GetMethod() {
 			c, ok := methods[m.GetName()]
 			if !ok || c.GetInputType() != m.GetInputType() || c.GetOutputType() != m.GetOutputType() ||
@@ -214,6 +205,15 @@ func TestProtoKeepsTheReleasedProtocol(t *testing.T) {
 	if len(released.GetMessageType()) < 10 || len(released.GetService()) != 2 {
 		t.Fatalf("released descriptor holds %d messages, %d services: not the protocol", len(released.GetMessageType()), len(released.GetService()))
 	}
+}
+
+// byKey indexes vs by key.
+func byKey[K comparable, V any](vs []V, key func(V) K) map[K]V {
+	m := make(map[K]V, len(vs))
+	for _, v := range vs {
+		m[key(v)] = v
+	}
+	return m
 }
 
 func checkEnums(t *testing.T, prefix string, released, current []*descriptorpb.EnumDescriptorProto) {

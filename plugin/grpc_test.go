@@ -25,17 +25,7 @@ import (
 // adapter.
 func connect(t *testing.T, impl Detector) *grpcClient {
 	t.Helper()
-	client, _ := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{
-		detectorPluginName: &grpcPlugin{impl: impl},
-	})
-	// Close asks the server to stop (go-plugin's controller Shutdown);
-	// stopping it here as well would race with that.
-	t.Cleanup(func() { client.Close() })
-	raw, err := client.Dispense(detectorPluginName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw.(*grpcClient)
+	return connectPlugin(t, &grpcPlugin{impl: impl})
 }
 
 // recorder is a host-side Stream that keeps what it receives.
@@ -340,6 +330,8 @@ func (p *detectorOnlyPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroke
 	return newGRPCClient(cc), nil
 }
 
+// connectPlugin serves p in-process over real gRPC and returns the
+// host-side adapter.
 func connectPlugin(t *testing.T, p goplugin.Plugin) *grpcClient {
 	t.Helper()
 	client, _ := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{detectorPluginName: p})

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
+	"github.com/edgewatch/edgewatch/internal/ipv4"
 )
 
 func TestParseAddrAgreesWithNetip(t *testing.T) {
@@ -12,7 +13,7 @@ func TestParseAddrAgreesWithNetip(t *testing.T) {
 		"1..2.3", "::ffff:1.2.3.4", "2001:db8::1", "fe80::1%eth0", "", "1.2.3.4 ", "a.b.c.d", "1.2.3.04",
 	} {
 		a, ok := parseAddr([]byte(s))
-		if v4, ok4 := parseIPv4([]byte(s)); ok4 && v4 != a {
+		if v4, ok4 := ipv4.Parse([]byte(s)); ok4 && v4 != a {
 			t.Errorf("%q: fast path %v, parseAddr %v", s, v4, a)
 		}
 		var want string

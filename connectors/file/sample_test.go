@@ -135,6 +135,11 @@ func TestSampleDetection(t *testing.T) {
 		Report string
 		Remote string
 	}
+	// The NDJSON sample's findings and skips, the same from its gzip copy.
+	ndjsonWant := []finding{{2, "9002", "77.90.185.20"}, {3, "9003", "2.57.122.53"}, {4, "9003", "2.57.122.53"},
+		{8, "9008", "80.82.77.33"}, {9, "9009", "193.47.62.69"}, {10, "9010", "195.178.110.218"},
+		{11, "9011", "2.57.122.238"}, {13, "9013", "45.198.224.26"}, {15, "9015", "71.6.135.131"}, {16, "9016", "85.239.149.72"}}
+	ndjsonSkips := []string{"bad JSON@17", "bad RemoteIP@18"}
 	tests := []struct {
 		name    string
 		file    string
@@ -142,14 +147,7 @@ func TestSampleDetection(t *testing.T) {
 		want    []finding
 		skips   []string
 	}{
-		{
-			name: "ndjson",
-			file: "network_events.ndjson",
-			want: []finding{{2, "9002", "77.90.185.20"}, {3, "9003", "2.57.122.53"}, {4, "9003", "2.57.122.53"},
-				{8, "9008", "80.82.77.33"}, {9, "9009", "193.47.62.69"}, {10, "9010", "195.178.110.218"},
-				{11, "9011", "2.57.122.238"}, {13, "9013", "45.198.224.26"}, {15, "9015", "71.6.135.131"}, {16, "9016", "85.239.149.72"}},
-			skips: []string{"bad JSON@17", "bad RemoteIP@18"},
-		},
+		{name: "ndjson", file: "network_events.ndjson", want: ndjsonWant, skips: ndjsonSkips},
 		{
 			name:    "ndjson excluding SMTP",
 			file:    "network_events.ndjson",
@@ -157,16 +155,9 @@ func TestSampleDetection(t *testing.T) {
 			want: []finding{{2, "9002", "77.90.185.20"}, {3, "9003", "2.57.122.53"}, {4, "9003", "2.57.122.53"},
 				{8, "9008", "80.82.77.33"}, {9, "9009", "193.47.62.69"}, {10, "9010", "195.178.110.218"},
 				{13, "9013", "45.198.224.26"}, {15, "9015", "71.6.135.131"}, {16, "9016", "85.239.149.72"}},
-			skips: []string{"bad JSON@17", "bad RemoteIP@18"},
+			skips: ndjsonSkips,
 		},
-		{
-			name: "gzip copy",
-			file: "network_events.ndjson.gz",
-			want: []finding{{2, "9002", "77.90.185.20"}, {3, "9003", "2.57.122.53"}, {4, "9003", "2.57.122.53"},
-				{8, "9008", "80.82.77.33"}, {9, "9009", "193.47.62.69"}, {10, "9010", "195.178.110.218"},
-				{11, "9011", "2.57.122.238"}, {13, "9013", "45.198.224.26"}, {15, "9015", "71.6.135.131"}, {16, "9016", "85.239.149.72"}},
-			skips: []string{"bad JSON@17", "bad RemoteIP@18"},
-		},
+		{name: "gzip copy", file: "network_events.ndjson.gz", want: ndjsonWant, skips: ndjsonSkips},
 		{
 			name: "CSV export (the rows that decode, one per line after the header)",
 			file: "network_events.csv",

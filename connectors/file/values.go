@@ -10,6 +10,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/internal/ipv4"
 )
 
 // fieldStatus tells whether a field was present and parsed.
@@ -115,49 +116,15 @@ func parseInt64(v []byte, kind byte) (int64, bool) {
 	return n, err == nil
 }
 
-// parseAddr parses an IP address. Plain dotted IPv4 is parsed here without
+// parseAddr parses an IP address. Plain dotted IPv4 is parsed by ipv4.Parse without
 // allocating; anything else goes to netip.ParseAddr, so both paths accept
 // exactly what netip accepts.
 func parseAddr(b []byte) (netip.Addr, bool) {
-	if a, ok := parseIPv4(b); ok {
+	if a, ok := ipv4.Parse(b); ok {
 		return a, true
 	}
 	a, err := netip.ParseAddr(string(b))
 	return a, err == nil
-}
-
-// parseIPv4 accepts only the canonical form "a.b.c.d" (no leading zeros,
-// each part <= 255); it reports false for anything it is not sure about.
-func parseIPv4(b []byte) (netip.Addr, bool) {
-	var ip [4]byte
-	part, n, digits := 0, 0, 0
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if digits > 0 && n == 0 {
-				return netip.Addr{}, false // leading zero
-			}
-			n = n*10 + int(c-'0')
-			digits++
-			if n > 255 {
-				return netip.Addr{}, false
-			}
-		case c == '.':
-			if digits == 0 || part == 3 {
-				return netip.Addr{}, false
-			}
-			ip[part] = byte(n)
-			part, n, digits = part+1, 0, 0
-		default:
-			return netip.Addr{}, false
-		}
-	}
-	if part != 3 || digits == 0 {
-		return netip.Addr{}, false
-	}
-	ip[3] = byte(n)
-	return netip.AddrFrom4(ip), true
 }
 
 // timeLayouts are tried in order. Values without a zone are UTC.

@@ -27,6 +27,7 @@ type harness struct {
 	dir       string // a scratch directory with input files
 	stdin     string
 	env       map[string]string
+	dumpFile  string // where the fake plugin records its request (recordRequest)
 }
 
 func newHarness(t *testing.T, mode string) *harness {
@@ -72,9 +73,17 @@ func (h *harness) main(ctx context.Context, args ...string) (code int, stdout, s
 	return code, out.String(), errb.String()
 }
 
-func (h *harness) dumped(path string) map[string]json.RawMessage {
+// recordRequest has the fake plugin record the request it gets, for
+// dumped.
+func (h *harness) recordRequest() {
+	h.dumpFile = filepath.Join(h.t.TempDir(), "dump.json")
+	h.t.Setenv(envDump, h.dumpFile)
+}
+
+// dumped is the request the fake plugin recorded (recordRequest).
+func (h *harness) dumped() map[string]json.RawMessage {
 	h.t.Helper()
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(h.dumpFile)
 	if err != nil {
 		h.t.Fatalf("the plugin did not record its request: %v", err)
 	}
@@ -122,8 +131,7 @@ func TestRunTableAndSummary(t *testing.T) {
 // the settings document and the secrets map.
 func TestRunSettingsAndSecrets(t *testing.T) {
 	h := newHarness(t, "ok")
-	dumpFile := filepath.Join(t.TempDir(), "dump.json")
-	t.Setenv(envDump, dumpFile)
+	h.recordRequest()
 	pw := h.write("pw.txt", "s3cret-from-file\n")
 	h.env[EnvAPIKey] = "key-from-env"
 	cfg := h.write("edgewatch.yaml", `
@@ -144,7 +152,7 @@ cluster:
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	got := h.dumped(dumpFile)
+	got := h.dumped()
 	var settings, want any
 	_ = json.Unmarshal(got["settings"], &settings)
 	_ = json.Unmarshal([]byte(`{"source":"file","trigger":"cli",
@@ -168,8 +176,7 @@ cluster:
 // keys) reach the plugin; --no-index only for cluster runs.
 func TestRunSinkSettings(t *testing.T) {
 	h := newHarness(t, "ok")
-	dumpFile := filepath.Join(t.TempDir(), "dump.json")
-	t.Setenv(envDump, dumpFile)
+	h.recordRequest()
 	cluster := []string{"--source", "opensearch", "--url", "http://127.0.0.1:9200", "--device-info-index", "di", "--network-events-index", "ev",
 		"--feed", filepath.Join(h.dir, "ipsum.txt")}
 	cfg := h.write("sinks.yaml", "allow_empty_feed: true\ncluster:\n  no_index: true\n")
@@ -192,7 +199,7 @@ func TestRunSinkSettings(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
 			var s wire.Settings
-			if err := json.Unmarshal(h.dumped(dumpFile)["settings"], &s); err != nil {
+			if err := json.Unmarshal(h.dumped()["settings"], &s); err != nil {
 				t.Fatal(err)
 			}
 			if got := s.Cluster != nil && s.Cluster.NoIndex; got != tc.noIndex || s.AllowEmptyFeed != tc.allowEmpty {
@@ -452,8 +459,7 @@ func TestRunErrorsNamePlugin(t *testing.T) {
 // no flag and refuses one the operation does not take.
 func TestFeedLoadFromStdin(t *testing.T) {
 	h := newHarness(t, "ok")
-	dumpFile := filepath.Join(t.TempDir(), "dump.json")
-	t.Setenv(envDump, dumpFile)
+	h.recordRequest()
 	h.stdin = "1.2.3.4\t5\n5.6.7.8\t3\n"
 	h.env[EnvPassword] = "pw-env"
 	code, out, errOut := h.main(context.Background(), "feed", "load", "--file", "-", "--min-level", "3", "--source", "opensearch",
@@ -465,7 +471,7 @@ func TestFeedLoadFromStdin(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Loaded != 2 || res.Feed != "ipsum" {
 		t.Errorf("result %q: %v", out, err)
 	}
-	got := h.dumped(dumpFile)
+	got := h.dumped()
 	var args wire.FeedLoadArgs
 	if err := json.Unmarshal(got["args"], &args); err != nil {
 		t.Fatal(err)

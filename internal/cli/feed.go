@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -100,11 +99,7 @@ func readStdinFeed(stdin io.Reader) ([]byte, error) {
 // (the plugin process reads it).
 func inputFile(flag, p string) (string, error) {
 	if _, err := os.Stat(p); err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return "", usageErrorf("%s %s: %v", flag, p, err)
+		return "", fileUsageError(flag, p, err)
 	}
 	if abs, err := filepath.Abs(p); err == nil {
 		p = abs

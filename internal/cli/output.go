@@ -381,3 +381,14 @@ func (u *usageError) Is(target error) bool {
 func usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
+
+// fileUsageError is the usage error for the file path that flag names and
+// that cannot be read: "--flag PATH: reason", the path said once (not
+// again in os.PathError's "open PATH: reason").
+func fileUsageError(flag, path string, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return usageErrorf("%s %s: %v", flag, path, err)
+}

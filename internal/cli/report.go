@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -103,11 +102,7 @@ func (a *app) reportFromFile(sum *report.Summary, path string, res *reportResult
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return usageErrorf("--alerts %s: %v", path, err)
+			return fileUsageError("--alerts", path, err)
 		}
 		defer f.Close()
 		r, source = f, path

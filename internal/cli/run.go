@@ -271,11 +271,7 @@ func (a *app) secret(file, env, flag string) (string, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return "", usageErrorf("%s %s: %v", flag, file, err)
+			return "", fileUsageError(flag, file, err)
 		}
 		return validSecret(flag+" "+file, strings.TrimRight(string(b), "\r\n"))
 	}
@@ -302,11 +298,7 @@ func checkInputs(s wire.Settings) error {
 		for _, p := range paths {
 			f, err := os.Open(p)
 			if err != nil {
-				var pe *os.PathError
-				if errors.As(err, &pe) {
-					err = pe.Err
-				}
-				return usageErrorf("%s %s: %v", flag, p, err)
+				return fileUsageError(flag, p, err)
 			}
 			fi, err := f.Stat()
 			f.Close()

@@ -20,8 +20,7 @@ import (
 // secrets travel in the secrets map only.
 func TestInstallArgs(t *testing.T) {
 	h := newHarness(t, "ok")
-	dumpFile := filepath.Join(t.TempDir(), "dump.json")
-	t.Setenv(envDump, dumpFile)
+	h.recordRequest()
 	token := h.write("token", "webhook-token-value\n")
 	h.env[EnvDashboardsPassword] = "dash-pw"
 	// The fake plugin does not offer install: it records the request and
@@ -30,7 +29,7 @@ func TestInstallArgs(t *testing.T) {
 		"--tenant", "global", "--retention-days", "30", "--triggers", "--edgewatch-url", "https://ew:8443",
 		"--edgewatch-token-file", token, "--trigger-interval", "10m", "--dry-run", "--detection", "prod",
 		"--alert-index", "edgewatch-alerts-x", "--dashboards-username", "kib")
-	got := h.dumped(dumpFile)
+	got := h.dumped()
 	var args map[string]any
 	if err := json.Unmarshal(got["args"], &args); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,39 +61,66 @@ func severityOf(score int) string {
 	}
 }
 
-// alertPaths are the document fields DecodeAlert reads, in the order of the
-// switch in DecodeAlert.
-var alertPaths = [][]string{
-	{"@timestamp"},
-	{"event", "id"},
-	{"event", "severity"},
-	{"rule", "name"},
-	{"host", "id"},
-	{"host", "name"},
-	{"source", "ip"},
-	{"source", "port"},
-	{"destination", "ip"},
-	{"destination", "port"},
-	{"process", "name"},
-	{"edgewatch", "severity"},
-	{"edgewatch", "retro_hunt"},
-	{"edgewatch", "internet_facing", "reason"},
-	{"edgewatch", "indicator", "count"},
-	{"edgewatch", "indicator", "level"},
-	{"edgewatch", "suppression", "docs_count"},
-	{"edgewatch", "suppression", "start"},
-	{"edgewatch", "suppression", "end"},
+// The document fields DecodeAlert reads, as indexes into alertFieldNames
+// and alertPaths.
+const (
+	fTimestamp = iota
+	fEventID
+	fEventSeverity
+	fRule
+	fHostID
+	fHostName
+	fSourceIP
+	fSourcePort
+	fDestIP
+	fDestPort
+	fProcess
+	fSeverity
+	fRetroHunt
+	fReason
+	fIndicatorCount
+	fIndicatorLevel
+	fGroupEvents
+	fGroupStart
+	fGroupEnd
+	nAlertFields
+)
+
+// alertFieldNames are the document fields DecodeAlert reads, dotted.
+var alertFieldNames = [nAlertFields]string{
+	fTimestamp:      "@timestamp",
+	fEventID:        "event.id",
+	fEventSeverity:  "event.severity",
+	fRule:           "rule.name",
+	fHostID:         "host.id",
+	fHostName:       "host.name",
+	fSourceIP:       "source.ip",
+	fSourcePort:     "source.port",
+	fDestIP:         "destination.ip",
+	fDestPort:       "destination.port",
+	fProcess:        "process.name",
+	fSeverity:       "edgewatch.severity",
+	fRetroHunt:      "edgewatch.retro_hunt",
+	fReason:         "edgewatch.internet_facing.reason",
+	fIndicatorCount: "edgewatch.indicator.count",
+	fIndicatorLevel: "edgewatch.indicator.level",
+	fGroupEvents:    "edgewatch.suppression.docs_count",
+	fGroupStart:     "edgewatch.suppression.start",
+	fGroupEnd:       "edgewatch.suppression.end",
 }
+
+// alertPaths are alertFieldNames split for jsonparser.EachKey.
+var alertPaths = func() [][]string {
+	out := make([][]string, len(alertFieldNames))
+	for i, name := range alertFieldNames {
+		out[i] = strings.Split(name, ".")
+	}
+	return out
+}()
 
 // AlertFields are the document fields DecodeAlert reads, dotted
 // ("event.id"): a reader of the alert index fetches only these.
-func AlertFields() []string {
-	out := make([]string, len(alertPaths))
-	for i, p := range alertPaths {
-		out[i] = strings.Join(p, ".")
-	}
-	return out
-}
+func AlertFields() []string { return slices.Clone(alertFieldNames[:]) }
 
 // Decoding errors.
 var (
@@ -119,98 +147,29 @@ func DecodeAlert(doc []byte) (Alert, error) {
 			doc = src
 		}
 	}
-	var (
-		a            Alert
-		ts, sip      string
-		gstart, gend string
-		firstErr     error
-	)
-	fail := func(path []string, err error) {
-		if firstErr == nil {
-			firstErr = fmt.Errorf("field %s: %w", strings.Join(path, "."), err)
-		}
+	var f alertFields
+	jsonparser.EachKey(doc, f.set, alertPaths...)
+	a := Alert{
+		EventID:        f.str(fEventID),
+		SeverityScore:  f.num(fEventSeverity),
+		Rule:           f.str(fRule),
+		HostID:         f.str(fHostID),
+		HostName:       f.str(fHostName),
+		SourcePort:     f.num(fSourcePort),
+		DestIP:         f.str(fDestIP),
+		DestPort:       f.num(fDestPort),
+		Process:        f.str(fProcess),
+		Severity:       f.str(fSeverity),
+		RetroHunt:      f.flag(fRetroHunt),
+		Reason:         f.str(fReason),
+		IndicatorCount: f.num(fIndicatorCount),
+		IndicatorLevel: f.num(fIndicatorLevel),
+		Events:         f.num(fGroupEvents),
 	}
-	str := func(v []byte, t jsonparser.ValueType, path []string) string {
-		if t == jsonparser.Null {
-			return ""
-		}
-		if t != jsonparser.String {
-			fail(path, fmt.Errorf("want a string, got %s", t))
-			return ""
-		}
-		s, err := jsonparser.ParseString(v)
-		if err != nil {
-			fail(path, err)
-		}
-		return s
-	}
-	num := func(v []byte, t jsonparser.ValueType, path []string) int {
-		if t == jsonparser.Null {
-			return 0
-		}
-		if t != jsonparser.Number {
-			fail(path, fmt.Errorf("want a number, got %s", t))
-			return 0
-		}
-		n, err := jsonparser.ParseInt(v)
-		if err != nil {
-			f, ferr := jsonparser.ParseFloat(v)
-			if ferr != nil {
-				fail(path, err)
-			}
-			return int(f)
-		}
-		return int(n)
-	}
-	jsonparser.EachKey(doc, func(idx int, v []byte, t jsonparser.ValueType, err error) {
-		if err != nil {
-			fail(alertPaths[idx], err)
-			return
-		}
-		p := alertPaths[idx]
-		switch idx {
-		case 0:
-			ts = str(v, t, p)
-		case 1:
-			a.EventID = str(v, t, p)
-		case 2:
-			a.SeverityScore = num(v, t, p)
-		case 3:
-			a.Rule = str(v, t, p)
-		case 4:
-			a.HostID = str(v, t, p)
-		case 5:
-			a.HostName = str(v, t, p)
-		case 6:
-			sip = str(v, t, p)
-		case 7:
-			a.SourcePort = num(v, t, p)
-		case 8:
-			a.DestIP = str(v, t, p)
-		case 9:
-			a.DestPort = num(v, t, p)
-		case 10:
-			a.Process = str(v, t, p)
-		case 11:
-			a.Severity = str(v, t, p)
-		case 12:
-			a.RetroHunt = t == jsonparser.Boolean && string(v) == "true"
-		case 13:
-			a.Reason = str(v, t, p)
-		case 14:
-			a.IndicatorCount = num(v, t, p)
-		case 15:
-			a.IndicatorLevel = num(v, t, p)
-		case 16:
-			a.Events = num(v, t, p)
-		case 17:
-			gstart = str(v, t, p)
-		case 18:
-			gend = str(v, t, p)
-		}
-	}, alertPaths...)
-	if firstErr != nil {
-		return Alert{}, fmt.Errorf("decode alert: %w", firstErr)
+	ts, sip := f.str(fTimestamp), f.str(fSourceIP)
+	gstart, gend := f.str(fGroupStart), f.str(fGroupEnd)
+	if err := f.err(); err != nil {
+		return Alert{}, fmt.Errorf("decode alert: %w", err)
 	}
 	if ts == "" {
 		return Alert{}, ErrNoTimestamp
@@ -244,4 +203,112 @@ func DecodeAlert(doc []byte) (Alert, error) {
 		a.Severity = severityOf(a.SeverityScore)
 	}
 	return a, nil
+}
+
+// alertFields holds the values of one document's alertPaths as
+// jsonparser.EachKey finds them, and the first error in reading them.
+type alertFields struct {
+	vals      [nAlertFields]fieldValue
+	found     int        // how many fields EachKey has found
+	bad       fieldValue // the first bad field in document order
+	badAt     int        // bad's field index
+	malformed error      // JSON that is broken outside any field
+}
+
+// fieldValue is one field's value; at is its place in the document, 1 for
+// the first field EachKey found (0: the document does not have the field).
+type fieldValue struct {
+	raw []byte
+	typ jsonparser.ValueType
+	err error
+	at  int
+}
+
+// set is the jsonparser.EachKey callback.
+func (f *alertFields) set(idx int, v []byte, t jsonparser.ValueType, err error) {
+	if idx < 0 { // EachKey's word for malformed JSON on the way to a field
+		f.malformed = err
+		return
+	}
+	f.found++
+	f.vals[idx] = fieldValue{raw: v, typ: t, err: err, at: f.found}
+}
+
+// fail keeps err as the error of field idx if no field before it in the
+// document is bad.
+func (f *alertFields) fail(idx int, err error) {
+	v := f.vals[idx]
+	if f.bad.err == nil || v.at < f.bad.at {
+		v.err = err
+		f.bad, f.badAt = v, idx
+	}
+}
+
+// err is the document's error: malformed JSON, else the first bad field's
+// error.
+func (f *alertFields) err() error {
+	if f.malformed != nil {
+		return f.malformed
+	}
+	if f.bad.err == nil {
+		return nil
+	}
+	return fmt.Errorf("field %s: %w", alertFieldNames[f.badAt], f.bad.err)
+}
+
+// value is field idx if it is present, not null and of type want.
+func (f *alertFields) value(idx int, want jsonparser.ValueType) (fieldValue, bool) {
+	v := f.vals[idx]
+	switch {
+	case v.err != nil:
+		f.fail(idx, v.err)
+		return v, false
+	case v.at == 0 || v.typ == jsonparser.Null:
+		return v, false
+	case v.typ != want:
+		f.fail(idx, fmt.Errorf("want a %s, got %s", want, v.typ))
+		return v, false
+	}
+	return v, true
+}
+
+// str reads a string field: "" when it is missing or null.
+func (f *alertFields) str(idx int) string {
+	v, ok := f.value(idx, jsonparser.String)
+	if !ok {
+		return ""
+	}
+	s, err := jsonparser.ParseString(v.raw)
+	if err != nil {
+		f.fail(idx, err)
+	}
+	return s
+}
+
+// num reads a number field, a fraction cut to an int: 0 when it is missing
+// or null.
+func (f *alertFields) num(idx int) int {
+	v, ok := f.value(idx, jsonparser.Number)
+	if !ok {
+		return 0
+	}
+	n, err := jsonparser.ParseInt(v.raw)
+	if err != nil {
+		x, ferr := jsonparser.ParseFloat(v.raw)
+		if ferr != nil {
+			f.fail(idx, err)
+		}
+		return int(x)
+	}
+	return int(n)
+}
+
+// flag reads a boolean field: false unless it is true.
+func (f *alertFields) flag(idx int) bool {
+	v := f.vals[idx]
+	if v.err != nil {
+		f.fail(idx, v.err)
+		return false
+	}
+	return v.typ == jsonparser.Boolean && string(v.raw) == "true"
 }

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/buger/jsonparser"
+	"github.com/edgewatch/edgewatch/internal/golden"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/google/go-cmp/cmp"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var fixedNow = time.Date(2024, 5, 3, 14, 0, 0, 0, time.UTC)
 
@@ -167,6 +166,9 @@ func TestDecodeAlert(t *testing.T) {
 		{name: "truncated", doc: `{"@timestamp":"2024-05-01T00:00:00Z","source":{"ip":"198.51.100.1"},"host":{"na`, wantErr: ErrTruncated},
 		{name: "severity of the wrong type", doc: `{"@timestamp":"2024-05-01T00:00:00Z","source":{"ip":"198.51.100.1"},"event":{"severity":"high"}}`},
 		{name: "bad timestamp", doc: `{"@timestamp":"yesterday","source":{"ip":"198.51.100.1"}}`},
+		{name: "retro_hunt not a JSON value", doc: `{"@timestamp":"2024-05-01T00:00:00Z","source":{"ip":"198.51.100.1"},"edgewatch":{"retro_hunt":A}}`},
+		// jsonparser reports this with field index -1 (it panicked DecodeAlert).
+		{name: "malformed between braces", doc: `{}"":}`, wantErr: jsonparser.MalformedJsonError},
 		{name: "escaped strings", doc: `{"@timestamp":"2024-05-01T00:00:00Z","source":{"ip":"198.51.100.1"},"host":{"name":"a\"b\u00e9"}}`,
 			want: Alert{Timestamp: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), SourceIP: "198.51.100.1", HostName: "a\"bé", Severity: "low"}},
 	}
@@ -231,21 +233,7 @@ func renderSample(t testing.TB, opt Options) []byte {
 }
 
 func TestRenderGolden(t *testing.T) {
-	got := renderSample(t, Options{})
-	golden := filepath.Join("testdata", "report.golden.html")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(string(want), string(got)); d != "" {
-		t.Errorf("report differs from %s (-want +got); rerun with -update if intended:\n%s", golden, d)
-	}
+	golden.Check(t, filepath.Join("testdata", "report.golden.html"), renderSample(t, Options{}))
 }
 
 func TestRenderContent(t *testing.T) {

@@ -50,9 +50,7 @@ feeds:
 		t.Fatal(err)
 	}
 	fr := &fakeFeedRunner{}
-	s, _ := New(cfg, Options{Runner: &fakeRunner{}, FeedRunner: fr})
-	s.Start()
-	defer func() { _ = s.Shutdown(context.Background()) }()
+	s := startServer(t, cfg, Options{Runner: &fakeRunner{}, FeedRunner: fr})
 
 	waitFor(t, "first load", func() bool { return fr.count() == 1 })
 	a := fr.calls[0]
@@ -106,9 +104,7 @@ func TestFeedMissingFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	fr := &fakeFeedRunner{}
-	s, _ := New(cfg, Options{Runner: &fakeRunner{}, FeedRunner: fr})
-	s.Start()
-	defer func() { _ = s.Shutdown(context.Background()) }()
+	s := startServer(t, cfg, Options{Runner: &fakeRunner{}, FeedRunner: fr})
 	waitFor(t, "feed error", func() bool { return counterValue(s.metrics.errors.WithLabelValues(ErrKindFeed)) == 1 })
 	if fr.count() != 0 {
 		t.Fatal("a missing file was loaded")
@@ -145,9 +141,7 @@ func TestRetroHuntProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	fr := retroFeedRunner{inHunt: make(chan struct{}), release: make(chan struct{})}
-	s, _ := New(cfg, Options{Runner: &fakeRunner{}, FeedRunner: fr})
-	s.Start()
-	defer func() { _ = s.Shutdown(context.Background()) }()
+	s := startServer(t, cfg, Options{Runner: &fakeRunner{}, FeedRunner: fr})
 	<-fr.inHunt
 
 	bf := s.Health().Detections["alpha"].Backfills

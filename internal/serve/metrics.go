@@ -37,26 +37,16 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
-		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "edgewatch_runs_total", Help: "Detection runs and backfills by outcome (success, failed, noop, skipped).",
-		}, []string{"detection", "outcome"}),
+		reg:  prometheus.NewRegistry(),
+		runs: counter("edgewatch_runs_total", "Detection runs and backfills by outcome (success, failed, noop, skipped).", "detection", "outcome"),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "edgewatch_run_duration_seconds", Help: "Wall time of a detection run or backfill (all its windows).",
 			Buckets: []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600},
 		}, []string{"detection"}),
-		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "edgewatch_events_scanned_total", Help: "DeviceNetworkEvents rows read by runs.",
-		}, []string{"detection"}),
-		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "edgewatch_alerts_written_total", Help: "Alert documents created (already-present ids are not counted).",
-		}, []string{"detection"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "edgewatch_errors_total", Help: "Errors by kind (run, plugin_start, plugin_crash, config_reload, webhook_auth, feed).",
-		}, []string{"kind"}),
-		webhook: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "edgewatch_webhook_requests_total", Help: "Webhook trigger requests by HTTP status code.",
-		}, []string{"code"}),
+		events:  counter("edgewatch_events_scanned_total", "DeviceNetworkEvents rows read by runs.", "detection"),
+		alerts:  counter("edgewatch_alerts_written_total", "Alert documents created (already-present ids are not counted).", "detection"),
+		errors:  counter("edgewatch_errors_total", "Errors by kind (run, plugin_start, plugin_crash, config_reload, webhook_auth, feed).", "kind"),
+		webhook: counter("edgewatch_webhook_requests_total", "Webhook trigger requests by HTTP status code.", "code"),
 		running: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "edgewatch_run_in_progress", Help: "1 while an incremental run of the detection is in progress.",
 		}, []string{"detection"}),
@@ -69,6 +59,11 @@ func newMetrics() *metrics {
 		m.errors.WithLabelValues(k)
 	}
 	return m
+}
+
+// counter is a counter vector with the given labels.
+func counter(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 }
 
 func (m *metrics) handler() http.Handler {

@@ -280,24 +280,25 @@ func SkipShort(t testing.TB, n Need) {
 // repository's testdata/ipsum. It calls Require(t, Data) first.
 func IPsumDir(t testing.TB) string {
 	t.Helper()
-	Require(t, Data)
-	dir, err := ipsumDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return requiredPath(t, Data, ipsumDir)
 }
 
 // ChromiumPath returns the headless browser: $EDGEWATCH_CHROMIUM, else
 // chromium on $PATH. It calls Require(t, Chromium) first.
 func ChromiumPath(t testing.TB) string {
 	t.Helper()
-	Require(t, Chromium)
-	bin, err := chromiumPath()
+	return requiredPath(t, Chromium, chromiumPath)
+}
+
+// requiredPath calls Require(t, n), then find; find's error ends the test.
+func requiredPath(t testing.TB, n Need, find func() (string, error)) string {
+	t.Helper()
+	Require(t, n)
+	p, err := find()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bin
+	return p
 }
 
 // RepoRoot returns the directory holding go.mod above the working

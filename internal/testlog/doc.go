@@ -1,7 +1,6 @@
-// Package testlog holds what tests need of logs. Main quiets the default
-// slog logger: the packages that log their runs (incremental runs, serve,
-// the admin operations) call it from their TestMain, so that `go test`
-// shows the log lines only with -v, where they help to read a failure.
-// Buffer collects log output written by other goroutines while the test
-// reads it.
+// Package testlog quiets the default slog logger in tests: the packages
+// that log their runs (incremental runs, serve, the admin operations) call
+// Main from their TestMain, so that `go test` shows the log lines only with
+// -v, where they help to read a failure. Buffer collects the log output a
+// test reads while goroutines write it.
 package testlog

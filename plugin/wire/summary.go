@@ -1,7 +1,7 @@
 package wire
 
 import (
-	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -47,8 +47,9 @@ type IndicatorSummary struct {
 	From     string         `json:"from"` // "files" or the lookup index
 }
 
-// FeedReport is what parsing one feed file found (correlation.FeedReport's
-// wire form).
+// FeedReport is what parsing one feed file found (correlation.ParseFeed's
+// report). Every line lands in exactly one of Blank, Comments, Loaded,
+// Duplicates, BelowLevel, Invalid or Dropped, so their sum equals Lines.
 type FeedReport struct {
 	Source       string         `json:"source"`
 	Name         string         `json:"name"`   // the feed name its indicators carry
@@ -62,6 +63,15 @@ type FeedReport struct {
 	Invalid      int            `json:"invalid"`
 	InvalidLines []int          `json:"invalid_lines,omitempty"` // first few 1-based line numbers
 	Dropped      map[string]int `json:"dropped,omitempty"`       // non-global, by reason
+}
+
+// DroppedTotal is the number of lines refused as non-global.
+func (r FeedReport) DroppedTotal() int {
+	n := 0
+	for _, c := range r.Dropped {
+		n += c
+	}
+	return n
 }
 
 // DeviceSummary counts the facing step.
@@ -157,7 +167,7 @@ type Location struct {
 func (l Location) String() string {
 	switch {
 	case l.Line > 0:
-		return fmt.Sprintf("%s:%d", l.Source, l.Line)
+		return l.Source + ":" + strconv.Itoa(l.Line)
 	case l.DocID != "":
 		return l.Source + "/" + l.DocID
 	default:

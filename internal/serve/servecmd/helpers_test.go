@@ -1,7 +1,5 @@
 package servecmd
 
-import (
-	"errors"
-)
+import "errors"
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }

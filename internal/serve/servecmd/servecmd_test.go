@@ -81,7 +81,7 @@ detections:
 	env := map[string]string{"EW_TOKEN": token, "EW_PW": "pw"}
 	sigs := make(chan os.Signal, 1)
 	addr := freePort(t)
-	var stderr testlog.Buffer
+	var stderr testlog.Buffer // the server's goroutines write it
 	cmd := root(Options{Getenv: func(k string) string { return env[k] }, Executable: func() string { return "/nonexistent/edgewatch" }, Signals: sigs})
 	cmd.SetArgs([]string{"serve", "--config", cfgPath, "--plugin-dir", pluginDir, "--listen", addr, "--log-level", "debug"})
 	cmd.SetErr(&stderr)
