@@ -49,7 +49,9 @@ func handshake(t *testing.T, host, plugin *tls.Config) (hostErr, pluginErr error
 	return hostErr, <-done
 }
 
-func TestSessionHandshake(t *testing.T) {
+// session starts a session and reads its bundle as the plugin does.
+func session(t *testing.T) (*Session, *tls.Config) {
+	t.Helper()
 	s, err := New()
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +60,11 @@ func TestSessionHandshake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, plugin
+}
+
+func TestSessionHandshake(t *testing.T) {
+	s, plugin := session(t)
 	if _, ok := plugin.Certificates[0].PrivateKey.(ed25519.PrivateKey); !ok {
 		t.Errorf("plugin key is %T, want ed25519", plugin.Certificates[0].PrivateKey)
 	}
@@ -72,18 +79,8 @@ func TestSessionHandshake(t *testing.T) {
 // TestSessionsTrustOnlyEachOther: a host of one session cannot talk to the
 // plugin of another, in either direction.
 func TestSessionsTrustOnlyEachOther(t *testing.T) {
-	s1, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p1, err := Plugin(bytes.NewReader(s1.Bundle))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1, p1 := session(t)
+	s2, _ := session(t)
 	// s2's host does not trust p1's certificate.
 	if hostErr, _ := handshake(t, s2.Host, p1); hostErr == nil {
 		t.Error("a host accepted another session's plugin")
