@@ -42,6 +42,11 @@ type FieldUse struct {
 	Object  string `json:"object"` // the saved object id
 }
 
+// rawObject and the types below read saved objects the way Dashboards and
+// Kibana do, on purpose apart from the generator's types in
+// internal/bundle: a checker that shares the generator's structs would
+// agree with any mistake in them. They are also more permissive, as the
+// UIs are (an absent "enabled" means enabled, a query may be an object).
 type rawObject struct {
 	Type       string `json:"type"`
 	ID         string `json:"id"`
