@@ -3,17 +3,13 @@ package conformance
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/correlation"
-	"github.com/google/go-cmp/cmp"
+	"github.com/edgewatch/edgewatch/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // The Standard dataset in each profile's shape, as NDJSON golden files under
 // testdata/profiles: sample documents of every profile, and a pin on the
@@ -37,22 +33,7 @@ func TestShapesGolden(t *testing.T) {
 					buf.WriteByte('\n')
 				}
 				path := filepath.Join("testdata", "profiles", p+"."+name+".ndjson")
-				if *update {
-					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run with -update)", err)
-				}
-				if diff := cmp.Diff(string(want), buf.String()); diff != "" {
-					t.Errorf("%s (-want +got):\n%s", path, diff)
-				}
+				golden.Check(t, path, buf.Bytes())
 			})
 		}
 	}
