@@ -33,6 +33,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/dashboards"
 	"github.com/edgewatch/edgewatch/internal/serve"
+	"github.com/edgewatch/edgewatch/internal/serve/servetest"
 	"github.com/edgewatch/edgewatch/internal/testlog"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/google/go-cmp/cmp"
@@ -764,37 +765,8 @@ func (p *serveProcess) waitHealthy(t *testing.T, client *http.Client, base strin
 // trigger calls the webhook for detection and waits for the run to end.
 func (p *serveProcess) trigger(t *testing.T, client *http.Client, base, token, detection string) serve.RunView {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1/detections/"+detection+"/run", strings.NewReader(`{"source":"test"}`))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("webhook over HTTPS: %v", err)
-	}
-	var tr serve.TriggerResponse
-	err = json.NewDecoder(resp.Body).Decode(&tr)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted || err != nil {
-		t.Fatalf("webhook for %s: HTTP %d (%v)\n%s", detection, resp.StatusCode, err, p.log())
-	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for time.Now().Before(deadline) {
-		req, _ := http.NewRequest(http.MethodGet, base+tr.StatusURL, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v serve.RunView
-		_ = json.NewDecoder(resp.Body).Decode(&v)
-		resp.Body.Close()
-		if v.State == "done" {
-			return v
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("run %s of %s did not finish\n%s", tr.RunID, detection, p.log())
-	return serve.RunView{}
+	srv := servetest.Server{Client: client, Base: base, Token: token, Timeout: 3 * time.Minute, Poll: 200 * time.Millisecond, Log: p.log}
+	return srv.Run(t, detection, "test")
 }
 
 // stop sends SIGTERM and waits for a clean exit.

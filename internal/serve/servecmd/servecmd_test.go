@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgewatch/edgewatch/internal/serve"
+	"github.com/edgewatch/edgewatch/internal/serve/servetest"
 	"github.com/edgewatch/edgewatch/internal/testlog"
 )
 
@@ -107,52 +108,20 @@ detections:
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	trigger := func(det string) serve.TriggerResponse {
-		req, _ := http.NewRequest(http.MethodPost, base+"/v1/detections/"+det+"/run", strings.NewReader(`{"source":"watcher"}`))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var tr serve.TriggerResponse
-		if resp.StatusCode != 202 || json.NewDecoder(resp.Body).Decode(&tr) != nil {
-			t.Fatalf("trigger %s: %d", det, resp.StatusCode)
-		}
-		return tr
-	}
-	wait := func(tr serve.TriggerResponse) serve.RunView {
-		for range 400 {
-			req, _ := http.NewRequest(http.MethodGet, base+tr.StatusURL, nil)
-			req.Header.Set("Authorization", "Bearer "+token)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var v serve.RunView
-			_ = json.NewDecoder(resp.Body).Decode(&v)
-			resp.Body.Close()
-			if v.State == "done" {
-				return v
-			}
-			time.Sleep(25 * time.Millisecond)
-		}
-		t.Fatalf("run %s did not finish\n%s", tr.RunID, stderr.String())
-		return serve.RunView{}
-	}
+	srv := servetest.Server{Base: base, Token: token, Timeout: 10 * time.Second, Poll: 25 * time.Millisecond, Log: stderr.String}
+	wait := func(det string) serve.RunView { return srv.Run(t, det, "watcher") }
 
-	v := wait(trigger("alpha"))
+	v := wait("alpha")
 	if v.Result == nil || v.Result.Status != "success" || v.Result.AlertsCreated != 1 || v.Result.RunID != v.ID || v.Result.Holder == "" {
 		t.Fatalf("alpha run %+v (result %+v)", v, v.Result)
 	}
 	// The plugin process dies mid-operation: the run fails, the crash is
 	// counted, and the next run gets a restarted plugin.
-	v = wait(trigger("crashy"))
+	v = wait("crashy")
 	if !strings.Contains(v.Error, "plugin process exited") {
 		t.Fatalf("crashy run %+v", v)
 	}
-	v = wait(trigger("alpha"))
+	v = wait("alpha")
 	if v.Result == nil || v.Result.Status != "success" {
 		t.Fatalf("alpha after the crash %+v", v)
 	}
