@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/edgewatch/edgewatch/internal/writeback"
 	pb "github.com/edgewatch/edgewatch/plugin/internal/proto/edgewatch/v1"
 )
 
@@ -99,12 +100,22 @@ func sameFileAs(af *pb.AlertFile) func(os.FileInfo, error) error {
 // and keeps the totals.
 type alertFileWriter struct {
 	f       *os.File
+	wb      *writeback.Writer // f, its write-back started as it grows
 	written AlertsWritten
+}
+
+// newAlertFileWriter appends to f, a file openAlertFile opened.
+func newAlertFileWriter(f *os.File) *alertFileWriter {
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	return &alertFileWriter{f: f, wb: writeback.New(f, size)}
 }
 
 // write appends one batch of whole lines.
 func (w *alertFileWriter) write(ndjson []byte) error {
-	n, err := w.f.Write(ndjson)
+	n, err := w.wb.Write(ndjson)
 	w.written.Bytes += int64(n)
 	if err != nil {
 		return fmt.Errorf("write alert file: %w", err)

@@ -104,7 +104,7 @@ func (s *detectorServer) Run(req *pb.RunRequest, srv grpc.ServerStreamingServer[
 			// Not fatal: the documents go over the stream instead.
 			slog.Debug("alert file not taken, sending the documents", "error", err)
 		} else {
-			out.file = &alertFileWriter{f: f}
+			out.file = newAlertFileWriter(f)
 		}
 	}
 	out.start(srv.Context())

@@ -20,6 +20,7 @@ import (
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/gctune"
 	"github.com/edgewatch/edgewatch/internal/gen"
 	"github.com/edgewatch/edgewatch/internal/testenv"
+	"github.com/edgewatch/edgewatch/internal/writeback"
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
@@ -149,7 +150,15 @@ func runInProcess(raw string) (err error) {
 	gctune.ForRun(s.Source, len(s.GroupBy) > 0)
 	var out io.Writer = io.Discard
 	var f *os.File
-	if p := os.Getenv(envInProcessOut); p != "" {
+	if p := os.Getenv(envInProcessOut); p != "" && isDevice(p) {
+		// /dev/null and the like are written in place: renaming a
+		// temporary file over one would replace the device with a file.
+		if f, err = os.OpenFile(p, os.O_WRONLY, 0); err != nil {
+			return err
+		}
+		defer f.Close()
+		out = f
+	} else if p != "" {
 		if f, err = os.CreateTemp(filepath.Dir(p), ".inprocess-*"); err != nil {
 			return err
 		}
@@ -164,13 +173,19 @@ func runInProcess(raw string) (err error) {
 				err = os.Rename(f.Name(), p)
 			}
 		}()
-		out = f
+		out = writeback.New(f, 0) // as the host writes its output file
 	}
 	obs := &ndjsonObserver{w: bufio.NewWriterSize(out, 256<<10)}
 	if _, err := engine.Run(context.Background(), s, nil, obs); err != nil {
 		return err
 	}
 	return obs.w.Flush()
+}
+
+// isDevice reports whether path exists and is not a regular file.
+func isDevice(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.Mode().IsRegular()
 }
 
 func BenchmarkFileRun(b *testing.B) {

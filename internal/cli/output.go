@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/edgewatch/edgewatch/internal/writeback"
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
@@ -25,6 +26,7 @@ import (
 // untouched.
 type AtomicFile struct {
 	f      *os.File
+	wb     *writeback.Writer // f, written back as it grows (temporary files)
 	path   string
 	done   bool
 	direct bool // path is a device, pipe or socket: written in place
@@ -55,10 +57,15 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create output %s: %w", path, err)
 	}
-	return &AtomicFile{f: f, path: path}, nil
+	return &AtomicFile{f: f, wb: writeback.New(f, 0), path: path}, nil
 }
 
-func (a *AtomicFile) Write(p []byte) (int, error) { return a.f.Write(p) }
+func (a *AtomicFile) Write(p []byte) (int, error) {
+	if a.direct {
+		return a.f.Write(p)
+	}
+	return a.wb.Write(p)
+}
 
 // Temp is the temporary file being written, or nil when the path is
 // written in place (a device, a pipe): what a run may offer its plugin as

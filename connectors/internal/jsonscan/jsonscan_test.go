@@ -76,3 +76,76 @@ func TestUnquote(t *testing.T) {
 		})
 	}
 }
+
+// scanStringRef is ScanString one byte at a time: the reference the
+// word-at-a-time scan is checked against.
+func scanStringRef(b []byte, i int) (end int, escaped bool, err error) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			return j + 1, escaped, nil
+		case '\\':
+			escaped = true
+			j++
+		}
+	}
+	return 0, false, ErrSyntax
+}
+
+func TestScanString(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string // the string starts at in[0]
+		end     int
+		escaped bool
+		wantErr bool
+	}{
+		{name: "empty", in: `""`, end: 2},
+		{name: "short", in: `"abc",`, end: 5},
+		{name: "quote is the 8th byte", in: `"1234567"tail`, end: 9},
+		{name: "quote is the 9th byte", in: `"12345678"tail`, end: 10},
+		{name: "long", in: `"` + strings.Repeat("x", 100) + `"`, end: 102},
+		{name: "escaped quote", in: `"a\"b"`, end: 6, escaped: true},
+		{name: "escaped quote across a word", in: `"1234567\"9"`, end: 12, escaped: true},
+		{name: "escaped backslash then quote", in: `"123456\\"x"`, end: 10, escaped: true},
+		{name: "three backslashes then quote", in: `"12345\\\"x"`, end: 12, escaped: true},
+		{name: "escape in the tail", in: `"` + strings.Repeat("y", 9) + `\n"`, end: 13, escaped: true},
+		{name: "unterminated", in: `"abcdefghijk`, wantErr: true},
+		{name: "ends in a backslash", in: `"abcdefghij\`, wantErr: true},
+		{name: "ends in an escaped quote", in: `"abcdefghij\"`, wantErr: true},
+		{name: "high bytes", in: "\"\xff\xfe\x80\xe2\x80\xa8\x00\x01\"", end: 10},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			end, esc, err := ScanString([]byte(tc.in), 0)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if err == nil && (end != tc.end || esc != tc.escaped) {
+				t.Errorf("ScanString(%q) = %d, %v; want %d, %v", tc.in, end, esc, tc.end, tc.escaped)
+			}
+			if send, serr := skipString([]byte(tc.in), 0); send != end || (serr == nil) != (err == nil) {
+				t.Errorf("skipString(%q) = %d, %v; ScanString says %d, %v", tc.in, send, serr, end, err)
+			}
+		})
+	}
+}
+
+func FuzzScanString(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"1234567\"9"x`, `"\\\\\\"`, `"a\u0041"`, "\"\x22\x5c\x22\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 || b[0] != '"' {
+			b = append([]byte{'"'}, b...)
+		}
+		end, esc, err := ScanString(b, 0)
+		wend, wesc, werr := scanStringRef(b, 0)
+		if end != wend || esc != wesc || (err == nil) != (werr == nil) {
+			t.Fatalf("ScanString(%q) = %d, %v, %v; the byte-at-a-time scan says %d, %v, %v", b, end, esc, err, wend, wesc, werr)
+		}
+		if send, serr := skipString(b, 0); send != wend || (serr == nil) != (werr == nil) {
+			t.Fatalf("skipString(%q) = %d, %v; the byte-at-a-time scan says %d, %v", b, send, serr, wend, werr)
+		}
+	})
+}
