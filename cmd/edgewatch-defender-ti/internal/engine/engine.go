@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors"
@@ -165,41 +168,19 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 		}
 	}
 
-	// 1 indicators
-	obs.Progress(wire.Progress{Stage: "indicators", Message: "loading indicators"})
-	ind, err := loadIndicators(ctx, s, be, sum)
+	// 1+2 indicators and facing, at once: the DeviceInfo read needs no
+	// indicator, so it runs while the feed is parsed (or the lookup index
+	// read). A large DeviceInfo and a large feed then cost the longer of
+	// the two, not their sum.
+	facing, err := indicatorsAndFacing(ctx, s, be, obs, sum)
 	if err != nil {
 		return err
 	}
-
-	// 2 facing (a Source may start the event step's facing-free work now)
-	if p, ok := be.Source.(connectors.EventPreparer); ok {
-		stop := p.PrepareEvents(ctx, connectors.EventQuery{From: s.From, To: s.To, Indicators: ind})
-		defer stop()
-	}
-	obs.Progress(wire.Progress{Stage: "facing", Message: "reading DeviceInfo"})
-	var fb correlation.FacingBuilder
-	frep, err := be.Source.DeviceInfo(ctx, connectors.FacingQuery{
-		From:     sum.Window.FacingFrom,
-		To:       s.To,
-		Progress: progressFunc(obs, "facing"),
-	}, func(row *correlation.DeviceInfo) error {
-		fb.Add(row)
-		return nil
-	})
-	sum.DeviceInfo.Read = frep.Read
-	sum.DeviceInfo.Skipped, sum.DeviceInfo.Examples = frep.Skipped, locations(frep.Examples)
-	sum.DeviceInfo.OtherTables, sum.DeviceInfo.MissingColumns = frep.OtherTables, frep.MissingColumns
-	if err != nil {
-		return readError("DeviceInfo", "--device-info-index", err)
-	}
-	facing := fb.Build()
-	sum.DeviceInfo.NoPort = fb.Ignored()
-	sum.DeviceInfo.FacingPorts = facing.Len()
-	sum.DeviceInfo.Devices = len(facing.Devices())
+	defer facing.stopPrepare()
+	ind := facing.ind
 
 	// 3+4 events, correlate
-	matcher := correlation.NewMatcher(facing, ind, opts)
+	matcher := correlation.NewMatcher(facing.set, ind, opts)
 	created := now().UTC()
 	if be.Writer != nil {
 		sum.Alerts.Index = be.AlertIndex
@@ -214,7 +195,7 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 	erep, err := be.Source.NetworkEvents(ctx, connectors.EventQuery{
 		From:       s.From,
 		To:         s.To,
-		Facing:     facing,
+		Facing:     facing.set,
 		Indicators: ind,
 		Progress:   progressFunc(obs, "events"),
 	}, func(ev *correlation.NetworkEvent) error {
@@ -346,6 +327,91 @@ func (w *writer) report() {
 	if w.skipped.Skipped != nil {
 		w.sum.Alerts.Skipped, w.sum.Alerts.Examples = w.skipped.Skipped, locations(w.skipped.Examples)
 	}
+}
+
+// stepsOneTwo is what steps 1 and 2 give the event step.
+type stepsOneTwo struct {
+	ind *correlation.IndicatorSet
+	set *correlation.FacingSet
+	// stopPrepare ends the event step's preparation (connectors.EventPreparer).
+	stopPrepare func()
+}
+
+// indicatorsAndFacing runs step 1 (the indicators) and step 2 (the
+// DeviceInfo read) at once. The result is the one the steps give one after
+// the other: an indicator error wins (the DeviceInfo read is cancelled and
+// its counts are not reported), then a DeviceInfo error. Progress from the
+// two goroutines reaches obs one call at a time. A Source that prepares the
+// event step starts on it once the indicators are known; the caller stops
+// that with stopPrepare.
+func indicatorsAndFacing(ctx context.Context, s wire.Settings, be *Backend, obs Observer, sum *wire.Summary) (stepsOneTwo, error) {
+	out := stepsOneTwo{stopPrepare: func() {}}
+	lobs := &lockedObserver{Observer: obs}
+	diCtx, cancelDI := context.WithCancel(ctx)
+	defer cancelDI()
+	var (
+		fb   correlation.FacingBuilder
+		frep connectors.Report
+		ferr error
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if r := recover(); r != nil { // as the RPC would have, on this goroutine
+				slog.Error("DeviceInfo read panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				ferr = fmt.Errorf("DeviceInfo read: panic: %v", r)
+			}
+		}()
+		lobs.Progress(wire.Progress{Stage: "facing", Message: "reading DeviceInfo"})
+		frep, ferr = be.Source.DeviceInfo(diCtx, connectors.FacingQuery{
+			From:     sum.Window.FacingFrom,
+			To:       s.To,
+			Progress: progressFunc(lobs, "facing"),
+		}, func(row *correlation.DeviceInfo) error {
+			fb.Add(row)
+			return nil
+		})
+	}()
+
+	lobs.Progress(wire.Progress{Stage: "indicators", Message: "loading indicators"})
+	ind, err := loadIndicators(ctx, s, be, sum)
+	if err != nil {
+		cancelDI()
+		<-done
+		return out, err
+	}
+	out.ind = ind
+	// The event step's facing-free work (a Source may start it now).
+	if p, ok := be.Source.(connectors.EventPreparer); ok {
+		out.stopPrepare = p.PrepareEvents(ctx, connectors.EventQuery{From: s.From, To: s.To, Indicators: ind})
+	}
+	<-done
+	sum.DeviceInfo.Read = frep.Read
+	sum.DeviceInfo.Skipped, sum.DeviceInfo.Examples = frep.Skipped, locations(frep.Examples)
+	sum.DeviceInfo.OtherTables, sum.DeviceInfo.MissingColumns = frep.OtherTables, frep.MissingColumns
+	if ferr != nil {
+		out.stopPrepare()
+		return stepsOneTwo{stopPrepare: func() {}}, readError("DeviceInfo", "--device-info-index", ferr)
+	}
+	out.set = fb.Build()
+	sum.DeviceInfo.NoPort = fb.Ignored()
+	sum.DeviceInfo.FacingPorts = out.set.Len()
+	sum.DeviceInfo.Devices = len(out.set.Devices())
+	return out, nil
+}
+
+// lockedObserver passes on an Observer's calls one at a time, for the
+// stretch of a run where two goroutines report progress.
+type lockedObserver struct {
+	mu sync.Mutex
+	Observer
+}
+
+func (o *lockedObserver) Progress(p wire.Progress) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.Observer.Progress(p)
 }
 
 func loadIndicators(ctx context.Context, s wire.Settings, be *Backend, sum *wire.Summary) (*correlation.IndicatorSet, error) {
