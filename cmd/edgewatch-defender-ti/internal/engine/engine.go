@@ -172,15 +172,15 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 	// indicator, so it runs while the feed is parsed (or the lookup index
 	// read). A large DeviceInfo and a large feed then cost the longer of
 	// the two, not their sum.
-	facing, err := indicatorsAndFacing(ctx, s, be, obs, sum)
+	steps, err := indicatorsAndFacing(ctx, s, be, obs, sum)
 	if err != nil {
 		return err
 	}
-	defer facing.stopPrepare()
-	ind := facing.ind
+	defer steps.stopPrepare()
+	ind, facing := steps.ind, steps.set
 
 	// 3+4 events, correlate
-	matcher := correlation.NewMatcher(facing.set, ind, opts)
+	matcher := correlation.NewMatcher(facing, ind, opts)
 	created := now().UTC()
 	if be.Writer != nil {
 		sum.Alerts.Index = be.AlertIndex
@@ -195,7 +195,7 @@ func run(ctx context.Context, s wire.Settings, be *Backend, obs Observer, now fu
 	erep, err := be.Source.NetworkEvents(ctx, connectors.EventQuery{
 		From:       s.From,
 		To:         s.To,
-		Facing:     facing.set,
+		Facing:     facing,
 		Indicators: ind,
 		Progress:   progressFunc(obs, "events"),
 	}, func(ev *correlation.NetworkEvent) error {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/correlation"
+	"github.com/edgewatch/edgewatch/internal/testlog"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
 
@@ -119,6 +121,10 @@ func TestIndicatorsAndFacing(t *testing.T) {
 				}
 				return tc.indicators(t)
 			}}
+			var logs testlog.Buffer // the panic is logged with its stack, here and not on stderr
+			prev := slog.Default()
+			slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+			t.Cleanup(func() { slog.SetDefault(prev) })
 			s := wire.Settings{Cluster: &wire.ClusterSettings{IndicatorFeed: "ipsum"}}
 			var sum wire.Summary
 			obs := &serialObserver{}
@@ -129,6 +135,9 @@ func TestIndicatorsAndFacing(t *testing.T) {
 			case tc.name == "a panic in the DeviceInfo read is an error":
 				if err == nil || !strings.Contains(err.Error(), "decoder bug") {
 					t.Fatalf("err = %v, want the panic as an error", err)
+				}
+				if !strings.Contains(logs.String(), "decoder bug") || !strings.Contains(logs.String(), "goroutine") {
+					t.Errorf("the panic was not logged with its stack: %q", logs.String())
 				}
 			case tc.wantErr == nil && err != nil:
 				t.Fatalf("err = %v", err)
