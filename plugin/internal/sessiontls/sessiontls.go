@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -183,10 +182,7 @@ func FromEnv() (*tls.Config, error) {
 	if err != nil || fd < 3 {
 		return nil, fmt.Errorf("session TLS: %s=%q is not an inherited descriptor", EnvFD, v)
 	}
-	f := os.NewFile(uintptr(fd), "edgewatch-session-tls")
-	if f == nil {
-		return nil, errors.New("session TLS: no descriptor " + v)
-	}
+	f := os.NewFile(uintptr(fd), "edgewatch-session-tls") // not nil: fd >= 3
 	defer f.Close()
 	return Plugin(f)
 }

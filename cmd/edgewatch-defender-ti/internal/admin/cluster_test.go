@@ -18,7 +18,6 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/connectors/cluster/clustertest"
 	"github.com/edgewatch/edgewatch/connectors/conformance"
-	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/report"
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
@@ -87,7 +86,7 @@ func TestFeedLoadOnClusters(t *testing.T) {
 		}
 		rep := res.Parse[0]
 		if res.Loaded != 3 || res.Added != 3 || res.Ranges != 1 || rep.Invalid != 2 || !slices.Equal(rep.InvalidLines, []int{3, 7}) ||
-			rep.BelowLevel != 1 || correlation.FeedReport(rep).DroppedTotal() != 1 {
+			rep.BelowLevel != 1 || rep.DroppedTotal() != 1 {
 			t.Errorf("load %+v, parse %+v: want 3 loaded (1 range), invalid lines 3 and 7, 1 below level, 1 dropped", res, rep)
 		}
 		if res.PerLevel["5"] != 1 || res.PerLevel["2"] != 1 || res.PerLevel["4"] != 1 {

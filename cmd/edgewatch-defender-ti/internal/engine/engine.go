@@ -475,7 +475,7 @@ func emptyFeedError(reps []correlation.FeedReport) error {
 		if r.BelowLevel > 0 {
 			why += fmt.Sprintf(", %d below the minimum level", r.BelowLevel)
 		}
-		if n := sumInts(r.Dropped); n > 0 {
+		if n := r.DroppedTotal(); n > 0 {
 			why += fmt.Sprintf(", %d dropped as not global", n)
 		}
 		if r.Comments > 0 {
@@ -486,14 +486,6 @@ func emptyFeedError(reps []correlation.FeedReport) error {
 	return fmt.Errorf("%w: the feed yields no indicator, so the run could not alert on anything (%s); "+
 		"check the feed file, or set allow_empty_feed / --allow-empty-feed to run anyway",
 		ErrEmptyFeed, strings.Join(parts, "; "))
-}
-
-func sumInts(m map[string]int) int {
-	n := 0
-	for _, v := range m {
-		n += v
-	}
-	return n
 }
 
 // classify marks a run's error as an input error (wire.ErrInput, exit 2)
