@@ -19,7 +19,7 @@ import (
 //
 // Why nothing is lost that the stream gave:
 //   - Atomic output: the file is the host's temporary file beside the
-//     output (cli.AtomicFile), which the host alone renames over the output
+//     output (atomicfile.File), which the host alone renames over the output
 //     once the run has succeeded, or removes when it fails. The plugin
 //     never names, creates, renames or removes a file.
 //   - The very file: the host sends its path with its device and inode;

@@ -18,9 +18,9 @@ import (
 
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/engine"
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/gctune"
+	"github.com/edgewatch/edgewatch/internal/atomicfile"
 	"github.com/edgewatch/edgewatch/internal/gen"
 	"github.com/edgewatch/edgewatch/internal/testenv"
-	"github.com/edgewatch/edgewatch/internal/writeback"
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
@@ -149,43 +149,24 @@ func runInProcess(raw string) (err error) {
 	}
 	gctune.ForRun(s.Source, len(s.GroupBy) > 0)
 	var out io.Writer = io.Discard
-	var f *os.File
-	if p := os.Getenv(envInProcessOut); p != "" && isDevice(p) {
-		// /dev/null and the like are written in place: renaming a
-		// temporary file over one would replace the device with a file.
-		if f, err = os.OpenFile(p, os.O_WRONLY, 0); err != nil {
-			return err
+	if p := os.Getenv(envInProcessOut); p != "" {
+		f, cerr := atomicfile.Create(p) // as the CLI writes its output
+		if cerr != nil {
+			return cerr
 		}
-		defer f.Close()
-		out = f
-	} else if p != "" {
-		if f, err = os.CreateTemp(filepath.Dir(p), ".inprocess-*"); err != nil {
-			return err
-		}
-		defer func() {
+		defer func() { // err: the run's result
 			if err == nil {
-				err = f.Sync()
+				err = f.Commit()
 			}
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err == nil {
-				err = os.Rename(f.Name(), p)
-			}
+			f.Abort() // no-op after Commit
 		}()
-		out = writeback.New(f, 0) // as the host writes its output file
+		out = f
 	}
 	obs := &ndjsonObserver{w: bufio.NewWriterSize(out, 256<<10)}
 	if _, err := engine.Run(context.Background(), s, nil, obs); err != nil {
 		return err
 	}
 	return obs.w.Flush()
-}
-
-// isDevice reports whether path exists and is not a regular file.
-func isDevice(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && !fi.Mode().IsRegular()
 }
 
 func BenchmarkFileRun(b *testing.B) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/edgewatch/edgewatch/internal/atomicfile"
 	"github.com/edgewatch/edgewatch/internal/report"
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
@@ -75,7 +76,7 @@ NDJSON file such as the --out of edgewatch run (no cluster and no plugin needed)
 			if out == "" {
 				return printJSON(cmd.OutOrStdout(), res)
 			}
-			if err := WriteFileAtomic(out, page.Bytes()); err != nil {
+			if err := atomicfile.WriteFile(out, page.Bytes()); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.env.Stderr, "edgewatch: report of %d alerts written to %s\n", res.Alerts, out)

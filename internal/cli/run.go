@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/edgewatch/edgewatch/internal/atomicfile"
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/spf13/cobra"
@@ -356,10 +357,10 @@ func (a *app) run(cmd *cobra.Command, rf *runFlags, cf *clusterFlags) error {
 	}
 
 	var dst io.Writer = a.env.Stdout
-	var file *AtomicFile
+	var file *atomicfile.File
 	if out != "-" {
-		if file, err = CreateAtomic(out); err != nil {
-			if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, errIsDir) {
+		if file, err = atomicfile.Create(out); err != nil {
+			if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, atomicfile.ErrIsDir) {
 				return usageErrorf("--out: %v", err)
 			}
 			return err

@@ -1,0 +1,124 @@
+package atomicfile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/edgewatch/edgewatch/internal/writeback"
+)
+
+// File is an output file that appears under its name only when the
+// run succeeds: it is written to a temporary file in the same directory and
+// renamed over the target on Commit. Abort (or a crash) leaves the target
+// untouched.
+type File struct {
+	f      *os.File
+	wb     *writeback.Writer // f, its write-back started as it grows
+	path   string
+	done   bool
+	direct bool // path is a device, pipe or socket: written in place
+}
+
+// ErrIsDir: the path names a directory.
+var ErrIsDir = errors.New("is a directory")
+
+// Create starts writing path. A path that exists and is not a regular
+// file (/dev/null, /dev/stdout, a named pipe) is written in place: renaming
+// over it would replace the device with a file.
+func Create(path string) (*File, error) {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return nil, fmt.Errorf("create output %s: %w", path, ErrIsDir)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("create output %s: %w", path, err)
+		}
+		return &File{f: f, wb: writeback.New(f, 0), path: path, direct: true}, nil
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("create output %s: %w", path, err)
+	}
+	return &File{f: f, wb: writeback.New(f, 0), path: path}, nil
+}
+
+// Write writes p. Every few MiB the kernel is asked to start writing the
+// data back (package writeback), so that Commit's sync waits for the tail
+// only; on a device or a pipe the request does nothing.
+func (a *File) Write(p []byte) (int, error) { return a.wb.Write(p) }
+
+// Temp is the temporary file being written, or nil when the path is
+// written in place (a device, a pipe): what a run may offer its plugin as
+// plugin.RunRequest.AlertFile.
+func (a *File) Temp() *os.File {
+	if a.direct {
+		return nil
+	}
+	return a.f
+}
+
+// Commit syncs, closes and renames the temporary file to the target.
+func (a *File) Commit() error {
+	if a.done {
+		return nil
+	}
+	a.done = true
+	if a.direct {
+		if err := a.f.Close(); err != nil {
+			return fmt.Errorf("output %s: %w", a.path, err)
+		}
+		return nil
+	}
+	name := a.f.Name()
+	if err := a.f.Chmod(0o644); err != nil {
+		_ = a.f.Close()
+		_ = os.Remove(name)
+		return fmt.Errorf("output %s: %w", a.path, err)
+	}
+	if err := a.f.Sync(); err != nil {
+		_ = a.f.Close()
+		_ = os.Remove(name)
+		return fmt.Errorf("output %s: %w", a.path, err)
+	}
+	if err := a.f.Close(); err != nil {
+		_ = os.Remove(name)
+		return fmt.Errorf("output %s: %w", a.path, err)
+	}
+	if err := os.Rename(name, a.path); err != nil {
+		_ = os.Remove(name)
+		return fmt.Errorf("output %s: %w", a.path, err)
+	}
+	return nil
+}
+
+// Abort removes the temporary file. It is a no-op after Commit.
+func (a *File) Abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	_ = a.f.Close()
+	if !a.direct {
+		_ = os.Remove(a.f.Name())
+	}
+}
+
+// WriteFile writes data to path through a temporary file.
+func WriteFile(path string, data []byte) error {
+	a, err := Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := a.Write(data); err != nil {
+		a.Abort()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return a.Commit()
+}
