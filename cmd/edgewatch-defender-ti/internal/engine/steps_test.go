@@ -75,7 +75,8 @@ func TestIndicatorsAndFacing(t *testing.T) {
 		indicators func(t *testing.T) (*correlation.IndicatorSet, error)
 		deviceFn   func(ctx context.Context, q connectors.FacingQuery, fn func(*correlation.DeviceInfo) error) (connectors.Report, error)
 		wantErr    error
-		wantRead   int64 // sum.DeviceInfo.Read
+		wantPanic  string // the error and the log name this panic
+		wantRead   int64  // sum.DeviceInfo.Read
 		wantPorts  int
 		wantStops  int32 // PrepareEvents stops made by the steps themselves
 	}{
@@ -107,7 +108,7 @@ func TestIndicatorsAndFacing(t *testing.T) {
 			deviceFn: func(context.Context, connectors.FacingQuery, func(*correlation.DeviceInfo) error) (connectors.Report, error) {
 				panic("decoder bug")
 			},
-			wantStops: 1,
+			wantPanic: "decoder bug", wantStops: 1,
 		},
 	}
 	for _, tc := range tests {
@@ -132,11 +133,11 @@ func TestIndicatorsAndFacing(t *testing.T) {
 			switch {
 			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
-			case tc.name == "a panic in the DeviceInfo read is an error":
-				if err == nil || !strings.Contains(err.Error(), "decoder bug") {
+			case tc.wantPanic != "":
+				if err == nil || !strings.Contains(err.Error(), tc.wantPanic) {
 					t.Fatalf("err = %v, want the panic as an error", err)
 				}
-				if !strings.Contains(logs.String(), "decoder bug") || !strings.Contains(logs.String(), "goroutine") {
+				if !strings.Contains(logs.String(), tc.wantPanic) || !strings.Contains(logs.String(), "goroutine") {
 					t.Errorf("the panic was not logged with its stack: %q", logs.String())
 				}
 			case tc.wantErr == nil && err != nil:
