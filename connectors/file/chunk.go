@@ -11,14 +11,17 @@ import (
 // below the memory budget.
 const chunkSize = 1 << 20
 
-// chunk is a run of whole NDJSON lines.
+// chunk is a run of whole NDJSON lines. It does not know its line numbers:
+// counting them would cost the reader goroutine a pass over every byte, so
+// rows numbers them from a base the caller gives (the chunk's place in the
+// file, or 0 for numbers a worker's decoder shifts once the chunk's place is
+// known, see eventDecoder.shiftLines).
 type chunk struct {
 	buf  *[]byte // pooled backing array
 	data []byte  // whole lines, the last one ending in '\n' (except at EOF)
-	line int     // 1-based number of the first line in data
-	// tooLarge lists the lines before data that were longer than the
-	// maximum row size: skipped unread.
-	tooLarge []int
+	// tooLarge: the lines just before data that were longer than the
+	// maximum row size, skipped unread.
+	tooLarge int
 }
 
 var chunkPool = sync.Pool{New: func() any {
@@ -40,12 +43,11 @@ type chunker struct {
 	r      io.Reader
 	maxRow int
 	tail   []byte // the partial last line of the previous read
-	line   int    // number of the next line
 	eof    bool
 }
 
 func newChunker(r io.Reader, maxRow int) *chunker {
-	return &chunker{r: r, maxRow: maxRow, line: 1, tail: make([]byte, 0, 64<<10)}
+	return &chunker{r: r, maxRow: maxRow, tail: make([]byte, 0, 64<<10)}
 }
 
 // fill reads into buf[n:] until it is full or the input ends. Only io.EOF
@@ -79,7 +81,7 @@ func (c *chunker) next() (*chunk, error) {
 	n := copy(buf, c.tail)
 	c.tail = c.tail[:0]
 	scanned := 0 // bytes already searched for '\n'
-	var tooLarge []int
+	tooLarge := 0
 	for {
 		var err error
 		if n, err = c.fill(buf, n); err != nil {
@@ -90,23 +92,18 @@ func (c *chunker) next() (*chunk, error) {
 		if last := bytes.LastIndexByte(data[scanned:], '\n'); last >= 0 && !c.eof {
 			end := scanned + last + 1
 			c.tail = append(c.tail, data[end:]...)
-			ch := &chunk{buf: bp, data: data[:end], line: c.line, tooLarge: tooLarge}
-			c.line += bytes.Count(ch.data, []byte{'\n'})
-			return ch, nil
+			return &chunk{buf: bp, data: data[:end], tooLarge: tooLarge}, nil
 		}
 		if c.eof && (n <= c.maxRow || bytes.IndexByte(data, '\n') >= 0) {
-			if n == 0 && len(tooLarge) == 0 {
+			if n == 0 && tooLarge == 0 {
 				c.release(bp)
 				return nil, io.EOF
 			}
-			ch := &chunk{buf: bp, data: data, line: c.line, tooLarge: tooLarge}
-			c.line += bytes.Count(data, []byte{'\n'})
-			return ch, nil
+			return &chunk{buf: bp, data: data, tooLarge: tooLarge}, nil
 		}
 		// buf holds one partial line from its start.
 		if n > c.maxRow {
-			tooLarge = append(tooLarge, c.line)
-			c.line++
+			tooLarge++
 			if n, err = c.skipLine(buf); err != nil {
 				c.release(bp)
 				return nil, err
@@ -153,12 +150,15 @@ func (c *chunker) release(bp *[]byte) {
 
 // rows calls row for each line of a chunk with its number, and tooLarge
 // for each line longer than maxRow (those the chunker read past, then
-// those in data).
-func (ch *chunk) rows(maxRow int, row func(line []byte, n int), tooLarge func(n int)) {
-	for _, n := range ch.tooLarge {
+// those in data). The chunk's first line is number first; rows returns the
+// number of the line after the chunk.
+func (ch *chunk) rows(first, maxRow int, row func(line []byte, n int), tooLarge func(n int)) (next int) {
+	n := first
+	for range ch.tooLarge {
 		tooLarge(n)
+		n++
 	}
-	data, n := ch.data, ch.line
+	data := ch.data
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
@@ -170,9 +170,10 @@ func (ch *chunk) rows(maxRow int, row func(line []byte, n int), tooLarge func(n 
 			row(data[:i], n)
 		}
 		if i == len(data) {
-			return
+			return n + 1 // no '\n': the input's last line
 		}
 		data = data[i+1:]
 		n++
 	}
+	return n
 }

@@ -192,6 +192,22 @@ func (d *eventDecoder) scan(b []byte, s *scanned) scanOutcome {
 	return scanAll
 }
 
+// shiftLines adds by to the line numbers of what d decoded: its events and
+// the examples of its report. d must hold one chunk's results.
+func (d *eventDecoder) shiftLines(by int) {
+	if by == 0 {
+		return
+	}
+	for i := range d.out {
+		d.out[i].Loc.Line += by
+	}
+	for _, ex := range d.rep.Examples {
+		for i := range ex {
+			ex[i].Line += by
+		}
+	}
+}
+
 // unescapeKey decodes a key written with escapes (rare) into d.kbuf; nil
 // when it does not decode.
 func (d *eventDecoder) unescapeKey(key []byte) []byte {

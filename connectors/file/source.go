@@ -201,6 +201,7 @@ func (s *Source) readInput(ctx context.Context, in *input, prog *progress, dec r
 		return nil
 	case formatNDJSON:
 		c := newChunker(in.chunkReader(), maxRow)
+		line := 1
 		for {
 			ch, err := c.next()
 			if err == io.EOF {
@@ -209,7 +210,7 @@ func (s *Source) readInput(ctx context.Context, in *input, prog *progress, dec r
 			if err != nil {
 				return in.wrapErr(err)
 			}
-			ch.rows(maxRow, func(l []byte, line int) {
+			line = ch.rows(line, maxRow, func(l []byte, line int) {
 				if cbErr == nil {
 					row(l, line)
 				}
@@ -265,10 +266,16 @@ func (s *Source) eventsNDJSON(ctx context.Context, in *input, f *eventFilter, pr
 	maxRow := s.maxRow()
 	c := newChunker(in.chunkReader(), maxRow)
 
-	decode := func(d *eventDecoder, ch *chunk) {
-		ch.rows(maxRow, func(l []byte, line int) { d.row(l, rowCtx{line: line}) },
+	// decode numbers the chunk's lines from first and returns the number
+	// after them. The reader does not count lines (a pass over every byte
+	// on the one goroutine all chunks go through), so a worker, which does
+	// not know where its chunk starts, numbers from 0 and the results are
+	// shifted in file order (shiftLines).
+	decode := func(d *eventDecoder, ch *chunk, first int) (next int) {
+		return ch.rows(first, maxRow, func(l []byte, line int) { d.row(l, rowCtx{line: line}) },
 			func(line int) { d.skipRow(reasonTooLarge, line) })
 	}
+	next := 1 // the number of the next chunk's first line
 	deliver := func(d *eventDecoder) error {
 		for i := range d.out {
 			if err := fn(&d.out[i]); err != nil {
@@ -293,7 +300,7 @@ func (s *Source) eventsNDJSON(ctx context.Context, in *input, f *eventFilter, pr
 				rep.Merge(d.rep)
 				return rep, in.wrapErr(err)
 			}
-			decode(d, ch)
+			next = decode(d, ch, next)
 			err = deliver(d)
 			d.out = d.out[:0]
 			ch.release()
@@ -308,8 +315,9 @@ func (s *Source) eventsNDJSON(ctx context.Context, in *input, f *eventFilter, pr
 	}
 
 	type result struct {
-		ch *chunk
-		d  *eventDecoder
+		ch    *chunk
+		d     *eventDecoder
+		lines int
 	}
 	type job struct {
 		ch  *chunk
@@ -357,8 +365,8 @@ func (s *Source) eventsNDJSON(ctx context.Context, in *input, f *eventFilter, pr
 			defer wg.Done()
 			for j := range jobs {
 				d := newEventDecoder(f, in.path, in.anyKeyOrder)
-				decode(d, j.ch)
-				j.res <- result{j.ch, d}
+				lines := decode(d, j.ch, 0)
+				j.res <- result{j.ch, d, lines}
 			}
 		}()
 	}
@@ -372,6 +380,8 @@ func (s *Source) eventsNDJSON(ctx context.Context, in *input, f *eventFilter, pr
 			continue // drain: the reader stops at ctx.Done
 		}
 		r := <-res
+		r.d.shiftLines(next) // the chunk's line 0 is line next
+		next += r.lines
 		rep.Merge(r.d.rep)
 		err = deliver(r.d)
 		r.ch.release()
