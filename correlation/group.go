@@ -280,7 +280,7 @@ func SeverityForScore(score int) string {
 
 // Grouper groups alerts in memory (file mode): exact, for one process.
 // Add every alert of a run once (the engine already drops repeated finding
-// ids), then Alerts.
+// ids), then Each.
 type Grouper struct {
 	spec   GroupSpec
 	ruleID string
@@ -325,13 +325,18 @@ func (g *Grouper) Add(a *Alert) {
 // Len is the number of groups so far.
 func (g *Grouper) Len() int { return len(g.groups) }
 
-// Alerts returns one grouped alert per group, ordered by window, then by
-// first event (time, finding id).
-func (g *Grouper) Alerts(created time.Time, runID string) []*Alert {
+// Each calls fn with one grouped alert per group, ordered by window, then
+// by first event (time, finding id), and stops at fn's first error. It
+// builds the alerts one at a time and lets go of each group once its alert
+// is built, so that a run with many groups does not hold every group's
+// first event and every grouped alert at once: the Grouper is empty
+// afterwards. fn may keep the alert.
+func (g *Grouper) Each(created time.Time, runID string, fn func(*Alert) error) error {
 	states := make([]*groupState, 0, len(g.order))
 	for _, k := range g.order {
 		states = append(states, g.groups[k])
 	}
+	g.groups, g.order = map[GroupKey]*groupState{}, nil
 	sort.Slice(states, func(i, j int) bool {
 		if wa, wb := states[i].key.windowStart, states[j].key.windowStart; wa != wb {
 			return wa < wb
@@ -339,9 +344,11 @@ func (g *Grouper) Alerts(created time.Time, runID string) []*Alert {
 		a, b := states[i].first, states[j].first
 		return Before(a.Timestamp, a.Event.ID, b.Timestamp, b.Event.ID)
 	})
-	out := make([]*Alert, len(states))
 	for i, s := range states {
-		out[i] = g.spec.groupedAlert(g.ruleID, s.key, s.first, s.st, created, runID)
+		states[i] = nil
+		if err := fn(g.spec.groupedAlert(g.ruleID, s.key, s.first, s.st, created, runID)); err != nil {
+			return err
+		}
 	}
-	return out
+	return nil
 }

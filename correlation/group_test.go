@@ -2,6 +2,7 @@ package correlation
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -159,7 +160,16 @@ func TestGrouper(t *testing.T) {
 		g.Add(a)
 	}
 	created := time.Date(2026, 8, 24, 0, 0, 0, 0, time.UTC)
-	out := g.Alerts(created, "run1")
+	var out []*Alert
+	if err := g.Each(created, "run1", func(a *Alert) error {
+		out = append(out, a)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if g.Len() != 0 {
+		t.Errorf("the Grouper holds %d groups after Each, want none", g.Len())
+	}
 	type row struct {
 		first, start, end, sev string
 		count                  int64
@@ -214,6 +224,24 @@ func TestGrouper(t *testing.T) {
 	}
 	if s.WindowStart.Format(time.RFC3339) != "2026-08-22T00:00:00Z" || s.WindowEnd.Format(time.RFC3339) != "2026-08-23T00:00:00Z" {
 		t.Errorf("window = %s .. %s", s.WindowStart, s.WindowEnd)
+	}
+}
+
+// TestGrouperEachStops: fn's error ends Each at once and is returned.
+func TestGrouperEachStops(t *testing.T) {
+	spec, _ := NewGroupSpec([]string{"host.id"}, 24*time.Hour)
+	g := NewGrouper(spec, "rule")
+	for i, dev := range []string{"dev1", "dev2", "dev3"} {
+		g.Add(groupAlert(string(rune('a'+i)), dev, "1.2.3.4", 443, "2026-08-22T10:00:00Z", ScoreLow))
+	}
+	stop := errors.New("stop")
+	calls := 0
+	err := g.Each(time.Now(), "run1", func(*Alert) error {
+		calls++
+		return stop
+	})
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("Each = %v after %d calls, want %v after 1", err, calls, stop)
 	}
 }
 

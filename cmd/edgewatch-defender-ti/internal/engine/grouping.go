@@ -167,10 +167,15 @@ func (w *groupWriter) flush(ctx context.Context) error {
 	defer w.report()
 	g := w.sum.Groups
 	if w.mem != nil {
-		alerts := w.mem.Alerts(w.created, w.sum.RunID)
-		tooLarge, err := w.emit(ctx, alerts)
+		// One grouped alert at a time: each is encoded and let go (with
+		// its group's first event) before the next is built.
+		n, before := 0, w.skipped.SkippedTotal()
+		err := w.mem.Each(w.created, w.sum.RunID, func(a *correlation.Alert) error {
+			n++
+			return w.out.add(ctx, a, correlation.Location{})
+		})
 		// A grouped alert too large to write is counted in Alerts.Skipped.
-		g.Touched, g.Created = len(alerts), len(alerts)-tooLarge
+		g.Touched, g.Created = n, n-int(w.skipped.SkippedTotal()-before)
 		if err != nil {
 			return err
 		}
