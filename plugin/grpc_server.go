@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	pb "github.com/edgewatch/edgewatch/plugin/internal/proto/edgewatch/v1"
 	"github.com/edgewatch/edgewatch/plugin/wire"
@@ -178,6 +179,10 @@ type sendStream struct {
 	// file, when the host offered an alert file and it could be opened,
 	// is where the documents go instead of documents (see alertfile.go).
 	file *alertFileWriter
+	// writtenDue paces the reports of what file holds: they feed the
+	// host's progress line, and one per batch (500 alerts) cost both
+	// processes a message, a wake-up and a TLS record each.
+	writtenDue throttle
 
 	ctx    context.Context
 	queue  chan func() error
@@ -287,6 +292,9 @@ func (s *sendStream) Alerts(ctx context.Context, batch AlertBatch) error {
 			if err := s.file.write(batch.NDJSON); err != nil {
 				return err
 			}
+			if !s.writtenDue.due(time.Now()) {
+				return nil // the result carries the totals
+			}
 			return s.written(writtenToProto(s.file.written))
 		})
 	}
@@ -341,4 +349,20 @@ func recoverRPC(method string, errp *error) {
 		slog.Error("plugin panic", "method", method, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		*errp = status.Errorf(codes.Internal, "plugin panic in %s: %v", method, r)
 	}
+}
+
+// writtenEvery is the least time between two reports of an alert file's
+// progress (the first goes at once; the run's result has the totals).
+const writtenEvery = 250 * time.Millisecond
+
+// throttle says when a paced report is due: the first time, then once
+// writtenEvery has passed since the last one due.
+type throttle struct{ last time.Time }
+
+func (t *throttle) due(now time.Time) bool {
+	if !t.last.IsZero() && now.Sub(t.last) < writtenEvery {
+		return false
+	}
+	t.last = now
+	return true
 }
