@@ -79,9 +79,10 @@ alerts() {
 		echo '{"shape":"alert-heavy","seed":1}' >"$ds/dataset.json"
 	fi
 	# The in-process baseline: the plugin's test binary runs the same
-	# detection in one process (BenchmarkFileRun's helper mode).
+	# detection in one process (BenchmarkFileRun's helper mode), static as
+	# bin/ is (make build).
 	inproc=$cache/inprocess.test
-	go test -c -o "$inproc" ./cmd/edgewatch-defender-ti
+	CGO_ENABLED=0 go test -c -o "$inproc" ./cmd/edgewatch-defender-ti
 	echo "== alert-heavy: whole CLI (host + plugin, NDJSON to a file) vs in-process vs DuckDB $DUCKDB_VERSION, $RUNS runs"
 	"$cache/venv/bin/python" scripts/bench_alerts.py --bin "$BIN" --dataset "$ds" --feed "$FEED" \
 		--runs "$RUNS" --work "$cache/work" --in-process "$inproc" ${PROFILE:+--profile} ${OTHER_BIN:+--other-bin "$OTHER_BIN"} \

@@ -31,7 +31,8 @@ var (
 )
 
 // binaries builds the host and the plugin once per test binary, into a
-// temporary directory (the plugin next to the host, as installed).
+// temporary directory (the plugin next to the host, as installed), static
+// as `make build` and the packages build them.
 func binaries(tb testing.TB) string {
 	tb.Helper()
 	buildOnce.Do(func() {
@@ -41,6 +42,7 @@ func binaries(tb testing.TB) string {
 		}
 		cmd := exec.Command("go", "build", "-o", binDir+string(os.PathSeparator),
 			"github.com/edgewatch/edgewatch/cmd/edgewatch", "github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		var out []byte
 		out, buildErr = cmd.CombinedOutput()
 		if buildErr != nil {

@@ -387,6 +387,10 @@ func (a *app) run(cmd *cobra.Command, rf *runFlags, cf *clusterFlags) error {
 	if err != nil {
 		return err
 	}
+	// The plugin has done its part (it wrote into the temporary file, if
+	// at all, before it answered): it exits while the output is synced and
+	// renamed. The deferred Close waits for it.
+	go client.Close()
 	if res.AlertFile != nil {
 		stream.written = int(res.AlertFile.Documents)
 		a.log.Debug("the plugin wrote the alert documents into the output's temporary file",
