@@ -20,7 +20,8 @@
 # parent's), not their sum.
 #
 # Usage: scripts/bench.sh [throughput|alerts|all]      (default all)
-# Environment: RUNS (alert-heavy repetitions, default 5), FEED (default
+# Environment: RUNS (alert-heavy rounds, default 8: a multiple of the runs
+#   in a round, whose order rotates), FEED (default
 #   testdata/ipsum/levels/1.txt), BIN (default bin), DUCKDB_VERSION (default
 #   2.0.1), PROFILE=1 (also record one alert-heavy run with perf and print
 #   the top functions of host and plugin), OTHER_BIN=DIR (also run that
@@ -34,7 +35,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 what=${1:-all}
 BIN=${BIN:-bin}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-8}
 FEED=${FEED:-testdata/ipsum/levels/1.txt}
 DUCKDB_VERSION=${DUCKDB_VERSION:-2.0.1}
 GROUP_BY=${GROUP_BY-host.id,source.ip,destination.port}

@@ -6,6 +6,9 @@ and DuckDB writing the matched rows (scripts/bench_duckdb.py), each under
 /usr/bin/time -v. Prints every run, then min / median / max and the
 per-run ratios. Fails when DuckDB's count differs from edgewatch's alerts.
 
+The edgewatch runs of a round (the CLI, and those below) go in a
+rotating order: use a number of runs that is a multiple of their count.
+
 With --in-process TEST_BINARY (the cmd/edgewatch-defender-ti test binary,
 `go test -c`), every round also runs the same detection in one process
 (the engine writing the same NDJSON, no plugin boundary) and prints the
@@ -14,8 +17,7 @@ plugin together) over the in-process run's. CPU time is the steadier
 figure on a shared machine.
 
 With --group-by FIELDS every round also runs edgewatch with --group-by
-(alert suppression, issue 15), before or after the ungrouped run in turn,
-and prints the grouped / ungrouped ratios of wall and CPU time (goal:
+(alert suppression, issue 15), and prints the grouped / ungrouped ratios of wall and CPU time (goal:
 grouping costs at most 15%); the grouped run's events must equal the
 ungrouped run's alerts.
 """
@@ -104,28 +106,33 @@ def main():
 
     print(f"dataset   {a.dataset}: {lines(ev)} events, {size / 1e6:.0f} MB; feed {a.feed}")
     rows = []
+    # The edgewatch runs of a round go in a rotating order, so that each is
+    # first (right after the previous round's DuckDB runs) as often as the
+    # others: on this kind of VM (KVM with virtio-balloon free page
+    # reporting) memory another process has just freed is handed back to
+    # the host, and the next process to touch it pays a host fault per
+    # page, tens to hundreds of milliseconds of system time in all. A fixed
+    # order put that cost on the same run every other round.
+    runs = [("ew", ew_cmd, None)]
+    if gr_cmd:
+        runs.append(("gr", gr_cmd, None))
+    if other_cmd:
+        runs.append(("ow", other_cmd, None))
+    if ip_env:
+        runs.append(("ip", [a.in_process], ip_env))
     for i in range(a.runs):
-        ow_wall = ow_rss = ow_cpu = ip_wall = ip_rss = ip_cpu = None
-        if other_cmd and i % 2 == 0:  # alternate which build goes first
-            ow_wall, ow_rss, _, _ = timed(other_cmd)
-            ow_cpu = CPU[other_cmd[0]]
-        if ip_env and i % 2 == 1:
-            ip_wall, ip_rss, _, _ = timed([a.in_process], ip_env)
-            ip_cpu = CPU[a.in_process]
+        got = {}
+        for name, cmd, env in runs[i % len(runs):] + runs[:i % len(runs)]:
+            wall, rss, _, err = timed(cmd, env)
+            got[name] = (wall, rss, CPU[cmd[0]], err)
+            if name == "ew":
+                ew_n = lines(ew_out)
+        ew_wall, ew_rss, ew_cpu, ew_err = got["ew"]
+        ow_wall, ow_rss, ow_cpu, _ = got.get("ow", (None,) * 4)
+        ip_wall, ip_rss, ip_cpu, _ = got.get("ip", (None,) * 4)
         gr = None
-        if gr_cmd and i % 2 == 0:
-            gr = timed(gr_cmd) + (CPU[gr_cmd[0]],)
-        ew_wall, ew_rss, _, ew_err = timed(ew_cmd)
-        ew_cpu = CPU[ew_cmd[0]]
-        ew_n = lines(ew_out)
-        if gr_cmd and i % 2 == 1:
-            gr = timed(gr_cmd) + (CPU[gr_cmd[0]],)
-        if other_cmd and i % 2 == 1:
-            ow_wall, ow_rss, _, _ = timed(other_cmd)
-            ow_cpu = CPU[other_cmd[0]]
-        if ip_env and i % 2 == 0:
-            ip_wall, ip_rss, _, _ = timed([a.in_process], ip_env)
-            ip_cpu = CPU[a.in_process]
+        if "gr" in got:  # wall, RSS, stdout (unused), stderr, CPU
+            gr = (got["gr"][0], got["gr"][1], None, got["gr"][3], got["gr"][2])
         c_wall, c_rss, c_out, _ = timed(dk + ["--count"])
         c = json.loads(c_out)
         w_wall, w_rss, w_out, _ = timed(dk + ["--out", dk_out])
