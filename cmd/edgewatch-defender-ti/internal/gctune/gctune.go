@@ -22,7 +22,7 @@ import (
 // with no measurable difference in time (README "Tests and benchmarks"):
 // ForRun sets 100 for file runs. A grouped file run is the exception: it
 // keeps each group's first alert until the end (up to one per event, some
-// 150 MB on the alert-heavy run), which at 100 every collection marks
+// 60 MB on the alert-heavy run), which at 100 every collection marks
 // again; it gets 400 too (the soft limit still bounds the heap).
 //
 // The soft limit keeps the heap well under the plugin's 300 MB budget
