@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -114,13 +113,13 @@ func newAlertFileWriter(f *os.File) *alertFileWriter {
 }
 
 // write appends one batch of whole lines.
-func (w *alertFileWriter) write(ndjson []byte) error {
-	n, err := w.wb.Write(ndjson)
+func (w *alertFileWriter) write(b AlertBatch) error {
+	n, err := w.wb.Write(b.NDJSON)
 	w.written.Bytes += int64(n)
 	if err != nil {
 		return fmt.Errorf("write alert file: %w", err)
 	}
-	w.written.Documents += int64(bytes.Count(ndjson, newline))
+	w.written.Documents += int64(b.Len())
 	return nil
 }
 

@@ -254,3 +254,51 @@ func TestThrottle(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertBatchLen: Count when the plugin knows it, else the lines; the
+// invariant check counts the lines whatever Count says.
+func TestAlertBatchLen(t *testing.T) {
+	tests := []struct {
+		name    string
+		b       AlertBatch
+		want    int
+		wantErr bool
+	}{
+		{name: "counted", b: AlertBatch{NDJSON: []byte("{}\n{}\n")}, want: 2},
+		{name: "known", b: AlertBatch{NDJSON: []byte("{}\n{}\n"), Count: 2}, want: 2},
+		{name: "empty", b: AlertBatch{}, want: 0},
+		{name: "rows checked against the lines, not Count", b: AlertBatch{NDJSON: []byte("{}\n{}\n"), Rows: make([]Row, 3), Count: 3}, want: 3, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.b.Len(); got != tc.want {
+				t.Errorf("Len = %d, want %d", got, tc.want)
+			}
+			if err := tc.b.check(); (err != nil) != tc.wantErr {
+				t.Errorf("check = %v, want error %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestSendStreamWantsRows: rows go to a host that asked for them or that
+// predates the NDJSON encoding.
+func TestSendStreamWantsRows(t *testing.T) {
+	tests := []struct {
+		name     string
+		encoding pb.AlertEncoding
+		rows     bool
+		want     bool
+	}{
+		{"ndjson", pb.AlertEncoding_ALERT_ENCODING_NDJSON, false, false},
+		{"ndjson with rows (a table)", pb.AlertEncoding_ALERT_ENCODING_NDJSON, true, true},
+		{"a host before NDJSON", pb.AlertEncoding_ALERT_ENCODING_UNSPECIFIED, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := (&sendStream{encoding: tc.encoding, rows: tc.rows}).WantsRows(); got != tc.want {
+				t.Errorf("WantsRows = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

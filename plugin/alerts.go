@@ -20,6 +20,10 @@ type AlertBatch struct {
 	// (RunRequest.AlertRows), and always from a plugin that predates the
 	// NDJSON encoding.
 	Rows []Row
+	// Count is how many documents NDJSON holds when the plugin knows it
+	// (its engine does), sparing a count of the lines; 0 when unknown. It
+	// stays in the plugin process.
+	Count int
 }
 
 // Row holds an alert's display columns: the seed query's projection
@@ -82,8 +86,13 @@ func appendLine(dst, doc []byte) []byte {
 	return append(dst, '\n')
 }
 
-// Len is the number of alerts in b.
-func (b AlertBatch) Len() int { return bytes.Count(b.NDJSON, newline) }
+// Len is the number of alerts in b: Count when set, else its lines.
+func (b AlertBatch) Len() int {
+	if b.Count > 0 {
+		return b.Count
+	}
+	return bytes.Count(b.NDJSON, newline)
+}
 
 // Documents yields each alert's index and document (without its newline),
 // in order. The documents alias b.NDJSON.
@@ -124,7 +133,7 @@ func (b AlertBatch) check() error {
 		return fmt.Errorf("alert batch of %d bytes does not end in a newline", len(b.NDJSON))
 	}
 	if b.Rows != nil {
-		if n := b.Len(); n != len(b.Rows) {
+		if n := bytes.Count(b.NDJSON, newline); n != len(b.Rows) {
 			return fmt.Errorf("alert batch has %d documents and %d rows", n, len(b.Rows))
 		}
 	}

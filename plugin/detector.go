@@ -50,6 +50,14 @@ type Stream interface {
 	Alerts(ctx context.Context, batch AlertBatch) error
 }
 
+// RowsStream is a Stream that says whether it uses AlertBatch.Rows; a
+// plugin need not build rows for one that does not. A Stream without the
+// method takes them.
+type RowsStream interface {
+	Stream
+	WantsRows() bool
+}
+
 // Info describes a plugin.
 type Info struct {
 	Name            string `json:"name"`

@@ -271,9 +271,14 @@ func (s *sendStream) Progress(ctx context.Context, p Progress) error {
 // cut at line boundaries (a single larger document goes alone), in the
 // encoding the host asked for. The batch is sent after Alerts returns: the
 // Stream contract lets a Stream keep it.
+// WantsRows: the host asked for rows, or predates the NDJSON encoding.
+func (s *sendStream) WantsRows() bool {
+	return s.encoding != pb.AlertEncoding_ALERT_ENCODING_NDJSON || s.rows
+}
+
 func (s *sendStream) Alerts(ctx context.Context, batch AlertBatch) error {
 	ndjson := s.encoding == pb.AlertEncoding_ALERT_ENCODING_NDJSON
-	if ndjson && !s.rows {
+	if !s.WantsRows() {
 		batch.Rows = nil // not asked for: neither counted nor sent
 	}
 	if err := batch.check(); err != nil {
@@ -289,7 +294,7 @@ func (s *sendStream) Alerts(ctx context.Context, batch AlertBatch) error {
 		// Written in the sending goroutine, in order with the progress
 		// messages, while the run goes on.
 		return s.enqueue(ctx, func() error {
-			if err := s.file.write(batch.NDJSON); err != nil {
+			if err := s.file.write(batch); err != nil {
 				return err
 			}
 			if !s.writtenDue.due(time.Now()) {

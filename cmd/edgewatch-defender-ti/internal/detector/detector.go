@@ -184,11 +184,14 @@ func (o *observer) Progress(p wire.Progress) {
 }
 
 func (o *observer) Alerts(ctx context.Context, batch engine.Batch) error {
-	rows := make([]plugin.Row, len(batch.Alerts))
-	for i, a := range batch.Alerts {
-		rows[i] = RowOf(a)
+	var rows []plugin.Row
+	if rs, ok := o.s.(plugin.RowsStream); !ok || rs.WantsRows() {
+		rows = make([]plugin.Row, len(batch.Alerts))
+		for i, a := range batch.Alerts {
+			rows[i] = RowOf(a)
+		}
 	}
-	if err := o.s.Alerts(ctx, plugin.AlertBatch{NDJSON: batch.NDJSON, Rows: rows}); err != nil {
+	if err := o.s.Alerts(ctx, plugin.AlertBatch{NDJSON: batch.NDJSON, Rows: rows, Count: len(batch.Alerts)}); err != nil {
 		if o.err == nil {
 			o.err = err
 		}

@@ -272,3 +272,40 @@ func TestRowOf(t *testing.T) {
 		})
 	}
 }
+
+// rowlessRecorder is a stream that does not use rows (an NDJSON host).
+type rowlessRecorder struct {
+	recorder
+	batches []plugin.AlertBatch
+}
+
+func (r *rowlessRecorder) WantsRows() bool { return false }
+
+func (r *rowlessRecorder) Alerts(_ context.Context, b plugin.AlertBatch) error {
+	r.batches = append(r.batches, b)
+	return nil
+}
+
+// TestRunRowsOnDemand: rows are built for a stream that wants them (or
+// does not say), not for one that does not; the count is the engine's.
+func TestRunRowsOnDemand(t *testing.T) {
+	t.Parallel()
+	run := func(ctx context.Context, _ wire.Settings, _ map[string]string, obs engine.Observer) (*wire.Summary, error) {
+		return &wire.Summary{RunID: "r1"}, obs.Alerts(ctx, batchOf(sampleAlert("a1"), sampleAlert("a2"), sampleAlert("a3")))
+	}
+	req := plugin.RunRequest{Settings: json.RawMessage(`{"source":"file","feeds":["f"]}`)}
+	rowless := &rowlessRecorder{}
+	if _, err := New(WithRunFunc(run)).Run(context.Background(), req, rowless); err != nil {
+		t.Fatal(err)
+	}
+	if len(rowless.batches) != 1 || rowless.batches[0].Rows != nil || rowless.batches[0].Count != 3 || rowless.batches[0].Len() != 3 {
+		t.Errorf("batches %+v, want one of 3 documents without rows", rowless.batches)
+	}
+	plain := &recorder{}
+	if _, err := New(WithRunFunc(run)).Run(context.Background(), req, plain); err != nil {
+		t.Fatal(err)
+	}
+	if len(plain.alerts) != 3 || plain.alerts[2].Row.ID != "a3" {
+		t.Errorf("alerts %+v, want 3 with rows", plain.alerts)
+	}
+}
