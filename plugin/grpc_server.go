@@ -267,15 +267,15 @@ func (s *sendStream) Progress(ctx context.Context, p Progress) error {
 	return s.enqueue(ctx, func() error { return s.progress(msg) })
 }
 
-// Alerts sends batch in messages of at most maxBatchBytes of documents,
-// cut at line boundaries (a single larger document goes alone), in the
-// encoding the host asked for. The batch is sent after Alerts returns: the
-// Stream contract lets a Stream keep it.
 // WantsRows: the host asked for rows, or predates the NDJSON encoding.
 func (s *sendStream) WantsRows() bool {
 	return s.encoding != pb.AlertEncoding_ALERT_ENCODING_NDJSON || s.rows
 }
 
+// Alerts sends batch in messages of at most maxBatchBytes of documents,
+// cut at line boundaries (a single larger document goes alone), in the
+// encoding the host asked for. The batch is sent after Alerts returns: the
+// Stream contract lets a Stream keep it.
 func (s *sendStream) Alerts(ctx context.Context, batch AlertBatch) error {
 	ndjson := s.encoding == pb.AlertEncoding_ALERT_ENCODING_NDJSON
 	if !s.WantsRows() {

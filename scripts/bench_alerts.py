@@ -17,9 +17,9 @@ plugin together) over the in-process run's. CPU time is the steadier
 figure on a shared machine.
 
 With --group-by FIELDS every round also runs edgewatch with --group-by
-(alert suppression, issue 15), and prints the grouped / ungrouped ratios of wall and CPU time (goal:
-grouping costs at most 15%); the grouped run's events must equal the
-ungrouped run's alerts.
+(alert suppression, issue 15) and prints the grouped / ungrouped ratios of
+wall and CPU time (goal: grouping costs at most 15%); the grouped run's
+events must equal the ungrouped run's alerts.
 """
 
 import argparse
