@@ -60,8 +60,12 @@ type IndicatorSet struct {
 	// filter4 has a bit for each IPv4 /24 that an indicator covers, once
 	// the set holds filterMin IPv4 indicators (nil before): a lookup of an
 	// address outside them, most of a run's lookups, reads one bit instead
-	// of a map and every range table.
-	filter4 []uint64
+	// of a map and every range table. filter16 has a bit for each /16
+	// that holds such a /24: 8 KiB that stay in the cache, where filter4's
+	// 2 MiB do not, so that most misses never read filter4 (level 1 of
+	// IPsum covers 27% of the /16s and 0.4% of the /24s).
+	filter4  []uint64
+	filter16 []uint64
 }
 
 // filterMin is how many IPv4 indicators make filter4 worth its 2 MiB.
@@ -78,7 +82,7 @@ func (s *IndicatorSet) mark4(k uint32, bits int) {
 		if n < filterMin {
 			return
 		}
-		s.filter4 = make([]uint64, 1<<24/64)
+		s.filter4, s.filter16 = make([]uint64, 1<<24/64), make([]uint64, 1<<16/64)
 		for a := range s.addrs4 {
 			s.setFilter4(a, 32)
 		}
@@ -92,7 +96,8 @@ func (s *IndicatorSet) mark4(k uint32, bits int) {
 	s.setFilter4(k, bits)
 }
 
-// setFilter4 sets the bits of the /24s that a /bits prefix covers.
+// setFilter4 sets the bits of the /24s that a /bits prefix covers, and of
+// their /16s.
 func (s *IndicatorSet) setFilter4(k uint32, bits int) {
 	first, n := k>>8, uint32(1)
 	if bits < 24 {
@@ -100,12 +105,14 @@ func (s *IndicatorSet) setFilter4(k uint32, bits int) {
 	}
 	for i := first; i < first+n; i++ {
 		s.filter4[i/64] |= 1 << (i % 64)
+		s.filter16[i>>14] |= 1 << (i >> 8 % 64)
 	}
 }
 
 // maybe4 reports whether an IPv4 key may be covered (false: surely not).
 func (s *IndicatorSet) maybe4(k uint32) bool {
-	return s.filter4 == nil || s.filter4[k>>14]&(1<<(k>>8%64)) != 0
+	return s.filter4 == nil ||
+		s.filter16[k>>22]&(1<<(k>>16%64)) != 0 && s.filter4[k>>14]&(1<<(k>>8%64)) != 0
 }
 
 type table4 struct {

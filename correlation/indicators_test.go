@@ -2,6 +2,7 @@ package correlation
 
 import (
 	"bytes"
+	"math/bits"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -439,5 +440,32 @@ func TestLookupFilter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLookupFilter16: the /16 level of the filter marks exactly the /16s
+// that hold an indicator's /24s, so that a miss elsewhere is decided there.
+func TestLookupFilter16(t *testing.T) {
+	set := NewIndicatorSet("t")
+	for i := range filterMin {
+		set.Add(Indicator{Prefix: netip.PrefixFrom(v4addr(0x01020000|uint32(i)), 32), Level: 1}, true) // 1.2.0.0/16
+	}
+	set.Add(Indicator{Prefix: netip.MustParsePrefix("5.0.0.0/15"), Level: 1}, true) // 5.0/16 and 5.1/16
+	marked := 0
+	for _, w := range set.filter16 {
+		marked += bits.OnesCount64(w)
+	}
+	if marked != 3 {
+		t.Errorf("%d /16s marked, want 3 (1.2, 5.0, 5.1)", marked)
+	}
+	for _, tc := range []struct {
+		addr string
+		want bool
+	}{
+		{"1.2.3.4", true}, {"5.1.255.255", true}, {"1.3.0.1", false}, {"5.2.0.0", false}, {"4.255.255.255", false},
+	} {
+		if got := set.maybe4(v4key(netip.MustParseAddr(tc.addr))); got != tc.want {
+			t.Errorf("maybe4(%s) = %v, want %v", tc.addr, got, tc.want)
+		}
 	}
 }
