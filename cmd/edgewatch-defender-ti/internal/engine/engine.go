@@ -306,6 +306,11 @@ func (w *writer) flush(ctx context.Context) error {
 	}
 	batch := w.batch
 	w.batch = Batch{}
+	return w.hand(ctx, batch)
+}
+
+// hand gives a full batch to the store (if any) and the observer.
+func (w *writer) hand(ctx context.Context, batch Batch) error {
 	w.size = max(w.size, cap(batch.NDJSON))
 	if w.be.Writer != nil {
 		res, err := w.be.Writer.Write(ctx, batch.Alerts)

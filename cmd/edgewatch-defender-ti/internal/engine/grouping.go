@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors"
@@ -167,19 +168,11 @@ func (w *groupWriter) flush(ctx context.Context) error {
 	defer w.report()
 	g := w.sum.Groups
 	if w.mem != nil {
-		// One grouped alert at a time: each is encoded and let go (with
-		// its group's first event) before the next is built.
-		n, before := 0, w.skipped.SkippedTotal()
-		err := w.mem.Each(w.created, w.sum.RunID, func(a *correlation.Alert) error {
-			n++
-			return w.out.add(ctx, a, correlation.Location{})
-		})
+		before := w.skipped.SkippedTotal()
+		n, err := w.flushMem(ctx)
 		// A grouped alert too large to write is counted in Alerts.Skipped.
 		g.Touched, g.Created = n, n-int(w.skipped.SkippedTotal()-before)
-		if err != nil {
-			return err
-		}
-		return w.out.flush(ctx)
+		return err
 	}
 	if err := w.findings.flush(ctx); err != nil {
 		return err
@@ -200,4 +193,134 @@ func (w *groupWriter) flush(ctx context.Context) error {
 		return fmt.Errorf("write grouped alerts: %w", err)
 	}
 	return w.out.flush(ctx)
+}
+
+// encodeWorkers encode a file run's grouped alerts at the end of the run.
+const encodeWorkers = 2
+
+// encodedChunk is up to BatchSize grouped alerts in the groups' order and,
+// once done is closed, the batches they were encoded into (a document too
+// large to write is left out and counted in tooLarge).
+type encodedChunk struct {
+	alerts   []*correlation.Alert
+	batches  []Batch
+	tooLarge int
+	done     chan struct{}
+}
+
+// encode encodes c's alerts into batches of at most BatchSize alerts and
+// about wire.AlertBatchBytes, as the writer cuts them.
+func (c *encodedChunk) encode() {
+	defer close(c.done)
+	var b Batch
+	for _, a := range c.alerts {
+		if b.NDJSON == nil {
+			b.NDJSON = make([]byte, 0, min(len(c.alerts)*3<<10, wire.AlertBatchBytes))
+		}
+		start := len(b.NDJSON)
+		b.NDJSON = a.AppendJSON(b.NDJSON)
+		if len(b.NDJSON)-start > wire.MaxAlertBytes {
+			b.NDJSON = b.NDJSON[:start]
+			c.tooLarge++
+			continue
+		}
+		b.NDJSON = append(b.NDJSON, '\n')
+		a.Defender.NetworkEvent = nil // in the document alone, as writer.add leaves it
+		b.Alerts = append(b.Alerts, a)
+		if len(b.NDJSON) >= wire.AlertBatchBytes {
+			c.batches, b = append(c.batches, b), Batch{}
+		}
+	}
+	if len(b.Alerts) > 0 {
+		c.batches = append(c.batches, b)
+	}
+}
+
+// flushMem hands the in-memory groups' alerts to the observer in the
+// groups' order and returns how many there were. They are built one at a
+// time (Grouper.Each, which lets go of each group as it goes), BatchSize
+// at a time encoded on encodeWorkers goroutines into the batches the
+// observer gets: at the end of a grouped file run, when every group is
+// known, one core would otherwise encode every grouped alert while the
+// other waits. Each chunk is encoded straight into its batches, so that
+// this makes no more garbage than encoding one alert at a time.
+func (w *groupWriter) flushMem(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan *encodedChunk, encodeWorkers)
+	order := make(chan *encodedChunk, encodeWorkers+1)
+	var wg sync.WaitGroup
+	for range encodeWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				c.encode()
+			}
+		}()
+	}
+	newChunk := func() *encodedChunk {
+		return &encodedChunk{alerts: make([]*correlation.Alert, 0, BatchSize), done: make(chan struct{})}
+	}
+	send := func(c *encodedChunk) error {
+		select { // order first: the observer gets the chunks in it
+		case order <- c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case work <- c:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	var eachErr error
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		defer close(order)
+		defer close(work)
+		cur := newChunk()
+		eachErr = w.mem.Each(w.created, w.sum.RunID, func(a *correlation.Alert) error {
+			if cur.alerts = append(cur.alerts, a); len(cur.alerts) < BatchSize {
+				return nil
+			}
+			c := cur
+			cur = newChunk()
+			return send(c)
+		})
+		if eachErr == nil && len(cur.alerts) > 0 {
+			eachErr = send(cur)
+		}
+	}()
+	n := 0
+	var err error
+	for c := range order {
+		if err != nil {
+			continue // drained: the producer stops at the cancel
+		}
+		select {
+		case <-c.done:
+		case <-ctx.Done(): // a chunk in order whose send to work was cut short
+			err = ctx.Err()
+			continue
+		}
+		n += len(c.alerts)
+		for range c.tooLarge {
+			w.out.skip(correlation.Location{})
+		}
+		for _, b := range c.batches {
+			if err = w.out.hand(ctx, b); err != nil {
+				cancel()
+				break
+			}
+		}
+	}
+	wg.Wait()
+	<-produced
+	if err == nil {
+		err = eachErr
+	}
+	return n, err
 }
