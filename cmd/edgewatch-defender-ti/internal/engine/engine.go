@@ -272,14 +272,11 @@ func (w *writer) add(ctx context.Context, a *correlation.Alert, loc correlation.
 	if w.batch.NDJSON == nil {
 		w.batch.NDJSON = make([]byte, 0, max(w.size, 64<<10))
 	}
-	start := len(w.batch.NDJSON)
-	w.batch.NDJSON = a.AppendJSON(w.batch.NDJSON)
-	if len(w.batch.NDJSON)-start > wire.MaxAlertBytes {
-		w.batch.NDJSON = w.batch.NDJSON[:start]
+	var ok bool
+	if w.batch.NDJSON, ok = appendDocument(w.batch.NDJSON, a); !ok {
 		w.skip(loc)
 		return nil
 	}
-	w.batch.NDJSON = append(w.batch.NDJSON, '\n')
 	if a.Defender.RawNotObject && !w.grouped {
 		w.sum.Events.RawNotObject++
 	}
@@ -290,10 +287,27 @@ func (w *writer) add(ctx context.Context, a *correlation.Alert, loc correlation.
 		a.Defender.NetworkEvent = nil
 	}
 	w.batch.Alerts = append(w.batch.Alerts, a)
-	if len(w.batch.Alerts) >= BatchSize || len(w.batch.NDJSON) >= wire.AlertBatchBytes {
+	if w.batch.full() {
 		return w.flush(ctx)
 	}
 	return nil
+}
+
+// appendDocument appends a's document and its newline to buf; ok is false,
+// and buf as it was, when the document is larger than wire.MaxAlertBytes.
+func appendDocument(buf []byte, a *correlation.Alert) (_ []byte, ok bool) {
+	start := len(buf)
+	buf = a.AppendJSON(buf)
+	if len(buf)-start > wire.MaxAlertBytes {
+		return buf[:start], false
+	}
+	return append(buf, '\n'), true
+}
+
+// full: the batch has BatchSize alerts or about wire.AlertBatchBytes of
+// documents, and is handed on.
+func (b *Batch) full() bool {
+	return len(b.Alerts) >= BatchSize || len(b.NDJSON) >= wire.AlertBatchBytes
 }
 
 func (w *writer) skip(loc correlation.Location) {

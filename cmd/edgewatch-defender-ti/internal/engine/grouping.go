@@ -208,8 +208,8 @@ type encodedChunk struct {
 	done     chan struct{}
 }
 
-// encode encodes c's alerts into batches of at most BatchSize alerts and
-// about wire.AlertBatchBytes, as the writer cuts them.
+// encode encodes c's alerts into batches cut as the writer cuts them (c
+// holds at most BatchSize alerts).
 func (c *encodedChunk) encode() {
 	defer close(c.done)
 	var b Batch
@@ -217,17 +217,14 @@ func (c *encodedChunk) encode() {
 		if b.NDJSON == nil {
 			b.NDJSON = make([]byte, 0, min(len(c.alerts)*3<<10, wire.AlertBatchBytes))
 		}
-		start := len(b.NDJSON)
-		b.NDJSON = a.AppendJSON(b.NDJSON)
-		if len(b.NDJSON)-start > wire.MaxAlertBytes {
-			b.NDJSON = b.NDJSON[:start]
+		var ok bool
+		if b.NDJSON, ok = appendDocument(b.NDJSON, a); !ok {
 			c.tooLarge++
 			continue
 		}
-		b.NDJSON = append(b.NDJSON, '\n')
 		a.Defender.NetworkEvent = nil // in the document alone, as writer.add leaves it
 		b.Alerts = append(b.Alerts, a)
-		if len(b.NDJSON) >= wire.AlertBatchBytes {
+		if b.full() {
 			c.batches, b = append(c.batches, b), Batch{}
 		}
 	}
