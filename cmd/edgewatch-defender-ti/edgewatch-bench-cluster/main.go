@@ -115,6 +115,10 @@ func printResult(r *benchcluster.Result) {
 	fmt.Printf("edgewatch / floor = %.2f (target <= 3; event step alone %.2f)\n", r.FloorRatio, r.EventFloorRatio)
 	fmt.Printf("naive / edgewatch = %.1f (target >= 10)\n", r.NaiveSpeedup)
 	fmt.Printf("peak RSS (detection) %.0f MB\n", float64(r.PeakRSSBytes)/(1<<20))
+	if r.ServerCPUMS >= 0 {
+		fmt.Printf("CPU per edgewatch round: client %.0f ms, cluster %.0f ms (the floor's _count: cluster %.0f ms)\n",
+			r.ClientCPUMS, r.ServerCPUMS, r.FloorServerCPUMS)
+	}
 }
 
 func fail(err error) {

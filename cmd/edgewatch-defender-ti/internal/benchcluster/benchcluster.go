@@ -83,6 +83,13 @@ type Result struct {
 	Plan         cluster.EventPlan  `json:"plan"`
 	FacingPlan   cluster.FacingPlan `json:"facing_plan"`
 	PeakRSSBytes int64              `json:"peak_rss_bytes"` // detection phase (edgewatch rounds)
+
+	// CPU time of an edgewatch round (medians): the client's (this
+	// process: decoding, matching) and the cluster nodes' (-1 when the
+	// node stats did not say), and the nodes' for the floor's _count.
+	ClientCPUMS      float64 `json:"client_cpu_ms"`
+	ServerCPUMS      float64 `json:"server_cpu_ms"`
+	FloorServerCPUMS float64 `json:"floor_server_cpu_ms"`
 }
 
 func (o *Options) defaults() error {
@@ -226,17 +233,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	resetPeakRSS()
 
 	var ew, facing, floor, naive []time.Duration
+	var clientCPU, serverCPU, floorCPU []time.Duration
+	meter := newCPUMeter(ctx, c)
 	var ewMatches, naiveMatches []string
 	for round := range o.Rounds {
 		if tr != nil {
 			tr.reset()
 		}
+		cpu0 := meter.read()
 		t0 := time.Now()
 		d, facingDur, err := detect(ctx, src, ind, win, !o.NoPrepare)
 		if err != nil {
 			return nil, err
 		}
 		ew = append(ew, time.Since(t0))
+		used := meter.read().since(cpu0)
+		clientCPU, serverCPU = append(clientCPU, used.client), append(serverCPU, used.server)
 		if tr != nil {
 			tr.print(o.Log, fmt.Sprintf("edgewatch round %d", round+1))
 		}
@@ -251,12 +263,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		cpu0 = meter.read()
 		t0 = time.Now()
 		n, err := count(ctx, c, evIndex, q)
 		if err != nil {
 			return nil, err
 		}
 		floor = append(floor, time.Since(t0))
+		floorCPU = append(floorCPU, meter.read().since(cpu0).server)
 		res.FloorCount = n
 
 		naiveDur := time.Duration(0)
@@ -273,9 +287,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				return res, fmt.Errorf("edgewatch's facing set (%d pairs) differs from the naive baseline's (%d pairs)", d.facing.Len(), nv.facing.Len())
 			}
 		}
-		logf("round %d: edgewatch %v (facing %v, %s), floor %v, naive %v",
+		logf("round %d: edgewatch %v (facing %v, %s; CPU client %v, server %v), floor %v (server CPU %v), naive %v",
 			round+1, ew[round].Round(time.Millisecond), facingDur.Round(time.Millisecond), res.Plan.Strategy,
-			floor[round].Round(time.Millisecond), naiveDur.Round(time.Millisecond))
+			used.client.Round(time.Millisecond), cpuText(used.server),
+			floor[round].Round(time.Millisecond), cpuText(floorCPU[round]), naiveDur.Round(time.Millisecond))
 	}
 	slices.Sort(ewMatches)
 	slices.Sort(naiveMatches)
@@ -288,6 +303,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.FloorRatio = res.EdgewatchMS / res.FloorMS
 	res.NaiveSpeedup = res.NaiveMS / res.EdgewatchMS
 	res.EventFloorRatio = (res.EdgewatchMS - res.FacingMS) / res.FloorMS
+	res.ClientCPUMS, res.ServerCPUMS, res.FloorServerCPUMS = ms(median(clientCPU)), cpuMS(serverCPU), cpuMS(floorCPU)
 	return res, nil
 }
 

@@ -22,7 +22,11 @@
 //
 // It checks that edgewatch and the naive baseline find the same facing set
 // and the same events, and
-// reports medians, ratios and the peak RSS of the detection phase. The
+// reports medians, ratios, the peak RSS of the detection phase and the CPU
+// time of an edgewatch round on each side (this process, and a cluster
+// node running on the same machine, read from /proc) against the floor's.
+// On a small machine that runs both, a round is bound by the two together.
+// The
 // indices are deleted at the end unless Keep is set (a later run with the
 // same dataset then reuses them).
 package benchcluster

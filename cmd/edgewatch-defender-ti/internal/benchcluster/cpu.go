@@ -1,0 +1,137 @@
+package benchcluster
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/edgewatch/edgewatch/connectors/cluster"
+)
+
+// cpuMeter reads the CPU time spent so far by this process (the client:
+// edgewatch's read path runs in it) and by the cluster's nodes, so that a
+// round can say which side its time went to. On a machine where the
+// cluster and the client share the cores, a client that decodes less
+// leaves more of them to the server, and the other way round.
+//
+// The nodes' own statistics refresh once a second, too coarse for a
+// round; a node running on this machine is read from /proc instead (the
+// run time of each of its threads, in nanoseconds). With a node
+// elsewhere the cluster's CPU is unknown.
+type cpuMeter struct {
+	pids []int // the nodes' processes, nil when one is not local
+}
+
+// newCPUMeter finds the nodes' processes on this machine.
+func newCPUMeter(ctx context.Context, c *cluster.Client) cpuMeter {
+	var r struct {
+		Nodes map[string]struct {
+			Process struct {
+				ID int `json:"id"`
+			} `json:"process"`
+		} `json:"nodes"`
+	}
+	req := cluster.Request{Method: http.MethodGet, Path: "/_nodes/process",
+		Query: url.Values{"filter_path": {"nodes.*.process.id"}}}
+	if err := c.Call(ctx, "node info", req, &r); err != nil || len(r.Nodes) == 0 {
+		return cpuMeter{}
+	}
+	var m cpuMeter
+	for _, n := range r.Nodes {
+		if n.Process.ID <= 0 || threadsCPU(n.Process.ID) < 0 {
+			return cpuMeter{}
+		}
+		m.pids = append(m.pids, n.Process.ID)
+	}
+	return m
+}
+
+// cpuSample is one reading; server is -1 when it is not known.
+type cpuSample struct {
+	client, server time.Duration
+}
+
+func (m cpuMeter) read() cpuSample {
+	s := cpuSample{client: processCPU(), server: -1}
+	if m.pids == nil {
+		return s
+	}
+	var total time.Duration
+	for _, pid := range m.pids {
+		d := threadsCPU(pid)
+		if d < 0 {
+			return s
+		}
+		total += d
+	}
+	s.server = total
+	return s
+}
+
+// since is the CPU spent between two readings (server -1 when unknown).
+func (s cpuSample) since(before cpuSample) cpuSample {
+	d := cpuSample{client: s.client - before.client, server: -1}
+	if s.server >= 0 && before.server >= 0 {
+		d.server = s.server - before.server
+	}
+	return d
+}
+
+// processCPU is this process's user + system time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// threadsCPU sums the run time of a local process's threads
+// (/proc/PID/task/*/schedstat, first field, nanoseconds); -1 when the
+// process cannot be read.
+func threadsCPU(pid int) time.Duration {
+	tasks, err := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "schedstat"))
+	if err != nil || len(tasks) == 0 {
+		return -1
+	}
+	var total time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			continue
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err == nil {
+			total += time.Duration(ns)
+		}
+	}
+	return total
+}
+
+// cpuText prints a CPU time, "?" when unknown.
+func cpuText(d time.Duration) string {
+	if d < 0 {
+		return "?"
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// cpuMS is the median of CPU times in milliseconds, -1 when one is unknown.
+func cpuMS(ds []time.Duration) float64 {
+	for _, d := range ds {
+		if d < 0 {
+			return -1
+		}
+	}
+	return ms(median(ds))
+}
