@@ -21,12 +21,10 @@
 //     then every inbound event of the window streamed and matched in Go.
 //
 // It checks that edgewatch and the naive baseline find the same facing set
-// and the same events, and
-// reports medians, ratios, the peak RSS of the detection phase and the CPU
-// time of an edgewatch round on each side (this process, and a cluster
-// node running on the same machine, read from /proc) against the floor's.
-// On a small machine that runs both, a round is bound by the two together.
-// The
-// indices are deleted at the end unless Keep is set (a later run with the
-// same dataset then reuses them).
+// and the same events, and reports medians, ratios, the peak RSS of the
+// detection phase and the CPU time of an edgewatch round on each side (this
+// process, and a cluster node running on the same machine, read from /proc)
+// against the floor's: on a small machine that runs both, a round is bound
+// by the two together. The indices are deleted at the end unless Keep is
+// set (a later run with the same dataset then reuses them).
 package benchcluster
