@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors"
+	"github.com/edgewatch/edgewatch/connectors/internal/jsonscan"
 	"github.com/edgewatch/edgewatch/correlation"
 )
 
@@ -974,11 +975,34 @@ func (r *facingRead) readTies(ctx context.Context, g *facingGroups, grp facingGr
 
 const nsLayout = "2006-01-02T15:04:05.000000000Z"
 
-// collapseKey is the collapse field's value in a hit's fields.
+// collapseKey is the collapse field's value in a hit's fields (its first
+// value; "" when absent or not a scalar). It runs once per collapsed hit, so
+// it scans rather than decodes; a key with escapes takes the decoder.
 func collapseKey(fields json.RawMessage, field string) string {
 	if len(fields) == 0 {
 		return ""
 	}
+	it := jsonscan.NewObjIter(fields)
+	for it.Next() {
+		if it.KeyEsc {
+			return collapseKeySlow(fields, field)
+		}
+		if string(it.Key) != field {
+			continue
+		}
+		if it.Kind != jsonscan.KindArray {
+			return ""
+		}
+		arr := jsonscan.NewArrIter(it.Val)
+		if !arr.Next() {
+			return ""
+		}
+		return rawText(arr.Val)
+	}
+	return ""
+}
+
+func collapseKeySlow(fields json.RawMessage, field string) string {
 	var f map[string][]json.RawMessage
 	if json.Unmarshal(fields, &f) != nil || len(f[field]) == 0 {
 		return ""

@@ -198,18 +198,27 @@ func TestPortToken(t *testing.T) {
 
 func TestCollapseKey(t *testing.T) {
 	tests := []struct {
-		fields, field, want string
+		name, fields, field, want string
 	}{
-		{`{"DeviceId.keyword":["abc"]}`, "DeviceId.keyword", "abc"},
-		{`{"host.id":["h1"],"x":[1]}`, "host.id", "h1"},
-		{`{"DeviceId":[null]}`, "DeviceId", ""},
-		{`{}`, "DeviceId", ""},
-		{``, "DeviceId", ""},
+		{"keyword", `{"DeviceId.keyword":["abc"]}`, "DeviceId.keyword", "abc"},
+		{"first of several", `{"host.id":["h1"],"x":[1]}`, "host.id", "h1"},
+		{"later member", `{"x":[1], "host.id" : [ "h2", "h3" ]}`, "host.id", "h2"},
+		{"escaped value", `{"DeviceId":["a\"b"]}`, "DeviceId", `a"b`},
+		{"escaped key", `{"Device\u0049d":["abc"]}`, "DeviceId", "abc"},
+		{"number", `{"DeviceId":[42]}`, "DeviceId", "42"},
+		{"null", `{"DeviceId":[null]}`, "DeviceId", ""},
+		{"empty array", `{"DeviceId":[]}`, "DeviceId", ""},
+		{"not an array", `{"DeviceId":"abc"}`, "DeviceId", ""},
+		{"absent", `{}`, "DeviceId", ""},
+		{"no fields", ``, "DeviceId", ""},
+		{"malformed", `{"DeviceId":["abc"`, "DeviceId", ""},
 	}
 	for _, tt := range tests {
-		if got := collapseKey(json.RawMessage(tt.fields), tt.field); got != tt.want {
-			t.Errorf("collapseKey(%s, %s) = %q, want %q", tt.fields, tt.field, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got := collapseKey(json.RawMessage(tt.fields), tt.field); got != tt.want {
+				t.Errorf("collapseKey(%s, %s) = %q, want %q", tt.fields, tt.field, got, tt.want)
+			}
+		})
 	}
 }
 

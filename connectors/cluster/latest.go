@@ -14,14 +14,18 @@ import (
 // arg_max(Timestamp); the other two make ties (the same DeviceId, port and
 // time) come out the same whichever way the rows were read, in one pass or
 // folded run after run (the scheduled facing state).
-func LaterRow(a, b *correlation.DeviceInfo) bool {
+func LaterRow(a, b *correlation.DeviceInfo) bool { return compareRows(a, b) > 0 }
+
+// compareRows orders rows as LaterRow does: +1 when a is later than b, -1
+// when it is earlier, 0 for the same time, index and document.
+func compareRows(a, b *correlation.DeviceInfo) int {
 	if c := a.Time.Compare(b.Time); c != 0 {
-		return c > 0
+		return c
 	}
 	if c := cmp.Compare(a.Loc.Source, b.Loc.Source); c != 0 {
-		return c > 0
+		return c
 	}
-	return a.Loc.DocID > b.Loc.DocID
+	return cmp.Compare(a.Loc.DocID, b.Loc.DocID)
 }
 
 // PairKey is a (DeviceId, internet-facing port) pair.
@@ -97,14 +101,6 @@ func (l *LatestRows) Sorted() []*correlation.DeviceInfo {
 	for _, r := range l.rows {
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b *correlation.DeviceInfo) int {
-		switch {
-		case LaterRow(a, b):
-			return 1
-		case LaterRow(b, a):
-			return -1
-		}
-		return 0
-	})
+	slices.SortFunc(out, compareRows)
 	return out
 }
