@@ -1,6 +1,7 @@
 package correlation
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"net/netip"
@@ -559,5 +560,61 @@ func BenchmarkParseFeedIPsumTxt(b *testing.B) {
 		if _, err := ParseFeed(bytes.NewReader(data), "ipsum.txt", FeedOptions{}, set); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkParseFeedLevel1Buffered parses the level-1 list behind a
+// buffered reader, which hides its length, as the engine reads a feed file:
+// "hint" passes the file's size (FeedOptions.SizeHint), "no hint" grows the
+// address map from empty.
+func BenchmarkParseFeedLevel1Buffered(b *testing.B) {
+	data := readBench(b, filepath.Join("levels", "1.txt"))
+	for _, bc := range []struct {
+		name string
+		hint int64
+	}{{"hint", int64(len(data))}, {"no hint", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				set := NewIndicatorSet("")
+				r := bufio.NewReader(bytes.NewReader(data))
+				if _, err := ParseFeed(r, "1.txt", FeedOptions{LevelHint: 1, SizeHint: bc.hint}, set); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// A size hint sizes the address map before the first line, for a reader
+// that does not tell its length. Seen on a feed with no global address:
+// the map exists only when it was presized (an address would make it
+// anyway). The report is the same either way.
+func TestParseFeedSizeHint(t *testing.T) {
+	const feed = "# nothing to load\n198.51.100.7\n10.0.0.1\nnot-an-address\n"
+	tests := []struct {
+		name     string
+		hint     int64
+		presized bool
+	}{
+		{"hint", 1 << 20, true},
+		{"no hint", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := NewIndicatorSet("")
+			r := bufio.NewReader(strings.NewReader(feed))
+			rep, err := ParseFeed(r, "list.txt", FeedOptions{SizeHint: tt.hint}, set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := set.addrs4 != nil; got != tt.presized {
+				t.Errorf("address map made before any address: %t, want %t", got, tt.presized)
+			}
+			if rep.Loaded != 0 || rep.Invalid != 1 || rep.DroppedTotal() != 2 || set.Len() != 0 {
+				t.Errorf("loaded %d, invalid %d, dropped %d, set %d; want 0, 1, 2, 0", rep.Loaded, rep.Invalid, rep.DroppedTotal(), set.Len())
+			}
+		})
 	}
 }

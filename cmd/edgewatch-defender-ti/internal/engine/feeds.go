@@ -44,6 +44,9 @@ func loadFeedFile(path string, opts correlation.FeedOptions, set *correlation.In
 		return correlation.FeedReport{}, fmt.Errorf("%w: feed: %w", ErrConfig, err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		opts.SizeHint = fi.Size() // not used for a gzip file: its text is longer
+	}
 	return parseFeed(f, path, opts, set)
 }
 
@@ -67,9 +70,12 @@ func LoadFeed(ctx context.Context, r io.Reader, source string, opts correlation.
 // parseFeed parses one feed. A feed that cannot be read to its end (an
 // unreadable file, a truncated or corrupt gzip) is an input error.
 func parseFeed(r io.Reader, source string, opts correlation.FeedOptions, set *correlation.IndicatorSet) (correlation.FeedReport, error) {
-	r, err := maybeGunzip(r, source)
+	r, gz, err := maybeGunzip(r, source)
 	if err != nil {
 		return correlation.FeedReport{}, wire.AsInput(err)
+	}
+	if gz {
+		opts.SizeHint = 0
 	}
 	rep, err := correlation.ParseFeed(r, source, opts, set)
 	if err != nil {
@@ -79,19 +85,19 @@ func parseFeed(r io.Reader, source string, opts correlation.FeedOptions, set *co
 }
 
 // maybeGunzip returns a reader of r's content, gunzipped when it starts with
-// the gzip magic bytes.
-func maybeGunzip(r io.Reader, name string) (io.Reader, error) {
+// the gzip magic (gz then true).
+func maybeGunzip(r io.Reader, name string) (io.Reader, bool, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, err := br.Peek(2)
 	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+		return nil, false, fmt.Errorf("read %s: %w", name, err)
 	}
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("%s: bad gzip data: %w", name, err)
+			return nil, true, fmt.Errorf("%s: bad gzip data: %w", name, err)
 		}
-		return zr, nil
+		return zr, true, nil
 	}
-	return br, nil
+	return br, false, nil
 }
