@@ -2,6 +2,7 @@ package file
 
 import (
 	"bytes"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -25,6 +26,7 @@ type eventFilter struct {
 	// facingFFFD: a facing device id holds U+FFFD, which is how the full
 	// decode spells invalid UTF-8: look such ids up sanitised too.
 	facingFFFD bool
+	devices    deviceFilter // the facing map's keys
 	ind        *correlation.IndicatorSet
 }
 
@@ -38,6 +40,7 @@ func newEventFilter(q connectors.EventQuery) *eventFilter {
 			f.facing[fp.DeviceID] = append(f.facing[fp.DeviceID], fp.Port)
 			f.facingFFFD = f.facingFFFD || strings.ContainsRune(fp.DeviceID, utf8.RuneError)
 		}
+		f.devices = newDeviceFilter(slices.Collect(maps.Keys(f.facing)))
 	}
 	return f
 }
@@ -259,7 +262,10 @@ func (d *eventDecoder) facingHit(s *scanned) (reason string, ok bool) {
 	if st != fieldOK {
 		return reasonMissingDevice, false
 	}
-	ports, ok := d.f.facing[string(dev)]
+	var ports []int
+	if d.f.devices.maybe(dev) {
+		ports, ok = d.f.facing[string(dev)]
+	}
 	if !ok && d.f.facingFFFD && !utf8.Valid(dev) {
 		ports, ok = d.f.facing[validText(dev)] // as the full decode spells it
 	}
