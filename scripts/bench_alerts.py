@@ -54,6 +54,26 @@ def timed(cmd, env=None):
     return wall, rss, p.stdout, p.stderr
 
 
+def machine():
+    """The CPU the numbers belong to: ratios against DuckDB move between CPU
+    models (DuckDB gains more than Go code from AVX-512), so each run says."""
+    info, flags = {}, set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                k = k.strip()
+                if k == "flags" and not flags:
+                    flags = set(v.split())
+                elif k in ("model name", "cpu family", "model") and k not in info:
+                    info[k] = v.strip()
+    except OSError:
+        pass
+    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return (f"{info.get('model name', 'unknown CPU')} (family {info.get('cpu family', '?')} "
+            f"model {info.get('model', '?')}), {os.cpu_count()} CPUs, {simd}")
+
+
 def lines(path):
     n = 0
     with open(path, "rb") as f:
@@ -104,6 +124,7 @@ def main():
             {"source": "file", "device_info": [di], "network_events": [ev], "feeds": [a.feed]}),
             "EDGEWATCH_BENCH_OUT": os.path.join(a.work, "inprocess-alerts.ndjson")}
 
+    print(f"machine   {machine()}")
     print(f"dataset   {a.dataset}: {lines(ev)} events, {size / 1e6:.0f} MB; feed {a.feed}")
     rows = []
     # The edgewatch runs of a round go in a rotating order, so that each is

@@ -105,6 +105,7 @@ func main() {
 }
 
 func printResult(r *benchcluster.Result) {
+	fmt.Printf("machine %s\n", r.Machine)
 	fmt.Printf("%s %s: %d network events, %d DeviceInfo rows, %d indicators\n", r.Flavor, r.Version, r.Events, r.DeviceInfoRows, r.Indicators)
 	fmt.Printf("facing pairs %d, candidates %d, matches %d, floor count %d, naive read %d\n", r.FacingPairs, r.Candidates, r.Matches, r.FloorCount, r.NaiveRead)
 	fmt.Printf("strategy %s (base hits %d, distinct remotes %d, remote terms %d, chunks %d, composite pages %d)\n",

@@ -59,6 +59,7 @@ type Options struct {
 
 // Result is what a Run measured. Durations are medians over the rounds.
 type Result struct {
+	Machine        string  `json:"machine"` // the CPU this ran on
 	Flavor         string  `json:"flavor"`
 	Version        string  `json:"version"`
 	Events         int64   `json:"events"`
@@ -234,6 +235,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	var ew, facing, floor, naive []time.Duration
 	var clientCPU, serverCPU, floorCPU []time.Duration
+	res.Machine = machineInfo()
 	meter := newCPUMeter(ctx, c)
 	var ewMatches, naiveMatches []string
 	for round := range o.Rounds {

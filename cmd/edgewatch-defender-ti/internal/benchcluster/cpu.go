@@ -1,11 +1,14 @@
 package benchcluster
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -134,4 +137,34 @@ func cpuMS(ds []time.Duration) float64 {
 		}
 	}
 	return ms(median(ds))
+}
+
+// machineInfo names the CPU the numbers belong to (model, family and
+// model number, CPUs, widest vector extension): ratios move between CPU
+// models, so a result says which one it came from.
+func machineInfo() string {
+	b, _ := os.ReadFile("/proc/cpuinfo") // empty where there is none
+	return describeCPU(string(b), runtime.NumCPU())
+}
+
+// describeCPU reads the first processor's entry of a /proc/cpuinfo text.
+func describeCPU(cpuinfo string, cpus int) string {
+	info := map[string]string{}
+	for line := range strings.Lines(cpuinfo) {
+		k, v, ok := strings.Cut(line, ":")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if _, seen := info[k]; ok && !seen {
+			info[k] = v
+		}
+	}
+	flags := " " + info["flags"] + " "
+	simd := "no AVX2"
+	switch {
+	case strings.Contains(flags, " avx512f "):
+		simd = "AVX-512"
+	case strings.Contains(flags, " avx2 "):
+		simd = "AVX2"
+	}
+	return fmt.Sprintf("%s (family %s model %s), %d CPUs, %s",
+		cmp.Or(info["model name"], "unknown CPU"), cmp.Or(info["cpu family"], "?"), cmp.Or(info["model"], "?"), cpus, simd)
 }
