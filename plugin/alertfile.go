@@ -99,7 +99,7 @@ func sameFileAs(af *pb.AlertFile) func(os.FileInfo, error) error {
 // and keeps the totals.
 type alertFileWriter struct {
 	f       *os.File
-	wb      *writeback.Writer // f, its write-back started as it grows
+	wb      *writeback.Writer // f, its data sent to disk as it grows
 	written AlertsWritten
 }
 
@@ -109,7 +109,7 @@ func newAlertFileWriter(f *os.File) *alertFileWriter {
 	if fi, err := f.Stat(); err == nil {
 		size = fi.Size()
 	}
-	return &alertFileWriter{f: f, wb: writeback.New(f, size)}
+	return &alertFileWriter{f: f, wb: writeback.NewDirect(f, size)}
 }
 
 // write appends one batch of whole lines.
@@ -123,8 +123,13 @@ func (w *alertFileWriter) write(b AlertBatch) error {
 	return nil
 }
 
-// close closes the file: every write is done once it returns.
+// close writes what the writer staged and closes the file: every write is
+// done once it returns.
 func (w *alertFileWriter) close() error {
+	if err := w.wb.Flush(); err != nil {
+		_ = w.f.Close()
+		return fmt.Errorf("write alert file: %w", err)
+	}
 	if err := w.f.Close(); err != nil {
 		return fmt.Errorf("close alert file: %w", err)
 	}

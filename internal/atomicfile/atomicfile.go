@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -14,11 +15,12 @@ import (
 // renamed over the target on Commit. Abort (or a crash) leaves the target
 // untouched.
 type File struct {
-	f      *os.File
-	wb     *writeback.Writer // f, its write-back started as it grows
-	path   string
-	done   bool
-	direct bool // path is a device, pipe or socket: written in place
+	f       *os.File
+	wb      *writeback.Writer // f, its write-back started as it grows
+	path    string
+	done    bool
+	inPlace bool  // path is a device, pipe or socket: written in place
+	err     error // a write failure Commit reports (Temp's flush)
 }
 
 // ErrIsDir: the path names a directory.
@@ -36,7 +38,7 @@ func Create(path string) (*File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("create output %s: %w", path, err)
 		}
-		return &File{f: f, wb: writeback.New(f, 0), path: path, direct: true}, nil
+		return &File{f: f, wb: writeback.New(f, 0), path: path, inPlace: true}, nil
 	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -46,20 +48,27 @@ func Create(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create output %s: %w", path, err)
 	}
-	return &File{f: f, wb: writeback.New(f, 0), path: path}, nil
+	return &File{f: f, wb: writeback.NewDirect(f, 0), path: path}, nil
 }
 
-// Write writes p. Every few MiB the kernel is asked to start writing the
-// data back (package writeback), so that Commit's sync waits for the tail
-// only; on a device or a pipe the request does nothing.
+// Write writes p. The data goes to disk as it is written (package
+// writeback: around the page cache on a local disk file system, else with
+// the kernel asked every few MiB to start writing it back), so that
+// Commit's sync waits for the tail only; on a device or a pipe it is a
+// plain write.
 func (a *File) Write(p []byte) (int, error) { return a.wb.Write(p) }
 
 // Temp is the temporary file being written, or nil when the path is
 // written in place (a device, a pipe): what a run may offer its plugin as
-// plugin.RunRequest.AlertFile.
+// plugin.RunRequest.AlertFile. Whoever writes it from then on writes it
+// as a plain file: what Write staged is written first, and the file is no
+// longer written around the page cache (a failure then is Commit's).
 func (a *File) Temp() *os.File {
-	if a.direct {
+	if a.inPlace {
 		return nil
+	}
+	if err := a.wb.Flush(); err != nil && a.err == nil {
+		a.err = err
 	}
 	return a.f
 }
@@ -70,13 +79,18 @@ func (a *File) Commit() error {
 		return nil
 	}
 	a.done = true
-	if a.direct {
+	if a.inPlace {
 		if err := a.f.Close(); err != nil {
 			return fmt.Errorf("output %s: %w", a.path, err)
 		}
 		return nil
 	}
 	name := a.f.Name()
+	if err := cmp.Or(a.err, a.wb.Flush()); err != nil {
+		_ = a.f.Close()
+		_ = os.Remove(name)
+		return fmt.Errorf("output %s: %w", a.path, err)
+	}
 	if err := a.f.Chmod(0o644); err != nil {
 		_ = a.f.Close()
 		_ = os.Remove(name)
@@ -104,8 +118,9 @@ func (a *File) Abort() {
 		return
 	}
 	a.done = true
+	a.wb.Discard()
 	_ = a.f.Close()
-	if !a.direct {
+	if !a.inPlace {
 		_ = os.Remove(a.f.Name())
 	}
 }

@@ -12,12 +12,15 @@ const Every = 4 << 20
 // startFn is start, replaced by the tests to see the requests.
 var startFn = start
 
-// Writer writes to a file and asks the kernel to start writing back each
-// Every bytes once they are written.
+// Writer writes to a file and gets its data to disk as it goes: it asks
+// the kernel to start writing back each Every bytes once they are written
+// (New), or writes around the page cache (NewDirect). Call Flush before
+// syncing or closing the file, or Discard to give the file up.
 type Writer struct {
 	f       *os.File
-	off     int64 // the file offset after the last write
-	started int64 // write-back was requested for [.., started)
+	off     int64   // the file offset after the last write
+	started int64   // write-back was requested for [.., started)
+	d       *direct // NewDirect's O_DIRECT writer; nil when writing through the page cache
 }
 
 // New writes to f, whose next write lands at offset off (its size, for a
@@ -26,8 +29,25 @@ func New(f *os.File, off int64) *Writer {
 	return &Writer{f: f, off: off, started: off}
 }
 
-// Write writes p to the file.
+// NewDirect is New, writing with O_DIRECT where f (a regular file whose
+// next write lands at off) takes it; see the package comment.
+func NewDirect(f *os.File, off int64) *Writer {
+	w := New(f, off)
+	w.d = newDirect(f, off)
+	return w
+}
+
+// Direct reports whether the writer writes around the page cache.
+func (w *Writer) Direct() bool { return w.d != nil }
+
+// Write writes p to the file. In direct mode p is staged, and an error
+// from writing staged bytes surfaces on a later Write or on Flush.
 func (w *Writer) Write(p []byte) (int, error) {
+	if w.d != nil {
+		n, err := w.d.write(p)
+		w.off += int64(n)
+		return n, err
+	}
 	n, err := w.f.Write(p)
 	w.off += int64(n)
 	if w.off-w.started >= Every {
@@ -35,4 +55,27 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.started = w.off
 	}
 	return n, err
+}
+
+// Flush writes what is staged and leaves the file written through the
+// page cache, as New would have: after it the file can be synced, closed
+// or written on. It does nothing for a New writer.
+func (w *Writer) Flush() error {
+	if w.d == nil {
+		return nil
+	}
+	err := w.d.flush()
+	w.d = nil
+	w.started = w.off
+	return err
+}
+
+// Discard drops what is staged and stops the writer's goroutine, for a
+// file that is given up. It does nothing for a New writer.
+func (w *Writer) Discard() {
+	if w.d == nil {
+		return
+	}
+	w.d.discard()
+	w.d = nil
 }
