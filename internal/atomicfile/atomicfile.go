@@ -16,7 +16,7 @@ import (
 // untouched.
 type File struct {
 	f       *os.File
-	wb      *writeback.Writer // f, its write-back started as it grows
+	wb      *writeback.Writer // f, its data sent to disk as it is written
 	path    string
 	done    bool
 	inPlace bool  // path is a device, pipe or socket: written in place
