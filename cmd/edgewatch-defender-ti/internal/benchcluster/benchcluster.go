@@ -86,8 +86,8 @@ type Result struct {
 	PeakRSSBytes int64              `json:"peak_rss_bytes"` // detection phase (edgewatch rounds)
 
 	// CPU time of an edgewatch round (medians): the client's (this
-	// process: decoding, matching) and the cluster nodes' (-1 when the
-	// node stats did not say), and the nodes' for the floor's _count.
+	// process: decoding, matching) and the cluster nodes' (-1 unless every
+	// node runs on this machine), and the nodes' for the floor's _count.
 	ClientCPUMS      float64 `json:"client_cpu_ms"`
 	ServerCPUMS      float64 `json:"server_cpu_ms"`
 	FloorServerCPUMS float64 `json:"floor_server_cpu_ms"`

@@ -26,7 +26,9 @@ import (
 // The nodes' own statistics refresh once a second, too coarse for a
 // round; a node running on this machine is read from /proc instead (the
 // run time of each of its threads, in nanoseconds). With a node
-// elsewhere the cluster's CPU is unknown.
+// elsewhere the cluster's CPU is unknown: a process of this machine that
+// has a remote node's pid is not a node (localNode checks its command
+// line).
 type cpuMeter struct {
 	pids []int // the nodes' processes, nil when one is not local
 }
@@ -47,7 +49,7 @@ func newCPUMeter(ctx context.Context, c *cluster.Client) cpuMeter {
 	}
 	var m cpuMeter
 	for _, n := range r.Nodes {
-		if n.Process.ID <= 0 || threadsCPU(n.Process.ID) < 0 {
+		if !localNode(n.Process.ID) {
 			return cpuMeter{}
 		}
 		m.pids = append(m.pids, n.Process.ID)
@@ -84,6 +86,20 @@ func (s cpuSample) since(before cpuSample) cpuSample {
 		d.server = s.server - before.server
 	}
 	return d
+}
+
+// localNode reports whether pid is an OpenSearch or Elasticsearch node
+// running on this machine (its command line names the server's classes).
+func localNode(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return false
+	}
+	cmd := strings.ToLower(string(b))
+	return (strings.Contains(cmd, "org.opensearch") || strings.Contains(cmd, "org.elasticsearch")) && threadsCPU(pid) >= 0
 }
 
 // processCPU is this process's user + system time.

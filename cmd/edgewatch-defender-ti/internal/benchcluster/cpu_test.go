@@ -1,6 +1,9 @@
 package benchcluster
 
-import "testing"
+import (
+	"os"
+	"testing"
+)
 
 func TestDescribeCPU(t *testing.T) {
 	tests := []struct {
@@ -18,5 +21,15 @@ func TestDescribeCPU(t *testing.T) {
 				t.Errorf("describeCPU = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// A local process that is not a node (this test, pid 1, no process) is
+// never read as one.
+func TestLocalNode(t *testing.T) {
+	for _, pid := range []int{os.Getpid(), 1, 0, -1, 1 << 30} {
+		if localNode(pid) {
+			t.Errorf("localNode(%d) = true for a process that is no cluster node", pid)
+		}
 	}
 }
