@@ -15,7 +15,7 @@ ES_URL ?= http://127.0.0.1:9201
 
 .PHONY: all build demo test test-unit test-integration test-faults soak lint fuzz bench bench-cluster proto \
         clusters-up clusters-down clusters-secure-up clusters-secure-down clusters-3node-up \
-        clusters-3node-down secure-check deps clean package
+        clusters-3node-down secure-check deps clean package cross
 
 all: build
 
@@ -71,7 +71,7 @@ TEST_ENV = EDGEWATCH_REQUIRE_CLUSTERS=1 \
 	EDGEWATCH_REQUIRE_PACKAGE=1
 SECURE_ENV = scripts/with-secure-env.sh
 
-test: deps build lint clusters-up clusters-secure-up
+test: deps build lint cross clusters-up clusters-secure-up
 	$(TEST_ENV) $(SECURE_ENV) $(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v -e '/cmd/edgewatch-defender-ti$$' -e '/packaging$$' -e '/internal/faults$$')
 	$(TEST_ENV) $(SECURE_ENV) $(GO) test -count=1 -timeout 20m ./cmd/edgewatch-defender-ti
 	$(TEST_ENV) $(GO) test -count=1 -timeout 20m ./packaging
@@ -105,6 +105,13 @@ lint:
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+
+## cross: the code builds for the other systems a contributor may use: macOS (vet, tests
+## included) and Windows (build). Linux-only tools (the soak) say so there. Part of `make test`;
+## ~3 min with a cold build cache.
+cross:
+	GOOS=darwin $(GO) vet ./...
+	GOOS=windows $(GO) build ./...
 
 ## fuzz: run every fuzz target briefly
 fuzz:

@@ -14,13 +14,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors"
 	"github.com/edgewatch/edgewatch/connectors/file"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/gen"
+	"github.com/edgewatch/edgewatch/internal/procstat"
 )
 
 // defaultBenchFeed is IPsum levels/1.txt: under $EDGEWATCH_IPSUM_DIR when
@@ -431,31 +431,7 @@ func baselineDecode(path string) (rows, bad int64, secs float64, err error) {
 }
 
 // cpuSeconds is the process's user+system CPU time so far.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
+func cpuSeconds() float64 { return procstat.CPU().Seconds() }
 
-// peakRSSMB is the process's peak resident set (VmHWM), in MB.
-func peakRSSMB() float64 {
-	if b, err := os.ReadFile("/proc/self/status"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				f := strings.Fields(rest)
-				if len(f) >= 1 {
-					if kb, err := strconv.ParseFloat(f[0], 64); err == nil {
-						return kb / 1024
-					}
-				}
-			}
-		}
-	}
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
-		return float64(ru.Maxrss) / 1024
-	}
-	return 0
-}
+// peakRSSMB is the process's peak resident set, in MB (0 when unknown).
+func peakRSSMB() float64 { return float64(procstat.PeakRSS()) / (1 << 20) }

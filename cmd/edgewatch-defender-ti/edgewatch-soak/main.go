@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command edgewatch-soak is the fault soak (`make soak`): edgewatch serve
 // against the three-node OpenSearch cluster on 127.0.0.1 while events
 // arrive and the plugin, the host, cluster nodes and a second serve

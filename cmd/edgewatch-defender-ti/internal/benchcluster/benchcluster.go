@@ -15,7 +15,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/cluster"
 	"github.com/edgewatch/edgewatch/correlation"
 	"github.com/edgewatch/edgewatch/internal/gen"
+	"github.com/edgewatch/edgewatch/internal/procstat"
 )
 
 // Options configures a Run.
@@ -231,7 +231,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
-	resetPeakRSS()
+	// Where the peak cannot be reset, it would hold the dataset's
+	// loading: it is reported as unknown (0).
+	peakKnown := procstat.ResetPeakRSS()
 
 	var ew, facing, floor, naive []time.Duration
 	var clientCPU, serverCPU, floorCPU []time.Duration
@@ -257,8 +259,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		facing = append(facing, facingDur)
 		ewMatches = d.matches
 		res.FacingPairs, res.Candidates, res.Plan, res.FacingPlan = d.pairs, d.candidates, src.LastEventPlan(), src.LastFacingPlan()
-		if round == 0 {
-			res.PeakRSSBytes = peakRSS()
+		if round == 0 && peakKnown {
+			res.PeakRSSBytes = procstat.PeakRSS()
 		}
 
 		q, err := src.FloorQuery(ctx, connectors.EventQuery{From: win.from, To: win.to, Facing: d.facing, Indicators: ind})
@@ -567,26 +569,4 @@ func deleteIndex(ctx context.Context, c *cluster.Client, index string) error {
 		return nil
 	}
 	return err
-}
-
-// resetPeakRSS resets the kernel's high-water mark of this process's
-// resident set (Linux: write 5 to /proc/self/clear_refs).
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// peakRSS is VmHWM from /proc/self/status, in bytes (0 when unknown).
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(v)
-			if len(f) > 0 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return 0
 }

@@ -11,10 +11,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/edgewatch/edgewatch/connectors/cluster"
+	"github.com/edgewatch/edgewatch/internal/procstat"
 )
 
 // cpuMeter reads the CPU time spent so far by this process (the client:
@@ -103,13 +103,7 @@ func localNode(pid int) bool {
 }
 
 // processCPU is this process's user + system time.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func processCPU() time.Duration { return procstat.CPU() }
 
 // threadsCPU sums the run time of a local process's threads
 // (/proc/PID/task/*/schedstat, first field, nanoseconds); -1 when the

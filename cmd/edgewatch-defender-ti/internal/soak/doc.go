@@ -13,4 +13,7 @@
 // The schedule (fault kinds, gaps, nodes, signals) and the data come from
 // the seed; process timing does not, so a seed reproduces what was tried,
 // not every interleaving.
+//
+// The soak reads processes from /proc and relies on Pdeathsig: it builds
+// on Linux only (the command reports that elsewhere).
 package soak

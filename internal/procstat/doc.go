@@ -1,0 +1,6 @@
+// Package procstat reads what this process has used so far, its CPU time
+// (user plus system) and its peak resident set, for the bench commands'
+// per-run figures. It reads /proc on Linux, getrusage on the other Unix
+// systems and GetProcessTimes on Windows; what a system does not tell
+// reads as 0, which the benches report as unknown.
+package procstat

@@ -1,0 +1,61 @@
+package procstat
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+// TestCPUGrows: CPU spent between two reads shows in the second.
+func TestCPUGrows(t *testing.T) {
+	before := CPU()
+	if before <= 0 {
+		t.Fatalf("CPU() = %v in a running test process, want > 0", before)
+	}
+	x := uint64(1)
+	for start := time.Now(); time.Since(start) < 100*time.Millisecond; {
+		for range 1000 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	if grew := CPU() - before; grew < 50*time.Millisecond {
+		t.Fatalf("CPU() grew by %v over 100 ms of busy loop (x=%d), want >= 50ms", grew, x)
+	}
+}
+
+// TestPeakRSS: touching 64 MiB raises the peak by about that much, and on
+// Linux a reset brings it back below.
+func TestPeakRSS(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		if got := PeakRSS(); got != 0 {
+			t.Fatalf("PeakRSS() = %d on Windows, want 0 (not read)", got)
+		}
+		return
+	}
+	const size = 64 << 20
+	base := PeakRSS()
+	if base <= 0 {
+		t.Fatalf("PeakRSS() = %d, want > 0", base)
+	}
+	b := make([]byte, size)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	peak := PeakRSS()
+	if peak < base+size/2 {
+		t.Fatalf("PeakRSS() = %d after touching %d bytes (before %d), want >= %d", peak, size, base, base+size/2)
+	}
+	runtime.KeepAlive(b)
+	runtime.GC()
+	debug.FreeOSMemory()
+	if runtime.GOOS != "linux" {
+		return
+	}
+	if !ResetPeakRSS() {
+		t.Fatal("ResetPeakRSS() = false on Linux")
+	}
+	if after := PeakRSS(); after >= peak {
+		t.Fatalf("PeakRSS() = %d after the 64 MiB were freed and the peak reset, want < %d", after, peak)
+	}
+}
