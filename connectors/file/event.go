@@ -127,6 +127,11 @@ type scanned struct {
 	shape
 	action, device, localPort, remoteIP     []byte
 	actionK, deviceK, localPortK, remoteIPK byte
+	// facingDone: the device was looked up in the facing pairs (ports,
+	// facing), by scan once DeviceId was found, or by facingHit.
+	facingDone, facing bool
+	ports              []int
+	devStatus          fieldStatus // the device value's status for the lookup
 }
 
 // isRow: an object with ActionType or DeviceId is a row, not a container.
@@ -184,9 +189,20 @@ func (d *eventDecoder) scan(b []byte, s *scanned) scanOutcome {
 		case "TimeGenerated", "Type", "records":
 			s.take(fieldOf(key), &it)
 		}
-		if !d.anyKeyOrder && s.action != nil && s.device != nil && s.localPort != nil && s.remoteIP != nil &&
-			(!d.f.window || s.kind[fTimestamp] == jsonscan.KindString) {
-			return scanNeeded
+		if !d.anyKeyOrder && s.action != nil && s.device != nil && (!d.f.window || s.kind[fTimestamp] == jsonscan.KindString) {
+			if s.localPort != nil && s.remoteIP != nil {
+				return scanNeeded
+			}
+			// An inbound row of a device with no facing pair fails the
+			// facing check whatever its LocalPort and RemoteIP: prefilter
+			// decides it from what is known now (the action, the device,
+			// the time), as it would after reading them.
+			if d.f.facing != nil && !s.facingDone {
+				d.lookUpDevice(s)
+				if !s.facing {
+					return scanNeeded
+				}
+			}
 		}
 	}
 	if it.Rest() != nil {
@@ -258,20 +274,16 @@ func (d *eventDecoder) prefilter(s *scanned, envTime []byte) (reason string, can
 // facingHit reports whether the row's device and LocalPort are a facing
 // pair of the query.
 func (d *eventDecoder) facingHit(s *scanned) (reason string, ok bool) {
-	dev, st := scalarText(s.device, s.deviceK, d.scratch[:0])
-	if st != fieldOK {
+	if !s.facingDone {
+		d.lookUpDevice(s)
+	}
+	if s.devStatus != fieldOK {
 		return reasonMissingDevice, false
 	}
-	var ports []int
-	if d.f.devices.maybe(dev) {
-		ports, ok = d.f.facing[string(dev)]
-	}
-	if !ok && d.f.facingFFFD && !utf8.Valid(dev) {
-		ports, ok = d.f.facing[validText(dev)] // as the full decode spells it
-	}
-	if !ok {
+	if !s.facing {
 		return "", false
 	}
+	ports := s.ports
 	port, pst := parsePort(s.localPort, s.localPortK)
 	switch pst {
 	case fieldMissing:
@@ -280,6 +292,25 @@ func (d *eventDecoder) facingHit(s *scanned) (reason string, ok bool) {
 		return reasonBadPort, false
 	}
 	return "", slices.Contains(ports, port)
+}
+
+// lookUpDevice finds the row's device among the facing pairs' devices
+// (s.facing, s.ports; s.devStatus says whether the value could be read).
+func (d *eventDecoder) lookUpDevice(s *scanned) {
+	s.facingDone = true
+	dev, st := scalarText(s.device, s.deviceK, d.scratch[:0])
+	s.devStatus = st
+	if st != fieldOK {
+		return
+	}
+	var ok bool
+	if d.f.devices.maybe(dev) {
+		s.ports, ok = d.f.facing[string(dev)]
+	}
+	if !ok && d.f.facingFFFD && !utf8.Valid(dev) {
+		s.ports, ok = d.f.facing[validText(dev)] // as the full decode spells it
+	}
+	s.facing = ok
 }
 
 // indicatorHit reports whether the row's RemoteIP is in the query's

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -309,5 +311,64 @@ func TestRawOutlivesCallback(t *testing.T) {
 				t.Fatalf("workers=%d line %d: Raw changed after the callback:\n%s", workers, k.line, k.raw)
 			}
 		}
+	}
+}
+
+// TestScanStopsAtNonFacingDevice: the scan stops at ActionType for an
+// inbound row whose device has no facing pair, before LocalPort and
+// RemoteIP. Whatever those hold (missing, bad, matching or not), the row
+// must count exactly as it does when they come first and are read: the
+// same report, the same events.
+func TestScanStopsAtNonFacingDevice(t *testing.T) {
+	const in = "InboundConnectionAccepted"
+	type fields struct{ ts, dev, action, port, remote string }
+	row := func(f fields, portFirst bool) []byte {
+		kv := func(k, v string) string {
+			if v == "" {
+				return ""
+			}
+			return `"` + k + `":` + v + `,`
+		}
+		head := kv("Timestamp", f.ts) + kv("DeviceId", f.dev) + kv("ActionType", f.action)
+		tail := kv("LocalPort", f.port) + kv("RemoteIP", f.remote)
+		s := head + tail
+		if portFirst {
+			s = tail + head
+		}
+		return []byte("{" + strings.TrimSuffix(s, ",") + "}")
+	}
+	q := func(s string) string { return `"` + s + `"` }
+	facing := facingSet(map[string][]int{devA: {443}})
+	ind := indicatorSet(t, "77.90.185.20")
+	from := time.Date(2025, 11, 3, 0, 0, 0, 0, time.UTC)
+	filters := map[string]*eventFilter{
+		"facing and indicators, window": newEventFilter(connectors.EventQuery{From: from, To: from.Add(24 * time.Hour), Facing: facing, Indicators: ind}),
+		"facing only":                   newEventFilter(connectors.EventQuery{Facing: facing}),
+		"no facing pair at all":         newEventFilter(connectors.EventQuery{Facing: facingSet(map[string][]int{}), Indicators: ind}),
+	}
+	var rows []fields
+	for _, dev := range []string{q(devA), q(devB), `42`, `null`, q(`ffee\u0064dcc`)} {
+		for _, ts := range []string{q("2025-11-03T10:00:00Z"), q("2025-11-05T10:00:00Z"), q("yesterday"), ""} {
+			for _, port := range []string{"443", "8080", q("https"), ""} {
+				for _, remote := range []string{q("77.90.185.20"), q("5.5.5.5"), q("999.0.0.1"), ""} {
+					rows = append(rows, fields{ts, dev, q(in), port, remote})
+				}
+			}
+		}
+	}
+	for name, f := range filters {
+		t.Run(name, func(t *testing.T) {
+			for _, r := range rows {
+				read, early := newEventDecoder(f, "t", false), newEventDecoder(f, "t", false)
+				read.row(row(r, true), rowCtx{line: 1})
+				early.row(row(r, false), rowCtx{line: 1})
+				if diff := cmp.Diff(read.rep, early.rep); diff != "" {
+					t.Errorf("%s: report differs when LocalPort and RemoteIP come last (-first +last):\n%s", row(r, false), diff)
+				}
+				if len(read.out) != len(early.out) {
+					t.Errorf("%s: %d events when LocalPort and RemoteIP come first, %d when last", row(r, false), len(read.out), len(early.out))
+				}
+			}
+		})
 	}
 }
