@@ -1,7 +1,6 @@
 package writeback
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -85,13 +84,7 @@ func TestNewDirectFile(t *testing.T) {
 			if err := f.Close(); err != nil {
 				t.Fatal(err)
 			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(data, want) {
-				t.Errorf("the file holds %d bytes, not the %d written", len(data), len(want))
-			}
+			checkFile(t, path, want)
 		})
 	}
 }

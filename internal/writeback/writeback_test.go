@@ -59,13 +59,7 @@ func TestWriter(t *testing.T) {
 					t.Fatalf("write-back requests %v, want %v", got, tc.want)
 				}
 			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(data, want) {
-				t.Errorf("the file holds %d bytes, not the %d written", len(data), len(want))
-			}
+			checkFile(t, path, want)
 		})
 	}
 }
@@ -78,5 +72,17 @@ func TestWriterError(t *testing.T) {
 	defer f.Close()
 	if _, err := New(f, 0).Write([]byte("x")); err == nil {
 		t.Error("a failed write reported no error")
+	}
+}
+
+// checkFile: the file at path holds exactly want.
+func checkFile(t *testing.T, path string, want []byte) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, want) {
+		t.Errorf("the file holds %d bytes, not the %d written", len(data), len(want))
 	}
 }

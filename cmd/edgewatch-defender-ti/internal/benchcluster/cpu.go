@@ -63,7 +63,7 @@ type cpuSample struct {
 }
 
 func (m cpuMeter) read() cpuSample {
-	s := cpuSample{client: processCPU(), server: -1}
+	s := cpuSample{client: procstat.CPU(), server: -1}
 	if m.pids == nil {
 		return s
 	}
@@ -101,9 +101,6 @@ func localNode(pid int) bool {
 	cmd := strings.ToLower(string(b))
 	return (strings.Contains(cmd, "org.opensearch") || strings.Contains(cmd, "org.elasticsearch")) && threadsCPU(pid) >= 0
 }
-
-// processCPU is this process's user + system time.
-func processCPU() time.Duration { return procstat.CPU() }
 
 // threadsCPU sums the run time of a local process's threads
 // (/proc/PID/task/*/schedstat, first field, nanoseconds); -1 when the
