@@ -13,10 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/edgewatch/edgewatch/internal/testlog"
+	"github.com/edgewatch/edgewatch/internal/testproc"
 	"github.com/edgewatch/edgewatch/plugin/internal/sessiontls"
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
@@ -46,11 +46,6 @@ func launchHelper(t testing.TB, mode string, opts Options) (*Client, error) {
 	return c, err
 }
 
-// gone reports whether pid no longer exists (reaped, not a zombie).
-func gone(pid int) bool {
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
-}
-
 func TestLaunchDescribes(t *testing.T) {
 	c, err := launchHelper(t, "ok", Options{})
 	if err != nil {
@@ -59,7 +54,7 @@ func TestLaunchDescribes(t *testing.T) {
 	if got := c.Info(); got.Name != "edgewatch-fake" || got.Version != "v0.0.1-test" || got.ProtocolVersion != ProtocolVersion {
 		t.Errorf("info %+v", got)
 	}
-	if c.Pid() <= 0 || gone(c.Pid()) {
+	if c.Pid() <= 0 || testproc.Gone(c.Pid()) {
 		t.Fatalf("pid %d not running", c.Pid())
 	}
 	rec := &recorder{}
@@ -72,7 +67,7 @@ func TestLaunchDescribes(t *testing.T) {
 	}
 	pid := c.Pid()
 	c.Close()
-	if !gone(pid) {
+	if !testproc.Gone(pid) {
 		t.Errorf("plugin pid %d still exists after Close", pid)
 	}
 }
@@ -169,7 +164,7 @@ type killOnFirst struct {
 func (k *killOnFirst) Progress(context.Context, Progress) error { return nil }
 func (k *killOnFirst) Alerts(context.Context, AlertBatch) error {
 	k.batches++
-	return syscall.Kill(k.pid, syscall.SIGKILL)
+	return testproc.Kill(k.pid)
 }
 
 // TestLaunchCancelledRun: the host cancels; the plugin sees it, exits, and
@@ -191,7 +186,7 @@ func TestLaunchCancelledRun(t *testing.T) {
 		t.Error("the plugin never saw the cancellation")
 	}
 	c.Close()
-	if !gone(pid) {
+	if !testproc.Gone(pid) {
 		t.Errorf("plugin pid %d still exists after a cancelled run", pid)
 	}
 }
@@ -205,7 +200,7 @@ func TestLaunchContextKills(t *testing.T) {
 	}
 	pid := c.Pid()
 	cancel()
-	if !waitFor(func() bool { return c.Exited() && gone(pid) }) {
+	if !waitFor(func() bool { return c.Exited() && testproc.Gone(pid) }) {
 		t.Errorf("plugin pid %d survived its context", pid)
 	}
 }
@@ -306,7 +301,7 @@ func TestPluginExitsWithItsHost(t *testing.T) {
 		t.Fatalf("launcher: %v", err)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil || gone(pid) {
+	if err != nil || testproc.Gone(pid) {
 		_ = cmd.Process.Kill()
 		t.Fatalf("plugin pid %q: %v", line, err)
 	}
@@ -315,8 +310,8 @@ func TestPluginExitsWithItsHost(t *testing.T) {
 	}
 	_ = cmd.Wait()
 	// The orphan is re-parented (to init or a subreaper, which reaps it).
-	if !waitFor(func() bool { return gone(pid) || zombie(pid) }) {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+	if !waitFor(func() bool { return testproc.Gone(pid) || zombie(pid) }) {
+		_ = testproc.Kill(pid)
 		t.Fatalf("plugin pid %d outlived its host", pid)
 	}
 }

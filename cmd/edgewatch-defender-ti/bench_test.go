@@ -12,7 +12,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/edgewatch/edgewatch/cmd/edgewatch-defender-ti/internal/gctune"
 	"github.com/edgewatch/edgewatch/internal/atomicfile"
 	"github.com/edgewatch/edgewatch/internal/gen"
+	"github.com/edgewatch/edgewatch/internal/procstat"
 	"github.com/edgewatch/edgewatch/internal/testenv"
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
@@ -281,20 +281,11 @@ func benchProcess(b *testing.B, events int, newCmd func() *exec.Cmd) {
 			b.Fatalf("%v\n%s", err, out)
 		}
 		cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-		rss = max(rss, maxRSS(cmd.ProcessState))
+		rss = max(rss, procstat.ChildPeakRSS(cmd.ProcessState))
 	}
 	reportEventRate(b, events)
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms")
 	b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MB")
-}
-
-// maxRSS is a finished process's peak RSS in bytes (Linux reports KiB); for
-// the host it is the larger of the host and its waited-for plugin.
-func maxRSS(ps *os.ProcessState) int64 {
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss << 10
-	}
-	return 0
 }
 
 // BenchmarkPluginStartup: start the real plugin, handshake (AutoMTLS),

@@ -12,10 +12,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/edgewatch/edgewatch/internal/testproc"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 	"github.com/google/go-cmp/cmp"
 )
@@ -291,7 +291,7 @@ func TestRunPluginKilledMidRun(t *testing.T) {
 		done <- result{code, errOut}
 	}()
 	pid, _ := strconv.Atoi(string(waitFile(t, pidFile)))
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	if err := testproc.Kill(pid); err != nil {
 		t.Fatal(err)
 	}
 	r := <-done
@@ -346,7 +346,7 @@ func TestRunCancelled(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	waitFile(t, marker)
-	if !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+	if !testproc.Gone(pid) {
 		t.Errorf("plugin pid %d still exists after cancellation", pid)
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {

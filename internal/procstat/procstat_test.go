@@ -1,6 +1,8 @@
 package procstat
 
 import (
+	"os"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -61,5 +63,44 @@ func TestPeakRSS(t *testing.T) {
 	}
 	if after := PeakRSS(); after >= peak {
 		t.Fatalf("PeakRSS() = %d after the 64 MiB were freed and the peak reset, want < %d", after, peak)
+	}
+}
+
+// envTouch makes the test binary a child that touches 64 MiB and exits.
+const envTouch = "PROCSTAT_TOUCH"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envTouch) != "" {
+		b := make([]byte, 64<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		runtime.KeepAlive(b)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestChildPeakRSS: a child that touched 64 MiB reports a peak of at least
+// half that once it has exited (0 on Windows, where it is not read).
+func TestChildPeakRSS(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), envTouch+"=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := ChildPeakRSS(cmd.ProcessState)
+	if runtime.GOOS == "windows" {
+		if got != 0 {
+			t.Fatalf("ChildPeakRSS = %d on Windows, want 0 (not read)", got)
+		}
+		return
+	}
+	if got < 32<<20 || got > 4<<30 {
+		t.Fatalf("ChildPeakRSS = %d after the child touched 64 MiB, want between 32 MiB and 4 GiB", got)
 	}
 }

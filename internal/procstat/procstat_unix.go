@@ -3,6 +3,7 @@
 package procstat
 
 import (
+	"os"
 	"runtime"
 	"syscall"
 	"time"
@@ -27,8 +28,24 @@ func PeakRSS() int64 {
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
 	}
-	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
-		return int64(ru.Maxrss) // bytes there
+	return maxRSSBytes(&ru)
+}
+
+// ChildPeakRSS is the peak resident set in bytes of a finished child process
+// (0 when unknown), from the rusage its wait returned: the largest of the
+// child and the descendants it waited for (a host and its plugin).
+func ChildPeakRSS(ps *os.ProcessState) int64 {
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 0
 	}
-	return int64(ru.Maxrss) * 1024 // kilobytes
+	return maxRSSBytes(ru)
+}
+
+// maxRSSBytes is ru_maxrss in bytes: darwin counts bytes, the others KiB.
+func maxRSSBytes(ru *syscall.Rusage) int64 {
+	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
+		return int64(ru.Maxrss)
+	}
+	return int64(ru.Maxrss) * 1024
 }

@@ -1,6 +1,7 @@
 package procstat
 
 import (
+	"os"
 	"time"
 
 	"golang.org/x/sys/windows"
@@ -19,3 +20,7 @@ func CPU() time.Duration {
 
 // PeakRSS is 0: the peak working set is not read on Windows.
 func PeakRSS() int64 { return 0 }
+
+// ChildPeakRSS is 0: a finished process's peak working set is not read on
+// Windows.
+func ChildPeakRSS(*os.ProcessState) int64 { return 0 }

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/edgewatch/edgewatch/connectors/conformance"
 	"github.com/edgewatch/edgewatch/internal/serve"
 	"github.com/edgewatch/edgewatch/internal/testenv"
+	"github.com/edgewatch/edgewatch/internal/testproc"
 	"github.com/edgewatch/edgewatch/plugin"
 	"github.com/edgewatch/edgewatch/plugin/wire"
 )
@@ -151,7 +151,7 @@ detections:
 			mu.Lock()
 			pid := current.Pid()
 			mu.Unlock()
-			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			if err := testproc.Kill(pid); err != nil {
 				t.Fatal(err)
 			}
 			killedAt = k
