@@ -17,8 +17,8 @@ func TestKillAndGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The test binary itself, asked to run a test that does not exist
-	// after sleeping: a child that stays up until killed.
+	// The test binary itself, told (envSleep) to sleep before it would run
+	// no test: a child that stays up until killed.
 	cmd := exec.Command(exe, "-test.run=^$", "-test.timeout=5m")
 	cmd.Env = append(os.Environ(), envSleep+"=1")
 	if err := cmd.Start(); err != nil {
